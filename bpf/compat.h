@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Kernel-difference shims for forktrace.bpf.c, all in one place.
+ *
+ * vmlinux.h comes from one recent kernel; the struct flavours below
+ * (name___suffix, which libbpf matches against the running kernel with the
+ * suffix stripped) describe older layouts.  Each one names the kernel change
+ * it covers.  Nothing here compares kernel versions: every choice is a CO-RE
+ * existence check resolved at load time, or a rodata flag that the loader
+ * set from a BTF lookup (user/btf_probe.c).
+ */
+#ifndef FORKTRACE_COMPAT_H
+#define FORKTRACE_COMPAT_H
+
+/*
+ * mm rss counters.  Linux 6.2 (f1a7941243c1, "mm: convert mm's rss stats
+ * into percpu_counter") replaced struct mm_rss_stat { atomic_long_t
+ * count[NR_MM_COUNTERS]; } with an array of percpu_counter.  The
+ * percpu_counter's central count is what get_mm_counter() reports too
+ * (it never sums the per-CPU deltas), so both paths give the kernel's view.
+ */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[4];
+};
+
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+};
+
+/* enum mm_counter_type order has been stable since 4.x */
+#define FT_MM_FILEPAGES 0
+#define FT_MM_ANONPAGES 1
+#define FT_MM_SHMEMPAGES 3
+
+static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)
+{
+	if (bpf_core_type_exists(struct mm_rss_stat___pre62)) {
+		struct mm_struct___pre62 *old = (void *)mm;
+
+		return BPF_CORE_READ(old, rss_stat.count[member].counter);
+	}
+	return BPF_CORE_READ(mm, rss_stat[member].count);
+}
+
+/*
+ * oom/mark_victim's classic-tracepoint record (the fallback when tp_btf is
+ * missing).  Before 72ba14deb40a (6.9, backported to the 5.4, 5.15, 6.1 and
+ * 6.6 stable trees) the record held only the pid; rss, uid and
+ * oom_score_adj exist only after it, so each is read only if the running
+ * kernel's record has it.  pid is the first field in both layouts.
+ */
+static __always_inline void oom_fill_from_record(struct trace_event_raw_mark_victim *rec,
+						 struct ft_oom *e, __u32 page_kb)
+{
+	if (bpf_core_field_exists(rec->anon_rss)) {
+		/* the record already holds kB: the kernel scaled it */
+		e->total_vm_kb = BPF_CORE_READ(rec, total_vm);
+		e->anon_rss_kb = BPF_CORE_READ(rec, anon_rss);
+		e->file_rss_kb = BPF_CORE_READ(rec, file_rss);
+		e->shmem_rss_kb = BPF_CORE_READ(rec, shmem_rss);
+		e->h.flags |= FT_F_OOM_RSS;
+	}
+	if (bpf_core_field_exists(rec->oom_score_adj)) {
+		e->oom_score_adj = BPF_CORE_READ(rec, oom_score_adj);
+		e->h.flags |= FT_F_OOM_SCORE;
+	}
+	if (bpf_core_field_exists(rec->uid))
+		e->h.uid = BPF_CORE_READ(rec, uid);
+}
+
+/*
+ * sched_process_exit gained its bool group_dead argument in 6.16
+ * (3e816361e94a) and moved before exit_mm().  Without it, the thread that
+ * finds signal->live at zero is the last one out: do_exit() decrements live
+ * before the tracepoint on every kernel that lacks the argument.  Two
+ * threads exiting at once can both see zero, so user space treats a second
+ * group-dead exit of the same identity as a duplicate.  The loader tells
+ * the program which form the kernel has via rodata (exit_has_group_dead),
+ * counted from the btf_trace_sched_process_exit typedef.
+ */
+static __always_inline bool exit_group_dead_from_live(struct task_struct *p)
+{
+	return BPF_CORE_READ(p, signal, live.counter) == 0;
+}
+
+/*
+ * kernfs_node.parent became __parent in 6.15; forktrace
+ * walks cgroup ancestry through css.parent instead, which never moved, so no
+ * shim is needed there.  task_struct.start_boottime was real_start_time
+ * before 5.5, but the BPF ring buffer needs 5.8, so every kernel forktrace
+ * can run on has the new name.
+ */
+
+#endif /* FORKTRACE_COMPAT_H */

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * forktrace kernel side: turn process lifecycle tracepoints into records in
+ * one BPF ring buffer.
+ *
+ * Each hook has two entry points sharing one body: tp_btf (typed, cheapest,
+ * 5.5+) and a fallback the loader picks when tp_btf is unavailable
+ * (raw_tp for the sched hooks, the classic tracepoint for mark_victim,
+ * whose record is readable with CO-RE).  The loader disables the losers
+ * with bpf_program__set_autoload() before load.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "forktrace.h"
+#include "compat.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PF_KTHREAD 0x00200000
+
+/*
+ * Settings, written by the loader between skeleton open and load.  Being
+ * rodata, the verifier sees them as constants and drops the code paths
+ * they switch off (which is what lets exit_has_group_dead guard a read of an
+ * argument older kernels do not have).
+ */
+const volatile bool emit_threads = false;
+const volatile bool exit_has_group_dead = false;
+const volatile __u64 filter_cgroup_id = 0;   /* 0: trace every cgroup */
+const volatile __s32 filter_cgroup_subsys = -1; /* -1: cgroup2; else v1 subsys id */
+const volatile __u32 page_kb = 4;
+/* wake the reader only when this much is queued; it polls for the rest */
+const volatile __u64 wakeup_bytes = 0;
+
+/*
+ * 16 MiB by default (the loader may resize before load): ~160k fork
+ * records, enough to ride out a bomb at this machine's fork ceiling while
+ * the reader is descheduled for a second.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+/*
+ * Per-CPU counters (enum ft_stat): failed reserves per event type, threads
+ * counted but not emitted.  Per-CPU so the hot path never contends; user
+ * space sums the CPUs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &slot);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 submit_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0; /* libbpf default: wake a caught-up reader */
+	/*
+	 * Waking the reader for every record costs more than the record at
+	 * fork-bomb rates; batch wakeups and let the reader's poll timeout
+	 * collect a trickle.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* Reserve a record, or count the loss against its type. */
+static __always_inline void *reserve(__u32 size, __u16 type)
+{
+	void *rec = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!rec)
+		stat_inc(FT_STAT_LOST_BASE + type);
+	return rec;
+}
+
+/*
+ * Is the task inside the --cgroup filter (that cgroup or below)?  Walk css
+ * parents: css.parent has kept its name and meaning across every kernel
+ * with BPF ring buffers, and a bounded walk of 32 levels covers any real
+ * hierarchy.  On hybrid hosts the filter may name a v1 hierarchy, whose
+ * css we reach through cgroups->subsys[id].
+ */
+static __always_inline bool in_filter_cgroup(struct task_struct *t)
+{
+	struct cgroup_subsys_state *css;
+	struct css_set *cset;
+
+	if (!filter_cgroup_id)
+		return true;
+	cset = BPF_CORE_READ(t, cgroups);
+	if (filter_cgroup_subsys >= 0) {
+		if (bpf_core_read(&css, sizeof(css),
+				  &cset->subsys[filter_cgroup_subsys & 63]))
+			return false;
+	} else {
+		struct cgroup *dfl = BPF_CORE_READ(cset, dfl_cgrp);
+
+		css = &dfl->self;
+	}
+	for (int i = 0; i < 32 && css; i++) {
+		if (BPF_CORE_READ(css, cgroup, kn, id) == filter_cgroup_id)
+			return true;
+		css = BPF_CORE_READ(css, parent);
+	}
+	stat_inc(FT_STAT_FILTERED);
+	return false;
+}
+
+/*
+ * Common record header for subject task t.  Identity is the group leader's
+ * start time: every thread of a process shares it, and with the tgid it
+ * survives pid reuse (a reused pid starts later).
+ */
+static __always_inline void fill_header(struct ft_header *h, __u16 type, __u16 size,
+					struct task_struct *t)
+{
+	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
+
+	h->type = type;
+	h->flags = 0;
+	h->size = size;
+	h->cpu = bpf_get_smp_processor_id();
+	/* boot time clock: same clock as start_boottime, survives suspend */
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->tgid = BPF_CORE_READ(t, tgid);
+	h->tid = BPF_CORE_READ(t, pid);
+	h->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+	h->ppid = BPF_CORE_READ(parent, tgid);
+	h->pstart_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+	h->uid = BPF_CORE_READ(t, cred, uid.val);
+	h->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+		h->flags |= FT_F_KTHREAD;
+}
+
+static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
+{
+	bool thread = BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid);
+	struct ft_fork *e;
+
+	/* threads are always counted, emitted only with --threads */
+	if (thread) {
+		stat_inc(FT_STAT_THREADS_STARTED);
+		if (!emit_threads)
+			return 0;
+	}
+	if (!in_filter_cgroup(child))
+		return 0;
+	e = reserve(sizeof(*e), FT_EV_FORK);
+	if (!e)
+		return 0;
+	fill_header(&e->h, FT_EV_FORK, sizeof(*e), child);
+	if (thread)
+		e->h.flags |= FT_F_THREAD;
+	/*
+	 * Lineage is the forking process, not child->real_parent: with
+	 * CLONE_PARENT (and for threads) those differ, and "who forked whom"
+	 * is what tree detection needs.
+	 */
+	e->real_ppid = e->h.ppid;
+	e->h.ppid = BPF_CORE_READ(parent, tgid);
+	e->h.pstart_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+	e->parent_tid = BPF_CORE_READ(parent, pid);
+	/* >1 at a plain fork means the child copied a multithreaded address space */
+	e->parent_threads = BPF_CORE_READ(parent, signal, nr_threads);
+	e->pad = 0;
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+static __always_inline int on_exec(struct task_struct *p, pid_t old_pid,
+				   struct linux_binprm *bprm)
+{
+	struct ft_exec *e;
+
+	if (!in_filter_cgroup(p))
+		return 0;
+	e = reserve(sizeof(*e), FT_EV_EXEC);
+	if (!e)
+		return 0;
+	fill_header(&e->h, FT_EV_EXEC, sizeof(*e), p);
+	e->old_tid = old_pid;
+	e->pad = 0;
+	/* the path as passed to execve (may be relative), like execsnoop */
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+				      BPF_CORE_READ(bprm, filename)) < 0)
+		e->filename[0] = '\0';
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+static __always_inline int on_exit(struct task_struct *p, bool group_dead)
+{
+	struct ft_exit *e;
+
+	/*
+	 * A thread leaving a live process is a thread exit; the process
+	 * exit is the last thread out, whichever thread that is.
+	 */
+	if (!group_dead) {
+		stat_inc(FT_STAT_THREADS_EXITED);
+		if (!emit_threads)
+			return 0;
+	}
+	if (!in_filter_cgroup(p))
+		return 0;
+	e = reserve(sizeof(*e), FT_EV_EXIT);
+	if (!e)
+		return 0;
+	fill_header(&e->h, FT_EV_EXIT, sizeof(*e), p);
+	if (group_dead)
+		e->h.flags |= FT_F_GROUP_DEAD;
+	else
+		e->h.flags |= FT_F_THREAD;
+	/* do_exit() stores the wait status before the tracepoint fires */
+	e->exit_code = BPF_CORE_READ(p, exit_code);
+	e->nr_threads = BPF_CORE_READ(p, signal, nr_threads);
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+static __always_inline struct ft_oom *oom_reserve(void)
+{
+	struct ft_oom *e = reserve(sizeof(*e), FT_EV_OOM);
+
+	if (e) {
+		e->total_vm_kb = e->anon_rss_kb = e->file_rss_kb = e->shmem_rss_kb = 0;
+		e->oom_score_adj = 0;
+		e->pad = 0;
+	}
+	return e;
+}
+
+/* fork: current is the parent, and the child already exists */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(parent, child);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(p, old_pid, bprm);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(p, old_pid, bprm);
+}
+
+/*
+ * exit: ctx[1] (group_dead) is read only when the loader found the
+ * two-argument prototype; the constant-false branch is never verified, so
+ * the same object loads on kernels with the one-argument form.
+ */
+static __always_inline bool exit_group_dead(struct task_struct *p, unsigned long long *ctx)
+{
+	if (exit_has_group_dead)
+		return ctx[1] & 1;
+	return exit_group_dead_from_live(p);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(exit_btf, struct task_struct *p)
+{
+	return on_exit(p, exit_group_dead(p, ctx));
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(exit_raw, struct task_struct *p)
+{
+	return on_exit(p, exit_group_dead(p, ctx));
+}
+
+/*
+ * mark_victim runs in the OOM killer's context (often another process, or
+ * a kworker for memcg OOMs), so the victim comes from the arguments, never
+ * from current.  Three forms; the loader keeps the one this kernel has.
+ */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(oom_task_btf, struct task_struct *victim, uid_t uid)
+{
+	struct mm_struct *mm;
+	struct ft_oom *e;
+
+	e = oom_reserve();
+	if (!e)
+		return 0;
+	fill_header(&e->h, FT_EV_OOM, sizeof(*e), victim);
+	e->h.uid = uid;
+	e->h.flags |= FT_F_OOM_TASK | FT_F_OOM_SCORE;
+	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
+	mm = BPF_CORE_READ(victim, mm);
+	if (mm) {
+		e->total_vm_kb = BPF_CORE_READ(mm, total_vm) * page_kb;
+		e->anon_rss_kb = mm_counter_pages(mm, FT_MM_ANONPAGES) * page_kb;
+		e->file_rss_kb = mm_counter_pages(mm, FT_MM_FILEPAGES) * page_kb;
+		e->shmem_rss_kb = mm_counter_pages(mm, FT_MM_SHMEMPAGES) * page_kb;
+		e->h.flags |= FT_F_OOM_RSS;
+	}
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+/* pre-72ba14deb40a prototype: only the pid; user space fills the rest */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(oom_pid_btf, int pid)
+{
+	struct ft_oom *e = oom_reserve();
+
+	if (!e)
+		return 0;
+	__builtin_memset(&e->h, 0, sizeof(e->h));
+	e->h.type = FT_EV_OOM;
+	e->h.size = sizeof(*e);
+	e->h.cpu = bpf_get_smp_processor_id();
+	e->h.ts_ns = bpf_ktime_get_boot_ns();
+	e->h.tgid = e->h.tid = pid;
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+SEC("tracepoint/oom/mark_victim")
+int oom_classic(struct trace_event_raw_mark_victim *rec)
+{
+	struct ft_oom *e = oom_reserve();
+
+	if (!e)
+		return 0;
+	__builtin_memset(&e->h, 0, sizeof(e->h));
+	e->h.type = FT_EV_OOM;
+	e->h.size = sizeof(*e);
+	e->h.cpu = bpf_get_smp_processor_id();
+	e->h.ts_ns = bpf_ktime_get_boot_ns();
+	e->h.tgid = e->h.tid = BPF_CORE_READ(rec, pid);
+	oom_fill_from_record(rec, e, page_kb);
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Event records shared by the BPF programs (bpf/) and the loader (user/).
+ *
+ * Every record starts with struct ft_header.  The kernel emits FORK, EXEC,
+ * EXIT and OOM; user space adds SNAPSHOT, GONE and LOST so that one stream
+ * (live or recorded) carries everything the process table needs.  The
+ * layout is part of the recording format (docs/recording.md): append
+ * fields only at the end of a type and bump FT_RECORD_VERSION.
+ */
+#ifndef FORKTRACE_H
+#define FORKTRACE_H
+
+#define FT_COMM_LEN 16
+#define FT_FILENAME_LEN 256
+
+enum ft_event_type {
+	FT_EV_FORK = 1,	    /* kernel: process or thread created */
+	FT_EV_EXEC = 2,	    /* kernel: execve succeeded */
+	FT_EV_EXIT = 3,	    /* kernel: process or thread exited */
+	FT_EV_OOM = 4,	    /* kernel: OOM killer chose a victim */
+	FT_EV_SNAPSHOT = 5, /* user: process found running in /proc */
+	FT_EV_GONE = 6,	    /* user: resync found a process gone from /proc */
+	FT_EV_LOST = 7,	    /* user: the kernel dropped records */
+	FT_EV_RESYNC = 8,   /* user: a /proc resync finished */
+	FT_EV_COUNTERS = 9, /* user: the kernel's counters at the end of a run */
+	FT_EV_MAX,
+};
+
+/* ft_header.flags */
+#define FT_F_THREAD (1u << 0)	   /* fork/exit of a non-leader thread */
+#define FT_F_GROUP_DEAD (1u << 1)  /* exit: last thread of the process */
+#define FT_F_KTHREAD (1u << 2)	   /* subject is a kernel thread */
+#define FT_F_OOM_TASK (1u << 3)	   /* oom: identity read from the task */
+#define FT_F_OOM_RSS (1u << 4)	   /* oom: rss/total_vm fields valid */
+#define FT_F_OOM_SCORE (1u << 5)   /* oom: oom_score_adj valid */
+#define FT_F_RESYNC (1u << 6)	   /* snapshot/gone produced by a resync */
+
+/*
+ * Identity: (tgid, start_ns) where start_ns is the group leader's
+ * start_boottime.  /proc/<pid>/stat field 22 is the same clock in USER_HZ
+ * ticks, so user space compares identities at tick resolution.
+ */
+struct ft_header {
+	__u16 type;
+	__u16 flags;
+	__u16 size; /* bytes of the whole record */
+	__u16 cpu;
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
+	__u32 tgid;
+	__u32 tid;
+	__u64 start_ns;
+	__u32 ppid;	  /* fork: the forking process; else the current parent */
+	__u32 uid;
+	__u64 pstart_ns; /* identity start time of ppid */
+	__u64 cgroup_id; /* cgroup2 id (kernfs node id) */
+	char comm[FT_COMM_LEN];
+};
+
+struct ft_fork {
+	struct ft_header h;    /* subject: the new child (process or thread) */
+	__u32 parent_tid;      /* the forking thread */
+	__u32 parent_threads;  /* forking process's thread count at the fork */
+	__u32 real_ppid;       /* child's real_parent (differs on CLONE_PARENT) */
+	__u32 pad;
+};
+
+struct ft_exec {
+	struct ft_header h;
+	__u32 old_tid; /* pid of the exec'ing thread before de_thread() */
+	__u32 pad;
+	char filename[FT_FILENAME_LEN];
+};
+
+struct ft_exit {
+	struct ft_header h;
+	__u32 exit_code; /* wait(2) status: code << 8 | signal */
+	__u32 nr_threads;
+};
+
+struct ft_oom {
+	struct ft_header h; /* subject: the victim */
+	__u64 total_vm_kb;
+	__u64 anon_rss_kb;
+	__u64 file_rss_kb;
+	__u64 shmem_rss_kb;
+	__s32 oom_score_adj;
+	__u32 pad;
+};
+
+struct ft_snapshot {
+	struct ft_header h; /* ppid/pstart_ns: current parent */
+	__u32 threads;
+	__u32 pad;
+	char filename[FT_FILENAME_LEN]; /* /proc/<pid>/exe, may be empty */
+};
+
+struct ft_resync {
+	struct ft_header h;
+	__u32 added; /* processes found that the table did not know */
+	__u32 gone;  /* processes the table thought alive, gone from /proc */
+};
+
+struct ft_lost {
+	struct ft_header h; /* only type/ts used */
+	__u32 lost_type;    /* enum ft_event_type that was dropped */
+	__u32 pad;
+	__u64 count;
+};
+
+struct ft_counters {
+	struct ft_header h;
+	__u64 threads_started;
+	__u64 threads_exited;
+	__u64 filtered;
+};
+
+/* per-CPU counters in the BPF stats map, indexed by these slots */
+enum ft_stat {
+	FT_STAT_LOST_BASE = 0, /* + enum ft_event_type: failed reserves */
+	FT_STAT_THREADS_STARTED = FT_EV_MAX,
+	FT_STAT_THREADS_EXITED,
+	FT_STAT_FILTERED, /* events outside --cgroup */
+	FT_STAT_SIGNAL_FAILED,
+	FT_STAT_MAX,
+};
+
+#endif /* FORKTRACE_H */

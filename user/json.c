@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+#include "json.h"
+
+/* Length of a valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		len = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* reject overlong forms, surrogates and values past U+10FFFF */
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+size_t json_escape(char *out, size_t outlen, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, i = 0;
+
+	if (!outlen)
+		return 0;
+	while (i < n && p[i]) {
+		char tmp[8];
+		size_t len = utf8_seq_len(p + i, n - i), tlen;
+		const char *src = tmp;
+
+		if (len > 1) {
+			src = (const char *)p + i;
+			tlen = len;
+		} else if (len == 1 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] != 0x7f) {
+			src = (const char *)p + i;
+			tlen = 1;
+		} else if (p[i] == '"' || p[i] == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = (char)p[i];
+			tlen = 2;
+		} else if (p[i] == '\n') {
+			memcpy(tmp, "\\n", 2);
+			tlen = 2;
+		} else if (p[i] == '\t') {
+			memcpy(tmp, "\\t", 2);
+			tlen = 2;
+		} else {
+			/* control bytes and bytes that are not UTF-8: U+00XX keeps the value */
+			tlen = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", p[i]);
+		}
+		if (o + tlen >= outlen)
+			break;
+		memcpy(out + o, src, tlen);
+		o += tlen;
+		i += len ? len : 1;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static void key(struct json_line *j, const char *k)
+{
+	if (j->need_comma)
+		fputc(',', j->f);
+	j->need_comma = true;
+	if (k)
+		fprintf(j->f, "\"%s\":", k); /* keys are our own constants */
+}
+
+void json_begin(struct json_line *j, FILE *f)
+{
+	j->f = f;
+	j->depth = 1;
+	j->need_comma = false;
+	fputc('{', f);
+}
+
+void json_end(struct json_line *j)
+{
+	while (j->depth-- > 0)
+		fputc('}', j->f);
+	fputc('\n', j->f);
+}
+
+void json_strn(struct json_line *j, const char *k, const char *s, size_t n)
+{
+	char buf[4096 * 6 + 1];
+
+	key(j, k);
+	if (n > 4096)
+		n = 4096;
+	json_escape(buf, sizeof(buf), s, n);
+	fprintf(j->f, "\"%s\"", buf);
+}
+
+void json_str(struct json_line *j, const char *k, const char *s)
+{
+	json_strn(j, k, s, strlen(s));
+}
+
+void json_u64(struct json_line *j, const char *k, uint64_t v)
+{
+	key(j, k);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void json_i64(struct json_line *j, const char *k, int64_t v)
+{
+	key(j, k);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+void json_f64(struct json_line *j, const char *k, double v)
+{
+	key(j, k);
+	if (isfinite(v))
+		fprintf(j->f, "%.3f", v);
+	else
+		fputs("null", j->f);
+}
+
+void json_bool(struct json_line *j, const char *k, bool v)
+{
+	key(j, k);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void json_null(struct json_line *j, const char *k)
+{
+	key(j, k);
+	fputs("null", j->f);
+}
+
+void json_object(struct json_line *j, const char *k)
+{
+	key(j, k);
+	fputc('{', j->f);
+	j->depth++;
+	j->need_comma = false;
+}
+
+void json_object_end(struct json_line *j)
+{
+	if (j->depth > 1) {
+		fputc('}', j->f);
+		j->depth--;
+		j->need_comma = true;
+	}
+}

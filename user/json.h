@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A one-line JSON object writer.  Strings are escaped for JSON and made
+ * valid UTF-8: comm and filenames are bytes any process chooses.
+ */
+#ifndef FT_JSON_H
+#define FT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct json_line {
+	FILE *f;
+	int depth;
+	bool need_comma;
+};
+
+void json_begin(struct json_line *j, FILE *f);
+void json_end(struct json_line *j); /* closes the object and the line */
+void json_str(struct json_line *j, const char *key, const char *s);
+/* at most n bytes of s (stops at NUL too) */
+void json_strn(struct json_line *j, const char *key, const char *s, size_t n);
+void json_u64(struct json_line *j, const char *key, uint64_t v);
+void json_i64(struct json_line *j, const char *key, int64_t v);
+void json_f64(struct json_line *j, const char *key, double v);
+void json_bool(struct json_line *j, const char *key, bool v);
+void json_null(struct json_line *j, const char *key);
+void json_object(struct json_line *j, const char *key); /* nested {...} */
+void json_object_end(struct json_line *j);
+
+/* Escape into a buffer (for tests and reuse); returns bytes written. */
+size_t json_escape(char *out, size_t outlen, const char *s, size_t n);
+
+#endif /* FT_JSON_H */

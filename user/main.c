@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * forktrace: trace process creation, exec, exit and OOM kills with eBPF,
+ * rebuild the fork trees, record and replay the stream.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "cgroup.h"
+#include "pipeline.h"
+#include "procfs.h"
+#include "recording.h"
+#include "source_live.h"
+
+#define STATS_INTERVAL_NS 200000000ull /* how often kernel loss counters are read */
+#define POLL_TIMEOUT_MS 50
+
+static volatile sig_atomic_t exiting;
+
+struct config {
+	bool json, tree, threads, verbose;
+	double duration_s;
+	const char *write_path, *read_path, *cgroup_path, *btf_path;
+	uint32_t pid;
+	enum live_attach attach;
+	uint32_t ring_bytes, table_capacity;
+	uint64_t grace_ns, wakeup_bytes;
+};
+
+const char *argp_program_version = "forktrace " FORKTRACE_VERSION;
+const char *argp_program_bug_address = "the forktrace issue tracker";
+
+static const char doc[] =
+	"Trace process forks, execs, exits and OOM kills with eBPF, and rebuild the fork trees.\n"
+	"\n"
+	"USAGE: forktrace [-j] [-d SEC] [-w FILE | -r FILE] [-p PID] [-c PATH] [-T] [--tree] [-v]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sudo forktrace                   # one line per fork, exec, exit and OOM kill\n"
+	"    sudo forktrace -j -d 30 > ev.jl  # 30 s of JSON Lines (schema: docs/json.md)\n"
+	"    sudo forktrace -p 1234 --tree    # only pid 1234's subtree, tree printed at exit\n"
+	"    sudo forktrace -c /sys/fs/cgroup/system.slice/foo.service   # one cgroup\n"
+	"    sudo forktrace -w incident.ftr   # record the stream for later\n"
+	"    forktrace -r incident.ftr -j     # replay it (no root needed)\n"
+	"    sudo forktrace -T                # include thread creation and exit\n"
+	"\n"
+	"OPTIONS:";
+
+enum {
+	OPT_TREE = 1000,
+	OPT_ATTACH,
+	OPT_BTF,
+	OPT_RING_MB,
+	OPT_TABLE,
+	OPT_GRACE,
+	OPT_WAKEUP,
+};
+
+static const struct argp_option options[] = {
+	{ "json", 'j', NULL, 0, "JSON Lines output (docs/json.md)", 0 },
+	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
+	{ "write", 'w', "FILE", 0, "Record the event stream to FILE", 0 },
+	{ "read", 'r', "FILE", 0, "Replay a recording instead of tracing", 0 },
+	{ "pid", 'p', "PID", 0, "Only PID and its descendants", 0 },
+	{ "cgroup", 'c', "PATH", 0, "Only tasks in this cgroup (v2, or a v1 controller) and below",
+	  0 },
+	{ "threads", 'T', NULL, 0, "Also show thread creation and exit", 0 },
+	{ "tree", OPT_TREE, NULL, 0, "Print the rebuilt fork tree at the end", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's log (verifier output on failure)", 0 },
+	{ "attach", OPT_ATTACH, "MODE", 0, "auto (default), tp_btf or raw_tp", 1 },
+	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 1 },
+	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (16)", 1 },
+	{ "table-size", OPT_TABLE, "N", 0, "Process table capacity (65536)", 1 },
+	{ "grace", OPT_GRACE, "SEC", 0, "Keep exited processes this long (5)", 1 },
+	{ "wakeup-kb", OPT_WAKEUP, "KB", 0,
+	  "Batch reader wakeups until KB are queued; 0 wakes per record (64)", 1 },
+	{},
+};
+
+static int parse_number(const char *arg, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct config *c = state->input;
+	double v;
+
+	switch (key) {
+	case 'j':
+		c->json = true;
+		break;
+	case 'd':
+		if (parse_number(arg, 0.001, 1e7, &v))
+			argp_error(state, "invalid duration '%s': want seconds > 0", arg);
+		c->duration_s = v;
+		break;
+	case 'w':
+		c->write_path = arg;
+		break;
+	case 'r':
+		c->read_path = arg;
+		break;
+	case 'p':
+		if (parse_number(arg, 1, 4194304, &v) || v != (uint32_t)v)
+			argp_error(state, "invalid pid '%s'", arg);
+		c->pid = (uint32_t)v;
+		break;
+	case 'c':
+		c->cgroup_path = arg;
+		break;
+	case 'T':
+		c->threads = true;
+		break;
+	case OPT_TREE:
+		c->tree = true;
+		break;
+	case 'v':
+		c->verbose = true;
+		break;
+	case OPT_ATTACH:
+		if (!strcmp(arg, "auto"))
+			c->attach = LIVE_ATTACH_AUTO;
+		else if (!strcmp(arg, "tp_btf"))
+			c->attach = LIVE_ATTACH_TP_BTF;
+		else if (!strcmp(arg, "raw_tp"))
+			c->attach = LIVE_ATTACH_RAW_TP;
+		else
+			argp_error(state, "invalid --attach '%s': want auto, tp_btf or raw_tp", arg);
+		break;
+	case OPT_BTF:
+		c->btf_path = arg;
+		break;
+	case OPT_RING_MB:
+		if (parse_number(arg, 1, 1024, &v) || v != (uint32_t)v ||
+		    ((uint32_t)v & ((uint32_t)v - 1)))
+			argp_error(state, "invalid --ring-mb '%s': want a power of two, 1..1024", arg);
+		c->ring_bytes = (uint32_t)v << 20;
+		break;
+	case OPT_TABLE:
+		if (parse_number(arg, 64, 1 << 24, &v) || v != (uint32_t)v)
+			argp_error(state, "invalid --table-size '%s': want 64..16777216", arg);
+		c->table_capacity = (uint32_t)v;
+		break;
+	case OPT_GRACE:
+		if (parse_number(arg, 0, 86400, &v))
+			argp_error(state, "invalid --grace '%s': want seconds, 0..86400", arg);
+		c->grace_ns = (uint64_t)(v * 1e9);
+		break;
+	case OPT_WAKEUP:
+		if (parse_number(arg, 0, 1 << 20, &v) || v != (uint32_t)v)
+			argp_error(state, "invalid --wakeup-kb '%s'", arg);
+		c->wakeup_bytes = (uint64_t)v << 10;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (c->read_path && c->write_path)
+			argp_error(state, "-r and -w cannot be combined");
+		if (c->read_path && c->cgroup_path)
+			argp_error(state, "-c filters in the kernel and has no effect with -r");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	return vfprintf(stderr, fmt, args);
+}
+
+static void on_signal(int sig)
+{
+	exiting = 1;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -1;
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error */
+	return 0;
+}
+
+static struct pipeline_opts pipeline_options(const struct config *c)
+{
+	struct pipeline_opts po = {
+		.out = stdout,
+		.format = c->json ? OUT_JSON : OUT_HUMAN,
+		.tree = c->tree,
+		.root_pid = c->pid,
+		.table_capacity = c->table_capacity,
+		.grace_ns = c->grace_ns,
+		.write_path = c->write_path,
+	};
+	return po;
+}
+
+static int replay(const struct config *c)
+{
+	struct pipeline_opts po = pipeline_options(c);
+	struct pipeline *p = NULL;
+	struct ft_reader *r = NULL;
+	struct ft_run_info info;
+	union ft_record rec;
+	char err[512] = "", rerr[512] = "";
+	uint64_t last_ts = 0;
+	int ret = 1, got;
+
+	if (ft_reader_open(c->read_path, &info, &r, err, sizeof(err)))
+		goto cleanup;
+	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
+		goto cleanup;
+	if (install_signals()) {
+		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
+		goto cleanup;
+	}
+	pipeline_start(p, "replay", (uint32_t)getpid());
+	while (!exiting && (got = ft_reader_next(r, &rec, rerr, sizeof(rerr))) > 0) {
+		if (rec.h.ts_ns > last_ts)
+			last_ts = rec.h.ts_ns;
+		if (pipeline_feed(p, &rec))
+			break;
+	}
+	if (pipeline_finish(p, last_ts, err, sizeof(err)))
+		goto cleanup;
+	if (pipeline_error(p))
+		snprintf(err, sizeof(err), "%s", pipeline_error(p));
+	else if (rerr[0])
+		snprintf(err, sizeof(err), "%s", rerr); /* after printing what was good */
+	else
+		ret = 0;
+cleanup:
+	fflush(stdout);
+	if (err[0])
+		fprintf(stderr, "forktrace: %s\n", err);
+	pipeline_free(p);
+	ft_reader_close(r);
+	return ret;
+}
+
+static int trace_live(const struct config *c)
+{
+	struct pipeline_opts po = pipeline_options(c);
+	struct live_opts lo = {
+		.threads = c->threads,
+		.attach = c->attach,
+		.btf_path = c->btf_path,
+		.ring_bytes = c->ring_bytes,
+		.wakeup_bytes = c->wakeup_bytes,
+	};
+	uint64_t stats[FT_STAT_MAX], deadline = 0, next_stats = 0, now;
+	struct live_source *src = NULL;
+	struct pipeline *p = NULL;
+	struct ft_run_info info;
+	char err[512] = "";
+	int ret = 1, n;
+
+	if (c->pid && kill((pid_t)c->pid, 0) && errno == ESRCH) {
+		snprintf(err, sizeof(err), "-p %u: no such process", c->pid);
+		goto cleanup;
+	}
+	if (c->cgroup_path && cgroup_resolve(c->cgroup_path, &lo.cgroup, err, sizeof(err)))
+		goto cleanup;
+	if (live_open(&lo, &src, &info, err, sizeof(err)))
+		goto cleanup;
+	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
+		goto cleanup;
+	if (install_signals()) {
+		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
+		goto cleanup;
+	}
+	/* every program is attached: say so, then learn who was already running */
+	pipeline_start(p, "live", (uint32_t)getpid());
+	now = procfs_boot_ns();
+	if (procfs_snapshot(now, 0, pipeline_feed, p) < 0) {
+		snprintf(err, sizeof(err), "cannot read /proc: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (c->pid && !pipeline_root_known(p)) {
+		snprintf(err, sizeof(err), "-p %u: process exited before tracing started", c->pid);
+		goto cleanup;
+	}
+	if (c->duration_s > 0)
+		deadline = now + (uint64_t)(c->duration_s * 1e9);
+	while (!exiting && !pipeline_error(p)) {
+		n = live_poll(src, POLL_TIMEOUT_MS, pipeline_feed, p);
+		if (n < 0 && n != -EINTR) {
+			snprintf(err, sizeof(err), "reading the ring buffer: %s", strerror(-n));
+			goto cleanup;
+		}
+		fflush(stdout);
+		now = procfs_boot_ns();
+		if (now >= next_stats) {
+			next_stats = now + STATS_INTERVAL_NS;
+			/* losses first get their LOST records, then /proc fills the gap */
+			if (live_read_stats(src, stats) == 0 &&
+			    pipeline_note_kernel_stats(p, stats, now) && pipeline_resync(p, now))
+				fprintf(stderr, "forktrace: re-sync from /proc failed: %s\n",
+					strerror(errno));
+		}
+		if (deadline && now >= deadline)
+			break;
+	}
+	/* drain what the kernel queued before we stopped */
+	live_poll(src, 0, pipeline_feed, p);
+	now = procfs_boot_ns();
+	if (live_read_stats(src, stats) == 0) {
+		if (pipeline_note_kernel_stats(p, stats, now))
+			pipeline_resync(p, now);
+		pipeline_note_counters(p, stats, now);
+	}
+	if (pipeline_finish(p, now, err, sizeof(err)))
+		goto cleanup;
+	if (pipeline_error(p)) {
+		snprintf(err, sizeof(err), "%s", pipeline_error(p));
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	fflush(stdout);
+	if (ferror(stdout) && ret == 0) {
+		snprintf(err, sizeof(err), "writing output: %s", strerror(errno));
+		ret = 1;
+	}
+	if (err[0])
+		fprintf(stderr, "forktrace: %s\n", err);
+	pipeline_free(p);
+	live_close(src);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct config c = {
+		.ring_bytes = 16u << 20,
+		.table_capacity = 65536,
+		.grace_ns = 5000000000ull,
+		.wakeup_bytes = 64u << 10,
+	};
+	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
+		return 2;
+	libbpf_set_print(c.verbose ? libbpf_print : NULL);
+	return c.read_path ? replay(&c) : trace_live(&c);
+}

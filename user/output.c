@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "json.h"
+#include "output.h"
+
+#define TREE_MAX_DEPTH 256
+
+struct output {
+	FILE *f;
+	enum out_format fmt;
+	struct ft_run_info info;
+};
+
+struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info *info)
+{
+	struct output *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->f = f;
+	o->fmt = fmt;
+	o->info = *info;
+	return o;
+}
+
+void output_free(struct output *o)
+{
+	free(o);
+}
+
+void output_flush(struct output *o)
+{
+	fflush(o->f);
+}
+
+/* Stream timestamps are CLOCK_BOOTTIME; outputs speak wall-clock time. */
+static uint64_t wall_ns(const struct output *o, uint64_t boot_ns)
+{
+	return boot_ns + o->info.realtime_offset_ns;
+}
+
+static const char *hhmmss(const struct output *o, uint64_t boot_ns, char *buf, size_t len)
+{
+	uint64_t ns = wall_ns(o, boot_ns);
+	time_t sec = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	localtime_r(&sec, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ns / 1000000ull % 1000));
+	return buf;
+}
+
+static const char *signal_name(int sig)
+{
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+
+	return abbrev ? abbrev : "?";
+}
+
+/* Printable copy of an untrusted string for human output. */
+static const char *printable(const char *s, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && s[i] && o + 5 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void json_header(struct output *o, struct json_line *j, const char *event, uint64_t ts,
+			uint32_t pid, const char *comm)
+{
+	json_begin(j, o->f);
+	json_str(j, "event", event);
+	json_u64(j, "ts", wall_ns(o, ts));
+	json_u64(j, "pid", pid);
+	json_strn(j, "comm", comm, FT_COMM_LEN);
+}
+
+void output_start(struct output *o, const char *source, uint32_t self_pid)
+{
+	static const char *const hooks[FT_HOOK_MAX] = { "fork", "exec", "exit", "oom" };
+	struct json_line j;
+
+	if (o->fmt == OUT_HUMAN) {
+		fprintf(o->f, "%-12s %-7s %7s %7s %-16s %s\n", "TIME", "EVENT", "PID", "PPID",
+			"COMM", "DETAILS");
+		fflush(o->f);
+		return;
+	}
+	json_header(o, &j, "start", o->info.start_ns, self_pid, "forktrace");
+	json_str(&j, "version", FORKTRACE_VERSION);
+	json_str(&j, "source", source);
+	json_str(&j, "kernel", o->info.kernel);
+	json_object(&j, "attach");
+	for (int i = 0; i < FT_HOOK_MAX; i++)
+		json_str(&j, hooks[i], o->info.attach[i]);
+	json_object_end(&j);
+	json_u64(&j, "ring_buffer_bytes", o->info.ring_bytes);
+	json_end(&j);
+	fflush(o->f);
+}
+
+static void exit_status(uint32_t status, int *code, int *sig, bool *core)
+{
+	*sig = status & 0x7f;
+	*code = *sig ? 0 : (status >> 8) & 0xff;
+	*core = status & 0x80;
+}
+
+static void human_record(struct output *o, const union ft_record *rec, const struct pt_entry *e)
+{
+	const struct ft_header *h = &rec->h;
+	char when[32], comm[FT_COMM_LEN * 4 + 1], detail[FT_FILENAME_LEN * 4 + 64];
+	const char *event = NULL;
+	uint32_t pid = h->tgid, ppid = h->ppid;
+	int code, sig;
+	bool core;
+
+	detail[0] = '\0';
+	switch (h->type) {
+	case FT_EV_FORK:
+		if (h->flags & FT_F_THREAD) {
+			event = "THREAD";
+			snprintf(detail, sizeof(detail), "tid=%u", h->tid);
+			ppid = e ? e->ppid_now : 0;
+			break;
+		}
+		event = "FORK";
+		if (rec->fork.parent_threads > 1)
+			snprintf(detail, sizeof(detail), "parent had %u threads",
+				 rec->fork.parent_threads);
+		break;
+	case FT_EV_EXEC:
+		event = "EXEC";
+		printable(rec->exec.filename, FT_FILENAME_LEN, detail, sizeof(detail));
+		break;
+	case FT_EV_EXIT:
+		if (h->flags & FT_F_THREAD) {
+			event = "TEXIT";
+			snprintf(detail, sizeof(detail), "tid=%u", h->tid);
+			break;
+		}
+		event = "EXIT";
+		exit_status(rec->exit.exit_code, &code, &sig, &core);
+		if (sig)
+			snprintf(detail, sizeof(detail), "signal=SIG%s%s", signal_name(sig),
+				 core ? " (core dumped)" : "");
+		else
+			snprintf(detail, sizeof(detail), "code=%d", code);
+		if (e && e->born_ns && h->ts_ns >= e->born_ns) {
+			size_t n = strlen(detail);
+
+			snprintf(detail + n, sizeof(detail) - n, " after %.1fms",
+				 (double)(h->ts_ns - e->born_ns) / 1e6);
+		}
+		break;
+	case FT_EV_OOM:
+		event = "OOM";
+		snprintf(detail, sizeof(detail), "killed: anon-rss=%llukB total-vm=%llukB oom_score_adj=%d",
+			 (unsigned long long)rec->oom.anon_rss_kb,
+			 (unsigned long long)rec->oom.total_vm_kb, rec->oom.oom_score_adj);
+		break;
+	case FT_EV_LOST:
+		event = "LOST";
+		pid = ppid = 0;
+		snprintf(detail, sizeof(detail), "kernel dropped %llu %s records (ring buffer full)",
+			 (unsigned long long)rec->lost.count, ft_type_name(rec->lost.lost_type));
+		break;
+	case FT_EV_RESYNC:
+		event = "RESYNC";
+		pid = ppid = 0;
+		snprintf(detail, sizeof(detail), "re-synced from /proc: %u found, %u gone",
+			 rec->resync.added, rec->resync.gone);
+		break;
+	default:
+		return; /* snapshot, gone, counters: table input only */
+	}
+	if (h->type == FT_EV_OOM && !h->comm[0] && e)
+		printable(e->comm, FT_COMM_LEN, comm, sizeof(comm));
+	else
+		printable(h->comm, FT_COMM_LEN, comm, sizeof(comm));
+	fprintf(o->f, "%-12s %-7s %7u %7u %-16s %s\n", hhmmss(o, h->ts_ns, when, sizeof(when)),
+		event, pid, ppid, comm, detail);
+}
+
+static void json_record(struct output *o, const union ft_record *rec, const struct pt_entry *e)
+{
+	const struct ft_header *h = &rec->h;
+	bool thread = h->flags & FT_F_THREAD;
+	struct json_line j;
+	int code, sig;
+	bool core;
+
+	switch (h->type) {
+	case FT_EV_FORK:
+		json_header(o, &j, thread ? "thread_start" : "fork", h->ts_ns, h->tgid, h->comm);
+		if (thread) {
+			json_u64(&j, "tid", h->tid);
+			json_u64(&j, "creator_tid", rec->fork.parent_tid);
+		} else {
+			json_u64(&j, "ppid", h->ppid);
+			json_u64(&j, "real_ppid", rec->fork.real_ppid);
+			json_u64(&j, "parent_tid", rec->fork.parent_tid);
+		}
+		json_u64(&j, "parent_threads", rec->fork.parent_threads);
+		break;
+	case FT_EV_EXEC:
+		json_header(o, &j, "exec", h->ts_ns, h->tgid, h->comm);
+		json_u64(&j, "ppid", h->ppid);
+		json_strn(&j, "filename", rec->exec.filename, FT_FILENAME_LEN);
+		if (rec->exec.old_tid != h->tgid)
+			json_u64(&j, "old_tid", rec->exec.old_tid);
+		break;
+	case FT_EV_EXIT:
+		json_header(o, &j, thread ? "thread_exit" : "exit", h->ts_ns, h->tgid, h->comm);
+		if (thread) {
+			json_u64(&j, "tid", h->tid);
+		} else {
+			exit_status(rec->exit.exit_code, &code, &sig, &core);
+			json_u64(&j, "ppid", h->ppid);
+			json_i64(&j, "exit_code", code);
+			json_i64(&j, "signal", sig);
+			if (core)
+				json_bool(&j, "core_dumped", true);
+			if (e && e->born_ns && h->ts_ns >= e->born_ns)
+				json_u64(&j, "lifetime_ns", h->ts_ns - e->born_ns);
+		}
+		break;
+	case FT_EV_OOM:
+		json_header(o, &j, "oom", h->ts_ns, h->tgid,
+			    h->comm[0] || !e ? h->comm : e->comm);
+		json_u64(&j, "ppid", h->ppid ? h->ppid : (e ? e->ppid_now : 0));
+		json_u64(&j, "uid", h->uid);
+		if (h->flags & FT_F_OOM_RSS) {
+			json_u64(&j, "total_vm_kb", rec->oom.total_vm_kb);
+			json_u64(&j, "anon_rss_kb", rec->oom.anon_rss_kb);
+			json_u64(&j, "file_rss_kb", rec->oom.file_rss_kb);
+			json_u64(&j, "shmem_rss_kb", rec->oom.shmem_rss_kb);
+		}
+		if (h->flags & FT_F_OOM_SCORE)
+			json_i64(&j, "oom_score_adj", rec->oom.oom_score_adj);
+		break;
+	case FT_EV_LOST:
+		json_header(o, &j, "lost", h->ts_ns, 0, "");
+		json_u64(&j, "count", rec->lost.count);
+		json_str(&j, "type", ft_type_name(rec->lost.lost_type));
+		json_end(&j);
+		return;
+	case FT_EV_RESYNC:
+		json_header(o, &j, "resync", h->ts_ns, 0, "");
+		json_u64(&j, "added", rec->resync.added);
+		json_u64(&j, "gone", rec->resync.gone);
+		json_end(&j);
+		return;
+	default:
+		return;
+	}
+	json_u64(&j, "tid", h->tid);
+	json_u64(&j, "uid", h->uid);
+	json_u64(&j, "cgroup", h->cgroup_id);
+	json_u64(&j, "start_ns", h->start_ns);
+	json_end(&j);
+}
+
+void output_record(struct output *o, const union ft_record *rec, const struct proctable *t,
+		   int32_t slot)
+{
+	const struct pt_entry *e = slot == PT_NONE ? NULL : pt_get(t, slot);
+
+	if (o->fmt == OUT_JSON)
+		json_record(o, rec, e);
+	else
+		human_record(o, rec, e);
+}
+
+/*
+ * Tree printing.  live[i] = live processes in the subtree of slot i; a node
+ * is shown if its subtree has any.  Kernel threads are left out.
+ */
+struct tree_walk {
+	struct output *o;
+	const struct proctable *t;
+	uint32_t *live;
+	uint64_t ts;
+	char prefix[TREE_MAX_DEPTH * 2 + 8];
+};
+
+static uint32_t count_live(const struct proctable *t, int32_t i, uint32_t *live, int depth)
+{
+	const struct pt_entry *e = pt_get(t, i);
+	uint32_t n = e->state == PT_ALIVE && !e->kthread;
+
+	if (depth < TREE_MAX_DEPTH * 4)
+		for (int32_t c = e->first_child; c != PT_NONE; c = pt_get(t, c)->next_sibling)
+			n += count_live(t, c, live, depth + 1);
+	live[i] = n;
+	return n;
+}
+
+static bool is_plain_leaf(const struct tree_walk *w, int32_t i)
+{
+	const struct pt_entry *e = pt_get(w->t, i);
+
+	return e->first_child == PT_NONE && e->state == PT_ALIVE;
+}
+
+static void print_node(struct tree_walk *w, int32_t i, int depth, int repeat)
+{
+	const struct pt_entry *e = pt_get(w->t, i);
+	char comm[FT_COMM_LEN * 4 + 1];
+
+	printable(e->comm, FT_COMM_LEN, comm, sizeof(comm));
+	if (w->o->fmt == OUT_JSON) {
+		struct json_line j;
+
+		json_header(w->o, &j, "tree", w->ts, e->key.tgid, e->comm);
+		json_u64(&j, "ppid", e->lineage.tgid);
+		json_u64(&j, "ppid_now", e->ppid_now);
+		json_u64(&j, "depth", (uint64_t)depth);
+		json_bool(&j, "alive", e->state == PT_ALIVE);
+		json_u64(&j, "subtree_live", w->live[i]);
+		json_u64(&j, "start_ns", e->start_ns);
+		json_strn(&j, "exe", e->filename, FT_FILENAME_LEN);
+		json_end(&j);
+		return;
+	}
+	if (repeat > 1)
+		fprintf(w->o->f, "%s%d*[%s]\n", w->prefix, repeat, comm);
+	else
+		fprintf(w->o->f, "%s%s(%u)%s [%u]\n", w->prefix, comm, e->key.tgid,
+			e->state == PT_DEAD ? " (exited)" : "", w->live[i]);
+}
+
+static void print_subtree(struct tree_walk *w, int32_t i, int depth)
+{
+	const struct proctable *t = w->t;
+	size_t plen = strlen(w->prefix);
+	int32_t c = pt_get(t, i)->first_child;
+
+	if (depth >= TREE_MAX_DEPTH) {
+		if (c != PT_NONE && w->o->fmt == OUT_HUMAN)
+			fprintf(w->o->f, "%s... (deeper levels not shown)\n", w->prefix);
+		return;
+	}
+	while (c != PT_NONE) {
+		int32_t next = pt_get(t, c)->next_sibling, last_shown = PT_NONE, n = 1;
+
+		if (!w->live[c] || pt_get(t, c)->kthread) {
+			c = next;
+			continue;
+		}
+		/* human output folds runs of identical live leaves, like pstree */
+		while (w->o->fmt == OUT_HUMAN && is_plain_leaf(w, c) && next != PT_NONE &&
+		       is_plain_leaf(w, next) &&
+		       !strncmp(pt_get(t, c)->comm, pt_get(t, next)->comm, FT_COMM_LEN)) {
+			n++;
+			next = pt_get(t, next)->next_sibling;
+		}
+		for (int32_t s = next; s != PT_NONE; s = pt_get(t, s)->next_sibling)
+			if (w->live[s] && !pt_get(t, s)->kthread)
+				last_shown = s;
+		if (plen + 2 < sizeof(w->prefix)) {
+			char *tail = w->prefix + plen;
+
+			snprintf(tail, 3, "%s", last_shown == PT_NONE ? "`-" : "|-");
+			print_node(w, c, depth + 1, n);
+			snprintf(tail, 3, "%s", last_shown == PT_NONE ? "  " : "| ");
+			if (n == 1)
+				print_subtree(w, c, depth + 1);
+			w->prefix[plen] = '\0';
+		}
+		c = next;
+	}
+}
+
+void output_tree(struct output *o, const struct proctable *t, int32_t root, uint64_t ts_ns)
+{
+	struct tree_walk w = { .o = o, .t = t, .ts = ts_ns };
+	const struct pt_stats *st = pt_get_stats(t);
+
+	w.live = calloc(st->capacity, sizeof(*w.live));
+	if (!w.live)
+		return;
+	if (o->fmt == OUT_HUMAN)
+		fprintf(o->f, "\nProcess tree (live processes per subtree in brackets):\n");
+	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+		const struct pt_entry *e = pt_get(t, i);
+
+		if (root != PT_NONE ? i != root : e->parent != PT_NONE)
+			continue;
+		if (!count_live(t, i, w.live, 0) || e->kthread)
+			continue;
+		w.prefix[0] = '\0';
+		print_node(&w, i, 0, 1);
+		print_subtree(&w, i, 0);
+	}
+	free(w.live);
+}
+
+void output_summary(struct output *o, const struct ft_totals *tot, const struct proctable *t,
+		    uint64_t ts_ns)
+{
+	const struct pt_stats *st = pt_get_stats(t);
+	struct json_line j;
+
+	if (o->fmt == OUT_HUMAN) {
+		fprintf(o->f,
+			"\nSummary: %" PRIu64 " forks, %" PRIu64 " execs, %" PRIu64 " exits, %" PRIu64
+			" OOM kills, %" PRIu64 " threads started, %" PRIu64 " records lost\n",
+			tot->forks, tot->execs, tot->exits, tot->ooms, tot->threads_started,
+			tot->lost);
+		fprintf(o->f,
+			"Process table: %u live, peak %u of %u slots, %" PRIu64 " evicted, %" PRIu64
+			" dropped (table full), %" PRIu64 " re-syncs\n",
+			st->live, st->peak_used, st->capacity, st->evicted, st->dropped_full,
+			tot->resyncs);
+		fflush(o->f);
+		return;
+	}
+	json_header(o, &j, "summary", ts_ns, 0, "");
+	json_u64(&j, "forks", tot->forks);
+	json_u64(&j, "execs", tot->execs);
+	json_u64(&j, "exits", tot->exits);
+	json_u64(&j, "ooms", tot->ooms);
+	json_u64(&j, "lost", tot->lost);
+	json_object(&j, "lost_by_type");
+	for (int i = 1; i < FT_EV_MAX; i++)
+		if (tot->lost_by_type[i])
+			json_u64(&j, ft_type_name(i), tot->lost_by_type[i]);
+	json_object_end(&j);
+	json_u64(&j, "threads_started", tot->threads_started);
+	json_u64(&j, "threads_exited", tot->threads_exited);
+	json_u64(&j, "resyncs", tot->resyncs);
+	json_u64(&j, "records", tot->records);
+	json_object(&j, "table");
+	json_u64(&j, "live", st->live);
+	json_u64(&j, "peak", st->peak_used);
+	json_u64(&j, "capacity", st->capacity);
+	json_u64(&j, "evicted", st->evicted);
+	json_u64(&j, "pruned", st->pruned);
+	json_u64(&j, "dropped", st->dropped_full);
+	json_object_end(&j);
+	json_end(&j);
+	fflush(o->f);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Outputs: aligned human lines or JSON Lines (schema: docs/json.md), the
+ * end-of-run fork tree and the summary.
+ */
+#ifndef FT_OUTPUT_H
+#define FT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "proctable.h"
+#include "stream.h"
+
+enum out_format { OUT_HUMAN, OUT_JSON };
+
+struct ft_totals {
+	uint64_t forks, execs, exits, ooms, threads_started, threads_exited;
+	uint64_t lost, lost_by_type[FT_EV_MAX];
+	uint64_t resyncs, records, filtered_in_kernel;
+};
+
+struct output;
+
+struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info *info);
+void output_free(struct output *o);
+
+void output_start(struct output *o, const char *source, uint32_t self_pid);
+/* One stream record; slot is its subject in t (PT_NONE if unknown). */
+void output_record(struct output *o, const union ft_record *rec, const struct proctable *t,
+		   int32_t slot);
+void output_tree(struct output *o, const struct proctable *t, int32_t root, uint64_t ts_ns);
+void output_summary(struct output *o, const struct ft_totals *tot, const struct proctable *t,
+		    uint64_t ts_ns);
+/* A warning line ("lost", "resync") that is not a stream record. */
+void output_flush(struct output *o);
+
+#endif /* FT_OUTPUT_H */

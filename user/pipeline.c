@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdlib.h>
+#include <string.h>
+#include "pipeline.h"
+#include "procfs.h"
+#include "proctable.h"
+#include "recording.h"
+
+#define PRUNE_INTERVAL_NS 1000000000ull
+
+struct pipeline {
+	struct pipeline_opts o;
+	struct proctable *table;
+	struct output *out;
+	struct ft_writer *writer;
+	struct ft_totals tot;
+	uint64_t kernel_lost_seen[FT_EV_MAX];
+	struct pt_key root;
+	bool root_set;
+	uint64_t last_prune_ns;
+	int32_t last_slot;
+	char error[512];
+};
+
+int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
+		 struct pipeline **out, char *err, size_t errlen)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p->o = *o;
+	p->table = pt_new(o->table_capacity, o->grace_ns);
+	p->out = output_new(o->out, o->format, info);
+	if (!p->table || !p->out) {
+		snprintf(err, errlen, "cannot allocate a process table of %u entries",
+			 o->table_capacity);
+		goto fail;
+	}
+	if (o->write_path && ft_writer_open(o->write_path, info, &p->writer, err, errlen))
+		goto fail;
+	p->last_slot = PT_NONE;
+	*out = p;
+	return 0;
+fail:
+	pipeline_free(p);
+	return -1;
+}
+
+void pipeline_start(struct pipeline *p, const char *source, uint32_t self_pid)
+{
+	output_start(p->out, source, self_pid);
+}
+
+static int32_t root_slot(const struct pipeline *p)
+{
+	return p->root_set ? pt_find(p->table, p->root.tgid, p->root.start_ticks * FT_NS_PER_TICK)
+			   : PT_NONE;
+}
+
+static bool in_scope(struct pipeline *p, const union ft_record *rec, int32_t slot)
+{
+	const struct ft_header *h = &rec->h;
+
+	if (!p->o.root_pid)
+		return true;
+	/* the first process with the -p pid the stream shows is the root */
+	if (!p->root_set && h->tgid == p->o.root_pid && slot != PT_NONE &&
+	    pt_get(p->table, slot)->state == PT_ALIVE) {
+		p->root = pt_get(p->table, slot)->key;
+		p->root_set = true;
+	}
+	return slot != PT_NONE && p->root_set && pt_is_descendant(p->table, slot, root_slot(p));
+}
+
+static void count(struct ft_totals *tot, const union ft_record *rec)
+{
+	const struct ft_header *h = &rec->h;
+
+	switch (h->type) {
+	case FT_EV_FORK:
+		if (!(h->flags & FT_F_THREAD))
+			tot->forks++;
+		break;
+	case FT_EV_EXEC:
+		tot->execs++;
+		break;
+	case FT_EV_EXIT:
+		if (!(h->flags & FT_F_THREAD))
+			tot->exits++;
+		break;
+	case FT_EV_OOM:
+		tot->ooms++;
+		break;
+	default:
+		break;
+	}
+}
+
+int pipeline_feed(void *ctx, const union ft_record *rec)
+{
+	struct pipeline *p = ctx;
+	const struct ft_header *h = &rec->h;
+	uint64_t dups;
+	int32_t slot;
+
+	if (p->error[0])
+		return 1;
+	p->tot.records++;
+	if (p->writer && ft_writer_put(p->writer, rec, p->error, sizeof(p->error)))
+		return 1;
+	dups = pt_get_stats(p->table)->duplicate_exits;
+	slot = pt_apply(p->table, h);
+	p->last_slot = slot;
+
+	switch (h->type) {
+	case FT_EV_LOST:
+		p->tot.lost += rec->lost.count;
+		if (rec->lost.lost_type < FT_EV_MAX)
+			p->tot.lost_by_type[rec->lost.lost_type] += rec->lost.count;
+		output_record(p->out, rec, p->table, slot);
+		break;
+	case FT_EV_RESYNC:
+		p->tot.resyncs++;
+		output_record(p->out, rec, p->table, slot);
+		break;
+	case FT_EV_COUNTERS:
+		p->tot.threads_started = rec->counters.threads_started;
+		p->tot.threads_exited = rec->counters.threads_exited;
+		p->tot.filtered_in_kernel = rec->counters.filtered;
+		break;
+	default:
+		/* a second last-thread exit (pre-6.16 race) is not news */
+		if (pt_get_stats(p->table)->duplicate_exits != dups)
+			break;
+		if (in_scope(p, rec, slot)) {
+			count(&p->tot, rec);
+			output_record(p->out, rec, p->table, slot);
+		}
+	}
+	if (h->ts_ns >= p->last_prune_ns + PRUNE_INTERVAL_NS) {
+		pt_prune(p->table, h->ts_ns);
+		p->last_prune_ns = h->ts_ns;
+	}
+	return 0;
+}
+
+bool pipeline_note_kernel_stats(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
+				uint64_t now_ns)
+{
+	bool lost = false;
+
+	for (uint32_t type = 1; type < FT_EV_MAX; type++) {
+		uint64_t total = stats[FT_STAT_LOST_BASE + type];
+		struct ft_lost rec = { 0 };
+
+		if (total <= p->kernel_lost_seen[type])
+			continue;
+		rec.h.type = FT_EV_LOST;
+		rec.h.size = sizeof(rec);
+		rec.h.ts_ns = now_ns;
+		rec.lost_type = type;
+		rec.count = total - p->kernel_lost_seen[type];
+		p->kernel_lost_seen[type] = total;
+		pipeline_feed(p, (const union ft_record *)&rec);
+		lost = true;
+	}
+	return lost;
+}
+
+void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
+			    uint64_t now_ns)
+{
+	struct ft_counters rec = { 0 };
+
+	rec.h.type = FT_EV_COUNTERS;
+	rec.h.size = sizeof(rec);
+	rec.h.ts_ns = now_ns;
+	rec.threads_started = stats[FT_STAT_THREADS_STARTED];
+	rec.threads_exited = stats[FT_STAT_THREADS_EXITED];
+	rec.filtered = stats[FT_STAT_FILTERED];
+	pipeline_feed(p, (const union ft_record *)&rec);
+}
+
+static int feed_and_mark_seen(void *ctx, const union ft_record *rec)
+{
+	struct pipeline *p = ctx;
+	int ret = pipeline_feed(p, rec);
+
+	pt_mark_seen(p->table, p->last_slot);
+	return ret;
+}
+
+int pipeline_resync(struct pipeline *p, uint64_t now_ns)
+{
+	uint64_t inserted = pt_get_stats(p->table)->inserted;
+	struct ft_resync done = { 0 };
+	int32_t i;
+
+	pt_clear_seen(p->table);
+	if (procfs_snapshot(now_ns, FT_F_RESYNC, feed_and_mark_seen, p) < 0)
+		return -1;
+	/* alive in the table, absent from /proc: its exit record was lost */
+	for (i = pt_next_unseen_alive(p->table, PT_NONE); i != PT_NONE;
+	     i = pt_next_unseen_alive(p->table, i)) {
+		const struct pt_entry *e = pt_get(p->table, i);
+		struct ft_header gone = { 0 };
+
+		gone.type = FT_EV_GONE;
+		gone.flags = FT_F_RESYNC;
+		gone.size = sizeof(gone);
+		gone.ts_ns = now_ns;
+		gone.tgid = gone.tid = e->key.tgid;
+		gone.start_ns = e->start_ns;
+		gone.ppid = e->ppid_now;
+		memcpy(gone.comm, e->comm, sizeof(gone.comm));
+		pipeline_feed(p, (const union ft_record *)&gone);
+		done.gone++;
+	}
+	done.h.type = FT_EV_RESYNC;
+	done.h.size = sizeof(done);
+	done.h.ts_ns = now_ns;
+	done.added = (uint32_t)(pt_get_stats(p->table)->inserted - inserted);
+	pipeline_feed(p, (const union ft_record *)&done);
+	return 0;
+}
+
+bool pipeline_root_known(const struct pipeline *p)
+{
+	return p->root_set;
+}
+
+const char *pipeline_error(const struct pipeline *p)
+{
+	return p->error[0] ? p->error : NULL;
+}
+
+int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	if (p->o.tree && (!p->o.root_pid || p->root_set))
+		output_tree(p->out, p->table, p->o.root_pid ? root_slot(p) : PT_NONE, now_ns);
+	output_summary(p->out, &p->tot, p->table, now_ns);
+	if (p->writer) {
+		ret = ft_writer_close(p->writer, err, errlen);
+		p->writer = NULL;
+	}
+	return ret;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	char ignored[8];
+
+	if (!p)
+		return;
+	ft_writer_close(p->writer, ignored, sizeof(ignored));
+	output_free(p->out);
+	pt_free(p->table);
+	free(p);
+}

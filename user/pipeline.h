@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The pipeline every record goes through, whatever its source:
+ *   record -> recording (-w) -> process table -> scope filter (-p) -> output
+ * Detection and actions hook in after the table.
+ */
+#ifndef FT_PIPELINE_H
+#define FT_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "output.h"
+#include "stream.h"
+
+struct pipeline_opts {
+	FILE *out;
+	enum out_format format;
+	bool tree;
+	uint32_t root_pid; /* -p: 0 for everything */
+	uint32_t table_capacity;
+	uint64_t grace_ns;
+	const char *write_path; /* -w: NULL for none */
+};
+
+struct pipeline;
+
+/* -1 with a one-line reason in err */
+int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
+		 struct pipeline **out, char *err, size_t errlen);
+void pipeline_start(struct pipeline *p, const char *source, uint32_t self_pid);
+
+/* ft_record_fn: non-zero stops the source (a write error; see pipeline_error) */
+int pipeline_feed(void *p, const union ft_record *rec);
+
+/* Live only: turn the kernel's cumulative counters into LOST records.
+ * Returns true when new losses were found (the caller then re-syncs). */
+bool pipeline_note_kernel_stats(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
+				uint64_t now_ns);
+/* Live only: emit the kernel's final counters as a COUNTERS record. */
+void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
+			    uint64_t now_ns);
+/* Live only: reconcile the table with /proc (SNAPSHOT/GONE/RESYNC records). */
+int pipeline_resync(struct pipeline *p, uint64_t now_ns);
+
+/* Did -p name a process the stream has shown? */
+bool pipeline_root_known(const struct pipeline *p);
+/* The first error that stopped the pipeline, or NULL. */
+const char *pipeline_error(const struct pipeline *p);
+
+/* Print the tree (--tree) and summary, close the recording. */
+int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errlen);
+void pipeline_free(struct pipeline *p);
+
+#endif /* FT_PIPELINE_H */

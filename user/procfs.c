@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "procfs.h"
+#include "proctable.h"
+
+#define PF_KTHREAD 0x00200000u
+
+uint64_t procfs_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Fields of /proc/<pid>/stat after the "(comm)", which may hold spaces or ')'. */
+static int parse_stat(const char *buf, struct ft_snapshot *s, char *state, uint64_t *start_ticks)
+{
+	const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+	unsigned long long field[22] = { 0 };
+	size_t n;
+	int i;
+
+	if (!open || !close || close < open)
+		return -1;
+	n = (size_t)(close - open - 1);
+	if (n >= FT_COMM_LEN)
+		n = FT_COMM_LEN - 1;
+	memcpy(s->h.comm, open + 1, n);
+	s->h.comm[n] = '\0';
+	if (sscanf(close + 1, " %c", state) != 1)
+		return -1;
+	/* field numbers as in proc(5): 4 = ppid ... 22 = starttime */
+	const char *p = close + 2;
+
+	for (i = 3; i <= 22 && *p; i++) {
+		while (*p == ' ')
+			p++;
+		if (i > 3)
+			field[i - 1] = strtoull(p, NULL, 10);
+		while (*p && *p != ' ')
+			p++;
+	}
+	if (i <= 22)
+		return -1;
+	s->h.ppid = (uint32_t)field[3];
+	s->threads = (uint32_t)field[19];
+	*start_ticks = field[21];
+	if (field[8] & PF_KTHREAD)
+		s->h.flags |= FT_F_KTHREAD;
+	return 0;
+}
+
+static int read_small_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return n ? 0 : -1;
+}
+
+static uint32_t read_real_uid(uint32_t pid)
+{
+	char path[64], buf[2048], *p;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	if (read_small_file(path, buf, sizeof(buf)))
+		return 0;
+	p = strstr(buf, "\nUid:");
+	return p ? (uint32_t)strtoul(p + 5, NULL, 10) : 0;
+}
+
+int procfs_read_process(uint32_t pid, struct ft_snapshot *s)
+{
+	char path[64], buf[1024];
+	uint64_t ticks;
+	char state;
+	ssize_t n;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	if (read_small_file(path, buf, sizeof(buf)) || parse_stat(buf, s, &state, &ticks))
+		return -1;
+	if (state == 'Z' || state == 'X')
+		return -1; /* already exited: its exit record is (or was) in the stream */
+	s->h.type = FT_EV_SNAPSHOT;
+	s->h.size = sizeof(*s);
+	s->h.tgid = s->h.tid = pid;
+	s->h.start_ns = ticks * FT_NS_PER_TICK;
+	s->h.uid = read_real_uid(pid);
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, s->filename, sizeof(s->filename) - 1);
+	s->filename[n > 0 ? n : 0] = '\0';
+	return 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct ft_snapshot *x = a, *y = b;
+
+	if (x->h.start_ns != y->h.start_ns)
+		return x->h.start_ns < y->h.start_ns ? -1 : 1;
+	return x->h.tgid < y->h.tgid ? -1 : x->h.tgid > y->h.tgid;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct ft_snapshot *const *x = a, *const *y = b;
+
+	return (*x)->h.tgid < (*y)->h.tgid ? -1 : (*x)->h.tgid > (*y)->h.tgid;
+}
+
+int procfs_snapshot(uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn, void *ctx)
+{
+	struct ft_snapshot *procs = NULL, **index = NULL, *grown;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int ret = -1;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (!isdigit((unsigned char)de->d_name[0]) || *end || !pid)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 512;
+			grown = realloc(procs, cap * sizeof(*procs));
+			if (!grown)
+				goto cleanup;
+			procs = grown;
+		}
+		if (procfs_read_process((uint32_t)pid, &procs[n]) == 0)
+			n++;
+	}
+	/* a parent always starts before its child, so this order links the tree */
+	qsort(procs, n, sizeof(*procs), by_start);
+	index = malloc((n ? n : 1) * sizeof(*index));
+	if (!index)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++)
+		index[i] = &procs[i];
+	qsort(index, n, sizeof(*index), by_pid);
+	for (size_t i = 0; i < n; i++) {
+		struct ft_snapshot key = { .h.tgid = procs[i].h.ppid }, *kp = &key, **parent;
+
+		parent = bsearch(&kp, index, n, sizeof(*index), by_pid);
+		procs[i].h.pstart_ns = parent ? (*parent)->h.start_ns : 0;
+		procs[i].h.ts_ns = ts_ns;
+		procs[i].h.flags |= extra_flags;
+		if (fn(ctx, (const union ft_record *)&procs[i]))
+			break;
+	}
+	ret = (int)n;
+cleanup:
+	if (ret < 0)
+		errno = ENOMEM;
+	closedir(dir);
+	free(index);
+	free(procs);
+	return ret;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * /proc as an event source: the processes running at start-up, and the
+ * re-sync after the kernel dropped records.
+ */
+#ifndef FT_PROCFS_H
+#define FT_PROCFS_H
+
+#include <stdint.h>
+#include "stream.h"
+
+/*
+ * Emit one FT_EV_SNAPSHOT per live process (zombies skipped), parents
+ * before children (sorted by start time), with extra_flags ORed into each
+ * header.  Returns the number emitted, or -1 with errno set.
+ */
+int procfs_snapshot(uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn, void *ctx);
+
+/* Read one process; 0 on success, -1 if it is gone or unreadable. */
+int procfs_read_process(uint32_t pid, struct ft_snapshot *out);
+
+/* CLOCK_BOOTTIME now, in ns. */
+uint64_t procfs_boot_ns(void);
+
+#endif /* FT_PROCFS_H */

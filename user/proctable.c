@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Process table.  Slots live in one array sized at start-up; hash chains,
+ * the free list, the lineage tree and the dead list are all slot indexes, so
+ * memory never grows after pt_new().
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "proctable.h"
+
+struct proctable {
+	struct pt_entry *slots;
+	int32_t *buckets;
+	uint32_t nbuckets; /* power of two */
+	int32_t free_head;
+	int32_t dead_head, dead_tail; /* oldest death first */
+	uint64_t grace_ns;
+	struct pt_stats st;
+};
+
+static uint32_t key_hash(const struct pt_key *k, uint32_t nbuckets)
+{
+	uint64_t x = ((uint64_t)k->tgid << 32) ^ k->start_ticks;
+
+	/* splitmix64 finaliser: pids and start ticks are both sequential */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return (uint32_t)x & (nbuckets - 1);
+}
+
+static bool key_eq(const struct pt_key *a, const struct pt_key *b)
+{
+	return a->tgid == b->tgid && a->start_ticks == b->start_ticks;
+}
+
+struct proctable *pt_new(uint32_t capacity, uint64_t grace_ns)
+{
+	struct proctable *t;
+	uint32_t i;
+
+	if (capacity < 2 || capacity > (1u << 24))
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->nbuckets = 1;
+	while (t->nbuckets < capacity)
+		t->nbuckets <<= 1;
+	t->slots = calloc(capacity, sizeof(*t->slots));
+	t->buckets = malloc(t->nbuckets * sizeof(*t->buckets));
+	if (!t->slots || !t->buckets) {
+		pt_free(t);
+		return NULL;
+	}
+	for (i = 0; i < t->nbuckets; i++)
+		t->buckets[i] = PT_NONE;
+	for (i = 0; i < capacity; i++)
+		t->slots[i].hash_next = i + 1 < capacity ? (int32_t)i + 1 : PT_NONE;
+	t->free_head = 0;
+	t->dead_head = t->dead_tail = PT_NONE;
+	t->grace_ns = grace_ns;
+	t->st.capacity = capacity;
+	return t;
+}
+
+void pt_free(struct proctable *t)
+{
+	if (!t)
+		return;
+	free(t->slots);
+	free(t->buckets);
+	free(t);
+}
+
+static int32_t find_key(const struct proctable *t, const struct pt_key *k)
+{
+	int32_t i = t->buckets[key_hash(k, t->nbuckets)];
+
+	while (i != PT_NONE && !key_eq(&t->slots[i].key, k))
+		i = t->slots[i].hash_next;
+	return i;
+}
+
+int32_t pt_find(const struct proctable *t, uint32_t tgid, uint64_t start_ns)
+{
+	struct pt_key k = { tgid, pt_ticks(start_ns) };
+
+	return find_key(t, &k);
+}
+
+int32_t pt_find_live_pid(const struct proctable *t, uint32_t tgid)
+{
+	int32_t best = PT_NONE;
+
+	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+		const struct pt_entry *e = &t->slots[i];
+
+		if (e->key.tgid == tgid && e->state == PT_ALIVE &&
+		    (best == PT_NONE || e->key.start_ticks > t->slots[best].key.start_ticks))
+			best = i;
+	}
+	return best;
+}
+
+const struct pt_entry *pt_get(const struct proctable *t, int32_t slot)
+{
+	if (slot < 0 || (uint32_t)slot >= t->st.capacity || !t->slots[slot].key.tgid)
+		return NULL;
+	return &t->slots[slot];
+}
+
+int32_t pt_next(const struct proctable *t, int32_t after)
+{
+	for (uint32_t i = (uint32_t)(after + 1); i < t->st.capacity; i++)
+		if (t->slots[i].key.tgid)
+			return (int32_t)i;
+	return PT_NONE;
+}
+
+const struct pt_stats *pt_get_stats(const struct proctable *t)
+{
+	return &t->st;
+}
+
+static void link_child(struct proctable *t, int32_t parent, int32_t child)
+{
+	struct pt_entry *c = &t->slots[child];
+
+	c->parent = parent;
+	c->prev_sibling = PT_NONE;
+	c->next_sibling = t->slots[parent].first_child;
+	if (c->next_sibling != PT_NONE)
+		t->slots[c->next_sibling].prev_sibling = child;
+	t->slots[parent].first_child = child;
+}
+
+static void unlink_child(struct proctable *t, int32_t child)
+{
+	struct pt_entry *c = &t->slots[child];
+
+	if (c->parent == PT_NONE)
+		return;
+	if (c->prev_sibling != PT_NONE)
+		t->slots[c->prev_sibling].next_sibling = c->next_sibling;
+	else
+		t->slots[c->parent].first_child = c->next_sibling;
+	if (c->next_sibling != PT_NONE)
+		t->slots[c->next_sibling].prev_sibling = c->prev_sibling;
+	c->parent = c->prev_sibling = c->next_sibling = PT_NONE;
+}
+
+static void dead_list_remove(struct proctable *t, int32_t i)
+{
+	struct pt_entry *e = &t->slots[i];
+
+	if (e->dead_prev != PT_NONE)
+		t->slots[e->dead_prev].dead_next = e->dead_next;
+	else if (t->dead_head == i)
+		t->dead_head = e->dead_next;
+	if (e->dead_next != PT_NONE)
+		t->slots[e->dead_next].dead_prev = e->dead_prev;
+	else if (t->dead_tail == i)
+		t->dead_tail = e->dead_prev;
+	e->dead_prev = e->dead_next = PT_NONE;
+}
+
+/* Free a slot.  Its children keep their lineage key but lose the link. */
+static void remove_slot(struct proctable *t, int32_t i)
+{
+	struct pt_entry *e = &t->slots[i];
+	int32_t *pp = &t->buckets[key_hash(&e->key, t->nbuckets)];
+
+	while (*pp != i)
+		pp = &t->slots[*pp].hash_next;
+	*pp = e->hash_next;
+	while (e->first_child != PT_NONE)
+		unlink_child(t, e->first_child);
+	unlink_child(t, i);
+	if (e->state == PT_DEAD)
+		dead_list_remove(t, i);
+	else
+		t->st.live--;
+	memset(e, 0, sizeof(*e));
+	e->hash_next = t->free_head;
+	t->free_head = i;
+	t->st.used--;
+}
+
+static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t origin)
+{
+	struct pt_entry *e;
+	uint32_t b;
+	int32_t i;
+
+	if (t->free_head == PT_NONE) {
+		/* full: the process dead longest goes, live ones never do */
+		if (t->dead_head == PT_NONE) {
+			t->st.dropped_full++;
+			return PT_NONE;
+		}
+		remove_slot(t, t->dead_head);
+		t->st.evicted++;
+	}
+	i = t->free_head;
+	e = &t->slots[i];
+	t->free_head = e->hash_next;
+	memset(e, 0, sizeof(*e));
+	e->key = *k;
+	e->origin = origin;
+	e->state = PT_ALIVE;
+	e->parent = e->first_child = e->next_sibling = e->prev_sibling = PT_NONE;
+	e->dead_prev = e->dead_next = PT_NONE;
+	b = key_hash(k, t->nbuckets);
+	e->hash_next = t->buckets[b];
+	t->buckets[b] = i;
+	t->st.inserted++;
+	t->st.live++;
+	if (++t->st.used > t->st.peak_used)
+		t->st.peak_used = t->st.used;
+	return i;
+}
+
+static void mark_dead(struct proctable *t, int32_t i, uint64_t ts)
+{
+	struct pt_entry *e = &t->slots[i];
+
+	if (e->state == PT_DEAD)
+		return;
+	e->state = PT_DEAD;
+	e->died_ns = ts;
+	e->threads = 0;
+	t->st.live--;
+	e->dead_next = PT_NONE;
+	e->dead_prev = t->dead_tail;
+	if (t->dead_tail != PT_NONE)
+		t->slots[t->dead_tail].dead_next = i;
+	else
+		t->dead_head = i;
+	t->dead_tail = i;
+	/* the kernel hands its children to a subreaper or init now */
+	for (int32_t c = e->first_child; c != PT_NONE; c = t->slots[c].next_sibling)
+		if (t->slots[c].state == PT_ALIVE)
+			t->slots[c].reparented = true;
+}
+
+static void set_lineage(struct proctable *t, int32_t i, uint32_t ppid, uint64_t pstart_ns)
+{
+	struct pt_entry *e = &t->slots[i];
+	int32_t p;
+
+	if (e->lineage.tgid || !ppid)
+		return;
+	e->lineage.tgid = ppid;
+	e->lineage.start_ticks = pt_ticks(pstart_ns);
+	p = find_key(t, &e->lineage);
+	if (p != PT_NONE && p != i)
+		link_child(t, p, i);
+}
+
+static void fill_common(struct pt_entry *e, const struct ft_header *h)
+{
+	memcpy(e->comm, h->comm, sizeof(e->comm));
+	e->comm[sizeof(e->comm) - 1] = '\0';
+	e->uid = h->uid;
+	e->cgroup_id = h->cgroup_id;
+	if (h->flags & FT_F_KTHREAD)
+		e->kthread = true;
+}
+
+static void copy_filename(struct pt_entry *e, const char *src)
+{
+	memcpy(e->filename, src, sizeof(e->filename));
+	e->filename[sizeof(e->filename) - 1] = '\0';
+}
+
+static int32_t find_or_insert(struct proctable *t, const struct ft_header *h, uint8_t origin,
+			      bool *created)
+{
+	struct pt_key k = { h->tgid, pt_ticks(h->start_ns) };
+	int32_t i = find_key(t, &k);
+
+	*created = false;
+	if (i != PT_NONE)
+		return i;
+	i = insert_key(t, &k, origin);
+	if (i != PT_NONE) {
+		*created = true;
+		t->slots[i].start_ns = h->start_ns;
+	}
+	return i;
+}
+
+static int32_t apply_fork(struct proctable *t, const struct ft_fork *f)
+{
+	const struct ft_header *h = &f->h;
+	struct pt_entry *e;
+	bool created;
+	int32_t i;
+
+	if (h->flags & FT_F_THREAD) {
+		i = pt_find(t, h->tgid, h->start_ns);
+		if (i != PT_NONE && t->slots[i].state == PT_ALIVE)
+			t->slots[i].threads++;
+		return i;
+	}
+	i = find_or_insert(t, h, PT_FROM_FORK, &created);
+	if (i == PT_NONE)
+		return i;
+	e = &t->slots[i];
+	if (created) {
+		fill_common(e, h);
+		e->threads = 1;
+		e->ppid_now = f->real_ppid;
+	} else if (e->state == PT_DEAD) {
+		/* exit arrived first: keep the tombstone dead, learn its birth */
+		t->st.resurrect_refused++;
+	}
+	e->born_ns = h->ts_ns;
+	if (!e->ppid_now)
+		e->ppid_now = f->real_ppid;
+	set_lineage(t, i, h->ppid, h->pstart_ns);
+	return i;
+}
+
+static int32_t apply_exit(struct proctable *t, const struct ft_exit *x)
+{
+	const struct ft_header *h = &x->h;
+	struct pt_entry *e;
+	bool created;
+	int32_t i;
+
+	if (h->flags & FT_F_THREAD) {
+		i = pt_find(t, h->tgid, h->start_ns);
+		if (i != PT_NONE && t->slots[i].threads > 1)
+			t->slots[i].threads--;
+		return i;
+	}
+	/* an unknown process still gets a tombstone, so nothing late revives it */
+	i = find_or_insert(t, h, PT_FROM_OTHER, &created);
+	if (i == PT_NONE)
+		return i;
+	e = &t->slots[i];
+	if (created)
+		fill_common(e, h);
+	if (e->state == PT_DEAD && e->has_exit_code) {
+		t->st.duplicate_exits++;
+		return i;
+	}
+	e->exit_code = x->exit_code;
+	e->has_exit_code = true;
+	if (h->ppid)
+		e->ppid_now = h->ppid;
+	set_lineage(t, i, h->ppid, h->pstart_ns);
+	mark_dead(t, i, h->ts_ns);
+	return i;
+}
+
+static int32_t apply_snapshot(struct proctable *t, const struct ft_snapshot *s)
+{
+	const struct ft_header *h = &s->h;
+	struct pt_entry *e;
+	bool created;
+	int32_t i;
+
+	i = find_or_insert(t, h, PT_FROM_SNAPSHOT, &created);
+	if (i == PT_NONE)
+		return i;
+	e = &t->slots[i];
+	if (!created) {
+		/* the live stream knew it first and is authoritative */
+		if (e->state == PT_DEAD)
+			t->st.resurrect_refused++;
+		if (!e->filename[0])
+			copy_filename(e, s->filename);
+		set_lineage(t, i, h->ppid, h->pstart_ns);
+		return i;
+	}
+	fill_common(e, h);
+	copy_filename(e, s->filename);
+	e->threads = s->threads;
+	e->ppid_now = h->ppid;
+	set_lineage(t, i, h->ppid, h->pstart_ns);
+	return i;
+}
+
+int32_t pt_apply(struct proctable *t, const struct ft_header *h)
+{
+	struct pt_entry *e;
+	bool created;
+	int32_t i;
+
+	switch (h->type) {
+	case FT_EV_FORK:
+		return apply_fork(t, (const struct ft_fork *)h);
+	case FT_EV_EXIT:
+		return apply_exit(t, (const struct ft_exit *)h);
+	case FT_EV_SNAPSHOT:
+		return apply_snapshot(t, (const struct ft_snapshot *)h);
+	case FT_EV_EXEC:
+		i = find_or_insert(t, h, PT_FROM_OTHER, &created);
+		if (i == PT_NONE)
+			return i;
+		e = &t->slots[i];
+		fill_common(e, h);
+		copy_filename(e, ((const struct ft_exec *)h)->filename);
+		e->exec_seen = true;
+		if (h->ppid)
+			e->ppid_now = h->ppid;
+		set_lineage(t, i, h->ppid, h->pstart_ns);
+		return i;
+	case FT_EV_GONE:
+		i = pt_find(t, h->tgid, h->start_ns);
+		if (i != PT_NONE)
+			mark_dead(t, i, h->ts_ns);
+		return i;
+	case FT_EV_OOM:
+		if (h->flags & FT_F_OOM_TASK)
+			return pt_find(t, h->tgid, h->start_ns);
+		return pt_find_live_pid(t, h->tgid);
+	default:
+		return PT_NONE;
+	}
+}
+
+bool pt_is_descendant(const struct proctable *t, int32_t slot, int32_t ancestor)
+{
+	/* lineage is acyclic by construction (a parent starts before its
+	 * child); the bound only guards against a corrupted recording */
+	for (uint32_t depth = 0; slot != PT_NONE && depth <= t->st.capacity; depth++) {
+		if (slot == ancestor)
+			return true;
+		slot = t->slots[slot].parent;
+	}
+	return false;
+}
+
+void pt_prune(struct proctable *t, uint64_t now_ns)
+{
+	int32_t i = t->dead_head;
+
+	while (i != PT_NONE) {
+		int32_t next = t->slots[i].dead_next;
+
+		if (t->slots[i].died_ns + t->grace_ns > now_ns)
+			break; /* the list is in death order: the rest are younger */
+		/* a dead ancestor stays while its descendants are known */
+		if (t->slots[i].first_child == PT_NONE) {
+			remove_slot(t, i);
+			t->st.pruned++;
+		}
+		i = next;
+	}
+}
+
+void pt_mark_seen(struct proctable *t, int32_t slot)
+{
+	if (pt_get(t, slot))
+		t->slots[slot].seen = true;
+}
+
+int32_t pt_next_unseen_alive(struct proctable *t, int32_t after)
+{
+	for (int32_t i = pt_next(t, after); i != PT_NONE; i = pt_next(t, i))
+		if (t->slots[i].state == PT_ALIVE && !t->slots[i].seen)
+			return i;
+	return PT_NONE;
+}
+
+void pt_clear_seen(struct proctable *t)
+{
+	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
+		t->slots[i].seen = false;
+}

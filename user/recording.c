@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "recording.h"
+
+#define FT_BYTE_ORDER_MARK 0x01020304u
+#define FT_MAX_RECORD 4096u /* far above any record size: a sanity bound */
+
+struct file_header {
+	char magic[8];
+	__u16 version;
+	__u16 header_size;
+	__u32 byte_order;
+	struct ft_run_info info;
+	__u32 header_crc; /* crc32 of everything before this field */
+	__u32 pad;
+};
+
+struct record_frame {
+	__u32 len; /* payload bytes */
+	__u32 crc; /* crc32 of the payload */
+};
+
+struct ft_writer {
+	FILE *f;
+	const char *path;
+};
+
+struct ft_reader {
+	FILE *f;
+	const char *path;
+	long offset;
+};
+
+static __u32 crc_of(const void *p, size_t n)
+{
+	return (__u32)crc32(0L, (const Bytef *)p, (uInt)n);
+}
+
+int ft_writer_open(const char *path, const struct ft_run_info *info, struct ft_writer **out,
+		   char *err, size_t errlen)
+{
+	struct file_header hdr;
+	struct ft_writer *w;
+
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	w->path = path;
+	w->f = fopen(path, "wbx");
+	if (!w->f && errno == EEXIST)
+		w->f = fopen(path, "wb"); /* overwrite like tcpdump -w */
+	if (!w->f) {
+		snprintf(err, errlen, "cannot create recording %s: %s", path, strerror(errno));
+		free(w);
+		return -1;
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	memcpy(hdr.magic, FT_REC_MAGIC, sizeof(hdr.magic));
+	hdr.version = FT_REC_VERSION;
+	hdr.header_size = sizeof(hdr);
+	hdr.byte_order = FT_BYTE_ORDER_MARK;
+	hdr.info = *info;
+	hdr.header_crc = crc_of(&hdr, offsetof(struct file_header, header_crc));
+	if (fwrite(&hdr, sizeof(hdr), 1, w->f) != 1) {
+		snprintf(err, errlen, "cannot write recording %s: %s", path, strerror(errno));
+		fclose(w->f);
+		free(w);
+		return -1;
+	}
+	*out = w;
+	return 0;
+}
+
+int ft_writer_put(struct ft_writer *w, const union ft_record *rec, char *err, size_t errlen)
+{
+	struct record_frame fr = { .len = rec->h.size, .crc = crc_of(rec, rec->h.size) };
+
+	if (fwrite(&fr, sizeof(fr), 1, w->f) != 1 || fwrite(rec, fr.len, 1, w->f) != 1) {
+		snprintf(err, errlen, "cannot write recording %s: %s", w->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int ft_writer_close(struct ft_writer *w, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	if (!w)
+		return 0;
+	if (fflush(w->f) != 0 || ferror(w->f)) {
+		snprintf(err, errlen, "cannot write recording %s: %s", w->path, strerror(errno));
+		ret = -1;
+	}
+	if (fclose(w->f) != 0 && !ret) {
+		snprintf(err, errlen, "cannot close recording %s: %s", w->path, strerror(errno));
+		ret = -1;
+	}
+	free(w);
+	return ret;
+}
+
+int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader **out, char *err,
+		   size_t errlen)
+{
+	struct file_header hdr;
+	struct ft_reader *r;
+	size_t got;
+
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	r->path = path;
+	r->f = fopen(path, "rb");
+	if (!r->f) {
+		snprintf(err, errlen, "cannot open recording %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	got = fread(&hdr, 1, sizeof(hdr), r->f);
+	if (got < sizeof(hdr.magic) || memcmp(hdr.magic, FT_REC_MAGIC, sizeof(hdr.magic))) {
+		snprintf(err, errlen, "%s: not a forktrace recording (bad magic at offset 0)", path);
+		goto fail;
+	}
+	if (got < offsetof(struct file_header, info)) {
+		snprintf(err, errlen, "%s: truncated header at offset %zu", path, got);
+		goto fail;
+	}
+	if (hdr.byte_order != FT_BYTE_ORDER_MARK) {
+		snprintf(err, errlen, "%s: recorded on a host of the other byte order (offset 12)",
+			 path);
+		goto fail;
+	}
+	if (hdr.version != FT_REC_VERSION || hdr.header_size != sizeof(hdr)) {
+		snprintf(err, errlen, "%s: unsupported recording version %u (offset 8), this build reads %u",
+			 path, hdr.version, FT_REC_VERSION);
+		goto fail;
+	}
+	if (got < sizeof(hdr)) {
+		snprintf(err, errlen, "%s: truncated header at offset %zu", path, got);
+		goto fail;
+	}
+	if (hdr.header_crc != crc_of(&hdr, offsetof(struct file_header, header_crc))) {
+		snprintf(err, errlen, "%s: corrupt header (checksum mismatch at offset %zu)", path,
+			 offsetof(struct file_header, header_crc));
+		goto fail;
+	}
+	hdr.info.kernel[sizeof(hdr.info.kernel) - 1] = '\0';
+	for (int i = 0; i < FT_HOOK_MAX; i++)
+		hdr.info.attach[i][sizeof(hdr.info.attach[i]) - 1] = '\0';
+	*info = hdr.info;
+	r->offset = sizeof(hdr);
+	*out = r;
+	return 0;
+fail:
+	if (r->f)
+		fclose(r->f);
+	free(r);
+	return -1;
+}
+
+int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t errlen)
+{
+	struct record_frame fr;
+	size_t got, want;
+
+	got = fread(&fr, 1, sizeof(fr), r->f);
+	if (got == 0 && feof(r->f))
+		return 0;
+	if (got < sizeof(fr)) {
+		snprintf(err, errlen, "%s: truncated record at offset %ld", r->path, r->offset);
+		return -1;
+	}
+	if (fr.len < sizeof(rec->h) || fr.len > sizeof(*rec) || fr.len > FT_MAX_RECORD) {
+		snprintf(err, errlen, "%s: bad record length %u at offset %ld", r->path, fr.len,
+			 r->offset);
+		return -1;
+	}
+	got = fread(rec, 1, fr.len, r->f);
+	if (got < fr.len) {
+		snprintf(err, errlen, "%s: truncated record at offset %ld (%zu of %u bytes)", r->path,
+			 r->offset, got, fr.len);
+		return -1;
+	}
+	if (crc_of(rec, fr.len) != fr.crc) {
+		snprintf(err, errlen, "%s: corrupt record at offset %ld (checksum mismatch)", r->path,
+			 r->offset);
+		return -1;
+	}
+	want = ft_record_size(rec->h.type);
+	if (!want || want != fr.len || rec->h.size != fr.len) {
+		snprintf(err, errlen, "%s: unknown record type %u of %u bytes at offset %ld", r->path,
+			 rec->h.type, fr.len, r->offset);
+		return -1;
+	}
+	rec->h.comm[FT_COMM_LEN - 1] = '\0';
+	if (rec->h.type == FT_EV_EXEC)
+		rec->exec.filename[FT_FILENAME_LEN - 1] = '\0';
+	if (rec->h.type == FT_EV_SNAPSHOT)
+		rec->snapshot.filename[FT_FILENAME_LEN - 1] = '\0';
+	r->offset += sizeof(fr) + fr.len;
+	return 1;
+}
+
+void ft_reader_close(struct ft_reader *r)
+{
+	if (!r)
+		return;
+	fclose(r->f);
+	free(r);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Recordings (-w/-r): a versioned file of stream records, format in
+ * docs/recording.md.  The reader never trusts the file: every length, type
+ * and checksum is checked, and a bad one is reported with its offset.
+ */
+#ifndef FT_RECORDING_H
+#define FT_RECORDING_H
+
+#include <stddef.h>
+#include "stream.h"
+
+#define FT_REC_MAGIC "FORKTRC\n"
+#define FT_REC_VERSION 1
+
+struct ft_writer;
+struct ft_reader;
+
+/* All return 0 on success, or -1 with a one-line reason in err. */
+int ft_writer_open(const char *path, const struct ft_run_info *info, struct ft_writer **out,
+		   char *err, size_t errlen);
+int ft_writer_put(struct ft_writer *w, const union ft_record *rec, char *err, size_t errlen);
+int ft_writer_close(struct ft_writer *w, char *err, size_t errlen);
+
+int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader **out, char *err,
+		   size_t errlen);
+/* 1: a record; 0: clean end of file; -1: bad data (err names the offset) */
+int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t errlen);
+void ft_reader_close(struct ft_reader *r);
+
+#endif /* FT_RECORDING_H */

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "forktrace.skel.h"
+#include "procfs.h"
+#include "source_live.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+struct live_source {
+	struct forktrace_bpf *skel;
+	struct ring_buffer *rb;
+	int ncpus;
+	ft_record_fn fn;
+	void *fn_ctx;
+	uint64_t bad_records;
+};
+
+/* Effective CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (5.8+). */
+static bool have_bpf_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+	eff = data[0].effective | ((uint64_t)data[1].effective << 32);
+	if (eff & (1ull << CAP_SYS_ADMIN))
+		return true;
+	return (eff & (1ull << CAP_BPF)) && (eff & (1ull << CAP_PERFMON));
+}
+
+/*
+ * Number of arguments a tracepoint passes to BPF, from its
+ * btf_trace_<name> typedef (a pointer to a prototype whose first parameter
+ * is the tracepoint's private data).  -1 if the kernel has no such typedef.
+ */
+static int tracepoint_nargs(const struct btf *btf, const char *tp)
+{
+	char name[128];
+	const struct btf_type *t;
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, id);
+	t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer */
+	t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+	if (!t || !btf_is_func_proto(t))
+		return -1;
+	return btf_vlen(t) - 1;
+}
+
+static bool classic_tracepoint_exists(const char *category, const char *name)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[256];
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+			snprintf(path, sizeof(path), "%s/events/%s/%s/id", roots[i], category,
+				 name);
+			if (access(path, R_OK) == 0)
+				return true;
+		}
+		/* libbpf needs tracefs for classic attach; many hosts leave it unmounted */
+		if (pass == 0 && mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+			break;
+	}
+	return false;
+}
+
+static void set_mode(struct ft_run_info *info, enum ft_hook hook, const char *mode)
+{
+	snprintf(info->attach[hook], sizeof(info->attach[hook]), "%s", mode);
+}
+
+static int on_ring_record(void *ctx, void *data, size_t size)
+{
+	struct live_source *s = ctx;
+	const union ft_record *rec = data;
+
+	if (size < sizeof(rec->h) || rec->h.size != size ||
+	    ft_record_size(rec->h.type) != size) {
+		s->bad_records++; /* a BPF/loader mismatch: never expected */
+		return 0;
+	}
+	return s->fn(s->fn_ctx, rec);
+}
+
+static int load(struct live_source *s, const struct live_opts *o, const struct btf *btf,
+		bool use_btf, struct ft_run_info *info, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	struct forktrace_bpf *skel;
+	int exit_args = tracepoint_nargs(btf, "sched_process_exit");
+	int oom_args = tracepoint_nargs(btf, "mark_victim");
+	const char *sched_mode = use_btf ? "tp_btf" : "raw_tp";
+	const char *oom_mode = "none";
+	int ret;
+
+	skel = forktrace_bpf__open_opts(&open_opts);
+	if (!skel) {
+		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
+		return -1;
+	}
+	skel->rodata->emit_threads = o->threads;
+	skel->rodata->exit_has_group_dead = exit_args >= 2;
+	skel->rodata->filter_cgroup_id = o->cgroup.id;
+	skel->rodata->filter_cgroup_subsys = o->cgroup.subsys;
+	skel->rodata->page_kb = (uint32_t)(sysconf(_SC_PAGESIZE) / 1024);
+	skel->rodata->wakeup_bytes = o->wakeup_bytes;
+	ret = bpf_map__set_max_entries(skel->maps.events, o->ring_bytes);
+	if (ret) {
+		snprintf(err, errlen, "ring buffer size %u rejected: %s", o->ring_bytes,
+			 strerror(-ret));
+		goto fail;
+	}
+
+	bpf_program__set_autoload(skel->progs.fork_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.exec_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.exit_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.fork_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.exec_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.exit_raw, !use_btf);
+
+	/* mark_victim: (task, uid) after 72ba14deb40a and its backports, (pid) before */
+	bpf_program__set_autoload(skel->progs.oom_task_btf, use_btf && oom_args == 2);
+	bpf_program__set_autoload(skel->progs.oom_pid_btf, use_btf && oom_args == 1);
+	if (use_btf && oom_args == 2)
+		oom_mode = "tp_btf";
+	else if (use_btf && oom_args == 1)
+		oom_mode = "tp_btf_pid";
+	else if (classic_tracepoint_exists("oom", "mark_victim"))
+		oom_mode = "tracepoint";
+	bpf_program__set_autoload(skel->progs.oom_classic, !strcmp(oom_mode, "tracepoint"));
+
+	ret = forktrace_bpf__load(skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot load BPF programs (%s attach): %s%s", sched_mode,
+			 strerror(-ret), " (run with -v for the verifier log)");
+		goto fail;
+	}
+	ret = forktrace_bpf__attach(skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach BPF programs (%s): %s", sched_mode,
+			 strerror(-ret));
+		goto fail;
+	}
+	set_mode(info, FT_HOOK_FORK, sched_mode);
+	set_mode(info, FT_HOOK_EXEC, sched_mode);
+	set_mode(info, FT_HOOK_EXIT, exit_args >= 2 ? (use_btf ? "tp_btf+gd" : "raw_tp+gd")
+						    : sched_mode);
+	set_mode(info, FT_HOOK_OOM, oom_mode);
+	s->skel = skel;
+	return 0;
+fail:
+	forktrace_bpf__destroy(skel);
+	return -1;
+}
+
+int live_open(const struct live_opts *o, struct live_source **out, struct ft_run_info *info,
+	      char *err, size_t errlen)
+{
+	struct live_source *s = NULL;
+	struct btf *btf = NULL;
+	struct utsname uts;
+	struct timespec rt;
+	char first_err[256] = "";
+	bool try_btf, try_raw;
+
+	if (!have_bpf_privileges()) {
+		snprintf(err, errlen,
+			 "need root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs");
+		return -1;
+	}
+	if (o->btf_path)
+		btf = btf__parse(o->btf_path, NULL);
+	else
+		btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		snprintf(err, errlen, "kernel BTF not available (%s): CO-RE needs CONFIG_DEBUG_INFO_BTF",
+			 o->btf_path ? o->btf_path : "/sys/kernel/btf/vmlinux");
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	memset(info, 0, sizeof(*info));
+	/*
+	 * tp_btf needs the kernel to know the tracepoint's prototype
+	 * (btf_trace_* typedefs, 5.5+); raw_tp reads the same arguments
+	 * untyped and works from 4.17.
+	 */
+	try_btf = o->attach != LIVE_ATTACH_RAW_TP &&
+		  tracepoint_nargs(btf, "sched_process_fork") == 2;
+	try_raw = o->attach != LIVE_ATTACH_TP_BTF;
+	if (o->attach == LIVE_ATTACH_TP_BTF && !try_btf) {
+		snprintf(err, errlen, "--attach tp_btf: this kernel's BTF has no tracepoint prototypes");
+		goto fail;
+	}
+	if (try_btf && load(s, o, btf, true, info, first_err, sizeof(first_err)) == 0)
+		goto loaded;
+	if (try_raw && load(s, o, btf, false, info, err, errlen) == 0)
+		goto loaded;
+	if (first_err[0] && !try_raw)
+		snprintf(err, errlen, "%s", first_err);
+	goto fail;
+loaded:
+	s->ncpus = libbpf_num_possible_cpus();
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_ring_record, s, NULL);
+	if (!s->rb || s->ncpus <= 0) {
+		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	if (uname(&uts) == 0)
+		snprintf(info->kernel, sizeof(info->kernel), "%s", uts.release);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	info->start_ns = procfs_boot_ns();
+	info->realtime_offset_ns =
+		(uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec - info->start_ns;
+	info->ring_bytes = o->ring_bytes;
+	info->page_kb = (uint32_t)(sysconf(_SC_PAGESIZE) / 1024);
+	btf__free(btf);
+	*out = s;
+	return 0;
+fail:
+	btf__free(btf);
+	live_close(s);
+	return -1;
+}
+
+int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx)
+{
+	s->fn = fn;
+	s->fn_ctx = ctx;
+	if (timeout_ms == 0)
+		return ring_buffer__consume(s->rb);
+	return ring_buffer__poll(s->rb, timeout_ms);
+}
+
+int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX])
+{
+	uint64_t *percpu = calloc((size_t)s->ncpus, sizeof(*percpu));
+	int fd = bpf_map__fd(s->skel->maps.stats);
+
+	if (!percpu)
+		return -ENOMEM;
+	for (uint32_t slot = 0; slot < FT_STAT_MAX; slot++) {
+		stats[slot] = 0;
+		if (bpf_map_lookup_elem(fd, &slot, percpu))
+			continue;
+		for (int cpu = 0; cpu < s->ncpus; cpu++)
+			stats[slot] += percpu[cpu];
+	}
+	free(percpu);
+	return 0;
+}
+
+void live_close(struct live_source *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	forktrace_bpf__destroy(s->skel);
+	free(s);
+}

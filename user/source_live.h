@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The live event source: loads and attaches the BPF programs, drains the
+ * ring buffer into a record callback and reads the kernel's loss counters.
+ */
+#ifndef FT_SOURCE_LIVE_H
+#define FT_SOURCE_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "cgroup.h"
+#include "stream.h"
+
+enum live_attach { LIVE_ATTACH_AUTO, LIVE_ATTACH_TP_BTF, LIVE_ATTACH_RAW_TP };
+
+struct live_opts {
+	bool threads;
+	enum live_attach attach;
+	const char *btf_path; /* NULL: the running kernel's BTF */
+	struct ft_cgroup_filter cgroup; /* id 0: no filter */
+	uint32_t ring_bytes;
+	uint64_t wakeup_bytes;
+};
+
+struct live_source;
+
+/* Load and attach; fills info.  -1 with a one-line reason in err. */
+int live_open(const struct live_opts *o, struct live_source **out, struct ft_run_info *info,
+	      char *err, size_t errlen);
+/* Deliver queued records to fn; returns records delivered or -errno. */
+int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx);
+/* Cumulative kernel counters (enum ft_stat slots), summed over CPUs. */
+int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX]);
+void live_close(struct live_source *s);
+
+#endif /* FT_SOURCE_LIVE_H */

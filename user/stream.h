@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The record stream between the event sources (live ring buffer, /proc
+ * scans, a recording) and the pipeline.  One record is one of the structs
+ * in bpf/forktrace.h; its header says which.
+ */
+#ifndef FT_STREAM_H
+#define FT_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "forktrace.h"
+
+union ft_record {
+	struct ft_header h;
+	struct ft_fork fork;
+	struct ft_exec exec;
+	struct ft_exit exit;
+	struct ft_oom oom;
+	struct ft_snapshot snapshot;
+	struct ft_resync resync;
+	struct ft_lost lost;
+	struct ft_counters counters;
+};
+
+/* What a run was: written first in a recording, printed in "start". */
+struct ft_run_info {
+	char kernel[65];	/* uname -r of the traced host */
+	char attach[4][16];	/* attach mode per hook: fork, exec, exit, oom */
+	__u64 realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
+	__u64 start_ns;		/* CLOCK_BOOTTIME when tracing started */
+	__u32 ring_bytes;
+	__u32 page_kb;
+};
+
+enum ft_hook { FT_HOOK_FORK, FT_HOOK_EXEC, FT_HOOK_EXIT, FT_HOOK_OOM, FT_HOOK_MAX };
+
+/* Size a record of this type must have, or 0 for an unknown type. */
+size_t ft_record_size(uint32_t type);
+
+/* Short lower-case name of a record type ("fork", "exec", ...). */
+const char *ft_type_name(uint32_t type);
+
+/* Consumer of records; returns 0 to go on, non-zero to stop the source. */
+typedef int (*ft_record_fn)(void *ctx, const union ft_record *rec);
+
+#endif /* FT_STREAM_H */
