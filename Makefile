@@ -16,6 +16,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-init
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall
 # libbpf linked statically; libelf and zlib are its own dependencies
 LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
+TEST_LDLIBS := -lpthread
 
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
 	output.o pipeline.o cgroup.o source_live.o)
@@ -51,7 +52,7 @@ $(OUT)/test_units: tests/unit/test_units.c $(filter-out $(OUT)/source_live.o,$(U
 	$(CC) $(CFLAGS) -Itests/unit $(filter %.c %.o,$^) $(LDLIBS) -o $@
 
 $(OUT)/%: tests/%.c | $(OUT)
-	$(CC) $(CFLAGS) $< -o $@
+	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@
 
 run: deps all
 	./forktrace

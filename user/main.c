@@ -109,7 +109,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'd':
 		if (parse_number(arg, 0.001, 1e7, &v))
-			argp_error(state, "invalid duration '%s': want seconds > 0", arg);
+			argp_failure(state, 2, 0, "invalid duration '%s': want seconds > 0", arg);
 		c->duration_s = v;
 		break;
 	case 'w':
@@ -120,7 +120,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'p':
 		if (parse_number(arg, 1, 4194304, &v) || v != (uint32_t)v)
-			argp_error(state, "invalid pid '%s'", arg);
+			argp_failure(state, 2, 0, "invalid pid '%s'", arg);
 		c->pid = (uint32_t)v;
 		break;
 	case 'c':
@@ -143,7 +143,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "raw_tp"))
 			c->attach = LIVE_ATTACH_RAW_TP;
 		else
-			argp_error(state, "invalid --attach '%s': want auto, tp_btf or raw_tp", arg);
+			argp_failure(state, 2, 0, "invalid --attach '%s': want auto, tp_btf or raw_tp", arg);
 		break;
 	case OPT_BTF:
 		c->btf_path = arg;
@@ -151,32 +151,32 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_RING_MB:
 		if (parse_number(arg, 1, 1024, &v) || v != (uint32_t)v ||
 		    ((uint32_t)v & ((uint32_t)v - 1)))
-			argp_error(state, "invalid --ring-mb '%s': want a power of two, 1..1024", arg);
+			argp_failure(state, 2, 0, "invalid --ring-mb '%s': want a power of two, 1..1024", arg);
 		c->ring_bytes = (uint32_t)v << 20;
 		break;
 	case OPT_TABLE:
 		if (parse_number(arg, 64, 1 << 24, &v) || v != (uint32_t)v)
-			argp_error(state, "invalid --table-size '%s': want 64..16777216", arg);
+			argp_failure(state, 2, 0, "invalid --table-size '%s': want 64..16777216", arg);
 		c->table_capacity = (uint32_t)v;
 		break;
 	case OPT_GRACE:
 		if (parse_number(arg, 0, 86400, &v))
-			argp_error(state, "invalid --grace '%s': want seconds, 0..86400", arg);
+			argp_failure(state, 2, 0, "invalid --grace '%s': want seconds, 0..86400", arg);
 		c->grace_ns = (uint64_t)(v * 1e9);
 		break;
 	case OPT_WAKEUP:
 		if (parse_number(arg, 0, 1 << 20, &v) || v != (uint32_t)v)
-			argp_error(state, "invalid --wakeup-kb '%s'", arg);
+			argp_failure(state, 2, 0, "invalid --wakeup-kb '%s'", arg);
 		c->wakeup_bytes = (uint64_t)v << 10;
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
+		argp_failure(state, 2, 0, "unexpected argument '%s'", arg);
 		break;
 	case ARGP_KEY_END:
 		if (c->read_path && c->write_path)
-			argp_error(state, "-r and -w cannot be combined");
+			argp_failure(state, 2, 0, "-r and -w cannot be combined");
 		if (c->read_path && c->cgroup_path)
-			argp_error(state, "-c filters in the kernel and has no effect with -r");
+			argp_failure(state, 2, 0, "-c filters in the kernel and has no effect with -r");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -208,7 +208,6 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 	case FT_EV_FORK:
 		json_header(o, &j, thread ? "thread_start" : "fork", h->ts_ns, h->tgid, h->comm);
 		if (thread) {
-			json_u64(&j, "tid", h->tid);
 			json_u64(&j, "creator_tid", rec->fork.parent_tid);
 		} else {
 			json_u64(&j, "ppid", h->ppid);
@@ -226,9 +225,7 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		break;
 	case FT_EV_EXIT:
 		json_header(o, &j, thread ? "thread_exit" : "exit", h->ts_ns, h->tgid, h->comm);
-		if (thread) {
-			json_u64(&j, "tid", h->tid);
-		} else {
+		if (!thread) {
 			exit_status(rec->exit.exit_code, &code, &sig, &core);
 			json_u64(&j, "ppid", h->ppid);
 			json_i64(&j, "exit_code", code);
@@ -243,7 +240,6 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_header(o, &j, "oom", h->ts_ns, h->tgid,
 			    h->comm[0] || !e ? h->comm : e->comm);
 		json_u64(&j, "ppid", h->ppid ? h->ppid : (e ? e->ppid_now : 0));
-		json_u64(&j, "uid", h->uid);
 		if (h->flags & FT_F_OOM_RSS) {
 			json_u64(&j, "total_vm_kb", rec->oom.total_vm_kb);
 			json_u64(&j, "anon_rss_kb", rec->oom.anon_rss_kb);
@@ -270,8 +266,14 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 	}
 	json_u64(&j, "tid", h->tid);
 	json_u64(&j, "uid", h->uid);
-	json_u64(&j, "cgroup", h->cgroup_id);
-	json_u64(&j, "start_ns", h->start_ns);
+	/* pid-only OOM records (older kernels, classic fallback): the table knows */
+	if (h->type == FT_EV_OOM && !(h->flags & FT_F_OOM_TASK) && e) {
+		json_u64(&j, "cgroup", e->cgroup_id);
+		json_u64(&j, "start_ns", e->start_ns);
+	} else {
+		json_u64(&j, "cgroup", h->cgroup_id);
+		json_u64(&j, "start_ns", h->start_ns);
+	}
 	json_end(&j);
 }
 

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Unit tests for everything after the kernel, on synthetic record streams:
+ * process table, pipeline scope, JSON escaping, recordings.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "check.h"
+#include "json.h"
+#include "pipeline.h"
+#include "proctable.h"
+#include "recording.h"
+
+#define SEC 1000000000ull
+#define START(n) ((uint64_t)(n) * FT_NS_PER_TICK) /* start times one tick apart */
+
+/* Synthetic record builders: pid, its start tick, parent pid and start. */
+static struct ft_fork mk_fork(uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart,
+			      uint64_t ts)
+{
+	struct ft_fork f = { 0 };
+
+	f.h.type = FT_EV_FORK;
+	f.h.size = sizeof(f);
+	f.h.ts_ns = ts;
+	f.h.tgid = f.h.tid = pid;
+	f.h.start_ns = start;
+	f.h.ppid = f.real_ppid = ppid;
+	f.h.pstart_ns = pstart;
+	f.parent_threads = 1;
+	snprintf(f.h.comm, sizeof(f.h.comm), "p%u", pid);
+	return f;
+}
+
+static struct ft_exit mk_exit(uint32_t pid, uint64_t start, uint32_t ppid, uint64_t ts,
+			      uint32_t status)
+{
+	struct ft_exit x = { 0 };
+
+	x.h.type = FT_EV_EXIT;
+	x.h.size = sizeof(x);
+	x.h.flags = FT_F_GROUP_DEAD;
+	x.h.ts_ns = ts;
+	x.h.tgid = x.h.tid = pid;
+	x.h.start_ns = start;
+	x.h.ppid = ppid;
+	x.exit_code = status;
+	return x;
+}
+
+static struct ft_snapshot mk_snap(uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart)
+{
+	struct ft_snapshot s = { 0 };
+
+	s.h.type = FT_EV_SNAPSHOT;
+	s.h.size = sizeof(s);
+	s.h.tgid = s.h.tid = pid;
+	s.h.start_ns = start;
+	s.h.ppid = ppid;
+	s.h.pstart_ns = pstart;
+	s.threads = 1;
+	snprintf(s.h.comm, sizeof(s.h.comm), "s%u", pid);
+	return s;
+}
+
+#define APPLY(t, rec) pt_apply(t, &(rec).h)
+
+static void test_fork_exit_basic(void)
+{
+	struct proctable *t = pt_new(128, 5 * SEC);
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	struct ft_fork f = mk_fork(100, START(10), 1, START(1), 1 * SEC);
+	struct ft_exit x = mk_exit(100, START(10), 1, 2 * SEC, 3 << 8);
+	int32_t i1, i100;
+
+	i1 = APPLY(t, init);
+	i100 = APPLY(t, f);
+	CHECK(i1 != PT_NONE && i100 != PT_NONE && i1 != i100);
+	CHECK(pt_get(t, i100)->parent == i1);
+	CHECK(pt_get(t, i100)->state == PT_ALIVE);
+	CHECK(pt_get_stats(t)->live == 2);
+	CHECK(APPLY(t, x) == i100);
+	CHECK(pt_get(t, i100)->state == PT_DEAD);
+	CHECK(pt_get(t, i100)->has_exit_code && pt_get(t, i100)->exit_code == 3 << 8);
+	CHECK(pt_get_stats(t)->live == 1);
+	/* a second group-dead exit (pre-6.16 race) is a duplicate, not news */
+	APPLY(t, x);
+	CHECK(pt_get_stats(t)->duplicate_exits == 1);
+	pt_free(t);
+}
+
+static void test_reparenting_keeps_lineage(void)
+{
+	struct proctable *t = pt_new(128, 5 * SEC);
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	struct ft_fork fa = mk_fork(100, START(10), 1, START(1), 1 * SEC);
+	struct ft_fork fb = mk_fork(101, START(11), 100, START(10), 1 * SEC);
+	struct ft_exit xa = mk_exit(100, START(10), 1, 2 * SEC, 0);
+	/* B's exit record says its current parent is now init */
+	struct ft_exit xb = mk_exit(101, START(11), 1, 3 * SEC, 0);
+	int32_t a, b;
+
+	APPLY(t, init);
+	a = APPLY(t, fa);
+	b = APPLY(t, fb);
+	APPLY(t, xa);
+	CHECK(pt_get(t, b)->reparented);
+	CHECK(pt_get(t, b)->lineage.tgid == 100);
+	CHECK(pt_get(t, b)->parent == a);
+	CHECK(pt_is_descendant(t, b, a));
+	APPLY(t, xb);
+	CHECK(pt_get(t, b)->ppid_now == 1);
+	CHECK(pt_get(t, b)->lineage.tgid == 100); /* who forked it never changes */
+	pt_free(t);
+}
+
+static void test_pid_reuse_is_a_new_process(void)
+{
+	struct proctable *t = pt_new(128, 5 * SEC);
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	struct ft_fork old_f = mk_fork(200, START(20), 1, START(1), 1 * SEC);
+	struct ft_exit old_x = mk_exit(200, START(20), 1, 2 * SEC, 1 << 8);
+	struct ft_fork new_f = mk_fork(200, START(90), 1, START(1), 9 * SEC);
+	struct ft_fork child = mk_fork(201, START(91), 200, START(90), 9 * SEC);
+	int32_t o, n, c;
+
+	APPLY(t, init);
+	o = APPLY(t, old_f);
+	APPLY(t, old_x);
+	n = APPLY(t, new_f);
+	c = APPLY(t, child);
+	CHECK(o != n);
+	CHECK(pt_get(t, o)->state == PT_DEAD);
+	CHECK(pt_get(t, n)->state == PT_ALIVE);
+	CHECK(!pt_get(t, n)->has_exit_code);
+	CHECK(pt_get(t, c)->parent == n); /* linked to the new 200, not the dead one */
+	CHECK(pt_find_live_pid(t, 200) == n);
+	/* a late exit of the old 200 must not kill the new one */
+	APPLY(t, old_x);
+	CHECK(pt_get(t, n)->state == PT_ALIVE);
+	pt_free(t);
+}
+
+static void test_exit_before_fork_and_late_snapshot(void)
+{
+	struct proctable *t = pt_new(128, 5 * SEC);
+	struct ft_exit x = mk_exit(300, START(30), 1, 2 * SEC, 0);
+	struct ft_fork f = mk_fork(300, START(30), 1, START(1), 1 * SEC);
+	struct ft_snapshot s = mk_snap(300, START(30), 1, START(1));
+	int32_t i;
+
+	i = APPLY(t, x); /* tombstone for a process never seen */
+	CHECK(i != PT_NONE && pt_get(t, i)->state == PT_DEAD);
+	CHECK(APPLY(t, f) == i);
+	CHECK(pt_get(t, i)->state == PT_DEAD);
+	CHECK(APPLY(t, s) == i);
+	CHECK(pt_get(t, i)->state == PT_DEAD);
+	CHECK(pt_get_stats(t)->resurrect_refused == 2);
+	CHECK(pt_get_stats(t)->live == 0);
+	pt_free(t);
+}
+
+static void test_threads_counted_not_processes(void)
+{
+	struct proctable *t = pt_new(128, 5 * SEC);
+	struct ft_snapshot p = mk_snap(400, START(40), 1, START(1));
+	struct ft_fork th = mk_fork(400, START(40), 400, START(40), 1 * SEC);
+	struct ft_exit tx = mk_exit(400, START(40), 1, 2 * SEC, 0);
+	int32_t i;
+
+	th.h.tid = 401;
+	th.h.flags = FT_F_THREAD;
+	tx.h.tid = 401;
+	tx.h.flags = FT_F_THREAD;
+	i = APPLY(t, p);
+	CHECK(APPLY(t, th) == i);
+	CHECK(pt_get(t, i)->threads == 2);
+	CHECK(pt_get_stats(t)->used == 1);
+	APPLY(t, tx);
+	CHECK(pt_get(t, i)->threads == 1);
+	CHECK(pt_get(t, i)->state == PT_ALIVE);
+	pt_free(t);
+}
+
+static void test_gone_and_prune(void)
+{
+	struct proctable *t = pt_new(128, 5 * SEC);
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	struct ft_fork fa = mk_fork(500, START(50), 1, START(1), 1 * SEC);
+	struct ft_fork fb = mk_fork(501, START(51), 500, START(50), 1 * SEC);
+	struct ft_exit xa = mk_exit(500, START(50), 1, 2 * SEC, 0);
+	struct ft_header gone = { 0 };
+	int32_t a, b;
+
+	APPLY(t, init);
+	a = APPLY(t, fa);
+	b = APPLY(t, fb);
+	APPLY(t, xa);
+	/* a resync found 501 gone: its exit record was lost */
+	gone.type = FT_EV_GONE;
+	gone.size = sizeof(gone);
+	gone.ts_ns = 3 * SEC;
+	gone.tgid = 501;
+	gone.start_ns = START(51);
+	CHECK(pt_apply(t, &gone) == b);
+	CHECK(pt_get(t, b)->state == PT_DEAD && !pt_get(t, b)->has_exit_code);
+	/* inside the grace period nothing goes */
+	pt_prune(t, 4 * SEC);
+	CHECK(pt_get(t, a) && pt_get(t, b));
+	/* after it, the leaf goes first; its parent only once it is childless */
+	pt_prune(t, 8500000000ull);
+	CHECK(pt_get(t, a) != NULL); /* had a child when its turn came */
+	CHECK(pt_get(t, b) == NULL);
+	pt_prune(t, 8600000000ull);
+	CHECK(pt_get(t, a) == NULL);
+	CHECK(pt_get_stats(t)->pruned == 2);
+	pt_free(t);
+}
+
+static void test_dead_ancestor_of_live_tree_is_kept(void)
+{
+	struct proctable *t = pt_new(128, 1 * SEC);
+	struct ft_fork fa = mk_fork(600, START(60), 1, START(1), 1 * SEC);
+	struct ft_fork fb = mk_fork(601, START(61), 600, START(60), 1 * SEC);
+	struct ft_exit xa = mk_exit(600, START(60), 1, 2 * SEC, 0);
+	int32_t a, b;
+
+	a = APPLY(t, fa);
+	b = APPLY(t, fb);
+	APPLY(t, xa);
+	pt_prune(t, 100 * SEC);
+	CHECK(pt_get(t, a) != NULL); /* the bomb whose root exited stays rooted */
+	CHECK(pt_is_descendant(t, b, a));
+	pt_free(t);
+}
+
+static void test_eviction_at_bound(void)
+{
+	struct proctable *t = pt_new(64, 5 * SEC);
+	uint32_t pid;
+
+	for (pid = 1000; pid < 1064; pid++) {
+		struct ft_fork f = mk_fork(pid, START(pid), 1, START(1), 1 * SEC);
+
+		CHECK(APPLY(t, f) != PT_NONE);
+	}
+	CHECK(pt_get_stats(t)->used == 64);
+	for (pid = 1000; pid < 1010; pid++) {
+		struct ft_exit x = mk_exit(pid, START(pid), 1, 2 * SEC + pid, 0);
+
+		APPLY(t, x);
+	}
+	/* 20 more: ten evict the dead (oldest death first), ten find no room */
+	for (pid = 2000; pid < 2020; pid++) {
+		struct ft_fork f = mk_fork(pid, START(pid), 1, START(1), 3 * SEC);
+
+		APPLY(t, f);
+	}
+	CHECK(pt_get_stats(t)->evicted == 10);
+	CHECK(pt_get_stats(t)->dropped_full == 10);
+	CHECK(pt_get_stats(t)->used == 64);
+	CHECK(pt_get_stats(t)->live == 64);
+	CHECK(pt_find(t, 1000, START(1000)) == PT_NONE); /* evicted */
+	CHECK(pt_find(t, 1010, START(1010)) != PT_NONE); /* live ones never are */
+	CHECK(pt_find(t, 2009, START(2009)) != PT_NONE);
+	CHECK(pt_find(t, 2010, START(2010)) == PT_NONE);
+	pt_free(t);
+}
+
+static void test_json_escaping(void)
+{
+	char out[256];
+
+	json_escape(out, sizeof(out), "a\"b\\c", 5);
+	CHECK(!strcmp(out, "a\\\"b\\\\c"));
+	json_escape(out, sizeof(out), "x\ny\t\x01\x7f", 6);
+	CHECK(!strcmp(out, "x\\ny\\t\\u0001\\u007f"));
+	/* valid UTF-8 passes, broken sequences become \u00XX per byte */
+	json_escape(out, sizeof(out), "caf\xc3\xa9", 5);
+	CHECK(!strcmp(out, "caf\xc3\xa9"));
+	json_escape(out, sizeof(out), "\xc3(\xff", 3);
+	CHECK(!strcmp(out, "\\u00c3(\\u00ff"));
+	json_escape(out, sizeof(out), "\xed\xa0\x80", 3); /* a UTF-16 surrogate */
+	CHECK(!strcmp(out, "\\u00ed\\u00a0\\u0080"));
+	/* stops at the length limit and at NUL */
+	json_escape(out, sizeof(out), "abc\0def", 7);
+	CHECK(!strcmp(out, "abc"));
+	json_escape(out, 4, "abcdef", 6);
+	CHECK(!strcmp(out, "abc"));
+}
+
+static const char *tmp_path(const char *name)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "/tmp/forktrace-unit-%d-%s", (int)getpid(), name);
+	return path;
+}
+
+static int write_sample(const char *path, int n)
+{
+	struct ft_run_info info = { .kernel = "6.99-test", .start_ns = 1 };
+	struct ft_writer *w;
+	char err[256];
+
+	if (ft_writer_open(path, &info, &w, err, sizeof(err)))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct ft_fork f = mk_fork(100 + i, START(100 + i), 1, START(1), SEC + i);
+
+		if (ft_writer_put(w, (union ft_record *)&f, err, sizeof(err)))
+			return -1;
+	}
+	return ft_writer_close(w, err, sizeof(err));
+}
+
+static int read_all(const char *path, int *count, char *err, size_t errlen)
+{
+	struct ft_run_info info;
+	struct ft_reader *r;
+	union ft_record rec;
+	int got;
+
+	*count = 0;
+	if (ft_reader_open(path, &info, &r, err, errlen))
+		return -1;
+	while ((got = ft_reader_next(r, &rec, err, errlen)) > 0)
+		(*count)++;
+	ft_reader_close(r);
+	return got;
+}
+
+static void corrupt_byte(const char *path, long offset)
+{
+	FILE *f = fopen(path, "r+b");
+	int c;
+
+	fseek(f, offset, SEEK_SET);
+	c = fgetc(f);
+	fseek(f, offset, SEEK_SET);
+	fputc(c ^ 0x40, f);
+	fclose(f);
+}
+
+static void test_recording_roundtrip_and_damage(void)
+{
+	const char *path = tmp_path("rec");
+	char err[512];
+	int count;
+	long size;
+	FILE *f;
+
+	CHECK(write_sample(path, 10) == 0);
+	CHECK(read_all(path, &count, err, sizeof(err)) == 0 && count == 10);
+
+	f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fclose(f);
+	/* truncated mid-record: the good records come out, then an offset */
+	CHECK(truncate(path, size - 7) == 0);
+	CHECK(read_all(path, &count, err, sizeof(err)) == -1 && count == 9);
+	CHECK(strstr(err, "truncated record at offset") != NULL);
+
+	/* one flipped bit near the end of the 7th record's payload */
+	CHECK(write_sample(path, 10) == 0);
+	corrupt_byte(path, size - 3 * (long)(sizeof(struct ft_fork) + 8) - 20);
+	CHECK(read_all(path, &count, err, sizeof(err)) == -1 && count == 6);
+	CHECK(strstr(err, "checksum mismatch") != NULL && strstr(err, "offset") != NULL);
+
+	/* a foreign file */
+	f = fopen(path, "wb");
+	fputs("{\"event\":\"start\"}\n", f);
+	fclose(f);
+	CHECK(read_all(path, &count, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not a forktrace recording") != NULL);
+
+	/* an empty file, and a header cut short */
+	f = fopen(path, "wb");
+	fclose(f);
+	CHECK(read_all(path, &count, err, sizeof(err)) == -1);
+	CHECK(write_sample(path, 1) == 0 && truncate(path, 40) == 0);
+	CHECK(read_all(path, &count, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "truncated header") != NULL);
+
+	/* a damaged length field */
+	CHECK(write_sample(path, 2) == 0);
+	corrupt_byte(path, size - 10 * (long)(sizeof(struct ft_fork) + 8) + 2);
+	CHECK(read_all(path, &count, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "offset") != NULL);
+	unlink(path);
+}
+
+/* Run a synthetic stream through the whole pipeline, JSON into a buffer. */
+static char *run_pipeline(const union ft_record *const *recs, int n, uint32_t root_pid,
+			  bool tree)
+{
+	struct ft_run_info info = { .kernel = "test" };
+	struct pipeline_opts po = {
+		.format = OUT_JSON,
+		.tree = tree,
+		.root_pid = root_pid,
+		.table_capacity = 128,
+		.grace_ns = 5 * SEC,
+	};
+	struct pipeline *p;
+	char *buf = NULL, err[256];
+	size_t len = 0;
+
+	po.out = open_memstream(&buf, &len);
+	if (!po.out || pipeline_new(&po, &info, &p, err, sizeof(err)))
+		return NULL;
+	pipeline_start(p, "test", 1);
+	for (int i = 0; i < n; i++)
+		pipeline_feed(p, recs[i]);
+	pipeline_finish(p, 10 * SEC, err, sizeof(err));
+	pipeline_free(p);
+	fclose(po.out);
+	return buf;
+}
+
+static int count_lines(const char *buf, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = buf; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_pipeline_pid_scope_and_lost(void)
+{
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	struct ft_snapshot shell = mk_snap(50, START(5), 1, START(1));
+	struct ft_fork a = mk_fork(700, START(70), 50, START(5), 1 * SEC);
+	struct ft_fork a1 = mk_fork(701, START(71), 700, START(70), 1 * SEC);
+	struct ft_fork other = mk_fork(800, START(80), 1, START(1), 1 * SEC);
+	struct ft_exit xa1 = mk_exit(701, START(71), 700, 2 * SEC, 9);
+	struct ft_lost lost = { .h = { .type = FT_EV_LOST, .size = sizeof(lost), .ts_ns = 2 * SEC },
+				.lost_type = FT_EV_FORK,
+				.count = 42 };
+	const union ft_record *recs[] = {
+		(void *)&init, (void *)&shell, (void *)&a,   (void *)&a1,
+		(void *)&other, (void *)&xa1,  (void *)&lost,
+	};
+	char *out;
+
+	out = run_pipeline(recs, 7, 700, true);
+	CHECK(out != NULL);
+	if (!out)
+		return;
+	CHECK(count_lines(out, "\"event\":\"fork\"") == 2); /* 700 and 701, not 800 */
+	CHECK(count_lines(out, "\"pid\":800") == 0);
+	CHECK(count_lines(out, "\"event\":\"exit\",\"ts\":2000000000,\"pid\":701") == 1);
+	CHECK(count_lines(out, "\"signal\":9") == 1);
+	CHECK(count_lines(out, "\"event\":\"lost\"") == 1 && count_lines(out, "\"count\":42") == 1);
+	CHECK(count_lines(out, "\"forks\":2,") == 1 && count_lines(out, "\"lost\":42,") == 1);
+	/* the tree is the -p subtree only: 700 alive, 701 dead and hidden */
+	CHECK(count_lines(out, "\"event\":\"tree\"") == 1);
+	CHECK(count_lines(out, "\"event\":\"tree\",\"ts\":10000000000,\"pid\":700") == 1);
+	free(out);
+
+	out = run_pipeline(recs, 7, 0, false);
+	CHECK(out && count_lines(out, "\"event\":\"fork\"") == 3);
+	free(out);
+}
+
+int main(void)
+{
+	RUN(test_fork_exit_basic);
+	RUN(test_reparenting_keeps_lineage);
+	RUN(test_pid_reuse_is_a_new_process);
+	RUN(test_exit_before_fork_and_late_snapshot);
+	RUN(test_threads_counted_not_processes);
+	RUN(test_gone_and_prune);
+	RUN(test_dead_ancestor_of_live_tree_is_kept);
+	RUN(test_eviction_at_bound);
+	RUN(test_json_escaping);
+	RUN(test_recording_roundtrip_and_damage);
+	RUN(test_pipeline_pid_scope_and_lost);
+	return SUMMARY();
+}
