@@ -122,14 +122,25 @@ static __always_inline bool in_filter_cgroup(struct task_struct *t)
 }
 
 /*
+ * Reading task fields.  tp_btf hands the program typed pointers that the
+ * verifier lets it dereference directly (a plain load, faults caught);
+ * raw_tp hands it untyped numbers that must go through
+ * bpf_probe_read_kernel, one helper call (~30 ns) per field.  Each handler
+ * body is inlined into both entry points with `typed` a compile-time
+ * constant, so each keeps only its own kind of read: on the fork+exit path
+ * this is the difference between ~1.7 us and a few hundred ns per process.
+ */
+#define RD(typed, direct, ...) ((typed) ? (direct) : BPF_CORE_READ(__VA_ARGS__))
+
+/*
  * Common record header for subject task t.  Identity is the group leader's
  * start time: every thread of a process shares it, and with the tgid it
  * survives pid reuse (a reused pid starts later).
  */
 static __always_inline void fill_header(struct ft_header *h, __u16 type, __u16 size,
-					struct task_struct *t)
+					struct task_struct *t, const bool typed)
 {
-	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
+	struct task_struct *parent = RD(typed, t->real_parent, t, real_parent);
 
 	h->type = type;
 	h->flags = 0;
@@ -137,21 +148,26 @@ static __always_inline void fill_header(struct ft_header *h, __u16 type, __u16 s
 	h->cpu = bpf_get_smp_processor_id();
 	/* boot time clock: same clock as start_boottime, survives suspend */
 	h->ts_ns = bpf_ktime_get_boot_ns();
-	h->tgid = BPF_CORE_READ(t, tgid);
-	h->tid = BPF_CORE_READ(t, pid);
-	h->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
-	h->ppid = BPF_CORE_READ(parent, tgid);
-	h->pstart_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
-	h->uid = BPF_CORE_READ(t, cred, uid.val);
-	h->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
-	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+	h->tgid = RD(typed, t->tgid, t, tgid);
+	h->tid = RD(typed, t->pid, t, pid);
+	h->start_ns = RD(typed, t->group_leader->start_boottime, t, group_leader, start_boottime);
+	h->ppid = RD(typed, parent->tgid, parent, tgid);
+	h->pstart_ns = RD(typed, parent->group_leader->start_boottime, parent, group_leader,
+			  start_boottime);
+	h->uid = RD(typed, t->cred->uid.val, t, cred, uid.val);
+	h->cgroup_id = RD(typed, t->cgroups->dfl_cgrp->kn->id, t, cgroups, dfl_cgrp, kn, id);
+	if (typed)
+		__builtin_memcpy(h->comm, t->comm, sizeof(h->comm));
+	else
+		BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+	if (RD(typed, t->flags, t, flags) & PF_KTHREAD)
 		h->flags |= FT_F_KTHREAD;
 }
 
-static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
+static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child,
+				   const bool typed)
 {
-	bool thread = BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid);
+	bool thread = RD(typed, child->pid, child, pid) != RD(typed, child->tgid, child, tgid);
 	struct ft_fork *e;
 
 	/* threads are always counted, emitted only with --threads */
@@ -165,7 +181,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	e = reserve(sizeof(*e), FT_EV_FORK);
 	if (!e)
 		return 0;
-	fill_header(&e->h, FT_EV_FORK, sizeof(*e), child);
+	fill_header(&e->h, FT_EV_FORK, sizeof(*e), child, typed);
 	if (thread)
 		e->h.flags |= FT_F_THREAD;
 	/*
@@ -174,18 +190,19 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	 * is what tree detection needs.
 	 */
 	e->real_ppid = e->h.ppid;
-	e->h.ppid = BPF_CORE_READ(parent, tgid);
-	e->h.pstart_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
-	e->parent_tid = BPF_CORE_READ(parent, pid);
+	e->h.ppid = RD(typed, parent->tgid, parent, tgid);
+	e->h.pstart_ns = RD(typed, parent->group_leader->start_boottime, parent, group_leader,
+			    start_boottime);
+	e->parent_tid = RD(typed, parent->pid, parent, pid);
 	/* >1 at a plain fork means the child copied a multithreaded address space */
-	e->parent_threads = BPF_CORE_READ(parent, signal, nr_threads);
+	e->parent_threads = RD(typed, parent->signal->nr_threads, parent, signal, nr_threads);
 	e->pad = 0;
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
 static __always_inline int on_exec(struct task_struct *p, pid_t old_pid,
-				   struct linux_binprm *bprm)
+				   struct linux_binprm *bprm, const bool typed)
 {
 	struct ft_exec *e;
 
@@ -194,7 +211,7 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid,
 	e = reserve(sizeof(*e), FT_EV_EXEC);
 	if (!e)
 		return 0;
-	fill_header(&e->h, FT_EV_EXEC, sizeof(*e), p);
+	fill_header(&e->h, FT_EV_EXEC, sizeof(*e), p, typed);
 	e->old_tid = old_pid;
 	e->pad = 0;
 	/* the path as passed to execve (may be relative), like execsnoop */
@@ -205,7 +222,7 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
-static __always_inline int on_exit(struct task_struct *p, bool group_dead)
+static __always_inline int on_exit(struct task_struct *p, bool group_dead, const bool typed)
 {
 	struct ft_exit *e;
 
@@ -223,14 +240,14 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead)
 	e = reserve(sizeof(*e), FT_EV_EXIT);
 	if (!e)
 		return 0;
-	fill_header(&e->h, FT_EV_EXIT, sizeof(*e), p);
+	fill_header(&e->h, FT_EV_EXIT, sizeof(*e), p, typed);
 	if (group_dead)
 		e->h.flags |= FT_F_GROUP_DEAD;
 	else
 		e->h.flags |= FT_F_THREAD;
 	/* do_exit() stores the wait status before the tracepoint fires */
-	e->exit_code = BPF_CORE_READ(p, exit_code);
-	e->nr_threads = BPF_CORE_READ(p, signal, nr_threads);
+	e->exit_code = RD(typed, p->exit_code, p, exit_code);
+	e->nr_threads = RD(typed, p->signal->nr_threads, p, signal, nr_threads);
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -251,25 +268,25 @@ static __always_inline struct ft_oom *oom_reserve(void)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
 {
-	return on_fork(parent, child);
+	return on_fork(parent, child, true);
 }
 
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
 {
-	return on_fork(parent, child);
+	return on_fork(parent, child, false);
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return on_exec(p, old_pid, bprm);
+	return on_exec(p, old_pid, bprm, true);
 }
 
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return on_exec(p, old_pid, bprm);
+	return on_exec(p, old_pid, bprm, false);
 }
 
 /*
@@ -287,13 +304,13 @@ static __always_inline bool exit_group_dead(struct task_struct *p, unsigned long
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(exit_btf, struct task_struct *p)
 {
-	return on_exit(p, exit_group_dead(p, ctx));
+	return on_exit(p, exit_group_dead(p, ctx), true);
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(exit_raw, struct task_struct *p)
 {
-	return on_exit(p, exit_group_dead(p, ctx));
+	return on_exit(p, exit_group_dead(p, ctx), false);
 }
 
 /*
@@ -310,7 +327,7 @@ int BPF_PROG(oom_task_btf, struct task_struct *victim, uid_t uid)
 	e = oom_reserve();
 	if (!e)
 		return 0;
-	fill_header(&e->h, FT_EV_OOM, sizeof(*e), victim);
+	fill_header(&e->h, FT_EV_OOM, sizeof(*e), victim, true);
 	e->h.uid = uid;
 	e->h.flags |= FT_F_OOM_TASK | FT_F_OOM_SCORE;
 	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);

@@ -145,3 +145,9 @@ def subtree_pids(events, root):
                 seen.add(c)
                 todo.append(c)
     return seen
+
+
+def storm_result(out):
+    """(performed, failed, seconds) from tests/storm.c's output line."""
+    fields = dict(kv.split("=") for kv in out.split())
+    return int(fields["performed"]), int(fields["failed"]), float(fields["seconds"])

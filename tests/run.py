@@ -16,7 +16,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (FORKTRACE, Tracer, by_event, contain, contain_cmd, summary,  # noqa: E402
-                 sweep, tool, subtree_pids)
+                 storm_result, sweep, tool, subtree_pids)
 
 TESTS = []
 
@@ -298,17 +298,12 @@ def cgroup_run(cmd, tracer_args=(), max_tasks=200, timeout=60, pause_tracer=None
             t.cleanup()
 
 
-def performed(out):
-    fields = dict(kv.split("=") for kv in out.split())
-    return int(fields["performed"]), int(fields["failed"])
-
-
 @test
 def live_cgroup_filter_sees_only_that_cgroup():
     outsider = subprocess.Popen(["sh", "-c", "for i in 1 2 3 4 5; do /bin/true; done"])
     events, out, rep = cgroup_run([tool("storm"), "300"])
     outsider.wait()
-    done, failed = performed(out)
+    done, failed = storm_result(out)[:2]
     check(done == 300 and failed == 0, "storm: %s" % out)
     forks = by_event(events, "fork")
     check(len(forks) == 300, "want exactly 300 forks in the cgroup, got %d" % len(forks))
@@ -320,7 +315,7 @@ def live_cgroup_filter_sees_only_that_cgroup():
 @test
 def live_storm_200k_seen_or_accounted():
     events, out, rep = cgroup_run([tool("storm"), "-v", "-p", "2", "200000"], timeout=300)
-    done, failed = performed(out)
+    done, failed = storm_result(out)[:2]
     s = summary(events)
     lost_forks = s["lost_by_type"].get("fork", 0)
     check(done >= 200000, "storm performed only %d (%d failed)" % (done, failed))
@@ -335,7 +330,7 @@ def live_losses_counted_and_resynced():
     # a 1 MiB ring and a stopped reader: the kernel must drop records
     events, out, rep = cgroup_run([tool("storm"), "-v", "30000"],
                                   tracer_args=("--ring-mb", "1"), pause_tracer=True)
-    done, _ = performed(out)
+    done, _ = storm_result(out)[:2]
     s = summary(events)
     lost = by_event(events, "lost")
     check(lost and s["lost"] > 0, "no loss with a stopped reader: %r" % s)

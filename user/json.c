@@ -76,13 +76,41 @@ size_t json_escape(char *out, size_t outlen, const char *s, size_t n)
 	return o;
 }
 
+static void put(struct json_line *j, const char *s, size_t n)
+{
+	if (j->len + n >= sizeof(j->buf))
+		n = j->len < sizeof(j->buf) - 1 ? sizeof(j->buf) - 1 - j->len : 0;
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+}
+
+static void putc_(struct json_line *j, char c)
+{
+	put(j, &c, 1);
+}
+
+static void put_u64(struct json_line *j, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(j, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
 static void key(struct json_line *j, const char *k)
 {
 	if (j->need_comma)
-		fputc(',', j->f);
+		putc_(j, ',');
 	j->need_comma = true;
-	if (k)
-		fprintf(j->f, "\"%s\":", k); /* keys are our own constants */
+	if (k) { /* keys are our own constants: nothing to escape */
+		putc_(j, '"');
+		put(j, k, strlen(k));
+		put(j, "\":", 2);
+	}
 }
 
 void json_begin(struct json_line *j, FILE *f)
@@ -90,25 +118,29 @@ void json_begin(struct json_line *j, FILE *f)
 	j->f = f;
 	j->depth = 1;
 	j->need_comma = false;
-	fputc('{', f);
+	j->len = 0;
+	putc_(j, '{');
 }
 
 void json_end(struct json_line *j)
 {
 	while (j->depth-- > 0)
-		fputc('}', j->f);
-	fputc('\n', j->f);
+		putc_(j, '}');
+	putc_(j, '\n');
+	fwrite(j->buf, 1, j->len, j->f);
+	j->len = 0;
 }
 
 void json_strn(struct json_line *j, const char *k, const char *s, size_t n)
 {
-	char buf[4096 * 6 + 1];
+	char esc[4096 * 6 + 1];
 
 	key(j, k);
 	if (n > 4096)
 		n = 4096;
-	json_escape(buf, sizeof(buf), s, n);
-	fprintf(j->f, "\"%s\"", buf);
+	putc_(j, '"');
+	put(j, esc, json_escape(esc, sizeof(esc), s, n));
+	putc_(j, '"');
 }
 
 void json_str(struct json_line *j, const char *k, const char *s)
@@ -119,40 +151,50 @@ void json_str(struct json_line *j, const char *k, const char *s)
 void json_u64(struct json_line *j, const char *k, uint64_t v)
 {
 	key(j, k);
-	fprintf(j->f, "%" PRIu64, v);
+	put_u64(j, v);
 }
 
 void json_i64(struct json_line *j, const char *k, int64_t v)
 {
 	key(j, k);
-	fprintf(j->f, "%" PRId64, v);
+	if (v < 0) {
+		putc_(j, '-');
+		put_u64(j, (uint64_t)0 - (uint64_t)v);
+	} else {
+		put_u64(j, (uint64_t)v);
+	}
 }
 
 void json_f64(struct json_line *j, const char *k, double v)
 {
+	char tmp[64];
+
 	key(j, k);
 	if (isfinite(v))
-		fprintf(j->f, "%.3f", v);
+		put(j, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%.3f", v));
 	else
-		fputs("null", j->f);
+		put(j, "null", 4);
 }
 
 void json_bool(struct json_line *j, const char *k, bool v)
 {
 	key(j, k);
-	fputs(v ? "true" : "false", j->f);
+	if (v)
+		put(j, "true", 4);
+	else
+		put(j, "false", 5);
 }
 
 void json_null(struct json_line *j, const char *k)
 {
 	key(j, k);
-	fputs("null", j->f);
+	put(j, "null", 4);
 }
 
 void json_object(struct json_line *j, const char *k)
 {
 	key(j, k);
-	fputc('{', j->f);
+	putc_(j, '{');
 	j->depth++;
 	j->need_comma = false;
 }
@@ -160,7 +202,7 @@ void json_object(struct json_line *j, const char *k)
 void json_object_end(struct json_line *j)
 {
 	if (j->depth > 1) {
-		fputc('}', j->f);
+		putc_(j, '}');
 		j->depth--;
 		j->need_comma = true;
 	}

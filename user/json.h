@@ -11,10 +11,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The line is built in buf and written with one fwrite: stdio's printf
+ * machinery was most of forktrace's user-space cost at fork-storm rates. */
 struct json_line {
 	FILE *f;
 	int depth;
 	bool need_comma;
+	size_t len;
+	char buf[8192];
 };
 
 void json_begin(struct json_line *j, FILE *f);
