@@ -19,7 +19,7 @@ LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
 TEST_LDLIBS := -lpthread
 
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
-	output.o pipeline.o cgroup.o source_live.o)
+	output.o pipeline.o cgroup.o detector.o source_live.o)
 TEST_BINS := $(addprefix $(OUT)/,test_units contain storm tree3 oomhog)
 
 .PHONY: all deps run test unit bench clean vmlinux format

@@ -168,13 +168,25 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 				   const bool typed)
 {
 	bool thread = RD(typed, child->pid, child, pid) != RD(typed, child->tgid, child, tgid);
+	bool milestone = false;
 	struct ft_fork *e;
 
-	/* threads are always counted, emitted only with --threads */
+	/*
+	 * Threads are always counted, emitted only with --threads, except
+	 * when the process's thread count reaches a power of two from 16 on:
+	 * those milestones let user space time a thread explosion's doublings
+	 * for the price of a handful of records per process.
+	 */
 	if (thread) {
 		stat_inc(FT_STAT_THREADS_STARTED);
-		if (!emit_threads)
-			return 0;
+		if (!emit_threads) {
+			__u32 n = RD(typed, parent->signal->nr_threads, parent, signal,
+				     nr_threads);
+
+			if (n < 16 || (n & (n - 1)))
+				return 0;
+			milestone = true;
+		}
 	}
 	if (!in_filter_cgroup(child))
 		return 0;
@@ -183,7 +195,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 		return 0;
 	fill_header(&e->h, FT_EV_FORK, sizeof(*e), child, typed);
 	if (thread)
-		e->h.flags |= FT_F_THREAD;
+		e->h.flags |= FT_F_THREAD | (milestone ? FT_F_MILESTONE : 0);
 	/*
 	 * Lineage is the forking process, not child->real_parent: with
 	 * CLONE_PARENT (and for threads) those differ, and "who forked whom"

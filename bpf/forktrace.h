@@ -35,6 +35,7 @@ enum ft_event_type {
 #define FT_F_OOM_RSS (1u << 4)	   /* oom: rss/total_vm fields valid */
 #define FT_F_OOM_SCORE (1u << 5)   /* oom: oom_score_adj valid */
 #define FT_F_RESYNC (1u << 6)	   /* snapshot/gone produced by a resync */
+#define FT_F_MILESTONE (1u << 7)   /* thread fork sent without -T: count hit 2^n */
 
 /*
  * Identity: (tgid, start_ns) where start_ns is the group leader's

@@ -161,10 +161,10 @@ def write_report(cost_rows, max_rate, tracers):
         "lost |",
         "|---|---|---:|---:|---:|---|---:|---:|",
     ]
-    for loop, tracer, base, traced, med, lo, hi, lost in cost_rows:
+    for loop, tracer, base, traced, med, lo, hi, row_lost in cost_rows:
         lines.append("| %s | %s | %.0f | %.0f | %.3f | %.3f..%.3f | %.1f %% | %s |" % (
             loop, tracer, base, traced, med, lo, hi, (1 - med) * 100,
-            "n/a" if lost is None else lost))
+            "n/a" if row_lost is None else row_lost))
     lines += [
         "",
         "`lost` is what the tracer itself reports: forktrace counts every failed ring "

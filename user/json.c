@@ -191,6 +191,18 @@ void json_null(struct json_line *j, const char *k)
 	put(j, "null", 4);
 }
 
+void json_u32_array(struct json_line *j, const char *k, const uint32_t *v, size_t n)
+{
+	key(j, k);
+	putc_(j, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putc_(j, ',');
+		put_u64(j, v[i]);
+	}
+	putc_(j, ']');
+}
+
 void json_object(struct json_line *j, const char *k)
 {
 	key(j, k);

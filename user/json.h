@@ -31,6 +31,7 @@ void json_i64(struct json_line *j, const char *key, int64_t v);
 void json_f64(struct json_line *j, const char *key, double v);
 void json_bool(struct json_line *j, const char *key, bool v);
 void json_null(struct json_line *j, const char *key);
+void json_u32_array(struct json_line *j, const char *key, const uint32_t *v, size_t n);
 void json_object(struct json_line *j, const char *key); /* nested {...} */
 void json_object_end(struct json_line *j);
 

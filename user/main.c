@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "detector.h"
 #include "pipeline.h"
 #include "procfs.h"
 #include "recording.h"
@@ -33,6 +34,9 @@ struct config {
 	enum live_attach attach;
 	uint32_t ring_bytes, table_capacity;
 	uint64_t grace_ns, wakeup_bytes;
+	bool alerts_only;
+	struct det_config detect;
+	char err[512]; /* a --config/--set problem, reported after parsing */
 };
 
 const char *argp_program_version = "forktrace " FORKTRACE_VERSION;
@@ -51,6 +55,8 @@ static const char doc[] =
 	"    sudo forktrace -w incident.ftr   # record the stream for later\n"
 	"    forktrace -r incident.ftr -j     # replay it (no root needed)\n"
 	"    sudo forktrace -T                # include thread creation and exit\n"
+	"    sudo forktrace --alerts -j       # only runaway alerts and findings\n"
+	"    sudo forktrace --set min_tasks=32 --config /etc/forktrace.conf\n"
 	"\n"
 	"OPTIONS:";
 
@@ -62,6 +68,9 @@ enum {
 	OPT_TABLE,
 	OPT_GRACE,
 	OPT_WAKEUP,
+	OPT_ALERTS,
+	OPT_CONFIG,
+	OPT_SET,
 };
 
 static const struct argp_option options[] = {
@@ -75,6 +84,12 @@ static const struct argp_option options[] = {
 	{ "threads", 'T', NULL, 0, "Also show thread creation and exit", 0 },
 	{ "tree", OPT_TREE, NULL, 0, "Print the rebuilt fork tree at the end", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log (verifier output on failure)", 0 },
+	{ "alerts", OPT_ALERTS, NULL, 0, "Print only alerts and findings (for runbooks, pagers)",
+	  0 },
+	{ "config", OPT_CONFIG, "FILE", 0, "Detection thresholds, key = value lines "
+	  "(docs/detection.md)", 0 },
+	{ "set", OPT_SET, "KEY=VALUE", 0, "One detection threshold (repeatable; after --config)",
+	  0 },
 	{ "attach", OPT_ATTACH, "MODE", 0, "auto (default), tp_btf or raw_tp", 1 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 1 },
 	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (16)", 1 },
@@ -169,6 +184,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "invalid --wakeup-kb '%s'", arg);
 		c->wakeup_bytes = (uint64_t)v << 10;
 		break;
+	case OPT_ALERTS:
+		c->alerts_only = true;
+		break;
+	case OPT_CONFIG:
+		if (det_config_load(&c->detect, arg, c->err, sizeof(c->err)))
+			argp_failure(state, 2, 0, "%s", c->err);
+		break;
+	case OPT_SET:
+		if (det_config_set(&c->detect, arg, c->err, sizeof(c->err)))
+			argp_failure(state, 2, 0, "--set %s", c->err);
+		break;
 	case ARGP_KEY_ARG:
 		argp_failure(state, 2, 0, "unexpected argument '%s'", arg);
 		break;
@@ -215,6 +241,10 @@ static struct pipeline_opts pipeline_options(const struct config *c)
 		.table_capacity = c->table_capacity,
 		.grace_ns = c->grace_ns,
 		.write_path = c->write_path,
+		.show_threads = c->threads,
+		.alerts_only = c->alerts_only,
+		.live = !c->read_path,
+		.detect = c->detect,
 	};
 	return po;
 }
@@ -363,6 +393,7 @@ int main(int argc, char **argv)
 	};
 	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
 
+	det_config_defaults(&c.detect);
 	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
 		return 2;
 	libbpf_set_print(c.verbose ? libbpf_print : NULL);

@@ -120,13 +120,15 @@ static void exit_status(uint32_t status, int *code, int *sig, bool *core)
 	*core = status & 0x80;
 }
 
-static void human_record(struct output *o, const union ft_record *rec, const struct pt_entry *e)
+static void human_record(struct output *o, const union ft_record *rec, const struct pt_entry *e,
+			 const struct det_oom_tree *oom)
 {
 	const struct ft_header *h = &rec->h;
 	char when[32], comm[FT_COMM_LEN * 4 + 1], detail[FT_FILENAME_LEN * 4 + 64];
 	const char *event = NULL;
 	uint32_t pid = h->tgid, ppid = h->ppid;
 	int code, sig;
+	size_t n;
 	bool core;
 
 	detail[0] = '\0';
@@ -161,17 +163,25 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 		else
 			snprintf(detail, sizeof(detail), "code=%d", code);
 		if (e && e->born_ns && h->ts_ns >= e->born_ns) {
-			size_t n = strlen(detail);
-
+			n = strlen(detail);
 			snprintf(detail + n, sizeof(detail) - n, " after %.1fms",
 				 (double)(h->ts_ns - e->born_ns) / 1e6);
 		}
 		break;
 	case FT_EV_OOM:
 		event = "OOM";
-		snprintf(detail, sizeof(detail), "killed: anon-rss=%llukB total-vm=%llukB oom_score_adj=%d",
-			 (unsigned long long)rec->oom.anon_rss_kb,
-			 (unsigned long long)rec->oom.total_vm_kb, rec->oom.oom_score_adj);
+		n = (size_t)snprintf(detail, sizeof(detail),
+				     "killed: anon-rss=%llukB total-vm=%llukB oom_score_adj=%d",
+				     (unsigned long long)rec->oom.anon_rss_kb,
+				     (unsigned long long)rec->oom.total_vm_kb, rec->oom.oom_score_adj);
+		if (oom && oom->flagged)
+			snprintf(detail + n, sizeof(detail) - n,
+				 "; caused by runaway %s tree of %s(%u), %u tasks",
+				 det_pattern_name(oom->pattern), oom->root_comm, oom->root, oom->tasks);
+		else if (oom && oom->known)
+			snprintf(detail + n, sizeof(detail) - n, "; tree %s(%u): %u tasks%s",
+				 oom->root_comm, oom->root, oom->tasks,
+				 oom->growing ? ", growing" : "");
 		break;
 	case FT_EV_LOST:
 		event = "LOST";
@@ -196,7 +206,8 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 		event, pid, ppid, comm, detail);
 }
 
-static void json_record(struct output *o, const union ft_record *rec, const struct pt_entry *e)
+static void json_record(struct output *o, const union ft_record *rec, const struct pt_entry *e,
+			const struct det_oom_tree *oom)
 {
 	const struct ft_header *h = &rec->h;
 	bool thread = h->flags & FT_F_THREAD;
@@ -248,6 +259,21 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		}
 		if (h->flags & FT_F_OOM_SCORE)
 			json_i64(&j, "oom_score_adj", rec->oom.oom_score_adj);
+		if (oom && oom->known) {
+			json_object(&j, "tree");
+			json_u64(&j, "root", oom->root);
+			json_strn(&j, "root_comm", oom->root_comm, FT_COMM_LEN);
+			json_u64(&j, "tasks", oom->tasks);
+			json_bool(&j, "growing", oom->growing);
+			json_bool(&j, "flagged", oom->flagged);
+			if (oom->flagged)
+				json_str(&j, "pattern", det_pattern_name(oom->pattern));
+			else
+				json_f64(&j, "births_per_s", oom->births_per_s);
+			if (oom->doubling_ms >= 0)
+				json_f64(&j, "doubling_ms", oom->doubling_ms);
+			json_object_end(&j);
+		}
 		break;
 	case FT_EV_LOST:
 		json_header(o, &j, "lost", h->ts_ns, 0, "");
@@ -278,14 +304,126 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 }
 
 void output_record(struct output *o, const union ft_record *rec, const struct proctable *t,
-		   int32_t slot)
+		   int32_t slot, const struct det_oom_tree *oom)
 {
 	const struct pt_entry *e = slot == PT_NONE ? NULL : pt_get(t, slot);
 
 	if (o->fmt == OUT_JSON)
-		json_record(o, rec, e);
+		json_record(o, rec, e, oom);
 	else
-		human_record(o, rec, e);
+		human_record(o, rec, e, oom);
+}
+
+static void human_gen_list(FILE *f, const char *label, const uint32_t *v, uint32_t n)
+{
+	fprintf(f, "%-45s %s:", "", label);
+	for (uint32_t g = 0; g < n; g++)
+		fprintf(f, " %u", v[g]);
+	fputc('\n', f);
+}
+
+static void human_verdict(struct output *o, const struct det_verdict *v)
+{
+	char when[32], comm[FT_COMM_LEN * 4 + 1], exe[FT_FILENAME_LEN * 4 + 1];
+	char cmd[256 * 4 + 1];
+	const char *sev = det_severity(v->pattern);
+
+	hhmmss(o, v->ts_ns, when, sizeof(when));
+	printable(v->root_comm, FT_COMM_LEN, comm, sizeof(comm));
+	switch (v->kind) {
+	case DET_FINDING:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s finding %s: %s\n", when, "FINDING", v->root,
+			"-", comm, det_pattern_name(v->pattern), v->evidence);
+		return;
+	case DET_ALERT_END:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s %s tree is empty: peak %u tasks, "
+			"%.0f ms after the alert\n", when, "ENDED", v->root, "-", comm,
+			det_pattern_name(v->pattern), v->peak_tasks, (double)v->duration_ns / 1e6);
+		return;
+	default:
+		break;
+	}
+	fprintf(o->f, "%-12s %-7s %7u %7s %-16s !!! %s %s (%s)", when,
+		v->kind == DET_ALERT ? "ALERT" : "UPDATE", v->root, "-", comm,
+		det_pattern_name(v->pattern), v->kind == DET_ALERT ? "detected" : "growing", sev);
+	if (v->pattern == DET_THREAD_EXPLOSION)
+		fprintf(o->f, ": %u threads\n", v->threads);
+	else if (v->pattern == DET_RESTART_LOOP)
+		fprintf(o->f, ": %u restarts, %.1f/s\n", v->restarts, v->births_per_s);
+	else
+		fprintf(o->f, ": %u tasks in %u generations, %.0f births/s, doubling every %.0f ms\n",
+			v->tasks, v->generations, v->births_per_s, v->doubling_ms);
+	printable(v->root_exe, FT_FILENAME_LEN, exe, sizeof(exe));
+	printable(v->cmdline, 256, cmd, sizeof(cmd));
+	fprintf(o->f, "%-45s root %u: %s%s%s\n", "", v->root, exe[0] ? exe : comm,
+		cmd[0] ? "  cmdline: " : "", cmd);
+	if (v->ngen) {
+		human_gen_list(o->f, "live per generation", v->live_per_gen, v->ngen);
+		human_gen_list(o->f, "forkers per generation", v->forkers_per_gen, v->ngen);
+	}
+	fprintf(o->f, "%-45s evidence: %s\n", "", v->evidence);
+}
+
+static void json_verdict(struct output *o, const struct det_verdict *v)
+{
+	static const char *const kinds[] = { "alert", "alert", "alert_end", "finding" };
+	struct json_line j;
+
+	json_header(o, &j, kinds[v->kind], v->ts_ns, v->root, v->root_comm);
+	json_str(&j, "pattern", det_pattern_name(v->pattern));
+	json_str(&j, "severity", det_severity(v->pattern));
+	json_u64(&j, "root", v->root);
+	json_strn(&j, "root_comm", v->root_comm, FT_COMM_LEN);
+	json_strn(&j, "root_exe", v->root_exe, FT_FILENAME_LEN);
+	json_u64(&j, "root_start_ns", v->root_start_ns);
+	if (v->cmdline[0])
+		json_strn(&j, "cmdline", v->cmdline, 256);
+	if (v->kind != DET_FINDING)
+		json_u64(&j, "seq", v->seq);
+	if (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE)
+		json_bool(&j, "update", v->kind == DET_ALERT_UPDATE);
+	switch (v->pattern) {
+	case DET_FORK_WHILE_THREADED:
+		json_u64(&j, "parent_threads", v->threads);
+		json_u64(&j, "child", v->child);
+		break;
+	case DET_THREAD_EXPLOSION:
+		json_u64(&j, "threads", v->threads);
+		json_f64(&j, "doubling_ms", v->doubling_ms);
+		break;
+	case DET_RESTART_LOOP:
+		json_u64(&j, "restarts", v->restarts);
+		json_f64(&j, "restarts_per_s", v->births_per_s);
+		json_u64(&j, "child", v->child);
+		break;
+	default:
+		if (v->kind == DET_ALERT_END) {
+			json_u64(&j, "peak_tasks", v->peak_tasks);
+			json_f64(&j, "duration_ms", (double)v->duration_ns / 1e6);
+			break;
+		}
+		json_u64(&j, "tasks", v->tasks);
+		json_u64(&j, "peak_tasks", v->peak_tasks);
+		json_u64(&j, "generations", v->generations);
+		json_f64(&j, "births_per_s", v->births_per_s);
+		if (v->doubling_ms >= 0)
+			json_f64(&j, "doubling_ms", v->doubling_ms);
+		else
+			json_null(&j, "doubling_ms");
+		json_u32_array(&j, "live_per_generation", v->live_per_gen, v->ngen);
+		json_u32_array(&j, "forkers_per_generation", v->forkers_per_gen, v->ngen);
+	}
+	json_str(&j, "evidence", v->evidence);
+	json_end(&j);
+}
+
+void output_verdict(struct output *o, const struct det_verdict *v)
+{
+	if (o->fmt == OUT_JSON)
+		json_verdict(o, v);
+	else
+		human_verdict(o, v);
+	fflush(o->f);
 }
 
 /*
@@ -421,9 +559,10 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	if (o->fmt == OUT_HUMAN) {
 		fprintf(o->f,
 			"\nSummary: %" PRIu64 " forks, %" PRIu64 " execs, %" PRIu64 " exits, %" PRIu64
-			" OOM kills, %" PRIu64 " threads started, %" PRIu64 " records lost\n",
+			" OOM kills, %" PRIu64 " threads started, %" PRIu64 " records lost, %" PRIu64
+			" alerts, %" PRIu64 " findings\n",
 			tot->forks, tot->execs, tot->exits, tot->ooms, tot->threads_started,
-			tot->lost);
+			tot->lost, tot->alerts, tot->findings);
 		fprintf(o->f,
 			"Process table: %u live, peak %u of %u slots, %" PRIu64 " evicted, %" PRIu64
 			" dropped (table full), %" PRIu64 " re-syncs\n",
@@ -446,6 +585,8 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_u64(&j, "threads_started", tot->threads_started);
 	json_u64(&j, "threads_exited", tot->threads_exited);
 	json_u64(&j, "resyncs", tot->resyncs);
+	json_u64(&j, "alerts", tot->alerts);
+	json_u64(&j, "findings", tot->findings);
 	json_u64(&j, "records", tot->records);
 	json_object(&j, "table");
 	json_u64(&j, "live", st->live);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "detector.h"
 #include "proctable.h"
 #include "stream.h"
 
@@ -18,6 +19,7 @@ struct ft_totals {
 	uint64_t forks, execs, exits, ooms, threads_started, threads_exited;
 	uint64_t lost, lost_by_type[FT_EV_MAX];
 	uint64_t resyncs, records, filtered_in_kernel;
+	uint64_t alerts, findings;
 };
 
 struct output;
@@ -26,9 +28,11 @@ struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info
 void output_free(struct output *o);
 
 void output_start(struct output *o, const char *source, uint32_t self_pid);
-/* One stream record; slot is its subject in t (PT_NONE if unknown). */
+/* One stream record; slot is its subject in t (PT_NONE if unknown);
+ * oom: the victim's tree, for OOM records (else NULL). */
 void output_record(struct output *o, const union ft_record *rec, const struct proctable *t,
-		   int32_t slot);
+		   int32_t slot, const struct det_oom_tree *oom);
+void output_verdict(struct output *o, const struct det_verdict *v);
 void output_tree(struct output *o, const struct proctable *t, int32_t root, uint64_t ts_ns);
 void output_summary(struct output *o, const struct ft_totals *tot, const struct proctable *t,
 		    uint64_t ts_ns);

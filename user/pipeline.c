@@ -13,6 +13,7 @@ struct pipeline {
 	struct proctable *table;
 	struct output *out;
 	struct ft_writer *writer;
+	struct detector *det;
 	struct ft_totals tot;
 	uint64_t kernel_lost_seen[FT_EV_MAX];
 	struct pt_key root;
@@ -34,7 +35,8 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	p->o = *o;
 	p->table = pt_new(o->table_capacity, o->grace_ns);
 	p->out = output_new(o->out, o->format, info);
-	if (!p->table || !p->out) {
+	p->det = det_new(&o->detect, o->table_capacity);
+	if (!p->table || !p->out || !p->det) {
 		snprintf(err, errlen, "cannot allocate a process table of %u entries",
 			 o->table_capacity);
 		goto fail;
@@ -51,7 +53,8 @@ fail:
 
 void pipeline_start(struct pipeline *p, const char *source, uint32_t self_pid)
 {
-	output_start(p->out, source, self_pid);
+	if (!p->o.alerts_only)
+		output_start(p->out, source, self_pid);
 }
 
 static int32_t root_slot(const struct pipeline *p)
@@ -99,10 +102,59 @@ static void count(struct ft_totals *tot, const union ft_record *rec)
 	}
 }
 
+/* The root's command line, for alerts in live runs. */
+static void read_cmdline(uint32_t pid, char *buf, size_t len)
+{
+	char path[64];
+	size_t n = 0;
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!buf[i])
+			buf[i] = ' '; /* arguments are NUL-separated */
+	buf[n] = '\0';
+}
+
+static void on_verdict(void *ctx, const struct det_verdict *v)
+{
+	struct pipeline *p = ctx;
+	int32_t slot = pt_find(p->table, v->root, v->root_start_ns);
+
+	if (p->o.root_pid && (!p->root_set || slot == PT_NONE ||
+			      !pt_is_descendant(p->table, slot, root_slot(p))))
+		return;
+	if (v->kind == DET_ALERT && p->o.live && !v->cmdline[0]) {
+		char cmd[256];
+
+		read_cmdline(v->root, cmd, sizeof(cmd));
+		det_set_cmdline(p->det, v->root, v->root_start_ns, cmd);
+	}
+	if (v->kind == DET_ALERT)
+		p->tot.alerts++;
+	else if (v->kind == DET_FINDING)
+		p->tot.findings++;
+	output_verdict(p->out, v);
+}
+
+static bool shown(const struct pipeline *p, const union ft_record *rec)
+{
+	if (p->o.alerts_only)
+		return false;
+	return p->o.show_threads || !(rec->h.flags & FT_F_THREAD);
+}
+
 int pipeline_feed(void *ctx, const union ft_record *rec)
 {
 	struct pipeline *p = ctx;
 	const struct ft_header *h = &rec->h;
+	struct det_oom_tree oom;
 	uint64_t dups;
 	int32_t slot;
 
@@ -120,11 +172,13 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		p->tot.lost += rec->lost.count;
 		if (rec->lost.lost_type < FT_EV_MAX)
 			p->tot.lost_by_type[rec->lost.lost_type] += rec->lost.count;
-		output_record(p->out, rec, p->table, slot);
+		if (shown(p, rec))
+			output_record(p->out, rec, p->table, slot, NULL);
 		break;
 	case FT_EV_RESYNC:
 		p->tot.resyncs++;
-		output_record(p->out, rec, p->table, slot);
+		if (shown(p, rec))
+			output_record(p->out, rec, p->table, slot, NULL);
 		break;
 	case FT_EV_COUNTERS:
 		p->tot.threads_started = rec->counters.threads_started;
@@ -135,10 +189,16 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		/* a second last-thread exit (pre-6.16 race) is not news */
 		if (pt_get_stats(p->table)->duplicate_exits != dups)
 			break;
-		if (in_scope(p, rec, slot)) {
-			count(&p->tot, rec);
-			output_record(p->out, rec, p->table, slot);
-		}
+		det_feed(p->det, p->table, rec, slot, on_verdict, p);
+		if (!in_scope(p, rec, slot))
+			break;
+		count(&p->tot, rec);
+		if (!shown(p, rec))
+			break;
+		if (h->type == FT_EV_OOM && slot != PT_NONE)
+			det_oom_tree(p->det, p->table, slot, h->ts_ns, &oom);
+		output_record(p->out, rec, p->table, slot,
+			      h->type == FT_EV_OOM && slot != PT_NONE ? &oom : NULL);
 	}
 	if (h->ts_ns >= p->last_prune_ns + PRUNE_INTERVAL_NS) {
 		pt_prune(p->table, h->ts_ns);
@@ -241,9 +301,11 @@ int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errle
 {
 	int ret = 0;
 
-	if (p->o.tree && (!p->o.root_pid || p->root_set))
+	det_finish(p->det, p->table, now_ns, on_verdict, p);
+	if (p->o.tree && !p->o.alerts_only && (!p->o.root_pid || p->root_set))
 		output_tree(p->out, p->table, p->o.root_pid ? root_slot(p) : PT_NONE, now_ns);
-	output_summary(p->out, &p->tot, p->table, now_ns);
+	if (!p->o.alerts_only)
+		output_summary(p->out, &p->tot, p->table, now_ns);
 	if (p->writer) {
 		ret = ft_writer_close(p->writer, err, errlen);
 		p->writer = NULL;
@@ -259,6 +321,7 @@ void pipeline_free(struct pipeline *p)
 		return;
 	ft_writer_close(p->writer, ignored, sizeof(ignored));
 	output_free(p->out);
+	det_free(p->det);
 	pt_free(p->table);
 	free(p);
 }

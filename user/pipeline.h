@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The pipeline every record goes through, whatever its source:
- *   record -> recording (-w) -> process table -> scope filter (-p) -> output
- * Detection and actions hook in after the table.
+ *   record -> recording (-w) -> process table -> detector -> scope (-p) -> output
  */
 #ifndef FT_PIPELINE_H
 #define FT_PIPELINE_H
@@ -10,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "detector.h"
 #include "output.h"
 #include "stream.h"
 
@@ -21,6 +21,10 @@ struct pipeline_opts {
 	uint32_t table_capacity;
 	uint64_t grace_ns;
 	const char *write_path; /* -w: NULL for none */
+	bool show_threads;	/* -T: print thread records */
+	bool alerts_only;	/* --alerts: print only alerts and findings */
+	bool live;		/* may read /proc for alert details */
+	struct det_config detect;
 };
 
 struct pipeline;

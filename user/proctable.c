@@ -301,9 +301,10 @@ static int32_t apply_fork(struct proctable *t, const struct ft_fork *f)
 	int32_t i;
 
 	if (h->flags & FT_F_THREAD) {
+		/* the kernel's count, since without -T only milestones arrive */
 		i = pt_find(t, h->tgid, h->start_ns);
 		if (i != PT_NONE && t->slots[i].state == PT_ALIVE)
-			t->slots[i].threads++;
+			t->slots[i].threads = f->parent_threads;
 		return i;
 	}
 	i = find_or_insert(t, h, PT_FROM_FORK, &created);
@@ -333,9 +334,10 @@ static int32_t apply_exit(struct proctable *t, const struct ft_exit *x)
 	int32_t i;
 
 	if (h->flags & FT_F_THREAD) {
+		/* nr_threads drops only at release, after this record */
 		i = pt_find(t, h->tgid, h->start_ns);
-		if (i != PT_NONE && t->slots[i].threads > 1)
-			t->slots[i].threads--;
+		if (i != PT_NONE && x->nr_threads > 1)
+			t->slots[i].threads = x->nr_threads - 1;
 		return i;
 	}
 	/* an unknown process still gets a tombstone, so nothing late revives it */

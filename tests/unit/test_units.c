@@ -171,8 +171,10 @@ static void test_threads_counted_not_processes(void)
 
 	th.h.tid = 401;
 	th.h.flags = FT_F_THREAD;
+	th.parent_threads = 2; /* the kernel's count, new thread included */
 	tx.h.tid = 401;
 	tx.h.flags = FT_F_THREAD;
+	tx.nr_threads = 2; /* drops only at release, after the record */
 	i = APPLY(t, p);
 	CHECK(APPLY(t, th) == i);
 	CHECK(pt_get(t, i)->threads == 2);

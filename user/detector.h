@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Growth detector: reads the record stream and the process table, tells a
+ * runaway tree from bounded parallelism, and names the pattern.  It sees
+ * nothing the stream does not carry, so a replay raises the same alerts.
+ * The model and each knob are in docs/detection.md.
+ */
+#ifndef FT_DETECTOR_H
+#define FT_DETECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "proctable.h"
+#include "stream.h"
+
+#define DET_MAX_GEN 32
+
+enum det_pattern {
+	DET_FORK_BOMB,
+	DET_RECURSIVE_SPAWN,
+	DET_NESTED_POOL,
+	DET_RESTART_LOOP,
+	DET_THREAD_EXPLOSION,
+	DET_FORK_WHILE_THREADED,
+	DET_PATTERN_MAX,
+};
+
+enum det_kind { DET_ALERT, DET_ALERT_UPDATE, DET_ALERT_END, DET_FINDING };
+
+struct det_config {
+	uint64_t window_ns;	   /* "recently forked" */
+	uint32_t min_tasks;	   /* live replicating tasks before a tree is a runaway */
+	uint32_t min_generations;  /* consecutive generations of replicating forkers */
+	uint64_t max_doubling_ns;  /* population doubling time at most */
+	uint64_t analysis_interval_ns;
+	uint32_t restart_min;	   /* failing short-lived children in a row */
+	uint64_t restart_window_ns;
+	uint64_t restart_max_life_ns;
+	uint32_t thread_min;	   /* threads, reached by fast doublings */
+	uint64_t thread_doubling_ns;
+	uint64_t exec_grace_ns;	   /* fork_while_threaded: exec within this is safe */
+};
+
+/* What the detector says.  Strings point into detector memory: copy to keep. */
+struct det_verdict {
+	enum det_kind kind;
+	enum det_pattern pattern;
+	uint64_t ts_ns;
+	uint32_t root;		/* the process to act on */
+	uint64_t root_start_ns;
+	const char *root_comm, *root_exe, *cmdline;
+	uint32_t tasks;		/* live tasks in the tree */
+	uint32_t peak_tasks;
+	uint32_t generations;	/* generations with live tasks */
+	double births_per_s;
+	double doubling_ms;	/* < 0: not growing */
+	uint32_t live_per_gen[DET_MAX_GEN];
+	uint32_t forkers_per_gen[DET_MAX_GEN];
+	uint32_t ngen;		/* entries used in the two arrays */
+	uint32_t seq;		/* 1 for the first report of a tree, then 2, 3, ... */
+	uint64_t duration_ns;	/* alert_end: from first alert to empty tree */
+	uint32_t threads;	/* thread_explosion, fork_while_threaded */
+	uint32_t child;		/* fork_while_threaded: the child that did not exec */
+	uint32_t restarts;	/* restart_loop */
+	char evidence[512];
+};
+
+/* OOM attribution: what tree the victim belonged to. */
+struct det_oom_tree {
+	bool known;
+	bool flagged;		/* inside a tree with an alert */
+	enum det_pattern pattern;
+	uint32_t root;
+	const char *root_comm;
+	uint32_t tasks;
+	double births_per_s;
+	double doubling_ms;
+	bool growing;
+};
+
+typedef void (*det_verdict_fn)(void *ctx, const struct det_verdict *v);
+
+struct detector;
+
+void det_config_defaults(struct det_config *c);
+/* "key=value" into c; -1 with a one-line reason in err. */
+int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen);
+/* A file of key = value lines (# comments); -1 with "FILE:LINE: reason". */
+int det_config_load(struct det_config *c, const char *path, char *err, size_t errlen);
+
+struct detector *det_new(const struct det_config *c, uint32_t table_capacity);
+void det_free(struct detector *d);
+
+/* Feed one record after the table applied it (slot: its subject). */
+void det_feed(struct detector *d, const struct proctable *t, const union ft_record *rec,
+	      int32_t slot, det_verdict_fn fn, void *ctx);
+/* End of stream: decide what is still pending. */
+void det_finish(struct detector *d, const struct proctable *t, uint64_t now, det_verdict_fn fn,
+		void *ctx);
+/* Attribute an OOM victim (call after det_feed of the OOM record). */
+void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim, uint64_t now,
+		  struct det_oom_tree *out);
+/* Attach a command line to the alert rooted at (pid, start). */
+void det_set_cmdline(struct detector *d, uint32_t pid, uint64_t start_ns, const char *cmdline);
+
+const char *det_pattern_name(enum det_pattern p);
+const char *det_severity(enum det_pattern p);
+
+#endif /* FT_DETECTOR_H */
