@@ -20,7 +20,8 @@ TEST_LDLIBS := -lpthread
 
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
 	output.o pipeline.o cgroup.o detector.o source_live.o)
-TEST_BINS := $(addprefix $(OUT)/,test_units contain storm tree3 oomhog)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
+TEST_BINS := $(addprefix $(OUT)/,test_units contain storm tree3 oomhog) $(WORKLOADS)
 
 .PHONY: all deps run test unit bench clean vmlinux format
 all: forktrace
@@ -50,6 +51,9 @@ forktrace: $(OUT)/main.o $(USER_OBJS)
 $(OUT)/test_units: tests/unit/test_units.c $(filter-out $(OUT)/source_live.o,$(USER_OBJS)) \
 		tests/unit/*.h | $(OUT)
 	$(CC) $(CFLAGS) -Itests/unit $(filter %.c %.o,$^) $(LDLIBS) -o $@
+
+$(OUT)/wl_%: tests/workloads/%.c | $(OUT)
+	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@
 
 $(OUT)/%: tests/%.c | $(OUT)
 	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@

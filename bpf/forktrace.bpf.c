@@ -175,15 +175,18 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	 * Threads are always counted, emitted only with --threads, except
 	 * when the process's thread count reaches a power of two from 16 on:
 	 * those milestones let user space time a thread explosion's doublings
-	 * for the price of a handful of records per process.
+	 * for the price of a handful of records per process.  Threads created
+	 * at once on several CPUs may all read the count after the others'
+	 * increments, so "reaches" is "within 8 above" a power of two.
 	 */
 	if (thread) {
 		stat_inc(FT_STAT_THREADS_STARTED);
 		if (!emit_threads) {
 			__u32 n = RD(typed, parent->signal->nr_threads, parent, signal,
 				     nr_threads);
-
-			if (n < 16 || (n & (n - 1)))
+			/* a power of two lies in (n - 8, n] iff n's top bit is not
+			 * set in n - 8, i.e. n ^ (n - 8) exceeds n - 8 */
+			if (n < 16 || (n ^ (n - 8)) <= n - 8)
 				return 0;
 			milestone = true;
 		}

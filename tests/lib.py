@@ -17,6 +17,30 @@ BUILD = os.path.join(ROOT, "build")
 FORKTRACE = os.path.join(ROOT, "forktrace")
 CONTAIN = os.path.join(BUILD, "contain")
 MAX_TASKS = 2000
+TESTS = []
+
+
+def test(fn):
+    """Register a live test (run by tests/run.py in definition order)."""
+    TESTS.append(fn)
+    return fn
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def run_forktrace(*args, timeout=60, user=None):
+    cmd = [FORKTRACE] + list(args)
+    if user:
+        cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"] + cmd
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
 
 
 def tool(name):

@@ -29,7 +29,7 @@ struct det_proc {
 	uint32_t members_at_analysis;
 	uint64_t fail_first_ns;
 	uint64_t thr_ns[DET_THREAD_LEVELS];
-	uint32_t fail_run, restart_reported;
+	uint32_t fail_run, restart_reported, restart_seq;
 	uint16_t alert; /* 1 + index into alerts, 0 for none */
 	bool mt_fork, fwt_reported, thr_reported;
 	char fail_comm[FT_COMM_LEN];
@@ -670,9 +670,10 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 	uint32_t n = f->parent_threads, level = 0, need = 0;
 	struct det_verdict v;
 
-	if (!p || n < 16 || (n & (n - 1)))
-		return; /* record only the power-of-two milestones */
-	while ((16u << level) < n && level + 1 < DET_THREAD_LEVELS)
+	if (!p || n < 16)
+		return;
+	/* the first record at or above each power of two marks that milestone */
+	while (level + 1 < DET_THREAD_LEVELS && (16u << (level + 1)) <= n)
 		level++;
 	if (!p->thr_ns[level])
 		p->thr_ns[level] = f->h.ts_ns;
@@ -703,20 +704,25 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	const struct pt_entry *e = pt_get(t, slot);
 	struct det_proc *p;
 	struct det_verdict v;
-	bool failed, short_lived;
+	bool failed, same;
 
 	member_exited(d, t, st(d, t, slot), x->h.ts_ns, fn, ctx);
 	if (!e->born_ns || e->parent == PT_NONE || !(p = st(d, t, e->parent)))
 		return;
-	failed = x->exit_code != 0;
-	short_lived = x->h.ts_ns - e->born_ns <= d->c.restart_max_life_ns;
-	if (!failed || !short_lived) {
-		p->fail_run = 0;
+	failed = x->exit_code != 0 && x->h.ts_ns - e->born_ns <= d->c.restart_max_life_ns;
+	same = p->fail_run && !strncmp(p->fail_comm, e->comm, FT_COMM_LEN) &&
+	       x->h.ts_ns <= p->fail_first_ns + d->c.restart_window_ns;
+	/*
+	 * Other children (the watchdog's own sleep, say) neither count nor
+	 * reset the run; the restarted program surviving does.
+	 */
+	if (!failed) {
+		if (same)
+			p->fail_run = p->restart_reported = 0;
 		return;
 	}
-	if (!p->fail_run || x->h.ts_ns > p->fail_first_ns + d->c.restart_window_ns ||
-	    strncmp(p->fail_comm, e->comm, FT_COMM_LEN)) {
-		p->fail_run = 0;
+	if (!same) {
+		p->fail_run = p->restart_reported = 0;
 		p->fail_first_ns = x->h.ts_ns;
 		memcpy(p->fail_comm, e->comm, FT_COMM_LEN);
 	}
@@ -724,9 +730,10 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	/* report at restart_min failures, then at each doubling */
 	if (p->fail_run < d->c.restart_min || p->fail_run < 2 * p->restart_reported)
 		return;
-	base_verdict(&v, p->restart_reported ? DET_ALERT_UPDATE : DET_ALERT, DET_RESTART_LOOP,
+	/* one alert per parent; later runs and growth are updates */
+	base_verdict(&v, p->restart_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_RESTART_LOOP,
 		     x->h.ts_ns, pt_get(t, e->parent));
-	v.seq = p->restart_reported ? 2 : 1;
+	v.seq = ++p->restart_seq;
 	p->restart_reported = p->fail_run;
 	v.restarts = p->fail_run;
 	v.child = e->key.tgid;

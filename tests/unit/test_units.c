@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
+#include "detector.h"
 #include "json.h"
 #include "pipeline.h"
 #include "proctable.h"
@@ -468,6 +469,237 @@ static void test_pipeline_pid_scope_and_lost(void)
 	free(out);
 }
 
+/* --- detector on synthetic streams ------------------------------------- */
+
+struct synth {
+	struct proctable *t;
+	struct detector *d;
+	struct det_verdict got[32];
+	int n;
+	uint32_t next_pid;
+};
+
+static void collect(void *ctx, const struct det_verdict *v)
+{
+	struct synth *s = ctx;
+
+	if (s->n < 32)
+		s->got[s->n++] = *v;
+}
+
+static void synth_init(struct synth *s)
+{
+	struct det_config c;
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	struct ft_snapshot shell = mk_snap(50, START(5), 1, START(1));
+
+	memset(s, 0, sizeof(*s));
+	det_config_defaults(&c);
+	s->t = pt_new(4096, 5 * SEC);
+	s->d = det_new(&c, 4096);
+	s->next_pid = 1000;
+	det_feed(s->d, s->t, (union ft_record *)&init, APPLY(s->t, init), collect, s);
+	det_feed(s->d, s->t, (union ft_record *)&shell, APPLY(s->t, shell), collect, s);
+}
+
+static void synth_free(struct synth *s)
+{
+	det_free(s->d);
+	pt_free(s->t);
+}
+
+/* parent forks a new process at ts; returns the child's pid (start = pid ticks) */
+static uint32_t synth_fork(struct synth *s, uint32_t ppid, uint64_t ts)
+{
+	uint32_t pid = s->next_pid++;
+	struct ft_fork f = mk_fork(pid, START(pid), ppid, ppid == 50 ? START(5) : START(ppid), ts);
+
+	det_feed(s->d, s->t, (union ft_record *)&f, APPLY(s->t, f), collect, s);
+	return pid;
+}
+
+static void synth_exec(struct synth *s, uint32_t pid, const char *file, uint64_t ts)
+{
+	struct ft_exec e = { 0 };
+
+	e.h.type = FT_EV_EXEC;
+	e.h.size = sizeof(e);
+	e.h.ts_ns = ts;
+	e.h.tgid = e.h.tid = pid;
+	e.h.start_ns = START(pid);
+	snprintf(e.h.comm, sizeof(e.h.comm), "%s", strrchr(file, '/') + 1);
+	snprintf(e.filename, sizeof(e.filename), "%s", file);
+	det_feed(s->d, s->t, (union ft_record *)&e, APPLY(s->t, e), collect, s);
+}
+
+static void synth_exit(struct synth *s, uint32_t pid, uint64_t ts, uint32_t status)
+{
+	struct ft_exit x = mk_exit(pid, START(pid), 1, ts, status);
+
+	det_feed(s->d, s->t, (union ft_record *)&x, APPLY(s->t, x), collect, s);
+}
+
+/*
+ * A bomb from root, 0.5 ms per fork.  Like `for (;;) fork();`: in rounds,
+ * every process made so far forks once more (so older ones have more
+ * children).  With parents_exit, the shell bomb's shape instead: each
+ * process forks two children and exits.  Returns the last fork's time.
+ */
+static uint64_t synth_bomb(struct synth *s, uint32_t root, uint64_t t0, int total,
+			   bool parents_exit)
+{
+	uint32_t procs[4096];
+	int made = 1, head = 0;
+	uint64_t ts = t0;
+
+	procs[0] = root;
+	while (made < total) {
+		if (parents_exit) {
+			uint32_t p = procs[head++];
+
+			for (int k = 0; k < 2 && made < total; k++)
+				procs[made++] = synth_fork(s, p, ts += 500000);
+			synth_exit(s, p, ts + 1000, 0);
+			continue;
+		}
+		for (int i = 0, n = made; i < n && made < total; i++)
+			procs[made++] = synth_fork(s, procs[i], ts += 500000);
+	}
+	return ts;
+}
+
+static int count_kind(const struct synth *s, enum det_kind kind, uint32_t root)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		n += s->got[i].kind == kind && (!root || s->got[i].root == root);
+	return n;
+}
+
+static void test_detect_grows_then_stops(void)
+{
+	struct synth s;
+	uint32_t root;
+	uint64_t ts;
+
+	synth_init(&s);
+	root = synth_fork(&s, 50, 1 * SEC);
+	synth_exec(&s, root, "/tmp/bomb", 1 * SEC + 1000);
+	ts = synth_bomb(&s, root, 1 * SEC, 40, false);
+	CHECK(count_kind(&s, DET_ALERT, root) == 1);
+	CHECK(s.n >= 1 && s.got[0].pattern == DET_FORK_BOMB);
+	CHECK(s.n >= 1 && s.got[0].tasks >= 16 && s.got[0].tasks < 40);
+	/* it stopped growing: nothing more until every member is gone */
+	for (uint32_t pid = root; pid < root + 40; pid++)
+		synth_exit(&s, pid, ts + 2 * SEC + pid, 0);
+	CHECK(count_kind(&s, DET_ALERT_UPDATE, 0) <= 1);
+	CHECK(count_kind(&s, DET_ALERT_END, root) == 1);
+	CHECK(s.got[s.n - 1].kind == DET_ALERT_END && s.got[s.n - 1].peak_tasks == 40);
+	synth_free(&s);
+}
+
+static void test_detect_two_bombs_at_once(void)
+{
+	struct synth s;
+	uint32_t a, b, qa[256], qb[256];
+	int ha = 0, ta = 0, hb = 0, tb = 0;
+	uint64_t ts = 1 * SEC;
+
+	synth_init(&s);
+	a = synth_fork(&s, 50, ts);
+	b = synth_fork(&s, 50, ts + 1000);
+	synth_exec(&s, a, "/tmp/bomb-a", ts + 2000);
+	synth_exec(&s, b, "/tmp/bomb-b", ts + 3000);
+	qa[ta++] = a;
+	qb[tb++] = b;
+	/* interleave: one fork in each tree in turn */
+	for (int i = 0; i < 60; i++) {
+		ts += 300000;
+		qa[ta++] = synth_fork(&s, qa[ha], ts);
+		if (i & 1)
+			ha++;
+		ts += 300000;
+		qb[tb++] = synth_fork(&s, qb[hb], ts);
+		if (i & 1)
+			hb++;
+	}
+	CHECK(count_kind(&s, DET_ALERT, a) == 1);
+	CHECK(count_kind(&s, DET_ALERT, b) == 1);
+	CHECK(count_kind(&s, DET_ALERT, 50) == 0); /* not the shell that started both */
+	CHECK(count_kind(&s, DET_ALERT, 0) == 2);
+	synth_free(&s);
+}
+
+static void test_detect_root_exits_early(void)
+{
+	struct synth s;
+	uint32_t root;
+
+	synth_init(&s);
+	root = synth_fork(&s, 50, 1 * SEC);
+	synth_exec(&s, root, "/bin/bash", 1 * SEC + 1000);
+	/* the shell bomb's shape: every process forks two and exits */
+	synth_bomb(&s, root, 1 * SEC, 120, true);
+	CHECK(count_kind(&s, DET_ALERT, root) == 1);
+	CHECK(s.n >= 1 && pt_get(s.t, pt_find(s.t, root, START(root)))->state == PT_DEAD);
+	CHECK(s.n >= 1 && s.got[0].pattern == DET_FORK_BOMB);
+	synth_free(&s);
+}
+
+static void test_detect_make_like_tree_is_not_flagged(void)
+{
+	struct synth s;
+	uint64_t ts = 1 * SEC;
+	uint32_t make;
+
+	synth_init(&s);
+	make = synth_fork(&s, 50, ts);
+	synth_exec(&s, make, "/usr/bin/make", ts + 1000);
+	/* make -j16: 300 jobs of sh -> gcc -> cc1 + as, 16 at a time */
+	for (int job = 0; job < 300; job++) {
+		uint32_t sh, gcc, cc1, as;
+
+		ts += 3000000;
+		sh = synth_fork(&s, make, ts);
+		synth_exec(&s, sh, "/bin/sh", ts + 100000);
+		gcc = synth_fork(&s, sh, ts + 200000);
+		synth_exec(&s, gcc, "/usr/bin/gcc", ts + 300000);
+		cc1 = synth_fork(&s, gcc, ts + 400000);
+		synth_exec(&s, cc1, "/usr/lib/gcc/cc1", ts + 500000);
+		as = synth_fork(&s, gcc, ts + 30000000);
+		synth_exec(&s, as, "/usr/bin/as", ts + 30100000);
+		if (job >= 16) { /* the job started 16 ago finishes */
+			uint32_t old = sh - 16 * 4;
+
+			for (uint32_t p = old; p < old + 4; p++)
+				synth_exit(&s, p, ts + 40000000, 0);
+		}
+	}
+	CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+	synth_free(&s);
+}
+
+static void test_detect_restart_loop(void)
+{
+	struct synth s;
+	uint64_t ts = 1 * SEC;
+	uint32_t dog;
+
+	synth_init(&s);
+	dog = synth_fork(&s, 50, ts);
+	for (int i = 0; i < 20; i++) {
+		uint32_t c = synth_fork(&s, dog, ts += 50000000);
+
+		synth_exec(&s, c, "/usr/bin/crasher", ts + 100000);
+		synth_exit(&s, c, ts + 2000000, 11); /* SIGSEGV */
+	}
+	CHECK(count_kind(&s, DET_ALERT, dog) == 1);
+	CHECK(s.n >= 1 && s.got[0].pattern == DET_RESTART_LOOP && s.got[0].restarts == 8);
+	CHECK(count_kind(&s, DET_ALERT_UPDATE, dog) == 1); /* at 16 */
+	synth_free(&s);
+}
+
 int main(void)
 {
 	RUN(test_fork_exit_basic);
@@ -481,5 +713,10 @@ int main(void)
 	RUN(test_json_escaping);
 	RUN(test_recording_roundtrip_and_damage);
 	RUN(test_pipeline_pid_scope_and_lost);
+	RUN(test_detect_grows_then_stops);
+	RUN(test_detect_two_bombs_at_once);
+	RUN(test_detect_root_exits_early);
+	RUN(test_detect_make_like_tree_is_not_flagged);
+	RUN(test_detect_restart_loop);
 	return SUMMARY();
 }

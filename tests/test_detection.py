@@ -1,0 +1,183 @@
+"""Live tests of runaway detection on the workload corpus (tests/workloads).
+
+Every workload runs under contain (pids cap, timeout, cleanup).  Bombs must
+be flagged with their pattern before their tree reaches 200 tasks; benign
+workloads, each run three times at the detector's defaults, must raise no
+alert (fork_while_threaded findings are information, not alerts).
+"""
+import json
+import os
+import tempfile
+
+from lib import (ROOT, Tracer, by_event, check, contain, run_forktrace, test, tool)
+
+WL = os.path.join(ROOT, "tests", "workloads")
+PY = "/usr/bin/python3"
+
+# name: (command, expected pattern, pids cap, timeout s)
+BOMBS = {
+    "c_bomb": ([tool("wl_bomb_c")], "fork_bomb", 400, 3),
+    "shell_bomb": (["/bin/bash", WL + "/shell_bomb.sh"], "fork_bomb", 400, 4),
+    "slow_bomb": ([tool("wl_slow_bomb")], "fork_bomb", 400, 6),
+    "py_respawn": ([PY, WL + "/py_respawn.py"], "recursive_spawn", 300, 8),
+    "nested_pool": ([PY, WL + "/py_nested_pool.py"], "nested_pool", 300, 10),
+    "thread_bomb": ([tool("wl_thread_bomb")], "thread_explosion", 600, 3),
+    "restart_loop": (["/bin/sh", WL + "/restart_loop.sh"], "restart_loop", 50, 2),
+}
+
+BENIGN = {
+    "make_j8": (["/bin/sh", WL + "/make_many.sh", "240"], 200, 120),
+    "shell_loop": (["/bin/sh", WL + "/shell_loop.sh", "3000"], 50, 60),
+    "xargs_p16": (["/bin/sh", WL + "/xargs_parallel.sh", "2000"], 100, 60),
+    "pool_maxtasks": ([PY, WL + "/py_pool_maxtasks.py"], 50, 60),
+    "prefork_server": ([PY, WL + "/py_prefork.py"], 100, 30),
+    "nested_test_runner": (["make", "-s", "-j2", "-f", WL + "/nested_runner.mk"], 100, 120),
+    "burst_64": ([tool("wl_burst"), "64"], 100, 30),
+}
+
+
+def tree_of(events, root):
+    """pids in root's tree per the fork events, root included."""
+    kids = {}
+    for e in by_event(events, "fork"):
+        kids.setdefault(e["ppid"], []).append(e["pid"])
+    seen, todo = {root}, [root]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
+
+
+def run_workload(cmd, cap, timeout, tracer_args=(), wait_all=True, mem=None):
+    t = Tracer(*tracer_args)
+    try:
+        rep, _ = contain(cmd, max_tasks=cap, timeout=timeout, wait_all=wait_all, mem=mem)
+        events = t.stop(settle=0.5)
+    finally:
+        t.cleanup()
+    check("pid" in rep, "contain failed: %r" % rep)
+    return rep, events
+
+
+def alerts_in(events, pids):
+    return [e for e in events if e["event"] in ("alert", "alert_end") and e["root"] in pids]
+
+
+def check_bomb(name):
+    cmd, pattern, cap, timeout = BOMBS[name]
+    rep, events = run_workload(cmd, cap, timeout)
+    pids = tree_of(events, rep["pid"])
+    first = [e for e in alerts_in(events, pids) if e["event"] == "alert" and not e["update"]]
+    check(first, "%s: no alert (tree of %d processes)" % (name, len(pids)))
+    a = first[0]
+    check(len(first) == 1, "%s: %d alerts for one tree: %r" % (name, len(first), first))
+    check(a["pattern"] == pattern, "%s: pattern %s, want %s (%s)" %
+          (name, a["pattern"], pattern, a["evidence"]))
+    check(a["root"] == rep["pid"], "%s: root %d, want the workload's first process %d" %
+          (name, a["root"], rep["pid"]))
+    if pattern not in ("thread_explosion", "restart_loop"):
+        check(a["tasks"] < 200, "%s: flagged only at %d tasks" % (name, a["tasks"]))
+    forks = [e for e in by_event(events, "fork") if e["pid"] in pids]
+    first_ts = min([e["ts"] for e in forks] or [a["ts"]])
+    return a, (a["ts"] - first_ts) / 1e6
+
+
+def make_bomb_test(name):
+    def fn():
+        a, latency = check_bomb(name)
+        print("    %s: %s at %s tasks, %.0f ms after the tree's first fork" %
+              (name, a["pattern"], a.get("tasks", a.get("threads", a.get("restarts"))),
+               latency))
+    fn.__name__ = "detect_" + name
+    return test(fn)
+
+
+for _name in BOMBS:
+    make_bomb_test(_name)
+
+
+def make_benign_test(name):
+    def fn():
+        cmd, cap, timeout = BENIGN[name]
+        for attempt in range(3):
+            rep, events = run_workload(cmd, cap, timeout, wait_all=False)
+            check(rep["exit_code"] == 0, "%s: workload failed: %r" % (name, rep))
+            pids = tree_of(events, rep["pid"])
+            bad = alerts_in(events, pids)
+            check(not bad, "%s run %d: false alert %r" % (name, attempt + 1, bad[:1]))
+            check(len(pids) > 5, "%s: saw only %d processes" % (name, len(pids)))
+    fn.__name__ = "benign_" + name
+    return test(fn)
+
+
+for _name in BENIGN:
+    make_benign_test(_name)
+
+
+@test
+def finding_fork_while_threaded():
+    rep, events = run_workload([PY, WL + "/py_fork_lock.py"], 20, 20, wait_all=False)
+    pids = tree_of(events, rep["pid"])
+    found = [e for e in by_event(events, "finding") if e["pid"] in pids]
+    check(found and found[0]["pattern"] == "fork_while_threaded",
+          "no fork_while_threaded finding: %r" % found)
+    check(found[0]["pid"] == rep["pid"] and found[0]["parent_threads"] >= 2,
+          "finding: %r" % found[0])
+    check(len(found) == 1, "one finding per process, got %d" % len(found))
+    check(not alerts_in(events, pids), "the lock hazard is a finding, not an alert")
+
+
+@test
+def oom_kill_attributed_to_runaway_tree():
+    rep, events = run_workload([tool("wl_mem_bomb")], 300, 10, mem=192 << 20)
+    pids = tree_of(events, rep["pid"])
+    ooms = [e for e in by_event(events, "oom") if e["pid"] in pids]
+    check(ooms, "no OOM kill in the memory bomb's tree")
+    flagged = [e for e in ooms if e.get("tree", {}).get("flagged")]
+    check(flagged, "OOM not attributed to the flagged tree: %r" % ooms[0])
+    check(flagged[0]["tree"]["root"] == rep["pid"] and
+          flagged[0]["tree"]["pattern"] == "fork_bomb", "tree: %r" % flagged[0]["tree"])
+
+
+@test
+def replay_of_recorded_bomb_gives_same_alerts():
+    path = tempfile.mktemp(suffix=".ftr")
+    try:
+        cmd, _, cap, timeout = BOMBS["slow_bomb"]
+        rep, live = run_workload(cmd, cap, timeout, tracer_args=("-w", path))
+        r = run_forktrace("-j", "--alerts", "-r", path)
+        check(r.returncode == 0, "replay failed: " + r.stderr)
+        replay = [json.loads(line) for line in r.stdout.splitlines()]
+        strip = lambda evs: [{k: v for k, v in e.items() if k != "cmdline"} for e in evs
+                             if e["event"] in ("alert", "alert_end", "finding")]
+        check(strip(live) and strip(live) == strip(replay),
+              "alerts differ: live %d, replay %d" % (len(strip(live)), len(strip(replay))))
+        check(all(e["event"] in ("alert", "alert_end", "finding") for e in replay),
+              "--alerts printed other events")
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+@test
+def thresholds_are_configurable():
+    cmd, _, cap, timeout = BOMBS["c_bomb"]
+    rep, events = run_workload(cmd, cap, timeout, tracer_args=("--set", "min_tasks=1000"))
+    check(not alerts_in(events, tree_of(events, rep["pid"])),
+          "min_tasks=1000 still flagged a 400-task tree")
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    conf.write("# test\nmin_tasks = 8\nwindow_ms = 3000\nbogus = 1\n")
+    conf.close()
+    try:
+        r = run_forktrace("--config", conf.name, "-d", "0.1")
+        check(r.returncode == 2 and ("%s:4:" % conf.name) in r.stderr and
+              "unknown setting 'bogus'" in r.stderr and len(r.stderr.splitlines()) == 1,
+              "bad config: %r" % r.stderr)
+    finally:
+        os.unlink(conf.name)
+    for bad in ("min_tasks=abc", "window_ms=-5", "nothing"):
+        r = run_forktrace("--set", bad, "-d", "0.1")
+        check(r.returncode == 2 and len(r.stderr.splitlines()) == 1, "--set %s: %r" %
+              (bad, r.stderr))

