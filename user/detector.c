@@ -20,10 +20,12 @@
 #define DET_PENDING 1024
 #define DET_CLIMB_MAX 64
 #define DET_THREAD_LEVELS 20 /* thread-count milestones 2^4 .. 2^23 */
+#define POOL_BURST_NS 10000000ull /* a pool starts its workers within this */
 
 struct det_proc {
 	struct pt_key key;
-	uint64_t last_fork_ns;
+	uint64_t first_fork_ns, last_fork_ns;
+	uint32_t nforks;
 	uint64_t last_analysis_ns;
 	uint64_t forks_at_analysis; /* detector's fork count then */
 	uint32_t members_at_analysis;
@@ -60,7 +62,9 @@ struct profile {
 	/* replicating forkers: forked recently, alive or with live descendants,
 	 * and running the program of every ancestor up to the root */
 	uint32_t forkers_per_gen[DET_MAX_GEN];
-	uint32_t forkers, mt_forkers, live_forkers, fanout_mode, fanout_mode_count;
+	uint32_t forkers, mt_forkers, live_forkers;
+	uint32_t settled, bursts; /* forkers whose first fork is a burst old; of
+				   * those, the ones that forked >= 2 in one burst */
 	uint32_t live_replicators;
 	uint32_t replicating_generations; /* consecutive from the root */
 	double births_per_s;
@@ -308,7 +312,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		    struct profile *pr)
 {
 	const struct pt_entry *root = pt_get(t, x);
-	uint32_t n = 0, head = 0, nages = 0, hist[17] = { 0 };
+	uint32_t n = 0, head = 0, nages = 0;
 	uint64_t first_recent_birth = now;
 
 	memset(pr, 0, sizeof(*pr));
@@ -368,8 +372,13 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			pr->forkers++;
 			pr->live_forkers += alive;
 			pr->mt_forkers += p->mt_fork;
-			if (g)
-				hist[d->kids[i] < 16 ? d->kids[i] : 16]++;
+			/* a forker older than a burst either forked in one (and
+			 * stopped) or did not: one fork, or kept forking */
+			if (p->first_fork_ns + POOL_BURST_NS <= now) {
+				pr->settled++;
+				pr->bursts += p->nforks >= 2 &&
+					      p->last_fork_ns - p->first_fork_ns <= POOL_BURST_NS;
+			}
 		}
 		if (k && e->exec_seen) {
 			pr->execs++;
@@ -377,11 +386,6 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 				pr->same_exe++;
 		}
 	}
-	for (uint32_t k = 2; k < 16; k++) /* the usual fan-out of a forker below the root */
-		if (hist[k] > pr->fanout_mode_count) {
-			pr->fanout_mode = k;
-			pr->fanout_mode_count = hist[k];
-		}
 	if (nages) {
 		qsort(d->ages, nages, sizeof(*d->ages), cmp_u64);
 		pr->doubling_ms = (double)d->ages[nages / 2] / 1e6;
@@ -408,14 +412,15 @@ static enum det_pattern name_runaway(const struct profile *pr)
 	if (pr->members > 1 && pr->same_exe * 2 >= pr->members - 1)
 		return DET_RECURSIVE_SPAWN;
 	/*
-	 * Pools: forkers that fork from multithreaded parents (a pool's
-	 * manager threads), or that each started the same number of workers
-	 * at once and stay alive waiting for them.  A bomb's forkers keep
-	 * forking (uneven fan-out) or die after forking (the shell bomb).
+	 * Pools: forkers that forked from multithreaded parents (a pool's
+	 * manager threads), or that started their workers in one burst and
+	 * then stopped, staying alive to wait on them.  A bomb's forkers keep
+	 * forking (the C and the slow bomb) or die after forking (the shell
+	 * bomb).
 	 */
 	if (pr->forkers && pr->mt_forkers * 2 >= pr->forkers)
 		return DET_NESTED_POOL;
-	if (pr->fanout_mode && pr->fanout_mode_count * 4 >= (pr->forkers - 1) * 3 &&
+	if (pr->settled >= 2 && pr->bursts * 4 >= pr->settled * 3 &&
 	    pr->live_forkers * 4 >= pr->forkers * 3)
 		return DET_NESTED_POOL;
 	return DET_FORK_BOMB;
@@ -474,8 +479,8 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 			 pr->mt_forkers, pr->forkers);
 	else if (p == DET_NESTED_POOL)
 		snprintf(v->evidence + off, sizeof(v->evidence) - off,
-			 "); %u forkers each started %u workers and wait on them", pr->fanout_mode_count,
-			 pr->fanout_mode);
+			 "); %u of %u forkers started their workers in one burst and wait on them",
+			 pr->bursts, pr->settled);
 	else
 		snprintf(v->evidence + off, sizeof(v->evidence) - off,
 			 "); %u of %u descendants exec'd anything", pr->execs, pr->members - 1);
@@ -617,6 +622,8 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	if (!pp || !cp)
 		return;
 	d->forks++;
+	if (!pp->nforks++)
+		pp->first_fork_ns = now;
 	pp->last_fork_ns = now;
 	if (f->parent_threads > 1)
 		pp->mt_fork = true;
