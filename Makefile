@@ -15,13 +15,13 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-init
 	-D_GNU_SOURCE -DFORKTRACE_VERSION='"$(VERSION)"' -Ibpf -Iuser -I$(OUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall
 # libbpf linked statically; libelf and zlib are its own dependencies
-LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz
+LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm
 TEST_LDLIBS := -lpthread
 
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
-	output.o pipeline.o cgroup.o detector.o source_live.o)
+	output.o pipeline.o cgroup.o detector.o policy.o source_live.o)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
-TEST_BINS := $(addprefix $(OUT)/,test_units contain storm tree3 oomhog) $(WORKLOADS)
+TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) $(WORKLOADS)
 
 .PHONY: all deps run test unit bench clean vmlinux format
 all: forktrace
@@ -50,7 +50,10 @@ forktrace: $(OUT)/main.o $(USER_OBJS)
 # test helpers and unit tests (tests/README.md)
 $(OUT)/test_units: tests/unit/test_units.c $(filter-out $(OUT)/source_live.o,$(USER_OBJS)) \
 		tests/unit/*.h | $(OUT)
-	$(CC) $(CFLAGS) -Itests/unit $(filter %.c %.o,$^) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests/unit $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
+
+$(OUT)/test_pidreuse: tests/pidreuse.c $(filter-out $(OUT)/source_live.o,$(USER_OBJS)) | $(OUT)
+	$(CC) $(CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
 
 $(OUT)/wl_%: tests/workloads/%.c | $(OUT)
 	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@

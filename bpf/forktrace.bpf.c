@@ -33,6 +33,20 @@ const volatile __s32 filter_cgroup_subsys = -1; /* -1: cgroup2; else v1 subsys i
 const volatile __u32 page_kb = 4;
 /* wake the reader only when this much is queued; it polls for the rest */
 const volatile __u64 wakeup_bytes = 0;
+/* --kill/--stop: check forks against flagged trees (off: no lookups at all) */
+const volatile bool enforce = false;
+/* optional guard: more than guard_forks forks by non-root members of one
+ * tree within guard_window_ns trips it (0: off) */
+const volatile __u32 guard_forks = 0;
+const volatile __u64 guard_window_ns = 1000000000ull;
+const volatile __u32 guard_sig = 9;
+
+#define PIDTYPE_TGID_ 1
+#define TICK_NS 10000000ull /* USER_HZ: the grain of /proc start times */
+
+/* kfunc from 6.13; resolved to NULL by libbpf where the kernel lacks it */
+extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
+				__u64 value) __ksym __weak;
 
 /*
  * 16 MiB by default (the loader may resize before load): ~160k fork
@@ -56,6 +70,52 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Processes of flagged trees (user space adds them; children inherit). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ft_member_key);
+	__type(value, __u32);
+} members SEC(".maps");
+
+/* What to do to each flagged tree, by tree id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FT_MAX_TREES);
+	__type(key, __u32);
+	__type(value, struct ft_tree_policy);
+} trees SEC(".maps");
+
+/*
+ * Guard trees: a process that execs roots a new guard tree; a child inherits
+ * its parent's.  LRU: best effort by design, the guard is a backstop.
+ */
+struct guard_ref {
+	struct ft_member_key tree; /* the guard tree's root */
+	__u32 is_root;
+	__u32 pad;
+};
+
+struct guard_count {
+	__u64 window_start;
+	__u32 forks;
+	__u32 tripped;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ft_member_key);
+	__type(value, struct guard_ref);
+} guard_of SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ft_member_key);
+	__type(value, struct guard_count);
+} guard_counts SEC(".maps");
+
 static __always_inline void stat_inc(__u32 slot)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &slot);
@@ -78,14 +138,20 @@ static __always_inline __u64 submit_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* Reserve a record, or count the loss against its type. */
-static __always_inline void *reserve(__u32 size, __u16 type)
+/*
+ * Records are built on the stack and copied in with bpf_ringbuf_output,
+ * not written in place between reserve and submit.  A reserved record
+ * blocks the reader until it is submitted, and BPF programs run with
+ * preemption enabled on preemptible kernels: a forking task preempted
+ * between the two, one of thousands of runnable bomb processes, could hold
+ * every later record back for as long as it waits for a CPU.  The copy
+ * (under 350 bytes) shrinks that window to the helper's own memcpy.  A
+ * failed write counts as a loss of its type.
+ */
+static __always_inline void emit(void *rec, __u32 size, __u16 type, __u64 flags)
 {
-	void *rec = bpf_ringbuf_reserve(&events, size, 0);
-
-	if (!rec)
+	if (bpf_ringbuf_output(&events, rec, size, flags))
 		stat_inc(FT_STAT_LOST_BASE + type);
-	return rec;
 }
 
 /*
@@ -164,12 +230,111 @@ static __always_inline void fill_header(struct ft_header *h, __u16 type, __u16 s
 		h->flags |= FT_F_KTHREAD;
 }
 
+static __always_inline void member_key(struct ft_member_key *k, __u32 tgid, __u64 start_ns)
+{
+	k->tgid = tgid;
+	k->pad = 0;
+	k->start_ticks = start_ns / TICK_NS;
+}
+
+/*
+ * Stop a fork inside a flagged tree where it happens: signal the forking
+ * process (current) and the new child, and log both results.  The tree
+ * can then grow by no more than the forks already in flight.
+ */
+static __always_inline void signal_fork(struct task_struct *child, __u32 tree, __u32 sig,
+					__u32 guard, const bool typed)
+{
+	struct ft_action rec, *a = &rec;
+	long pret, cret = 1;
+
+	pret = bpf_send_signal(sig);
+	/* the kfunc needs a trusted task pointer: tp_btf only, 6.13+ */
+	if (typed && bpf_send_signal_task)
+		cret = bpf_send_signal_task(child, sig, PIDTYPE_TGID_, 0);
+	if (pret || cret < 0)
+		stat_inc(FT_STAT_SIGNAL_FAILED);
+	__builtin_memset(a, 0, sizeof(*a));
+	fill_header(&a->h, FT_EV_ACTION, sizeof(*a), child, typed);
+	a->h.ppid = bpf_get_current_pid_tgid() >> 32;
+	a->tree = tree;
+	a->sig = sig;
+	a->parent_ret = pret;
+	a->child_ret = cret;
+	a->guard = guard;
+	a->pad = 0;
+	/* actions are rare and urgent: wake the reader now */
+	emit(a, sizeof(*a), FT_EV_ACTION, BPF_RB_FORCE_WAKEUP);
+}
+
+/* Optional in-kernel fork budget per guard tree (see guard_forks). */
+static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_member_key *ck,
+				       struct task_struct *child, const bool typed)
+{
+	struct guard_ref *pref = bpf_map_lookup_elem(&guard_of, pk), cref = {};
+	struct guard_count *gc, fresh = {};
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	/* a parent we never saw exec roots its own guard tree */
+	cref.tree = pref ? pref->tree : *pk;
+	cref.is_root = 0;
+	bpf_map_update_elem(&guard_of, ck, &cref, BPF_ANY);
+	/* forks by the root itself (a shell running commands) do not count:
+	 * the budget is for descendants that fork in turn */
+	if (!pref || pref->is_root)
+		return;
+	gc = bpf_map_lookup_elem(&guard_counts, &cref.tree);
+	if (!gc) {
+		fresh.window_start = now;
+		bpf_map_update_elem(&guard_counts, &cref.tree, &fresh, BPF_NOEXIST);
+		gc = bpf_map_lookup_elem(&guard_counts, &cref.tree);
+		if (!gc)
+			return;
+	}
+	if (!gc->tripped && now - gc->window_start > guard_window_ns) {
+		gc->window_start = now;
+		gc->forks = 0;
+	}
+	if (!gc->tripped && ++gc->forks <= guard_forks)
+		return;
+	gc->tripped = 1;
+	signal_fork(child, 0, guard_sig, 1, typed);
+}
+
+static __always_inline void enforce_fork(struct task_struct *parent, struct task_struct *child,
+					 const bool typed)
+{
+	struct ft_member_key pk, ck;
+	struct ft_tree_policy *pol;
+	__u32 *tree;
+
+	member_key(&pk, RD(typed, parent->tgid, parent, tgid),
+		   RD(typed, parent->group_leader->start_boottime, parent, group_leader,
+		      start_boottime));
+	member_key(&ck, RD(typed, child->tgid, child, tgid),
+		   RD(typed, child->group_leader->start_boottime, child, group_leader,
+		      start_boottime));
+	if (guard_forks)
+		guard_fork(&pk, &ck, child, typed);
+	tree = bpf_map_lookup_elem(&members, &pk);
+	if (!tree)
+		return;
+	/* membership is inherited at fork, keyed by identity: pid reuse safe */
+	if (bpf_map_update_elem(&members, &ck, tree, BPF_ANY))
+		stat_inc(FT_STAT_MEMBER_FULL);
+	pol = bpf_map_lookup_elem(&trees, tree);
+	if (pol && pol->sig) {
+		__sync_fetch_and_add(&pol->forks_stopped, 1);
+		signal_fork(child, *tree, pol->sig, 0, typed);
+	}
+}
+
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child,
 				   const bool typed)
 {
 	bool thread = RD(typed, child->pid, child, pid) != RD(typed, child->tgid, child, tgid);
 	bool milestone = false;
-	struct ft_fork *e;
+	struct ft_fork rec, *e = &rec;
 
 	/*
 	 * Threads are always counted, emitted only with --threads, except
@@ -193,9 +358,10 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	}
 	if (!in_filter_cgroup(child))
 		return 0;
-	e = reserve(sizeof(*e), FT_EV_FORK);
-	if (!e)
-		return 0;
+	/* containment first: it must not depend on ring buffer space */
+	if (enforce && !thread)
+		enforce_fork(parent, child, typed);
+	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_FORK, sizeof(*e), child, typed);
 	if (thread)
 		e->h.flags |= FT_F_THREAD | (milestone ? FT_F_MILESTONE : 0);
@@ -211,35 +377,39 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	e->parent_tid = RD(typed, parent->pid, parent, pid);
 	/* >1 at a plain fork means the child copied a multithreaded address space */
 	e->parent_threads = RD(typed, parent->signal->nr_threads, parent, signal, nr_threads);
-	e->pad = 0;
-	bpf_ringbuf_submit(e, submit_flags());
+	emit(e, sizeof(*e), FT_EV_FORK, submit_flags());
 	return 0;
 }
 
 static __always_inline int on_exec(struct task_struct *p, pid_t old_pid,
 				   struct linux_binprm *bprm, const bool typed)
 {
-	struct ft_exec *e;
+	struct ft_exec rec, *e = &rec;
 
 	if (!in_filter_cgroup(p))
 		return 0;
-	e = reserve(sizeof(*e), FT_EV_EXEC);
-	if (!e)
-		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_EXEC, sizeof(*e), p, typed);
+	if (enforce && guard_forks) {
+		/* a new program: this process roots a guard tree of its own */
+		struct guard_ref self = { .is_root = 1 };
+
+		member_key(&self.tree, e->h.tgid, e->h.start_ns);
+		bpf_map_update_elem(&guard_of, &self.tree, &self, BPF_ANY);
+	}
 	e->old_tid = old_pid;
 	e->pad = 0;
 	/* the path as passed to execve (may be relative), like execsnoop */
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      BPF_CORE_READ(bprm, filename)) < 0)
 		e->filename[0] = '\0';
-	bpf_ringbuf_submit(e, submit_flags());
+	emit(e, sizeof(*e), FT_EV_EXEC, submit_flags());
 	return 0;
 }
 
 static __always_inline int on_exit(struct task_struct *p, bool group_dead, const bool typed)
 {
-	struct ft_exit *e;
+	struct ft_exit rec, *e = &rec;
 
 	/*
 	 * A thread leaving a live process is a thread exit; the process
@@ -252,31 +422,26 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 	}
 	if (!in_filter_cgroup(p))
 		return 0;
-	e = reserve(sizeof(*e), FT_EV_EXIT);
-	if (!e)
-		return 0;
+	if (enforce && group_dead) {
+		struct ft_member_key k;
+
+		member_key(&k, RD(typed, p->tgid, p, tgid),
+			   RD(typed, p->group_leader->start_boottime, p, group_leader,
+			      start_boottime));
+		bpf_map_delete_elem(&members, &k);
+	}
+	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_EXIT, sizeof(*e), p, typed);
 	if (group_dead)
 		e->h.flags |= FT_F_GROUP_DEAD;
+
 	else
 		e->h.flags |= FT_F_THREAD;
 	/* do_exit() stores the wait status before the tracepoint fires */
 	e->exit_code = RD(typed, p->exit_code, p, exit_code);
 	e->nr_threads = RD(typed, p->signal->nr_threads, p, signal, nr_threads);
-	bpf_ringbuf_submit(e, submit_flags());
+	emit(e, sizeof(*e), FT_EV_EXIT, submit_flags());
 	return 0;
-}
-
-static __always_inline struct ft_oom *oom_reserve(void)
-{
-	struct ft_oom *e = reserve(sizeof(*e), FT_EV_OOM);
-
-	if (e) {
-		e->total_vm_kb = e->anon_rss_kb = e->file_rss_kb = e->shmem_rss_kb = 0;
-		e->oom_score_adj = 0;
-		e->pad = 0;
-	}
-	return e;
 }
 
 /* fork: current is the parent, and the child already exists */
@@ -336,12 +501,10 @@ int BPF_PROG(exit_raw, struct task_struct *p)
 SEC("tp_btf/mark_victim")
 int BPF_PROG(oom_task_btf, struct task_struct *victim, uid_t uid)
 {
+	struct ft_oom rec, *e = &rec;
 	struct mm_struct *mm;
-	struct ft_oom *e;
 
-	e = oom_reserve();
-	if (!e)
-		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_OOM, sizeof(*e), victim, true);
 	e->h.uid = uid;
 	e->h.flags |= FT_F_OOM_TASK | FT_F_OOM_SCORE;
@@ -354,7 +517,7 @@ int BPF_PROG(oom_task_btf, struct task_struct *victim, uid_t uid)
 		e->shmem_rss_kb = mm_counter_pages(mm, FT_MM_SHMEMPAGES) * page_kb;
 		e->h.flags |= FT_F_OOM_RSS;
 	}
-	bpf_ringbuf_submit(e, submit_flags());
+	emit(e, sizeof(*e), FT_EV_OOM, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
@@ -362,34 +525,30 @@ int BPF_PROG(oom_task_btf, struct task_struct *victim, uid_t uid)
 SEC("tp_btf/mark_victim")
 int BPF_PROG(oom_pid_btf, int pid)
 {
-	struct ft_oom *e = oom_reserve();
+	struct ft_oom o, *e = &o;
 
-	if (!e)
-		return 0;
-	__builtin_memset(&e->h, 0, sizeof(e->h));
+	__builtin_memset(e, 0, sizeof(*e));
 	e->h.type = FT_EV_OOM;
 	e->h.size = sizeof(*e);
 	e->h.cpu = bpf_get_smp_processor_id();
 	e->h.ts_ns = bpf_ktime_get_boot_ns();
 	e->h.tgid = e->h.tid = pid;
-	bpf_ringbuf_submit(e, submit_flags());
+	emit(e, sizeof(*e), FT_EV_OOM, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
 SEC("tracepoint/oom/mark_victim")
 int oom_classic(struct trace_event_raw_mark_victim *rec)
 {
-	struct ft_oom *e = oom_reserve();
+	struct ft_oom o, *e = &o;
 
-	if (!e)
-		return 0;
-	__builtin_memset(&e->h, 0, sizeof(e->h));
+	__builtin_memset(e, 0, sizeof(*e));
 	e->h.type = FT_EV_OOM;
 	e->h.size = sizeof(*e);
 	e->h.cpu = bpf_get_smp_processor_id();
 	e->h.ts_ns = bpf_ktime_get_boot_ns();
 	e->h.tgid = e->h.tid = BPF_CORE_READ(rec, pid);
 	oom_fill_from_record(rec, e, page_kb);
-	bpf_ringbuf_submit(e, submit_flags());
+	emit(e, sizeof(*e), FT_EV_OOM, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -24,6 +24,7 @@ enum ft_event_type {
 	FT_EV_LOST = 7,	    /* user: the kernel dropped records */
 	FT_EV_RESYNC = 8,   /* user: a /proc resync finished */
 	FT_EV_COUNTERS = 9, /* user: the kernel's counters at the end of a run */
+	FT_EV_ACTION = 10,  /* kernel: a fork inside a flagged tree was signalled */
 	FT_EV_MAX,
 };
 
@@ -116,6 +117,35 @@ struct ft_counters {
 	__u64 filtered;
 };
 
+/*
+ * Containment.  A flagged tree has an id (1..FT_MAX_TREES-1); its members
+ * are keyed by identity at USER_HZ resolution (what /proc also gives), and
+ * a member's children inherit the id at fork.
+ */
+#define FT_MAX_TREES 64
+
+struct ft_member_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_ticks;
+};
+
+struct ft_tree_policy {
+	__u32 sig;    /* 0: not acted on (yet) */
+	__u32 pad;
+	__u64 forks_stopped;
+};
+
+struct ft_action {
+	struct ft_header h; /* subject: the new child; ppid/pstart: the forker */
+	__u32 tree;
+	__u32 sig;
+	__s32 parent_ret;   /* bpf_send_signal() on the forker */
+	__s32 child_ret;    /* bpf_send_signal_task() on the child; 1: unavailable */
+	__u32 guard;	    /* 1: the in-kernel fork budget tripped, not user space */
+	__u32 pad;
+};
+
 /* per-CPU counters in the BPF stats map, indexed by these slots */
 enum ft_stat {
 	FT_STAT_LOST_BASE = 0, /* + enum ft_event_type: failed reserves */
@@ -123,6 +153,7 @@ enum ft_stat {
 	FT_STAT_THREADS_EXITED,
 	FT_STAT_FILTERED, /* events outside --cgroup */
 	FT_STAT_SIGNAL_FAILED,
+	FT_STAT_MEMBER_FULL, /* a flagged tree's child could not be tracked */
 	FT_STAT_MAX,
 };
 

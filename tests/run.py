@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import TESTS, Fail, sweep, tool  # noqa: E402
 import test_foundation  # noqa: E402,F401  (registers tests)
 import test_detection  # noqa: E402,F401
+import test_containment  # noqa: E402,F401
 
 
 def main():

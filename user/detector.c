@@ -16,7 +16,7 @@
 #include <string.h>
 #include "detector.h"
 
-#define DET_MAX_ALERTS 64
+#define DET_MAX_ALERTS (FT_MAX_TREES - 1) /* ids 1..63, shared with the kernel */
 #define DET_PENDING 1024
 #define DET_CLIMB_MAX 64
 #define DET_THREAD_LEVELS 20 /* thread-count milestones 2^4 .. 2^23 */
@@ -884,4 +884,22 @@ void det_set_cmdline(struct detector *d, uint32_t pid, uint64_t start_ns, const 
 		if (a->used && a->root.tgid == pid && a->root.start_ticks == pt_ticks(start_ns))
 			snprintf(a->cmdline, sizeof(a->cmdline), "%s", cmdline);
 	}
+}
+
+uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns)
+{
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
+		const struct det_alert *a = &d->alerts[i];
+
+		if (a->used && a->root.tgid == pid && a->root.start_ticks == pt_ticks(start_ns))
+			return i + 1;
+	}
+	return 0;
+}
+
+uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	const struct det_proc *p = st(d, t, slot);
+
+	return alert_of(d, p) ? p->alert : 0;
 }

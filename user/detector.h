@@ -104,6 +104,11 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 /* Attach a command line to the alert rooted at (pid, start). */
 void det_set_cmdline(struct detector *d, uint32_t pid, uint64_t start_ns, const char *cmdline);
 
+/* Flagged-tree id (1..64) of the alert rooted at (pid, start), or 0. */
+uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
+/* Flagged-tree id a process belongs to, or 0. */
+uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot);
+
 const char *det_pattern_name(enum det_pattern p);
 const char *det_severity(enum det_pattern p);
 

@@ -13,9 +13,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "detector.h"
+#include "policy.h"
 #include "pipeline.h"
 #include "procfs.h"
 #include "recording.h"
@@ -36,6 +40,9 @@ struct config {
 	uint64_t grace_ns, wakeup_bytes;
 	bool alerts_only;
 	struct det_config detect;
+	struct policy_opts policy;
+	uint32_t guard_forks;
+	bool wakeup_set; /* --wakeup-kb given: keep it even when acting */
 	char err[512]; /* a --config/--set problem, reported after parsing */
 };
 
@@ -57,6 +64,9 @@ static const char doc[] =
 	"    sudo forktrace -T                # include thread creation and exit\n"
 	"    sudo forktrace --alerts -j       # only runaway alerts and findings\n"
 	"    sudo forktrace --set min_tasks=32 --config /etc/forktrace.conf\n"
+	"    sudo forktrace --kill            # kill runaway trees as they are flagged\n"
+	"    sudo forktrace --kill --dry-run  # say what --kill would signal\n"
+	"    sudo forktrace --stop --allow comm:make   # freeze them for forensics\n"
 	"\n"
 	"OPTIONS:";
 
@@ -71,6 +81,12 @@ enum {
 	OPT_ALERTS,
 	OPT_CONFIG,
 	OPT_SET,
+	OPT_KILL,
+	OPT_STOP,
+	OPT_DRY_RUN,
+	OPT_ALLOW,
+	OPT_ACT_ON,
+	OPT_GUARD,
 };
 
 static const struct argp_option options[] = {
@@ -90,13 +106,28 @@ static const struct argp_option options[] = {
 	  "(docs/detection.md)", 0 },
 	{ "set", OPT_SET, "KEY=VALUE", 0, "One detection threshold (repeatable; after --config)",
 	  0 },
+	{ "kill", OPT_KILL, NULL, 0, "Kill flagged trees (in the kernel at fork, and pidfds)", 2 },
+	{ "stop", OPT_STOP, NULL, 0, "Freeze flagged trees with SIGSTOP, for forensics", 2 },
+	{ "dry-run", OPT_DRY_RUN, NULL, 0, "With --kill/--stop: print what would be signalled",
+	  2 },
+	{ "allow", OPT_ALLOW, "RULE", 0,
+	  "Never act on trees whose root, or on processes that, match comm:NAME, exe:PATH or "
+	  "cgroup:PATH (repeatable; added to the defaults: systemd, init, sshd, containerd, "
+	  "containerd-shim, dockerd, runc, crio, conmon, kubelet)", 2 },
+	{ "act-on", OPT_ACT_ON, "PATTERNS", 0,
+	  "Patterns that trigger --kill/--stop (fork_bomb,recursive_spawn,nested_pool,"
+	  "thread_explosion; restart_loop only if listed)", 2 },
+	{ "guard", OPT_GUARD, "FORKS", 0,
+	  "In-kernel backstop: kill a tree whose descendants fork more than FORKS times in a "
+	  "second, before user space decides (off by default; docs/containment.md)", 2 },
 	{ "attach", OPT_ATTACH, "MODE", 0, "auto (default), tp_btf or raw_tp", 1 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 1 },
 	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (16)", 1 },
 	{ "table-size", OPT_TABLE, "N", 0, "Process table capacity (65536)", 1 },
 	{ "grace", OPT_GRACE, "SEC", 0, "Keep exited processes this long (5)", 1 },
 	{ "wakeup-kb", OPT_WAKEUP, "KB", 0,
-	  "Batch reader wakeups until KB are queued; 0 wakes per record (64)", 1 },
+	  "Batch reader wakeups until KB are queued; 0 wakes an idle reader at once "
+	  "(64; 0 with --kill/--stop)", 1 },
 	{},
 };
 
@@ -183,6 +214,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (parse_number(arg, 0, 1 << 20, &v) || v != (uint32_t)v)
 			argp_failure(state, 2, 0, "invalid --wakeup-kb '%s'", arg);
 		c->wakeup_bytes = (uint64_t)v << 10;
+		c->wakeup_set = true;
 		break;
 	case OPT_ALERTS:
 		c->alerts_only = true;
@@ -195,6 +227,28 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (det_config_set(&c->detect, arg, c->err, sizeof(c->err)))
 			argp_failure(state, 2, 0, "--set %s", c->err);
 		break;
+	case OPT_KILL:
+	case OPT_STOP:
+		if (c->policy.mode != POLICY_OBSERVE)
+			argp_failure(state, 2, 0, "--kill and --stop cannot be combined");
+		c->policy.mode = key == OPT_KILL ? POLICY_KILL : POLICY_STOP;
+		break;
+	case OPT_DRY_RUN:
+		c->policy.dry_run = true;
+		break;
+	case OPT_ALLOW:
+		if (policy_add_allow(&c->policy, arg, c->err, sizeof(c->err)))
+			argp_failure(state, 2, 0, "%s", c->err);
+		break;
+	case OPT_ACT_ON:
+		if (policy_set_act_on(&c->policy, arg, c->err, sizeof(c->err)))
+			argp_failure(state, 2, 0, "%s", c->err);
+		break;
+	case OPT_GUARD:
+		if (parse_number(arg, 1, 1e7, &v) || v != (uint32_t)v)
+			argp_failure(state, 2, 0, "invalid --guard '%s': want a fork count", arg);
+		c->guard_forks = (uint32_t)v;
+		break;
 	case ARGP_KEY_ARG:
 		argp_failure(state, 2, 0, "unexpected argument '%s'", arg);
 		break;
@@ -203,6 +257,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "-r and -w cannot be combined");
 		if (c->read_path && c->cgroup_path)
 			argp_failure(state, 2, 0, "-c filters in the kernel and has no effect with -r");
+		if (c->read_path && c->policy.mode != POLICY_OBSERVE)
+			argp_failure(state, 2, 0, "--kill/--stop act on live processes, not with -r");
+		if (c->policy.dry_run && c->policy.mode == POLICY_OBSERVE)
+			argp_failure(state, 2, 0, "--dry-run goes with --kill or --stop");
+		if (c->guard_forks && c->policy.mode != POLICY_KILL)
+			argp_failure(state, 2, 0, "--guard goes with --kill");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -245,8 +305,52 @@ static struct pipeline_opts pipeline_options(const struct config *c)
 		.alerts_only = c->alerts_only,
 		.live = !c->read_path,
 		.detect = c->detect,
+		.policy = c->policy,
 	};
 	return po;
+}
+
+/* The live actuator: BPF maps for the kernel path, pidfds for the sweep. */
+static int act_flag_tree(void *ctx, uint32_t tree, uint32_t sig)
+{
+	return live_set_tree_signal(ctx, tree, sig);
+}
+
+static int act_add_member(void *ctx, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
+{
+	return live_add_member(ctx, tgid, start_ticks, tree);
+}
+
+static int act_signal(void *ctx, uint32_t pid, uint64_t start_ticks, int sig)
+{
+	return policy_signal_pidfd(pid, start_ticks, sig);
+}
+
+static char act_state(void *ctx, uint32_t pid, uint64_t start_ticks)
+{
+	return policy_proc_state(pid, start_ticks);
+}
+
+static bool act_in_cgroup(void *ctx, uint32_t pid, const char *path)
+{
+	return policy_proc_in_cgroup(pid, path);
+}
+
+/*
+ * A fork bomb saturates every CPU with runnable tasks; a tracer at normal
+ * priority then reads its records seconds late and acts on a tree already
+ * at its cap.  Acting needs the CPU first: real-time round robin at a low
+ * priority when --kill/--stop (it sleeps in epoll otherwise, and RT
+ * throttling bounds any mistake), the best nice value when observing.
+ * Memory is locked so a host under memory pressure does not page it out.
+ */
+static void claim_priority(bool acting)
+{
+	struct sched_param sp = { .sched_priority = 10 };
+
+	if (!acting || sched_setscheduler(0, SCHED_RR, &sp))
+		setpriority(PRIO_PROCESS, 0, -20);
+	mlockall(MCL_CURRENT | MCL_FUTURE);
 }
 
 static int replay(const struct config *c)
@@ -300,7 +404,21 @@ static int trace_live(const struct config *c)
 		.attach = c->attach,
 		.btf_path = c->btf_path,
 		.ring_bytes = c->ring_bytes,
-		.wakeup_bytes = c->wakeup_bytes,
+		/* acting: every record may be the one that flags a tree, so wake
+		 * the reader as soon as it is idle (unless told otherwise) */
+		.wakeup_bytes = c->policy.mode != POLICY_OBSERVE && !c->wakeup_set ? 0
+										  : c->wakeup_bytes,
+		.enforce = c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run,
+		.guard_forks = c->policy.dry_run ? 0 : c->guard_forks,
+		.guard_window_ns = 1000000000ull,
+		.guard_sig = SIGKILL,
+	};
+	struct policy_ops ops = {
+		.flag_tree = act_flag_tree,
+		.add_member = act_add_member,
+		.signal = act_signal,
+		.state = act_state,
+		.in_cgroup = act_in_cgroup,
 	};
 	uint64_t stats[FT_STAT_MAX], deadline = 0, next_stats = 0, now;
 	struct live_source *src = NULL;
@@ -308,6 +426,7 @@ static int trace_live(const struct config *c)
 	struct ft_run_info info;
 	char err[512] = "";
 	int ret = 1, n;
+	bool busy = false;
 
 	if (c->pid && kill((pid_t)c->pid, 0) && errno == ESRCH) {
 		snprintf(err, sizeof(err), "-p %u: no such process", c->pid);
@@ -317,12 +436,16 @@ static int trace_live(const struct config *c)
 		goto cleanup;
 	if (live_open(&lo, &src, &info, err, sizeof(err)))
 		goto cleanup;
+	ops.ctx = src;
+	if (c->policy.mode != POLICY_OBSERVE)
+		po.actuator = &ops;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
 		goto cleanup;
 	if (install_signals()) {
 		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
 		goto cleanup;
 	}
+	claim_priority(c->policy.mode != POLICY_OBSERVE);
 	/* every program is attached: say so, then learn who was already running */
 	pipeline_start(p, "live", (uint32_t)getpid());
 	now = procfs_boot_ns();
@@ -337,13 +460,15 @@ static int trace_live(const struct config *c)
 	if (c->duration_s > 0)
 		deadline = now + (uint64_t)(c->duration_s * 1e9);
 	while (!exiting && !pipeline_error(p)) {
-		n = live_poll(src, POLL_TIMEOUT_MS, pipeline_feed, p);
+		/* while a tree is being swept, come back every few ms */
+		n = live_poll(src, busy ? 2 : POLL_TIMEOUT_MS, pipeline_feed, p);
 		if (n < 0 && n != -EINTR) {
 			snprintf(err, sizeof(err), "reading the ring buffer: %s", strerror(-n));
 			goto cleanup;
 		}
-		fflush(stdout);
 		now = procfs_boot_ns();
+		busy = pipeline_tick(p, now);
+		fflush(stdout);
 		if (now >= next_stats) {
 			next_stats = now + STATS_INTERVAL_NS;
 			/* losses first get their LOST records, then /proc fills the gap */
@@ -394,6 +519,7 @@ int main(int argc, char **argv)
 	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
 
 	det_config_defaults(&c.detect);
+	policy_defaults(&c.policy);
 	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
 		return 2;
 	libbpf_set_print(c.verbose ? libbpf_print : NULL);

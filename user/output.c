@@ -189,6 +189,16 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 		snprintf(detail, sizeof(detail), "kernel dropped %llu %s records (ring buffer full)",
 			 (unsigned long long)rec->lost.count, ft_type_name(rec->lost.lost_type));
 		break;
+	case FT_EV_ACTION:
+		event = "SIGNAL";
+		snprintf(detail, sizeof(detail),
+			 "in kernel at fork: SIG%s to forker %u (%s) and new child (%s)%s",
+			 signal_name((int)rec->action.sig), h->ppid,
+			 rec->action.parent_ret ? "failed" : "sent",
+			 rec->action.child_ret == 1 ? "kernel lacks bpf_send_signal_task"
+			 : rec->action.child_ret ? "failed" : "sent",
+			 rec->action.guard ? " [fork budget guard]" : "");
+		break;
 	case FT_EV_RESYNC:
 		event = "RESYNC";
 		pid = ppid = 0;
@@ -279,6 +289,21 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_header(o, &j, "lost", h->ts_ns, 0, "");
 		json_u64(&j, "count", rec->lost.count);
 		json_str(&j, "type", ft_type_name(rec->lost.lost_type));
+		json_end(&j);
+		return;
+	case FT_EV_ACTION:
+		json_header(o, &j, "signal", h->ts_ns, h->tgid, h->comm);
+		json_str(&j, "via", "kernel");
+		json_u64(&j, "ppid", h->ppid);
+		json_i64(&j, "signal", rec->action.sig);
+		json_bool(&j, "guard", rec->action.guard);
+		json_u64(&j, "tree", rec->action.tree);
+		json_i64(&j, "forker_result", rec->action.parent_ret);
+		if (rec->action.child_ret == 1)
+			json_null(&j, "child_result");
+		else
+			json_i64(&j, "child_result", rec->action.child_ret);
+		json_u64(&j, "start_ns", h->start_ns);
 		json_end(&j);
 		return;
 	case FT_EV_RESYNC:
@@ -415,6 +440,76 @@ static void json_verdict(struct output *o, const struct det_verdict *v)
 	}
 	json_str(&j, "evidence", v->evidence);
 	json_end(&j);
+}
+
+void output_policy(struct output *o, const struct policy_report *r)
+{
+	static const char *const kinds[] = { "signal", "action", "action", "action" };
+	char when[32], comm[FT_COMM_LEN * 4 + 1];
+	struct json_line j;
+
+	if (o->fmt == OUT_JSON) {
+		json_header(o, &j, kinds[r->kind], r->ts_ns,
+			    r->kind == REPORT_SIGNAL ? r->pid : r->root,
+			    r->kind == REPORT_SIGNAL ? r->comm : r->root_comm);
+		json_str(&j, "action", r->action);
+		json_u64(&j, "root", r->root);
+		switch (r->kind) {
+		case REPORT_SIGNAL:
+			json_str(&j, "via", "pidfd");
+			json_i64(&j, "signal", r->sig);
+			json_i64(&j, "result", r->result);
+			break;
+		case REPORT_ACTION:
+			json_u64(&j, "signalled", r->signalled);
+			json_f64(&j, "ms", r->ms);
+			json_bool(&j, "complete", r->complete);
+			if (!r->complete)
+				json_u64(&j, "remaining", r->remaining);
+			if (r->why)
+				json_str(&j, "note", r->why);
+			break;
+		case REPORT_EXEMPT:
+			json_bool(&j, "exempt", true);
+			json_str(&j, "reason", r->why);
+			break;
+		case REPORT_DRY_RUN:
+			json_bool(&j, "dry_run", true);
+			json_u32_array(&j, "would_signal", r->pids, r->npids);
+			break;
+		}
+		json_end(&j);
+		fflush(o->f);
+		return;
+	}
+	hhmmss(o, r->ts_ns, when, sizeof(when));
+	printable(r->kind == REPORT_SIGNAL ? r->comm : r->root_comm, FT_COMM_LEN, comm,
+		  sizeof(comm));
+	switch (r->kind) {
+	case REPORT_SIGNAL:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s SIG%s via pidfd (%s) [tree %u]\n", when,
+			"SIGNAL", r->pid, "-", comm, signal_name(r->sig),
+			r->result ? strerror(-r->result) : "sent", r->root);
+		break;
+	case REPORT_ACTION:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s %s %s: %u signalled, %.1f ms after the "
+			"verdict%s%s\n", when, "ACTION", r->root, "-", comm, r->action,
+			r->complete ? "done" : "incomplete", r->signalled, r->ms,
+			r->why ? "; " : "", r->why ? r->why : "");
+		break;
+	case REPORT_EXEMPT:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s no %s: %s\n", when, "EXEMPT", r->root, "-",
+			comm, r->action, r->why);
+		break;
+	case REPORT_DRY_RUN:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s dry run: %s would signal %u processes:",
+			when, "DRYRUN", r->root, "-", comm, r->action, r->npids);
+		for (uint32_t i = 0; i < r->npids; i++)
+			fprintf(o->f, " %u", r->pids[i]);
+		fputc('\n', o->f);
+		break;
+	}
+	fflush(o->f);
 }
 
 void output_verdict(struct output *o, const struct det_verdict *v)
@@ -587,6 +682,8 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_u64(&j, "resyncs", tot->resyncs);
 	json_u64(&j, "alerts", tot->alerts);
 	json_u64(&j, "findings", tot->findings);
+	json_u64(&j, "signals", tot->signals);
+	json_u64(&j, "kernel_signals", tot->kernel_signals);
 	json_u64(&j, "records", tot->records);
 	json_object(&j, "table");
 	json_u64(&j, "live", st->live);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "detector.h"
+#include "policy.h"
 #include "proctable.h"
 #include "stream.h"
 
@@ -19,7 +20,7 @@ struct ft_totals {
 	uint64_t forks, execs, exits, ooms, threads_started, threads_exited;
 	uint64_t lost, lost_by_type[FT_EV_MAX];
 	uint64_t resyncs, records, filtered_in_kernel;
-	uint64_t alerts, findings;
+	uint64_t alerts, findings, signals, kernel_signals;
 };
 
 struct output;
@@ -33,6 +34,7 @@ void output_start(struct output *o, const char *source, uint32_t self_pid);
 void output_record(struct output *o, const union ft_record *rec, const struct proctable *t,
 		   int32_t slot, const struct det_oom_tree *oom);
 void output_verdict(struct output *o, const struct det_verdict *v);
+void output_policy(struct output *o, const struct policy_report *r);
 void output_tree(struct output *o, const struct proctable *t, int32_t root, uint64_t ts_ns);
 void output_summary(struct output *o, const struct ft_totals *tot, const struct proctable *t,
 		    uint64_t ts_ns);

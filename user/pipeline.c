@@ -14,6 +14,7 @@ struct pipeline {
 	struct output *out;
 	struct ft_writer *writer;
 	struct detector *det;
+	struct policy *policy;
 	struct ft_totals tot;
 	uint64_t kernel_lost_seen[FT_EV_MAX];
 	struct pt_key root;
@@ -36,7 +37,9 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	p->table = pt_new(o->table_capacity, o->grace_ns);
 	p->out = output_new(o->out, o->format, info);
 	p->det = det_new(&o->detect, o->table_capacity);
-	if (!p->table || !p->out || !p->det) {
+	if (o->actuator)
+		p->policy = policy_new(&o->policy, o->actuator, o->table_capacity);
+	if (!p->table || !p->out || !p->det || (o->actuator && !p->policy)) {
 		snprintf(err, errlen, "cannot allocate a process table of %u entries",
 			 o->table_capacity);
 		goto fail;
@@ -122,6 +125,15 @@ static void read_cmdline(uint32_t pid, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+static void on_policy_report(void *ctx, const struct policy_report *r)
+{
+	struct pipeline *p = ctx;
+
+	if (r->kind == REPORT_SIGNAL && !r->result)
+		p->tot.signals++;
+	output_policy(p->out, r);
+}
+
 static void on_verdict(void *ctx, const struct det_verdict *v)
 {
 	struct pipeline *p = ctx;
@@ -141,6 +153,8 @@ static void on_verdict(void *ctx, const struct det_verdict *v)
 	else if (v->kind == DET_FINDING)
 		p->tot.findings++;
 	output_verdict(p->out, v);
+	if (p->policy)
+		policy_on_verdict(p->policy, p->table, p->det, v, on_policy_report, p);
 }
 
 static bool shown(const struct pipeline *p, const union ft_record *rec)
@@ -179,6 +193,11 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		p->tot.resyncs++;
 		if (shown(p, rec))
 			output_record(p->out, rec, p->table, slot, NULL);
+		break;
+	case FT_EV_ACTION:
+		/* every signal is logged, whatever the scope */
+		p->tot.kernel_signals += !rec->action.parent_ret + (rec->action.child_ret == 0);
+		output_record(p->out, rec, p->table, slot, NULL);
 		break;
 	case FT_EV_COUNTERS:
 		p->tot.threads_started = rec->counters.threads_started;
@@ -287,6 +306,14 @@ int pipeline_resync(struct pipeline *p, uint64_t now_ns)
 	return 0;
 }
 
+bool pipeline_tick(struct pipeline *p, uint64_t now_ns)
+{
+	if (!p->policy)
+		return false;
+	policy_tick(p->policy, p->table, p->det, now_ns, on_policy_report, p);
+	return policy_busy(p->policy);
+}
+
 bool pipeline_root_known(const struct pipeline *p)
 {
 	return p->root_set;
@@ -322,6 +349,7 @@ void pipeline_free(struct pipeline *p)
 	ft_writer_close(p->writer, ignored, sizeof(ignored));
 	output_free(p->out);
 	det_free(p->det);
+	policy_free(p->policy);
 	pt_free(p->table);
 	free(p);
 }

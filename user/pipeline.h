@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include "detector.h"
 #include "output.h"
+#include "policy.h"
 #include "stream.h"
 
 struct pipeline_opts {
@@ -25,6 +26,8 @@ struct pipeline_opts {
 	bool alerts_only;	/* --alerts: print only alerts and findings */
 	bool live;		/* may read /proc for alert details */
 	struct det_config detect;
+	struct policy_opts policy;
+	const struct policy_ops *actuator; /* NULL: never act (replay) */
 };
 
 struct pipeline;
@@ -46,6 +49,9 @@ void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX
 			    uint64_t now_ns);
 /* Live only: reconcile the table with /proc (SNAPSHOT/GONE/RESYNC records). */
 int pipeline_resync(struct pipeline *p, uint64_t now_ns);
+
+/* Live only: sweep trees being acted on; true while any action runs. */
+bool pipeline_tick(struct pipeline *p, uint64_t now_ns);
 
 /* Did -p name a process the stream has shown? */
 bool pipeline_root_known(const struct pipeline *p);

@@ -30,6 +30,7 @@ struct live_source {
 	ft_record_fn fn;
 	void *fn_ctx;
 	uint64_t bad_records;
+	bool child_signal;
 };
 
 /* Effective CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (5.8+). */
@@ -129,6 +130,10 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	skel->rodata->filter_cgroup_subsys = o->cgroup.subsys;
 	skel->rodata->page_kb = (uint32_t)(sysconf(_SC_PAGESIZE) / 1024);
 	skel->rodata->wakeup_bytes = o->wakeup_bytes;
+	skel->rodata->enforce = o->enforce;
+	skel->rodata->guard_forks = o->guard_forks;
+	skel->rodata->guard_window_ns = o->guard_window_ns;
+	skel->rodata->guard_sig = o->guard_sig;
 	ret = bpf_map__set_max_entries(skel->maps.events, o->ring_bytes);
 	if (ret) {
 		snprintf(err, errlen, "ring buffer size %u rejected: %s", o->ring_bytes,
@@ -171,6 +176,9 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	set_mode(info, FT_HOOK_EXIT, exit_args >= 2 ? (use_btf ? "tp_btf+gd" : "raw_tp+gd")
 						    : sched_mode);
 	set_mode(info, FT_HOOK_OOM, oom_mode);
+	/* the kfunc is signalled from tp_btf only (it needs a trusted task) */
+	s->child_signal = use_btf && btf__find_by_name_kind(btf, "bpf_send_signal_task",
+							   BTF_KIND_FUNC) > 0;
 	s->skel = skel;
 	return 0;
 fail:
@@ -253,11 +261,22 @@ fail:
 
 int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx)
 {
+	int n = 0, m;
+
 	s->fn = fn;
 	s->fn_ctx = ctx;
-	if (timeout_ms == 0)
-		return ring_buffer__consume(s->rb);
-	return ring_buffer__poll(s->rb, timeout_ms);
+	if (timeout_ms)
+		n = ring_buffer__poll(s->rb, timeout_ms);
+	if (n < 0)
+		return n;
+	/*
+	 * Records submitted with BPF_RB_NO_WAKEUP never make epoll report the
+	 * ring ready, and ring_buffer__poll consumes only rings it reports:
+	 * consume explicitly, or a trickle below the wakeup threshold would
+	 * wait for the next burst (in a bomb stuck at its pids cap: forever).
+	 */
+	m = ring_buffer__consume(s->rb);
+	return m < 0 ? m : n + m;
 }
 
 int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX])
@@ -276,6 +295,27 @@ int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX])
 	}
 	free(percpu);
 	return 0;
+}
+
+int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
+{
+	struct ft_member_key k = { .tgid = tgid, .start_ticks = start_ticks };
+
+	return bpf_map__update_elem(s->skel->maps.members, &k, sizeof(k), &tree, sizeof(tree),
+				    BPF_ANY);
+}
+
+int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig)
+{
+	struct ft_tree_policy pol = { .sig = sig };
+
+	return bpf_map__update_elem(s->skel->maps.trees, &tree, sizeof(tree), &pol, sizeof(pol),
+				    BPF_ANY);
+}
+
+bool live_can_signal_child(const struct live_source *s)
+{
+	return s->child_signal;
 }
 
 void live_close(struct live_source *s)

@@ -21,6 +21,10 @@ struct live_opts {
 	struct ft_cgroup_filter cgroup; /* id 0: no filter */
 	uint32_t ring_bytes;
 	uint64_t wakeup_bytes;
+	bool enforce;		/* --kill/--stop: load the containment path */
+	uint32_t guard_forks;	/* in-kernel fork budget, 0: off */
+	uint64_t guard_window_ns;
+	uint32_t guard_sig;
 };
 
 struct live_source;
@@ -32,6 +36,11 @@ int live_open(const struct live_opts *o, struct live_source **out, struct ft_run
 int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx);
 /* Cumulative kernel counters (enum ft_stat slots), summed over CPUs. */
 int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX]);
+/* Containment: put a process in flagged tree `tree`, and set the tree's signal. */
+int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree);
+int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig);
+/* Does the kernel have bpf_send_signal_task (signals the child at fork)? */
+bool live_can_signal_child(const struct live_source *s);
 void live_close(struct live_source *s);
 
 #endif /* FT_SOURCE_LIVE_H */

@@ -22,6 +22,8 @@ size_t ft_record_size(uint32_t type)
 		return sizeof(struct ft_resync);
 	case FT_EV_COUNTERS:
 		return sizeof(struct ft_counters);
+	case FT_EV_ACTION:
+		return sizeof(struct ft_action);
 	default:
 		return 0;
 	}
@@ -34,7 +36,7 @@ const char *ft_type_name(uint32_t type)
 		[FT_EV_EXIT] = "exit",	       [FT_EV_OOM] = "oom",
 		[FT_EV_SNAPSHOT] = "snapshot", [FT_EV_GONE] = "gone",
 		[FT_EV_LOST] = "lost",	       [FT_EV_RESYNC] = "resync",
-		[FT_EV_COUNTERS] = "counters",
+		[FT_EV_COUNTERS] = "counters", [FT_EV_ACTION] = "action",
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";

@@ -22,6 +22,7 @@ union ft_record {
 	struct ft_resync resync;
 	struct ft_lost lost;
 	struct ft_counters counters;
+	struct ft_action action;
 };
 
 /* What a run was: written first in a recording, printed in "start". */

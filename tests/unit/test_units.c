@@ -3,11 +3,14 @@
  * Unit tests for everything after the kernel, on synthetic record streams:
  * process table, pipeline scope, JSON escaping, recordings.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
 #include "detector.h"
+#include "policy.h"
 #include "json.h"
 #include "pipeline.h"
 #include "proctable.h"
@@ -700,6 +703,147 @@ static void test_detect_restart_loop(void)
 	synth_free(&s);
 }
 
+/* --- policy on a synthetic flagged tree, with a recording fake actuator -- */
+
+struct fake_act {
+	uint32_t signalled[256], nsig, members, flagged_tree, flagged_sig;
+	uint32_t gone_pid; /* pretend this one's pid was reused */
+};
+
+static int fake_flag(void *ctx, uint32_t tree, uint32_t sig)
+{
+	struct fake_act *f = ctx;
+
+	f->flagged_tree = tree;
+	f->flagged_sig = sig;
+	return 0;
+}
+
+static int fake_member(void *ctx, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
+{
+	((struct fake_act *)ctx)->members++;
+	return 0;
+}
+
+static int fake_signal(void *ctx, uint32_t pid, uint64_t start_ticks, int sig)
+{
+	struct fake_act *f = ctx;
+
+	if (pid == f->gone_pid)
+		return -ESRCH;
+	if (f->nsig < 256)
+		f->signalled[f->nsig++] = pid;
+	return 0;
+}
+
+struct report_log {
+	int signals, actions, exempt, dry;
+	uint32_t dry_n;
+};
+
+static void log_report(void *ctx, const struct policy_report *r)
+{
+	struct report_log *l = ctx;
+
+	l->signals += r->kind == REPORT_SIGNAL;
+	l->actions += r->kind == REPORT_ACTION;
+	l->exempt += r->kind == REPORT_EXEMPT;
+	if (r->kind == REPORT_DRY_RUN) {
+		l->dry++;
+		l->dry_n = r->npids;
+	}
+}
+
+static bool was_signalled(const struct fake_act *f, uint32_t pid)
+{
+	for (uint32_t i = 0; i < f->nsig; i++)
+		if (f->signalled[i] == pid)
+			return true;
+	return false;
+}
+
+/* Flag a bomb rooted at a fresh process under the shell; return its root. */
+static uint32_t flagged_bomb(struct synth *s, const char *exe, int n)
+{
+	uint32_t root = synth_fork(s, 50, 1 * SEC);
+
+	synth_exec(s, root, exe, 1 * SEC + 1000);
+	synth_bomb(s, root, 1 * SEC, n, false);
+	return root;
+}
+
+static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *f,
+		       struct report_log *l)
+{
+	struct policy_ops ops = { fake_flag, fake_member, fake_signal, NULL, NULL, f };
+	struct policy *p = policy_new(o, &ops, 4096);
+
+	for (int i = 0; i < s->n; i++)
+		policy_on_verdict(p, s->t, s->d, &s->got[i], log_report, l);
+	policy_tick(p, s->t, s->d, 5 * SEC, log_report, l);
+	policy_free(p);
+}
+
+static void test_policy_kills_only_the_flagged_tree(void)
+{
+	struct policy_opts o;
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct synth s;
+	uint32_t root, sibling, last;
+
+	synth_init(&s);
+	sibling = synth_fork(&s, 50, 1 * SEC);
+	synth_exec(&s, sibling, "/usr/bin/sleep", 1 * SEC + 500);
+	root = flagged_bomb(&s, "/tmp/bomb", 40);
+	last = s.next_pid - 1;
+	f.gone_pid = root + 3; /* exited and its pid reused: the signal must miss */
+	CHECK(count_kind(&s, DET_ALERT, root) == 1);
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	run_policy(&s, &o, &f, &l);
+	CHECK(f.flagged_sig == SIGKILL && f.flagged_tree >= 1);
+	CHECK(f.members >= 16);
+	CHECK(was_signalled(&f, root) && was_signalled(&f, last));
+	CHECK(!was_signalled(&f, sibling) && !was_signalled(&f, 50) && !was_signalled(&f, 1));
+	CHECK(!was_signalled(&f, root + 3));
+	CHECK(f.nsig == 40 - 1 && l.signals == 40); /* every attempt is logged */
+	synth_free(&s);
+}
+
+static void test_policy_allow_dry_run_and_observe(void)
+{
+	struct policy_opts o;
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct synth s;
+	char err[128];
+
+	synth_init(&s);
+	flagged_bomb(&s, "/tmp/bomb", 40);
+	/* observing: nothing at all */
+	policy_defaults(&o);
+	run_policy(&s, &o, &f, &l);
+	CHECK(f.nsig == 0 && f.members == 0 && l.signals + l.actions + l.exempt == 0);
+	/* an allowlisted root: exempt, reported, never signalled */
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	CHECK(policy_add_allow(&o, "exe:/tmp/bomb", err, sizeof(err)) == 0);
+	run_policy(&s, &o, &f, &l);
+	CHECK(l.exempt == 1 && f.nsig == 0 && f.members == 0);
+	/* dry run: the list, no signals, nothing flagged in the kernel */
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	o.dry_run = true;
+	run_policy(&s, &o, &f, &l);
+	CHECK(l.dry == 1 && l.dry_n == 40 && f.nsig == 0 && f.flagged_tree == 0);
+	/* bad rules are refused */
+	CHECK(policy_add_allow(&o, "user:root", err, sizeof(err)) == -1);
+	CHECK(policy_set_act_on(&o, "fork_while_threaded", err, sizeof(err)) == -1);
+	CHECK(policy_set_act_on(&o, "restart_loop,fork_bomb", err, sizeof(err)) == 0);
+	synth_free(&s);
+}
+
 int main(void)
 {
 	RUN(test_fork_exit_basic);
@@ -718,5 +862,7 @@ int main(void)
 	RUN(test_detect_root_exits_early);
 	RUN(test_detect_make_like_tree_is_not_flagged);
 	RUN(test_detect_restart_loop);
+	RUN(test_policy_kills_only_the_flagged_tree);
+	RUN(test_policy_allow_dry_run_and_observe);
 	return SUMMARY();
 }

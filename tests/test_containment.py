@@ -1,0 +1,184 @@
+"""Live tests of containment (--kill, --stop, --dry-run, --allow, --guard).
+
+Each bomb runs under contain, launched by a shell that also starts a
+sibling process in another tree; after the kill, the shell and the sibling
+must still be alive, and the bomb's tree empty soon after the verdict.
+"""
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+from lib import Tracer, by_event, check, contain, contain_cmd, run_forktrace, test, tool
+from test_detection import BENIGN, PY, WL, alerts_in, tree_of
+
+# The launcher: a sibling sleeps in its own tree; the bomb runs; then the
+# shell reports who survived.  $1 is the bomb command.
+LAUNCHER = ('sleep 30 & S=$!; echo sibling=$S; %s; sleep 0.3; '
+            'kill -0 $S && echo sibling-alive; kill $S; echo shell-alive')
+
+KILLABLE = {
+    "c_bomb": tool("wl_bomb_c"),
+    "shell_bomb": "/bin/bash " + WL + "/shell_bomb.sh",
+    "py_respawn": PY + " " + WL + "/py_respawn.py",
+}
+
+
+def kill_run(bomb, extra=(), cap=400, timeout=8):
+    t = Tracer("--kill", *extra)
+    try:
+        rep, out = contain(["/bin/sh", "-c", LAUNCHER % bomb], max_tasks=cap, timeout=timeout)
+        events = t.stop(settle=0.5)
+    finally:
+        t.cleanup()
+    return rep, out, events
+
+
+def check_killed(name, rep, out, events):
+    shell = rep["pid"]
+    sibling = int(out.split("sibling=")[1].split()[0])
+    actions = [e for e in by_event(events, "action") if not e.get("dry_run")]
+    check(actions, "%s: no action (alerts %r)" % (name, by_event(events, "alert")[:1]))
+    a = actions[0]
+    check(a["action"] == "kill" and a["complete"], "%s: action %r" % (name, a))
+    check(a["ms"] < 1000, "%s: tree empty only %.0f ms after the verdict" % (name, a["ms"]))
+    check("sibling-alive" in out and "shell-alive" in out,
+          "%s: collateral damage, launcher said %r" % (name, out))
+    signalled = {e["pid"] for e in by_event(events, "signal")}
+    check(shell not in signalled and sibling not in signalled,
+          "%s: signalled the shell or the sibling" % name)
+    tree = tree_of(events, a["root"])
+    check(signalled <= tree | {e["pid"] for e in by_event(events, "signal")
+                               if e.get("via") == "kernel"},
+          "%s: signals outside the flagged tree" % name)
+    return a
+
+
+def make_kill_test(name):
+    def fn():
+        rep, out, events = kill_run(KILLABLE[name])
+        a = check_killed(name, rep, out, events)
+        if name == "c_bomb":
+            check(rep["peak"] < 100, "c_bomb peaked at %d tasks" % rep["peak"])
+        kernel = len([e for e in by_event(events, "signal") if e.get("via") == "kernel"])
+        print("    %s: peak %d tasks, empty %.1f ms after the verdict, %d signalled "
+              "(+%d in kernel)" % (name, rep["peak"], a["ms"], a["signalled"], kernel))
+    fn.__name__ = "kill_" + name
+    return test(fn)
+
+
+for _name in KILLABLE:
+    make_kill_test(_name)
+
+
+@test
+def stop_freezes_the_tree_and_nothing_else():
+    tmp = tempfile.mkdtemp()
+    rep_path = os.path.join(tmp, "report.json")
+    t = Tracer("--stop")
+    proc = subprocess.Popen(contain_cmd(["/bin/sh", "-c", LAUNCHER % tool("wl_bomb_c")],
+                                        max_tasks=400, timeout=5, report=rep_path),
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 4
+        action = None
+        while time.time() < deadline and not action:
+            time.sleep(0.05)
+            action = [json.loads(l) for l in open(t.out.name)
+                      if '"event":"action"' in l]
+        check(action and action[0]["action"] == "stop" and action[0]["complete"],
+              "no completed stop action: %r" % action)
+        events = [json.loads(l) for l in open(t.out.name) if l.endswith("}\n")]
+        tree = tree_of(events, action[0]["root"])
+        states = {}
+        for pid in tree:
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    states[pid] = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                pass
+        check(states and all(s in "Tt" for s in states.values()),
+              "not all stopped: %r" % {p: s for p, s in states.items() if s not in "Tt"})
+        shell = proc.pid  # contain; its child is the launcher shell
+        with open("/proc/%d/task/%d/children" % (shell, shell)) as f:
+            launcher = int(f.read().split()[0])
+        with open("/proc/%d/stat" % launcher) as f:
+            check(f.read().rsplit(")", 1)[1].split()[0] not in "Tt", "the launcher was stopped")
+        check("resume" in action[0].get("note", ""), "no resume hint: %r" % action[0])
+    finally:
+        proc.communicate(timeout=30)  # contain's timeout kills the frozen tree
+        t.stop()
+        t.cleanup()
+
+
+def make_benign_kill_test(name):
+    def fn():
+        cmd, cap, timeout = BENIGN[name]
+        t = Tracer("--kill")
+        try:
+            rep, _ = contain(cmd, max_tasks=cap, timeout=timeout)
+            events = t.stop(settle=0.5)
+        finally:
+            t.cleanup()
+        check(rep["exit_code"] == 0, "%s failed under --kill: %r" % (name, rep))
+        pids = tree_of(events, rep["pid"])
+        bad = [e for e in events if e["event"] in ("signal", "action") and
+               (e["pid"] in pids or e.get("root") in pids)]
+        check(not bad, "%s: --kill acted on a benign workload: %r" % (name, bad[:2]))
+    fn.__name__ = "kill_spares_" + name
+    return test(fn)
+
+
+for _name in BENIGN:
+    make_benign_kill_test(_name)
+
+
+@test
+def allowlisted_tree_is_never_signalled():
+    rep, out, events = kill_run(tool("wl_bomb_c"), extra=("--allow", "comm:wl_bomb_c"),
+                                timeout=3)
+    exempt = [e for e in by_event(events, "action") if e.get("exempt")]
+    check(exempt and "comm:wl_bomb_c" in exempt[0]["reason"], "no exempt action: %r" %
+          by_event(events, "action"))
+    check(not by_event(events, "signal"), "an allowlisted tree was signalled")
+    check(rep["peak"] >= 300, "the bomb was contained anyway (peak %d)" % rep["peak"])
+
+
+@test
+def dry_run_lists_and_signals_nothing():
+    rep, out, events = kill_run(tool("wl_bomb_c"), extra=("--dry-run",), timeout=3)
+    dry = [e for e in by_event(events, "action") if e.get("dry_run")]
+    check(dry and len(dry[0]["would_signal"]) >= 16, "no dry-run list: %r" % dry)
+    check(dry[0]["root"] in dry[0]["would_signal"], "root not in the list")
+    check(not by_event(events, "signal"), "--dry-run signalled")
+
+
+@test
+def guard_stops_a_blatant_bomb_in_the_kernel():
+    rep, out, events = kill_run(tool("wl_bomb_c"), extra=("--guard", "16"))
+    guard = [e for e in by_event(events, "signal") if e.get("guard")]
+    check(guard, "the guard never fired")
+    check("sibling-alive" in out and "shell-alive" in out, "collateral: %r" % out)
+    check(rep["peak"] < 100, "peak %d with the guard" % rep["peak"])
+
+
+@test
+def pid_reuse_race_signals_nobody_wrong():
+    r = subprocess.run([tool("test_pidreuse")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=30)
+    check(r.returncode == 0 and r.stdout.startswith("ok"), "pidreuse: %s%s" %
+          (r.stdout, r.stderr))
+
+
+@test
+def action_flags_are_validated():
+    for args, want in [(["--kill", "--stop"], "cannot be combined"),
+                       (["--dry-run"], "goes with --kill"),
+                       (["--guard", "10"], "goes with --kill"),
+                       (["--kill", "--allow", "user:x"], "want comm:NAME"),
+                       (["--kill", "--act-on", "nope"], "not a pattern"),
+                       (["--kill", "-r", "/dev/null"], "not with -r")]:
+        r = run_forktrace(*args)
+        check(r.returncode == 2 and want in r.stderr and len(r.stderr.splitlines()) == 1,
+              "%r: %r" % (args, r.stderr))

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Policy and actions: what to do about a verdict (--kill, --stop,
+ * --dry-run, --allow), and doing it safely: in the kernel for new forks,
+ * with pidfds for the members already running, repeated until the tree is
+ * empty or stopped.
+ */
+#ifndef FT_POLICY_H
+#define FT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "detector.h"
+#include "proctable.h"
+
+enum policy_mode { POLICY_OBSERVE, POLICY_KILL, POLICY_STOP };
+
+#define POLICY_MAX_ALLOW 32
+
+struct allow_rule {
+	char kind; /* 'c': comm, 'e': executable path, 'g': cgroup path prefix */
+	char value[240];
+};
+
+struct policy_opts {
+	enum policy_mode mode;
+	bool dry_run;
+	uint32_t act_on; /* bit per enum det_pattern */
+	struct allow_rule allow[POLICY_MAX_ALLOW];
+	uint32_t nallow;
+	uint64_t give_up_ns; /* stop sweeping a tree after this long */
+};
+
+/* How actions reach processes: live, BPF maps and pidfds; in tests, fakes. */
+struct policy_ops {
+	int (*flag_tree)(void *ctx, uint32_t tree, uint32_t sig);
+	int (*add_member)(void *ctx, uint32_t tgid, uint64_t start_ticks, uint32_t tree);
+	/* 0 signalled; -ESRCH gone, or the pid now names another process */
+	int (*signal)(void *ctx, uint32_t pid, uint64_t start_ticks, int sig);
+	/* state letter from /proc/<pid>/stat, 0 if gone or reused */
+	char (*state)(void *ctx, uint32_t pid, uint64_t start_ticks);
+	bool (*in_cgroup)(void *ctx, uint32_t pid, const char *path_prefix);
+	void *ctx;
+};
+
+enum report_kind { REPORT_SIGNAL, REPORT_ACTION, REPORT_EXEMPT, REPORT_DRY_RUN };
+
+struct policy_report {
+	enum report_kind kind;
+	uint64_t ts_ns;
+	const char *action; /* "kill" or "stop" */
+	uint32_t root;
+	const char *root_comm;
+	/* signal */
+	uint32_t pid;
+	const char *comm;
+	int sig, result;
+	/* action done */
+	uint32_t signalled, remaining;
+	double ms;	 /* verdict to empty (kill) or all stopped (stop) */
+	bool complete;	 /* false: gave up */
+	const char *why; /* exempt: the reason; stop: how to resume */
+	/* dry run */
+	const uint32_t *pids;
+	uint32_t npids;
+};
+
+typedef void (*policy_report_fn)(void *ctx, const struct policy_report *r);
+
+struct policy;
+
+void policy_defaults(struct policy_opts *o);
+/* "comm:NAME", "exe:PATH" or "cgroup:PATH"; -1 with a reason in err */
+int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t errlen);
+/* "fork_bomb,nested_pool,..."; -1 with a reason in err */
+int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t errlen);
+
+struct policy *policy_new(const struct policy_opts *o, const struct policy_ops *ops,
+			  uint32_t table_capacity);
+void policy_free(struct policy *p);
+
+void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
+		       const struct det_verdict *v, policy_report_fn fn, void *ctx);
+/* Sweep trees being acted on; call after each batch of records. */
+void policy_tick(struct policy *p, const struct proctable *t, struct detector *d, uint64_t now,
+		 policy_report_fn fn, void *ctx);
+bool policy_busy(const struct policy *p);
+
+/* The live signal primitive: pidfd_open, check the start time, signal. */
+int policy_signal_pidfd(uint32_t pid, uint64_t start_ticks, int sig);
+/* The live state probe: /proc/<pid>/stat state if the start time matches. */
+char policy_proc_state(uint32_t pid, uint64_t start_ticks);
+bool policy_proc_in_cgroup(uint32_t pid, const char *path_prefix);
+
+#endif /* FT_POLICY_H */
