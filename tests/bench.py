@@ -18,7 +18,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import FORKTRACE, ROOT, Tracer, contain, summary, storm_result, sweep, tool  # noqa
+from lib import (FORKTRACE, ROOT, Tracer, by_event, contain, contain_cmd, summary,  # noqa
+                 storm_result, sweep, tool)
+from test_detection import BOMBS, WL, tree_of  # noqa: E402
 
 PAIRS = int(os.environ.get("BENCH_PAIRS", "5"))
 LOOPS = {"fork": ["2000"], "vfork": ["-v", "30000"]}
@@ -136,7 +138,7 @@ def bench_max_rate():
     return done, secs, s["forks"], s["lost"], s["lost_by_type"]
 
 
-def write_report(cost_rows, max_rate, tracers):
+def tracing_report(cost_rows, max_rate, tracers):
     done, secs, seen, lost, by_type = max_rate
     lines = [
         "# Performance",
@@ -198,16 +200,177 @@ def write_report(cost_rows, max_rate, tracers):
     if len(tracers) < 3:
         lines.append("Not measured this run: %s (not installed)." %
                      ", ".join(t for t in ("bpftrace", "forkstat") if t not in tracers))
-    path = os.path.join(ROOT, "docs", "performance.md")
-    marker = "<!-- sections below are added by later benchmarks -->"
-    tail = ""
-    if os.path.exists(path):
-        old = open(path).read()
-        if marker in old:
-            tail = old[old.index(marker):]
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n" + (tail or marker + "\n"))
-    print("wrote", path)
+    return lines
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def bench_detection(runs=3):
+    """Per bomb: time from the tree's first fork to the alert, tasks then."""
+    rows = []
+    for name, (cmd, pattern, cap, timeout) in BOMBS.items():
+        lat, size, got = [], [], []
+        for _ in range(runs):
+            t = Tracer()
+            try:
+                rep, _ = contain(cmd, max_tasks=cap, timeout=timeout, wait_all=True)
+                events = t.stop(settle=0.5)
+            finally:
+                t.cleanup()
+            pids = tree_of(events, rep["pid"])
+            alerts = [e for e in by_event(events, "alert") if e["root"] in pids
+                      and not e["update"]]
+            if not alerts:
+                got.append("missed")
+                continue
+            a = alerts[0]
+            forks = [e["ts"] for e in by_event(events, "fork") if e["pid"] in pids]
+            lat.append((a["ts"] - min(forks or [a["ts"]])) / 1e6)
+            size.append(a.get("tasks", a.get("threads", a.get("restarts", 0))))
+            got.append(a["pattern"])
+        rows.append((name, pattern, got, median(lat), median(size)))
+        print("  %-13s %-17s latency %7.1f ms, size %5.0f  %s" %
+              (name, pattern, median(lat), median(size), ",".join(got)), flush=True)
+    return rows
+
+
+def timed(cmd):
+    began = time.monotonic()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - began, r.returncode
+
+
+def bench_detector_cost(reps=5):
+    """Replay one recorded mix with and without the detector, side by side."""
+    path = tempfile.mktemp(suffix=".ftr")
+    t = Tracer("-w", path)
+    try:
+        contain([tool("storm"), "-v", "40000"], max_tasks=100, timeout=60)
+        contain(["/bin/sh", WL + "/make_many.sh", "120"], max_tasks=200, timeout=120)
+        contain([tool("wl_bomb_c")], max_tasks=1000, timeout=2, wait_all=True)
+        events = t.stop(settle=0.5)
+    finally:
+        t.cleanup()
+    records = summary(events)["records"]
+    with_d, without = [], []
+    for _ in range(reps):
+        d, _ = timed([FORKTRACE, "-j", "-r", path])
+        n, _ = timed([FORKTRACE, "-j", "-r", path, "--no-detect"])
+        with_d.append(d)
+        without.append(n)
+    os.unlink(path)
+    cost = (median(with_d) - median(without)) / records * 1e9
+    print("  %d records: replay %.3f s with detector, %.3f s without: %.0f ns/record" %
+          (records, median(with_d), median(without), cost), flush=True)
+    return records, median(with_d), median(without), cost
+
+
+PROC_KILLER = os.path.join(ROOT, "tests", "proc_killer.py")
+CONTAIN_CAP = 500  # 1,000 froze this 2-vCPU VM (and the harness) for seconds
+
+
+def contain_run(method, bomb_cmd, hold=3):
+    """One bomb under one defence; the pids cap (CONTAIN_CAP) is always there."""
+    helper = None
+    t = None
+    if method == "proc_poller":
+        helper = subprocess.Popen([sys.executable, PROC_KILLER, "--duration", str(hold + 5)],
+                                  stdout=subprocess.PIPE, text=True)
+        helper.stdout.readline()  # "ready"
+    elif method.startswith("forktrace"):
+        t = Tracer(*(["--kill"] + (["--guard", "16"] if "guard" in method else [])))
+    try:
+        rep, _ = contain(bomb_cmd, max_tasks=CONTAIN_CAP, timeout=hold, wait_all=True)
+        events = t.stop(settle=0.3) if t else []
+    finally:
+        if t:
+            t.cleanup()
+        if helper:
+            helper.kill()
+            helper.wait()
+    actions = [e for e in by_event(events, "action") if e.get("complete")]
+    return {"peak": rep["peak"], "emptied": not rep["timed_out"],
+            "empty_ms": rep["elapsed_ms"], "cpu_ms": rep.get("cpu_ns", -1) / 1e6,
+            "verdict_ms": actions[0]["ms"] if actions else None}
+
+
+def bench_containment(runs=3):
+    bombs = {"c_bomb": [tool("wl_bomb_c")],
+             "shell_bomb": ["/bin/bash", WL + "/shell_bomb.sh"]}
+    methods = ["pids_max_only", "proc_poller", "forktrace_kill", "forktrace_kill_guard"]
+    rows = []
+    for bomb, cmd in bombs.items():
+        for m in methods:
+            rs = [contain_run(m, cmd) for _ in range(runs)]
+            emptied = [r for r in rs if r["emptied"]]
+            row = (bomb, m, median([r["peak"] for r in rs]), len(emptied), len(rs),
+                   median([r["empty_ms"] for r in emptied]),
+                   median([r["cpu_ms"] for r in rs]),
+                   median([r["verdict_ms"] for r in rs if r["verdict_ms"] is not None]))
+            rows.append(row)
+            print("  %-10s %-21s peak %5.0f  emptied %d/%d in %7.0f ms  cpu %7.0f ms  "
+                  "verdict->empty %s ms" % (row[:7] + ("%.1f" % row[7],)), flush=True)
+    return rows
+
+
+def detection_report(det_rows, cost):
+    records, with_d, without, per = cost
+    lines = [
+        "",
+        "## Detection latency",
+        "",
+        "Each bomb of tests/workloads run 3 times, contained, forktrace at its defaults; "
+        "latency = from the tree's first fork to the alert (kernel timestamps of both), "
+        "size = live tasks in the tree when flagged (threads for thread_explosion, "
+        "restarts for restart_loop); medians.",
+        "",
+        "| workload | pattern | detected as (3 runs) | latency ms | tree size at alert |",
+        "|---|---|---|---:|---:|",
+    ]
+    for name, pattern, got, lat, size in det_rows:
+        lines.append("| %s | %s | %s | %.1f | %.0f |" % (name, pattern, ", ".join(got), lat,
+                                                       size))
+    lines += [
+        "",
+        "## Detector cost",
+        "",
+        "One recording (a 40,000-vfork storm, a parallel make of 120 files, a C bomb "
+        "capped at 1,000) replayed %d times with the detector and %d times with "
+        "`--no-detect`, alternating; medians." % (5, 5),
+        "",
+        "| records | replay with detector | without | detector cost per record |",
+        "|---:|---:|---:|---:|",
+        "| %d | %.3f s | %.3f s | %.0f ns |" % (records, with_d, without, per),
+    ]
+    return lines
+
+
+def containment_report(rows):
+    lines = [
+        "",
+        "## Containment",
+        "",
+        "The same bombs, 3 runs each, under four defences.  Every run has a pids cgroup "
+        "capped at %d tasks (the harness's; `pids_max_only` is that cap alone) and is "
+        "ended by the harness after 3 s if still alive.  `proc_poller` is "
+        "tests/proc_killer.py, which does what /proc-polling killers do (fork rate from "
+        "/proc every 100 ms, kill the most numerous command above 500 forks/s).  "
+        "`forktrace_kill` is `forktrace --kill` at defaults; `_guard` adds `--guard 16`.  "
+        "Peak = most tasks in the cgroup; empty = time from the workload's start to an "
+        "empty tree; CPU = CPU time the bomb's cgroup burnt; verdict->empty is "
+        "forktrace's own `action.ms`.  Medians." % CONTAIN_CAP,
+        "",
+        "| bomb | defence | peak tasks | emptied | time to empty | CPU burnt | "
+        "verdict->empty |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for bomb, m, peak, ne, n, empty, cpu, vms in rows:
+        lines.append("| %s | %s | %.0f | %d/%d | %s | %.0f ms | %s |" % (
+            bomb, m, peak, ne, n, "%.0f ms" % empty if ne else "never (3 s cutoff)", cpu,
+            "%.1f ms" % vms if vms == vms else "-"))
+    return lines
 
 
 def main():
@@ -221,7 +384,18 @@ def main():
     print("maximum rate:", flush=True)
     mr = bench_max_rate()
     print("  performed %d in %.2fs, seen %d, lost %d" % mr[:4], flush=True)
-    write_report(cost, mr, tracers)
+    print("detection latency:", flush=True)
+    det = bench_detection()
+    print("detector cost:", flush=True)
+    dcost = bench_detector_cost()
+    print("containment:", flush=True)
+    cont = bench_containment()
+    lines = tracing_report(cost, mr, tracers) + detection_report(det, dcost) + \
+        containment_report(cont)
+    path = os.path.join(ROOT, "docs", "performance.md")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("wrote", path)
     sweep()
     return 0
 

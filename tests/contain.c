@@ -264,10 +264,10 @@ static void remove_cgroup(const struct hier *h)
 /* Kill and remove cgroups a crashed run left behind, in both hierarchies. */
 static int sweep(void)
 {
-	const char *controllers[] = { "pids", "memory", NULL };
+	const char *controllers[] = { "pids", "memory", "cpuacct", NULL };
 	int found = 0;
 
-	for (int c = 0; c < 3; c++) {
+	for (int c = 0; c < 4; c++) {
 		char mnt[PATH_MAX], own[PATH_MAX], base[PATH_MAX * 2];
 		struct dirent *de;
 		DIR *d;
@@ -275,7 +275,7 @@ static int sweep(void)
 		if (!find_mount(controllers[c], mnt, sizeof(mnt)))
 			continue;
 		own_path(controllers[c], own, sizeof(own));
-		snprintf(base, sizeof(base), "%s%s", mnt, c < 2 && strcmp(own, "/") ? own : "");
+		snprintf(base, sizeof(base), "%s%s", mnt, controllers[c] && strcmp(own, "/") ? own : "");
 		d = opendir(base);
 		while (d && (de = readdir(d))) {
 			struct hier h = { .v2 = controllers[c] == NULL };
@@ -323,7 +323,8 @@ int main(int argc, char **argv)
 		{},
 	};
 	const char *go_file = NULL, *cgroup_file = NULL, *report = NULL;
-	struct hier pids = { 0 }, mem = { 0 };
+	struct hier pids = { 0 }, mem = { 0 }, cpu = { 0 };
+	long long cpu_ns = -1;
 	long max_tasks = 1000, peak = 0, killed, refused;
 	unsigned long long mem_bytes = 0;
 	double timeout_s = 30;
@@ -390,6 +391,9 @@ int main(int argc, char **argv)
 		if (mem.v2)
 			write_file(mem.dir, "memory.swap.max", "0");
 	}
+	/* CPU accounting, where a hierarchy offers it (v1 cpuacct; v2: pids dir) */
+	if (!pids.v2)
+		make_cgroup("cpuacct", name, &cpu);
 	if (cgroup_file) {
 		FILE *f = fopen(cgroup_file, "we");
 
@@ -420,7 +424,8 @@ int main(int argc, char **argv)
 		snprintf(self, sizeof(self), "%d", (int)getpid());
 		/* join before exec: nothing the command forks escapes the cap */
 		if (write_file(pids.dir, "cgroup.procs", self) ||
-		    (mem.dir[0] && write_file(mem.dir, "cgroup.procs", self))) {
+		    (mem.dir[0] && write_file(mem.dir, "cgroup.procs", self)) ||
+		    (cpu.dir[0] && write_file(cpu.dir, "cgroup.procs", self))) {
 			fprintf(stderr, "contain: cannot join %s: %s\n", pids.dir, strerror(errno));
 			_exit(125);
 		}
@@ -448,15 +453,22 @@ int main(int argc, char **argv)
 	if (read_long(pids.dir, "pids.peak", NULL) > peak)
 		peak = read_long(pids.dir, "pids.peak", NULL);
 	refused = read_long(pids.dir, "pids.events", "max ");
+	if (cpu.dir[0])
+		cpu_ns = read_long(cpu.dir, "cpuacct.usage", NULL);
+	else if (pids.v2 && read_long(pids.dir, "cpu.stat", "usage_usec ") >= 0)
+		cpu_ns = read_long(pids.dir, "cpu.stat", "usage_usec ") * 1000LL;
 	killed = empty_cgroup(&pids, child, &main_status, &main_done);
 	if (mem.dir[0])
 		empty_cgroup(&mem, child, &main_status, &main_done);
+	if (cpu.dir[0])
+		empty_cgroup(&cpu, child, &main_status, &main_done);
 	if (!main_done) {
 		waitpid(child, &main_status, 0);
 		main_done = true;
 	}
 	remove_cgroup(&pids);
 	remove_cgroup(&mem);
+	remove_cgroup(&cpu);
 
 	if (report) {
 		FILE *f = fopen(report, "we");
@@ -465,12 +477,12 @@ int main(int argc, char **argv)
 			fprintf(f,
 				"{\"cgroup\":\"%s\",\"pid\":%d,\"peak\":%ld,\"refused\":%ld,"
 				"\"killed\":%ld,\"timed_out\":%s,\"interrupted\":%s,"
-				"\"exit_code\":%d,\"signal\":%d,\"elapsed_ms\":%llu}\n",
+				"\"exit_code\":%d,\"signal\":%d,\"elapsed_ms\":%llu,\"cpu_ns\":%lld}\n",
 				pids.dir, (int)child, peak, refused < 0 ? 0 : refused, killed,
 				timed_out ? "true" : "false", interrupted ? "true" : "false",
 				WIFEXITED(main_status) ? WEXITSTATUS(main_status) : -1,
 				WIFSIGNALED(main_status) ? WTERMSIG(main_status) : 0,
-				(unsigned long long)(now_ms() - start));
+				(unsigned long long)(now_ms() - start), cpu_ns);
 			fclose(f);
 		}
 	}

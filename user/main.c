@@ -43,6 +43,7 @@ struct config {
 	struct policy_opts policy;
 	uint32_t guard_forks;
 	bool wakeup_set; /* --wakeup-kb given: keep it even when acting */
+	bool no_detect;
 	char err[512]; /* a --config/--set problem, reported after parsing */
 };
 
@@ -87,6 +88,7 @@ enum {
 	OPT_ALLOW,
 	OPT_ACT_ON,
 	OPT_GUARD,
+	OPT_NO_DETECT,
 };
 
 static const struct argp_option options[] = {
@@ -102,6 +104,7 @@ static const struct argp_option options[] = {
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log (verifier output on failure)", 0 },
 	{ "alerts", OPT_ALERTS, NULL, 0, "Print only alerts and findings (for runbooks, pagers)",
 	  0 },
+	{ "no-detect", OPT_NO_DETECT, NULL, 0, "Trace only: no runaway detection", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Detection thresholds, key = value lines "
 	  "(docs/detection.md)", 0 },
 	{ "set", OPT_SET, "KEY=VALUE", 0, "One detection threshold (repeatable; after --config)",
@@ -227,6 +230,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (det_config_set(&c->detect, arg, c->err, sizeof(c->err)))
 			argp_failure(state, 2, 0, "--set %s", c->err);
 		break;
+	case OPT_NO_DETECT:
+		c->no_detect = true;
+		break;
 	case OPT_KILL:
 	case OPT_STOP:
 		if (c->policy.mode != POLICY_OBSERVE)
@@ -261,6 +267,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "--kill/--stop act on live processes, not with -r");
 		if (c->policy.dry_run && c->policy.mode == POLICY_OBSERVE)
 			argp_failure(state, 2, 0, "--dry-run goes with --kill or --stop");
+		if (c->no_detect && (c->policy.mode != POLICY_OBSERVE || c->alerts_only))
+			argp_failure(state, 2, 0, "--no-detect leaves nothing to act on or alert about");
 		if (c->guard_forks && c->policy.mode != POLICY_KILL)
 			argp_failure(state, 2, 0, "--guard goes with --kill");
 		break;
@@ -306,6 +314,7 @@ static struct pipeline_opts pipeline_options(const struct config *c)
 		.live = !c->read_path,
 		.detect = c->detect,
 		.policy = c->policy,
+		.no_detect = c->no_detect,
 	};
 	return po;
 }

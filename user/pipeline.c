@@ -208,7 +208,8 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		/* a second last-thread exit (pre-6.16 race) is not news */
 		if (pt_get_stats(p->table)->duplicate_exits != dups)
 			break;
-		det_feed(p->det, p->table, rec, slot, on_verdict, p);
+		if (!p->o.no_detect)
+			det_feed(p->det, p->table, rec, slot, on_verdict, p);
 		if (!in_scope(p, rec, slot))
 			break;
 		count(&p->tot, rec);

@@ -25,6 +25,7 @@ struct pipeline_opts {
 	bool show_threads;	/* -T: print thread records */
 	bool alerts_only;	/* --alerts: print only alerts and findings */
 	bool live;		/* may read /proc for alert details */
+	bool no_detect;		/* trace only */
 	struct det_config detect;
 	struct policy_opts policy;
 	const struct policy_ops *actuator; /* NULL: never act (replay) */
