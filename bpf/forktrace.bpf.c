@@ -521,34 +521,35 @@ int BPF_PROG(oom_task_btf, struct task_struct *victim, uid_t uid)
 	return 0;
 }
 
-/* pre-72ba14deb40a prototype: only the pid; user space fills the rest */
-SEC("tp_btf/mark_victim")
-int BPF_PROG(oom_pid_btf, int pid)
+/* A victim known only by pid: user space finds the rest in its table. */
+static __always_inline void oom_pid_only(struct ft_oom *e, int pid)
 {
-	struct ft_oom o, *e = &o;
-
 	__builtin_memset(e, 0, sizeof(*e));
 	e->h.type = FT_EV_OOM;
 	e->h.size = sizeof(*e);
 	e->h.cpu = bpf_get_smp_processor_id();
 	e->h.ts_ns = bpf_ktime_get_boot_ns();
 	e->h.tgid = e->h.tid = pid;
-	emit(e, sizeof(*e), FT_EV_OOM, BPF_RB_FORCE_WAKEUP);
+}
+
+/* pre-72ba14deb40a prototype: only the pid; user space fills the rest */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(oom_pid_btf, int pid)
+{
+	struct ft_oom o;
+
+	oom_pid_only(&o, pid);
+	emit(&o, sizeof(o), FT_EV_OOM, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
 SEC("tracepoint/oom/mark_victim")
 int oom_classic(struct trace_event_raw_mark_victim *rec)
 {
-	struct ft_oom o, *e = &o;
+	struct ft_oom o;
 
-	__builtin_memset(e, 0, sizeof(*e));
-	e->h.type = FT_EV_OOM;
-	e->h.size = sizeof(*e);
-	e->h.cpu = bpf_get_smp_processor_id();
-	e->h.ts_ns = bpf_ktime_get_boot_ns();
-	e->h.tgid = e->h.tid = BPF_CORE_READ(rec, pid);
-	oom_fill_from_record(rec, e, page_kb);
-	emit(e, sizeof(*e), FT_EV_OOM, BPF_RB_FORCE_WAKEUP);
+	oom_pid_only(&o, BPF_CORE_READ(rec, pid));
+	oom_fill_from_record(rec, &o, page_kb);
+	emit(&o, sizeof(o), FT_EV_OOM, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

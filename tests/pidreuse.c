@@ -14,25 +14,13 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "policy.h"
+#include "procfs.h"
 
 static uint64_t start_ticks(pid_t pid)
 {
-	char path[64], buf[1024], *c, *q;
-	FILE *f;
-	size_t n;
-	int i;
+	struct procfs_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	c = strrchr(buf, ')');
-	for (q = c + 2, i = 3; i < 22; i++)
-		q = strchr(q, ' ') + 1;
-	return strtoull(q, NULL, 10);
+	return procfs_stat((uint32_t)pid, &st) ? 0 : st.start_ticks;
 }
 
 static pid_t spawn_sleeper(void)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include "policy.h"
+#include "procfs.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -119,53 +120,16 @@ int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t
 	return 0;
 }
 
-/* From /proc/<pid>/stat: state letter, parent, start time (USER_HZ ticks). */
-static int proc_stat(uint32_t pid, char *state, uint32_t *ppid, uint64_t *start_ticks)
-{
-	unsigned long long field[23] = { 0 };
-	char path[64], buf[1024];
-	const char *c, *q;
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	c = strrchr(buf, ')'); /* the comm may contain anything but the last ')' */
-	if (!c || c[1] != ' ' || !c[2])
-		return -1;
-	*state = c[2];
-	for (q = c + 2, i = 3; i <= 22 && *q; i++) {
-		field[i] = strtoull(q, NULL, 10);
-		while (*q && *q != ' ')
-			q++;
-		while (*q == ' ')
-			q++;
-	}
-	if (i <= 22)
-		return -1;
-	*ppid = (uint32_t)field[4];
-	*start_ticks = field[22];
-	return 0;
-}
-
 /* forktrace's own ancestors, by identity: never to be signalled */
 static void find_ancestors(struct policy *p)
 {
-	uint32_t pid = (uint32_t)getpid(), ppid;
-	uint64_t start;
-	char state;
+	uint32_t pid = (uint32_t)getpid();
+	struct procfs_stat st;
 
-	while (pid > 1 && p->nancestors < MAX_ANCESTORS && !proc_stat(pid, &state, &ppid, &start)) {
+	while (pid > 1 && p->nancestors < MAX_ANCESTORS && !procfs_stat(pid, &st)) {
 		p->ancestors[p->nancestors].tgid = pid;
-		p->ancestors[p->nancestors++].start_ticks = start;
-		pid = ppid;
+		p->ancestors[p->nancestors++].start_ticks = st.start_ticks;
+		pid = st.ppid;
 	}
 }
 
@@ -407,9 +371,7 @@ void policy_tick(struct policy *p, const struct proctable *t, struct detector *d
 
 int policy_signal_pidfd(uint32_t pid, uint64_t start_ticks, int sig)
 {
-	uint64_t ticks;
-	uint32_t ppid;
-	char state;
+	struct procfs_stat st;
 	int fd, ret;
 
 	/*
@@ -421,7 +383,7 @@ int policy_signal_pidfd(uint32_t pid, uint64_t start_ticks, int sig)
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
 		return -errno;
-	if (proc_stat(pid, &state, &ppid, &ticks) || ticks != start_ticks) {
+	if (procfs_stat(pid, &st) || st.start_ticks != start_ticks) {
 		close(fd);
 		return -ESRCH;
 	}
@@ -433,13 +395,11 @@ int policy_signal_pidfd(uint32_t pid, uint64_t start_ticks, int sig)
 
 char policy_proc_state(uint32_t pid, uint64_t start_ticks)
 {
-	uint64_t ticks;
-	uint32_t ppid;
-	char state;
+	struct procfs_stat st;
 
-	if (proc_stat(pid, &state, &ppid, &ticks) || ticks != start_ticks)
+	if (procfs_stat(pid, &st) || st.start_ticks != start_ticks)
 		return 0;
-	return state;
+	return st.state;
 }
 
 /* Is path (relative to a hierarchy's root) at or below rule? */

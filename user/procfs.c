@@ -21,41 +21,48 @@ uint64_t procfs_boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Fields of /proc/<pid>/stat after the "(comm)", which may hold spaces or ')'. */
-static int parse_stat(const char *buf, struct ft_snapshot *s, char *state, uint64_t *start_ticks)
+int procfs_stat(uint32_t pid, struct procfs_stat *st)
 {
-	const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-	unsigned long long field[22] = { 0 };
+	unsigned long long field[23] = { 0 };
+	char path[64], buf[1024];
+	const char *open_paren, *close_paren, *q;
 	size_t n;
+	FILE *f;
 	int i;
 
-	if (!open || !close || close < open)
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
 		return -1;
-	n = (size_t)(close - open - 1);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the comm may hold spaces and ')': it ends at the last ')' */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren || close_paren[1] != ' ' ||
+	    !close_paren[2])
+		return -1;
+	n = (size_t)(close_paren - open_paren - 1);
 	if (n >= FT_COMM_LEN)
 		n = FT_COMM_LEN - 1;
-	memcpy(s->h.comm, open + 1, n);
-	s->h.comm[n] = '\0';
-	if (sscanf(close + 1, " %c", state) != 1)
-		return -1;
-	/* field numbers as in proc(5): 4 = ppid ... 22 = starttime */
-	const char *p = close + 2;
-
-	for (i = 3; i <= 22 && *p; i++) {
-		while (*p == ' ')
-			p++;
-		if (i > 3)
-			field[i - 1] = strtoull(p, NULL, 10);
-		while (*p && *p != ' ')
-			p++;
+	memcpy(st->comm, open_paren + 1, n);
+	st->comm[n] = '\0';
+	st->state = close_paren[2];
+	/* field numbers as in proc(5): 3 = state, 4 = ppid ... 22 = starttime */
+	for (q = close_paren + 2, i = 3; i <= 22 && *q; i++) {
+		field[i] = strtoull(q, NULL, 10);
+		while (*q && *q != ' ')
+			q++;
+		while (*q == ' ')
+			q++;
 	}
 	if (i <= 22)
 		return -1;
-	s->h.ppid = (uint32_t)field[3];
-	s->threads = (uint32_t)field[19];
-	*start_ticks = field[21];
-	if (field[8] & PF_KTHREAD)
-		s->h.flags |= FT_F_KTHREAD;
+	st->ppid = (uint32_t)field[4];
+	st->flags = (uint32_t)field[9];
+	st->threads = (uint32_t)field[20];
+	st->start_ticks = field[22];
 	return 0;
 }
 
@@ -85,22 +92,25 @@ static uint32_t read_real_uid(uint32_t pid)
 
 int procfs_read_process(uint32_t pid, struct ft_snapshot *s)
 {
-	char path[64], buf[1024];
-	uint64_t ticks;
-	char state;
+	struct procfs_stat st;
+	char path[64];
 	ssize_t n;
 
 	memset(s, 0, sizeof(*s));
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	if (read_small_file(path, buf, sizeof(buf)) || parse_stat(buf, s, &state, &ticks))
+	if (procfs_stat(pid, &st))
 		return -1;
-	if (state == 'Z' || state == 'X')
+	if (st.state == 'Z' || st.state == 'X')
 		return -1; /* already exited: its exit record is (or was) in the stream */
 	s->h.type = FT_EV_SNAPSHOT;
 	s->h.size = sizeof(*s);
 	s->h.tgid = s->h.tid = pid;
-	s->h.start_ns = ticks * FT_NS_PER_TICK;
+	s->h.ppid = st.ppid;
+	s->h.start_ns = st.start_ticks * FT_NS_PER_TICK;
 	s->h.uid = read_real_uid(pid);
+	if (st.flags & PF_KTHREAD)
+		s->h.flags |= FT_F_KTHREAD;
+	memcpy(s->h.comm, st.comm, sizeof(s->h.comm));
+	s->threads = st.threads;
 	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
 	n = readlink(path, s->filename, sizeof(s->filename) - 1);
 	s->filename[n > 0 ? n : 0] = '\0';

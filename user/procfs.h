@@ -16,6 +16,17 @@
  */
 int procfs_snapshot(uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn, void *ctx);
 
+/* The fields of /proc/<pid>/stat forktrace uses. */
+struct procfs_stat {
+	char comm[FT_COMM_LEN];
+	char state;
+	uint32_t ppid, threads, flags;
+	uint64_t start_ticks; /* USER_HZ ticks since boot */
+};
+
+/* 0 on success, -1 if the process is gone or the file is unreadable. */
+int procfs_stat(uint32_t pid, struct procfs_stat *out);
+
 /* Read one process; 0 on success, -1 if it is gone or unreadable. */
 int procfs_read_process(uint32_t pid, struct ft_snapshot *out);
 
