@@ -3,7 +3,7 @@
 # benchmark, skipping what is already there.  Run as root (make does).
 set -eu
 
-BUILD="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev"
+BUILD="clang make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev"
 TEST="python3 procps util-linux"
 BENCH="bpftrace forkstat"
 

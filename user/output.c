@@ -568,6 +568,7 @@ static void print_node(struct tree_walk *w, int32_t i, int depth, int repeat)
 		json_bool(&j, "alive", e->state == PT_ALIVE);
 		json_u64(&j, "subtree_live", w->live[i]);
 		json_u64(&j, "start_ns", e->start_ns);
+		json_u64(&j, "cgroup", e->cgroup_id);
 		json_strn(&j, "exe", e->filename, FT_FILENAME_LEN);
 		json_end(&j);
 		return;

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,60 @@ static uint32_t read_real_uid(uint32_t pid)
 	return p ? (uint32_t)strtoul(p + 5, NULL, 10) : 0;
 }
 
+/*
+ * The process's cgroup2 id, as the kernel reports it (kernfs node id = the
+ * directory's inode number), from its "0::/path" line and the cgroup2
+ * mount; 0 when there is no cgroup2 mount.
+ */
+static uint64_t read_cgroup2_id(uint32_t pid, const char *mnt)
+{
+	char path[64], line[4096], dir[8192];
+	struct stat st;
+	uint64_t id = 0;
+	FILE *f;
+
+	if (!mnt[0])
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!id && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(dir, sizeof(dir), "%s%s", mnt, line + 3);
+		if (stat(dir, &st) == 0)
+			id = st.st_ino;
+	}
+	fclose(f);
+	return id;
+}
+
+/* Where cgroup2 is mounted ("" if nowhere), looked up once. */
+static const char *cgroup2_mount(void)
+{
+	static char mnt[4096];
+	static bool looked;
+	char line[4096];
+	FILE *f;
+
+	if (looked)
+		return mnt;
+	looked = true;
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - cgroup2 ");
+
+		if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1)
+			break;
+		mnt[0] = '\0';
+	}
+	if (f)
+		fclose(f);
+	return mnt;
+}
+
 int procfs_read_process(uint32_t pid, struct ft_snapshot *s)
 {
 	struct procfs_stat st;
@@ -107,6 +162,7 @@ int procfs_read_process(uint32_t pid, struct ft_snapshot *s)
 	s->h.ppid = st.ppid;
 	s->h.start_ns = st.start_ticks * FT_NS_PER_TICK;
 	s->h.uid = read_real_uid(pid);
+	s->h.cgroup_id = read_cgroup2_id(pid, cgroup2_mount());
 	if (st.flags & PF_KTHREAD)
 		s->h.flags |= FT_F_KTHREAD;
 	memcpy(s->h.comm, st.comm, sizeof(s->h.comm));

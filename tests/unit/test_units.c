@@ -11,6 +11,7 @@
 #include "check.h"
 #include "detector.h"
 #include "policy.h"
+#include "procfs.h"
 #include "json.h"
 #include "pipeline.h"
 #include "proctable.h"
@@ -844,6 +845,24 @@ static void test_policy_allow_dry_run_and_observe(void)
 	synth_free(&s);
 }
 
+static void test_procfs_stat_survives_hostile_comm(void)
+{
+	const char *hostile = "a) b (c) 1 2";
+	struct procfs_stat st;
+	FILE *f = fopen("/proc/self/comm", "w");
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs(hostile, f);
+	fclose(f);
+	CHECK(procfs_stat((uint32_t)getpid(), &st) == 0);
+	CHECK(!strcmp(st.comm, hostile));
+	CHECK(st.ppid == (uint32_t)getppid() && st.state == 'R' && st.threads == 1);
+	CHECK(st.start_ticks > 0);
+	CHECK(procfs_stat(0x3fffffff, &st) == -1); /* no such pid */
+}
+
 int main(void)
 {
 	RUN(test_fork_exit_basic);
@@ -855,6 +874,7 @@ int main(void)
 	RUN(test_dead_ancestor_of_live_tree_is_kept);
 	RUN(test_eviction_at_bound);
 	RUN(test_json_escaping);
+	RUN(test_procfs_stat_survives_hostile_comm);
 	RUN(test_recording_roundtrip_and_damage);
 	RUN(test_pipeline_pid_scope_and_lost);
 	RUN(test_detect_grows_then_stops);
