@@ -10,8 +10,8 @@ import subprocess
 import tempfile
 import time
 
-from lib import Tracer, by_event, check, contain, contain_cmd, run_forktrace, test, tool
-from test_detection import BENIGN, PY, WL, alerts_in, tree_of
+from lib import Tracer, by_event, check, contain_cmd, run_forktrace, test, tool
+from test_detection import BENIGN, PY, WL, run_workload, tree_of
 
 # The launcher: a sibling sleeps in its own tree; the bomb runs; then the
 # shell reports who survived.  $1 is the bomb command.
@@ -26,13 +26,9 @@ KILLABLE = {
 
 
 def kill_run(bomb, extra=(), cap=400, timeout=8):
-    t = Tracer("--kill", *extra)
-    try:
-        rep, out = contain(["/bin/sh", "-c", LAUNCHER % bomb], max_tasks=cap, timeout=timeout)
-        events = t.stop(settle=0.5)
-    finally:
-        t.cleanup()
-    return rep, out, events
+    rep, events = run_workload(["/bin/sh", "-c", LAUNCHER % bomb], cap, timeout,
+                               tracer_args=("--kill",) + tuple(extra), wait_all=False)
+    return rep, rep["stdout"], events
 
 
 def check_killed(name, rep, out, events):
@@ -115,12 +111,7 @@ def stop_freezes_the_tree_and_nothing_else():
 def make_benign_kill_test(name):
     def fn():
         cmd, cap, timeout = BENIGN[name]
-        t = Tracer("--kill")
-        try:
-            rep, _ = contain(cmd, max_tasks=cap, timeout=timeout)
-            events = t.stop(settle=0.5)
-        finally:
-            t.cleanup()
+        rep, events = run_workload(cmd, cap, timeout, tracer_args=("--kill",), wait_all=False)
         check(rep["exit_code"] == 0, "%s failed under --kill: %r" % (name, rep))
         pids = tree_of(events, rep["pid"])
         bad = [e for e in events if e["event"] in ("signal", "action") and

@@ -51,13 +51,16 @@ def tree_of(events, root):
 
 
 def run_workload(cmd, cap, timeout, tracer_args=(), wait_all=True, mem=None):
+    """Run cmd contained under a tracer; contain's report (with the command's
+    stdout under "stdout") and the tracer's events."""
     t = Tracer(*tracer_args)
     try:
-        rep, _ = contain(cmd, max_tasks=cap, timeout=timeout, wait_all=wait_all, mem=mem)
+        rep, out = contain(cmd, max_tasks=cap, timeout=timeout, wait_all=wait_all, mem=mem)
         events = t.stop(settle=0.5)
     finally:
         t.cleanup()
     check("pid" in rep, "contain failed: %r" % rep)
+    rep["stdout"] = out
     return rep, events
 
 

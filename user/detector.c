@@ -19,7 +19,7 @@
 #define DET_MAX_ALERTS (FT_MAX_TREES - 1) /* ids 1..63, shared with the kernel */
 #define DET_PENDING 1024
 #define DET_CLIMB_MAX 64
-#define DET_THREAD_LEVELS 20 /* thread-count milestones 2^4 .. 2^23 */
+#define DET_THREAD_LEVELS 12 /* thread-count milestones 2^4 .. 2^15 */
 #define POOL_BURST_NS 10000000ull /* a pool starts its workers within this */
 
 struct det_proc {
