@@ -44,6 +44,7 @@ struct config {
 	uint32_t guard_forks;
 	bool wakeup_set; /* --wakeup-kb given: keep it even when acting */
 	bool no_detect;
+	bool noop;
 	char err[512]; /* a --config/--set problem, reported after parsing */
 };
 
@@ -89,6 +90,7 @@ enum {
 	OPT_ACT_ON,
 	OPT_GUARD,
 	OPT_NO_DETECT,
+	OPT_NOOP,
 };
 
 static const struct argp_option options[] = {
@@ -128,6 +130,8 @@ static const struct argp_option options[] = {
 	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (16)", 1 },
 	{ "table-size", OPT_TABLE, "N", 0, "Process table capacity (65536)", 1 },
 	{ "grace", OPT_GRACE, "SEC", 0, "Keep exited processes this long (5)", 1 },
+	{ "noop", OPT_NOOP, NULL, 0,
+	  "Benchmarking aid: attach the programs but have them return at once", 1 },
 	{ "wakeup-kb", OPT_WAKEUP, "KB", 0,
 	  "Batch reader wakeups until KB are queued; 0 wakes an idle reader at once "
 	  "(64; 0 with --kill/--stop)", 1 },
@@ -232,6 +236,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_DETECT:
 		c->no_detect = true;
+		break;
+	case OPT_NOOP:
+		c->noop = true;
 		break;
 	case OPT_KILL:
 	case OPT_STOP:
@@ -421,6 +428,7 @@ static int trace_live(const struct config *c)
 		.guard_forks = c->policy.dry_run ? 0 : c->guard_forks,
 		.guard_window_ns = 1000000000ull,
 		.guard_sig = SIGKILL,
+		.noop = c->noop,
 	};
 	struct policy_ops ops = {
 		.flag_tree = act_flag_tree,

@@ -134,6 +134,7 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	skel->rodata->guard_forks = o->guard_forks;
 	skel->rodata->guard_window_ns = o->guard_window_ns;
 	skel->rodata->guard_sig = o->guard_sig;
+	skel->rodata->noop = o->noop;
 	ret = bpf_map__set_max_entries(skel->maps.events, o->ring_bytes);
 	if (ret) {
 		snprintf(err, errlen, "ring buffer size %u rejected: %s", o->ring_bytes,

@@ -25,6 +25,7 @@ struct live_opts {
 	uint32_t guard_forks;	/* in-kernel fork budget, 0: off */
 	uint64_t guard_window_ns;
 	uint32_t guard_sig;
+	bool noop;		/* benchmarks: programs attached but idle */
 };
 
 struct live_source;
