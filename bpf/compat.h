@@ -28,8 +28,8 @@ struct mm_struct___pre62 {
 };
 
 /* enum mm_counter_type order has been stable since 4.x */
-#define FT_MM_FILEPAGES 0
-#define FT_MM_ANONPAGES 1
+#define FT_MM_FILEPAGES	 0
+#define FT_MM_ANONPAGES	 1
 #define FT_MM_SHMEMPAGES 3
 
 static __always_inline long mm_counter_pages(struct mm_struct *mm, int member)

@@ -28,7 +28,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 const volatile bool emit_threads = false;
 const volatile bool exit_has_group_dead = false;
-const volatile __u64 filter_cgroup_id = 0;   /* 0: trace every cgroup */
+const volatile __u64 filter_cgroup_id = 0;	/* 0: trace every cgroup */
 const volatile __s32 filter_cgroup_subsys = -1; /* -1: cgroup2; else v1 subsys id */
 const volatile __u32 page_kb = 4;
 /* wake the reader only when this much is queued; it polls for the rest */
@@ -44,7 +44,7 @@ const volatile __u32 guard_sig = 9;
 const volatile bool noop = false;
 
 #define PIDTYPE_TGID_ 1
-#define TICK_NS 10000000ull /* USER_HZ: the grain of /proc start times */
+#define TICK_NS	      10000000ull /* USER_HZ: the grain of /proc start times */
 
 /* kfunc from 6.13; resolved to NULL by libbpf where the kernel lacks it */
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
@@ -172,8 +172,7 @@ static __always_inline bool in_filter_cgroup(struct task_struct *t)
 		return true;
 	cset = BPF_CORE_READ(t, cgroups);
 	if (filter_cgroup_subsys >= 0) {
-		if (bpf_core_read(&css, sizeof(css),
-				  &cset->subsys[filter_cgroup_subsys & 63]))
+		if (bpf_core_read(&css, sizeof(css), &cset->subsys[filter_cgroup_subsys & 63]))
 			return false;
 	} else {
 		struct cgroup *dfl = BPF_CORE_READ(cset, dfl_cgrp);
@@ -220,8 +219,8 @@ static __always_inline void fill_header(struct ft_header *h, __u16 type, __u16 s
 	h->tid = RD(typed, t->pid, t, pid);
 	h->start_ns = RD(typed, t->group_leader->start_boottime, t, group_leader, start_boottime);
 	h->ppid = RD(typed, parent->tgid, parent, tgid);
-	h->pstart_ns = RD(typed, parent->group_leader->start_boottime, parent, group_leader,
-			  start_boottime);
+	h->pstart_ns =
+	    RD(typed, parent->group_leader->start_boottime, parent, group_leader, start_boottime);
 	h->uid = RD(typed, t->cred->uid.val, t, cred, uid.val);
 	h->cgroup_id = RD(typed, t->cgroups->dfl_cgrp->kn->id, t, cgroups, dfl_cgrp, kn, id);
 	if (typed)
@@ -310,12 +309,12 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	struct ft_tree_policy *pol;
 	__u32 *tree;
 
-	member_key(&pk, RD(typed, parent->tgid, parent, tgid),
-		   RD(typed, parent->group_leader->start_boottime, parent, group_leader,
-		      start_boottime));
-	member_key(&ck, RD(typed, child->tgid, child, tgid),
-		   RD(typed, child->group_leader->start_boottime, child, group_leader,
-		      start_boottime));
+	member_key(
+	    &pk, RD(typed, parent->tgid, parent, tgid),
+	    RD(typed, parent->group_leader->start_boottime, parent, group_leader, start_boottime));
+	member_key(
+	    &ck, RD(typed, child->tgid, child, tgid),
+	    RD(typed, child->group_leader->start_boottime, child, group_leader, start_boottime));
 	if (guard_forks)
 		guard_fork(&pk, &ck, child, typed);
 	tree = bpf_map_lookup_elem(&members, &pk);
@@ -351,8 +350,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	if (thread) {
 		stat_inc(FT_STAT_THREADS_STARTED);
 		if (!emit_threads) {
-			__u32 n = RD(typed, parent->signal->nr_threads, parent, signal,
-				     nr_threads);
+			__u32 n = RD(typed, parent->signal->nr_threads, parent, signal, nr_threads);
 			/* a power of two lies in (n - 8, n] iff n's top bit is not
 			 * set in n - 8, i.e. n ^ (n - 8) exceeds n - 8 */
 			if (n < 16 || (n ^ (n - 8)) <= n - 8)
@@ -376,8 +374,8 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	 */
 	e->real_ppid = e->h.ppid;
 	e->h.ppid = RD(typed, parent->tgid, parent, tgid);
-	e->h.pstart_ns = RD(typed, parent->group_leader->start_boottime, parent, group_leader,
-			    start_boottime);
+	e->h.pstart_ns =
+	    RD(typed, parent->group_leader->start_boottime, parent, group_leader, start_boottime);
 	e->parent_tid = RD(typed, parent->pid, parent, pid);
 	/* >1 at a plain fork means the child copied a multithreaded address space */
 	e->parent_threads = RD(typed, parent->signal->nr_threads, parent, signal, nr_threads);
@@ -385,8 +383,8 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	return 0;
 }
 
-static __always_inline int on_exec(struct task_struct *p, pid_t old_pid,
-				   struct linux_binprm *bprm, const bool typed)
+static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm,
+				   const bool typed)
 {
 	struct ft_exec rec, *e = &rec;
 
@@ -433,9 +431,9 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 	if (enforce && group_dead) {
 		struct ft_member_key k;
 
-		member_key(&k, RD(typed, p->tgid, p, tgid),
-			   RD(typed, p->group_leader->start_boottime, p, group_leader,
-			      start_boottime));
+		member_key(
+		    &k, RD(typed, p->tgid, p, tgid),
+		    RD(typed, p->group_leader->start_boottime, p, group_leader, start_boottime));
 		bpf_map_delete_elem(&members, &k);
 	}
 	__builtin_memset(e, 0, sizeof(*e));

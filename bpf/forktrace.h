@@ -11,7 +11,7 @@
 #ifndef FORKTRACE_H
 #define FORKTRACE_H
 
-#define FT_COMM_LEN 16
+#define FT_COMM_LEN	16
 #define FT_FILENAME_LEN 256
 
 enum ft_event_type {
@@ -29,14 +29,14 @@ enum ft_event_type {
 };
 
 /* ft_header.flags */
-#define FT_F_THREAD (1u << 0)	   /* fork/exit of a non-leader thread */
-#define FT_F_GROUP_DEAD (1u << 1)  /* exit: last thread of the process */
-#define FT_F_KTHREAD (1u << 2)	   /* subject is a kernel thread */
-#define FT_F_OOM_TASK (1u << 3)	   /* oom: identity read from the task */
-#define FT_F_OOM_RSS (1u << 4)	   /* oom: rss/total_vm fields valid */
-#define FT_F_OOM_SCORE (1u << 5)   /* oom: oom_score_adj valid */
-#define FT_F_RESYNC (1u << 6)	   /* snapshot/gone produced by a resync */
-#define FT_F_MILESTONE (1u << 7)   /* thread fork sent without -T: count hit 2^n */
+#define FT_F_THREAD	(1u << 0) /* fork/exit of a non-leader thread */
+#define FT_F_GROUP_DEAD (1u << 1) /* exit: last thread of the process */
+#define FT_F_KTHREAD	(1u << 2) /* subject is a kernel thread */
+#define FT_F_OOM_TASK	(1u << 3) /* oom: identity read from the task */
+#define FT_F_OOM_RSS	(1u << 4) /* oom: rss/total_vm fields valid */
+#define FT_F_OOM_SCORE	(1u << 5) /* oom: oom_score_adj valid */
+#define FT_F_RESYNC	(1u << 6) /* snapshot/gone produced by a resync */
+#define FT_F_MILESTONE	(1u << 7) /* thread fork sent without -T: count hit 2^n */
 
 /*
  * Identity: (tgid, start_ns) where start_ns is the group leader's
@@ -52,7 +52,7 @@ struct ft_header {
 	__u32 tgid;
 	__u32 tid;
 	__u64 start_ns;
-	__u32 ppid;	  /* fork: the forking process; else the current parent */
+	__u32 ppid; /* fork: the forking process; else the current parent */
 	__u32 uid;
 	__u64 pstart_ns; /* identity start time of ppid */
 	__u64 cgroup_id; /* cgroup2 id (kernfs node id) */
@@ -60,10 +60,10 @@ struct ft_header {
 };
 
 struct ft_fork {
-	struct ft_header h;    /* subject: the new child (process or thread) */
-	__u32 parent_tid;      /* the forking thread */
-	__u32 parent_threads;  /* forking process's thread count at the fork */
-	__u32 real_ppid;       /* child's real_parent (differs on CLONE_PARENT) */
+	struct ft_header h;   /* subject: the new child (process or thread) */
+	__u32 parent_tid;     /* the forking thread */
+	__u32 parent_threads; /* forking process's thread count at the fork */
+	__u32 real_ppid;      /* child's real_parent (differs on CLONE_PARENT) */
 	__u32 pad;
 };
 
@@ -131,7 +131,7 @@ struct ft_member_key {
 };
 
 struct ft_tree_policy {
-	__u32 sig;    /* 0: not acted on (yet) */
+	__u32 sig; /* 0: not acted on (yet) */
 	__u32 pad;
 	__u64 forks_stopped;
 };
@@ -140,9 +140,9 @@ struct ft_action {
 	struct ft_header h; /* subject: the new child; ppid/pstart: the forker */
 	__u32 tree;
 	__u32 sig;
-	__s32 parent_ret;   /* bpf_send_signal() on the forker */
-	__s32 child_ret;    /* bpf_send_signal_task() on the child; 1: unavailable */
-	__u32 guard;	    /* 1: the in-kernel fork budget tripped, not user space */
+	__s32 parent_ret; /* bpf_send_signal() on the forker */
+	__s32 child_ret;  /* bpf_send_signal_task() on the child; 1: unavailable */
+	__u32 guard;	  /* 1: the in-kernel fork budget tripped, not user space */
 	__u32 pad;
 };
 

@@ -31,8 +31,8 @@
 #include <sys/wait.h>
 
 #define MAX_TASKS_CAP 2000
-#define PREFIX "forktrace-contain-"
-#define CG_PATH_MAX (PATH_MAX * 2 + 320)
+#define PREFIX	      "forktrace-contain-"
+#define CG_PATH_MAX   (PATH_MAX * 2 + 320)
 
 static volatile sig_atomic_t interrupted;
 
@@ -163,7 +163,8 @@ static bool v2_has(const char *dir, const char *file, const char *controller)
 	if (!f)
 		return false;
 	if (fgets(buf, sizeof(buf), f))
-		for (char *save, *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+		for (char *save, *t = strtok_r(buf, " \n", &save); t;
+		     t = strtok_r(NULL, " \n", &save))
 			yes |= !strcmp(t, controller);
 	fclose(f);
 	return yes;
@@ -275,7 +276,8 @@ static int sweep(void)
 		if (!find_mount(controllers[c], mnt, sizeof(mnt)))
 			continue;
 		own_path(controllers[c], own, sizeof(own));
-		snprintf(base, sizeof(base), "%s%s", mnt, controllers[c] && strcmp(own, "/") ? own : "");
+		snprintf(base, sizeof(base), "%s%s", mnt,
+			 controllers[c] && strcmp(own, "/") ? own : "");
 		d = opendir(base);
 		while (d && (de = readdir(d))) {
 			struct hier h = { .v2 = controllers[c] == NULL };
@@ -303,9 +305,10 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: contain [-m MAX<=2000] [-t SEC] [--mem BYTES] [--wait-all]\n"
-			"               [--go-file PATH] [--cgroup-file PATH] [--report PATH] -- CMD...\n"
-			"       contain --sweep\n");
+	fprintf(stderr,
+		"usage: contain [-m MAX<=2000] [-t SEC] [--mem BYTES] [--wait-all]\n"
+		"               [--go-file PATH] [--cgroup-file PATH] [--report PATH] -- CMD...\n"
+		"       contain --sweep\n");
 	exit(2);
 }
 
@@ -474,15 +477,16 @@ int main(int argc, char **argv)
 		FILE *f = fopen(report, "we");
 
 		if (f) {
-			fprintf(f,
-				"{\"cgroup\":\"%s\",\"pid\":%d,\"peak\":%ld,\"refused\":%ld,"
-				"\"killed\":%ld,\"timed_out\":%s,\"interrupted\":%s,"
-				"\"exit_code\":%d,\"signal\":%d,\"elapsed_ms\":%llu,\"cpu_ns\":%lld}\n",
-				pids.dir, (int)child, peak, refused < 0 ? 0 : refused, killed,
-				timed_out ? "true" : "false", interrupted ? "true" : "false",
-				WIFEXITED(main_status) ? WEXITSTATUS(main_status) : -1,
-				WIFSIGNALED(main_status) ? WTERMSIG(main_status) : 0,
-				(unsigned long long)(now_ms() - start), cpu_ns);
+			fprintf(
+			    f,
+			    "{\"cgroup\":\"%s\",\"pid\":%d,\"peak\":%ld,\"refused\":%ld,"
+			    "\"killed\":%ld,\"timed_out\":%s,\"interrupted\":%s,"
+			    "\"exit_code\":%d,\"signal\":%d,\"elapsed_ms\":%llu,\"cpu_ns\":%lld}\n",
+			    pids.dir, (int)child, peak, refused < 0 ? 0 : refused, killed,
+			    timed_out ? "true" : "false", interrupted ? "true" : "false",
+			    WIFEXITED(main_status) ? WEXITSTATUS(main_status) : -1,
+			    WIFSIGNALED(main_status) ? WTERMSIG(main_status) : 0,
+			    (unsigned long long)(now_ms() - start), cpu_ns);
 			fclose(f);
 		}
 	}

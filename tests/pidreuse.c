@@ -74,8 +74,9 @@ int main(void)
 	}
 	ret = policy_signal_pidfd((uint32_t)a, a_start, SIGKILL);
 	if (ret != -ESRCH || kill(b, 0) != 0) {
-		fprintf(stderr, "pidreuse: signalling the dead process returned %d, and "
-				"the new one with its pid is %s\n",
+		fprintf(stderr,
+			"pidreuse: signalling the dead process returned %d, and "
+			"the new one with its pid is %s\n",
 			ret, kill(b, 0) ? "gone" : "alive");
 		return 1;
 	}

@@ -51,7 +51,7 @@ static void report(struct made *m, int status)
 int main(void)
 {
 	struct made m[5] = {
-		{ "a", 0, 0, 0, 0, NULL }, { "a1", 0, 0, 0, 0, NULL },
+		{ "a", 0, 0, 0, 0, NULL },	 { "a1", 0, 0, 0, 0, NULL },
 		{ "a2", 0, 0, 0, 0, "/bin/sh" }, { "b", 0, 0, 0, 0, "/bin/sh" },
 		{ "c", 0, 0, 0, 0, NULL },
 	};

@@ -9,7 +9,7 @@
 #include <bpf/btf.h>
 #include "cgroup.h"
 
-#define CGROUP_SUPER_MAGIC 0x27e0eb
+#define CGROUP_SUPER_MAGIC  0x27e0eb
 #define CGROUP2_SUPER_MAGIC 0x63677270
 
 /* The controller's index in the running kernel's enum cgroup_subsys_id. */
@@ -53,7 +53,8 @@ static int v1_controller(const char *path, char *out, size_t outlen)
 		size_t len;
 
 		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep + 3, "%63s %*s %511s", fstype, opts) != 2 || strcmp(fstype, "cgroup"))
+		    sscanf(sep + 3, "%63s %*s %511s", fstype, opts) != 2 ||
+		    strcmp(fstype, "cgroup"))
 			continue;
 		len = strlen(mnt);
 		if (len > best_len && !strncmp(path, mnt, len) &&
@@ -103,9 +104,10 @@ int cgroup_resolve(const char *path, struct ft_cgroup_filter *out, char *err, si
 		return -1;
 	}
 	if (v1_controller(real, out->controller, sizeof(out->controller))) {
-		snprintf(err, errlen,
-			 "--cgroup %s: cgroup v1 hierarchy without a controller forktrace can follow",
-			 path);
+		snprintf(
+		    err, errlen,
+		    "--cgroup %s: cgroup v1 hierarchy without a controller forktrace can follow",
+		    path);
 		return -1;
 	}
 	out->subsys = subsys_id_from_btf(out->controller);

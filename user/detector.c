@@ -16,11 +16,11 @@
 #include <string.h>
 #include "detector.h"
 
-#define DET_MAX_ALERTS (FT_MAX_TREES - 1) /* ids 1..63, shared with the kernel */
-#define DET_PENDING 1024
-#define DET_CLIMB_MAX 64
-#define DET_THREAD_LEVELS 12 /* thread-count milestones 2^4 .. 2^15 */
-#define POOL_BURST_NS 10000000ull /* a pool starts its workers within this */
+#define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..63, shared with the kernel */
+#define DET_PENDING	  1024
+#define DET_CLIMB_MAX	  64
+#define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
+#define POOL_BURST_NS	  10000000ull /* a pool starts its workers within this */
 
 struct det_proc {
 	struct pt_key key;
@@ -68,7 +68,7 @@ struct profile {
 	uint32_t live_replicators;
 	uint32_t replicating_generations; /* consecutive from the root */
 	double births_per_s;
-	double doubling_ms;		  /* median age of live replicators */
+	double doubling_ms; /* median age of live replicators */
 };
 
 struct detector {
@@ -139,7 +139,10 @@ struct knob {
 	double min, max;
 };
 
-#define KNOB(n, field, kind, lo, hi) { n, offsetof(struct det_config, field), kind, lo, hi }
+#define KNOB(n, field, kind, lo, hi)                                                               \
+	{                                                                                          \
+		n, offsetof(struct det_config, field), kind, lo, hi                                \
+	}
 static const struct knob knobs[] = {
 	KNOB("window_ms", window_ns, 'm', 10, 600000),
 	KNOB("min_tasks", min_tasks, 'u', 2, 1000000),
@@ -240,8 +243,7 @@ struct detector *det_new(const struct det_config *c, uint32_t cap)
 	d->sub_live = calloc(cap, sizeof(*d->sub_live));
 	d->kids = calloc(cap, sizeof(*d->kids));
 	d->ages = calloc(cap, sizeof(*d->ages));
-	if (!d->procs || !d->order || !d->gen || !d->rep || !d->sub_live || !d->kids ||
-	    !d->ages) {
+	if (!d->procs || !d->order || !d->gen || !d->rep || !d->sub_live || !d->kids || !d->ages) {
 		det_free(d);
 		return NULL;
 	}
@@ -391,9 +393,9 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		pr->doubling_ms = (double)d->ages[nages / 2] / 1e6;
 	}
 	/* a rate over the last second, or over the tree's life if younger */
-	pr->births_per_s = pr->births_1s * 1e9 /
-			   (double)(now - first_recent_birth > 1000000 ? now - first_recent_birth
-								       : 1000000);
+	pr->births_per_s =
+	    pr->births_1s * 1e9 /
+	    (double)(now - first_recent_birth > 1000000 ? now - first_recent_birth : 1000000);
 	while (pr->replicating_generations < DET_MAX_GEN &&
 	       pr->forkers_per_gen[pr->replicating_generations])
 		pr->replicating_generations++;
@@ -744,19 +746,19 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	p->restart_reported = p->fail_run;
 	v.restarts = p->fail_run;
 	v.child = e->key.tgid;
-	v.births_per_s = (double)p->fail_run * 1e9 /
-			 (double)(x->h.ts_ns - p->fail_first_ns + 1000000);
+	v.births_per_s =
+	    (double)p->fail_run * 1e9 / (double)(x->h.ts_ns - p->fail_first_ns + 1000000);
 	snprintf(v.evidence, sizeof(v.evidence),
-		 "%u children '%.16s' died within %.0f ms each (last: %s %u)", p->fail_run,
-		 e->comm, (double)d->c.restart_max_life_ns / 1e6,
+		 "%u children '%.16s' died within %.0f ms each (last: %s %u)", p->fail_run, e->comm,
+		 (double)d->c.restart_max_life_ns / 1e6,
 		 (x->exit_code & 0x7f) ? "signal" : "exit code",
 		 (x->exit_code & 0x7f) ? x->exit_code & 0x7f : (x->exit_code >> 8) & 0xff);
 	fn(ctx, &v);
 }
 
 /* fork_while_threaded: decided once the child had exec_grace to exec. */
-static void resolve_pending(struct detector *d, const struct proctable *t, uint64_t now,
-			    bool all, det_verdict_fn fn, void *ctx)
+static void resolve_pending(struct detector *d, const struct proctable *t, uint64_t now, bool all,
+			    det_verdict_fn fn, void *ctx)
 {
 	while (d->pend_len) {
 		struct pending_fork *pf = &d->pending[d->pend_head];

@@ -29,17 +29,17 @@ enum det_pattern {
 enum det_kind { DET_ALERT, DET_ALERT_UPDATE, DET_ALERT_END, DET_FINDING };
 
 struct det_config {
-	uint64_t window_ns;	   /* "recently forked" */
-	uint32_t min_tasks;	   /* live replicating tasks before a tree is a runaway */
-	uint32_t min_generations;  /* consecutive generations of replicating forkers */
-	uint64_t max_doubling_ns;  /* population doubling time at most */
+	uint64_t window_ns;	  /* "recently forked" */
+	uint32_t min_tasks;	  /* live replicating tasks before a tree is a runaway */
+	uint32_t min_generations; /* consecutive generations of replicating forkers */
+	uint64_t max_doubling_ns; /* population doubling time at most */
 	uint64_t analysis_interval_ns;
-	uint32_t restart_min;	   /* failing short-lived children in a row */
+	uint32_t restart_min; /* failing short-lived children in a row */
 	uint64_t restart_window_ns;
 	uint64_t restart_max_life_ns;
-	uint32_t thread_min;	   /* threads, reached by fast doublings */
+	uint32_t thread_min; /* threads, reached by fast doublings */
 	uint64_t thread_doubling_ns;
-	uint64_t exec_grace_ns;	   /* fork_while_threaded: exec within this is safe */
+	uint64_t exec_grace_ns; /* fork_while_threaded: exec within this is safe */
 };
 
 /* What the detector says.  Strings point into detector memory: copy to keep. */
@@ -47,29 +47,29 @@ struct det_verdict {
 	enum det_kind kind;
 	enum det_pattern pattern;
 	uint64_t ts_ns;
-	uint32_t root;		/* the process to act on */
+	uint32_t root; /* the process to act on */
 	uint64_t root_start_ns;
 	const char *root_comm, *root_exe, *cmdline;
-	uint32_t tasks;		/* live tasks in the tree */
+	uint32_t tasks; /* live tasks in the tree */
 	uint32_t peak_tasks;
-	uint32_t generations;	/* generations with live tasks */
+	uint32_t generations; /* generations with live tasks */
 	double births_per_s;
-	double doubling_ms;	/* < 0: not growing */
+	double doubling_ms; /* < 0: not growing */
 	uint32_t live_per_gen[DET_MAX_GEN];
 	uint32_t forkers_per_gen[DET_MAX_GEN];
-	uint32_t ngen;		/* entries used in the two arrays */
-	uint32_t seq;		/* 1 for the first report of a tree, then 2, 3, ... */
-	uint64_t duration_ns;	/* alert_end: from first alert to empty tree */
-	uint32_t threads;	/* thread_explosion, fork_while_threaded */
-	uint32_t child;		/* fork_while_threaded: the child that did not exec */
-	uint32_t restarts;	/* restart_loop */
+	uint32_t ngen;	      /* entries used in the two arrays */
+	uint32_t seq;	      /* 1 for the first report of a tree, then 2, 3, ... */
+	uint64_t duration_ns; /* alert_end: from first alert to empty tree */
+	uint32_t threads;     /* thread_explosion, fork_while_threaded */
+	uint32_t child;	      /* fork_while_threaded: the child that did not exec */
+	uint32_t restarts;    /* restart_loop */
 	char evidence[512];
 };
 
 /* OOM attribution: what tree the victim belonged to. */
 struct det_oom_tree {
 	bool known;
-	bool flagged;		/* inside a tree with an alert */
+	bool flagged; /* inside a tree with an alert */
 	enum det_pattern pattern;
 	uint32_t root;
 	const char *root_comm;

@@ -49,7 +49,8 @@ size_t json_escape(char *out, size_t outlen, const char *s, size_t n)
 		if (len > 1) {
 			src = (const char *)p + i;
 			tlen = len;
-		} else if (len == 1 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] != 0x7f) {
+		} else if (len == 1 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' &&
+			   p[i] != 0x7f) {
 			src = (const char *)p + i;
 			tlen = 1;
 		} else if (p[i] == '"' || p[i] == '\\') {

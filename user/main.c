@@ -26,7 +26,7 @@
 #include "source_live.h"
 
 #define STATS_INTERVAL_NS 200000000ull /* how often kernel loss counters are read */
-#define POLL_TIMEOUT_MS 50
+#define POLL_TIMEOUT_MS	  50
 
 static volatile sig_atomic_t exiting;
 
@@ -52,25 +52,25 @@ const char *argp_program_version = "forktrace " FORKTRACE_VERSION;
 const char *argp_program_bug_address = "the forktrace issue tracker";
 
 static const char doc[] =
-	"Trace process forks, execs, exits and OOM kills with eBPF, and rebuild the fork trees.\n"
-	"\n"
-	"USAGE: forktrace [-j] [-d SEC] [-w FILE | -r FILE] [-p PID] [-c PATH] [-T] [--tree] [-v]\n"
-	"\n"
-	"EXAMPLES:\n"
-	"    sudo forktrace                   # one line per fork, exec, exit and OOM kill\n"
-	"    sudo forktrace -j -d 30 > ev.jl  # 30 s of JSON Lines (schema: docs/json.md)\n"
-	"    sudo forktrace -p 1234 --tree    # only pid 1234's subtree, tree printed at exit\n"
-	"    sudo forktrace -c /sys/fs/cgroup/system.slice/foo.service   # one cgroup\n"
-	"    sudo forktrace -w incident.ftr   # record the stream for later\n"
-	"    forktrace -r incident.ftr -j     # replay it (no root needed)\n"
-	"    sudo forktrace -T                # include thread creation and exit\n"
-	"    sudo forktrace --alerts -j       # only runaway alerts and findings\n"
-	"    sudo forktrace --set min_tasks=32 --config /etc/forktrace.conf\n"
-	"    sudo forktrace --kill            # kill runaway trees as they are flagged\n"
-	"    sudo forktrace --kill --dry-run  # say what --kill would signal\n"
-	"    sudo forktrace --stop --allow comm:make   # freeze them for forensics\n"
-	"\n"
-	"OPTIONS:";
+    "Trace process forks, execs, exits and OOM kills with eBPF, and rebuild the fork trees.\n"
+    "\n"
+    "USAGE: forktrace [-j] [-d SEC] [-w FILE | -r FILE] [-p PID] [-c PATH] [-T] [--tree] [-v]\n"
+    "\n"
+    "EXAMPLES:\n"
+    "    sudo forktrace                   # one line per fork, exec, exit and OOM kill\n"
+    "    sudo forktrace -j -d 30 > ev.jl  # 30 s of JSON Lines (schema: docs/json.md)\n"
+    "    sudo forktrace -p 1234 --tree    # only pid 1234's subtree, tree printed at exit\n"
+    "    sudo forktrace -c /sys/fs/cgroup/system.slice/foo.service   # one cgroup\n"
+    "    sudo forktrace -w incident.ftr   # record the stream for later\n"
+    "    forktrace -r incident.ftr -j     # replay it (no root needed)\n"
+    "    sudo forktrace -T                # include thread creation and exit\n"
+    "    sudo forktrace --alerts -j       # only runaway alerts and findings\n"
+    "    sudo forktrace --set min_tasks=32 --config /etc/forktrace.conf\n"
+    "    sudo forktrace --kill            # kill runaway trees as they are flagged\n"
+    "    sudo forktrace --kill --dry-run  # say what --kill would signal\n"
+    "    sudo forktrace --stop --allow comm:make   # freeze them for forensics\n"
+    "\n"
+    "OPTIONS:";
 
 enum {
 	OPT_TREE = 1000,
@@ -107,24 +107,28 @@ static const struct argp_option options[] = {
 	{ "alerts", OPT_ALERTS, NULL, 0, "Print only alerts and findings (for runbooks, pagers)",
 	  0 },
 	{ "no-detect", OPT_NO_DETECT, NULL, 0, "Trace only: no runaway detection", 0 },
-	{ "config", OPT_CONFIG, "FILE", 0, "Detection thresholds, key = value lines "
-	  "(docs/detection.md)", 0 },
+	{ "config", OPT_CONFIG, "FILE", 0,
+	  "Detection thresholds, key = value lines "
+	  "(docs/detection.md)",
+	  0 },
 	{ "set", OPT_SET, "KEY=VALUE", 0, "One detection threshold (repeatable; after --config)",
 	  0 },
 	{ "kill", OPT_KILL, NULL, 0, "Kill flagged trees (in the kernel at fork, and pidfds)", 2 },
 	{ "stop", OPT_STOP, NULL, 0, "Freeze flagged trees with SIGSTOP, for forensics", 2 },
-	{ "dry-run", OPT_DRY_RUN, NULL, 0, "With --kill/--stop: print what would be signalled",
-	  2 },
+	{ "dry-run", OPT_DRY_RUN, NULL, 0, "With --kill/--stop: print what would be signalled", 2 },
 	{ "allow", OPT_ALLOW, "RULE", 0,
 	  "Never act on trees whose root, or on processes that, match comm:NAME, exe:PATH or "
 	  "cgroup:PATH (repeatable; added to the defaults: systemd, init, sshd, containerd, "
-	  "containerd-shim, dockerd, runc, crio, conmon, kubelet)", 2 },
+	  "containerd-shim, dockerd, runc, crio, conmon, kubelet)",
+	  2 },
 	{ "act-on", OPT_ACT_ON, "PATTERNS", 0,
 	  "Patterns that trigger --kill/--stop (fork_bomb,recursive_spawn,nested_pool,"
-	  "thread_explosion; restart_loop only if listed)", 2 },
+	  "thread_explosion; restart_loop only if listed)",
+	  2 },
 	{ "guard", OPT_GUARD, "FORKS", 0,
 	  "In-kernel backstop: kill a tree whose descendants fork more than FORKS times in a "
-	  "second, before user space decides (off by default; docs/containment.md)", 2 },
+	  "second, before user space decides (off by default; docs/containment.md)",
+	  2 },
 	{ "attach", OPT_ATTACH, "MODE", 0, "auto (default), tp_btf or raw_tp", 1 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 1 },
 	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (16)", 1 },
@@ -134,7 +138,8 @@ static const struct argp_option options[] = {
 	  "Benchmarking aid: attach the programs but have them return at once", 1 },
 	{ "wakeup-kb", OPT_WAKEUP, "KB", 0,
 	  "Batch reader wakeups until KB are queued; 0 wakes an idle reader at once "
-	  "(64; 0 with --kill/--stop)", 1 },
+	  "(64; 0 with --kill/--stop)",
+	  1 },
 	{},
 };
 
@@ -196,7 +201,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "raw_tp"))
 			c->attach = LIVE_ATTACH_RAW_TP;
 		else
-			argp_failure(state, 2, 0, "invalid --attach '%s': want auto, tp_btf or raw_tp", arg);
+			argp_failure(state, 2, 0,
+				     "invalid --attach '%s': want auto, tp_btf or raw_tp", arg);
 		break;
 	case OPT_BTF:
 		c->btf_path = arg;
@@ -204,17 +210,20 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_RING_MB:
 		if (parse_number(arg, 1, 1024, &v) || v != (uint32_t)v ||
 		    ((uint32_t)v & ((uint32_t)v - 1)))
-			argp_failure(state, 2, 0, "invalid --ring-mb '%s': want a power of two, 1..1024", arg);
+			argp_failure(state, 2, 0,
+				     "invalid --ring-mb '%s': want a power of two, 1..1024", arg);
 		c->ring_bytes = (uint32_t)v << 20;
 		break;
 	case OPT_TABLE:
 		if (parse_number(arg, 64, 1 << 24, &v) || v != (uint32_t)v)
-			argp_failure(state, 2, 0, "invalid --table-size '%s': want 64..16777216", arg);
+			argp_failure(state, 2, 0, "invalid --table-size '%s': want 64..16777216",
+				     arg);
 		c->table_capacity = (uint32_t)v;
 		break;
 	case OPT_GRACE:
 		if (parse_number(arg, 0, 86400, &v))
-			argp_failure(state, 2, 0, "invalid --grace '%s': want seconds, 0..86400", arg);
+			argp_failure(state, 2, 0, "invalid --grace '%s': want seconds, 0..86400",
+				     arg);
 		c->grace_ns = (uint64_t)(v * 1e9);
 		break;
 	case OPT_WAKEUP:
@@ -269,13 +278,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (c->read_path && c->write_path)
 			argp_failure(state, 2, 0, "-r and -w cannot be combined");
 		if (c->read_path && c->cgroup_path)
-			argp_failure(state, 2, 0, "-c filters in the kernel and has no effect with -r");
+			argp_failure(state, 2, 0,
+				     "-c filters in the kernel and has no effect with -r");
 		if (c->read_path && c->policy.mode != POLICY_OBSERVE)
-			argp_failure(state, 2, 0, "--kill/--stop act on live processes, not with -r");
+			argp_failure(state, 2, 0,
+				     "--kill/--stop act on live processes, not with -r");
 		if (c->policy.dry_run && c->policy.mode == POLICY_OBSERVE)
 			argp_failure(state, 2, 0, "--dry-run goes with --kill or --stop");
 		if (c->no_detect && (c->policy.mode != POLICY_OBSERVE || c->alerts_only))
-			argp_failure(state, 2, 0, "--no-detect leaves nothing to act on or alert about");
+			argp_failure(state, 2, 0,
+				     "--no-detect leaves nothing to act on or alert about");
 		if (c->guard_forks && c->policy.mode != POLICY_KILL)
 			argp_failure(state, 2, 0, "--guard goes with --kill");
 		break;
@@ -422,8 +434,8 @@ static int trace_live(const struct config *c)
 		.ring_bytes = c->ring_bytes,
 		/* acting: every record may be the one that flags a tree, so wake
 		 * the reader as soon as it is idle (unless told otherwise) */
-		.wakeup_bytes = c->policy.mode != POLICY_OBSERVE && !c->wakeup_set ? 0
-										  : c->wakeup_bytes,
+		.wakeup_bytes =
+		    c->policy.mode != POLICY_OBSERVE && !c->wakeup_set ? 0 : c->wakeup_bytes,
 		.enforce = c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run,
 		.guard_forks = c->policy.dry_run ? 0 : c->guard_forks,
 		.guard_window_ns = 1000000000ull,

@@ -173,11 +173,13 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 		n = (size_t)snprintf(detail, sizeof(detail),
 				     "killed: anon-rss=%llukB total-vm=%llukB oom_score_adj=%d",
 				     (unsigned long long)rec->oom.anon_rss_kb,
-				     (unsigned long long)rec->oom.total_vm_kb, rec->oom.oom_score_adj);
+				     (unsigned long long)rec->oom.total_vm_kb,
+				     rec->oom.oom_score_adj);
 		if (oom && oom->flagged)
 			snprintf(detail + n, sizeof(detail) - n,
 				 "; caused by runaway %s tree of %s(%u), %u tasks",
-				 det_pattern_name(oom->pattern), oom->root_comm, oom->root, oom->tasks);
+				 det_pattern_name(oom->pattern), oom->root_comm, oom->root,
+				 oom->tasks);
 		else if (oom && oom->known)
 			snprintf(detail + n, sizeof(detail) - n, "; tree %s(%u): %u tasks%s",
 				 oom->root_comm, oom->root, oom->tasks,
@@ -186,7 +188,8 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 	case FT_EV_LOST:
 		event = "LOST";
 		pid = ppid = 0;
-		snprintf(detail, sizeof(detail), "kernel dropped %llu %s records (ring buffer full)",
+		snprintf(detail, sizeof(detail),
+			 "kernel dropped %llu %s records (ring buffer full)",
 			 (unsigned long long)rec->lost.count, ft_type_name(rec->lost.lost_type));
 		break;
 	case FT_EV_ACTION:
@@ -196,7 +199,8 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 			 signal_name((int)rec->action.sig), h->ppid,
 			 rec->action.parent_ret ? "failed" : "sent",
 			 rec->action.child_ret == 1 ? "kernel lacks bpf_send_signal_task"
-			 : rec->action.child_ret ? "failed" : "sent",
+			 : rec->action.child_ret    ? "failed"
+						    : "sent",
 			 rec->action.guard ? " [fork budget guard]" : "");
 		break;
 	case FT_EV_RESYNC:
@@ -258,8 +262,7 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		}
 		break;
 	case FT_EV_OOM:
-		json_header(o, &j, "oom", h->ts_ns, h->tgid,
-			    h->comm[0] || !e ? h->comm : e->comm);
+		json_header(o, &j, "oom", h->ts_ns, h->tgid, h->comm[0] || !e ? h->comm : e->comm);
 		json_u64(&j, "ppid", h->ppid ? h->ppid : (e ? e->ppid_now : 0));
 		if (h->flags & FT_F_OOM_RSS) {
 			json_u64(&j, "total_vm_kb", rec->oom.total_vm_kb);
@@ -361,9 +364,11 @@ static void human_verdict(struct output *o, const struct det_verdict *v)
 			"-", comm, det_pattern_name(v->pattern), v->evidence);
 		return;
 	case DET_ALERT_END:
-		fprintf(o->f, "%-12s %-7s %7u %7s %-16s %s tree is empty: peak %u tasks, "
-			"%.0f ms after the alert\n", when, "ENDED", v->root, "-", comm,
-			det_pattern_name(v->pattern), v->peak_tasks, (double)v->duration_ns / 1e6);
+		fprintf(o->f,
+			"%-12s %-7s %7u %7s %-16s %s tree is empty: peak %u tasks, "
+			"%.0f ms after the alert\n",
+			when, "ENDED", v->root, "-", comm, det_pattern_name(v->pattern),
+			v->peak_tasks, (double)v->duration_ns / 1e6);
 		return;
 	default:
 		break;
@@ -376,7 +381,8 @@ static void human_verdict(struct output *o, const struct det_verdict *v)
 	else if (v->pattern == DET_RESTART_LOOP)
 		fprintf(o->f, ": %u restarts, %.1f/s\n", v->restarts, v->births_per_s);
 	else
-		fprintf(o->f, ": %u tasks in %u generations, %.0f births/s, doubling every %.0f ms\n",
+		fprintf(o->f,
+			": %u tasks in %u generations, %.0f births/s, doubling every %.0f ms\n",
 			v->tasks, v->generations, v->births_per_s, v->doubling_ms);
 	printable(v->root_exe, FT_FILENAME_LEN, exe, sizeof(exe));
 	printable(v->cmdline, 256, cmd, sizeof(cmd));
@@ -492,8 +498,10 @@ void output_policy(struct output *o, const struct policy_report *r)
 			r->result ? strerror(-r->result) : "sent", r->root);
 		break;
 	case REPORT_ACTION:
-		fprintf(o->f, "%-12s %-7s %7u %7s %-16s %s %s: %u signalled, %.1f ms after the "
-			"verdict%s%s\n", when, "ACTION", r->root, "-", comm, r->action,
+		fprintf(o->f,
+			"%-12s %-7s %7u %7s %-16s %s %s: %u signalled, %.1f ms after the "
+			"verdict%s%s\n",
+			when, "ACTION", r->root, "-", comm, r->action,
 			r->complete ? "done" : "incomplete", r->signalled, r->ms,
 			r->why ? "; " : "", r->why ? r->why : "");
 		break;
@@ -502,8 +510,9 @@ void output_policy(struct output *o, const struct policy_report *r)
 			comm, r->action, r->why);
 		break;
 	case REPORT_DRY_RUN:
-		fprintf(o->f, "%-12s %-7s %7u %7s %-16s dry run: %s would signal %u processes:",
-			when, "DRYRUN", r->root, "-", comm, r->action, r->npids);
+		fprintf(o->f,
+			"%-12s %-7s %7u %7s %-16s dry run: %s would signal %u processes:", when,
+			"DRYRUN", r->root, "-", comm, r->action, r->npids);
 		for (uint32_t i = 0; i < r->npids; i++)
 			fprintf(o->f, " %u", r->pids[i]);
 		fputc('\n', o->f);
@@ -654,9 +663,9 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 
 	if (o->fmt == OUT_HUMAN) {
 		fprintf(o->f,
-			"\nSummary: %" PRIu64 " forks, %" PRIu64 " execs, %" PRIu64 " exits, %" PRIu64
-			" OOM kills, %" PRIu64 " threads started, %" PRIu64 " records lost, %" PRIu64
-			" alerts, %" PRIu64 " findings\n",
+			"\nSummary: %" PRIu64 " forks, %" PRIu64 " execs, %" PRIu64
+			" exits, %" PRIu64 " OOM kills, %" PRIu64 " threads started, %" PRIu64
+			" records lost, %" PRIu64 " alerts, %" PRIu64 " findings\n",
 			tot->forks, tot->execs, tot->exits, tot->ooms, tot->threads_started,
 			tot->lost, tot->alerts, tot->findings);
 		fprintf(o->f,

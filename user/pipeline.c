@@ -139,8 +139,8 @@ static void on_verdict(void *ctx, const struct det_verdict *v)
 	struct pipeline *p = ctx;
 	int32_t slot = pt_find(p->table, v->root, v->root_start_ns);
 
-	if (p->o.root_pid && (!p->root_set || slot == PT_NONE ||
-			      !pt_is_descendant(p->table, slot, root_slot(p))))
+	if (p->o.root_pid &&
+	    (!p->root_set || slot == PT_NONE || !pt_is_descendant(p->table, slot, root_slot(p))))
 		return;
 	if (v->kind == DET_ALERT && p->o.live && !v->cmdline[0]) {
 		char cmd[256];
@@ -250,8 +250,7 @@ bool pipeline_note_kernel_stats(struct pipeline *p, const uint64_t stats[FT_STAT
 	return lost;
 }
 
-void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
-			    uint64_t now_ns)
+void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX], uint64_t now_ns)
 {
 	struct ft_counters rec = { 0 };
 

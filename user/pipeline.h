@@ -46,8 +46,7 @@ int pipeline_feed(void *p, const union ft_record *rec);
 bool pipeline_note_kernel_stats(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
 				uint64_t now_ns);
 /* Live only: emit the kernel's final counters as a COUNTERS record. */
-void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
-			    uint64_t now_ns);
+void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX], uint64_t now_ns);
 /* Live only: reconcile the table with /proc (SNAPSHOT/GONE/RESYNC records). */
 int pipeline_resync(struct pipeline *p, uint64_t now_ns);
 

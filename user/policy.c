@@ -21,9 +21,9 @@
 
 /* The trees forktrace would never touch, whatever the detector says. */
 static const char *const default_allow[] = {
-	"comm:systemd",	       "comm:init",	 "comm:sshd",	  "comm:containerd",
-	"comm:containerd-shim", "comm:dockerd",	 "comm:runc",	  "comm:crio",
-	"comm:conmon",	       "comm:kubelet",	 "comm:forktrace",
+	"comm:systemd",		"comm:init",	"comm:sshd",	  "comm:containerd",
+	"comm:containerd-shim", "comm:dockerd", "comm:runc",	  "comm:crio",
+	"comm:conmon",		"comm:kubelet", "comm:forktrace",
 };
 
 struct action {
@@ -107,7 +107,8 @@ int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t
 			if (!strcmp(tok, det_pattern_name(p)))
 				break;
 		if (p == DET_PATTERN_MAX || p == DET_FORK_WHILE_THREADED) {
-			snprintf(err, errlen, "--act-on: '%s' is not a pattern forktrace acts on", tok);
+			snprintf(err, errlen, "--act-on: '%s' is not a pattern forktrace acts on",
+				 tok);
 			return -1;
 		}
 		mask |= 1u << p;
@@ -195,8 +196,8 @@ static const struct allow_rule *allowed(const struct policy *p, const struct pt_
 		const struct allow_rule *r = &p->o.allow[i];
 
 		if ((r->kind == 'c' && !strncmp(e->comm, r->value, FT_COMM_LEN - 1)) ||
-		    (r->kind == 'e' && (!strcmp(e->filename, r->value) ||
-					(base && !strcmp(base + 1, r->value)))) ||
+		    (r->kind == 'e' &&
+		     (!strcmp(e->filename, r->value) || (base && !strcmp(base + 1, r->value)))) ||
 		    (r->kind == 'g' && p->ops.in_cgroup &&
 		     p->ops.in_cgroup(p->ops.ctx, e->key.tgid, r->value)))
 			return r;
@@ -245,8 +246,8 @@ static void finish(struct policy *p, struct action *a, uint64_t now, bool comple
 		p->ops.flag_tree(p->ops.ctx, a->tree, 0); /* frozen: stop freezing new forks */
 }
 
-static void sweep(struct policy *p, const struct proctable *t, struct detector *d,
-		  struct action *a, uint64_t now, policy_report_fn fn, void *ctx)
+static void sweep(struct policy *p, const struct proctable *t, struct detector *d, struct action *a,
+		  uint64_t now, policy_report_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
 	uint32_t live = 0, stopped = 0;
@@ -291,7 +292,8 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 	if (a->sig == SIGSTOP && live && stopped == live)
 		finish(p, a, now, true, 0,
 		       "resume: kill -CONT <pids>, or end: kill -KILL <pids> (pids: the tree "
-		       "events above)", fn, ctx);
+		       "events above)",
+		       fn, ctx);
 	else if (a->sig != SIGSTOP && !live)
 		finish(p, a, now, true, 0, NULL, fn, ctx);
 	else if (now > a->started_ns + p->o.give_up_ns)
@@ -327,7 +329,9 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 			snprintf(why, sizeof(why), "root is %s", protected_reason(p, re));
 		else
 			snprintf(why, sizeof(why), "allowed by %s:%s",
-				 rule->kind == 'c' ? "comm" : rule->kind == 'e' ? "exe" : "cgroup",
+				 rule->kind == 'c'   ? "comm"
+				 : rule->kind == 'e' ? "exe"
+						     : "cgroup",
 				 rule->value);
 		r.why = why;
 		report(fn, ctx, &r);

@@ -30,9 +30,9 @@ struct pt_key {
 
 struct pt_entry {
 	struct pt_key key;
-	uint64_t start_ns; /* exact when known from the kernel, else ticks*10ms */
-	struct pt_key lineage;	/* who forked it; tgid 0 when unknown */
-	uint32_t ppid_now;	/* current parent (changes on reparenting) */
+	uint64_t start_ns;     /* exact when known from the kernel, else ticks*10ms */
+	struct pt_key lineage; /* who forked it; tgid 0 when unknown */
+	uint32_t ppid_now;     /* current parent (changes on reparenting) */
 	uint32_t uid;
 	uint64_t cgroup_id;
 	uint64_t born_ns, died_ns; /* 0 when not seen */

@@ -7,7 +7,7 @@
 #include "recording.h"
 
 #define FT_BYTE_ORDER_MARK 0x01020304u
-#define FT_MAX_RECORD 4096u /* far above any record size: a sanity bound */
+#define FT_MAX_RECORD	   4096u /* far above any record size: a sanity bound */
 
 struct file_header {
 	char magic[8];
@@ -126,7 +126,8 @@ int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader 
 	}
 	got = fread(&hdr, 1, sizeof(hdr), r->f);
 	if (got < sizeof(hdr.magic) || memcmp(hdr.magic, FT_REC_MAGIC, sizeof(hdr.magic))) {
-		snprintf(err, errlen, "%s: not a forktrace recording (bad magic at offset 0)", path);
+		snprintf(err, errlen, "%s: not a forktrace recording (bad magic at offset 0)",
+			 path);
 		goto fail;
 	}
 	if (got < offsetof(struct file_header, info)) {
@@ -139,7 +140,8 @@ int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader 
 		goto fail;
 	}
 	if (hdr.version != FT_REC_VERSION || hdr.header_size != sizeof(hdr)) {
-		snprintf(err, errlen, "%s: unsupported recording version %u (offset 8), this build reads %u",
+		snprintf(err, errlen,
+			 "%s: unsupported recording version %u (offset 8), this build reads %u",
 			 path, hdr.version, FT_REC_VERSION);
 		goto fail;
 	}
@@ -185,19 +187,19 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 	}
 	got = fread(rec, 1, fr.len, r->f);
 	if (got < fr.len) {
-		snprintf(err, errlen, "%s: truncated record at offset %ld (%zu of %u bytes)", r->path,
-			 r->offset, got, fr.len);
+		snprintf(err, errlen, "%s: truncated record at offset %ld (%zu of %u bytes)",
+			 r->path, r->offset, got, fr.len);
 		return -1;
 	}
 	if (crc_of(rec, fr.len) != fr.crc) {
-		snprintf(err, errlen, "%s: corrupt record at offset %ld (checksum mismatch)", r->path,
-			 r->offset);
+		snprintf(err, errlen, "%s: corrupt record at offset %ld (checksum mismatch)",
+			 r->path, r->offset);
 		return -1;
 	}
 	want = ft_record_size(rec->h.type);
 	if (!want || want != fr.len || rec->h.size != fr.len) {
-		snprintf(err, errlen, "%s: unknown record type %u of %u bytes at offset %ld", r->path,
-			 rec->h.type, fr.len, r->offset);
+		snprintf(err, errlen, "%s: unknown record type %u of %u bytes at offset %ld",
+			 r->path, rec->h.type, fr.len, r->offset);
 		return -1;
 	}
 	rec->h.comm[FT_COMM_LEN - 1] = '\0';

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include "stream.h"
 
-#define FT_REC_MAGIC "FORKTRC\n"
+#define FT_REC_MAGIC   "FORKTRC\n"
 #define FT_REC_VERSION 1
 
 struct ft_writer;

@@ -100,8 +100,7 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 	struct live_source *s = ctx;
 	const union ft_record *rec = data;
 
-	if (size < sizeof(rec->h) || rec->h.size != size ||
-	    ft_record_size(rec->h.type) != size) {
+	if (size < sizeof(rec->h) || rec->h.size != size || ft_record_size(rec->h.type) != size) {
 		s->bad_records++; /* a BPF/loader mismatch: never expected */
 		return 0;
 	}
@@ -174,12 +173,12 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	}
 	set_mode(info, FT_HOOK_FORK, sched_mode);
 	set_mode(info, FT_HOOK_EXEC, sched_mode);
-	set_mode(info, FT_HOOK_EXIT, exit_args >= 2 ? (use_btf ? "tp_btf+gd" : "raw_tp+gd")
-						    : sched_mode);
+	set_mode(info, FT_HOOK_EXIT,
+		 exit_args >= 2 ? (use_btf ? "tp_btf+gd" : "raw_tp+gd") : sched_mode);
 	set_mode(info, FT_HOOK_OOM, oom_mode);
 	/* the kfunc is signalled from tp_btf only (it needs a trusted task) */
-	s->child_signal = use_btf && btf__find_by_name_kind(btf, "bpf_send_signal_task",
-							   BTF_KIND_FUNC) > 0;
+	s->child_signal =
+	    use_btf && btf__find_by_name_kind(btf, "bpf_send_signal_task", BTF_KIND_FUNC) > 0;
 	s->skel = skel;
 	return 0;
 fail:
@@ -198,8 +197,9 @@ int live_open(const struct live_opts *o, struct live_source **out, struct ft_run
 	bool try_btf, try_raw;
 
 	if (!have_bpf_privileges()) {
-		snprintf(err, errlen,
-			 "need root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs");
+		snprintf(
+		    err, errlen,
+		    "need root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs");
 		return -1;
 	}
 	if (o->btf_path)
@@ -207,7 +207,8 @@ int live_open(const struct live_opts *o, struct live_source **out, struct ft_run
 	else
 		btf = btf__load_vmlinux_btf();
 	if (!btf) {
-		snprintf(err, errlen, "kernel BTF not available (%s): CO-RE needs CONFIG_DEBUG_INFO_BTF",
+		snprintf(err, errlen,
+			 "kernel BTF not available (%s): CO-RE needs CONFIG_DEBUG_INFO_BTF",
 			 o->btf_path ? o->btf_path : "/sys/kernel/btf/vmlinux");
 		return -1;
 	}
@@ -222,11 +223,12 @@ int live_open(const struct live_opts *o, struct live_source **out, struct ft_run
 	 * (btf_trace_* typedefs, 5.5+); raw_tp reads the same arguments
 	 * untyped and works from 4.17.
 	 */
-	try_btf = o->attach != LIVE_ATTACH_RAW_TP &&
-		  tracepoint_nargs(btf, "sched_process_fork") == 2;
+	try_btf =
+	    o->attach != LIVE_ATTACH_RAW_TP && tracepoint_nargs(btf, "sched_process_fork") == 2;
 	try_raw = o->attach != LIVE_ATTACH_TP_BTF;
 	if (o->attach == LIVE_ATTACH_TP_BTF && !try_btf) {
-		snprintf(err, errlen, "--attach tp_btf: this kernel's BTF has no tracepoint prototypes");
+		snprintf(err, errlen,
+			 "--attach tp_btf: this kernel's BTF has no tracepoint prototypes");
 		goto fail;
 	}
 	if (try_btf && load(s, o, btf, true, info, first_err, sizeof(first_err)) == 0)
@@ -248,7 +250,7 @@ loaded:
 	clock_gettime(CLOCK_REALTIME, &rt);
 	info->start_ns = procfs_boot_ns();
 	info->realtime_offset_ns =
-		(uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec - info->start_ns;
+	    (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec - info->start_ns;
 	info->ring_bytes = o->ring_bytes;
 	info->page_kb = (uint32_t)(sysconf(_SC_PAGESIZE) / 1024);
 	btf__free(btf);

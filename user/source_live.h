@@ -17,15 +17,15 @@ enum live_attach { LIVE_ATTACH_AUTO, LIVE_ATTACH_TP_BTF, LIVE_ATTACH_RAW_TP };
 struct live_opts {
 	bool threads;
 	enum live_attach attach;
-	const char *btf_path; /* NULL: the running kernel's BTF */
+	const char *btf_path;		/* NULL: the running kernel's BTF */
 	struct ft_cgroup_filter cgroup; /* id 0: no filter */
 	uint32_t ring_bytes;
 	uint64_t wakeup_bytes;
-	bool enforce;		/* --kill/--stop: load the containment path */
-	uint32_t guard_forks;	/* in-kernel fork budget, 0: off */
+	bool enforce;	      /* --kill/--stop: load the containment path */
+	uint32_t guard_forks; /* in-kernel fork budget, 0: off */
 	uint64_t guard_window_ns;
 	uint32_t guard_sig;
-	bool noop;		/* benchmarks: programs attached but idle */
+	bool noop; /* benchmarks: programs attached but idle */
 };
 
 struct live_source;

@@ -27,10 +27,10 @@ union ft_record {
 
 /* What a run was: written first in a recording, printed in "start". */
 struct ft_run_info {
-	char kernel[65];	/* uname -r of the traced host */
-	char attach[4][16];	/* attach mode per hook: fork, exec, exit, oom */
+	char kernel[65];	  /* uname -r of the traced host */
+	char attach[4][16];	  /* attach mode per hook: fork, exec, exit, oom */
 	__u64 realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
-	__u64 start_ns;		/* CLOCK_BOOTTIME when tracing started */
+	__u64 start_ns;		  /* CLOCK_BOOTTIME when tracing started */
 	__u32 ring_bytes;
 	__u32 page_kb;
 };

@@ -11,29 +11,27 @@
 
 static int check_failures, tests_passed, tests_failed;
 
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
-				#cond);                                                 \
-			check_failures++;                                               \
-		}                                                                       \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+			check_failures++;                                                          \
+		}                                                                                  \
 	} while (0)
 
-#define RUN(fn)                                                                   \
-	do {                                                                      \
-		int before = check_failures;                                      \
-		fn();                                                             \
-		if (check_failures == before) {                                   \
-			tests_passed++;                                           \
-			printf("ok   %s\n", #fn);                                 \
-		} else {                                                          \
-			tests_failed++;                                           \
-			printf("FAIL %s\n", #fn);                                 \
-		}                                                                 \
+#define RUN(fn)                                                                                    \
+	do {                                                                                       \
+		int before = check_failures;                                                       \
+		fn();                                                                              \
+		if (check_failures == before) {                                                    \
+			tests_passed++;                                                            \
+			printf("ok   %s\n", #fn);                                                  \
+		} else {                                                                           \
+			tests_failed++;                                                            \
+			printf("FAIL %s\n", #fn);                                                  \
+		}                                                                                  \
 	} while (0)
 
-#define SUMMARY()                                                            \
-	(printf("%d passed, %d failed\n", tests_passed, tests_failed), tests_failed != 0)
+#define SUMMARY() (printf("%d passed, %d failed\n", tests_passed, tests_failed), tests_failed != 0)
 
 #endif /* FT_CHECK_H */

@@ -17,8 +17,8 @@
 #include "proctable.h"
 #include "recording.h"
 
-#define SEC 1000000000ull
-#define START(n) ((uint64_t)(n) * FT_NS_PER_TICK) /* start times one tick apart */
+#define SEC	 1000000000ull
+#define START(n) ((uint64_t)(n)*FT_NS_PER_TICK) /* start times one tick apart */
 
 /* Synthetic record builders: pid, its start tick, parent pid and start. */
 static struct ft_fork mk_fork(uint32_t pid, uint64_t start, uint32_t ppid, uint64_t pstart,
@@ -400,8 +400,7 @@ static void test_recording_roundtrip_and_damage(void)
 }
 
 /* Run a synthetic stream through the whole pipeline, JSON into a buffer. */
-static char *run_pipeline(const union ft_record *const *recs, int n, uint32_t root_pid,
-			  bool tree)
+static char *run_pipeline(const union ft_record *const *recs, int n, uint32_t root_pid, bool tree)
 {
 	struct ft_run_info info = { .kernel = "test" };
 	struct pipeline_opts po = {
@@ -448,8 +447,8 @@ static void test_pipeline_pid_scope_and_lost(void)
 				.lost_type = FT_EV_FORK,
 				.count = 42 };
 	const union ft_record *recs[] = {
-		(void *)&init, (void *)&shell, (void *)&a,   (void *)&a1,
-		(void *)&other, (void *)&xa1,  (void *)&lost,
+		(void *)&init,	(void *)&shell, (void *)&a,    (void *)&a1,
+		(void *)&other, (void *)&xa1,	(void *)&lost,
 	};
 	char *out;
 
