@@ -56,7 +56,9 @@ def make_kill_test(name):
         rep, out, events = kill_run(KILLABLE[name])
         a = check_killed(name, rep, out, events)
         if name == "c_bomb":
-            check(rep["peak"] < 100, "c_bomb peaked at %d tasks" % rep["peak"])
+            alerts = [e for e in by_event(events, "alert") if e["root"] == a["root"]]
+            check(rep["peak"] < 100, "c_bomb peaked at %d tasks (alert at %s tasks; action %r)"
+                  % (rep["peak"], alerts[0]["tasks"] if alerts else "?", a))
         kernel = len([e for e in by_event(events, "signal") if e.get("via") == "kernel"])
         print("    %s: peak %d tasks, empty %.1f ms after the verdict, %d signalled "
               "(+%d in kernel)" % (name, rep["peak"], a["ms"], a["signalled"], kernel))

@@ -28,7 +28,7 @@ struct det_proc {
 	uint32_t nforks;
 	uint64_t last_analysis_ns;
 	uint64_t forks_at_analysis; /* detector's fork count then */
-	uint32_t members_at_analysis;
+	uint32_t live_at_analysis;
 	uint64_t fail_first_ns;
 	uint64_t thr_ns[DET_THREAD_LEVELS];
 	uint32_t fail_run, restart_reported, restart_seq;
@@ -651,10 +651,14 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	 * Re-analyse a candidate when its tree may have grown by a quarter
 	 * (bombs reach hundreds of tasks within milliseconds: time alone is
 	 * too coarse), or after analysis_interval for slow growth.  This
-	 * keeps the total cost O(N log N) in the tree's size.
+	 * keeps the total cost O(N log N) in the tree's size.  Live tasks,
+	 * capped, set the pace: a supervisor's subtree can hold thousands of
+	 * exited processes, and a bomb that hits its pids cap forks no more,
+	 * so a late second look would never come.
 	 */
 	top = st(d, t, path[n - 1]);
-	if (d->forks < top->forks_at_analysis + 4 + top->members_at_analysis / 4 &&
+	if (d->forks < top->forks_at_analysis + 4 +
+			   (top->live_at_analysis < 128 ? top->live_at_analysis : 128) / 4 &&
 	    now < top->last_analysis_ns + d->c.analysis_interval_ns)
 		return;
 	top->last_analysis_ns = now;
@@ -662,7 +666,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	for (int i = n - 1; i >= 0; i--) {
 		profile(d, t, path[i], now, &pr);
 		if (i == n - 1)
-			top->members_at_analysis = pr.members;
+			top->live_at_analysis = pr.live;
 		if (is_runaway(d, &pr)) {
 			raise_alert(d, t, path[i], &pr, now, fn, ctx);
 			return;
