@@ -386,12 +386,22 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm,
 				   const bool typed)
 {
-	struct ft_exec rec, *e = &rec;
+	struct ft_exec *e;
 
 	if (noop)
 		return 0;
 	if (!in_filter_cgroup(p))
 		return 0;
+	/*
+	 * Too big for the BPF stack: written in place.  Execs are rare next
+	 * to forks, and a bomb that execs (recursive_spawn) is slowed by the
+	 * exec itself far more than by the reserve-to-submit window.
+	 */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(FT_STAT_LOST_BASE + FT_EV_EXEC);
+		return 0;
+	}
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_EXEC, sizeof(*e), p, typed);
 	if (enforce && guard_forks) {
@@ -402,12 +412,26 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 		bpf_map_update_elem(&guard_of, &self.tree, &self, BPF_ANY);
 	}
 	e->old_tid = old_pid;
-	e->pad = 0;
+	/*
+	 * argv as the new program sees it, read here so alerts can show a
+	 * command line without reading /proc/<pid>/cmdline later: that takes
+	 * the process's mmap lock, which a forking bomb holds most of the time.
+	 */
+	{
+		struct mm_struct *mm = RD(typed, p->mm, p, mm);
+		unsigned long start = BPF_CORE_READ(mm, arg_start);
+		unsigned long len = BPF_CORE_READ(mm, arg_end) - start;
+
+		if (len > FT_ARGS_LEN)
+			len = FT_ARGS_LEN;
+		if (len && !bpf_probe_read_user(e->args, len, (void *)start))
+			e->args_len = len;
+	}
 	/* the path as passed to execve (may be relative), like execsnoop */
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      BPF_CORE_READ(bprm, filename)) < 0)
 		e->filename[0] = '\0';
-	emit(e, sizeof(*e), FT_EV_EXEC, submit_flags());
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 

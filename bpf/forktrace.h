@@ -13,6 +13,7 @@
 
 #define FT_COMM_LEN	16
 #define FT_FILENAME_LEN 256
+#define FT_ARGS_LEN	128
 
 enum ft_event_type {
 	FT_EV_FORK = 1,	    /* kernel: process or thread created */
@@ -69,9 +70,10 @@ struct ft_fork {
 
 struct ft_exec {
 	struct ft_header h;
-	__u32 old_tid; /* pid of the exec'ing thread before de_thread() */
-	__u32 pad;
+	__u32 old_tid;	/* pid of the exec'ing thread before de_thread() */
+	__u32 args_len; /* bytes of args used */
 	char filename[FT_FILENAME_LEN];
+	char args[FT_ARGS_LEN]; /* argv, NUL-separated, first FT_ARGS_LEN bytes */
 };
 
 struct ft_exit {

@@ -46,7 +46,7 @@ struct det_alert {
 	uint64_t first_ns, last_profile_ns;
 	char comm[FT_COMM_LEN];
 	char exe[FT_FILENAME_LEN];
-	char cmdline[256];
+	char cmdline[FT_ARGS_LEN];
 };
 
 struct pending_fork {
@@ -453,7 +453,7 @@ static void base_verdict(struct det_verdict *v, enum det_kind kind, enum det_pat
 	v->root_start_ns = root->start_ns;
 	v->root_comm = root->comm;
 	v->root_exe = root->filename;
-	v->cmdline = "";
+	v->cmdline = root->cmdline;
 	v->doubling_ms = -1;
 }
 
@@ -528,6 +528,7 @@ static void raise_alert(struct detector *d, const struct proctable *t, int32_t x
 	a->first_ns = a->last_profile_ns = now;
 	memcpy(a->comm, root->comm, sizeof(a->comm));
 	memcpy(a->exe, root->filename, sizeof(a->exe));
+	memcpy(a->cmdline, root->cmdline, sizeof(a->cmdline));
 	tag_members(d, t, pr->members, (uint16_t)(idx + 1));
 
 	base_verdict(&v, DET_ALERT, p, now, root);
@@ -535,7 +536,6 @@ static void raise_alert(struct detector *d, const struct proctable *t, int32_t x
 	tree_evidence(&v, pr, p, root);
 	v.seq = 1;
 	v.peak_tasks = a->peak;
-	v.cmdline = a->cmdline;
 	fn(ctx, &v);
 }
 
@@ -571,7 +571,6 @@ static void update_alert(struct detector *d, const struct proctable *t, struct d
 	tree_evidence(&v, &pr, a->pattern, pt_get(t, r));
 	v.seq = ++a->seq;
 	v.peak_tasks = a->peak;
-	v.cmdline = a->cmdline;
 	fn(ctx, &v);
 }
 
@@ -880,16 +879,6 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 	out->doubling_ms = pr.doubling_ms;
 	out->growing = pr.births_window > 0 && pr.doubling_ms >= 0 &&
 		       pr.doubling_ms * 1e6 <= (double)d->c.max_doubling_ns;
-}
-
-void det_set_cmdline(struct detector *d, uint32_t pid, uint64_t start_ns, const char *cmdline)
-{
-	for (int i = 0; i < DET_MAX_ALERTS; i++) {
-		struct det_alert *a = &d->alerts[i];
-
-		if (a->used && a->root.tgid == pid && a->root.start_ticks == pt_ticks(start_ns))
-			snprintf(a->cmdline, sizeof(a->cmdline), "%s", cmdline);
-	}
 }
 
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns)

@@ -101,8 +101,6 @@ void det_finish(struct detector *d, const struct proctable *t, uint64_t now, det
 /* Attribute an OOM victim (call after det_feed of the OOM record). */
 void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim, uint64_t now,
 		  struct det_oom_tree *out);
-/* Attach a command line to the alert rooted at (pid, start). */
-void det_set_cmdline(struct detector *d, uint32_t pid, uint64_t start_ns, const char *cmdline);
 
 /* Flagged-tree id (1..64) of the alert rooted at (pid, start), or 0. */
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);

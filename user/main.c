@@ -330,7 +330,6 @@ static struct pipeline_opts pipeline_options(const struct config *c)
 		.write_path = c->write_path,
 		.show_threads = c->threads,
 		.alerts_only = c->alerts_only,
-		.live = !c->read_path,
 		.detect = c->detect,
 		.policy = c->policy,
 		.no_detect = c->no_detect,

@@ -147,7 +147,11 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 		break;
 	case FT_EV_EXEC:
 		event = "EXEC";
-		printable(rec->exec.filename, FT_FILENAME_LEN, detail, sizeof(detail));
+		/* like execsnoop: the arguments, which start with argv[0] */
+		if (e && e->cmdline[0])
+			printable(e->cmdline, FT_ARGS_LEN, detail, sizeof(detail));
+		else
+			printable(rec->exec.filename, FT_FILENAME_LEN, detail, sizeof(detail));
 		break;
 	case FT_EV_EXIT:
 		if (h->flags & FT_F_THREAD) {
@@ -245,6 +249,8 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_header(o, &j, "exec", h->ts_ns, h->tgid, h->comm);
 		json_u64(&j, "ppid", h->ppid);
 		json_strn(&j, "filename", rec->exec.filename, FT_FILENAME_LEN);
+		if (e && e->cmdline[0])
+			json_strn(&j, "args", e->cmdline, FT_ARGS_LEN);
 		if (rec->exec.old_tid != h->tgid)
 			json_u64(&j, "old_tid", rec->exec.old_tid);
 		break;
@@ -353,7 +359,7 @@ static void human_gen_list(FILE *f, const char *label, const uint32_t *v, uint32
 static void human_verdict(struct output *o, const struct det_verdict *v)
 {
 	char when[32], comm[FT_COMM_LEN * 4 + 1], exe[FT_FILENAME_LEN * 4 + 1];
-	char cmd[256 * 4 + 1];
+	char cmd[FT_ARGS_LEN * 4 + 1];
 	const char *sev = det_severity(v->pattern);
 
 	hhmmss(o, v->ts_ns, when, sizeof(when));
@@ -385,7 +391,7 @@ static void human_verdict(struct output *o, const struct det_verdict *v)
 			": %u tasks in %u generations, %.0f births/s, doubling every %.0f ms\n",
 			v->tasks, v->generations, v->births_per_s, v->doubling_ms);
 	printable(v->root_exe, FT_FILENAME_LEN, exe, sizeof(exe));
-	printable(v->cmdline, 256, cmd, sizeof(cmd));
+	printable(v->cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
 	fprintf(o->f, "%-45s root %u: %s%s%s\n", "", v->root, exe[0] ? exe : comm,
 		cmd[0] ? "  cmdline: " : "", cmd);
 	if (v->ngen) {
@@ -408,7 +414,7 @@ static void json_verdict(struct output *o, const struct det_verdict *v)
 	json_strn(&j, "root_exe", v->root_exe, FT_FILENAME_LEN);
 	json_u64(&j, "root_start_ns", v->root_start_ns);
 	if (v->cmdline[0])
-		json_strn(&j, "cmdline", v->cmdline, 256);
+		json_strn(&j, "cmdline", v->cmdline, FT_ARGS_LEN);
 	if (v->kind != DET_FINDING)
 		json_u64(&j, "seq", v->seq);
 	if (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE)

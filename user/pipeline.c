@@ -105,26 +105,6 @@ static void count(struct ft_totals *tot, const union ft_record *rec)
 	}
 }
 
-/* The root's command line, for alerts in live runs. */
-static void read_cmdline(uint32_t pid, char *buf, size_t len)
-{
-	char path[64];
-	size_t n = 0;
-	FILE *f;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	for (size_t i = 0; i + 1 < n; i++)
-		if (!buf[i])
-			buf[i] = ' '; /* arguments are NUL-separated */
-	buf[n] = '\0';
-}
-
 static void on_policy_report(void *ctx, const struct policy_report *r)
 {
 	struct pipeline *p = ctx;
@@ -142,12 +122,6 @@ static void on_verdict(void *ctx, const struct det_verdict *v)
 	if (p->o.root_pid &&
 	    (!p->root_set || slot == PT_NONE || !pt_is_descendant(p->table, slot, root_slot(p))))
 		return;
-	if (v->kind == DET_ALERT && p->o.live && !v->cmdline[0]) {
-		char cmd[256];
-
-		read_cmdline(v->root, cmd, sizeof(cmd));
-		det_set_cmdline(p->det, v->root, v->root_start_ns, cmd);
-	}
 	if (v->kind == DET_ALERT)
 		p->tot.alerts++;
 	else if (v->kind == DET_FINDING)

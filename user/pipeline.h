@@ -24,7 +24,6 @@ struct pipeline_opts {
 	const char *write_path; /* -w: NULL for none */
 	bool show_threads;	/* -T: print thread records */
 	bool alerts_only;	/* --alerts: print only alerts and findings */
-	bool live;		/* may read /proc for alert details */
 	bool no_detect;		/* trace only */
 	struct det_config detect;
 	struct policy_opts policy;

@@ -276,6 +276,20 @@ static void copy_filename(struct pt_entry *e, const char *src)
 	e->filename[sizeof(e->filename) - 1] = '\0';
 }
 
+/* argv is NUL-separated; the table keeps it as one printable line */
+static void copy_args(struct pt_entry *e, const struct ft_exec *x)
+{
+	uint32_t n = x->args_len < FT_ARGS_LEN ? x->args_len : FT_ARGS_LEN - 1;
+
+	memcpy(e->cmdline, x->args, n);
+	while (n && !e->cmdline[n - 1])
+		n--;
+	for (uint32_t i = 0; i < n; i++)
+		if (!e->cmdline[i])
+			e->cmdline[i] = ' ';
+	e->cmdline[n] = '\0';
+}
+
 static int32_t find_or_insert(struct proctable *t, const struct ft_header *h, uint8_t origin,
 			      bool *created)
 {
@@ -408,6 +422,7 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 		e = &t->slots[i];
 		fill_common(e, h);
 		copy_filename(e, ((const struct ft_exec *)h)->filename);
+		copy_args(e, (const struct ft_exec *)h);
 		e->exec_seen = true;
 		if (h->ppid)
 			e->ppid_now = h->ppid;

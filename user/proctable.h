@@ -40,6 +40,7 @@ struct pt_entry {
 	uint32_t threads;	   /* live threads, when known */
 	char comm[FT_COMM_LEN];
 	char filename[FT_FILENAME_LEN];
+	char cmdline[FT_ARGS_LEN]; /* argv joined by spaces, from the exec record */
 	uint8_t state, origin;
 	bool has_exit_code, exec_seen, kthread, reparented, seen;
 

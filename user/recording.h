@@ -11,7 +11,7 @@
 #include "stream.h"
 
 #define FT_REC_MAGIC   "FORKTRC\n"
-#define FT_REC_VERSION 1
+#define FT_REC_VERSION 2 /* 2: exec records carry argv */
 
 struct ft_writer;
 struct ft_reader;
