@@ -898,3 +898,9 @@ uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot
 
 	return alert_of(d, p) ? p->alert : 0;
 }
+
+void det_get_drops(const struct detector *d, struct det_drops *out)
+{
+	out->pending = d->pend_dropped;
+	out->alerts = d->alerts_dropped;
+}

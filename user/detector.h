@@ -107,6 +107,13 @@ uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
 /* Flagged-tree id a process belongs to, or 0. */
 uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot);
 
+/* What the detector's fixed-size state had to drop. */
+struct det_drops {
+	uint64_t pending; /* fork_while_threaded checks beyond the queue */
+	uint64_t alerts;  /* runaway trees beyond the concurrent-alert table */
+};
+void det_get_drops(const struct detector *d, struct det_drops *out);
+
 const char *det_pattern_name(enum det_pattern p);
 const char *det_severity(enum det_pattern p);
 

@@ -700,6 +700,11 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_u64(&j, "findings", tot->findings);
 	json_u64(&j, "signals", tot->signals);
 	json_u64(&j, "kernel_signals", tot->kernel_signals);
+	json_u64(&j, "filtered_in_kernel", tot->filtered_in_kernel);
+	json_object(&j, "detector_dropped");
+	json_u64(&j, "pending_checks", tot->detector_dropped_pending);
+	json_u64(&j, "alerts", tot->detector_dropped_alerts);
+	json_object_end(&j);
 	json_u64(&j, "records", tot->records);
 	json_object(&j, "table");
 	json_u64(&j, "live", st->live);

@@ -21,6 +21,7 @@ struct ft_totals {
 	uint64_t lost, lost_by_type[FT_EV_MAX];
 	uint64_t resyncs, records, filtered_in_kernel;
 	uint64_t alerts, findings, signals, kernel_signals;
+	uint64_t detector_dropped_pending, detector_dropped_alerts;
 };
 
 struct output;

@@ -30,7 +30,6 @@ struct live_source {
 	ft_record_fn fn;
 	void *fn_ctx;
 	uint64_t bad_records;
-	bool child_signal;
 };
 
 /* Effective CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (5.8+). */
@@ -176,9 +175,6 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	set_mode(info, FT_HOOK_EXIT,
 		 exit_args >= 2 ? (use_btf ? "tp_btf+gd" : "raw_tp+gd") : sched_mode);
 	set_mode(info, FT_HOOK_OOM, oom_mode);
-	/* the kfunc is signalled from tp_btf only (it needs a trusted task) */
-	s->child_signal =
-	    use_btf && btf__find_by_name_kind(btf, "bpf_send_signal_task", BTF_KIND_FUNC) > 0;
 	s->skel = skel;
 	return 0;
 fail:
@@ -316,15 +312,13 @@ int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig)
 				    BPF_ANY);
 }
 
-bool live_can_signal_child(const struct live_source *s)
-{
-	return s->child_signal;
-}
-
 void live_close(struct live_source *s)
 {
 	if (!s)
 		return;
+	if (s->bad_records) /* a BPF object and loader out of step: never expected */
+		fprintf(stderr, "forktrace: %llu malformed ring buffer records skipped\n",
+			(unsigned long long)s->bad_records);
 	ring_buffer__free(s->rb);
 	forktrace_bpf__destroy(s->skel);
 	free(s);

@@ -40,8 +40,6 @@ int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX]);
 /* Containment: put a process in flagged tree `tree`, and set the tree's signal. */
 int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree);
 int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig);
-/* Does the kernel have bpf_send_signal_task (signals the child at fork)? */
-bool live_can_signal_child(const struct live_source *s);
 void live_close(struct live_source *s);
 
 #endif /* FT_SOURCE_LIVE_H */
