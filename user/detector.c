@@ -28,7 +28,7 @@ struct det_proc {
 	uint32_t nforks;
 	uint64_t last_analysis_ns;
 	uint64_t forks_at_analysis; /* detector's fork count then */
-	uint32_t live_at_analysis;
+	uint32_t members_at_analysis;
 	uint64_t fail_first_ns;
 	uint64_t thr_ns[DET_THREAD_LEVELS];
 	uint32_t fail_run, restart_reported, restart_seq;
@@ -614,7 +614,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 			    const struct ft_fork *f, det_verdict_fn fn, void *ctx)
 {
 	int32_t parent = pt_get(t, child)->parent, path[DET_CLIMB_MAX], x;
-	struct det_proc *pp = st(d, t, parent), *cp = st(d, t, child), *top;
+	struct det_proc *pp = st(d, t, parent), *cp = st(d, t, child);
 	uint64_t now = f->h.ts_ns;
 	struct det_alert *a;
 	struct profile pr;
@@ -647,25 +647,24 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	if (n < 3)
 		return;
 	/*
-	 * Re-analyse a candidate when its tree may have grown by a quarter
-	 * (bombs reach hundreds of tasks within milliseconds: time alone is
-	 * too coarse), or after analysis_interval for slow growth.  This
-	 * keeps the total cost O(N log N) in the tree's size.  Live tasks,
-	 * capped, set the pace: a supervisor's subtree can hold thousands of
-	 * exited processes, and a bomb that hits its pids cap forks no more,
-	 * so a late second look would never come.
+	 * Profile the chain top-down; the first runaway is the root.  Each
+	 * node keeps its own pace: it is looked at again once a quarter of its
+	 * own subtree's size in forks has happened, or after
+	 * analysis_interval.  A bomb's root is small and looked at often (it
+	 * reaches hundreds of tasks in milliseconds: time alone is too
+	 * coarse); a supervisor above it, whose subtree may hold thousands of
+	 * exited processes, rarely.  Total cost stays O(N log N) per subtree.
 	 */
-	top = st(d, t, path[n - 1]);
-	if (d->forks < top->forks_at_analysis + 4 +
-			   (top->live_at_analysis < 128 ? top->live_at_analysis : 128) / 4 &&
-	    now < top->last_analysis_ns + d->c.analysis_interval_ns)
-		return;
-	top->last_analysis_ns = now;
-	top->forks_at_analysis = d->forks;
 	for (int i = n - 1; i >= 0; i--) {
+		struct det_proc *node = st(d, t, path[i]);
+
+		if (d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
+		    now < node->last_analysis_ns + d->c.analysis_interval_ns)
+			continue;
+		node->last_analysis_ns = now;
+		node->forks_at_analysis = d->forks;
 		profile(d, t, path[i], now, &pr);
-		if (i == n - 1)
-			top->live_at_analysis = pr.live;
+		node->members_at_analysis = pr.members;
 		if (is_runaway(d, &pr)) {
 			raise_alert(d, t, path[i], &pr, now, fn, ctx);
 			return;

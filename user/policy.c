@@ -270,8 +270,8 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 			}
 		}
 		if (m->tree == a->tree && m->key.tgid == e->key.tgid &&
-		    m->key.start_ticks == e->key.start_ticks && a->sig != SIGSTOP)
-			continue; /* signalled; its exit record is on the way */
+		    m->key.start_ticks == e->key.start_ticks)
+			continue; /* signalled once: its exit (or stop) is on the way */
 		ret = p->ops.signal(p->ops.ctx, e->key.tgid, e->key.start_ticks, (int)a->sig);
 		m->key = e->key;
 		m->tree = a->tree;
