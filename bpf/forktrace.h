@@ -26,7 +26,15 @@ enum ft_event_type {
 	FT_EV_RESYNC = 8,   /* user: a /proc resync finished */
 	FT_EV_COUNTERS = 9, /* user: the kernel's counters at the end of a run */
 	FT_EV_ACTION = 10,  /* kernel: a fork inside a flagged tree was signalled */
+	FT_EV_PROBE = 11,   /* kernel, --noop=record only: a bare header, dropped */
 	FT_EV_MAX,
+};
+
+/* --noop (benchmarks): how much of the hooks' work to skip */
+enum ft_noop {
+	FT_NOOP_OFF = 0,
+	FT_NOOP_IDLE = 1,   /* programs attached, return at once */
+	FT_NOOP_RECORD = 2, /* write one bare header per event, read nothing */
 };
 
 /* ft_header.flags */

@@ -4,13 +4,16 @@
  * as the machine allows, and print how many succeeded.  The count is the
  * ground truth for "every fork seen or accounted as lost".
  *
- *   storm [-v] [-p PARALLEL] N
+ *   storm [-v] [-p PARALLEL] [-c CPU] N
  *
  * -v uses vfork (about 20x faster here); -p runs PARALLEL forking loops
- * (processes) that split N between them.  Prints "performed=N failed=M
+ * (processes) that split N between them; -c pins the loops and every child
+ * to one CPU (the benchmarks use it to keep the loop's own cross-CPU
+ * wakeups out of a tracer's measured cost).  Prints "performed=N failed=M
  * seconds=S" (S: wall time of the forking itself).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +47,34 @@ static long run_loop(long n, int use_vfork, long *failed)
 
 int main(int argc, char **argv)
 {
-	int opt, use_vfork = 0, parallel = 1;
+	int opt, use_vfork = 0, parallel = 1, cpu = -1;
 	long n, performed = 0, failed = 0;
 	long *shared;
 	struct timespec t0, t1;
 
-	while ((opt = getopt(argc, argv, "vp:")) != -1) {
+	while ((opt = getopt(argc, argv, "vp:c:")) != -1) {
 		if (opt == 'v')
 			use_vfork = 1;
 		else if (opt == 'p')
 			parallel = atoi(optarg);
+		else if (opt == 'c')
+			cpu = atoi(optarg);
 		else
 			return 2;
 	}
 	if (optind >= argc || (n = atol(argv[optind])) <= 0 || parallel < 1 || parallel > 64) {
-		fprintf(stderr, "usage: storm [-v] [-p PARALLEL(1..64)] N\n");
+		fprintf(stderr, "usage: storm [-v] [-p PARALLEL(1..64)] [-c CPU] N\n");
 		return 2;
+	}
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (cpu >= CPU_SETSIZE || sched_setaffinity(0, sizeof(set), &set)) {
+			fprintf(stderr, "storm: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+			return 2;
+		}
 	}
 	shared = mmap(NULL, 2 * 64 * sizeof(long), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);

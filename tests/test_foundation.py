@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 
-from lib import (Fail, Tracer, by_event, check, contain, contain_cmd, run_forktrace,
+from lib import (FORKTRACE, Fail, Tracer, by_event, check, contain, contain_cmd, run_forktrace,
                  storm_result, subtree_pids, summary, test, tool)
 
 # --- the known three-level tree ----------------------------------------------
@@ -229,6 +229,43 @@ def sigterm_and_duration_end_cleanly():
           "-d run: %r" % r.stderr)
     check(took < 10, "-d 0.5 took %.1fs" % took)
     check(not r.stderr, "stderr without -v: %r" % r.stderr)
+    # a shell starts background jobs with SIGINT ignored; a SIGINT that
+    # arrives while the programs load must still end the run cleanly
+    p = subprocess.Popen([FORKTRACE, "-j"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                     signal.SIG_IGN))
+    time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise Fail("a SIGINT during start-up was lost: still running after 20 s")
+    check(p.returncode == 0 and out.splitlines()[-1].startswith('{"event":"summary"'),
+          "early SIGINT: rc %d, %r" % (p.returncode, err))
+
+
+@test
+def live_noop_modes_for_benchmarks():
+    """--noop attaches and records nothing; --noop=record writes one bare
+    record per fork and exit, which the reader counts and drops."""
+    for mode, probes in (("--noop", False), ("--noop=record", True)):
+        t = Tracer(mode)
+        try:
+            contain([tool("storm"), "-v", "1000"], max_tasks=50, timeout=60)
+            events = t.stop()
+            s = summary(events)
+            check(s and s["forks"] == 0 and s["exits"] == 0 and s["lost"] == 0,
+                  "%s: forks/exits reached the table: %r" % (mode, s))
+            line = [ln for ln in t.stderr().splitlines() if "probe records read" in ln]
+            if probes:
+                n = int(line[0].split(":")[-1].split()[0]) if line else 0
+                check(n >= 2000, "%s: %d probe records for 1000 vforks" % (mode, n))
+            else:
+                check(not line, "%s: probe records without =record" % mode)
+        finally:
+            t.cleanup()
 
 
 def cgroup_run(cmd, tracer_args=(), max_tasks=200, timeout=60, pause_tracer=None):

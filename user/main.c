@@ -44,7 +44,7 @@ struct config {
 	uint32_t guard_forks;
 	bool wakeup_set; /* --wakeup-kb given: keep it even when acting */
 	bool no_detect;
-	bool noop;
+	uint32_t noop; /* enum ft_noop */
 	char err[512]; /* a --config/--set problem, reported after parsing */
 };
 
@@ -134,8 +134,10 @@ static const struct argp_option options[] = {
 	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (16)", 1 },
 	{ "table-size", OPT_TABLE, "N", 0, "Process table capacity (65536)", 1 },
 	{ "grace", OPT_GRACE, "SEC", 0, "Keep exited processes this long (5)", 1 },
-	{ "noop", OPT_NOOP, NULL, 0,
-	  "Benchmarking aid: attach the programs but have them return at once", 1 },
+	{ "noop", OPT_NOOP, "record", OPTION_ARG_OPTIONAL,
+	  "Benchmarking aid: attach the programs but have them return at once "
+	  "(=record: write a bare record per event and drop it)",
+	  1 },
 	{ "wakeup-kb", OPT_WAKEUP, "KB", 0,
 	  "Batch reader wakeups until KB are queued; 0 wakes an idle reader at once "
 	  "(64; 0 with --kill/--stop)",
@@ -247,7 +249,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		c->no_detect = true;
 		break;
 	case OPT_NOOP:
-		c->noop = true;
+		if (arg && strcmp(arg, "record"))
+			argp_failure(state, 2, 0, "invalid --noop '%s' (only --noop=record)", arg);
+		c->noop = arg ? FT_NOOP_RECORD : FT_NOOP_IDLE;
 		break;
 	case OPT_KILL:
 	case OPT_STOP:
@@ -395,10 +399,6 @@ static int replay(const struct config *c)
 		goto cleanup;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
 		goto cleanup;
-	if (install_signals()) {
-		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
-		goto cleanup;
-	}
 	pipeline_start(p, "replay", (uint32_t)getpid());
 	while (!exiting && (got = ft_reader_next(r, &rec, rerr, sizeof(rerr))) > 0) {
 		if (rec.h.ts_ns > last_ts)
@@ -469,10 +469,6 @@ static int trace_live(const struct config *c)
 		po.actuator = &ops;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
 		goto cleanup;
-	if (install_signals()) {
-		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
-		goto cleanup;
-	}
 	claim_priority(c->policy.mode != POLICY_OBSERVE);
 	/* every program is attached: say so, then learn who was already running */
 	pipeline_start(p, "live", (uint32_t)getpid());
@@ -551,5 +547,14 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
 		return 2;
 	libbpf_set_print(c.verbose ? libbpf_print : NULL);
+	/*
+	 * Before anything slow: a SIGINT during the BPF load must end the run
+	 * cleanly, and a shell starts background jobs with SIGINT ignored, so
+	 * until the handler is in place an early SIGINT would be lost.
+	 */
+	if (install_signals()) {
+		fprintf(stderr, "forktrace: cannot install signal handlers: %s\n", strerror(errno));
+		return 1;
+	}
 	return c.read_path ? replay(&c) : trace_live(&c);
 }

@@ -30,6 +30,7 @@ struct live_source {
 	ft_record_fn fn;
 	void *fn_ctx;
 	uint64_t bad_records;
+	uint64_t probe_records; /* --noop=record */
 };
 
 /* Effective CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (5.8+). */
@@ -99,6 +100,10 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 	struct live_source *s = ctx;
 	const union ft_record *rec = data;
 
+	if (size == sizeof(rec->h) && rec->h.type == FT_EV_PROBE) {
+		s->probe_records++;
+		return 0;
+	}
 	if (size < sizeof(rec->h) || rec->h.size != size || ft_record_size(rec->h.type) != size) {
 		s->bad_records++; /* a BPF/loader mismatch: never expected */
 		return 0;
@@ -319,6 +324,9 @@ void live_close(struct live_source *s)
 	if (s->bad_records) /* a BPF object and loader out of step: never expected */
 		fprintf(stderr, "forktrace: %llu malformed ring buffer records skipped\n",
 			(unsigned long long)s->bad_records);
+	if (s->probe_records) /* the benchmarks read this */
+		fprintf(stderr, "forktrace: --noop=record: %llu probe records read\n",
+			(unsigned long long)s->probe_records);
 	ring_buffer__free(s->rb);
 	forktrace_bpf__destroy(s->skel);
 	free(s);

@@ -25,7 +25,7 @@ struct live_opts {
 	uint32_t guard_forks; /* in-kernel fork budget, 0: off */
 	uint64_t guard_window_ns;
 	uint32_t guard_sig;
-	bool noop; /* benchmarks: programs attached but idle */
+	uint32_t noop; /* benchmarks, enum ft_noop */
 };
 
 struct live_source;

@@ -37,6 +37,7 @@ const char *ft_type_name(uint32_t type)
 		[FT_EV_SNAPSHOT] = "snapshot", [FT_EV_GONE] = "gone",
 		[FT_EV_LOST] = "lost",	       [FT_EV_RESYNC] = "resync",
 		[FT_EV_COUNTERS] = "counters", [FT_EV_ACTION] = "action",
+		[FT_EV_PROBE] = "probe",
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";
