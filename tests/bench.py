@@ -296,7 +296,12 @@ def tracing_report(cost_rows, hook_ns, max_rate, tracers):
         "spin in the fork hook (before the parent sleeps) costs nothing measurable; and "
         "splitting fork and exit records into two ring buffers (no shared ring state "
         "between the CPUs) changed nothing.  Pinned to one CPU there is no cross-CPU "
-        "wake-up, and the cost is the hooks' run time, as the `one CPU` rows show.",
+        "wake-up, and the cost is the hooks' run time, as the `one CPU` rows show.  "
+        "The same effect can run the other way: a tracer whose reader keeps the other CPU "
+        "busy makes the scheduler keep the child on the parent's CPU, which here is faster "
+        "than waking the other one (compare the untraced rates of `one CPU` and `free`), "
+        "so ratios above 1 appear in `free` rows; they are not a tracer speeding anything "
+        "up.",
         "",
         "## Loss at the machine's maximum rate",
         "",
@@ -490,7 +495,19 @@ def containment_report(rows):
         lines.append("| %s | %s | %.0f | %d/%d | %s | %.0f ms | %s |" % (
             bomb, m, peak, ne, n, "%.0f ms" % empty if ne else "never (3 s cutoff)", cpu,
             "%.1f ms" % vms if vms == vms else "-"))
-    lines += ["", "`-` in verdict->empty: no verdict was needed (the guard emptied the tree before the detector flagged it) or the defence has none.  The /proc poller never emptied the C bomb within 3 s: it runs at normal priority, and 500 processes spinning in fork() leave it little CPU; each kill pass also races the survivors' forks.  The shell bomb's processes exit after forking, so it burns far less CPU under a cap and the poller catches up."]
+    poller = {bomb: (ne, n, empty) for bomb, m, peak, ne, n, empty, cpu, vms in rows
+              if m == "proc_poller"}
+    text = ("`-` in verdict->empty: no verdict was needed (the guard emptied the tree "
+            "before the detector flagged it) or the defence has none.")
+    if "c_bomb" in poller:
+        ne, n, empty = poller["c_bomb"]
+        text += ("  The /proc poller emptied the C bomb in %d of %d runs%s: it runs at "
+                 "normal priority, and 500 processes spinning in fork() leave it little "
+                 "CPU; each kill pass also races the survivors' forks." % (
+                     ne, n, " (median %.1f s)" % (empty / 1000) if ne else " within 3 s"))
+    text += ("  The shell bomb's processes exit after forking, so it burns far less CPU "
+             "under a cap and the poller catches up sooner.")
+    lines += ["", text]
     return lines
 
 
