@@ -21,6 +21,7 @@
 #define DET_CLIMB_MAX	  64
 #define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
 #define POOL_BURST_NS	  10000000ull /* a pool starts its workers within this */
+#define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
 
 struct det_proc {
 	struct pt_key key;
@@ -79,7 +80,8 @@ struct detector {
 	struct pending_fork pending[DET_PENDING];
 	uint32_t pend_head, pend_len;
 	uint64_t pend_dropped, alerts_dropped;
-	uint64_t forks; /* process forks fed so far */
+	uint64_t profiles, profiled_nodes; /* the cost of detection, reported */
+	uint64_t forks;			   /* process forks fed so far */
 	/* profile scratch, sized to the table so a traversal never allocates */
 	int32_t *order;
 	uint8_t *gen;
@@ -388,6 +390,8 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 				pr->same_exe++;
 		}
 	}
+	d->profiles++;
+	d->profiled_nodes += n;
 	if (nages) {
 		qsort(d->ages, nages, sizeof(*d->ages), cmp_u64);
 		pr->doubling_ms = (double)d->ages[nages / 2] / 1e6;
@@ -649,17 +653,23 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	/*
 	 * Profile the chain top-down; the first runaway is the root.  Each
 	 * node keeps its own pace: it is looked at again once a quarter of its
-	 * own subtree's size in forks has happened, or after
-	 * analysis_interval.  A bomb's root is small and looked at often (it
-	 * reaches hundreds of tasks in milliseconds: time alone is too
-	 * coarse); a supervisor above it, whose subtree may hold thousands of
-	 * exited processes, rarely.  Total cost stays O(N log N) per subtree.
+	 * own subtree's size in forks has happened, or after an interval that
+	 * also grows with that size.  A bomb's root is small and looked at
+	 * often (it reaches hundreds of tasks in milliseconds: time alone is
+	 * too coarse, and a slow bomb needs the timer); a supervisor above it,
+	 * whose subtree may hold thousands of exited processes, rarely.  A
+	 * fixed interval would re-walk such a subtree 50 times a second for
+	 * as long as it keeps forking (a storm's parent: 57 nodes walked per
+	 * record); scaled, the timer costs each node at most ~256 visits per
+	 * interval, and the count pace keeps the rest O(N log N).
 	 */
 	for (int i = n - 1; i >= 0; i--) {
 		struct det_proc *node = st(d, t, path[i]);
+		uint64_t interval =
+		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
 
 		if (d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
-		    now < node->last_analysis_ns + d->c.analysis_interval_ns)
+		    now < node->last_analysis_ns + interval)
 			continue;
 		node->last_analysis_ns = now;
 		node->forks_at_analysis = d->forks;
@@ -902,4 +912,10 @@ void det_get_drops(const struct detector *d, struct det_drops *out)
 {
 	out->pending = d->pend_dropped;
 	out->alerts = d->alerts_dropped;
+}
+
+void det_get_work(const struct detector *d, struct det_work *out)
+{
+	out->profiles = d->profiles;
+	out->nodes = d->profiled_nodes;
 }

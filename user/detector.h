@@ -114,6 +114,13 @@ struct det_drops {
 };
 void det_get_drops(const struct detector *d, struct det_drops *out);
 
+/* What detection cost: subtree walks, and the processes they visited. */
+struct det_work {
+	uint64_t profiles;
+	uint64_t nodes;
+};
+void det_get_work(const struct detector *d, struct det_work *out);
+
 const char *det_pattern_name(enum det_pattern p);
 const char *det_severity(enum det_pattern p);
 

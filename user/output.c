@@ -705,6 +705,10 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_u64(&j, "pending_checks", tot->detector_dropped_pending);
 	json_u64(&j, "alerts", tot->detector_dropped_alerts);
 	json_object_end(&j);
+	json_object(&j, "detector_work");
+	json_u64(&j, "profiles", tot->detector_profiles);
+	json_u64(&j, "nodes", tot->detector_nodes);
+	json_object_end(&j);
 	json_u64(&j, "records", tot->records);
 	json_object(&j, "table");
 	json_u64(&j, "live", st->live);

@@ -22,6 +22,7 @@ struct ft_totals {
 	uint64_t resyncs, records, filtered_in_kernel;
 	uint64_t alerts, findings, signals, kernel_signals;
 	uint64_t detector_dropped_pending, detector_dropped_alerts;
+	uint64_t detector_profiles, detector_nodes;
 };
 
 struct output;

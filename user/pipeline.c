@@ -301,12 +301,16 @@ const char *pipeline_error(const struct pipeline *p)
 int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errlen)
 {
 	struct det_drops drops;
+	struct det_work work;
 	int ret = 0;
 
 	det_finish(p->det, p->table, now_ns, on_verdict, p);
 	det_get_drops(p->det, &drops);
 	p->tot.detector_dropped_pending = drops.pending;
 	p->tot.detector_dropped_alerts = drops.alerts;
+	det_get_work(p->det, &work);
+	p->tot.detector_profiles = work.profiles;
+	p->tot.detector_nodes = work.nodes;
 	if (p->o.tree && !p->o.alerts_only && (!p->o.root_pid || p->root_set))
 		output_tree(p->out, p->table, p->o.root_pid ? root_slot(p) : PT_NONE, now_ns);
 	if (!p->o.alerts_only)

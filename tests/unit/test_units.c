@@ -683,6 +683,40 @@ static void test_detect_make_like_tree_is_not_flagged(void)
 	synth_free(&s);
 }
 
+/*
+ * A vfork storm under a two-level supervisor chain: 20,000 children that
+ * exit at once, 40 us apart.  Nothing to flag, and the detector's subtree
+ * walks must stay a few processes per record although every chain node's
+ * subtree holds thousands of exited children (the table's capacity).
+ */
+static void test_detect_storm_cost_bounded(void)
+{
+	struct synth s;
+	struct det_work w;
+	uint64_t ts = 1 * SEC;
+	uint32_t runner, storm;
+	int records = 0;
+
+	synth_init(&s);
+	runner = synth_fork(&s, 50, ts);
+	synth_exec(&s, runner, "/usr/bin/runner", ts + 1000);
+	storm = synth_fork(&s, runner, ts += 1000000);
+	synth_exec(&s, storm, "/usr/bin/storm", ts + 1000);
+	for (int i = 0; i < 20000; i++, records += 2) {
+		uint32_t c = synth_fork(&s, storm, ts += 40000);
+
+		synth_exit(&s, c, ts + 20000, 0);
+	}
+	det_get_work(s.d, &w);
+	CHECK(s.n == 0);
+	CHECK(w.profiles > 0);
+	CHECK(w.nodes < 10ull * (uint64_t)records);
+	if (w.nodes >= 10ull * (uint64_t)records)
+		fprintf(stderr, "    %llu nodes visited for %d records\n",
+			(unsigned long long)w.nodes, records);
+	synth_free(&s);
+}
+
 static void test_detect_restart_loop(void)
 {
 	struct synth s;
@@ -881,6 +915,7 @@ int main(void)
 	RUN(test_detect_root_exits_early);
 	RUN(test_detect_make_like_tree_is_not_flagged);
 	RUN(test_detect_restart_loop);
+	RUN(test_detect_storm_cost_bounded);
 	RUN(test_policy_kills_only_the_flagged_tree);
 	RUN(test_policy_allow_dry_run_and_observe);
 	return SUMMARY();
