@@ -143,7 +143,7 @@ static __always_inline __u64 submit_flags(__u32 size)
 	 * caught by the next crossing or by the reader's poll timeout.
 	 */
 	queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	if (queued < wakeup_bytes && queued + size + 8 >= wakeup_bytes)
+	if (queued < wakeup_bytes && queued + size + BPF_RINGBUF_HDR_SZ >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }

@@ -659,7 +659,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	 * too coarse, and a slow bomb needs the timer); a supervisor above it,
 	 * whose subtree may hold thousands of exited processes, rarely.  A
 	 * fixed interval would re-walk such a subtree 50 times a second for
-	 * as long as it keeps forking (a storm's parent: 57 nodes walked per
+	 * as long as it keeps forking (a storm's parent: 57 processes visited per
 	 * record); scaled, the timer costs each node at most ~256 visits per
 	 * interval, and the count pace keeps the rest O(N log N).
 	 */
