@@ -710,10 +710,11 @@ static void test_detect_storm_cost_bounded(void)
 	det_get_work(s.d, &w);
 	CHECK(s.n == 0);
 	CHECK(w.profiles > 0);
-	CHECK(w.nodes < 10ull * (uint64_t)records);
-	if (w.nodes >= 10ull * (uint64_t)records)
+	/* 6 per record; with a fixed 20 ms timer, 11 */
+	if (w.nodes >= 8ull * (uint64_t)records)
 		fprintf(stderr, "    %llu nodes visited for %d records\n",
 			(unsigned long long)w.nodes, records);
+	CHECK(w.nodes < 8ull * (uint64_t)records);
 	synth_free(&s);
 }
 
