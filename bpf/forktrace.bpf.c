@@ -456,6 +456,9 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 		if (len && !bpf_probe_read_user(e->args, len, (void *)start))
 			e->args_len = len;
 	}
+	/* a relative path (./bomb, python3 x.py) means something only with the
+	 * directory it was run in; its inode is enough to compare two execs */
+	e->cwd_ino = BPF_CORE_READ(p, fs, pwd.dentry, d_inode, i_ino);
 	/* the path as passed to execve (may be relative), like execsnoop */
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      BPF_CORE_READ(bprm, filename)) < 0)

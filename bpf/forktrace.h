@@ -82,6 +82,7 @@ struct ft_exec {
 	__u32 args_len; /* bytes of args used */
 	char filename[FT_FILENAME_LEN];
 	char args[FT_ARGS_LEN]; /* argv, NUL-separated, first FT_ARGS_LEN bytes */
+	__u64 cwd_ino;		/* working directory's inode: qualifies relative paths */
 };
 
 struct ft_exit {
@@ -105,6 +106,10 @@ struct ft_snapshot {
 	__u32 threads;
 	__u32 pad;
 	char filename[FT_FILENAME_LEN]; /* /proc/<pid>/exe, may be empty */
+	__u64 cwd_ino;			/* /proc/<pid>/cwd's inode */
+	__u32 args_len;
+	__u32 pad2;
+	char args[FT_ARGS_LEN]; /* /proc/<pid>/cmdline, as in ft_exec */
 };
 
 struct ft_resync {

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Growth detector.  The model (docs/detection.md): a runaway tree
- * *replicates*: its processes run their parent's program (they forked
- * without exec, or exec'd the same executable again) and fork in turn,
- * generation after generation, while its live population is young (doubling
- * fast) and large enough to matter.  Bounded parallelism does not
- * replicate: make runs sh runs gcc runs cc1 (a different program at every
- * generation), and pool or server workers run the parent's program but do
- * not fork in turn.
+ * *replicates*: copies of one program start copies of that program, which
+ * start copies in turn, generation after generation, while the population
+ * keeps doubling.  A copy is a process running the same program as its
+ * nearest ancestor that does (user/progid.h): a fork without exec, the
+ * same executable again, or the same script again through a shell, env or
+ * any other chain of programs.  Bounded parallelism does not replicate
+ * deeply: make runs sh runs gcc (other programs doing the work), a pool's
+ * workers do not start pools, and a recursive build's depth is its
+ * directory tree's.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,10 +20,12 @@
 
 #define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..63, shared with the kernel */
 #define DET_PENDING	  1024
-#define DET_CLIMB_MAX	  64
+#define DET_CLIMB_MAX	  64	      /* table parents climbed looking for copies */
+#define DET_COPY_HOPS	  8	      /* intermediaries between two copies, at most */
 #define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
 #define POOL_BURST_NS	  10000000ull /* a pool starts its workers within this */
 #define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
+#define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
 
 struct det_proc {
 	struct pt_key key;
@@ -32,19 +36,22 @@ struct det_proc {
 	uint32_t members_at_analysis;
 	uint64_t fail_first_ns;
 	uint64_t thr_ns[DET_THREAD_LEVELS];
+	uint64_t fail_prog; /* the program of the failing run of children */
 	uint32_t fail_run, restart_reported, restart_seq;
+	uint32_t fwt_count, fwt_reported; /* fork_while_threaded, aggregated here */
 	uint16_t alert; /* 1 + index into alerts, 0 for none */
-	bool mt_fork, fwt_reported, thr_reported;
-	char fail_comm[FT_COMM_LEN];
+	bool mt_fork, fwt_reported_self, thr_reported;
+	bool spawner; /* a child of it exec'd another program */
+	bool flagged; /* was a member of a flagged tree: its death is no evidence */
 };
 
 struct det_alert {
-	bool used;
+	bool used, dirty;
 	enum det_pattern pattern;
 	struct pt_key root;
 	uint64_t root_start_ns;
-	uint32_t live, peak, reported_tasks, seq;
-	uint64_t first_ns, last_profile_ns;
+	uint32_t live, peak, reported_tasks, seq, forks_since_count, exits_since_count;
+	uint64_t first_ns, next_count_ns;
 	char comm[FT_COMM_LEN];
 	char exe[FT_FILENAME_LEN];
 	char cmdline[FT_ARGS_LEN];
@@ -57,19 +64,20 @@ struct pending_fork {
 };
 
 struct profile {
-	uint32_t live, members, births_window, births_1s;
-	uint32_t ngen, execs, same_exe;
-	uint32_t live_per_gen[DET_MAX_GEN];
-	/* replicating forkers: forked recently, alive or with live descendants,
-	 * and running the program of every ancestor up to the root */
-	uint32_t forkers_per_gen[DET_MAX_GEN];
+	uint32_t live, members;	   /* the whole subtree */
+	uint32_t live_copies, copies; /* copies of the root's program, root included */
+	uint32_t other;		   /* processes of other programs that lead to no copy */
+	uint32_t exec_edges, fork_edges; /* how the copies came to run the program */
+	uint32_t births_window, births_1s;
+	uint32_t ngen;
+	uint32_t live_per_gen[DET_MAX_GEN];   /* live copies by copy generation */
+	uint32_t forkers_per_gen[DET_MAX_GEN]; /* copies with live copies below */
 	uint32_t forkers, mt_forkers, live_forkers;
 	uint32_t settled, bursts; /* forkers whose first fork is a burst old; of
 				   * those, the ones that forked >= 2 in one burst */
-	uint32_t live_replicators;
-	uint32_t replicating_generations; /* consecutive from the root */
+	uint32_t generations;	  /* consecutive forker generations from the root */
 	double births_per_s;
-	double doubling_ms; /* median age of live replicators */
+	double doubling_ms; /* median age of live copies */
 };
 
 struct detector {
@@ -78,19 +86,21 @@ struct detector {
 	struct det_proc *procs;
 	struct det_alert alerts[DET_MAX_ALERTS];
 	struct pending_fork pending[DET_PENDING];
-	uint32_t pend_head, pend_len;
+	uint32_t pend_head, pend_len, dirty_alerts;
 	uint64_t pend_dropped, alerts_dropped;
 	uint64_t profiles, profiled_nodes; /* the cost of detection, reported */
 	uint64_t forks;			   /* process forks fed so far */
 	/* profile scratch, sized to the table so a traversal never allocates */
 	int32_t *order;
-	uint8_t *gen;
-	uint8_t *rep;	    /* per slot: replicates the profile's root */
-	uint32_t *sub_live; /* per slot */
-	uint32_t *kids;	    /* per slot: children in the table */
+	int32_t *copy_of;   /* per slot: nearest ancestor running the same program */
+	uint8_t *gen;	    /* per slot: copy generation below the profile's root */
+	uint8_t *is_copy;   /* per slot: a copy of the profile's root */
+	uint8_t *forker;    /* per slot: has a copy with live copies below */
+	uint32_t *sub_live; /* per slot: live copies in its subtree */
+	uint32_t *branches; /* per slot: its copies with live copies below */
+	uint8_t *leads;	    /* per slot: a copy is in its subtree */
 	uint64_t *ages;
 };
-
 static const char *const pattern_names[DET_PATTERN_MAX] = {
 	[DET_FORK_BOMB] = "fork_bomb",
 	[DET_RECURSIVE_SPAWN] = "recursive_spawn",
@@ -123,7 +133,8 @@ void det_config_defaults(struct det_config *c)
 		.window_ns = 2000000000ull,
 		.min_tasks = 16,
 		.min_generations = 3,
-		.max_doubling_ns = 1000000000ull,
+		.min_generations_exec = 6,
+		.max_doubling_ns = 60000000000ull,
 		.analysis_interval_ns = 20000000ull,
 		.restart_min = 8,
 		.restart_window_ns = 10000000000ull,
@@ -131,6 +142,7 @@ void det_config_defaults(struct det_config *c)
 		.thread_min = 128,
 		.thread_doubling_ns = 1000000000ull,
 		.exec_grace_ns = 100000000ull,
+		.max_other_pct = 50,
 	};
 }
 
@@ -149,6 +161,7 @@ static const struct knob knobs[] = {
 	KNOB("window_ms", window_ns, 'm', 10, 600000),
 	KNOB("min_tasks", min_tasks, 'u', 2, 1000000),
 	KNOB("min_generations", min_generations, 'u', 2, DET_MAX_GEN - 1),
+	KNOB("min_generations_exec", min_generations_exec, 'u', 2, DET_MAX_GEN - 1),
 	KNOB("max_doubling_ms", max_doubling_ns, 'm', 1, 3600000),
 	KNOB("analysis_interval_ms", analysis_interval_ns, 'm', 0, 10000),
 	KNOB("restart_min", restart_min, 'u', 2, 1000000),
@@ -157,6 +170,7 @@ static const struct knob knobs[] = {
 	KNOB("thread_min", thread_min, 'u', 32, 1 << 22),
 	KNOB("thread_doubling_ms", thread_doubling_ns, 'm', 1, 3600000),
 	KNOB("exec_grace_ms", exec_grace_ns, 'm', 1, 60000),
+	KNOB("max_other_pct", max_other_pct, 'u', 0, 100000),
 };
 
 int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen)
@@ -240,12 +254,16 @@ struct detector *det_new(const struct det_config *c, uint32_t cap)
 	d->cap = cap;
 	d->procs = calloc(cap, sizeof(*d->procs));
 	d->order = calloc(cap, sizeof(*d->order));
+	d->copy_of = calloc(cap, sizeof(*d->copy_of));
 	d->gen = calloc(cap, sizeof(*d->gen));
-	d->rep = calloc(cap, sizeof(*d->rep));
+	d->is_copy = calloc(cap, sizeof(*d->is_copy));
+	d->forker = calloc(cap, sizeof(*d->forker));
 	d->sub_live = calloc(cap, sizeof(*d->sub_live));
-	d->kids = calloc(cap, sizeof(*d->kids));
+	d->branches = calloc(cap, sizeof(*d->branches));
+	d->leads = calloc(cap, sizeof(*d->leads));
 	d->ages = calloc(cap, sizeof(*d->ages));
-	if (!d->procs || !d->order || !d->gen || !d->rep || !d->sub_live || !d->kids || !d->ages) {
+	if (!d->procs || !d->order || !d->copy_of || !d->gen || !d->is_copy || !d->forker ||
+	    !d->sub_live || !d->branches || !d->leads || !d->ages) {
 		det_free(d);
 		return NULL;
 	}
@@ -258,10 +276,13 @@ void det_free(struct detector *d)
 		return;
 	free(d->procs);
 	free(d->order);
+	free(d->copy_of);
 	free(d->gen);
-	free(d->rep);
+	free(d->is_copy);
+	free(d->forker);
 	free(d->sub_live);
-	free(d->kids);
+	free(d->branches);
+	free(d->leads);
 	free(d->ages);
 	free(d);
 }
@@ -297,72 +318,121 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Does child c run its parent's program (no exec, or the same one again)? */
-static bool replicates(const struct pt_entry *c, const struct pt_entry *parent)
+/* Does c run a's program?  Unknown programs: only a fork without exec. */
+static bool same_program(const struct pt_entry *c, const struct pt_entry *a)
 {
-	if (!c->exec_seen)
-		return true;
-	if (c->filename[0] && !strcmp(c->filename, parent->filename))
-		return true;
-	return !strncmp(c->comm, parent->comm, FT_COMM_LEN);
+	if (!c->prog.hash || !a->prog.hash)
+		return !c->exec_seen && !c->prog.hash && !a->prog.hash;
+	return c->prog.hash == a->prog.hash;
 }
 
 /*
- * One pass over the subtree of x: generation profile, live population,
- * births, replicating forkers, and the median age of live replicators (a
- * population growing exponentially doubles about once per median age).
+ * c's nearest ancestor running c's program, through at most DET_COPY_HOPS
+ * processes of other programs (sh -c, env, timeout, make's recipe shell),
+ * not above `top` (PT_NONE: no bound).  PT_NONE if there is none.
+ */
+static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top)
+{
+	const struct pt_entry *ce = pt_get(t, c);
+	int32_t a = ce->parent;
+
+	for (int hop = 0; a != PT_NONE && hop <= DET_COPY_HOPS; hop++) {
+		const struct pt_entry *ae = pt_get(t, a);
+
+		if (ae->key.tgid == 1 || ae->kthread)
+			return PT_NONE;
+		if (same_program(ce, ae))
+			return a;
+		if (a == top)
+			return PT_NONE;
+		a = ae->parent;
+	}
+	return PT_NONE;
+}
+
+/*
+ * Is copy c established?  A fresh fork of a program that starts other
+ * programs (make, a shell running commands) is about to exec one: it is not
+ * a copy until it shows it is (it exec'd the same program, forked, or
+ * stayed without exec past exec_grace).  A fork of a program that never
+ * starts other programs (a C bomb) is a copy at once.
+ */
+static bool established(struct detector *d, const struct proctable *t, int32_t c, int32_t anc,
+			uint64_t now)
+{
+	const struct pt_entry *e = pt_get(t, c);
+	const struct det_proc *ap = st(d, t, anc);
+	uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+
+	if (e->exec_seen || e->first_child != PT_NONE || !ap->spawner)
+		return true;
+	return e->state == PT_ALIVE && born + d->c.exec_grace_ns <= now;
+}
+
+/*
+ * One pass over the subtree of x: copies of x's program and their copy
+ * generations, the processes of other programs, live population, births,
+ * forkers, and the median age of live copies (a population growing
+ * exponentially doubles about once per median age).
  */
 static void profile(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
 		    struct profile *pr)
 {
-	const struct pt_entry *root = pt_get(t, x);
 	uint32_t n = 0, head = 0, nages = 0;
 	uint64_t first_recent_birth = now;
 
 	memset(pr, 0, sizeof(*pr));
 	pr->doubling_ms = -1;
 	/* breadth-first: order[] holds the subtree, parents before children */
-	d->order[n] = x;
-	d->gen[n++] = 0;
-	d->rep[x] = 1;
+	d->order[n++] = x;
 	while (head < n) {
-		int32_t i = d->order[head];
-		uint8_t g = d->gen[head++];
-		const struct pt_entry *e = pt_get(t, i);
+		const struct pt_entry *e = pt_get(t, d->order[head++]);
 
-		d->kids[i] = 0;
 		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
-		     c = pt_get(t, c)->next_sibling) {
-			d->kids[i]++;
-			d->rep[c] = d->rep[i] && replicates(pt_get(t, c), e);
-			d->order[n] = c;
-			d->gen[n++] = g + 1 < DET_MAX_GEN ? g + 1 : DET_MAX_GEN - 1;
+		     c = pt_get(t, c)->next_sibling)
+			d->order[n++] = c;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		int32_t i = d->order[k], a;
+
+		d->forker[i] = 0;
+		d->branches[i] = 0;
+		d->leads[i] = 0;
+		d->sub_live[i] = 0;
+		if (!k) {
+			d->is_copy[i] = 1;
+			d->gen[i] = 0;
+			d->copy_of[i] = PT_NONE;
+			continue;
+		}
+		a = copy_ancestor(t, i, x);
+		d->copy_of[i] = a;
+		d->is_copy[i] = a != PT_NONE && d->is_copy[a];
+		d->gen[i] = d->is_copy[i] ? (uint8_t)(d->gen[a] + 1 < DET_MAX_GEN ? d->gen[a] + 1
+									     : DET_MAX_GEN - 1)
+					  : 0;
+	}
+	/* children after parents: sum live copies upwards, mark what leads to a copy */
+	for (uint32_t k = n; k-- > 0;) {
+		int32_t i = d->order[k], parent = pt_get(t, i)->parent;
+
+		if (d->is_copy[i]) {
+			d->sub_live[i] += pt_get(t, i)->state == PT_ALIVE;
+			d->leads[i] = 1;
+		}
+		if (k) {
+			d->sub_live[parent] += d->sub_live[i];
+			d->leads[parent] |= d->leads[i];
 		}
 	}
-	for (uint32_t k = 0; k < n; k++)
-		d->sub_live[d->order[k]] = pt_get(t, d->order[k])->state == PT_ALIVE;
-	for (uint32_t k = n; k-- > 1;) /* children after parents: sum upwards */
-		d->sub_live[pt_get(t, d->order[k])->parent] += d->sub_live[d->order[k]];
-
 	for (uint32_t k = 0; k < n; k++) {
-		int32_t i = d->order[k];
+		int32_t i = d->order[k], a = d->copy_of[i];
 		const struct pt_entry *e = pt_get(t, i);
-		const struct det_proc *p = st(d, t, i);
-		uint8_t g = d->gen[k];
 		uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
 		bool alive = e->state == PT_ALIVE;
 
 		pr->members++;
-		if (alive) {
-			pr->live++;
-			pr->live_per_gen[g]++;
-			if (g + 1u > pr->ngen)
-				pr->ngen = g + 1u;
-			if (d->rep[i]) {
-				pr->live_replicators++;
-				d->ages[nages++] = now > born ? now - born : 0;
-			}
-		}
+		pr->live += alive;
 		if (e->born_ns && e->born_ns + d->c.window_ns >= now)
 			pr->births_window++;
 		if (e->born_ns && e->born_ns + 1000000000ull >= now) {
@@ -370,24 +440,48 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			if (e->born_ns < first_recent_birth)
 				first_recent_birth = e->born_ns;
 		}
-		if (d->rep[i] && p->last_fork_ns && p->last_fork_ns + d->c.window_ns >= now &&
-		    d->sub_live[i]) {
-			pr->forkers_per_gen[g]++;
-			pr->forkers++;
-			pr->live_forkers += alive;
-			pr->mt_forkers += p->mt_fork;
-			/* a forker older than a burst either forked in one (and
-			 * stopped) or did not: one fork, or kept forking */
-			if (p->first_fork_ns + POOL_BURST_NS <= now) {
-				pr->settled++;
-				pr->bursts += p->nforks >= 2 &&
-					      p->last_fork_ns - p->first_fork_ns <= POOL_BURST_NS;
-			}
+		if (!d->is_copy[i]) {
+			/* other programs: the work a build or a test runner does */
+			pr->other += !d->leads[i];
+			continue;
 		}
-		if (k && e->exec_seen) {
-			pr->execs++;
-			if (root->filename[0] && !strcmp(e->filename, root->filename))
-				pr->same_exe++;
+		pr->copies++;
+		if (alive) {
+			pr->live_copies++;
+			pr->live_per_gen[d->gen[i]]++;
+			if (d->gen[i] + 1u > pr->ngen)
+				pr->ngen = d->gen[i] + 1u;
+			d->ages[nages++] = now > born ? now - born : 0;
+		}
+		if (!k || !established(d, t, i, a, now))
+			continue;
+		if (e->exec_seen)
+			pr->exec_edges++;
+		else
+			pr->fork_edges++;
+		if (d->sub_live[i]) {
+			d->forker[a] = 1;
+			d->branches[a]++;
+		}
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		int32_t i = d->order[k];
+		const struct det_proc *p;
+
+		if (!d->forker[i])
+			continue;
+		p = st(d, t, i);
+		pr->forkers_per_gen[d->gen[i]]++;
+		pr->forkers++;
+		pr->live_forkers += pt_get(t, i)->state == PT_ALIVE;
+		pr->mt_forkers += p->mt_fork;
+		/* a forker older than a burst either forked in one and
+		 * stopped, or did not: one fork, or kept forking */
+		if (p->first_fork_ns + POOL_BURST_NS <= now) {
+			pr->settled++;
+			pr->bursts += p->nforks >= 2 &&
+				      p->last_fork_ns - p->first_fork_ns <= POOL_BURST_NS &&
+				      p->last_fork_ns + POOL_BURST_NS <= now;
 		}
 	}
 	d->profiles++;
@@ -400,42 +494,72 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	pr->births_per_s =
 	    pr->births_1s * 1e9 /
 	    (double)(now - first_recent_birth > 1000000 ? now - first_recent_birth : 1000000);
-	while (pr->replicating_generations < DET_MAX_GEN &&
-	       pr->forkers_per_gen[pr->replicating_generations])
-		pr->replicating_generations++;
+	while (pr->generations < DET_MAX_GEN && pr->forkers_per_gen[pr->generations])
+		pr->generations++;
 }
 
+static bool exec_replication(const struct profile *pr)
+{
+	return pr->exec_edges > pr->fork_edges;
+}
+
+/*
+ * A runaway: copies forking copies for enough consecutive generations (more
+ * when each copy is a new exec, as recursive builds are), enough live
+ * copies, still doubling (the median copy is young), and the copies doing
+ * little but copy themselves: a build's or a test suite's processes mostly
+ * run other programs (compilers, tests), a bomb's run nothing else.
+ */
 static bool is_runaway(const struct detector *d, const struct profile *pr)
 {
-	return pr->live_replicators >= d->c.min_tasks &&
-	       pr->replicating_generations >= d->c.min_generations && pr->doubling_ms >= 0 &&
-	       pr->doubling_ms * 1e6 <= (double)d->c.max_doubling_ns;
+	uint32_t need = exec_replication(pr) ? d->c.min_generations_exec : d->c.min_generations;
+
+	return pr->generations >= need && pr->live_copies >= d->c.min_tasks &&
+	       pr->doubling_ms >= 0 && pr->doubling_ms * 1e6 <= (double)d->c.max_doubling_ns &&
+	       (uint64_t)pr->other * 100 <= (uint64_t)pr->copies * d->c.max_other_pct;
 }
 
 static enum det_pattern name_runaway(const struct profile *pr)
 {
-	/* generation after generation exec'ing the root's own executable */
-	if (pr->members > 1 && pr->same_exe * 2 >= pr->members - 1)
+	/* each generation exec'd the program again: a script re-invoking itself */
+	if (exec_replication(pr))
 		return DET_RECURSIVE_SPAWN;
 	/*
-	 * Pools: forkers that forked from multithreaded parents (a pool's
-	 * manager threads), or that started their workers in one burst and
-	 * then stopped, staying alive to wait on them.  A bomb's forkers keep
-	 * forking (the C and the slow bomb) or die after forking (the shell
-	 * bomb).
+	 * Pools: forkers that started their workers in one burst and then
+	 * stopped, staying alive to wait on them, from multithreaded parents
+	 * (a pool's manager threads) or not.  A bomb's forkers keep forking
+	 * (the C and the slow bomb) or die after forking (the shell bomb).
 	 */
-	if (pr->forkers && pr->mt_forkers * 2 >= pr->forkers)
-		return DET_NESTED_POOL;
 	if (pr->settled >= 2 && pr->bursts * 4 >= pr->settled * 3 &&
 	    pr->live_forkers * 4 >= pr->forkers * 3)
 		return DET_NESTED_POOL;
+	if (pr->forkers && pr->mt_forkers * 2 >= pr->forkers && pr->bursts * 2 >= pr->settled)
+		return DET_NESTED_POOL;
 	return DET_FORK_BOMB;
+}
+
+uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
+{
+	uint32_t i = 0;
+
+	while (i + 1 < n && (chain[i].interactive || chain[i].live_branches <= 1))
+		i++;
+	return i;
+}
+
+double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used)
+{
+	if (doubling_ms <= 0 || !tasks)
+		return -1;
+	if (used >= limit)
+		return 0;
+	return doubling_ms / 1e3 * log2(1.0 + (double)(limit - used) / (double)tasks);
 }
 
 static void fill_tree_verdict(struct det_verdict *v, const struct profile *pr)
 {
 	v->tasks = pr->live;
-	v->generations = pr->ngen;
+	v->generations = pr->generations;
 	v->births_per_s = pr->births_per_s;
 	v->doubling_ms = pr->doubling_ms;
 	v->ngen = pr->ngen;
@@ -447,100 +571,60 @@ static void fill_tree_verdict(struct det_verdict *v, const struct profile *pr)
 }
 
 static void base_verdict(struct det_verdict *v, enum det_kind kind, enum det_pattern p,
-			 uint64_t now, const struct pt_entry *root)
+			 uint64_t now, const struct proctable *t, int32_t root)
 {
+	const struct pt_entry *re = pt_get(t, root), *le = pt_get(t, re->parent);
+
 	memset(v, 0, sizeof(*v));
 	v->kind = kind;
 	v->pattern = p;
 	v->ts_ns = now;
-	v->root = root->key.tgid;
-	v->root_start_ns = root->start_ns;
-	v->root_comm = root->comm;
-	v->root_exe = root->filename;
-	v->cmdline = root->cmdline;
+	v->root = re->key.tgid;
+	v->root_start_ns = re->start_ns;
+	v->root_comm = re->comm;
+	v->root_exe = re->filename;
+	v->cmdline = re->cmdline;
+	v->launcher_comm = v->launcher_cmdline = "";
+	if (le) {
+		v->launcher = le->key.tgid;
+		v->launcher_comm = le->comm;
+		v->launcher_cmdline = le->cmdline;
+	} else {
+		v->launcher = re->lineage.tgid;
+	}
 	v->doubling_ms = -1;
 }
 
-static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum det_pattern p,
-			  const struct pt_entry *root)
+/* What the profile shows, in words that hold whatever its numbers are. */
+static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum det_pattern p)
 {
-	size_t off;
+	size_t off, len = sizeof(v->evidence);
 
-	off = (size_t)snprintf(v->evidence, sizeof(v->evidence),
-			       "%u generations of processes running their parent's program "
-			       "fork in turn (forkers by generation:",
-			       pr->replicating_generations);
-	for (uint32_t g = 0; g < pr->replicating_generations && off < sizeof(v->evidence); g++)
-		off += (size_t)snprintf(v->evidence + off, sizeof(v->evidence) - off, " %u",
+	off = (size_t)snprintf(v->evidence, len,
+			       "%u live copies of one program; copies forked copies for %u "
+			       "generations in a row (forkers by generation:",
+			       pr->live_copies, pr->generations);
+	for (uint32_t g = 0; g < pr->ngen && g < DET_MAX_GEN && off < len; g++)
+		off += (size_t)snprintf(v->evidence + off, len - off, " %u",
 					pr->forkers_per_gen[g]);
-	if (off >= sizeof(v->evidence))
+	if (off < len)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"); median copy %.1f s old; %u of %u processes ran "
+					"other programs",
+					pr->doubling_ms / 1e3, pr->other, pr->members);
+	if (off >= len)
 		return;
 	if (p == DET_RECURSIVE_SPAWN)
-		snprintf(v->evidence + off, sizeof(v->evidence) - off,
-			 "); %u of %u descendants exec'd %s again", pr->same_exe, pr->members - 1,
-			 root->filename);
-	else if (p == DET_NESTED_POOL && pr->mt_forkers * 2 >= pr->forkers)
-		snprintf(v->evidence + off, sizeof(v->evidence) - off,
-			 "); %u of %u forkers forked while multithreaded, as pools do",
-			 pr->mt_forkers, pr->forkers);
+		snprintf(v->evidence + off, len - off,
+			 "; %u of %u copies exec'd the program again", pr->exec_edges,
+			 pr->exec_edges + pr->fork_edges);
 	else if (p == DET_NESTED_POOL)
-		snprintf(v->evidence + off, sizeof(v->evidence) - off,
-			 "); %u of %u forkers started their workers in one burst and wait on them",
-			 pr->bursts, pr->settled);
+		snprintf(v->evidence + off, len - off,
+			 "; %u of %u forkers started their copies in one burst (%u "
+			 "multithreaded), as pools do",
+			 pr->bursts, pr->settled, pr->mt_forkers);
 	else
-		snprintf(v->evidence + off, sizeof(v->evidence) - off,
-			 "); %u of %u descendants exec'd anything", pr->execs, pr->members - 1);
-}
-
-/* Tag the subtree just profiled (d->order) as members of alert a. */
-static void tag_members(struct detector *d, const struct proctable *t, uint32_t n_members,
-			uint16_t a)
-{
-	for (uint32_t k = 0; k < n_members; k++) {
-		struct det_proc *p = st(d, t, d->order[k]);
-
-		if (p)
-			p->alert = a;
-	}
-}
-
-static void raise_alert(struct detector *d, const struct proctable *t, int32_t x,
-			const struct profile *pr, uint64_t now, det_verdict_fn fn, void *ctx)
-{
-	const struct pt_entry *root = pt_get(t, x);
-	enum det_pattern p = name_runaway(pr);
-	struct det_verdict v;
-	struct det_alert *a = NULL;
-	uint16_t idx;
-
-	for (idx = 0; idx < DET_MAX_ALERTS; idx++)
-		if (!d->alerts[idx].used) {
-			a = &d->alerts[idx];
-			break;
-		}
-	if (!a) {
-		d->alerts_dropped++;
-		return;
-	}
-	memset(a, 0, sizeof(*a));
-	a->used = true;
-	a->pattern = p;
-	a->root = root->key;
-	a->root_start_ns = root->start_ns;
-	a->live = a->peak = a->reported_tasks = pr->live;
-	a->seq = 1;
-	a->first_ns = a->last_profile_ns = now;
-	memcpy(a->comm, root->comm, sizeof(a->comm));
-	memcpy(a->exe, root->filename, sizeof(a->exe));
-	memcpy(a->cmdline, root->cmdline, sizeof(a->cmdline));
-	tag_members(d, t, pr->members, (uint16_t)(idx + 1));
-
-	base_verdict(&v, DET_ALERT, p, now, root);
-	fill_tree_verdict(&v, pr);
-	tree_evidence(&v, pr, p, root);
-	v.seq = 1;
-	v.peak_tasks = a->peak;
-	fn(ctx, &v);
+		snprintf(v->evidence + off, len - off, "; copies are forks without exec");
 }
 
 static struct det_alert *alert_of(struct detector *d, const struct det_proc *p)
@@ -550,47 +634,126 @@ static struct det_alert *alert_of(struct detector *d, const struct det_proc *p)
 	return &d->alerts[p->alert - 1];
 }
 
-/* A flagged tree grew: re-profile now and then; report each doubling. */
-static void update_alert(struct detector *d, const struct proctable *t, struct det_alert *a,
-			 uint64_t now, det_verdict_fn fn, void *ctx)
+static uint16_t alert_id(const struct detector *d, const struct det_alert *a)
+{
+	return (uint16_t)(a - d->alerts + 1);
+}
+
+/* Tag every process of root's subtree as a member of alert a. */
+static void tag_subtree(struct detector *d, const struct proctable *t, int32_t root, uint16_t a)
+{
+	uint32_t n = 0, head = 0;
+
+	d->order[n++] = root;
+	while (head < n) {
+		int32_t i = d->order[head++];
+		struct det_proc *p = st(d, t, i);
+
+		p->alert = a;
+		p->flagged = true;
+		for (int32_t c = pt_get(t, i)->first_child; c != PT_NONE && n < d->cap;
+		     c = pt_get(t, c)->next_sibling)
+			d->order[n++] = c;
+	}
+}
+
+/*
+ * The live members of a flagged tree, counted in the table: the one count
+ * detector and policy share (a second tally, kept per fork and exit, drifts
+ * when a resync and a late exit report one death twice).
+ */
+static uint32_t count_live(struct detector *d, const struct proctable *t, struct det_alert *a)
 {
 	int32_t r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
-	struct det_verdict v;
-	struct profile pr;
+	uint16_t id = alert_id(d, a);
+	uint32_t n = 0, head = 0, live = 0;
 
-	/* a->live is kept per fork and exit: profile only when it doubled */
-	if (a->live < 2 * a->reported_tasks || r == PT_NONE)
+	if (r == PT_NONE) { /* root evicted: every tagged member, wherever */
+		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
+			live += pt_get(t, i)->state == PT_ALIVE && st(d, t, i)->alert == id;
+		return live;
+	}
+	d->order[n++] = r;
+	while (head < n) {
+		int32_t i = d->order[head++];
+		const struct pt_entry *e = pt_get(t, i);
+
+		live += e->state == PT_ALIVE && st(d, t, i)->alert == id;
+		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
+		     c = pt_get(t, c)->next_sibling)
+			d->order[n++] = c;
+	}
+	return live;
+}
+
+static struct det_alert *new_alert(struct detector *d, enum det_pattern p,
+				   const struct pt_entry *root, uint32_t live, uint64_t now)
+{
+	struct det_alert *a = NULL;
+
+	for (uint32_t i = 0; i < DET_MAX_ALERTS && !a; i++)
+		if (!d->alerts[i].used)
+			a = &d->alerts[i];
+	if (!a) {
+		d->alerts_dropped++;
+		return NULL;
+	}
+	memset(a, 0, sizeof(*a));
+	a->used = true;
+	a->pattern = p;
+	a->root = root->key;
+	a->root_start_ns = root->start_ns;
+	a->live = a->peak = a->reported_tasks = live;
+	a->seq = 1;
+	a->first_ns = now;
+	a->next_count_ns = now + RECOUNT_NS;
+	memcpy(a->comm, root->comm, sizeof(a->comm));
+	memcpy(a->exe, root->filename, sizeof(a->exe));
+	memcpy(a->cmdline, root->cmdline, sizeof(a->cmdline));
+	return a;
+}
+
+/*
+ * x is the highest copy found to be a runaway; chain[0..n-1] the copies
+ * from x down towards the fork that triggered the look.  Choose the root
+ * (det_choose_root), profile it and raise the alert.
+ */
+static void raise_alert(struct detector *d, const struct proctable *t, const int32_t *chain,
+			uint32_t n, uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	struct det_root_candidate cand[DET_CLIMB_MAX];
+	struct det_verdict v;
+	struct det_alert *a;
+	struct profile pr;
+	enum det_pattern p;
+	int32_t root;
+
+	/* branches[] still holds the profile of chain[0], the widest view */
+	for (uint32_t i = 0; i < n; i++) {
+		cand[i].interactive = pt_get(t, chain[i])->prog.kind == PROG_INTERACTIVE;
+		cand[i].live_branches = d->branches[chain[i]];
+	}
+	root = chain[det_choose_root(cand, n)];
+	profile(d, t, root, now, &pr);
+	p = name_runaway(&pr);
+	a = new_alert(d, p, pt_get(t, root), pr.live, now);
+	if (!a)
 		return;
-	a->last_profile_ns = now;
-	profile(d, t, r, now, &pr);
-	tag_members(d, t, pr.members, (uint16_t)(a - d->alerts + 1));
-	a->live = pr.live;
-	if (pr.live > a->peak)
-		a->peak = pr.live;
-	if (pr.live < 2 * a->reported_tasks)
-		return;
-	a->reported_tasks = pr.live;
-	base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, pt_get(t, r));
+	tag_subtree(d, t, root, alert_id(d, a));
+	base_verdict(&v, DET_ALERT, p, now, t, root);
 	fill_tree_verdict(&v, &pr);
-	tree_evidence(&v, &pr, a->pattern, pt_get(t, r));
-	v.seq = ++a->seq;
+	tree_evidence(&v, &pr, p);
+	v.seq = 1;
+	v.tree = alert_id(d, a);
 	v.peak_tasks = a->peak;
 	fn(ctx, &v);
 }
 
-static void member_exited(struct detector *d, const struct proctable *t, struct det_proc *p,
-			  uint64_t now, det_verdict_fn fn, void *ctx)
+static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det_verdict_fn fn,
+		      void *ctx)
 {
-	struct det_alert *a = alert_of(d, p);
 	struct det_verdict v;
 
-	if (!a || a->pattern == DET_THREAD_EXPLOSION || a->pattern == DET_RESTART_LOOP)
-		return;
-	if (a->live)
-		a->live--;
-	if (a->live)
-		return;
-	/* the tree is empty: close the alert */
 	memset(&v, 0, sizeof(v));
 	v.kind = DET_ALERT_END;
 	v.pattern = a->pattern;
@@ -600,29 +763,147 @@ static void member_exited(struct detector *d, const struct proctable *t, struct 
 	v.root_comm = a->comm;
 	v.root_exe = a->exe;
 	v.cmdline = a->cmdline;
+	v.launcher_comm = v.launcher_cmdline = "";
 	v.peak_tasks = a->peak;
 	v.seq = ++a->seq;
+	v.tree = alert_id(d, a);
 	v.doubling_ms = -1;
 	v.duration_ns = now - a->first_ns;
+	if (a->dirty)
+		d->dirty_alerts--;
+	a->used = a->dirty = false;
 	fn(ctx, &v);
-	a->used = false;
 }
 
 /*
- * A process forked.  Cheap filter first: the forker, its parent and its
- * grandparent all forked within the window.  Then profile the chain from
- * its highest recently-forking ancestor downwards; the first that is a
- * runaway is the root to act on (so the shell that started a bomb is not).
+ * Recount a flagged tree's live members: end the alert when it is empty,
+ * report an update when it doubled since the last report.
  */
+static void recount(struct detector *d, const struct proctable *t, struct det_alert *a,
+		    uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	int32_t r;
+	struct det_verdict v;
+	struct profile pr;
+
+	if (a->dirty)
+		d->dirty_alerts--;
+	a->dirty = false;
+	a->forks_since_count = a->exits_since_count = 0;
+	a->next_count_ns = now + RECOUNT_NS;
+	a->live = count_live(d, t, a);
+	if (a->live > a->peak)
+		a->peak = a->live;
+	if (!a->live) {
+		end_alert(d, a, now, fn, ctx);
+		return;
+	}
+	r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+	if (a->live < 2 * a->reported_tasks || r == PT_NONE || a->pattern == DET_THREAD_EXPLOSION)
+		return;
+	a->reported_tasks = a->live;
+	profile(d, t, r, now, &pr);
+	base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
+	fill_tree_verdict(&v, &pr);
+	tree_evidence(&v, &pr, a->pattern);
+	v.tasks = a->live;
+	v.seq = ++a->seq;
+	v.tree = alert_id(d, a);
+	v.peak_tasks = a->peak;
+	fn(ctx, &v);
+}
+
+/*
+ * A member forked or died: recount now, or soon if it was just done.  Once
+ * as many deaths were reported as there were live members at the last
+ * count, the tree may be empty: recount at once (a death reported twice,
+ * by a resync and by its exit record, only brings a count forward).
+ */
+static void member_changed(struct detector *d, const struct proctable *t, struct det_alert *a,
+			   uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	if (now >= a->next_count_ns || a->exits_since_count >= a->live) {
+		recount(d, t, a, now, fn, ctx);
+	} else if (!a->dirty) {
+		a->dirty = true;
+		d->dirty_alerts++;
+	}
+}
+
+static void recount_due(struct detector *d, const struct proctable *t, uint64_t now,
+			det_verdict_fn fn, void *ctx)
+{
+	for (uint32_t i = 0; i < DET_MAX_ALERTS && d->dirty_alerts; i++)
+		if (d->alerts[i].used && d->alerts[i].dirty && now >= d->alerts[i].next_count_ns)
+			recount(d, t, &d->alerts[i], now, fn, ctx);
+}
+
+/*
+ * A copy was made (a fork, or an exec of a program an ancestor runs).
+ * Climb the copies above it; if there are enough generations for a
+ * runaway, profile the chain from the highest copy down: the first that
+ * is a runaway holds the root (then chosen by det_choose_root).
+ */
+static void look_at_copies(struct detector *d, const struct proctable *t, int32_t slot,
+			   uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	int32_t up[DET_CLIMB_MAX], chain[DET_CLIMB_MAX], x;
+	uint32_t n = 0, need = d->c.min_generations < d->c.min_generations_exec
+				   ? d->c.min_generations
+				   : d->c.min_generations_exec;
+	struct profile pr;
+
+	for (x = copy_ancestor(t, slot, PT_NONE); x != PT_NONE && n < DET_CLIMB_MAX;
+	     x = copy_ancestor(t, x, PT_NONE))
+		up[n++] = x;
+	/* a generation of forkers needs a copy below it: n copies above the
+	 * new one make at most n forker generations */
+	if (n < need)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		chain[i] = up[n - 1 - i];
+	/*
+	 * Each copy on the chain keeps its own pace: it is looked at again
+	 * once a quarter of its own subtree's size in forks has happened, or
+	 * after an interval that also grows with that size.  A bomb's root is
+	 * small and looked at often (it reaches hundreds of tasks in
+	 * milliseconds: time alone is too coarse, and a slow bomb needs the
+	 * timer); a long-lived copy high above it, whose subtree may hold
+	 * thousands of exited processes, rarely.  A fixed interval would
+	 * re-walk such a subtree 50 times a second for as long as it keeps
+	 * forking; scaled, the timer costs each node at most ~256 visits per
+	 * interval, and the count pace keeps the rest O(N log N).
+	 */
+	for (uint32_t i = 0; i < n; i++) {
+		struct det_proc *node = st(d, t, chain[i]);
+		uint64_t interval =
+		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
+
+		if (node->alert)
+			return; /* already flagged (or inside a flagged tree) */
+		if (d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
+		    now < node->last_analysis_ns + interval)
+			continue;
+		node->last_analysis_ns = now;
+		node->forks_at_analysis = d->forks;
+		profile(d, t, chain[i], now, &pr);
+		node->members_at_analysis = pr.members;
+		if (is_runaway(d, &pr)) {
+			raise_alert(d, t, chain + i, n - i, now, fn, ctx);
+			return;
+		}
+		if (pr.live_copies < d->c.min_tasks)
+			return; /* smaller subtrees below cannot qualify either */
+	}
+}
+
 static void on_process_fork(struct detector *d, const struct proctable *t, int32_t child,
 			    const struct ft_fork *f, det_verdict_fn fn, void *ctx)
 {
-	int32_t parent = pt_get(t, child)->parent, path[DET_CLIMB_MAX], x;
+	int32_t parent = pt_get(t, child)->parent;
 	struct det_proc *pp = st(d, t, parent), *cp = st(d, t, child);
 	uint64_t now = f->h.ts_ns;
 	struct det_alert *a;
-	struct profile pr;
-	int n = 0;
 
 	if (!pp || !cp)
 		return;
@@ -635,53 +916,31 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	a = alert_of(d, pp);
 	if (a) { /* membership is inherited at fork */
 		cp->alert = pp->alert;
-		if (++a->live > a->peak)
-			a->peak = a->live;
-		update_alert(d, t, a, now, fn, ctx);
+		cp->flagged = true;
+		/* the peak between two counts: births since the last one (a
+		 * statistic only; decisions use counts) */
+		if (++a->forks_since_count > a->exits_since_count &&
+		    a->live + a->forks_since_count - a->exits_since_count > a->peak)
+			a->peak = a->live + a->forks_since_count - a->exits_since_count;
+		/* it may have doubled since the last count: look again */
+		if (a->forks_since_count >= a->live)
+			member_changed(d, t, a, now, fn, ctx);
 		return;
 	}
-	for (x = parent; x != PT_NONE && n < DET_CLIMB_MAX; x = pt_get(t, x)->parent) {
-		const struct pt_entry *e = pt_get(t, x);
+	look_at_copies(d, t, child, now, fn, ctx);
+}
 
-		/* init and kernel threads are never the root of a runaway */
-		if (e->key.tgid == 1 || e->kthread || !forked_recently(d, t, x, now))
-			break;
-		path[n++] = x;
-	}
-	if (n < 3)
-		return;
-	/*
-	 * Profile the chain top-down; the first runaway is the root.  Each
-	 * node keeps its own pace: it is looked at again once a quarter of its
-	 * own subtree's size in forks has happened, or after an interval that
-	 * also grows with that size.  A bomb's root is small and looked at
-	 * often (it reaches hundreds of tasks in milliseconds: time alone is
-	 * too coarse, and a slow bomb needs the timer); a supervisor above it,
-	 * whose subtree may hold thousands of exited processes, rarely.  A
-	 * fixed interval would re-walk such a subtree 50 times a second for
-	 * as long as it keeps forking (a storm's parent: 57 processes visited per
-	 * record); scaled, the timer costs each node at most ~256 visits per
-	 * interval, and the count pace keeps the rest O(N log N).
-	 */
-	for (int i = n - 1; i >= 0; i--) {
-		struct det_proc *node = st(d, t, path[i]);
-		uint64_t interval =
-		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
+static void on_exec(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
+		    det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *pp = st(d, t, e->parent);
 
-		if (d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
-		    now < node->last_analysis_ns + interval)
-			continue;
-		node->last_analysis_ns = now;
-		node->forks_at_analysis = d->forks;
-		profile(d, t, path[i], now, &pr);
-		node->members_at_analysis = pr.members;
-		if (is_runaway(d, &pr)) {
-			raise_alert(d, t, path[i], &pr, now, fn, ctx);
-			return;
-		}
-		if (pr.live < d->c.min_tasks)
-			return; /* smaller subtrees below cannot qualify either */
-	}
+	/* its parent starts other programs: its fresh forks will exec too */
+	if (pp && !same_program(e, pt_get(t, e->parent)))
+		pp->spawner = true;
+	if (!st(d, t, slot)->alert)
+		look_at_copies(d, t, slot, now, fn, ctx);
 }
 
 static void on_thread_start(struct detector *d, const struct proctable *t, int32_t slot,
@@ -690,6 +949,7 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 	struct det_proc *p = st(d, t, slot);
 	uint32_t n = f->parent_threads, level = 0, need = 0;
 	struct det_verdict v;
+	struct det_alert *a;
 
 	if (!p || n < 16)
 		return;
@@ -700,7 +960,7 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 		p->thr_ns[level] = f->h.ts_ns;
 	while ((16u << need) < d->c.thread_min && need + 1 < DET_THREAD_LEVELS)
 		need++;
-	if (level < need || p->thr_reported)
+	if (level < need || p->thr_reported || p->alert)
 		return;
 	/* every doubling from 16 up to thread_min came fast */
 	for (uint32_t k = 1; k <= need; k++)
@@ -708,9 +968,17 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 		    p->thr_ns[k] - p->thr_ns[k - 1] > d->c.thread_doubling_ns)
 			return;
 	p->thr_reported = true;
-	base_verdict(&v, DET_ALERT, DET_THREAD_EXPLOSION, f->h.ts_ns, pt_get(t, slot));
-	v.tasks = v.threads = n;
+	/* a tree of one process (and what it forks from now on): actionable */
+	a = new_alert(d, DET_THREAD_EXPLOSION, pt_get(t, slot), 1, f->h.ts_ns);
+	if (!a)
+		return;
+	tag_subtree(d, t, slot, alert_id(d, a));
+	base_verdict(&v, DET_ALERT, DET_THREAD_EXPLOSION, f->h.ts_ns, t, slot);
+	v.tasks = 1;
+	v.threads = n;
 	v.seq = 1;
+	v.tree = alert_id(d, a);
+	v.peak_tasks = 1;
 	v.doubling_ms = (double)(p->thr_ns[need] - p->thr_ns[need - 1]) / 1e6;
 	snprintf(v.evidence, sizeof(v.evidence),
 		 "threads doubled from 16 to %u, each doubling within %.0f ms", n,
@@ -718,20 +986,26 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 	fn(ctx, &v);
 }
 
-/* A child exited: a parent re-spawning children that fail at once? */
+/* A child exited: a parent re-spawning one program that fails at once? */
 static void on_process_exit(struct detector *d, const struct proctable *t, int32_t slot,
 			    const struct ft_exit *x, det_verdict_fn fn, void *ctx)
 {
 	const struct pt_entry *e = pt_get(t, slot);
-	struct det_proc *p;
+	struct det_proc *p, *cp = st(d, t, slot);
+	struct det_alert *a = alert_of(d, cp);
 	struct det_verdict v;
 	bool failed, same;
 
-	member_exited(d, t, st(d, t, slot), x->h.ts_ns, fn, ctx);
-	if (!e->born_ns || e->parent == PT_NONE || !(p = st(d, t, e->parent)))
+	if (a) {
+		a->exits_since_count++;
+		member_changed(d, t, a, x->h.ts_ns, fn, ctx);
+	}
+	/* forktrace's own kills (members of flagged trees) are no evidence */
+	if (cp->flagged || !e->born_ns || e->parent == PT_NONE || !(p = st(d, t, e->parent)))
 		return;
 	failed = x->exit_code != 0 && x->h.ts_ns - e->born_ns <= d->c.restart_max_life_ns;
-	same = p->fail_run && !strncmp(p->fail_comm, e->comm, FT_COMM_LEN) &&
+	/* one program restarted, not a runner running different tests */
+	same = p->fail_run && e->prog.hash == p->fail_prog &&
 	       x->h.ts_ns <= p->fail_first_ns + d->c.restart_window_ns;
 	/*
 	 * Other children (the watchdog's own sleep, say) neither count nor
@@ -745,7 +1019,7 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	if (!same) {
 		p->fail_run = p->restart_reported = 0;
 		p->fail_first_ns = x->h.ts_ns;
-		memcpy(p->fail_comm, e->comm, FT_COMM_LEN);
+		p->fail_prog = e->prog.hash;
 	}
 	p->fail_run++;
 	/* report at restart_min failures, then at each doubling */
@@ -753,7 +1027,7 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 		return;
 	/* one alert per parent; later runs and growth are updates */
 	base_verdict(&v, p->restart_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_RESTART_LOOP,
-		     x->h.ts_ns, pt_get(t, e->parent));
+		     x->h.ts_ns, t, e->parent);
 	v.seq = ++p->restart_seq;
 	p->restart_reported = p->fail_run;
 	v.restarts = p->fail_run;
@@ -761,22 +1035,37 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	v.births_per_s =
 	    (double)p->fail_run * 1e9 / (double)(x->h.ts_ns - p->fail_first_ns + 1000000);
 	snprintf(v.evidence, sizeof(v.evidence),
-		 "%u children '%.16s' died within %.0f ms each (last: %s %u)", p->fail_run, e->comm,
-		 (double)d->c.restart_max_life_ns / 1e6,
+		 "%u children '%.16s' of one program died within %.0f ms each (last: %s %u)",
+		 p->fail_run, e->comm, (double)d->c.restart_max_life_ns / 1e6,
 		 (x->exit_code & 0x7f) ? "signal" : "exit code",
 		 (x->exit_code & 0x7f) ? x->exit_code & 0x7f : (x->exit_code >> 8) & 0xff);
 	fn(ctx, &v);
 }
 
-/* fork_while_threaded: decided once the child had exec_grace to exec. */
+/* The highest copy above slot: where a tree's findings are counted. */
+static int32_t copy_top(const struct proctable *t, int32_t slot)
+{
+	int32_t top = slot;
+
+	for (int n = 0, a = copy_ancestor(t, slot, PT_NONE); a != PT_NONE && n < DET_CLIMB_MAX;
+	     a = copy_ancestor(t, a, PT_NONE), n++)
+		top = a;
+	return top;
+}
+
+/*
+ * fork_while_threaded: decided once the child had exec_grace to exec.  One
+ * finding per tree of copies of one program, counted at its highest copy,
+ * with an update at each doubling of the count.
+ */
 static void resolve_pending(struct detector *d, const struct proctable *t, uint64_t now, bool all,
 			    det_verdict_fn fn, void *ctx)
 {
 	while (d->pend_len) {
 		struct pending_fork *pf = &d->pending[d->pend_head];
-		int32_t c, p;
+		int32_t c, p, top;
 		const struct pt_entry *ce;
-		struct det_proc *ps;
+		struct det_proc *ps, *agg;
 		struct det_verdict v;
 
 		if (!all && pf->ts + d->c.exec_grace_ns > now)
@@ -789,16 +1078,26 @@ static void resolve_pending(struct detector *d, const struct proctable *t, uint6
 			continue; /* fork+exec: the safe use */
 		p = pt_find(t, pf->parent.tgid, pf->parent.start_ticks * FT_NS_PER_TICK);
 		ps = st(d, t, p);
-		if (!ps || ps->fwt_reported)
+		if (!ps || ps->fwt_reported_self)
 			continue;
-		ps->fwt_reported = true;
-		base_verdict(&v, DET_FINDING, DET_FORK_WHILE_THREADED, pf->ts, pt_get(t, p));
+		ps->fwt_reported_self = true;
+		top = copy_top(t, p);
+		agg = st(d, t, top);
+		if (++agg->fwt_count < 2 * agg->fwt_reported)
+			continue;
+		base_verdict(&v, DET_FINDING, DET_FORK_WHILE_THREADED, pf->ts, t, p);
+		v.seq = agg->fwt_reported ? 2 : 1;
+		v.kind = DET_FINDING;
+		agg->fwt_reported = agg->fwt_count;
+		v.count = agg->fwt_count;
 		v.threads = pf->threads;
 		v.child = pf->child.tgid;
 		snprintf(v.evidence, sizeof(v.evidence),
 			 "forked child %u while running %u threads; the child did not exec "
-			 "within %.0f ms (locks held by other threads stay locked in it)",
-			 pf->child.tgid, pf->threads, (double)d->c.exec_grace_ns / 1e6);
+			 "within %.0f ms (locks held by other threads stay locked in it); "
+			 "%u processes of this tree (under %u) did so",
+			 pf->child.tgid, pf->threads, (double)d->c.exec_grace_ns / 1e6,
+			 agg->fwt_count, pt_get(t, top)->key.tgid);
 		fn(ctx, &v);
 	}
 }
@@ -807,9 +1106,13 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 	      int32_t slot, det_verdict_fn fn, void *ctx)
 {
 	const struct ft_header *h = &rec->h;
+	struct det_alert *a;
 
-	if (h->ts_ns)
+	if (h->ts_ns) {
 		resolve_pending(d, t, h->ts_ns, false, fn, ctx);
+		if (d->dirty_alerts)
+			recount_due(d, t, h->ts_ns, fn, ctx);
+	}
 	if (slot == PT_NONE || !pt_get(t, slot))
 		return;
 	switch (h->type) {
@@ -833,12 +1136,19 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 		}
 		on_process_fork(d, t, slot, &rec->fork, fn, ctx);
 		break;
+	case FT_EV_EXEC:
+		on_exec(d, t, slot, h->ts_ns, fn, ctx);
+		break;
 	case FT_EV_EXIT:
 		if (!(h->flags & FT_F_THREAD))
 			on_process_exit(d, t, slot, &rec->exit, fn, ctx);
 		break;
 	case FT_EV_GONE:
-		member_exited(d, t, st(d, t, slot), h->ts_ns, fn, ctx);
+		a = alert_of(d, st(d, t, slot));
+		if (a) {
+			a->exits_since_count++;
+			member_changed(d, t, a, h->ts_ns, fn, ctx);
+		}
 		break;
 	default:
 		break;
@@ -849,6 +1159,9 @@ void det_finish(struct detector *d, const struct proctable *t, uint64_t now, det
 		void *ctx)
 {
 	resolve_pending(d, t, now, true, fn, ctx);
+	for (uint32_t i = 0; i < DET_MAX_ALERTS && d->dirty_alerts; i++)
+		if (d->alerts[i].used && d->alerts[i].dirty)
+			recount(d, t, &d->alerts[i], now, fn, ctx);
 }
 
 void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim, uint64_t now,

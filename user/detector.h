@@ -31,7 +31,8 @@ enum det_kind { DET_ALERT, DET_ALERT_UPDATE, DET_ALERT_END, DET_FINDING };
 struct det_config {
 	uint64_t window_ns;	  /* "recently forked" */
 	uint32_t min_tasks;	  /* live replicating tasks before a tree is a runaway */
-	uint32_t min_generations; /* consecutive generations of replicating forkers */
+	uint32_t min_generations; /* consecutive generations of copies forking copies */
+	uint32_t min_generations_exec; /* the same when the copies exec the program again */
 	uint64_t max_doubling_ns; /* population doubling time at most */
 	uint64_t analysis_interval_ns;
 	uint32_t restart_min; /* failing short-lived children in a row */
@@ -40,6 +41,7 @@ struct det_config {
 	uint32_t thread_min; /* threads, reached by fast doublings */
 	uint64_t thread_doubling_ns;
 	uint64_t exec_grace_ns; /* fork_while_threaded: exec within this is safe */
+	uint32_t max_other_pct;	/* work done by other programs, per copy, at most */
 };
 
 /* What the detector says.  Strings point into detector memory: copy to keep. */
@@ -47,9 +49,14 @@ struct det_verdict {
 	enum det_kind kind;
 	enum det_pattern pattern;
 	uint64_t ts_ns;
-	uint32_t root; /* the process to act on */
+	uint32_t root; /* the highest process of the runaway: the one to act on */
 	uint64_t root_start_ns;
 	const char *root_comm, *root_exe, *cmdline;
+	/* the process that started the runaway (never acted on); pid 0: unknown */
+	uint32_t launcher;
+	const char *launcher_comm, *launcher_cmdline;
+	uint32_t tree;	       /* flagged-tree id (1..63), 0 for findings */
+	uint32_t count;	       /* findings: how many in this tree so far */
 	uint32_t tasks; /* live tasks in the tree */
 	uint32_t peak_tasks;
 	uint32_t generations; /* generations with live tasks */
@@ -63,6 +70,10 @@ struct det_verdict {
 	uint32_t threads;     /* thread_explosion, fork_while_threaded */
 	uint32_t child;	      /* fork_while_threaded: the child that did not exec */
 	uint32_t restarts;    /* restart_loop */
+	/* the nearest host limit at this pace (filled live by the pipeline) */
+	const char *limit_name; /* NULL: not known */
+	uint64_t limit_value;
+	double limit_seconds;
 	char evidence[512];
 };
 
@@ -120,6 +131,25 @@ struct det_work {
 	uint64_t nodes;
 };
 void det_get_work(const struct detector *d, struct det_work *out);
+
+/*
+ * The decision rules, pure functions (unit-tested on their own).
+ *
+ * Root choice: chain[0..n-1] are copies of one program, top-down, the top
+ * being the highest copy in a runaway.  A top that is an interactive shell
+ * or REPL, or that started only one live branch of copies (a supervisor
+ * forking its worker once), launched the runaway rather than being part of
+ * it.  Returns the index of the root.
+ */
+struct det_root_candidate {
+	bool interactive;      /* runs an interpreter with no program of its own */
+	uint32_t live_branches; /* copies it forked that have live copies below */
+};
+uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
+
+/* Seconds until a tree of `tasks` doubling every doubling_ms fills the
+ * headroom (limit - used) left under a limit; < 0 when not growing. */
+double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used);
 
 const char *det_pattern_name(enum det_pattern p);
 const char *det_severity(enum det_pattern p);

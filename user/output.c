@@ -356,10 +356,20 @@ static void human_gen_list(FILE *f, const char *label, const uint32_t *v, uint32
 	fputc('\n', f);
 }
 
+/* " in 41 s" for a limit's time left (reuses buf) */
+static const char *seconds_text(double s, char *buf, size_t len)
+{
+	if (s < 1)
+		snprintf(buf, len, " now");
+	else
+		snprintf(buf, len, " in %.0f s at this pace", s);
+	return buf;
+}
+
 static void human_verdict(struct output *o, const struct det_verdict *v)
 {
 	char when[32], comm[FT_COMM_LEN * 4 + 1], exe[FT_FILENAME_LEN * 4 + 1];
-	char cmd[FT_ARGS_LEN * 4 + 1];
+	char cmd[FT_ARGS_LEN * 4 + 1], left[48];
 	const char *sev = det_severity(v->pattern);
 
 	hhmmss(o, v->ts_ns, when, sizeof(when));
@@ -388,12 +398,20 @@ static void human_verdict(struct output *o, const struct det_verdict *v)
 		fprintf(o->f, ": %u restarts, %.1f/s\n", v->restarts, v->births_per_s);
 	else
 		fprintf(o->f,
-			": %u tasks in %u generations, %.0f births/s, doubling every %.0f ms\n",
-			v->tasks, v->generations, v->births_per_s, v->doubling_ms);
+			": %u tasks in %u generations, %.0f births/s, doubling every %.1f s%s%s%s\n",
+			v->tasks, v->generations, v->births_per_s, v->doubling_ms / 1e3,
+			v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
+			v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
 	printable(v->root_exe, FT_FILENAME_LEN, exe, sizeof(exe));
 	printable(v->cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
 	fprintf(o->f, "%-45s root %u: %s%s%s\n", "", v->root, exe[0] ? exe : comm,
 		cmd[0] ? "  cmdline: " : "", cmd);
+	if (v->launcher) {
+		printable(v->launcher_comm, FT_COMM_LEN, comm, sizeof(comm));
+		printable(v->launcher_cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
+		fprintf(o->f, "%-45s launched by %u (%s)%s%s\n", "", v->launcher, comm,
+			cmd[0] ? ": " : "", cmd);
+	}
 	if (v->ngen) {
 		human_gen_list(o->f, "live per generation", v->live_per_gen, v->ngen);
 		human_gen_list(o->f, "forkers per generation", v->forkers_per_gen, v->ngen);
@@ -415,14 +433,24 @@ static void json_verdict(struct output *o, const struct det_verdict *v)
 	json_u64(&j, "root_start_ns", v->root_start_ns);
 	if (v->cmdline[0])
 		json_strn(&j, "cmdline", v->cmdline, FT_ARGS_LEN);
+	if (v->kind != DET_ALERT_END && v->launcher) {
+		json_u64(&j, "launcher", v->launcher);
+		json_strn(&j, "launcher_comm", v->launcher_comm, FT_COMM_LEN);
+		json_strn(&j, "launcher_cmdline", v->launcher_cmdline, FT_ARGS_LEN);
+	}
+	if (v->tree)
+		json_u64(&j, "tree", v->tree);
 	if (v->kind != DET_FINDING)
 		json_u64(&j, "seq", v->seq);
+	else
+		json_bool(&j, "update", v->seq > 1);
 	if (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE)
 		json_bool(&j, "update", v->kind == DET_ALERT_UPDATE);
 	switch (v->pattern) {
 	case DET_FORK_WHILE_THREADED:
 		json_u64(&j, "parent_threads", v->threads);
 		json_u64(&j, "child", v->child);
+		json_u64(&j, "count", v->count);
 		break;
 	case DET_THREAD_EXPLOSION:
 		json_u64(&j, "threads", v->threads);
@@ -449,6 +477,11 @@ static void json_verdict(struct output *o, const struct det_verdict *v)
 			json_null(&j, "doubling_ms");
 		json_u32_array(&j, "live_per_generation", v->live_per_gen, v->ngen);
 		json_u32_array(&j, "forkers_per_generation", v->forkers_per_gen, v->ngen);
+		if (v->limit_name) {
+			json_str(&j, "limit", v->limit_name);
+			json_u64(&j, "limit_value", v->limit_value);
+			json_f64(&j, "limit_seconds", v->limit_seconds);
+		}
 	}
 	json_str(&j, "evidence", v->evidence);
 	json_end(&j);

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,11 +146,13 @@ static const char *cgroup2_mount(void)
 	return mnt;
 }
 
-int procfs_read_process(uint32_t pid, struct ft_snapshot *s)
+int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *s)
 {
 	struct procfs_stat st;
+	struct stat cwd;
 	char path[64];
 	ssize_t n;
+	int fd;
 
 	memset(s, 0, sizeof(*s));
 	if (procfs_stat(pid, &st))
@@ -170,6 +173,19 @@ int procfs_read_process(uint32_t pid, struct ft_snapshot *s)
 	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
 	n = readlink(path, s->filename, sizeof(s->filename) - 1);
 	s->filename[n > 0 ? n : 0] = '\0';
+	/* the program identity (user/progid.h) needs argv and the directory */
+	snprintf(path, sizeof(path), "/proc/%u/cwd", pid);
+	if (!stat(path, &cwd))
+		s->cwd_ino = cwd.st_ino;
+	/* not during a resync: reading cmdline takes the mmap lock that a
+	 * forking bomb holds most of the time */
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	fd = with_args ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0) {
+		n = read(fd, s->args, sizeof(s->args));
+		s->args_len = n > 0 ? (uint32_t)n : 0;
+		close(fd);
+	}
 	return 0;
 }
 
@@ -213,7 +229,7 @@ int procfs_snapshot(uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn, void 
 				goto cleanup;
 			procs = grown;
 		}
-		if (procfs_read_process((uint32_t)pid, &procs[n]) == 0)
+		if (procfs_read_process((uint32_t)pid, !(extra_flags & FT_F_RESYNC), &procs[n]) == 0)
 			n++;
 	}
 	/* a parent always starts before its child, so this order links the tree */

@@ -7,6 +7,7 @@
 #define FT_PROCFS_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include "stream.h"
 
 /*
@@ -28,7 +29,7 @@ struct procfs_stat {
 int procfs_stat(uint32_t pid, struct procfs_stat *out);
 
 /* Read one process; 0 on success, -1 if it is gone or unreadable. */
-int procfs_read_process(uint32_t pid, struct ft_snapshot *out);
+int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *out);
 
 /* CLOCK_BOOTTIME now, in ns. */
 uint64_t procfs_boot_ns(void);

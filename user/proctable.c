@@ -290,6 +290,19 @@ static void copy_args(struct pt_entry *e, const struct ft_exec *x)
 	e->cmdline[n] = '\0';
 }
 
+/* The program an exec (or a /proc snapshot) shows; multiprocessing's
+ * spawned workers run their parent's. */
+static void set_prog(struct proctable *t, int32_t i, const char *filename, const char *args,
+		     uint32_t args_len, uint64_t cwd)
+{
+	struct pt_entry *e = &t->slots[i];
+
+	e->prog = prog_identify(filename, args, args_len < FT_ARGS_LEN ? args_len : FT_ARGS_LEN,
+				cwd);
+	if (e->prog.kind == PROG_INHERIT && e->parent != PT_NONE)
+		e->prog = t->slots[e->parent].prog;
+}
+
 static int32_t find_or_insert(struct proctable *t, const struct ft_header *h, uint8_t origin,
 			      bool *created)
 {
@@ -337,6 +350,9 @@ static int32_t apply_fork(struct proctable *t, const struct ft_fork *f)
 	if (!e->ppid_now)
 		e->ppid_now = f->real_ppid;
 	set_lineage(t, i, h->ppid, h->pstart_ns);
+	/* a fork runs its parent's program until it execs */
+	if (!e->exec_seen && e->parent != PT_NONE)
+		e->prog = t->slots[e->parent].prog;
 	return i;
 }
 
@@ -399,11 +415,13 @@ static int32_t apply_snapshot(struct proctable *t, const struct ft_snapshot *s)
 	e->threads = s->threads;
 	e->ppid_now = h->ppid;
 	set_lineage(t, i, h->ppid, h->pstart_ns);
+	set_prog(t, i, s->filename, s->args, s->args_len, s->cwd_ino);
 	return i;
 }
 
 int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 {
+	const struct ft_exec *x;
 	struct pt_entry *e;
 	bool created;
 	int32_t i;
@@ -427,6 +445,8 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 		if (h->ppid)
 			e->ppid_now = h->ppid;
 		set_lineage(t, i, h->ppid, h->pstart_ns);
+		x = (const struct ft_exec *)h;
+		set_prog(t, i, x->filename, x->args, x->args_len, x->cwd_ino);
 		return i;
 	case FT_EV_GONE:
 		i = pt_find(t, h->tgid, h->start_ns);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "forktrace.h"
+#include "progid.h"
 
 /* /proc/<pid>/stat reports start time in USER_HZ ticks; compare at that grain */
 #define FT_NS_PER_TICK 10000000ull
@@ -41,6 +42,7 @@ struct pt_entry {
 	char comm[FT_COMM_LEN];
 	char filename[FT_FILENAME_LEN];
 	char cmdline[FT_ARGS_LEN]; /* argv joined by spaces, from the exec record */
+	struct prog_id prog;	   /* what it runs: set at exec, inherited at fork */
 	uint8_t state, origin;
 	bool has_exit_code, exec_seen, kthread, reparented, seen;
 

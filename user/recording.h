@@ -11,7 +11,7 @@
 #include "stream.h"
 
 #define FT_REC_MAGIC   "FORKTRC\n"
-#define FT_REC_VERSION 2 /* 2: exec records carry argv */
+#define FT_REC_VERSION 3 /* 2: exec records carry argv; 3: and cwd, snapshots too */
 
 struct ft_writer;
 struct ft_reader;

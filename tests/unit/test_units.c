@@ -521,9 +521,18 @@ static uint32_t synth_fork(struct synth *s, uint32_t ppid, uint64_t ts)
 	return pid;
 }
 
-static void synth_exec(struct synth *s, uint32_t pid, const char *file, uint64_t ts)
+/* argv: NUL-separated, len bytes; NULL for argv = { file } */
+static void synth_exec_argv(struct synth *s, uint32_t pid, const char *file, const char *argv,
+			    size_t len, uint64_t ts)
 {
 	struct ft_exec e = { 0 };
+
+	if (!argv) {
+		argv = file;
+		len = strlen(file) + 1;
+	}
+	memcpy(e.args, argv, len);
+	e.args_len = (uint32_t)len;
 
 	e.h.type = FT_EV_EXEC;
 	e.h.size = sizeof(e);
@@ -533,6 +542,11 @@ static void synth_exec(struct synth *s, uint32_t pid, const char *file, uint64_t
 	snprintf(e.h.comm, sizeof(e.h.comm), "%s", strrchr(file, '/') + 1);
 	snprintf(e.filename, sizeof(e.filename), "%s", file);
 	det_feed(s->d, s->t, (union ft_record *)&e, APPLY(s->t, e), collect, s);
+}
+
+static void synth_exec(struct synth *s, uint32_t pid, const char *file, uint64_t ts)
+{
+	synth_exec_argv(s, pid, file, NULL, 0, ts);
 }
 
 static void synth_exit(struct synth *s, uint32_t pid, uint64_t ts, uint32_t status)
@@ -641,7 +655,7 @@ static void test_detect_root_exits_early(void)
 
 	synth_init(&s);
 	root = synth_fork(&s, 50, 1 * SEC);
-	synth_exec(&s, root, "/bin/bash", 1 * SEC + 1000);
+	synth_exec_argv(&s, root, "/bin/bash", "bash\0bomb.sh", 13, 1 * SEC + 1000);
 	/* the shell bomb's shape: every process forks two and exits */
 	synth_bomb(&s, root, 1 * SEC, 120, true);
 	CHECK(count_kind(&s, DET_ALERT, root) == 1);
@@ -684,7 +698,8 @@ static void test_detect_make_like_tree_is_not_flagged(void)
 }
 
 /*
- * A vfork storm under a two-level supervisor chain: 20,000 children that
+ * A vfork storm under a chain of copies (runner forks a copy forking the
+ * storm), 20,000 children that
  * exit at once, 40 us apart.  Nothing to flag, and the detector's subtree
  * walks must stay a few processes per record although every chain node's
  * subtree holds thousands of exited children (the table's capacity).
@@ -700,8 +715,9 @@ static void test_detect_storm_cost_bounded(void)
 	synth_init(&s);
 	runner = synth_fork(&s, 50, ts);
 	synth_exec(&s, runner, "/usr/bin/runner", ts + 1000);
+	/* copies of the runner forking copies: every storm fork is looked at */
 	storm = synth_fork(&s, runner, ts += 1000000);
-	synth_exec(&s, storm, "/usr/bin/storm", ts + 1000);
+	storm = synth_fork(&s, storm, ts += 1000000);
 	for (int i = 0; i < 20000; i++, records += 2) {
 		uint32_t c = synth_fork(&s, storm, ts += 40000);
 

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Program identity: what program a process runs, as a 64-bit hash.  For an
+ * interpreter the program is the script, the -c text or the -m module, not
+ * /usr/bin/python3 or /bin/bash; a relative path counts with the directory
+ * it was run in.  The rule and its interpreter table: docs/detection.md.
+ */
+#ifndef FT_PROGID_H
+#define FT_PROGID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum prog_kind {
+	PROG_NONE = 0,	  /* not known (no exec seen, no snapshot) */
+	PROG_EXE,	  /* a binary: its path */
+	PROG_SCRIPT,	  /* an interpreter running a script file: the script's path */
+	PROG_CODE,	  /* an interpreter running -c/-e text: the text */
+	PROG_MODULE,	  /* python -m MODULE */
+	PROG_INTERACTIVE, /* an interpreter with no program: a shell, a REPL */
+	PROG_INHERIT,	  /* runs its parent's program (multiprocessing spawn) */
+};
+
+struct prog_id {
+	uint64_t hash; /* 0 only with PROG_NONE or PROG_INHERIT */
+	enum prog_kind kind;
+};
+
+/*
+ * Identify the program an exec started.  filename: the path given to
+ * execve (a shebang script's own path); argv: NUL-separated, len bytes,
+ * possibly cut short; cwd: an id of the working directory (its inode),
+ * which qualifies relative paths.
+ */
+struct prog_id prog_identify(const char *filename, const char *argv, size_t len, uint64_t cwd);
+
+const char *prog_kind_name(enum prog_kind k);
+
+#endif /* FT_PROGID_H */
