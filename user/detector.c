@@ -730,7 +730,9 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 
 	/* branches[] still holds the profile of chain[0], the widest view */
 	for (uint32_t i = 0; i < n; i++) {
-		cand[i].interactive = pt_get(t, chain[i])->prog.kind == PROG_INTERACTIVE;
+		/* the shell itself, not its subshells (forks that inherit its kind) */
+		cand[i].interactive = pt_get(t, chain[i])->prog.kind == PROG_INTERACTIVE &&
+				      pt_get(t, chain[i])->exec_seen;
 		cand[i].live_branches = d->branches[chain[i]];
 	}
 	root = chain[det_choose_root(cand, n)];
@@ -889,6 +891,15 @@ static void look_at_copies(struct detector *d, const struct proctable *t, int32_
 		profile(d, t, chain[i], now, &pr);
 		node->members_at_analysis = pr.members;
 		if (is_runaway(d, &pr)) {
+			/* a copy above, skipped for its pace, may be part of it too:
+			 * the root is the highest */
+			while (i > 0) {
+				profile(d, t, chain[i - 1], now, &pr);
+				if (!is_runaway(d, &pr))
+					break;
+				i--;
+			}
+			profile(d, t, chain[i], now, &pr);
 			raise_alert(d, t, chain + i, n - i, now, fn, ctx);
 			return;
 		}

@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "procfs.h"
 #include "json.h"
+#include "progid.h"
 #include "pipeline.h"
 #include "proctable.h"
 #include "recording.h"
@@ -754,6 +755,396 @@ static void test_detect_restart_loop(void)
 	synth_free(&s);
 }
 
+/* --- program identity, root choice, limits: the pure decision rules --- */
+
+#define ARGV(s) s, sizeof(s)
+
+static struct prog_id pid_of(const char *file, const char *argv, size_t len, uint64_t cwd)
+{
+	return prog_identify(file, argv, len, cwd);
+}
+
+static void test_prog_identity_table(void)
+{
+	struct prog_id a = pid_of("/usr/bin/python3", ARGV("python3\0a.py"), 7);
+	struct prog_id b = pid_of("/usr/bin/python3", ARGV("python3\0b.py"), 7);
+
+	CHECK(a.kind == PROG_SCRIPT && a.hash && a.hash != b.hash);
+	/* options, interpreter version and "./" change nothing */
+	CHECK(pid_of("/usr/bin/python3.11", ARGV("python3.11\0-u\0-X\0dev\0./a.py"), 7).hash ==
+	      a.hash);
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0-Bu\0a.py\0--x"), 7).hash == a.hash);
+	/* a relative script is another program in another directory */
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0a.py"), 8).hash != a.hash);
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0/srv/a.py"), 7).hash ==
+	      pid_of("/usr/bin/python3", ARGV("python3\0/srv/a.py"), 8).hash);
+	/* a shebang script, then env's exec of python3: one program */
+	CHECK(pid_of("./tool.py", ARGV("/usr/bin/env\0python3\0./tool.py\0x"), 7).hash ==
+	      pid_of("/usr/bin/python3", ARGV("python3\0./tool.py\0x"), 7).hash);
+	CHECK(pid_of("./t.sh", ARGV("/bin/bash\0./t.sh"), 7).hash ==
+	      pid_of("/bin/bash", ARGV("bash\0-x\0t.sh"), 7).hash);
+	/* -c text and -m modules */
+	CHECK(pid_of("/bin/sh", ARGV("sh\0-c\0make all"), 7).kind == PROG_CODE);
+	CHECK(pid_of("/bin/sh", ARGV("sh\0-ec\0make all"), 7).hash ==
+	      pid_of("/bin/dash", ARGV("dash\0-c\0make all\0name"), 9).hash);
+	CHECK(pid_of("/bin/sh", ARGV("sh\0-c\0make all"), 7).hash !=
+	      pid_of("/bin/sh", ARGV("sh\0-c\0make test"), 7).hash);
+	CHECK(pid_of("/bin/bash", ARGV("bash\0-o\0posix\0s.sh"), 7).kind == PROG_SCRIPT);
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0-c\0print(1)"), 7).hash !=
+	      pid_of("/usr/bin/python3", ARGV("python3\0-c\0print(2)"), 7).hash);
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0-m\0pytest\0-x"), 7).hash ==
+	      pid_of("/usr/bin/python3", ARGV("python3\0-B\0-mpytest"), 9).hash);
+	CHECK(pid_of("/usr/bin/perl", ARGV("perl\0-e\0fork"), 7).kind == PROG_CODE);
+	CHECK(pid_of("/usr/bin/node", ARGV("node\0--eval\0x"), 7).kind == PROG_CODE);
+	CHECK(pid_of("/usr/bin/ruby", ARGV("ruby\0-r\0lib\0app.rb"), 7).kind == PROG_SCRIPT);
+	/* multiprocessing's spawn and forkserver children run the parent's program */
+	CHECK(pid_of("/usr/bin/python3",
+		     ARGV("python3\0-B\0-c\0from multiprocessing.spawn import spawn_main; "
+			  "spawn_main(tracker_fd=5, pipe_handle=7)\0--multiprocessing-fork"),
+		     7)
+		  .kind == PROG_INHERIT);
+	/* interpreters with no program, and binaries */
+	CHECK(pid_of("/bin/bash", ARGV("-bash"), 7).kind == PROG_INTERACTIVE);
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0-"), 7).kind == PROG_INTERACTIVE);
+	CHECK(pid_of("/usr/bin/make", ARGV("make\0-C\0a"), 7).hash ==
+	      pid_of("/usr/bin/make", ARGV("make\0-C\0b"), 8).hash);
+	CHECK(pid_of("/usr/bin/make", ARGV("make"), 7).kind == PROG_EXE);
+	CHECK(pid_of("./bomb", ARGV("./bomb"), 7).hash != pid_of("./bomb", ARGV("./bomb"), 8).hash);
+	CHECK(pid_of("", "", 0, 7).kind == PROG_NONE);
+}
+
+static void test_choose_root(void)
+{
+	/* a bomb: its first copy forked two branches that grow */
+	struct det_root_candidate bomb[] = { { false, 2 }, { false, 2 }, { false, 1 } };
+	/* a supervisor forked its worker once; the worker is the bomb */
+	struct det_root_candidate sup[] = { { false, 1 }, { false, 2 }, { false, 2 } };
+	/* an interactive shell running :(){ :|:& };: */
+	struct det_root_candidate shell[] = { { true, 2 }, { false, 2 }, { false, 2 } };
+	/* a supervisor above a supervisor above the bomb */
+	struct det_root_candidate two[] = { { false, 1 }, { false, 1 }, { false, 3 } };
+	struct det_root_candidate one[] = { { true, 1 } };
+
+	CHECK(det_choose_root(bomb, 3) == 0);
+	CHECK(det_choose_root(sup, 3) == 1);
+	CHECK(det_choose_root(shell, 3) == 1);
+	CHECK(det_choose_root(two, 3) == 2);
+	CHECK(det_choose_root(one, 1) == 0);
+}
+
+static void test_seconds_to_limit(void)
+{
+	double s = det_seconds_to_limit(100, 2000, 1000, 500);
+
+	/* 100 tasks doubling every 2 s fill 500 more in 2 * log2(6) s */
+	CHECK(s > 5.16 && s < 5.18);
+	CHECK(det_seconds_to_limit(100, 2000, 1000, 1000) == 0);
+	CHECK(det_seconds_to_limit(100, -1, 1000, 10) < 0);
+	CHECK(det_seconds_to_limit(0, 2000, 1000, 10) < 0);
+}
+
+/* Find the one alert of kind DET_ALERT in s, or NULL. */
+static const struct det_verdict *only_alert(const struct synth *s)
+{
+	const struct det_verdict *v = NULL;
+
+	for (int i = 0; i < s->n; i++)
+		if (s->got[i].kind == DET_ALERT) {
+			if (v)
+				return NULL;
+			v = &s->got[i];
+		}
+	return v;
+}
+
+/*
+ * python3 sup.py starts python3 worker.py once; the worker re-runs itself,
+ * two copies each (exec, like subprocess.Popen).  The supervisor is the
+ * launcher, the first worker the root.
+ */
+static void test_detect_supervisor_launches_respawn(void)
+{
+	struct synth s;
+	uint32_t sup, q[256];
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+	const struct det_verdict *v;
+
+	synth_init(&s);
+	sup = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, sup, "/usr/bin/python3", ARGV("python3\0sup.py"), ts + 1000);
+	q[tail] = synth_fork(&s, sup, ts += 1000000);
+	synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0worker.py"), ts + 1000);
+	while (tail < 200) {
+		uint32_t p = q[head++];
+
+		for (int k = 0; k < 2; k++) {
+			q[tail] = synth_fork(&s, p, ts += 2000000);
+			synth_exec_argv(&s, q[tail++], "/usr/bin/python3",
+					ARGV("python3\0worker.py"), ts + 1000000);
+		}
+	}
+	v = only_alert(&s);
+	CHECK(v && v->pattern == DET_RECURSIVE_SPAWN);
+	CHECK(v && v->root == q[0] && v->launcher == sup && v->tree);
+	CHECK(v && v->tasks < 200);
+	synth_free(&s);
+}
+
+/* An interactive bash running :(){ :|:& };: is the launcher, never the root. */
+static void test_detect_interactive_shell_is_launcher(void)
+{
+	struct synth s;
+	uint32_t sh, q[256];
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+	const struct det_verdict *v;
+
+	synth_init(&s);
+	sh = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, sh, "/bin/bash", ARGV("-bash"), ts + 1000);
+	ts += 60 * SEC; /* typed a minute later */
+	q[tail++] = synth_fork(&s, sh, ts += 100000);
+	while (tail < 120) {
+		uint32_t p = q[head++];
+
+		q[tail++] = synth_fork(&s, p, ts += 200000);
+		q[tail++] = synth_fork(&s, p, ts += 200000);
+		synth_exit(&s, p, ts + 1000, 0);
+	}
+	v = only_alert(&s);
+	CHECK(v && v->root != sh && v->launcher == sh);
+	CHECK(count_kind(&s, DET_ALERT, sh) == 0);
+	synth_free(&s);
+}
+
+/* python -> sh -c 'python x.py' -> python: copies through a shell. */
+static void test_detect_copies_through_a_shell(void)
+{
+	struct synth s;
+	uint32_t q[256];
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+	const struct det_verdict *v;
+
+	synth_init(&s);
+	q[tail] = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"), ts + 1000);
+	while (tail < 120) {
+		uint32_t p = q[head++];
+
+		for (int k = 0; k < 2; k++) {
+			uint32_t sh = synth_fork(&s, p, ts += 1000000);
+
+			synth_exec_argv(&s, sh, "/bin/sh", ARGV("/bin/sh\0-c\0python3 x.py"),
+					ts + 100000);
+			q[tail] = synth_fork(&s, sh, ts += 1000000);
+			synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"),
+					ts + 100000);
+		}
+	}
+	v = only_alert(&s);
+	CHECK(v && v->pattern == DET_RECURSIVE_SPAWN && v->root == q[0]);
+	CHECK(v && v->tasks < 200);
+	synth_free(&s);
+}
+
+/*
+ * A recursive make, `levels` levels of sub-makes below the top with fanout
+ * directories each, all at once (-j high); every leaf make runs compile jobs
+ * (sh -> cc).  Returns the number of processes.
+ */
+static int synth_recursive_make(struct synth *s, uint32_t make, int levels, int fanout,
+				uint64_t *ts)
+{
+	int n = 1;
+
+	if (!levels) {
+		for (int j = 0; j < 4; j++) {
+			uint32_t sh = synth_fork(s, make, *ts += 300000), cc;
+
+			synth_exec_argv(s, sh, "/bin/sh", ARGV("/bin/sh\0-c\0cc -c f.c"),
+					*ts + 50000);
+			cc = synth_fork(s, sh, *ts += 300000);
+			synth_exec_argv(s, cc, "/usr/bin/cc", ARGV("cc\0-c\0f.c"), *ts + 50000);
+			n += 2;
+		}
+		return n;
+	}
+	for (int i = 0; i < fanout; i++) {
+		uint32_t sub = synth_fork(s, make, *ts += 300000);
+
+		synth_exec_argv(s, sub, "/usr/bin/make", ARGV("make\0-C\0dir"), *ts + 100000);
+		n += synth_recursive_make(s, sub, levels - 1, fanout, ts);
+	}
+	return n;
+}
+
+static void test_detect_deep_recursive_make_is_quiet(void)
+{
+	static const int shapes[][2] = { { 3, 4 }, { 4, 3 }, { 5, 2 }, { 7, 2 } };
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		struct synth s;
+		uint64_t ts = 1 * SEC;
+		uint32_t top;
+		int n;
+
+		synth_init(&s);
+		top = synth_fork(&s, 50, ts);
+		synth_exec_argv(&s, top, "/usr/bin/make", ARGV("make\0-j64"), ts + 1000);
+		n = synth_recursive_make(&s, top, shapes[i][0], shapes[i][1], &ts);
+		CHECK(n > 100);
+		if (count_kind(&s, DET_ALERT, 0))
+			fprintf(stderr, "    make %d levels x %d: alert at %u\n", shapes[i][0],
+				shapes[i][1], s.got[0].tasks);
+		CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+		synth_free(&s);
+	}
+}
+
+/* Every copy of a C program forks once every 2 s: flagged, doubling ~2 s. */
+static void test_detect_slow_doubling(void)
+{
+	struct synth s;
+	uint32_t procs[512];
+	int n = 1;
+	uint64_t ts = 1 * SEC;
+	const struct det_verdict *v;
+
+	synth_init(&s);
+	procs[0] = synth_fork(&s, 50, ts);
+	synth_exec(&s, procs[0], "/tmp/slow", ts + 1000);
+	for (int round = 0; round < 8 && !count_kind(&s, DET_ALERT, 0); round++) {
+		int made = n;
+
+		ts += 2 * SEC;
+		for (int i = 0; i < made; i++)
+			procs[n++] = synth_fork(&s, procs[i], ts + (uint64_t)i * 1000000);
+	}
+	v = only_alert(&s);
+	CHECK(v && v->root == procs[0] && v->pattern == DET_FORK_BOMB);
+	CHECK(v && v->doubling_ms >= 1000 && v->doubling_ms <= 4000);
+	CHECK(v && v->tasks >= 16 && v->tasks <= 64);
+	synth_free(&s);
+}
+
+/* A test suite's workers run many different programs that fail: no restart loop. */
+static void test_detect_test_suite_is_no_restart_loop(void)
+{
+	struct synth s;
+	uint64_t ts = 1 * SEC;
+	uint32_t worker;
+	char code[64], argv[96];
+
+	synth_init(&s);
+	worker = synth_fork(&s, 50, ts);
+	for (int i = 0; i < 40; i++) {
+		uint32_t c = synth_fork(&s, worker, ts += 20000000);
+		int len;
+
+		snprintf(code, sizeof(code), "import sys; sys.exit(%d)", i % 3 + 1);
+		len = snprintf(argv, sizeof(argv), "python3%c-c%c%s%ctest_%d", 0, 0, code, 0, i);
+		synth_exec_argv(&s, c, "/usr/bin/python3", argv, (size_t)len + 1, ts + 100000);
+		synth_exit(&s, c, ts + 5000000, (uint32_t)(i % 3 + 1) << 8);
+	}
+	CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+	synth_free(&s);
+}
+
+/* A flagged bomb's members killed by forktrace do not make a restart loop,
+ * and a resync's GONE followed by the same process's EXIT counts it once. */
+static void test_detect_own_kills_and_double_deaths(void)
+{
+	struct synth s;
+	uint32_t root;
+	uint64_t ts;
+	struct ft_header gone = { 0 };
+
+	synth_init(&s);
+	root = synth_fork(&s, 50, 1 * SEC);
+	synth_exec(&s, root, "/tmp/bomb", 1 * SEC + 1000);
+	ts = synth_bomb(&s, root, 1 * SEC, 60, false);
+	CHECK(count_kind(&s, DET_ALERT, root) == 1);
+	/* the resync finds member root+1 gone, then its exit record arrives,
+	 * twice over for good measure */
+	gone.type = FT_EV_GONE;
+	gone.size = sizeof(gone);
+	gone.tgid = gone.tid = root + 1;
+	gone.start_ns = START(root + 1);
+	for (int i = 0; i < 30; i++) {
+		gone.ts_ns = ts += 3000000;
+		gone.tgid = gone.tid = root + 1 + (uint32_t)i;
+		gone.start_ns = START(root + 1 + (uint32_t)i);
+		det_feed(s.d, s.t, (union ft_record *)&gone, pt_apply(s.t, &gone), collect, &s);
+		synth_exit(&s, root + 1 + (uint32_t)i, ts += 3000000, SIGKILL);
+	}
+	/* half the tree is still alive: the alert goes on */
+	CHECK(count_kind(&s, DET_ALERT_END, 0) == 0);
+	for (uint32_t pid = root + 31; pid < root + 60; pid++)
+		synth_exit(&s, pid, ts += 3000000, SIGKILL);
+	synth_exit(&s, root, ts += 3000000, SIGKILL);
+	CHECK(count_kind(&s, DET_ALERT_END, root) == 1);
+	for (int i = 0; i < s.n; i++)
+		CHECK(s.got[i].pattern != DET_RESTART_LOOP);
+	synth_free(&s);
+}
+
+/* A thread explosion is a tree of its own: it has an id the policy can act on. */
+static void test_detect_thread_explosion_has_a_tree(void)
+{
+	struct synth s;
+	uint32_t p;
+	uint64_t ts = 1 * SEC;
+
+	synth_init(&s);
+	p = synth_fork(&s, 50, ts);
+	for (uint32_t n = 16; n <= 256; n *= 2) {
+		struct ft_fork f = mk_fork(p, START(p), 50, START(5), ts += 10000000);
+
+		f.h.flags |= FT_F_THREAD | FT_F_MILESTONE;
+		f.h.tid = p + n;
+		f.parent_threads = n;
+		det_feed(s.d, s.t, (union ft_record *)&f, APPLY(s.t, f), collect, &s);
+	}
+	CHECK(s.n >= 1 && s.got[0].pattern == DET_THREAD_EXPLOSION && s.got[0].tree);
+	CHECK(s.n >= 1 && det_tree_of(s.d, s.t, pt_find(s.t, p, START(p))) == s.got[0].tree);
+	synth_exit(&s, p, ts + 1000, SIGKILL);
+	CHECK(count_kind(&s, DET_ALERT_END, p) == 1);
+	synth_free(&s);
+}
+
+/* fork_while_threaded: one finding per tree of copies, updates at doublings. */
+static void test_detect_fork_while_threaded_per_tree(void)
+{
+	struct synth s;
+	uint32_t svc, procs[64];
+	uint64_t ts = 1 * SEC;
+	int n = 0, findings = 0;
+
+	synth_init(&s);
+	svc = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, svc, "/usr/bin/python3", ARGV("python3\0svc.py"), ts + 1000);
+	procs[n++] = svc;
+	for (int i = 0; i < 20; i++) {
+		struct ft_fork f;
+		uint32_t pid = s.next_pid++;
+
+		f = mk_fork(pid, START(pid), procs[i / 2],
+			    procs[i / 2] == 50 ? START(5) : START(procs[i / 2]), ts += 50000000);
+		f.parent_threads = 3;
+		det_feed(s.d, s.t, (union ft_record *)&f, APPLY(s.t, f), collect, &s);
+		procs[n++] = pid;
+	}
+	det_finish(s.d, s.t, ts + SEC, collect, &s);
+	for (int i = 0; i < s.n; i++)
+		findings += s.got[i].pattern == DET_FORK_WHILE_THREADED;
+	/* 10 forkers: reported at 1, 2, 4, 8 */
+	CHECK(findings == 4);
+	CHECK(s.n >= 1 && s.got[s.n - 1].count == 8);
+	synth_free(&s);
+}
+
 /* --- policy on a synthetic flagged tree, with a recording fake actuator -- */
 
 struct fake_act {
@@ -933,6 +1324,18 @@ int main(void)
 	RUN(test_detect_make_like_tree_is_not_flagged);
 	RUN(test_detect_restart_loop);
 	RUN(test_detect_storm_cost_bounded);
+	RUN(test_prog_identity_table);
+	RUN(test_choose_root);
+	RUN(test_seconds_to_limit);
+	RUN(test_detect_supervisor_launches_respawn);
+	RUN(test_detect_interactive_shell_is_launcher);
+	RUN(test_detect_copies_through_a_shell);
+	RUN(test_detect_deep_recursive_make_is_quiet);
+	RUN(test_detect_slow_doubling);
+	RUN(test_detect_test_suite_is_no_restart_loop);
+	RUN(test_detect_own_kills_and_double_deaths);
+	RUN(test_detect_thread_explosion_has_a_tree);
+	RUN(test_detect_fork_while_threaded_per_tree);
 	RUN(test_policy_kills_only_the_flagged_tree);
 	RUN(test_policy_allow_dry_run_and_observe);
 	return SUMMARY();
