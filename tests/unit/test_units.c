@@ -275,6 +275,73 @@ static void test_eviction_at_bound(void)
 	pt_free(t);
 }
 
+/*
+ * Full table: the entry dead longest has a live child, so evicting it would
+ * cut the child's tree from its root.  The next-oldest childless dead entry
+ * goes instead; a pinned one never does; with nothing evictable the insert
+ * is dropped and counted.
+ */
+static void test_eviction_spares_ancestors_and_pinned(void)
+{
+	struct proctable *t = pt_new(8, 5 * SEC);
+	struct ft_fork fa = mk_fork(100, START(100), 1, START(1), 1 * SEC);
+	struct ft_fork fb = mk_fork(101, START(101), 100, START(100), 1 * SEC);
+	struct ft_exit xa = mk_exit(100, START(100), 1, 2 * SEC, 0);
+	int32_t a, b, pinned;
+	uint32_t pid;
+
+	a = APPLY(t, fa);
+	b = APPLY(t, fb);
+	APPLY(t, xa); /* dead first, with a live child */
+	for (pid = 200; pid < 206; pid++) {
+		struct ft_fork f = mk_fork(pid, START(pid), 1, START(1), 1 * SEC);
+
+		CHECK(APPLY(t, f) != PT_NONE);
+	}
+	CHECK(pt_get_stats(t)->used == 8);
+	for (pid = 200; pid < 203; pid++) {
+		struct ft_exit x = mk_exit(pid, START(pid), 1, 3 * SEC + pid, 0);
+
+		APPLY(t, x);
+	}
+	pinned = pt_find(t, 200, START(200));
+	pt_set_pinned(t, pinned, true);
+	for (pid = 300; pid < 304; pid++) {
+		struct ft_fork f = mk_fork(pid, START(pid), 1, START(1), 4 * SEC);
+
+		APPLY(t, f);
+	}
+	/* 201 and 202 went; 100 (a parent) and 200 (pinned) stayed */
+	CHECK(pt_get_stats(t)->evicted == 2);
+	CHECK(pt_get_stats(t)->dropped_full == 2);
+	CHECK(pt_get(t, a) && pt_get(t, a)->key.tgid == 100);
+	CHECK(pt_get(t, b)->parent == a && pt_is_descendant(t, b, a));
+	CHECK(pt_find(t, 200, START(200)) == pinned);
+	CHECK(pt_find(t, 201, START(201)) == PT_NONE && pt_find(t, 202, START(202)) == PT_NONE);
+	/* pruning spares the pinned entry too, until it is unpinned */
+	pt_prune(t, 100 * SEC);
+	CHECK(pt_find(t, 200, START(200)) == pinned);
+	pt_set_pinned(t, pinned, false);
+	pt_prune(t, 101 * SEC);
+	CHECK(pt_find(t, 200, START(200)) == PT_NONE);
+	/* the child dies: it goes first, then its parent is evictable too */
+	{
+		struct ft_exit xb = mk_exit(101, START(101), 1, 5 * SEC, 0);
+		struct ft_fork f1 = mk_fork(400, START(400), 1, START(1), 6 * SEC);
+		struct ft_fork f2 = mk_fork(401, START(401), 1, START(1), 6 * SEC);
+		struct ft_fork f3 = mk_fork(402, START(402), 1, START(1), 6 * SEC);
+
+		APPLY(t, xb);
+		CHECK(APPLY(t, f1) != PT_NONE); /* the slot pruning freed */
+		CHECK(APPLY(t, f2) != PT_NONE); /* evicts 101 */
+		CHECK(pt_find(t, 101, START(101)) == PT_NONE);
+		CHECK(pt_find(t, 100, START(100)) != PT_NONE);
+		CHECK(APPLY(t, f3) != PT_NONE); /* evicts 100, childless now */
+		CHECK(pt_find(t, 100, START(100)) == PT_NONE);
+	}
+	pt_free(t);
+}
+
 static void test_json_escaping(void)
 {
 	char out[256];
@@ -919,5 +986,7 @@ int main(void)
 	RUN(test_detect_storm_cost_bounded);
 	RUN(test_policy_kills_only_the_flagged_tree);
 	RUN(test_policy_allow_dry_run_and_observe);
+	/* policy branch: eviction, allow rules, per-process actions, output */
+	RUN(test_eviction_spares_ancestors_and_pinned);
 	return SUMMARY();
 }
