@@ -125,6 +125,9 @@ struct ft_counters {
 	__u64 threads_started;
 	__u64 threads_exited;
 	__u64 filtered;
+	/* recording version 3 on: containment failures in the kernel */
+	__u64 signal_failed; /* FT_STAT_SIGNAL_FAILED */
+	__u64 member_full;   /* FT_STAT_MEMBER_FULL */
 };
 
 /*

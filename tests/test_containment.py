@@ -169,7 +169,11 @@ def action_flags_are_validated():
     for args, want in [(["--kill", "--stop"], "cannot be combined"),
                        (["--dry-run"], "goes with --kill"),
                        (["--guard", "10"], "goes with --kill"),
-                       (["--kill", "--allow", "user:x"], "want comm:NAME"),
+                       (["--kill", "--allow", "user:x"], "want exe:PATH"),
+                       (["--kill", "--allow", "exe:bin/sh"], "absolute path"),
+                       (["--kill", "--allow", "exe:/no/such/file"], "No such file"),
+                       (["--kill", "--allow", "unit:sshd"], "systemd unit"),
+                       (["--kill", "--allow", "uid:root"], "numeric uid"),
                        (["--kill", "--act-on", "nope"], "not a pattern"),
                        (["--kill", "-r", "/dev/null"], "not with -r")]:
         r = run_forktrace(*args)

@@ -68,7 +68,7 @@ static const char doc[] =
     "    sudo forktrace --set min_tasks=32 --config /etc/forktrace.conf\n"
     "    sudo forktrace --kill            # kill runaway trees as they are flagged\n"
     "    sudo forktrace --kill --dry-run  # say what --kill would signal\n"
-    "    sudo forktrace --stop --allow comm:make   # freeze them for forensics\n"
+    "    sudo forktrace --stop --allow exe:/usr/bin/make   # freeze them for forensics\n"
     "\n"
     "OPTIONS:";
 
@@ -103,7 +103,10 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "threads", 'T', NULL, 0, "Also show thread creation and exit", 0 },
 	{ "tree", OPT_TREE, NULL, 0, "Print the rebuilt fork tree at the end", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's log (verifier output on failure)", 0 },
+	{ "verbose", 'v', NULL, 0,
+	  "Show libbpf's log (verifier output on failure) and, with --kill/--stop, one line per "
+	  "signal (else one ACTION line per tree)",
+	  0 },
 	{ "alerts", OPT_ALERTS, NULL, 0, "Print only alerts and findings (for runbooks, pagers)",
 	  0 },
 	{ "no-detect", OPT_NO_DETECT, NULL, 0, "Trace only: no runaway detection", 0 },
@@ -117,9 +120,13 @@ static const struct argp_option options[] = {
 	{ "stop", OPT_STOP, NULL, 0, "Freeze flagged trees with SIGSTOP, for forensics", 2 },
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "With --kill/--stop: print what would be signalled", 2 },
 	{ "allow", OPT_ALLOW, "RULE", 0,
-	  "Never act on trees whose root, or on processes that, match comm:NAME, exe:PATH or "
-	  "cgroup:PATH (repeatable; added to the defaults: systemd, init, sshd, containerd, "
-	  "containerd-shim, dockerd, runc, crio, conmon, kubelet)",
+	  "Never signal a process matching RULE (repeatable): exe:PATH (absolute; the running "
+	  "executable, that very file), cgroup:PATH, unit:NAME (a systemd unit on its cgroup "
+	  "path, e.g. sshd.service), uid:N, or comm:NAME (SPOOFABLE: any process can rename "
+	  "itself with prctl(PR_SET_NAME); explicit opt-in only).  Added to the defaults: the "
+	  "executables of systemd/init, sshd, containerd(-shim*), dockerd, runc, crio, conmon, "
+	  "kubelet where this host has them.  Members that match are spared, the rest of the "
+	  "tree is acted on",
 	  2 },
 	{ "act-on", OPT_ACT_ON, "PATTERNS", 0,
 	  "Patterns that trigger --kill/--stop (fork_bomb,recursive_spawn,nested_pool,"
@@ -337,6 +344,7 @@ static struct pipeline_opts pipeline_options(const struct config *c)
 		.detect = c->detect,
 		.policy = c->policy,
 		.no_detect = c->no_detect,
+		.verbose = c->verbose,
 	};
 	return po;
 }
@@ -365,6 +373,17 @@ static char act_state(void *ctx, uint32_t pid, uint64_t start_ticks)
 static bool act_in_cgroup(void *ctx, uint32_t pid, const char *path)
 {
 	return policy_proc_in_cgroup(pid, path);
+}
+
+static int act_exe(void *ctx, uint32_t pid, uint64_t start_ticks, char *path, size_t len,
+		   uint64_t *dev, uint64_t *ino)
+{
+	return policy_proc_exe(pid, start_ticks, path, len, dev, ino);
+}
+
+static bool act_in_unit(void *ctx, uint32_t pid, const char *unit)
+{
+	return policy_proc_in_unit(pid, unit);
 }
 
 /*
@@ -447,6 +466,8 @@ static int trace_live(const struct config *c)
 		.signal = act_signal,
 		.state = act_state,
 		.in_cgroup = act_in_cgroup,
+		.exe = act_exe,
+		.in_unit = act_in_unit,
 	};
 	uint64_t stats[FT_STAT_MAX], deadline = 0, next_stats = 0, now;
 	struct live_source *src = NULL;

@@ -44,6 +44,7 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 			 o->table_capacity);
 		goto fail;
 	}
+	output_set_verbose(p->out, o->verbose);
 	if (o->write_path && ft_writer_open(o->write_path, info, &p->writer, err, errlen))
 		goto fail;
 	p->last_slot = PT_NONE;
@@ -177,6 +178,8 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		p->tot.threads_started = rec->counters.threads_started;
 		p->tot.threads_exited = rec->counters.threads_exited;
 		p->tot.filtered_in_kernel = rec->counters.filtered;
+		p->tot.kernel_signal_failed = rec->counters.signal_failed;
+		p->tot.member_map_full = rec->counters.member_full;
 		break;
 	default:
 		/* a second last-thread exit (pre-6.16 race) is not news */
@@ -234,6 +237,8 @@ void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX
 	rec.threads_started = stats[FT_STAT_THREADS_STARTED];
 	rec.threads_exited = stats[FT_STAT_THREADS_EXITED];
 	rec.filtered = stats[FT_STAT_FILTERED];
+	rec.signal_failed = stats[FT_STAT_SIGNAL_FAILED];
+	rec.member_full = stats[FT_STAT_MEMBER_FULL];
 	pipeline_feed(p, (const union ft_record *)&rec);
 }
 
@@ -311,6 +316,8 @@ int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errle
 	det_get_work(p->det, &work);
 	p->tot.detector_profiles = work.profiles;
 	p->tot.detector_nodes = work.nodes;
+	if (p->policy)
+		p->tot.policy_failures = policy_failures(p->policy);
 	if (p->o.tree && !p->o.alerts_only && (!p->o.root_pid || p->root_set))
 		output_tree(p->out, p->table, p->o.root_pid ? root_slot(p) : PT_NONE, now_ns);
 	if (!p->o.alerts_only)
