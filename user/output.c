@@ -210,10 +210,14 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 		snprintf(detail, sizeof(detail),
 			 "in kernel at fork: SIG%s to forker %u (%s) and new child (%s)%s",
 			 signal_name((int)rec->action.sig), h->ppid,
-			 rec->action.parent_ret ? "failed" : "sent",
-			 rec->action.child_ret == 1 ? "kernel lacks bpf_send_signal_task"
-			 : rec->action.child_ret    ? "failed"
-						    : "sent",
+			 rec->action.parent_ret == FT_SIG_SPARED ? "spared"
+			 : rec->action.parent_ret		 ? "failed"
+								 : "sent",
+			 rec->action.child_ret == FT_SIG_UNAVAILABLE
+			     ? "kernel lacks bpf_send_signal_task"
+			 : rec->action.child_ret == FT_SIG_SPARED ? "spared"
+			 : rec->action.child_ret		  ? "failed"
+								  : "sent",
 			 rec->action.guard ? " [fork budget guard]" : "");
 		break;
 	case FT_EV_RESYNC:
@@ -317,7 +321,7 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_bool(&j, "guard", rec->action.guard);
 		json_u64(&j, "tree", rec->action.tree);
 		json_i64(&j, "forker_result", rec->action.parent_ret);
-		if (rec->action.child_ret == 1)
+		if (rec->action.child_ret == FT_SIG_UNAVAILABLE)
 			json_null(&j, "child_result");
 		else
 			json_i64(&j, "child_result", rec->action.child_ret);
