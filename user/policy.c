@@ -171,8 +171,11 @@ static int add_rule(struct policy_opts *o, const char *spec, bool optional, char
 	static const struct {
 		const char *prefix;
 		enum allow_kind kind;
-	} kinds[] = { { "exe:", ALLOW_EXE },   { "cgroup:", ALLOW_CGROUP }, { "unit:", ALLOW_UNIT },
-		      { "uid:", ALLOW_UID },   { "comm:", ALLOW_COMM } };
+	} kinds[] = { { "exe:", ALLOW_EXE },
+		      { "cgroup:", ALLOW_CGROUP },
+		      { "unit:", ALLOW_UNIT },
+		      { "uid:", ALLOW_UID },
+		      { "comm:", ALLOW_COMM } };
 	struct allow_rule r;
 	int ret = 0;
 
@@ -373,9 +376,9 @@ static const struct allow_rule *allowed(struct policy *p, const struct pt_entry 
 
 		if (r->kind == ALLOW_EXE && !exe_read) {
 			exe_read = true;
-			exe_ok = p->ops.exe && !p->ops.exe(p->ops.ctx, e->key.tgid,
-							    e->key.start_ticks, exe, sizeof(exe),
-							    &dev, &ino);
+			exe_ok =
+			    p->ops.exe && !p->ops.exe(p->ops.ctx, e->key.tgid, e->key.start_ticks,
+						      exe, sizeof(exe), &dev, &ino);
 		}
 		if (rule_matches(p, r, e, exe_ok ? exe : NULL, dev, ino))
 			hit = (int32_t)i;
@@ -526,7 +529,8 @@ static void explain_exempt(struct policy *p, const struct pt_entry *re, int32_t 
 		snprintf(why, len, "allowed by %s; no member may be signalled", rs);
 	} else if (first) {
 		describe_rule(first, rs, sizeof(rs));
-		snprintf(why, len, "no member may be signalled: %u protected, %u allowed (first by %s)",
+		snprintf(why, len,
+			 "no member may be signalled: %u protected, %u allowed (first by %s)",
 			 nprot, nallow, rs);
 	} else {
 		snprintf(why, len, "no member may be signalled: %u protected, none alive", nprot);

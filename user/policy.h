@@ -78,9 +78,9 @@ struct policy_report {
 	int sig, result;
 	/* action done */
 	uint32_t signalled, remaining;
-	double ms;	 /* verdict to empty (kill) or all stopped (stop) */
-	bool complete;	 /* false: gave up */
-	const char *why; /* exempt, refused: the reason; stop: how to resume */
+	double ms;		  /* verdict to empty (kill) or all stopped (stop) */
+	bool complete;		  /* false: gave up */
+	const char *why;	  /* exempt, refused: the reason; stop: how to resume */
 	uint32_t policy_failures; /* kernel map updates that failed for this tree */
 	/* dry run */
 	const uint32_t *pids;

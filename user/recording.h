@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include "stream.h"
 
-#define FT_REC_MAGIC   "FORKTRC\n"
+#define FT_REC_MAGIC "FORKTRC\n"
 /* 2: exec records carry argv; 3: counters carry containment failures */
 #define FT_REC_VERSION	  3
 #define FT_REC_VERSION_V2 2 /* still read: its counters records are shorter */

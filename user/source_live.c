@@ -96,8 +96,8 @@ static void set_mode(struct ft_run_info *info, enum ft_hook hook, const char *mo
 }
 
 /* Fill one of the never-signal maps; -1 with the map named in err. */
-static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint32_t n,
-		    char *err, size_t errlen)
+static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint32_t n, char *err,
+		    size_t errlen)
 {
 	__u8 one = 1;
 
@@ -117,16 +117,13 @@ static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint
 static int load_safety(struct forktrace_bpf *skel, const struct live_safety *s, char *err,
 		       size_t errlen)
 {
-	if (fill_map(skel->maps.protected_ids, s->protect, sizeof(s->protect[0]), s->nprotect,
-		     err, errlen) ||
-	    fill_map(skel->maps.allow_exes, s->exes, sizeof(s->exes[0]), s->nexes, err,
+	if (fill_map(skel->maps.protected_ids, s->protect, sizeof(s->protect[0]), s->nprotect, err,
 		     errlen) ||
-	    fill_map(skel->maps.allow_uids, s->uids, sizeof(s->uids[0]), s->nuids, err,
+	    fill_map(skel->maps.allow_exes, s->exes, sizeof(s->exes[0]), s->nexes, err, errlen) ||
+	    fill_map(skel->maps.allow_uids, s->uids, sizeof(s->uids[0]), s->nuids, err, errlen) ||
+	    fill_map(skel->maps.allow_cgroups, s->cgroups, sizeof(s->cgroups[0]), s->ncgroups, err,
 		     errlen) ||
-	    fill_map(skel->maps.allow_cgroups, s->cgroups, sizeof(s->cgroups[0]), s->ncgroups,
-		     err, errlen) ||
-	    fill_map(skel->maps.allow_units, s->units, sizeof(s->units[0]), s->nunits, err,
-		     errlen))
+	    fill_map(skel->maps.allow_units, s->units, sizeof(s->units[0]), s->nunits, err, errlen))
 		return -1;
 	return 0;
 }

@@ -1044,8 +1044,7 @@ static void test_policy_exe_rules_and_allowed_root(void)
 	CHECK(was_signalled(&f, root));
 
 	/* bad rules: one line naming the problem */
-	CHECK(policy_add_allow(&o, "exe:sshd", err, sizeof(err)) == -1 &&
-	      strstr(err, "absolute"));
+	CHECK(policy_add_allow(&o, "exe:sshd", err, sizeof(err)) == -1 && strstr(err, "absolute"));
 	CHECK(policy_add_allow(&o, "exe:/nonexistent/sshd", err, sizeof(err)) == -1 &&
 	      strstr(err, "No such file"));
 	CHECK(policy_add_allow(&o, "unit:sshd", err, sizeof(err)) == -1 && strstr(err, "unit"));
@@ -1106,7 +1105,8 @@ static void test_policy_all_allowed_is_one_exempt(void)
 /* An act-on verdict is acted on or refused aloud; failed map updates count. */
 static void test_policy_refusals_and_failures(void)
 {
-	struct policy_ops ops = { .flag_tree = fake_flag, .add_member = fake_member,
+	struct policy_ops ops = { .flag_tree = fake_flag,
+				  .add_member = fake_member,
 				  .signal = fake_signal };
 	struct fake_act f = { 0 };
 	struct report_log l = { 0 };
@@ -1151,12 +1151,22 @@ static void test_policy_refusals_and_failures(void)
 static void test_output_action_line_and_verbose(void)
 {
 	struct ft_run_info info = { .kernel = "test" };
-	struct policy_report sig = { .kind = REPORT_SIGNAL, .action = "kill", .root = 700,
-				     .root_comm = "bomb", .tree = 3, .pid = 701, .comm = "bomb",
+	struct policy_report sig = { .kind = REPORT_SIGNAL,
+				     .action = "kill",
+				     .root = 700,
+				     .root_comm = "bomb",
+				     .tree = 3,
+				     .pid = 701,
+				     .comm = "bomb",
 				     .sig = SIGKILL };
-	struct policy_report done = { .kind = REPORT_ACTION, .action = "kill", .root = 700,
-				      .root_comm = "bomb", .tree = 3, .signalled = 5,
-				      .ms = 12.5, .complete = true };
+	struct policy_report done = { .kind = REPORT_ACTION,
+				      .action = "kill",
+				      .root = 700,
+				      .root_comm = "bomb",
+				      .tree = 3,
+				      .signalled = 5,
+				      .ms = 12.5,
+				      .complete = true };
 	struct proctable *t = pt_new(64, SEC);
 	struct ft_action k = { 0 };
 	char *buf = NULL;
