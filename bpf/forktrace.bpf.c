@@ -40,6 +40,11 @@ const volatile bool enforce = false;
 const volatile __u32 guard_forks = 0;
 const volatile __u64 guard_window_ns = 1000000000ull;
 const volatile __u32 guard_sig = 9;
+/* what the safety check has to look at (off: no walks, no lookups) */
+const volatile bool check_cgroup_rules = false; /* allow_cgroups has entries */
+const volatile bool check_unit_rules = false;	/* allow_units has entries */
+/* v1 hierarchies named by cgroup rules, as cgroup_subsys_id; -1 unused */
+const volatile __s32 rule_v1_subsys[FT_GUARD_MAX_V1] = { -1, -1, -1, -1 };
 /* --noop (benchmarks, enum ft_noop): the floors of the cost */
 const volatile __u32 noop = FT_NOOP_OFF;
 
@@ -88,6 +93,43 @@ struct {
 	__type(value, struct ft_tree_policy);
 } trees SEC(".maps");
 
+/* Never signalled, by identity: forktrace and its ancestors (start-up). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 128);
+	__type(key, struct ft_member_key);
+	__type(value, __u8);
+} protected_ids SEC(".maps");
+
+/* --allow rules (and the defaults), filled by the loader before attach */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FT_GUARD_MAX_RULES);
+	__type(key, struct ft_exe_key);
+	__type(value, __u8);
+} allow_exes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FT_GUARD_MAX_RULES);
+	__type(key, __u32);
+	__type(value, __u8);
+} allow_uids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FT_GUARD_MAX_RULES);
+	__type(key, struct ft_cgroup_key);
+	__type(value, __u8);
+} allow_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FT_GUARD_MAX_RULES);
+	__type(key, struct ft_unit_key);
+	__type(value, __u8);
+} allow_units SEC(".maps");
+
 /*
  * Guard trees: a process that execs roots a new guard tree; a child inherits
  * its parent's.  LRU: best effort by design, the guard is a backstop.
@@ -100,6 +142,7 @@ struct guard_ref {
 
 struct guard_count {
 	__u64 window_start;
+	__u64 last_over; /* last fork past the budget: re-arm after a quiet spell */
 	__u32 forks;
 	__u32 tripped;
 };
@@ -268,21 +311,116 @@ static __always_inline void member_key(struct ft_member_key *k, __u32 tgid, __u6
 }
 
 /*
- * Stop a fork inside a flagged tree where it happens: signal the forking
- * process (current) and the new child, and log both results.  The tree
- * can then grow by no more than the forks already in flight.
+ * Is t in a cgroup (or below one) that an allow rule names, in the
+ * hierarchy whose css chain starts at css?  Walks css.parent as
+ * in_filter_cgroup does; each level's kernfs node gives the id (cgroup
+ * rules) and the directory name (unit rules: systemd names a unit's cgroup
+ * after the unit, e.g. system.slice/sshd.service).
  */
-static __always_inline void signal_fork(struct task_struct *child, __u32 tree, __u32 sig,
-					__u32 guard, const bool typed)
+static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, __s32 subsys)
 {
-	struct ft_action rec, *a = &rec;
-	long pret, cret = 1;
+	struct ft_cgroup_key ck = { .subsys = subsys };
+	struct ft_unit_key uk;
 
-	pret = bpf_send_signal(sig);
+	for (int i = 0; i < 32 && css; i++) {
+		struct kernfs_node *kn = BPF_CORE_READ(css, cgroup, kn);
+
+		ck.id = BPF_CORE_READ(kn, id);
+		if (check_cgroup_rules && bpf_map_lookup_elem(&allow_cgroups, &ck))
+			return true;
+		if (check_unit_rules) {
+			__builtin_memset(&uk, 0, sizeof(uk));
+			if (bpf_probe_read_kernel_str(uk.name, sizeof(uk.name),
+						      BPF_CORE_READ(kn, name)) > 0 &&
+			    bpf_map_lookup_elem(&allow_units, &uk))
+				return true;
+		}
+		css = BPF_CORE_READ(css, parent);
+	}
+	return false;
+}
+
+/*
+ * The kernel's half of the safety rules user space applies before any
+ * signal (policy.c): never pid 1, a kernel thread, forktrace or its
+ * ancestors, nor a process an allow rule matches.  Read with
+ * BPF_CORE_READ throughout (slow path, both attach modes):
+ *  - identity: tgid and the group leader's start_boottime, as members;
+ *  - exe: mm->exe_file->f_inode, the file the process runs (what
+ *    /proc/PID/exe names), its i_ino and i_sb->s_dev;
+ *  - uid: cred->uid, the real uid, as the records carry;
+ *  - cgroups: the cgroup2 chain from cgroups->dfl_cgrp, and the v1
+ *    hierarchies cgroup rules name through cgroups->subsys[id].
+ */
+static __always_inline bool may_signal_task(struct task_struct *t)
+{
+	struct ft_member_key k;
+	struct ft_exe_key ek = {};
+	struct css_set *cset;
+	struct inode *ino;
+	__u32 uid;
+
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+		return false;
+	member_key(&k, BPF_CORE_READ(t, tgid), BPF_CORE_READ(t, group_leader, start_boottime));
+	if (k.tgid <= 1 || bpf_map_lookup_elem(&protected_ids, &k))
+		return false;
+	uid = BPF_CORE_READ(t, cred, uid.val);
+	if (bpf_map_lookup_elem(&allow_uids, &uid))
+		return false;
+	ino = BPF_CORE_READ(t, mm, exe_file, f_inode);
+	if (ino) {
+		ek.ino = BPF_CORE_READ(ino, i_ino);
+		ek.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		if (bpf_map_lookup_elem(&allow_exes, &ek))
+			return false;
+	}
+	if (!check_cgroup_rules && !check_unit_rules)
+		return true;
+	cset = BPF_CORE_READ(t, cgroups);
+	{
+		struct cgroup *dfl = BPF_CORE_READ(cset, dfl_cgrp);
+
+		if (css_chain_allowed(&dfl->self, -1))
+			return false;
+	}
+	for (int i = 0; i < FT_GUARD_MAX_V1; i++) {
+		struct cgroup_subsys_state *css;
+		__s32 id = rule_v1_subsys[i];
+
+		if (id < 0 || !check_cgroup_rules)
+			break;
+		if (bpf_core_read(&css, sizeof(css), &cset->subsys[id & 63]))
+			continue;
+		if (css_chain_allowed(css, id))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Stop a fork where it happens: signal the forking process (current) and
+ * the new child, each unless the safety rules spare it, and log both
+ * results.  The tree can then grow by no more than the forks already in
+ * flight.
+ */
+static __always_inline void signal_fork(struct task_struct *parent, struct task_struct *child,
+					__u32 tree, __u32 sig, __u32 guard, const bool typed)
+{
+	bool sig_parent = may_signal_task(parent), sig_child = may_signal_task(child);
+	struct ft_action rec, *a = &rec;
+	long pret = FT_SIG_SPARED, cret = FT_SIG_SPARED;
+
+	if (!sig_parent && !sig_child)
+		return;
+	if (sig_parent)
+		pret = bpf_send_signal(sig);
 	/* the kfunc needs a trusted task pointer: tp_btf only, 6.13+ */
-	if (typed && bpf_send_signal_task)
-		cret = bpf_send_signal_task(child, sig, PIDTYPE_TGID_, 0);
-	if (pret || cret < 0)
+	if (sig_child)
+		cret = typed && bpf_send_signal_task
+			   ? bpf_send_signal_task(child, sig, PIDTYPE_TGID_, 0)
+			   : FT_SIG_UNAVAILABLE;
+	if (pret < 0 || cret < 0)
 		stat_inc(FT_STAT_SIGNAL_FAILED);
 	__builtin_memset(a, 0, sizeof(*a));
 	fill_header(&a->h, FT_EV_ACTION, sizeof(*a), child, typed);
@@ -299,7 +437,8 @@ static __always_inline void signal_fork(struct task_struct *child, __u32 tree, _
 
 /* Optional in-kernel fork budget per guard tree (see guard_forks). */
 static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_member_key *ck,
-				       struct task_struct *child, const bool typed)
+				       struct task_struct *parent, struct task_struct *child,
+				       const bool typed)
 {
 	struct guard_ref *pref = bpf_map_lookup_elem(&guard_of, pk), cref = {};
 	struct guard_count *gc, fresh = {};
@@ -321,6 +460,16 @@ static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_membe
 		if (!gc)
 			return;
 	}
+	/*
+	 * Re-arm after two quiet windows: a tree the guard emptied, or one
+	 * whose burst was legitimate (and spared), gets its budget back
+	 * rather than having every later fork signalled for good.
+	 */
+	if (gc->tripped && now - gc->last_over > 2 * guard_window_ns) {
+		gc->tripped = 0;
+		gc->window_start = now;
+		gc->forks = 0;
+	}
 	if (!gc->tripped && now - gc->window_start > guard_window_ns) {
 		gc->window_start = now;
 		gc->forks = 0;
@@ -328,7 +477,8 @@ static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_membe
 	if (!gc->tripped && ++gc->forks <= guard_forks)
 		return;
 	gc->tripped = 1;
-	signal_fork(child, 0, guard_sig, 1, typed);
+	gc->last_over = now;
+	signal_fork(parent, child, 0, guard_sig, 1, typed);
 }
 
 static __always_inline void enforce_fork(struct task_struct *parent, struct task_struct *child,
@@ -345,7 +495,7 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	    &ck, RD(typed, child->tgid, child, tgid),
 	    RD(typed, child->group_leader->start_boottime, child, group_leader, start_boottime));
 	if (guard_forks)
-		guard_fork(&pk, &ck, child, typed);
+		guard_fork(&pk, &ck, parent, child, typed);
 	tree = bpf_map_lookup_elem(&members, &pk);
 	if (!tree)
 		return;
@@ -355,7 +505,7 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	pol = bpf_map_lookup_elem(&trees, tree);
 	if (pol && pol->sig) {
 		__sync_fetch_and_add(&pol->forks_stopped, 1);
-		signal_fork(child, *tree, pol->sig, 0, typed);
+		signal_fork(parent, child, *tree, pol->sig, 0, typed);
 	}
 }
 

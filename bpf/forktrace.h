@@ -130,6 +130,9 @@ struct ft_counters {
 	__u64 threads_started;
 	__u64 threads_exited;
 	__u64 filtered;
+	/* recording version 3 on: containment failures in the kernel */
+	__u64 signal_failed; /* FT_STAT_SIGNAL_FAILED */
+	__u64 member_full;   /* FT_STAT_MEMBER_FULL */
 };
 
 /*
@@ -151,14 +154,45 @@ struct ft_tree_policy {
 	__u64 forks_stopped;
 };
 
+/* ft_action results that are not a helper's return value */
+#define FT_SIG_UNAVAILABLE 1 /* child: the kernel lacks bpf_send_signal_task */
+#define FT_SIG_SPARED	   2 /* protected or allowlisted: not signalled */
+
 struct ft_action {
 	struct ft_header h; /* subject: the new child; ppid/pstart: the forker */
 	__u32 tree;
 	__u32 sig;
-	__s32 parent_ret; /* bpf_send_signal() on the forker */
-	__s32 child_ret;  /* bpf_send_signal_task() on the child; 1: unavailable */
+	__s32 parent_ret; /* bpf_send_signal() on the forker; FT_SIG_SPARED */
+	__s32 child_ret;  /* bpf_send_signal_task() on the child; FT_SIG_* */
 	__u32 guard;	  /* 1: the in-kernel fork budget tripped, not user space */
 	__u32 pad;
+};
+
+/*
+ * What the kernel must never signal, the same rules user space applies
+ * (docs/containment.md), in kernel terms: identities (forktrace and its
+ * ancestors), executables by (device, inode) with the device in the
+ * kernel's encoding (major << 20 | minor, as in super_block.s_dev), real
+ * uids, cgroups by (kernfs id, hierarchy) and systemd units by cgroup name.
+ */
+#define FT_GUARD_MAX_RULES 64
+#define FT_GUARD_MAX_V1	   4 /* v1 hierarchies cgroup rules may name */
+#define FT_UNIT_LEN	   64
+
+struct ft_exe_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct ft_cgroup_key {
+	__u64 id;
+	__s32 subsys; /* -1: cgroup2, else the v1 controller's cgroup_subsys_id */
+	__u32 pad;
+};
+
+struct ft_unit_key {
+	char name[FT_UNIT_LEN];
 };
 
 /* per-CPU counters in the BPF stats map, indexed by these slots */

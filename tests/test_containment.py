@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from lib import Tracer, by_event, check, contain_cmd, run_forktrace, test, tool
+from lib import Tracer, by_event, check, contain_cmd, run_forktrace, summary, test, tool
 from test_detection import BENIGN, PY, WL, run_workload, tree_of
 
 # The launcher: a sibling sleeps in its own tree; the bomb runs; then the
@@ -45,8 +45,10 @@ def check_killed(name, rep, out, events):
     check(shell not in signalled and sibling not in signalled,
           "%s: signalled the shell or the sibling" % name)
     tree = tree_of(events, a["root"])
-    check(signalled <= tree | {e["pid"] for e in by_event(events, "signal")
-                               if e.get("via") == "kernel"},
+    # this action's sweep (the host may run other bombs the tracer acts on)
+    ours = {e["pid"] for e in by_event(events, "signal") if e.get("root") == a["root"]}
+    check(ours <= tree | {e["pid"] for e in by_event(events, "signal")
+                          if e.get("via") == "kernel"},
           "%s: signals outside the flagged tree" % name)
     return a
 
@@ -157,6 +159,52 @@ def guard_stops_a_blatant_bomb_in_the_kernel():
 
 
 @test
+def kill_renamed_bomb():
+    """A bomb whose first act is prctl(PR_SET_NAME, "sshd") gets no exemption."""
+    rep, out, events = kill_run(tool("wl_c_renamed_bomb_policy"))
+    a = check_killed("renamed_bomb", rep, out, events)
+    check(not [e for e in by_event(events, "action") if e.get("exempt")],
+          "a process named sshd was exempt")
+    check(rep["peak"] < 100, "renamed bomb peaked at %d tasks (action %r)" % (rep["peak"], a))
+
+
+@test
+def kill_shell_bomb_small_table():
+    """The table fills during the bomb: eviction must keep the tree rooted.
+
+    The kill here ends a few ms after the alert, before a bomb alone could
+    fill a table that still lets it be seen; so the launcher first leaves
+    300 exited processes in the table (inside the grace period), sized to
+    the host's processes plus those: the bomb's entries then need evictions.
+    """
+    size = max(64, len([d for d in os.listdir("/proc") if d.isdigit()]) + 300)
+    rep, out, events = kill_run("for i in $(seq 300); do /bin/true; done; /bin/bash " + WL +
+                                "/shell_bomb.sh", extra=("--table-size", str(size)))
+    check_killed("shell_bomb/small table", rep, out, events)
+    s = summary(events)
+    check(s and s["table"]["peak"] == s["table"]["capacity"] and s["table"]["evicted"],
+          "the table never filled: %r" % (s and s["table"]))
+    print("    table: %r" % s["table"])
+
+
+@test
+def guard_obeys_allow_exe():
+    """The guard applies the allow rules in the kernel: an allowed bomb is not signalled."""
+    bomb = tool("wl_bomb_c")
+    rep, out, events = kill_run(bomb, extra=("--guard", "16", "--allow", "exe:" + bomb),
+                                timeout=3)
+    guard = [e for e in by_event(events, "signal") if e.get("guard")]
+    check(not [e for e in guard if e["forker_result"] != 2 or e["child_result"] not in (2, None)],
+          "the guard signalled an allowlisted bomb: %r" % guard[:2])
+    check(not [e for e in by_event(events, "signal") if e.get("via") == "pidfd"],
+          "the sweep signalled an allowlisted bomb")
+    exempt = [e for e in by_event(events, "action") if e.get("exempt")]
+    check(exempt and "exe:" + bomb in exempt[0]["reason"], "no exempt action: %r" %
+          by_event(events, "action"))
+    check(rep["peak"] >= 300, "the bomb was contained anyway (peak %d)" % rep["peak"])
+
+
+@test
 def pid_reuse_race_signals_nobody_wrong():
     r = subprocess.run([tool("test_pidreuse")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, timeout=30)
@@ -169,7 +217,11 @@ def action_flags_are_validated():
     for args, want in [(["--kill", "--stop"], "cannot be combined"),
                        (["--dry-run"], "goes with --kill"),
                        (["--guard", "10"], "goes with --kill"),
-                       (["--kill", "--allow", "user:x"], "want comm:NAME"),
+                       (["--kill", "--allow", "user:x"], "want exe:PATH"),
+                       (["--kill", "--allow", "exe:bin/sh"], "absolute path"),
+                       (["--kill", "--allow", "exe:/no/such/file"], "No such file"),
+                       (["--kill", "--allow", "unit:sshd"], "systemd unit"),
+                       (["--kill", "--allow", "uid:root"], "numeric uid"),
                        (["--kill", "--act-on", "nope"], "not a pattern"),
                        (["--kill", "-r", "/dev/null"], "not with -r")]:
         r = run_forktrace(*args)

@@ -13,8 +13,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/resource.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
@@ -68,7 +71,7 @@ static const char doc[] =
     "    sudo forktrace --set min_tasks=32 --config /etc/forktrace.conf\n"
     "    sudo forktrace --kill            # kill runaway trees as they are flagged\n"
     "    sudo forktrace --kill --dry-run  # say what --kill would signal\n"
-    "    sudo forktrace --stop --allow comm:make   # freeze them for forensics\n"
+    "    sudo forktrace --stop --allow exe:/usr/bin/make   # freeze them for forensics\n"
     "\n"
     "OPTIONS:";
 
@@ -103,7 +106,10 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "threads", 'T', NULL, 0, "Also show thread creation and exit", 0 },
 	{ "tree", OPT_TREE, NULL, 0, "Print the rebuilt fork tree at the end", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's log (verifier output on failure)", 0 },
+	{ "verbose", 'v', NULL, 0,
+	  "Show libbpf's log (verifier output on failure) and, with --kill/--stop, one line per "
+	  "signal (else one ACTION line per tree)",
+	  0 },
 	{ "alerts", OPT_ALERTS, NULL, 0, "Print only alerts and findings (for runbooks, pagers)",
 	  0 },
 	{ "no-detect", OPT_NO_DETECT, NULL, 0, "Trace only: no runaway detection", 0 },
@@ -117,9 +123,13 @@ static const struct argp_option options[] = {
 	{ "stop", OPT_STOP, NULL, 0, "Freeze flagged trees with SIGSTOP, for forensics", 2 },
 	{ "dry-run", OPT_DRY_RUN, NULL, 0, "With --kill/--stop: print what would be signalled", 2 },
 	{ "allow", OPT_ALLOW, "RULE", 0,
-	  "Never act on trees whose root, or on processes that, match comm:NAME, exe:PATH or "
-	  "cgroup:PATH (repeatable; added to the defaults: systemd, init, sshd, containerd, "
-	  "containerd-shim, dockerd, runc, crio, conmon, kubelet)",
+	  "Never signal a process matching RULE (repeatable): exe:PATH (absolute; the running "
+	  "executable, that very file), cgroup:PATH, unit:NAME (a systemd unit on its cgroup "
+	  "path, e.g. sshd.service), uid:N, or comm:NAME (SPOOFABLE: any process can rename "
+	  "itself with prctl(PR_SET_NAME); explicit opt-in only).  Added to the defaults: the "
+	  "executables of systemd/init, sshd, containerd(-shim*), dockerd, runc, crio, conmon, "
+	  "kubelet where this host has them.  Members that match are spared, the rest of the "
+	  "tree is acted on",
 	  2 },
 	{ "act-on", OPT_ACT_ON, "PATTERNS", 0,
 	  "Patterns that trigger --kill/--stop (fork_bomb,recursive_spawn,nested_pool,"
@@ -337,6 +347,7 @@ static struct pipeline_opts pipeline_options(const struct config *c)
 		.detect = c->detect,
 		.policy = c->policy,
 		.no_detect = c->no_detect,
+		.verbose = c->verbose,
 	};
 	return po;
 }
@@ -365,6 +376,119 @@ static char act_state(void *ctx, uint32_t pid, uint64_t start_ticks)
 static bool act_in_cgroup(void *ctx, uint32_t pid, const char *path)
 {
 	return policy_proc_in_cgroup(pid, path);
+}
+
+static int act_exe(void *ctx, uint32_t pid, uint64_t start_ticks, char *path, size_t len,
+		   uint64_t *dev, uint64_t *ino)
+{
+	return policy_proc_exe(pid, start_ticks, path, len, dev, ino);
+}
+
+static bool act_in_unit(void *ctx, uint32_t pid, const char *unit)
+{
+	return policy_proc_in_unit(pid, unit);
+}
+
+/* One cgroup directory for the kernel's rules; 1 if it is one. */
+static int safety_try_cgroup(struct live_safety *s, const char *dir)
+{
+	struct ft_cgroup_filter cg;
+	char ignored[512];
+	int v = 0;
+
+	if (cgroup_resolve(dir, &cg, ignored, sizeof(ignored)) || s->ncgroups == FT_GUARD_MAX_RULES)
+		return 0;
+	/* a v1 hierarchy is walked in the kernel only if listed */
+	while (cg.subsys >= 0 && v < FT_GUARD_MAX_V1 && s->v1_subsys[v] >= 0 &&
+	       s->v1_subsys[v] != cg.subsys)
+		v++;
+	if (cg.subsys >= 0 && v == FT_GUARD_MAX_V1)
+		return 0;
+	if (cg.subsys >= 0)
+		s->v1_subsys[v] = cg.subsys;
+	s->cgroups[s->ncgroups].id = cg.id;
+	s->cgroups[s->ncgroups++].subsys = cg.subsys;
+	return 1;
+}
+
+/*
+ * A cgroup rule's directories: the path itself under /sys/fs/cgroup, or a
+ * path as /proc/<pid>/cgroup shows it, in every hierarchy mounted there.
+ */
+static void safety_add_cgroup(struct live_safety *s, const char *rule)
+{
+	static const char mnt[] = "/sys/fs/cgroup";
+	char dir[PATH_MAX + 320];
+	struct dirent *de;
+	int found;
+	DIR *d;
+
+	if (!strncmp(rule, mnt, sizeof(mnt) - 1)) {
+		found = safety_try_cgroup(s, rule);
+	} else {
+		snprintf(dir, sizeof(dir), "%s%s", mnt, rule);
+		found = safety_try_cgroup(s, dir);
+		d = opendir(mnt);
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s%s", mnt, de->d_name, rule);
+			found += safety_try_cgroup(s, dir);
+		}
+		if (d)
+			closedir(d);
+	}
+	if (!found)
+		fprintf(stderr,
+			"forktrace: --allow cgroup:%s: no such cgroup now; signals sent in the "
+			"kernel at fork cannot spare it (the sweep still does)\n",
+			rule);
+}
+
+/* The allow rules and protected identities, in the kernel's terms. */
+static void build_safety(const struct policy_opts *po, struct live_safety *s)
+{
+	struct pt_key anc[128];
+	uint32_t n = policy_ancestors(anc, 128);
+
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < FT_GUARD_MAX_V1; i++)
+		s->v1_subsys[i] = -1;
+	for (uint32_t i = 0; i < n; i++) {
+		s->protect[i].tgid = anc[i].tgid;
+		s->protect[i].start_ticks = anc[i].start_ticks;
+	}
+	s->nprotect = n;
+	for (uint32_t i = 0; i < po->nallow; i++) {
+		const struct allow_rule *r = &po->allow[i];
+
+		switch (r->kind) {
+		case ALLOW_EXE:
+			/* stat's st_dev to super_block.s_dev: MKDEV(major, minor) */
+			s->exes[s->nexes].ino = r->ino;
+			s->exes[s->nexes++].dev =
+			    (uint32_t)(major(r->dev) << 20 | (minor(r->dev) & 0xfffff));
+			break;
+		case ALLOW_UID:
+			s->uids[s->nuids++] = r->uid;
+			break;
+		case ALLOW_CGROUP:
+			safety_add_cgroup(s, r->value);
+			break;
+		case ALLOW_UNIT:
+			if (strlen(r->value) >= FT_UNIT_LEN) {
+				fprintf(stderr,
+					"forktrace: --allow unit:%s: longer than %d bytes; signals "
+					"sent in the kernel at fork cannot spare it\n",
+					r->value, FT_UNIT_LEN - 1);
+				break;
+			}
+			snprintf(s->units[s->nunits++].name, FT_UNIT_LEN, "%s", r->value);
+			break;
+		case ALLOW_COMM:
+			break; /* spoofable: user space only */
+		}
+	}
 }
 
 /*
@@ -447,8 +571,11 @@ static int trace_live(const struct config *c)
 		.signal = act_signal,
 		.state = act_state,
 		.in_cgroup = act_in_cgroup,
+		.exe = act_exe,
+		.in_unit = act_in_unit,
 	};
 	uint64_t stats[FT_STAT_MAX], deadline = 0, next_stats = 0, now;
+	struct live_safety *safety = NULL;
 	struct live_source *src = NULL;
 	struct pipeline *p = NULL;
 	struct ft_run_info info;
@@ -462,9 +589,19 @@ static int trace_live(const struct config *c)
 	}
 	if (c->cgroup_path && cgroup_resolve(c->cgroup_path, &lo.cgroup, err, sizeof(err)))
 		goto cleanup;
+	if (lo.enforce) {
+		safety = calloc(1, sizeof(*safety));
+		if (!safety) {
+			snprintf(err, sizeof(err), "out of memory");
+			goto cleanup;
+		}
+		build_safety(&c->policy, safety);
+		lo.safety = safety;
+	}
 	if (live_open(&lo, &src, &info, err, sizeof(err)))
 		goto cleanup;
 	ops.ctx = src;
+	po.host_limits = true;
 	if (c->policy.mode != POLICY_OBSERVE)
 		po.actuator = &ops;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
@@ -529,6 +666,7 @@ cleanup:
 		fprintf(stderr, "forktrace: %s\n", err);
 	pipeline_free(p);
 	live_close(src);
+	free(safety);
 	return ret;
 }
 

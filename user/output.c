@@ -13,6 +13,10 @@ struct output {
 	FILE *f;
 	enum out_format fmt;
 	struct ft_run_info info;
+	bool verbose;
+	/* per flagged tree: children the kernel signalled at their fork,
+	 * summed into the tree's ACTION line */
+	uint32_t kernel_signalled[FT_MAX_TREES];
 };
 
 struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info *info)
@@ -30,6 +34,11 @@ struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info
 void output_free(struct output *o)
 {
 	free(o);
+}
+
+void output_set_verbose(struct output *o, bool verbose)
+{
+	o->verbose = verbose;
 }
 
 void output_flush(struct output *o)
@@ -201,10 +210,14 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 		snprintf(detail, sizeof(detail),
 			 "in kernel at fork: SIG%s to forker %u (%s) and new child (%s)%s",
 			 signal_name((int)rec->action.sig), h->ppid,
-			 rec->action.parent_ret ? "failed" : "sent",
-			 rec->action.child_ret == 1 ? "kernel lacks bpf_send_signal_task"
-			 : rec->action.child_ret    ? "failed"
-						    : "sent",
+			 rec->action.parent_ret == FT_SIG_SPARED ? "spared"
+			 : rec->action.parent_ret		 ? "failed"
+								 : "sent",
+			 rec->action.child_ret == FT_SIG_UNAVAILABLE
+			     ? "kernel lacks bpf_send_signal_task"
+			 : rec->action.child_ret == FT_SIG_SPARED ? "spared"
+			 : rec->action.child_ret		  ? "failed"
+								  : "sent",
 			 rec->action.guard ? " [fork budget guard]" : "");
 		break;
 	case FT_EV_RESYNC:
@@ -308,7 +321,7 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_bool(&j, "guard", rec->action.guard);
 		json_u64(&j, "tree", rec->action.tree);
 		json_i64(&j, "forker_result", rec->action.parent_ret);
-		if (rec->action.child_ret == 1)
+		if (rec->action.child_ret == FT_SIG_UNAVAILABLE)
 			json_null(&j, "child_result");
 		else
 			json_i64(&j, "child_result", rec->action.child_ret);
@@ -342,9 +355,13 @@ void output_record(struct output *o, const union ft_record *rec, const struct pr
 {
 	const struct pt_entry *e = slot == PT_NONE ? NULL : pt_get(t, slot);
 
+	if (rec->h.type == FT_EV_ACTION && rec->action.tree < FT_MAX_TREES &&
+	    rec->action.child_ret == 0)
+		o->kernel_signalled[rec->action.tree]++;
 	if (o->fmt == OUT_JSON)
 		json_record(o, rec, e, oom);
-	else
+	/* a bomb's kill is hundreds of signals: a tree's ACTION line sums them */
+	else if (rec->h.type != FT_EV_ACTION || o->verbose)
 		human_record(o, rec, e, oom);
 }
 
@@ -487,66 +504,97 @@ static void json_verdict(struct output *o, const struct det_verdict *v)
 	json_end(&j);
 }
 
-void output_policy(struct output *o, const struct policy_report *r)
+static void json_policy(struct output *o, const struct policy_report *r)
 {
-	static const char *const kinds[] = { "signal", "action", "action", "action" };
-	char when[32], comm[FT_COMM_LEN * 4 + 1];
 	struct json_line j;
 
+	json_header(o, &j, r->kind == REPORT_SIGNAL ? "signal" : "action", r->ts_ns,
+		    r->kind == REPORT_SIGNAL ? r->pid : r->root,
+		    r->kind == REPORT_SIGNAL ? r->comm : r->root_comm);
+	json_str(&j, "action", r->action);
+	json_u64(&j, "root", r->root);
+	switch (r->kind) {
+	case REPORT_SIGNAL:
+		json_str(&j, "via", "pidfd");
+		json_i64(&j, "signal", r->sig);
+		json_i64(&j, "result", r->result);
+		break;
+	case REPORT_ACTION:
+		json_u64(&j, "tree", r->tree);
+		json_u64(&j, "signalled", r->signalled);
+		json_u64(&j, "kernel_signalled",
+			 r->tree < FT_MAX_TREES ? o->kernel_signalled[r->tree] : 0);
+		json_f64(&j, "ms", r->ms);
+		json_bool(&j, "complete", r->complete);
+		if (!r->complete)
+			json_u64(&j, "remaining", r->remaining);
+		json_u64(&j, "policy_failures", r->policy_failures);
+		if (r->why)
+			json_str(&j, "note", r->why);
+		break;
+	case REPORT_EXEMPT:
+		json_bool(&j, "exempt", true);
+		json_str(&j, "reason", r->why);
+		break;
+	case REPORT_REFUSED:
+		json_bool(&j, "refused", true);
+		json_str(&j, "reason", r->why);
+		break;
+	case REPORT_DRY_RUN:
+		json_bool(&j, "dry_run", true);
+		json_u32_array(&j, "would_signal", r->pids, r->npids);
+		break;
+	}
+	json_end(&j);
+}
+
+/* "killed N processes of tree ROOT (comm) in M ms: S by pidfd sweep, K in kernel at fork" */
+static void human_action(struct output *o, const struct policy_report *r, const char *when,
+			 const char *comm)
+{
+	uint32_t k = r->tree < FT_MAX_TREES ? o->kernel_signalled[r->tree] : 0;
+	bool stop = !strcmp(r->action, "stop");
+
+	fprintf(o->f,
+		"%-12s %-7s %7u %7s %-16s %s %u processes of tree %u (%s) in %.1f ms: %u by "
+		"pidfd sweep, %u in kernel at fork",
+		when, "ACTION", r->root, "-", comm, stop ? "stopped" : "killed", r->signalled + k,
+		r->root, comm, r->ms, r->signalled, k);
+	if (!r->complete)
+		fprintf(o->f, "; incomplete, %u remaining", r->remaining);
+	if (r->policy_failures)
+		fprintf(o->f, "; %u kernel map updates failed", r->policy_failures);
+	fprintf(o->f, "%s%s\n", r->why ? "; " : "", r->why ? r->why : "");
+}
+
+void output_policy(struct output *o, const struct policy_report *r)
+{
+	char when[32], comm[FT_COMM_LEN * 4 + 1];
+
 	if (o->fmt == OUT_JSON) {
-		json_header(o, &j, kinds[r->kind], r->ts_ns,
-			    r->kind == REPORT_SIGNAL ? r->pid : r->root,
-			    r->kind == REPORT_SIGNAL ? r->comm : r->root_comm);
-		json_str(&j, "action", r->action);
-		json_u64(&j, "root", r->root);
-		switch (r->kind) {
-		case REPORT_SIGNAL:
-			json_str(&j, "via", "pidfd");
-			json_i64(&j, "signal", r->sig);
-			json_i64(&j, "result", r->result);
-			break;
-		case REPORT_ACTION:
-			json_u64(&j, "signalled", r->signalled);
-			json_f64(&j, "ms", r->ms);
-			json_bool(&j, "complete", r->complete);
-			if (!r->complete)
-				json_u64(&j, "remaining", r->remaining);
-			if (r->why)
-				json_str(&j, "note", r->why);
-			break;
-		case REPORT_EXEMPT:
-			json_bool(&j, "exempt", true);
-			json_str(&j, "reason", r->why);
-			break;
-		case REPORT_DRY_RUN:
-			json_bool(&j, "dry_run", true);
-			json_u32_array(&j, "would_signal", r->pids, r->npids);
-			break;
-		}
-		json_end(&j);
-		fflush(o->f);
-		return;
+		json_policy(o, r);
+		goto done;
 	}
 	hhmmss(o, r->ts_ns, when, sizeof(when));
 	printable(r->kind == REPORT_SIGNAL ? r->comm : r->root_comm, FT_COMM_LEN, comm,
 		  sizeof(comm));
 	switch (r->kind) {
 	case REPORT_SIGNAL:
-		fprintf(o->f, "%-12s %-7s %7u %7s %-16s SIG%s via pidfd (%s) [tree %u]\n", when,
-			"SIGNAL", r->pid, "-", comm, signal_name(r->sig),
-			r->result ? strerror(-r->result) : "sent", r->root);
+		if (o->verbose)
+			fprintf(o->f, "%-12s %-7s %7u %7s %-16s SIG%s via pidfd (%s) [tree %u]\n",
+				when, "SIGNAL", r->pid, "-", comm, signal_name(r->sig),
+				r->result ? strerror(-r->result) : "sent", r->root);
 		break;
 	case REPORT_ACTION:
-		fprintf(o->f,
-			"%-12s %-7s %7u %7s %-16s %s %s: %u signalled, %.1f ms after the "
-			"verdict%s%s\n",
-			when, "ACTION", r->root, "-", comm, r->action,
-			r->complete ? "done" : "incomplete", r->signalled, r->ms,
-			r->why ? "; " : "", r->why ? r->why : "");
+		human_action(o, r, when, comm);
 		break;
 	case REPORT_EXEMPT:
 		fprintf(o->f, "%-12s %-7s %7u %7s %-16s no %s: %s\n", when, "EXEMPT", r->root, "-",
 			comm, r->action, r->why);
+		break;
+	case REPORT_REFUSED:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s cannot %s: %s\n", when, "REFUSED", r->root,
+			"-", comm, r->action, r->why);
 		break;
 	case REPORT_DRY_RUN:
 		fprintf(o->f,
@@ -557,6 +605,10 @@ void output_policy(struct output *o, const struct policy_report *r)
 		fputc('\n', o->f);
 		break;
 	}
+done:
+	/* the tree's id may name another tree next */
+	if (r->kind == REPORT_ACTION && r->tree < FT_MAX_TREES)
+		o->kernel_signalled[r->tree] = 0;
 	fflush(o->f);
 }
 
@@ -712,6 +764,14 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 			" dropped (table full), %" PRIu64 " re-syncs\n",
 			st->live, st->peak_used, st->capacity, st->evicted, st->dropped_full,
 			tot->resyncs);
+		if (tot->signals || tot->kernel_signals || tot->kernel_signal_failed ||
+		    tot->member_map_full || tot->policy_failures)
+			fprintf(o->f,
+				"Containment: %" PRIu64 " signals by pidfd sweep, %" PRIu64
+				" in kernel; failures: %" PRIu64 " kernel signals, %" PRIu64
+				" members map full, %" PRIu64 " policy (kernel map updates)\n",
+				tot->signals, tot->kernel_signals, tot->kernel_signal_failed,
+				tot->member_map_full, tot->policy_failures);
 		fflush(o->f);
 		return;
 	}
@@ -733,6 +793,9 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_u64(&j, "findings", tot->findings);
 	json_u64(&j, "signals", tot->signals);
 	json_u64(&j, "kernel_signals", tot->kernel_signals);
+	json_u64(&j, "kernel_signal_failures", tot->kernel_signal_failed);
+	json_u64(&j, "member_map_full", tot->member_map_full);
+	json_u64(&j, "policy_failures", tot->policy_failures);
 	json_u64(&j, "filtered_in_kernel", tot->filtered_in_kernel);
 	json_object(&j, "detector_dropped");
 	json_u64(&j, "pending_checks", tot->detector_dropped_pending);

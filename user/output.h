@@ -23,12 +23,18 @@ struct ft_totals {
 	uint64_t alerts, findings, signals, kernel_signals;
 	uint64_t detector_dropped_pending, detector_dropped_alerts;
 	uint64_t detector_profiles, detector_nodes;
+	/* containment failures: kernel helpers that failed, children of
+	 * flagged trees the members map had no room for, and user space's
+	 * kernel map updates that failed */
+	uint64_t kernel_signal_failed, member_map_full, policy_failures;
 };
 
 struct output;
 
 struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info *info);
 void output_free(struct output *o);
+/* Human output: one line per signal (else one ACTION line per tree). */
+void output_set_verbose(struct output *o, bool verbose);
 
 void output_start(struct output *o, const char *source, uint32_t self_pid);
 /* One stream record; slot is its subject in t (PT_NONE if unknown);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pipeline.h"
+#include "hostlimits.h"
 #include "procfs.h"
 #include "proctable.h"
 #include "recording.h"
@@ -44,6 +45,7 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 			 o->table_capacity);
 		goto fail;
 	}
+	output_set_verbose(p->out, o->verbose);
 	if (o->write_path && ft_writer_open(o->write_path, info, &p->writer, err, errlen))
 		goto fail;
 	p->last_slot = PT_NONE;
@@ -114,11 +116,45 @@ static void on_policy_report(void *ctx, const struct policy_report *r)
 	output_policy(p->out, r);
 }
 
-static void on_verdict(void *ctx, const struct det_verdict *v)
+/*
+ * The nearest host limit at the tree's pace (live only: a replay cannot
+ * read the host the recording came from).  The uid's tasks come from the
+ * table, processes and their threads.
+ */
+static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *v)
+{
+	const struct pt_entry *root = pt_get(p->table, slot);
+	struct host_limit lim[LIMITS_MAX];
+	uint64_t uid_tasks = 0;
+	int n;
+
+	if (!root || v->doubling_ms <= 0)
+		return;
+	for (int32_t i = pt_next(p->table, PT_NONE); i != PT_NONE; i = pt_next(p->table, i)) {
+		const struct pt_entry *e = pt_get(p->table, i);
+
+		if (e->state == PT_ALIVE && e->uid == root->uid)
+			uid_tasks += e->threads ? e->threads : 1;
+	}
+	n = limits_read(root->key.tgid, root->uid, uid_tasks, lim);
+	for (int i = 0; i < n; i++) {
+		double s = det_seconds_to_limit(v->tasks, v->doubling_ms, lim[i].limit, lim[i].used);
+
+		if (s >= 0 && (!v->limit_name || s < v->limit_seconds)) {
+			v->limit_name = lim[i].name;
+			v->limit_value = lim[i].limit;
+			v->limit_seconds = s;
+		}
+	}
+}
+
+static void on_verdict(void *ctx, const struct det_verdict *verdict)
 {
 	struct pipeline *p = ctx;
-	int32_t slot = pt_find(p->table, v->root, v->root_start_ns);
+	int32_t slot = pt_find(p->table, verdict->root, verdict->root_start_ns);
+	struct det_verdict annotated, *v = &annotated;
 
+	annotated = *verdict;
 	if (p->o.root_pid &&
 	    (!p->root_set || slot == PT_NONE || !pt_is_descendant(p->table, slot, root_slot(p))))
 		return;
@@ -126,6 +162,12 @@ static void on_verdict(void *ctx, const struct det_verdict *v)
 		p->tot.alerts++;
 	else if (v->kind == DET_FINDING)
 		p->tot.findings++;
+	/* a flagged tree's root stays in the table for as long as the alert */
+	if (v->tree && slot != PT_NONE && v->kind != DET_FINDING)
+		pt_set_pinned(p->table, slot, v->kind != DET_ALERT_END);
+	if (p->o.host_limits && (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE) &&
+	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION)
+		nearest_limit(p, slot, v);
 	output_verdict(p->out, v);
 	if (p->policy)
 		policy_on_verdict(p->policy, p->table, p->det, v, on_policy_report, p);
@@ -177,6 +219,8 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		p->tot.threads_started = rec->counters.threads_started;
 		p->tot.threads_exited = rec->counters.threads_exited;
 		p->tot.filtered_in_kernel = rec->counters.filtered;
+		p->tot.kernel_signal_failed = rec->counters.signal_failed;
+		p->tot.member_map_full = rec->counters.member_full;
 		break;
 	default:
 		/* a second last-thread exit (pre-6.16 race) is not news */
@@ -234,6 +278,8 @@ void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX
 	rec.threads_started = stats[FT_STAT_THREADS_STARTED];
 	rec.threads_exited = stats[FT_STAT_THREADS_EXITED];
 	rec.filtered = stats[FT_STAT_FILTERED];
+	rec.signal_failed = stats[FT_STAT_SIGNAL_FAILED];
+	rec.member_full = stats[FT_STAT_MEMBER_FULL];
 	pipeline_feed(p, (const union ft_record *)&rec);
 }
 
@@ -311,6 +357,8 @@ int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errle
 	det_get_work(p->det, &work);
 	p->tot.detector_profiles = work.profiles;
 	p->tot.detector_nodes = work.nodes;
+	if (p->policy)
+		p->tot.policy_failures = policy_failures(p->policy);
 	if (p->o.tree && !p->o.alerts_only && (!p->o.root_pid || p->root_set))
 		output_tree(p->out, p->table, p->o.root_pid ? root_slot(p) : PT_NONE, now_ns);
 	if (!p->o.alerts_only)

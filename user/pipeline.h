@@ -24,10 +24,12 @@ struct pipeline_opts {
 	const char *write_path; /* -w: NULL for none */
 	bool show_threads;	/* -T: print thread records */
 	bool alerts_only;	/* --alerts: print only alerts and findings */
+	bool verbose;		/* -v: one line per signal in human output */
 	bool no_detect;		/* trace only */
 	struct det_config detect;
 	struct policy_opts policy;
 	const struct policy_ops *actuator; /* NULL: never act (replay) */
+	bool host_limits; /* live: alerts say when the nearest host limit is hit */
 };
 
 struct pipeline;

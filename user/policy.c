@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include "policy.h"
 #include "procfs.h"
@@ -19,12 +21,34 @@
 
 #define MAX_ANCESTORS 64
 
-/* The trees forktrace would never touch, whatever the detector says. */
+/*
+ * Never signalled by default: init and the container and login plumbing,
+ * by executable (the Debian paths; symlinks such as /sbin/init resolve to
+ * their target).  A path this host lacks is skipped.  forktrace itself and
+ * its ancestors are protected by identity, not by rule.
+ */
 static const char *const default_allow[] = {
-	"comm:systemd",		"comm:init",	"comm:sshd",	  "comm:containerd",
-	"comm:containerd-shim", "comm:dockerd", "comm:runc",	  "comm:crio",
-	"comm:conmon",		"comm:kubelet", "comm:forktrace",
+	"exe:/usr/lib/systemd/systemd",
+	"exe:/lib/systemd/systemd",
+	"exe:/sbin/init",
+	"exe:/usr/sbin/sshd",
+	"exe:/usr/bin/containerd",
+	"exe:/usr/bin/containerd-shim",
+	"exe:/usr/bin/containerd-shim-runc-v1",
+	"exe:/usr/bin/containerd-shim-runc-v2",
+	"exe:/usr/sbin/dockerd",
+	"exe:/usr/bin/dockerd",
+	"exe:/usr/sbin/runc",
+	"exe:/usr/bin/runc",
+	"exe:/usr/bin/crio",
+	"exe:/usr/bin/conmon",
+	"exe:/usr/libexec/podman/conmon",
+	"exe:/usr/bin/kubelet",
 };
+
+/* systemd unit types: a unit rule names one, so a typo is caught */
+static const char *const unit_suffixes[] = { ".service", ".scope", ".slice", ".socket",
+					     ".mount",	 ".swap",  ".target" };
 
 struct action {
 	bool active;
@@ -33,6 +57,7 @@ struct action {
 	char root_comm[FT_COMM_LEN];
 	uint64_t started_ns;
 	uint32_t signalled;
+	uint32_t failures; /* kernel map updates that failed */
 };
 
 struct sweep_mark {
@@ -40,58 +65,179 @@ struct sweep_mark {
 	uint32_t tree;
 };
 
+/*
+ * Per table slot: the allow rule the process matched (-1: none), valid for
+ * that identity and exec count.  Matching reads /proc (exe, cgroup) and the
+ * sweep re-checks every member every few ms; what a process runs changes
+ * only at exec, which the count catches.
+ */
+struct allow_memo {
+	struct pt_key key;
+	uint32_t execs;
+	int32_t rule;
+	bool valid;
+};
+
 struct policy {
 	struct policy_opts o;
 	struct policy_ops ops;
 	struct action actions[FT_MAX_TREES];
 	struct sweep_mark *marks; /* per table slot: already signalled */
+	struct allow_memo *memo;  /* per table slot */
 	uint32_t cap;
 	uint32_t self;
 	struct pt_key ancestors[MAX_ANCESTORS];
 	uint32_t nancestors;
 	uint32_t *scratch; /* dry-run pid list */
+	uint64_t failures;
 };
+
+const char *policy_allow_kind_name(enum allow_kind k)
+{
+	static const char *const names[] = { "exe", "cgroup", "unit", "uid", "comm" };
+
+	return k <= ALLOW_COMM ? names[k] : "?";
+}
+
+static int parse_exe(struct allow_rule *r, const char *path, bool optional, char *err,
+		     size_t errlen)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (path[0] != '/') {
+		snprintf(err, errlen, "--allow exe:%s: want an absolute path", path);
+		return -1;
+	}
+	if (!realpath(path, real) || stat(real, &st)) {
+		if (optional)
+			return 1;
+		snprintf(err, errlen, "--allow exe:%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (optional)
+			return 1;
+		snprintf(err, errlen, "--allow exe:%s: not a regular file", path);
+		return -1;
+	}
+	if (strlen(real) >= sizeof(r->path)) {
+		snprintf(err, errlen, "--allow exe:%s: resolved path too long", path);
+		return -1;
+	}
+	snprintf(r->path, sizeof(r->path), "%s", real);
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	return 0;
+}
+
+static int parse_unit(const char *name, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+
+	if (strchr(name, '/')) {
+		snprintf(err, errlen, "--allow unit:%s: a unit name has no '/'", name);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(unit_suffixes) / sizeof(unit_suffixes[0]); i++) {
+		size_t m = strlen(unit_suffixes[i]);
+
+		if (n > m && !strcmp(name + n - m, unit_suffixes[i]))
+			return 0;
+	}
+	snprintf(err, errlen, "--allow unit:%s: want a systemd unit such as sshd.service", name);
+	return -1;
+}
+
+static int parse_uid(struct allow_rule *r, const char *s, char *err, size_t errlen)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v >= UINT32_MAX) {
+		snprintf(err, errlen, "--allow uid:%s: want a numeric uid", s);
+		return -1;
+	}
+	r->uid = (uint32_t)v;
+	return 0;
+}
+
+/* 0 added, 1 skipped (an optional rule whose file is absent), -1 bad */
+static int add_rule(struct policy_opts *o, const char *spec, bool optional, char *err,
+		    size_t errlen)
+{
+	static const struct {
+		const char *prefix;
+		enum allow_kind kind;
+	} kinds[] = { { "exe:", ALLOW_EXE },
+		      { "cgroup:", ALLOW_CGROUP },
+		      { "unit:", ALLOW_UNIT },
+		      { "uid:", ALLOW_UID },
+		      { "comm:", ALLOW_COMM } };
+	struct allow_rule r;
+	int ret = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t n = strlen(kinds[i].prefix);
+		const char *v = spec + n;
+
+		if (strncmp(spec, kinds[i].prefix, n))
+			continue;
+		if (!*v || strlen(v) >= sizeof(r.value)) {
+			snprintf(err, errlen, "--allow %s: empty or too long", spec);
+			return -1;
+		}
+		r.kind = kinds[i].kind;
+		snprintf(r.value, sizeof(r.value), "%s", v);
+		if (r.kind == ALLOW_EXE)
+			ret = parse_exe(&r, v, optional, err, errlen);
+		else if (r.kind == ALLOW_UNIT)
+			ret = parse_unit(v, err, errlen);
+		else if (r.kind == ALLOW_UID)
+			ret = parse_uid(&r, v, err, errlen);
+		if (r.kind == ALLOW_CGROUP && v[0] != '/') {
+			snprintf(err, errlen, "--allow %s: want an absolute cgroup path", spec);
+			ret = -1;
+		}
+		if (ret)
+			return ret;
+		/* the same file under two names (/sbin/init, systemd) is one rule */
+		for (uint32_t j = 0; r.kind == ALLOW_EXE && j < o->nallow; j++)
+			if (o->allow[j].kind == ALLOW_EXE && o->allow[j].dev == r.dev &&
+			    o->allow[j].ino == r.ino && !strcmp(o->allow[j].path, r.path))
+				return 0;
+		if (o->nallow == POLICY_MAX_ALLOW) {
+			snprintf(err, errlen, "--allow: at most %d rules", POLICY_MAX_ALLOW);
+			return -1;
+		}
+		o->allow[o->nallow++] = r;
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "--allow %s: want exe:PATH, cgroup:PATH, unit:NAME, uid:N or comm:NAME", spec);
+	return -1;
+}
 
 void policy_defaults(struct policy_opts *o)
 {
-	char ignored[8];
+	char ignored[256];
 
 	memset(o, 0, sizeof(*o));
 	o->act_on = 1u << DET_FORK_BOMB | 1u << DET_RECURSIVE_SPAWN | 1u << DET_NESTED_POOL |
 		    1u << DET_THREAD_EXPLOSION;
 	o->give_up_ns = 10000000000ull;
+	/* a default whose file this host lacks (or has as no regular file)
+	 * is inert, never an error: the result is deliberately not checked */
 	for (size_t i = 0; i < sizeof(default_allow) / sizeof(default_allow[0]); i++)
-		policy_add_allow(o, default_allow[i], ignored, sizeof(ignored));
+		(void)add_rule(o, default_allow[i], true, ignored, sizeof(ignored));
 }
 
 int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t errlen)
 {
-	static const struct {
-		const char *prefix;
-		char kind;
-	} kinds[] = { { "comm:", 'c' }, { "exe:", 'e' }, { "cgroup:", 'g' } };
-
-	if (o->nallow == POLICY_MAX_ALLOW) {
-		snprintf(err, errlen, "--allow: at most %d rules", POLICY_MAX_ALLOW);
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		size_t n = strlen(kinds[i].prefix);
-		struct allow_rule *r = &o->allow[o->nallow];
-
-		if (strncmp(spec, kinds[i].prefix, n))
-			continue;
-		if (!spec[n] || strlen(spec + n) >= sizeof(r->value)) {
-			snprintf(err, errlen, "--allow %s: empty or too long", spec);
-			return -1;
-		}
-		r->kind = kinds[i].kind;
-		snprintf(r->value, sizeof(r->value), "%s", spec + n);
-		o->nallow++;
-		return 0;
-	}
-	snprintf(err, errlen, "--allow %s: want comm:NAME, exe:PATH or cgroup:PATH", spec);
-	return -1;
+	return add_rule(o, spec, false, err, errlen) < 0 ? -1 : 0;
 }
 
 int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t errlen)
@@ -121,17 +267,17 @@ int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t
 	return 0;
 }
 
-/* forktrace's own ancestors, by identity: never to be signalled */
-static void find_ancestors(struct policy *p)
+uint32_t policy_ancestors(struct pt_key *out, uint32_t max)
 {
-	uint32_t pid = (uint32_t)getpid();
+	uint32_t pid = (uint32_t)getpid(), n = 0;
 	struct procfs_stat st;
 
-	while (pid > 1 && p->nancestors < MAX_ANCESTORS && !procfs_stat(pid, &st)) {
-		p->ancestors[p->nancestors].tgid = pid;
-		p->ancestors[p->nancestors++].start_ticks = st.start_ticks;
+	while (pid > 1 && n < max && !procfs_stat(pid, &st)) {
+		out[n].tgid = pid;
+		out[n++].start_ticks = st.start_ticks;
 		pid = st.ppid;
 	}
+	return n;
 }
 
 struct policy *policy_new(const struct policy_opts *o, const struct policy_ops *ops,
@@ -145,13 +291,14 @@ struct policy *policy_new(const struct policy_opts *o, const struct policy_ops *
 	p->ops = *ops;
 	p->cap = table_capacity;
 	p->marks = calloc(table_capacity, sizeof(*p->marks));
+	p->memo = calloc(table_capacity, sizeof(*p->memo));
 	p->scratch = calloc(table_capacity, sizeof(*p->scratch));
-	if (!p->marks || !p->scratch) {
+	if (!p->marks || !p->memo || !p->scratch) {
 		policy_free(p);
 		return NULL;
 	}
 	p->self = (uint32_t)getpid();
-	find_ancestors(p);
+	p->nancestors = policy_ancestors(p->ancestors, MAX_ANCESTORS);
 	return p;
 }
 
@@ -160,6 +307,7 @@ void policy_free(struct policy *p)
 	if (!p)
 		return;
 	free(p->marks);
+	free(p->memo);
 	free(p->scratch);
 	free(p);
 }
@@ -170,6 +318,11 @@ bool policy_busy(const struct policy *p)
 		if (p->actions[i].active)
 			return true;
 	return false;
+}
+
+uint64_t policy_failures(const struct policy *p)
+{
+	return p->failures;
 }
 
 /* Never: init, kernel threads, forktrace itself or any of its ancestors. */
@@ -188,40 +341,88 @@ static const char *protected_reason(const struct policy *p, const struct pt_entr
 	return NULL;
 }
 
-static const struct allow_rule *allowed(const struct policy *p, const struct pt_entry *e)
+static bool rule_matches(const struct policy *p, const struct allow_rule *r,
+			 const struct pt_entry *e, const char *exe, uint64_t dev, uint64_t ino)
 {
-	const char *base = strrchr(e->filename, '/');
-
-	for (uint32_t i = 0; i < p->o.nallow; i++) {
-		const struct allow_rule *r = &p->o.allow[i];
-
-		if ((r->kind == 'c' && !strncmp(e->comm, r->value, FT_COMM_LEN - 1)) ||
-		    (r->kind == 'e' &&
-		     (!strcmp(e->filename, r->value) || (base && !strcmp(base + 1, r->value)))) ||
-		    (r->kind == 'g' && p->ops.in_cgroup &&
-		     p->ops.in_cgroup(p->ops.ctx, e->key.tgid, r->value)))
-			return r;
+	switch (r->kind) {
+	case ALLOW_EXE:
+		/* both: a hard link elsewhere has the inode, a copy the path */
+		return exe && !strcmp(exe, r->path) && dev == r->dev && ino == r->ino;
+	case ALLOW_UID:
+		return e->uid == r->uid;
+	case ALLOW_COMM:
+		return !strncmp(e->comm, r->value, FT_COMM_LEN - 1);
+	case ALLOW_CGROUP:
+		return p->ops.in_cgroup && p->ops.in_cgroup(p->ops.ctx, e->key.tgid, r->value);
+	case ALLOW_UNIT:
+		return p->ops.in_unit && p->ops.in_unit(p->ops.ctx, e->key.tgid, r->value);
 	}
-	return NULL;
+	return false;
 }
 
-/* Live members of the tree that may be signalled, in table order. */
-static bool may_signal(struct policy *p, const struct proctable *t, struct detector *d,
-		       const struct action *a, int32_t slot, int32_t root_slot)
+static const struct allow_rule *allowed(struct policy *p, const struct pt_entry *e, int32_t slot)
+{
+	struct allow_memo *m = slot >= 0 && (uint32_t)slot < p->cap ? &p->memo[slot] : NULL;
+	char exe[sizeof(p->o.allow[0].path)];
+	bool exe_read = false, exe_ok = false;
+	uint64_t dev = 0, ino = 0;
+	int32_t hit = -1;
+
+	if (m && m->valid && m->key.tgid == e->key.tgid &&
+	    m->key.start_ticks == e->key.start_ticks && m->execs == e->execs)
+		return m->rule >= 0 ? &p->o.allow[m->rule] : NULL;
+	for (uint32_t i = 0; i < p->o.nallow && hit < 0; i++) {
+		const struct allow_rule *r = &p->o.allow[i];
+
+		if (r->kind == ALLOW_EXE && !exe_read) {
+			exe_read = true;
+			exe_ok =
+			    p->ops.exe && !p->ops.exe(p->ops.ctx, e->key.tgid, e->key.start_ticks,
+						      exe, sizeof(exe), &dev, &ino);
+		}
+		if (rule_matches(p, r, e, exe_ok ? exe : NULL, dev, ino))
+			hit = (int32_t)i;
+	}
+	if (m) {
+		m->key = e->key;
+		m->execs = e->execs;
+		m->rule = hit;
+		m->valid = true;
+	}
+	return hit >= 0 ? &p->o.allow[hit] : NULL;
+}
+
+/* Live members of the tree, inside the flagged subtree by lineage. */
+static bool in_tree(const struct proctable *t, struct detector *d, const struct action *a,
+		    int32_t slot, int32_t root_slot)
 {
 	const struct pt_entry *e = pt_get(t, slot);
 
 	if (!e || e->state != PT_ALIVE || det_tree_of(d, t, slot) != a->tree)
 		return false;
-	/* inside the flagged subtree, by lineage, or nothing */
-	if (root_slot == PT_NONE || !pt_is_descendant(t, slot, root_slot))
+	return root_slot != PT_NONE && pt_is_descendant(t, slot, root_slot);
+}
+
+/* The safety rules hold per process: a protected root does not shield its tree. */
+static bool may_signal(struct policy *p, const struct proctable *t, struct detector *d,
+		       const struct action *a, int32_t slot, int32_t root_slot)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+
+	if (!in_tree(t, d, a, slot, root_slot))
 		return false;
-	return !protected_reason(p, e) && !allowed(p, e);
+	return !protected_reason(p, e) && !allowed(p, e, slot);
 }
 
 static void report(policy_report_fn fn, void *ctx, struct policy_report *r)
 {
 	fn(ctx, r);
+}
+
+static void policy_failed(struct policy *p, struct action *a)
+{
+	p->failures++;
+	a->failures++;
 }
 
 static void finish(struct policy *p, struct action *a, uint64_t now, bool complete,
@@ -233,6 +434,7 @@ static void finish(struct policy *p, struct action *a, uint64_t now, bool comple
 		.action = a->sig == SIGSTOP ? "stop" : "kill",
 		.root = a->root.tgid,
 		.root_comm = a->root_comm,
+		.tree = a->tree,
 		.signalled = a->signalled,
 		.remaining = remaining,
 		.ms = (double)(now - a->started_ns) / 1e6,
@@ -240,10 +442,12 @@ static void finish(struct policy *p, struct action *a, uint64_t now, bool comple
 		.why = why,
 	};
 
+	/* frozen: stop freezing new forks */
+	if (p->ops.flag_tree && a->sig == SIGSTOP && p->ops.flag_tree(p->ops.ctx, a->tree, 0))
+		policy_failed(p, a);
+	r.policy_failures = a->failures;
 	report(fn, ctx, &r);
 	a->active = false;
-	if (p->ops.flag_tree && a->sig == SIGSTOP)
-		p->ops.flag_tree(p->ops.ctx, a->tree, 0); /* frozen: stop freezing new forks */
 }
 
 static void sweep(struct policy *p, const struct proctable *t, struct detector *d, struct action *a,
@@ -283,6 +487,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		r.action = a->sig == SIGSTOP ? "stop" : "kill";
 		r.root = a->root.tgid;
 		r.root_comm = a->root_comm;
+		r.tree = a->tree;
 		r.pid = e->key.tgid;
 		r.comm = e->comm;
 		r.sig = (int)a->sig;
@@ -300,19 +505,51 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		finish(p, a, now, false, live - stopped, "gave up", fn, ctx);
 }
 
+static void describe_rule(const struct allow_rule *rule, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%s", policy_allow_kind_name(rule->kind), rule->value);
+}
+
+/*
+ * Why no member of the tree may be signalled: the root's reason if it has
+ * one (what an operator looks for first), else the members' tally.
+ */
+static void explain_exempt(struct policy *p, const struct pt_entry *re, int32_t root,
+			   uint32_t nprot, uint32_t nallow, const struct allow_rule *first,
+			   char *why, size_t len)
+{
+	const struct allow_rule *rule;
+	char rs[300];
+
+	if (protected_reason(p, re)) {
+		snprintf(why, len, "root is %s; no member may be signalled",
+			 protected_reason(p, re));
+	} else if ((rule = allowed(p, re, root))) {
+		describe_rule(rule, rs, sizeof(rs));
+		snprintf(why, len, "allowed by %s; no member may be signalled", rs);
+	} else if (first) {
+		describe_rule(first, rs, sizeof(rs));
+		snprintf(why, len,
+			 "no member may be signalled: %u protected, %u allowed (first by %s)",
+			 nprot, nallow, rs);
+	} else {
+		snprintf(why, len, "no member may be signalled: %u protected, none alive", nprot);
+	}
+}
+
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
 		       const struct det_verdict *v, policy_report_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, v->root, v->root_start_ns);
 	const struct pt_entry *re = pt_get(t, root);
 	struct policy_report r = { .ts_ns = v->ts_ns, .root = v->root, .root_comm = v->root_comm };
-	const struct allow_rule *rule = NULL;
+	const struct allow_rule *first = NULL;
 	uint32_t tree = det_tree_id(d, v->root, v->root_start_ns);
+	uint32_t n = 0, nprot = 0, nallow = 0;
 	struct action *a;
-	char why[300];
-	uint32_t n = 0;
+	char why[400];
 
-	if (p->o.mode == POLICY_OBSERVE || !re)
+	if (p->o.mode == POLICY_OBSERVE)
 		return;
 	if (v->kind == DET_ALERT_END) {
 		/* the detector saw the tree empty: a kill is done */
@@ -320,20 +557,14 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 			finish(p, &p->actions[tree], v->ts_ns, true, 0, NULL, fn, ctx);
 		return;
 	}
-	if (v->kind != DET_ALERT || !(p->o.act_on & (1u << v->pattern)) || !tree)
+	if (v->kind != DET_ALERT || !(p->o.act_on & (1u << v->pattern)))
 		return;
 	r.action = p->o.mode == POLICY_STOP ? "stop" : "kill";
-	if (protected_reason(p, re) || (rule = allowed(p, re))) {
-		r.kind = REPORT_EXEMPT;
-		if (protected_reason(p, re))
-			snprintf(why, sizeof(why), "root is %s", protected_reason(p, re));
-		else
-			snprintf(why, sizeof(why), "allowed by %s:%s",
-				 rule->kind == 'c'   ? "comm"
-				 : rule->kind == 'e' ? "exe"
-						     : "cgroup",
-				 rule->value);
-		r.why = why;
+	r.tree = tree;
+	/* asked to act and cannot: say so, never return silently */
+	if (!re || !tree) {
+		r.kind = REPORT_REFUSED;
+		r.why = !re ? "root not in the process table" : "no tree id (detector state full)";
 		report(fn, ctx, &r);
 		return;
 	}
@@ -344,9 +575,27 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	a->root = re->key;
 	memcpy(a->root_comm, re->comm, sizeof(a->root_comm));
 	a->started_ns = v->ts_ns;
-	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
-		if (may_signal(p, t, d, a, i, root))
+	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+		const struct allow_rule *rule;
+
+		if (!in_tree(t, d, a, i, root))
+			continue;
+		if (protected_reason(p, pt_get(t, i))) {
+			nprot++;
+		} else if ((rule = allowed(p, pt_get(t, i), i))) {
+			nallow++;
+			first = first ? first : rule;
+		} else {
 			p->scratch[n++] = pt_get(t, i)->key.tgid;
+		}
+	}
+	if (!n) {
+		r.kind = REPORT_EXEMPT;
+		explain_exempt(p, re, root, nprot, nallow, first, why, sizeof(why));
+		r.why = why;
+		report(fn, ctx, &r);
+		return;
+	}
 	if (p->o.dry_run) {
 		r.kind = REPORT_DRY_RUN;
 		r.pids = p->scratch;
@@ -356,11 +605,12 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	}
 	/* first the kernel: from now on every fork in the tree is signalled */
 	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
-		if (may_signal(p, t, d, a, i, root) && p->ops.add_member)
-			p->ops.add_member(p->ops.ctx, pt_get(t, i)->key.tgid,
-					  pt_get(t, i)->key.start_ticks, tree);
-	if (p->ops.flag_tree)
-		p->ops.flag_tree(p->ops.ctx, tree, a->sig);
+		if (p->ops.add_member && may_signal(p, t, d, a, i, root) &&
+		    p->ops.add_member(p->ops.ctx, pt_get(t, i)->key.tgid,
+				      pt_get(t, i)->key.start_ticks, tree))
+			policy_failed(p, a);
+	if (p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, tree, a->sig))
+		policy_failed(p, a);
 	a->active = true;
 	sweep(p, t, d, a, v->ts_ns, fn, ctx);
 }
@@ -452,6 +702,57 @@ bool policy_proc_in_cgroup(uint32_t pid, const char *rule)
 				 strncmp(rule, "/sys/fs/cgroup/unified", 22) ? "" : "/unified");
 		if (!strncmp(rule, rel, strlen(rel)))
 			yes = path_under(cg, rule[strlen(rel)] ? rule + strlen(rel) : "/");
+	}
+	fclose(f);
+	return yes;
+}
+
+int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, uint64_t *dev,
+		    uint64_t *ino)
+{
+	struct procfs_stat ps;
+	char link[64];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	n = readlink(link, path, len - 1);
+	if (n < 0)
+		return -errno;
+	path[n] = '\0';
+	/* stat through the magic link: the file the process runs, even if
+	 * the path now names another (or none: readlink adds " (deleted)") */
+	if (stat(link, &st))
+		return -errno;
+	/* read after both: a reused pid shows another start time */
+	if (procfs_stat(pid, &ps) || ps.start_ticks != start_ticks)
+		return -ESRCH;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+bool policy_proc_in_unit(uint32_t pid, const char *unit)
+{
+	char path[64], line[4096];
+	size_t n = strlen(unit);
+	bool yes = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	/* any hierarchy: systemd names the unit's cgroup alike in each */
+	while (!yes && fgets(line, sizeof(line), f)) {
+		char *cg = strchr(line, ':');
+
+		cg = cg ? strchr(cg + 1, ':') : NULL;
+		if (!cg)
+			continue;
+		cg[strcspn(cg, "\n")] = '\0';
+		for (char *c = strchr(cg, '/'); c && !yes; c = strchr(c + 1, '/'))
+			yes = !strncmp(c + 1, unit, n) && (c[1 + n] == '/' || c[1 + n] == '\0');
 	}
 	fclose(f);
 	return yes;

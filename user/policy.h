@@ -16,11 +16,23 @@
 
 enum policy_mode { POLICY_OBSERVE, POLICY_KILL, POLICY_STOP };
 
-#define POLICY_MAX_ALLOW 32
+#define POLICY_MAX_ALLOW 64
+
+/*
+ * What an allow rule matches.  All but comm are facts a process cannot
+ * change about itself without privilege; comm is set by prctl(PR_SET_NAME)
+ * and is an explicit opt-in only.
+ */
+enum allow_kind { ALLOW_EXE, ALLOW_CGROUP, ALLOW_UNIT, ALLOW_UID, ALLOW_COMM };
 
 struct allow_rule {
-	char kind; /* 'c': comm, 'e': executable path, 'g': cgroup path prefix */
-	char value[240];
+	enum allow_kind kind;
+	char value[240]; /* as given, for reports */
+	/* exe: the resolved path /proc/PID/exe must show, and the file's
+	 * identity when the rule was parsed (a copy or a replacement differs) */
+	char path[240];
+	uint64_t dev, ino;
+	uint32_t uid;
 };
 
 struct policy_opts {
@@ -41,10 +53,17 @@ struct policy_ops {
 	/* state letter from /proc/<pid>/stat, 0 if gone or reused */
 	char (*state)(void *ctx, uint32_t pid, uint64_t start_ticks);
 	bool (*in_cgroup)(void *ctx, uint32_t pid, const char *path_prefix);
+	/* /proc/<pid>/exe: resolved path and (st_dev, st_ino); 0, or -errno if
+	 * it cannot be read or the pid now names another process */
+	int (*exe)(void *ctx, uint32_t pid, uint64_t start_ticks, char *path, size_t len,
+		   uint64_t *dev, uint64_t *ino);
+	/* is a cgroup on the process's path named unit (e.g. sshd.service)? */
+	bool (*in_unit)(void *ctx, uint32_t pid, const char *unit);
 	void *ctx;
 };
 
-enum report_kind { REPORT_SIGNAL, REPORT_ACTION, REPORT_EXEMPT, REPORT_DRY_RUN };
+/* REFUSED: an act-on verdict that cannot be acted on (no tree id, no root) */
+enum report_kind { REPORT_SIGNAL, REPORT_ACTION, REPORT_EXEMPT, REPORT_DRY_RUN, REPORT_REFUSED };
 
 struct policy_report {
 	enum report_kind kind;
@@ -52,15 +71,17 @@ struct policy_report {
 	const char *action; /* "kill" or "stop" */
 	uint32_t root;
 	const char *root_comm;
+	uint32_t tree; /* flagged-tree id, as in the kernel's action records */
 	/* signal */
 	uint32_t pid;
 	const char *comm;
 	int sig, result;
 	/* action done */
 	uint32_t signalled, remaining;
-	double ms;	 /* verdict to empty (kill) or all stopped (stop) */
-	bool complete;	 /* false: gave up */
-	const char *why; /* exempt: the reason; stop: how to resume */
+	double ms;		  /* verdict to empty (kill) or all stopped (stop) */
+	bool complete;		  /* false: gave up */
+	const char *why;	  /* exempt, refused: the reason; stop: how to resume */
+	uint32_t policy_failures; /* kernel map updates that failed for this tree */
 	/* dry run */
 	const uint32_t *pids;
 	uint32_t npids;
@@ -71,8 +92,13 @@ typedef void (*policy_report_fn)(void *ctx, const struct policy_report *r);
 struct policy;
 
 void policy_defaults(struct policy_opts *o);
-/* "comm:NAME", "exe:PATH" or "cgroup:PATH"; -1 with a reason in err */
+/* "exe:PATH", "cgroup:PATH", "unit:NAME", "uid:N" or "comm:NAME"; -1 with a
+ * one-line reason in err */
 int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t errlen);
+/* "exe" for ALLOW_EXE, ... */
+const char *policy_allow_kind_name(enum allow_kind k);
+/* forktrace's own ancestors (and itself), by identity; returns how many */
+uint32_t policy_ancestors(struct pt_key *out, uint32_t max);
 /* "fork_bomb,nested_pool,..."; -1 with a reason in err */
 int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t errlen);
 
@@ -86,11 +112,16 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 void policy_tick(struct policy *p, const struct proctable *t, struct detector *d, uint64_t now,
 		 policy_report_fn fn, void *ctx);
 bool policy_busy(const struct policy *p);
+/* Kernel map updates (add_member, flag_tree) that failed, over the run. */
+uint64_t policy_failures(const struct policy *p);
 
 /* The live signal primitive: pidfd_open, check the start time, signal. */
 int policy_signal_pidfd(uint32_t pid, uint64_t start_ticks, int sig);
 /* The live state probe: /proc/<pid>/stat state if the start time matches. */
 char policy_proc_state(uint32_t pid, uint64_t start_ticks);
 bool policy_proc_in_cgroup(uint32_t pid, const char *path_prefix);
+int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, uint64_t *dev,
+		    uint64_t *ino);
+bool policy_proc_in_unit(uint32_t pid, const char *unit);
 
 #endif /* FT_POLICY_H */

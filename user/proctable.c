@@ -14,6 +14,16 @@ struct proctable {
 	uint32_t nbuckets; /* power of two */
 	int32_t free_head;
 	int32_t dead_head, dead_tail; /* oldest death first */
+	/*
+	 * Dead entries that may be evicted: no children in the table, not
+	 * pinned.  A bomb's dead ancestors keep their live descendants rooted,
+	 * and the dead list alone would make eviction either take them
+	 * (detaching the tree from its root) or scan past thousands of them on
+	 * every insert.  This second list is kept as entries change state, in
+	 * the order they became evictable: at death for a leaf, when its last
+	 * child went for an ancestor.  Every update is O(1), so eviction is too.
+	 */
+	int32_t evict_head, evict_tail;
 	uint64_t grace_ns;
 	struct pt_stats st;
 };
@@ -61,6 +71,7 @@ struct proctable *pt_new(uint32_t capacity, uint64_t grace_ns)
 		t->slots[i].hash_next = i + 1 < capacity ? (int32_t)i + 1 : PT_NONE;
 	t->free_head = 0;
 	t->dead_head = t->dead_tail = PT_NONE;
+	t->evict_head = t->evict_tail = PT_NONE;
 	t->grace_ns = grace_ns;
 	t->st.capacity = capacity;
 	return t;
@@ -125,6 +136,46 @@ const struct pt_stats *pt_get_stats(const struct proctable *t)
 	return &t->st;
 }
 
+static void evict_list_remove(struct proctable *t, int32_t i)
+{
+	struct pt_entry *e = &t->slots[i];
+
+	if (!e->evictable)
+		return;
+	if (e->evict_prev != PT_NONE)
+		t->slots[e->evict_prev].evict_next = e->evict_next;
+	else
+		t->evict_head = e->evict_next;
+	if (e->evict_next != PT_NONE)
+		t->slots[e->evict_next].evict_prev = e->evict_prev;
+	else
+		t->evict_tail = e->evict_prev;
+	e->evict_prev = e->evict_next = PT_NONE;
+	e->evictable = false;
+}
+
+/* Put i on the evictable list, or take it off, as its state now says. */
+static void evict_list_update(struct proctable *t, int32_t i)
+{
+	struct pt_entry *e = &t->slots[i];
+	bool want = e->state == PT_DEAD && e->first_child == PT_NONE && !e->pinned;
+
+	if (want == e->evictable)
+		return;
+	if (!want) {
+		evict_list_remove(t, i);
+		return;
+	}
+	e->evictable = true;
+	e->evict_next = PT_NONE;
+	e->evict_prev = t->evict_tail;
+	if (t->evict_tail != PT_NONE)
+		t->slots[t->evict_tail].evict_next = i;
+	else
+		t->evict_head = i;
+	t->evict_tail = i;
+}
+
 static void link_child(struct proctable *t, int32_t parent, int32_t child)
 {
 	struct pt_entry *c = &t->slots[child];
@@ -135,13 +186,15 @@ static void link_child(struct proctable *t, int32_t parent, int32_t child)
 	if (c->next_sibling != PT_NONE)
 		t->slots[c->next_sibling].prev_sibling = child;
 	t->slots[parent].first_child = child;
+	evict_list_update(t, parent);
 }
 
 static void unlink_child(struct proctable *t, int32_t child)
 {
 	struct pt_entry *c = &t->slots[child];
+	int32_t parent = c->parent;
 
-	if (c->parent == PT_NONE)
+	if (parent == PT_NONE)
 		return;
 	if (c->prev_sibling != PT_NONE)
 		t->slots[c->prev_sibling].next_sibling = c->next_sibling;
@@ -150,6 +203,7 @@ static void unlink_child(struct proctable *t, int32_t child)
 	if (c->next_sibling != PT_NONE)
 		t->slots[c->next_sibling].prev_sibling = c->prev_sibling;
 	c->parent = c->prev_sibling = c->next_sibling = PT_NONE;
+	evict_list_update(t, parent);
 }
 
 static void dead_list_remove(struct proctable *t, int32_t i)
@@ -179,6 +233,7 @@ static void remove_slot(struct proctable *t, int32_t i)
 	while (e->first_child != PT_NONE)
 		unlink_child(t, e->first_child);
 	unlink_child(t, i);
+	evict_list_remove(t, i);
 	if (e->state == PT_DEAD)
 		dead_list_remove(t, i);
 	else
@@ -196,12 +251,16 @@ static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t o
 	int32_t i;
 
 	if (t->free_head == PT_NONE) {
-		/* full: the process dead longest goes, live ones never do */
-		if (t->dead_head == PT_NONE) {
+		/*
+		 * full: the process longest evictable goes; live ones never
+		 * do, nor dead ones with descendants in the table (they
+		 * anchor a tree's lineage) or pinned ones
+		 */
+		if (t->evict_head == PT_NONE) {
 			t->st.dropped_full++;
 			return PT_NONE;
 		}
-		remove_slot(t, t->dead_head);
+		remove_slot(t, t->evict_head);
 		t->st.evicted++;
 	}
 	i = t->free_head;
@@ -213,6 +272,7 @@ static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t o
 	e->state = PT_ALIVE;
 	e->parent = e->first_child = e->next_sibling = e->prev_sibling = PT_NONE;
 	e->dead_prev = e->dead_next = PT_NONE;
+	e->evict_prev = e->evict_next = PT_NONE;
 	b = key_hash(k, t->nbuckets);
 	e->hash_next = t->buckets[b];
 	t->buckets[b] = i;
@@ -240,6 +300,7 @@ static void mark_dead(struct proctable *t, int32_t i, uint64_t ts)
 	else
 		t->dead_head = i;
 	t->dead_tail = i;
+	evict_list_update(t, i);
 	/* the kernel hands its children to a subreaper or init now */
 	for (int32_t c = e->first_child; c != PT_NONE; c = t->slots[c].next_sibling)
 		if (t->slots[c].state == PT_ALIVE)
@@ -442,6 +503,7 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 		copy_filename(e, ((const struct ft_exec *)h)->filename);
 		copy_args(e, (const struct ft_exec *)h);
 		e->exec_seen = true;
+		e->execs++;
 		if (h->ppid)
 			e->ppid_now = h->ppid;
 		set_lineage(t, i, h->ppid, h->pstart_ns);
@@ -484,12 +546,20 @@ void pt_prune(struct proctable *t, uint64_t now_ns)
 		if (t->slots[i].died_ns + t->grace_ns > now_ns)
 			break; /* the list is in death order: the rest are younger */
 		/* a dead ancestor stays while its descendants are known */
-		if (t->slots[i].first_child == PT_NONE) {
+		if (t->slots[i].first_child == PT_NONE && !t->slots[i].pinned) {
 			remove_slot(t, i);
 			t->st.pruned++;
 		}
 		i = next;
 	}
+}
+
+void pt_set_pinned(struct proctable *t, int32_t slot, bool pinned)
+{
+	if (!pt_get(t, slot))
+		return;
+	t->slots[slot].pinned = pinned;
+	evict_list_update(t, slot);
 }
 
 void pt_mark_seen(struct proctable *t, int32_t slot)

@@ -4,8 +4,8 @@
  * so a reused pid is a different process.  Keeps lineage (the process that
  * forked it, kept when that parent dies) apart from the current parent
  * (which changes on reparenting).  Fixed capacity: dead entries are pruned
- * after a grace period and evicted oldest-first under pressure; both are
- * counted.
+ * after a grace period and, under pressure, evicted oldest-first among those
+ * with no children in the table and not pinned; both are counted.
  */
 #ifndef FT_PROCTABLE_H
 #define FT_PROCTABLE_H
@@ -45,10 +45,14 @@ struct pt_entry {
 	struct prog_id prog;	   /* what it runs: set at exec, inherited at fork */
 	uint8_t state, origin;
 	bool has_exit_code, exec_seen, kthread, reparented, seen;
+	bool pinned;	/* never evicted or pruned (pt_set_pinned) */
+	bool evictable; /* on the evictable list */
+	uint32_t execs; /* exec records seen: cached facts about the image go stale */
 
 	/* links, as slot indexes (PT_NONE = none) */
 	int32_t parent, first_child, next_sibling, prev_sibling;
 	int32_t hash_next, dead_prev, dead_next;
+	int32_t evict_prev, evict_next;
 };
 
 struct pt_stats {
@@ -72,6 +76,13 @@ bool pt_is_descendant(const struct proctable *t, int32_t slot, int32_t ancestor)
 
 /* Drop dead entries older than the grace period whose children are gone. */
 void pt_prune(struct proctable *t, uint64_t now_ns);
+
+/*
+ * A pinned entry is never evicted or pruned, dead or not (the detector pins
+ * the roots of flagged trees so the alert keeps its anchor).  Unpin it when
+ * done, or it holds its slot for the rest of the run.
+ */
+void pt_set_pinned(struct proctable *t, int32_t slot, bool pinned);
 
 /* Iterate used slots (any order). */
 int32_t pt_next(const struct proctable *t, int32_t after);

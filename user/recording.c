@@ -33,6 +33,7 @@ struct ft_reader {
 	FILE *f;
 	const char *path;
 	long offset;
+	__u16 version;
 };
 
 static __u32 crc_of(const void *p, size_t n)
@@ -139,7 +140,8 @@ int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader 
 			 path);
 		goto fail;
 	}
-	if (hdr.version != FT_REC_VERSION || hdr.header_size != sizeof(hdr)) {
+	if ((hdr.version != FT_REC_VERSION && hdr.version != FT_REC_VERSION_V2) ||
+	    hdr.header_size != sizeof(hdr)) {
 		snprintf(err, errlen,
 			 "%s: unsupported recording version %u (offset 8), this build reads %u",
 			 path, hdr.version, FT_REC_VERSION);
@@ -158,6 +160,7 @@ int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader 
 	for (int i = 0; i < FT_HOOK_MAX; i++)
 		hdr.info.attach[i][sizeof(hdr.info.attach[i]) - 1] = '\0';
 	*info = hdr.info;
+	r->version = hdr.version;
 	r->offset = sizeof(hdr);
 	*out = r;
 	return 0;
@@ -197,10 +200,21 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 		return -1;
 	}
 	want = ft_record_size(rec->h.type);
+	/* version 2 records of these types end before the fields 3 added */
+	if (r->version == FT_REC_VERSION_V2 && rec->h.type == FT_EV_COUNTERS)
+		want = offsetof(struct ft_counters, signal_failed);
+	if (r->version == FT_REC_VERSION_V2 && rec->h.type == FT_EV_EXEC)
+		want = offsetof(struct ft_exec, cwd_ino);
+	if (r->version == FT_REC_VERSION_V2 && rec->h.type == FT_EV_SNAPSHOT)
+		want = offsetof(struct ft_snapshot, cwd_ino);
 	if (!want || want != fr.len || rec->h.size != fr.len) {
 		snprintf(err, errlen, "%s: unknown record type %u of %u bytes at offset %ld",
 			 r->path, rec->h.type, fr.len, r->offset);
 		return -1;
+	}
+	if (fr.len < ft_record_size(rec->h.type)) { /* a shorter version 2 record */
+		memset((char *)rec + fr.len, 0, ft_record_size(rec->h.type) - fr.len);
+		rec->h.size = (__u16)ft_record_size(rec->h.type);
 	}
 	rec->h.comm[FT_COMM_LEN - 1] = '\0';
 	if (rec->h.type == FT_EV_EXEC)

@@ -10,8 +10,11 @@
 #include <stddef.h>
 #include "stream.h"
 
-#define FT_REC_MAGIC   "FORKTRC\n"
-#define FT_REC_VERSION 3 /* 2: exec records carry argv; 3: and cwd, snapshots too */
+#define FT_REC_MAGIC "FORKTRC\n"
+/* 2: exec records carry argv; 3: counters carry containment failures, exec
+ * records the working directory, snapshots argv and directory */
+#define FT_REC_VERSION	  3
+#define FT_REC_VERSION_V2 2 /* still read: its counters records are shorter */
 
 struct ft_writer;
 struct ft_reader;

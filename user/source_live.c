@@ -95,6 +95,39 @@ static void set_mode(struct ft_run_info *info, enum ft_hook hook, const char *mo
 	snprintf(info->attach[hook], sizeof(info->attach[hook]), "%s", mode);
 }
 
+/* Fill one of the never-signal maps; -1 with the map named in err. */
+static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint32_t n, char *err,
+		    size_t errlen)
+{
+	__u8 one = 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		int ret = bpf_map__update_elem(map, (const char *)keys + i * key_size, key_size,
+					       &one, sizeof(one), BPF_ANY);
+
+		if (ret) {
+			snprintf(err, errlen, "cannot fill BPF map %s: %s", bpf_map__name(map),
+				 strerror(-ret));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_safety(struct forktrace_bpf *skel, const struct live_safety *s, char *err,
+		       size_t errlen)
+{
+	if (fill_map(skel->maps.protected_ids, s->protect, sizeof(s->protect[0]), s->nprotect, err,
+		     errlen) ||
+	    fill_map(skel->maps.allow_exes, s->exes, sizeof(s->exes[0]), s->nexes, err, errlen) ||
+	    fill_map(skel->maps.allow_uids, s->uids, sizeof(s->uids[0]), s->nuids, err, errlen) ||
+	    fill_map(skel->maps.allow_cgroups, s->cgroups, sizeof(s->cgroups[0]), s->ncgroups, err,
+		     errlen) ||
+	    fill_map(skel->maps.allow_units, s->units, sizeof(s->units[0]), s->nunits, err, errlen))
+		return -1;
+	return 0;
+}
+
 static int on_ring_record(void *ctx, void *data, size_t size)
 {
 	struct live_source *s = ctx;
@@ -138,6 +171,12 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	skel->rodata->guard_window_ns = o->guard_window_ns;
 	skel->rodata->guard_sig = o->guard_sig;
 	skel->rodata->noop = o->noop;
+	if (o->safety) {
+		skel->rodata->check_cgroup_rules = o->safety->ncgroups > 0;
+		skel->rodata->check_unit_rules = o->safety->nunits > 0;
+		for (int i = 0; i < FT_GUARD_MAX_V1; i++)
+			skel->rodata->rule_v1_subsys[i] = o->safety->v1_subsys[i];
+	}
 	ret = bpf_map__set_max_entries(skel->maps.events, o->ring_bytes);
 	if (ret) {
 		snprintf(err, errlen, "ring buffer size %u rejected: %s", o->ring_bytes,
@@ -169,6 +208,9 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 			 strerror(-ret), " (run with -v for the verifier log)");
 		goto fail;
 	}
+	/* before attach: the first signalled fork already obeys the rules */
+	if (o->safety && load_safety(skel, o->safety, err, errlen))
+		goto fail;
 	ret = forktrace_bpf__attach(skel);
 	if (ret) {
 		snprintf(err, errlen, "cannot attach BPF programs (%s): %s", sched_mode,

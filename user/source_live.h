@@ -14,6 +14,21 @@
 
 enum live_attach { LIVE_ATTACH_AUTO, LIVE_ATTACH_TP_BTF, LIVE_ATTACH_RAW_TP };
 
+/* What the kernel must never signal (bpf/forktrace.h), loaded before attach. */
+struct live_safety {
+	struct ft_member_key protect[128]; /* forktrace and its ancestors */
+	uint32_t nprotect;
+	struct ft_exe_key exes[FT_GUARD_MAX_RULES];
+	uint32_t nexes;
+	uint32_t uids[FT_GUARD_MAX_RULES];
+	uint32_t nuids;
+	struct ft_cgroup_key cgroups[FT_GUARD_MAX_RULES];
+	uint32_t ncgroups;
+	struct ft_unit_key units[FT_GUARD_MAX_RULES];
+	uint32_t nunits;
+	int32_t v1_subsys[FT_GUARD_MAX_V1]; /* -1: unused */
+};
+
 struct live_opts {
 	bool threads;
 	enum live_attach attach;
@@ -25,7 +40,8 @@ struct live_opts {
 	uint32_t guard_forks; /* in-kernel fork budget, 0: off */
 	uint64_t guard_window_ns;
 	uint32_t guard_sig;
-	uint32_t noop; /* benchmarks, enum ft_noop */
+	const struct live_safety *safety; /* with enforce; NULL: identity checks only */
+	uint32_t noop;			  /* benchmarks, enum ft_noop */
 };
 
 struct live_source;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <sys/stat.h>
 #include "check.h"
 #include "detector.h"
 #include "policy.h"
@@ -273,6 +275,73 @@ static void test_eviction_at_bound(void)
 	CHECK(pt_find(t, 1010, START(1010)) != PT_NONE); /* live ones never are */
 	CHECK(pt_find(t, 2009, START(2009)) != PT_NONE);
 	CHECK(pt_find(t, 2010, START(2010)) == PT_NONE);
+	pt_free(t);
+}
+
+/*
+ * Full table: the entry dead longest has a live child, so evicting it would
+ * cut the child's tree from its root.  The next-oldest childless dead entry
+ * goes instead; a pinned one never does; with nothing evictable the insert
+ * is dropped and counted.
+ */
+static void test_eviction_spares_ancestors_and_pinned(void)
+{
+	struct proctable *t = pt_new(8, 5 * SEC);
+	struct ft_fork fa = mk_fork(100, START(100), 1, START(1), 1 * SEC);
+	struct ft_fork fb = mk_fork(101, START(101), 100, START(100), 1 * SEC);
+	struct ft_exit xa = mk_exit(100, START(100), 1, 2 * SEC, 0);
+	int32_t a, b, pinned;
+	uint32_t pid;
+
+	a = APPLY(t, fa);
+	b = APPLY(t, fb);
+	APPLY(t, xa); /* dead first, with a live child */
+	for (pid = 200; pid < 206; pid++) {
+		struct ft_fork f = mk_fork(pid, START(pid), 1, START(1), 1 * SEC);
+
+		CHECK(APPLY(t, f) != PT_NONE);
+	}
+	CHECK(pt_get_stats(t)->used == 8);
+	for (pid = 200; pid < 203; pid++) {
+		struct ft_exit x = mk_exit(pid, START(pid), 1, 3 * SEC + pid, 0);
+
+		APPLY(t, x);
+	}
+	pinned = pt_find(t, 200, START(200));
+	pt_set_pinned(t, pinned, true);
+	for (pid = 300; pid < 304; pid++) {
+		struct ft_fork f = mk_fork(pid, START(pid), 1, START(1), 4 * SEC);
+
+		APPLY(t, f);
+	}
+	/* 201 and 202 went; 100 (a parent) and 200 (pinned) stayed */
+	CHECK(pt_get_stats(t)->evicted == 2);
+	CHECK(pt_get_stats(t)->dropped_full == 2);
+	CHECK(pt_get(t, a) && pt_get(t, a)->key.tgid == 100);
+	CHECK(pt_get(t, b)->parent == a && pt_is_descendant(t, b, a));
+	CHECK(pt_find(t, 200, START(200)) == pinned);
+	CHECK(pt_find(t, 201, START(201)) == PT_NONE && pt_find(t, 202, START(202)) == PT_NONE);
+	/* pruning spares the pinned entry too, until it is unpinned */
+	pt_prune(t, 100 * SEC);
+	CHECK(pt_find(t, 200, START(200)) == pinned);
+	pt_set_pinned(t, pinned, false);
+	pt_prune(t, 101 * SEC);
+	CHECK(pt_find(t, 200, START(200)) == PT_NONE);
+	/* the child dies: it goes first, then its parent is evictable too */
+	{
+		struct ft_exit xb = mk_exit(101, START(101), 1, 5 * SEC, 0);
+		struct ft_fork f1 = mk_fork(400, START(400), 1, START(1), 6 * SEC);
+		struct ft_fork f2 = mk_fork(401, START(401), 1, START(1), 6 * SEC);
+		struct ft_fork f3 = mk_fork(402, START(402), 1, START(1), 6 * SEC);
+
+		APPLY(t, xb);
+		CHECK(APPLY(t, f1) != PT_NONE); /* the slot pruning freed */
+		CHECK(APPLY(t, f2) != PT_NONE); /* evicts 101 */
+		CHECK(pt_find(t, 101, START(101)) == PT_NONE);
+		CHECK(pt_find(t, 100, START(100)) != PT_NONE);
+		CHECK(APPLY(t, f3) != PT_NONE); /* evicts 100, childless now */
+		CHECK(pt_find(t, 100, START(100)) == PT_NONE);
+	}
 	pt_free(t);
 }
 
@@ -1150,6 +1219,11 @@ static void test_detect_fork_while_threaded_per_tree(void)
 struct fake_act {
 	uint32_t signalled[256], nsig, members, flagged_tree, flagged_sig;
 	uint32_t gone_pid; /* pretend this one's pid was reused */
+	/* exe_pid runs exe_path with that (dev, ino); everyone else /tmp/evil */
+	uint32_t exe_pid;
+	char exe_path[256];
+	uint64_t exe_dev, exe_ino;
+	bool fail_maps; /* add_member and flag_tree fail */
 };
 
 static int fake_flag(void *ctx, uint32_t tree, uint32_t sig)
@@ -1158,12 +1232,26 @@ static int fake_flag(void *ctx, uint32_t tree, uint32_t sig)
 
 	f->flagged_tree = tree;
 	f->flagged_sig = sig;
-	return 0;
+	return f->fail_maps ? -ENOMEM : 0;
 }
 
 static int fake_member(void *ctx, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
 {
-	((struct fake_act *)ctx)->members++;
+	struct fake_act *f = ctx;
+
+	f->members++;
+	return f->fail_maps ? -E2BIG : 0;
+}
+
+static int fake_exe(void *ctx, uint32_t pid, uint64_t start_ticks, char *path, size_t len,
+		    uint64_t *dev, uint64_t *ino)
+{
+	struct fake_act *f = ctx;
+	bool it = f->exe_pid && pid == f->exe_pid;
+
+	snprintf(path, len, "%s", it ? f->exe_path : "/tmp/evil");
+	*dev = it ? f->exe_dev : 0;
+	*ino = it ? f->exe_ino : 0;
 	return 0;
 }
 
@@ -1179,8 +1267,9 @@ static int fake_signal(void *ctx, uint32_t pid, uint64_t start_ticks, int sig)
 }
 
 struct report_log {
-	int signals, actions, exempt, dry;
-	uint32_t dry_n;
+	int signals, actions, exempt, dry, refused;
+	uint32_t dry_n, policy_failures;
+	char why[400];
 };
 
 static void log_report(void *ctx, const struct policy_report *r)
@@ -1190,6 +1279,11 @@ static void log_report(void *ctx, const struct policy_report *r)
 	l->signals += r->kind == REPORT_SIGNAL;
 	l->actions += r->kind == REPORT_ACTION;
 	l->exempt += r->kind == REPORT_EXEMPT;
+	l->refused += r->kind == REPORT_REFUSED;
+	if (r->why)
+		snprintf(l->why, sizeof(l->why), "%s", r->why);
+	if (r->kind == REPORT_ACTION)
+		l->policy_failures += r->policy_failures;
 	if (r->kind == REPORT_DRY_RUN) {
 		l->dry++;
 		l->dry_n = r->npids;
@@ -1217,7 +1311,13 @@ static uint32_t flagged_bomb(struct synth *s, const char *exe, int n)
 static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *f,
 		       struct report_log *l)
 {
-	struct policy_ops ops = { fake_flag, fake_member, fake_signal, NULL, NULL, f };
+	struct policy_ops ops = {
+		.flag_tree = fake_flag,
+		.add_member = fake_member,
+		.signal = fake_signal,
+		.exe = fake_exe,
+		.ctx = f,
+	};
 	struct policy *p = policy_new(o, &ops, 4096);
 
 	for (int i = 0; i < s->n; i++)
@@ -1267,10 +1367,11 @@ static void test_policy_allow_dry_run_and_observe(void)
 	policy_defaults(&o);
 	run_policy(&s, &o, &f, &l);
 	CHECK(f.nsig == 0 && f.members == 0 && l.signals + l.actions + l.exempt == 0);
-	/* an allowlisted root: exempt, reported, never signalled */
+	/* an allowlisted tree (every member: synthetic uids are 0): exempt,
+	 * reported, never signalled */
 	policy_defaults(&o);
 	o.mode = POLICY_KILL;
-	CHECK(policy_add_allow(&o, "exe:/tmp/bomb", err, sizeof(err)) == 0);
+	CHECK(policy_add_allow(&o, "uid:0", err, sizeof(err)) == 0);
 	run_policy(&s, &o, &f, &l);
 	CHECK(l.exempt == 1 && f.nsig == 0 && f.members == 0);
 	/* dry run: the list, no signals, nothing flagged in the kernel */
@@ -1284,6 +1385,288 @@ static void test_policy_allow_dry_run_and_observe(void)
 	CHECK(policy_set_act_on(&o, "fork_while_threaded", err, sizeof(err)) == -1);
 	CHECK(policy_set_act_on(&o, "restart_loop,fork_bomb", err, sizeof(err)) == 0);
 	synth_free(&s);
+}
+
+/*
+ * A name is not an identity: a bomb that calls itself sshd is killed like
+ * any other.  An exe rule matches the path /proc/PID/exe shows and the
+ * file it named when the rule was parsed: a copy at that path (another
+ * inode) or the same file under another name does not pass.  And the rules
+ * hold per process: an allowed root keeps its own life, not its tree's.
+ */
+static void test_policy_exe_rules_and_allowed_root(void)
+{
+	char self[256], err[256];
+	struct policy_opts o;
+	struct fake_act f;
+	struct report_log l;
+	struct synth s;
+	struct stat st;
+	uint32_t root;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	CHECK(n > 0 && stat("/proc/self/exe", &st) == 0);
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	synth_init(&s);
+	root = flagged_bomb(&s, "/usr/sbin/sshd", 40); /* comm "sshd" */
+	CHECK(count_kind(&s, DET_ALERT, root) == 1);
+	CHECK(!strcmp(pt_get(s.t, pt_find(s.t, root, START(root)))->comm, "sshd"));
+
+	/* the defaults have no comm rule: the root is signalled */
+	memset(&f, 0, sizeof(f));
+	memset(&l, 0, sizeof(l));
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	for (uint32_t i = 0; i < o.nallow; i++)
+		CHECK(o.allow[i].kind == ALLOW_EXE);
+	run_policy(&s, &o, &f, &l);
+	CHECK(was_signalled(&f, root) && f.nsig == 40 && l.exempt == 0);
+
+	/* exe rule for this binary; the root runs it: root spared, members not */
+	CHECK(policy_add_allow(&o, "exe:/proc/self/exe", err, sizeof(err)) == 0);
+	memset(&f, 0, sizeof(f));
+	memset(&l, 0, sizeof(l));
+	f.exe_pid = root;
+	snprintf(f.exe_path, sizeof(f.exe_path), "%s", self);
+	f.exe_dev = st.st_dev;
+	f.exe_ino = st.st_ino;
+	run_policy(&s, &o, &f, &l);
+	CHECK(!was_signalled(&f, root) && was_signalled(&f, root + 1) && f.nsig == 39);
+	CHECK(l.exempt == 0 && f.members == 39);
+
+	/* a copy put at that path (another inode): not allowed */
+	memset(&f.signalled, 0, sizeof(f.signalled));
+	f.nsig = 0;
+	f.exe_ino = st.st_ino + 1;
+	run_policy(&s, &o, &f, &l);
+	CHECK(was_signalled(&f, root));
+	/* the same file under another name: not allowed */
+	f.nsig = 0;
+	f.exe_ino = st.st_ino;
+	snprintf(f.exe_path, sizeof(f.exe_path), "/tmp/sshd");
+	run_policy(&s, &o, &f, &l);
+	CHECK(was_signalled(&f, root));
+
+	/* bad rules: one line naming the problem */
+	CHECK(policy_add_allow(&o, "exe:sshd", err, sizeof(err)) == -1 && strstr(err, "absolute"));
+	CHECK(policy_add_allow(&o, "exe:/nonexistent/sshd", err, sizeof(err)) == -1 &&
+	      strstr(err, "No such file"));
+	CHECK(policy_add_allow(&o, "unit:sshd", err, sizeof(err)) == -1 && strstr(err, "unit"));
+	CHECK(policy_add_allow(&o, "unit:sshd.service", err, sizeof(err)) == 0);
+	CHECK(policy_add_allow(&o, "uid:x", err, sizeof(err)) == -1 && strstr(err, "uid"));
+	CHECK(policy_add_allow(&o, "cgroup:rel", err, sizeof(err)) == -1);
+	CHECK(!strchr(err, '\n'));
+	synth_free(&s);
+}
+
+/* Root protected (a kernel thread here), members not: members signalled. */
+static void test_policy_protected_root_members_signalled(void)
+{
+	struct policy_opts o;
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct ft_exec e = { 0 };
+	struct synth s;
+	uint32_t root;
+
+	synth_init(&s);
+	root = flagged_bomb(&s, "/tmp/bomb", 40);
+	e.h.type = FT_EV_EXEC;
+	e.h.size = sizeof(e);
+	e.h.flags = FT_F_KTHREAD;
+	e.h.tgid = e.h.tid = root;
+	e.h.start_ns = START(root);
+	APPLY(s.t, e);
+	CHECK(pt_get(s.t, pt_find(s.t, root, START(root)))->kthread);
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	run_policy(&s, &o, &f, &l);
+	CHECK(!was_signalled(&f, root) && f.nsig == 39 && l.exempt == 0 && f.members == 39);
+	synth_free(&s);
+}
+
+/* Every member allowed: one exempt event saying why, nothing signalled. */
+static void test_policy_all_allowed_is_one_exempt(void)
+{
+	struct policy_opts o;
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct synth s;
+	char err[128];
+
+	synth_init(&s);
+	flagged_bomb(&s, "/tmp/bomb", 40);
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	CHECK(policy_add_allow(&o, "uid:0", err, sizeof(err)) == 0); /* synthetic uids are 0 */
+	run_policy(&s, &o, &f, &l);
+	CHECK(l.exempt == 1 && l.actions == 0 && l.signals == 0);
+	CHECK(f.nsig == 0 && f.members == 0 && f.flagged_tree == 0);
+	CHECK(strstr(l.why, "uid:0") != NULL);
+	synth_free(&s);
+}
+
+/* An act-on verdict is acted on or refused aloud; failed map updates count. */
+static void test_policy_refusals_and_failures(void)
+{
+	struct policy_ops ops = { .flag_tree = fake_flag,
+				  .add_member = fake_member,
+				  .signal = fake_signal };
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct det_verdict v;
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t root;
+
+	synth_init(&s);
+	root = flagged_bomb(&s, "/tmp/bomb", 40);
+	CHECK(s.n >= 1 && s.got[0].kind == DET_ALERT && s.got[0].root == root);
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	f.fail_maps = true;
+	ops.ctx = &f;
+	p = policy_new(&o, &ops, 4096);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	/* an alert for a root the detector has no tree id for (the shell) */
+	v = s.got[0];
+	v.root = 50;
+	v.root_start_ns = START(5);
+	policy_on_verdict(p, s.t, s.d, &v, log_report, &l);
+	CHECK(l.refused == 1 && strstr(l.why, "no tree id"));
+	/* one for a root the table does not know */
+	v.root = 99999;
+	policy_on_verdict(p, s.t, s.d, &v, log_report, &l);
+	CHECK(l.refused == 2 && strstr(l.why, "not in the process table"));
+	/* the real one: every add_member and the flag_tree fail, and say so */
+	policy_on_verdict(p, s.t, s.d, &s.got[0], log_report, &l);
+	policy_tick(p, s.t, s.d, 20 * SEC, log_report, &l);
+	CHECK(policy_failures(p) == 40 + 1);
+	CHECK(l.actions == 1 && l.policy_failures == 41);
+	CHECK(f.nsig == 40); /* the sweep does not depend on the maps */
+	policy_free(p);
+	synth_free(&s);
+}
+
+/* Human output under --kill: one ACTION line per tree, signals only with -v. */
+static void test_output_action_line_and_verbose(void)
+{
+	struct ft_run_info info = { .kernel = "test" };
+	struct policy_report sig = { .kind = REPORT_SIGNAL,
+				     .action = "kill",
+				     .root = 700,
+				     .root_comm = "bomb",
+				     .tree = 3,
+				     .pid = 701,
+				     .comm = "bomb",
+				     .sig = SIGKILL };
+	struct policy_report done = { .kind = REPORT_ACTION,
+				      .action = "kill",
+				      .root = 700,
+				      .root_comm = "bomb",
+				      .tree = 3,
+				      .signalled = 5,
+				      .ms = 12.5,
+				      .complete = true };
+	struct proctable *t = pt_new(64, SEC);
+	struct ft_action k = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+
+	k.h.type = FT_EV_ACTION;
+	k.h.size = sizeof(k);
+	k.h.tgid = 702;
+	k.tree = 3;
+	k.sig = SIGKILL;
+	for (int verbose = 0; verbose < 2; verbose++) {
+		FILE *f = open_memstream(&buf, &len);
+		struct output *o = output_new(f, OUT_HUMAN, &info);
+
+		CHECK(f && o);
+		if (!f || !o)
+			return;
+		output_set_verbose(o, verbose);
+		output_record(o, (union ft_record *)&k, t, PT_NONE, NULL);
+		output_record(o, (union ft_record *)&k, t, PT_NONE, NULL);
+		k.child_ret = -3; /* a failed child signal is not a kill */
+		output_record(o, (union ft_record *)&k, t, PT_NONE, NULL);
+		k.child_ret = 0;
+		output_policy(o, &sig);
+		output_policy(o, &done);
+		output_free(o);
+		fclose(f);
+		CHECK(count_lines(buf, "ACTION") == 1);
+		CHECK(strstr(buf, "killed 7 processes of tree 700 (bomb) in 12.5 ms: 5 by pidfd "
+				  "sweep, 2 in kernel at fork") != NULL);
+		CHECK(count_lines(buf, "SIGNAL") == (verbose ? 4 : 0));
+		free(buf);
+		buf = NULL;
+	}
+	pt_free(t);
+}
+
+/* The kernel's containment failure counters reach the summary. */
+static void test_summary_reports_kernel_failures(void)
+{
+	struct ft_counters c = { .h = { .type = FT_EV_COUNTERS, .size = sizeof(c), .ts_ns = SEC },
+				 .signal_failed = 3,
+				 .member_full = 2 };
+	const union ft_record *recs[] = { (void *)&c };
+	char *out = run_pipeline(recs, 1, 0, false);
+
+	CHECK(out && strstr(out, "\"kernel_signal_failures\":3,\"member_map_full\":2,"
+				 "\"policy_failures\":0"));
+	free(out);
+}
+
+/* A version 2 recording (shorter counters records) still replays. */
+static void test_recording_v2_counters_readable(void)
+{
+	struct ft_run_info info = { .kernel = "v2" };
+	const char *path = tmp_path("v2");
+	size_t crc_at = 16 + sizeof(struct ft_run_info);
+	struct ft_counters c = { .h = { .type = FT_EV_COUNTERS }, .threads_started = 7 };
+	uint32_t frame[2], v2len = offsetof(struct ft_counters, signal_failed), crc;
+	union ft_record rec;
+	struct ft_reader *r;
+	struct ft_writer *w;
+	unsigned char hdr[512];
+	char err[256];
+	FILE *f;
+
+	c.h.size = (uint16_t)v2len;
+	CHECK(ft_writer_open(path, &info, &w, err, sizeof(err)) == 0);
+	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
+	f = fopen(path, "r+b");
+	CHECK(f && fread(hdr, 1, crc_at + 8, f) == crc_at + 8);
+	if (!f)
+		return;
+	hdr[8] = 2; /* version 2, little-endian hosts */
+	hdr[9] = 0;
+	crc = (uint32_t)crc32(0L, hdr, (uInt)crc_at);
+	memcpy(hdr + crc_at, &crc, sizeof(crc));
+	frame[0] = v2len;
+	frame[1] = (uint32_t)crc32(0L, (const Bytef *)&c, v2len);
+	CHECK(fseek(f, 0, SEEK_SET) == 0 && fwrite(hdr, 1, crc_at + 8, f) == crc_at + 8);
+	CHECK(fseek(f, 0, SEEK_END) == 0 && fwrite(frame, sizeof(frame), 1, f) == 1);
+	CHECK(fwrite(&c, v2len, 1, f) == 1);
+	fclose(f);
+	CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
+	if (r) {
+		CHECK(ft_reader_next(r, &rec, err, sizeof(err)) == 1);
+		CHECK(rec.h.type == FT_EV_COUNTERS && rec.counters.threads_started == 7);
+		CHECK(rec.counters.signal_failed == 0 && rec.counters.member_full == 0);
+		CHECK(rec.h.size == sizeof(struct ft_counters));
+		CHECK(ft_reader_next(r, &rec, err, sizeof(err)) == 0);
+		ft_reader_close(r);
+	}
+	unlink(path);
 }
 
 static void test_procfs_stat_survives_hostile_comm(void)
@@ -1338,5 +1721,14 @@ int main(void)
 	RUN(test_detect_fork_while_threaded_per_tree);
 	RUN(test_policy_kills_only_the_flagged_tree);
 	RUN(test_policy_allow_dry_run_and_observe);
+	/* policy branch: eviction, allow rules, per-process actions, output */
+	RUN(test_eviction_spares_ancestors_and_pinned);
+	RUN(test_policy_exe_rules_and_allowed_root);
+	RUN(test_policy_protected_root_members_signalled);
+	RUN(test_policy_all_allowed_is_one_exempt);
+	RUN(test_policy_refusals_and_failures);
+	RUN(test_output_action_line_and_verbose);
+	RUN(test_summary_reports_kernel_failures);
+	RUN(test_recording_v2_counters_readable);
 	return SUMMARY();
 }
