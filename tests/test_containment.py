@@ -11,7 +11,7 @@ import tempfile
 import time
 
 from lib import Tracer, by_event, check, contain_cmd, run_forktrace, summary, test, tool
-from test_detection import BENIGN, PY, WL, run_workload, tree_of
+from test_detection import BENIGN, BOMBS, PY, WL, above, run_workload, tree_of
 
 # The launcher: a sibling sleeps in its own tree; the bomb runs; then the
 # shell reports who survived.  $1 is the bomb command.
@@ -22,6 +22,9 @@ KILLABLE = {
     "c_bomb": tool("wl_bomb_c"),
     "shell_bomb": "/bin/bash " + WL + "/shell_bomb.sh",
     "py_respawn": PY + " " + WL + "/py_respawn.py",
+    "py_shell_true_respawn": PY + " " + WL + "/py_shell_respawn.py",
+    "make_shell_bomb": "make -f " + WL + "/make_shell_bomb.mk",
+    "thread_bomb": tool("wl_thread_bomb"),
 }
 
 
@@ -70,6 +73,61 @@ def make_kill_test(name):
 
 for _name in KILLABLE:
     make_kill_test(_name)
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def make_launched_kill_test(name):
+    """A bomb started by a supervisor or a shell of its own interpreter: the
+    bomb is emptied, the launcher (the workload's first process) is never
+    signalled and is still alive (or exited by itself), nothing above it is
+    touched."""
+    def fn():
+        cmd, _, cap, timeout, mark = BOMBS[name]
+        tmp = tempfile.mkdtemp()
+        rep_path = os.path.join(tmp, "report.json")
+        t = Tracer("--kill")
+        proc = subprocess.Popen(contain_cmd(cmd, max_tasks=cap, timeout=timeout, wait_all=True,
+                                            report=rep_path), stdout=subprocess.DEVNULL)
+        try:
+            deadline, done = time.time() + timeout - 1, None
+            while time.time() < deadline and not done:
+                time.sleep(0.1)
+                evs = [json.loads(l) for l in open(t.out.name) if l.endswith("}\n")]
+                done = [e for e in by_event(evs, "action") if e.get("complete")]
+            check(done, "%s: no completed action" % name)
+            alert = [e for e in by_event(evs, "alert") if e["root"] == done[0]["root"]][0]
+            launcher = alert.get("launcher")
+            check(mark in alert.get("cmdline", "") and launcher,
+                  "%s: root %d (%s), launcher %r" % (name, alert["root"], alert.get("cmdline"),
+                                                     launcher))
+            state = proc_state(launcher)
+            exits = [e for e in by_event(evs, "exit") if e["pid"] == launcher]
+            check(state not in (None, "Z") or (exits and not exits[0].get("signal")),
+                  "%s: the launcher %d died: %r" % (name, launcher, exits[:1]))
+            signalled = {e["pid"] for e in by_event(evs, "signal")}
+            rep = {"contain_pid": proc.pid}
+            check(not signalled & ({launcher} | above(rep)),
+                  "%s: signalled the launcher or a process above it" % name)
+            print("    %s: root %d emptied in %.1f ms, launcher %d (%s) %s" %
+                  (name, alert["root"], done[0]["ms"], launcher, alert.get("launcher_comm"),
+                   "alive" if state not in (None, "Z") else "exited by itself"))
+        finally:
+            proc.communicate(timeout=timeout + 30)
+            t.stop()
+            t.cleanup()
+    fn.__name__ = "kill_launched_" + name
+    return test(fn)
+
+
+for _name in ("supervised_respawn", "supervised_nested_pool", "bash_launched_bomb"):
+    make_launched_kill_test(_name)
 
 
 @test
@@ -161,7 +219,7 @@ def guard_stops_a_blatant_bomb_in_the_kernel():
 @test
 def kill_renamed_bomb():
     """A bomb whose first act is prctl(PR_SET_NAME, "sshd") gets no exemption."""
-    rep, out, events = kill_run(tool("wl_c_renamed_bomb_policy"))
+    rep, out, events = kill_run(tool("wl_c_renamed_bomb"))
     a = check_killed("renamed_bomb", rep, out, events)
     check(not [e for e in by_event(events, "action") if e.get("exempt")],
           "a process named sshd was exempt")

@@ -201,7 +201,10 @@ def replay_of_recorded_bomb_gives_same_alerts():
         r = run_forktrace("-j", "--alerts", "-r", path)
         check(r.returncode == 0, "replay failed: " + r.stderr)
         replay = [json.loads(line) for line in r.stdout.splitlines()]
-        strip = lambda evs: [e for e in evs if e["event"] in ("alert", "alert_end", "finding")]
+        # the nearest host limit is read live; a replay cannot read it
+        live_only = ("limit", "limit_value", "limit_seconds")
+        strip = lambda evs: [{k: v for k, v in e.items() if k not in live_only}
+                             for e in evs if e["event"] in ("alert", "alert_end", "finding")]
         check(strip(live) and strip(live) == strip(replay),
               "alerts differ: live %d, replay %d" % (len(strip(live)), len(strip(replay))))
         check(all(e["event"] in ("alert", "alert_end", "finding") for e in replay),

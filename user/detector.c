@@ -142,7 +142,7 @@ void det_config_defaults(struct det_config *c)
 		.thread_min = 128,
 		.thread_doubling_ns = 1000000000ull,
 		.exec_grace_ns = 100000000ull,
-		.max_other_pct = 50,
+		.max_other_pct = 200,
 	};
 }
 
