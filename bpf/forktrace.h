@@ -13,7 +13,7 @@
 
 #define FT_COMM_LEN	16
 #define FT_FILENAME_LEN 256
-#define FT_ARGS_LEN	128
+#define FT_ARGS_LEN	256
 
 enum ft_event_type {
 	FT_EV_FORK = 1,	    /* kernel: process or thread created */

@@ -303,6 +303,13 @@ static struct det_proc *st(struct detector *d, const struct proctable *t, int32_
 	return p;
 }
 
+static struct det_alert *alert_of(struct detector *d, const struct det_proc *p)
+{
+	if (!p || !p->alert || p->alert > DET_MAX_ALERTS || !d->alerts[p->alert - 1].used)
+		return NULL;
+	return &d->alerts[p->alert - 1];
+}
+
 static bool forked_recently(struct detector *d, const struct proctable *t, int32_t slot,
 			    uint64_t now)
 {
@@ -380,6 +387,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 {
 	uint32_t n = 0, head = 0, nages = 0;
 	uint64_t first_recent_birth = now;
+	bool flagged_root = alert_of(d, st(d, t, x)) != NULL;
 
 	memset(pr, 0, sizeof(*pr));
 	pr->doubling_ms = -1;
@@ -390,7 +398,10 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 
 		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
 		     c = pt_get(t, c)->next_sibling)
-			d->order[n++] = c;
+			/* a flagged tree below is accounted for by its own alert:
+			 * it must not make its launcher look like a runaway */
+			if (flagged_root || !alert_of(d, st(d, t, c)))
+				d->order[n++] = c;
 	}
 	for (uint32_t k = 0; k < n; k++) {
 		int32_t i = d->order[k], a;
@@ -461,7 +472,9 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			pr->fork_edges++;
 		if (d->sub_live[i]) {
 			d->forker[a] = 1;
-			d->branches[a]++;
+			/* a branch of the runaway has live copies below the copy:
+			 * a pre-fork master's idle workers are not branches */
+			d->branches[a] += d->sub_live[i] > (uint32_t)alive;
 		}
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -513,10 +526,17 @@ static bool exec_replication(const struct profile *pr)
 static bool is_runaway(const struct detector *d, const struct profile *pr)
 {
 	uint32_t need = exec_replication(pr) ? d->c.min_generations_exec : d->c.min_generations;
+	uint32_t tasks = d->c.min_tasks;
 
-	return pr->generations >= need && pr->live_copies >= d->c.min_tasks &&
-	       pr->doubling_ms >= 0 && pr->doubling_ms * 1e6 <= (double)d->c.max_doubling_ns &&
-	       (uint64_t)pr->other * 100 <= (uint64_t)pr->copies * d->c.max_other_pct;
+	/* work by other programs raises the bar (two more generations, four
+	 * times the copies), it never vetoes: a bomb that runs a few commands
+	 * per copy is still a bomb */
+	if ((uint64_t)pr->other * 100 > (uint64_t)pr->copies * d->c.max_other_pct) {
+		need += 2;
+		tasks *= 4;
+	}
+	return pr->generations >= need && pr->live_copies >= tasks && pr->doubling_ms >= 0 &&
+	       pr->doubling_ms * 1e6 <= (double)d->c.max_doubling_ns;
 }
 
 static enum det_pattern name_runaway(const struct profile *pr)
@@ -544,7 +564,8 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
 
 	while (i + 1 < n && (chain[i].interactive || chain[i].live_branches <= 1))
 		i++;
-	return i;
+	/* an interactive shell is a launcher, never a root */
+	return chain[i].interactive ? n : i;
 }
 
 double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used)
@@ -625,13 +646,6 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 			 pr->bursts, pr->settled, pr->mt_forkers);
 	else
 		snprintf(v->evidence + off, len - off, "; copies are forks without exec");
-}
-
-static struct det_alert *alert_of(struct detector *d, const struct det_proc *p)
-{
-	if (!p || !p->alert || p->alert > DET_MAX_ALERTS || !d->alerts[p->alert - 1].used)
-		return NULL;
-	return &d->alerts[p->alert - 1];
 }
 
 static uint16_t alert_id(const struct detector *d, const struct det_alert *a)
@@ -726,16 +740,20 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 	struct det_alert *a;
 	struct profile pr;
 	enum det_pattern p;
+	uint32_t i;
 	int32_t root;
 
 	/* branches[] still holds the profile of chain[0], the widest view */
-	for (uint32_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		/* the shell itself, not its subshells (forks that inherit its kind) */
 		cand[i].interactive = pt_get(t, chain[i])->prog.kind == PROG_INTERACTIVE &&
 				      pt_get(t, chain[i])->exec_seen;
 		cand[i].live_branches = d->branches[chain[i]];
 	}
-	root = chain[det_choose_root(cand, n)];
+	i = det_choose_root(cand, n);
+	if (i == n)
+		return;
+	root = chain[i];
 	profile(d, t, root, now, &pr);
 	p = name_runaway(&pr);
 	a = new_alert(d, p, pt_get(t, root), pr.live, now);
@@ -881,7 +899,7 @@ static void look_at_copies(struct detector *d, const struct proctable *t, int32_
 		uint64_t interval =
 		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
 
-		if (node->alert)
+		if (alert_of(d, node))
 			return; /* already flagged (or inside a flagged tree) */
 		if (d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
 		    now < node->last_analysis_ns + interval)
@@ -1123,6 +1141,19 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 		resolve_pending(d, t, h->ts_ns, false, fn, ctx);
 		if (d->dirty_alerts)
 			recount_due(d, t, h->ts_ns, fn, ctx);
+	}
+	if (h->type == FT_EV_ACTION) {
+		/* signalled in the kernel (a flagged tree's fork, or the guard):
+		 * the deaths of the child and its forker are forktrace's doing,
+		 * no evidence of anything */
+		struct det_proc *c = st(d, t, pt_find(t, h->tgid, h->start_ns));
+		struct det_proc *f = st(d, t, pt_find_live_pid(t, h->ppid));
+
+		if (c)
+			c->flagged = true;
+		if (f)
+			f->flagged = true;
+		return;
 	}
 	if (slot == PT_NONE || !pt_get(t, slot))
 		return;

@@ -139,7 +139,8 @@ void det_get_work(const struct detector *d, struct det_work *out);
  * being the highest copy in a runaway.  A top that is an interactive shell
  * or REPL, or that started only one live branch of copies (a supervisor
  * forking its worker once), launched the runaway rather than being part of
- * it.  Returns the index of the root.
+ * it.  Returns the index of the root, or n when the only candidate left is
+ * an interactive shell (a launcher is never a root).
  */
 struct det_root_candidate {
 	bool interactive;      /* runs an interpreter with no program of its own */

@@ -130,7 +130,10 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 
 	if (!root || v->doubling_ms <= 0)
 		return;
-	for (int32_t i = pt_next(p->table, PT_NONE); i != PT_NONE; i = pt_next(p->table, i)) {
+	/* a few file reads before the kill; the table walk only where
+	 * RLIMIT_NPROC applies (not to root) */
+	for (int32_t i = root->uid ? pt_next(p->table, PT_NONE) : PT_NONE; i != PT_NONE;
+	     i = pt_next(p->table, i)) {
 		const struct pt_entry *e = pt_get(p->table, i);
 
 		if (e->state == PT_ALIVE && e->uid == root->uid)
@@ -211,6 +214,8 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 			output_record(p->out, rec, p->table, slot, NULL);
 		break;
 	case FT_EV_ACTION:
+		if (!p->o.no_detect)
+			det_feed(p->det, p->table, rec, slot, on_verdict, p);
 		/* every signal is logged, whatever the scope */
 		p->tot.kernel_signals += !rec->action.parent_ret + (rec->action.child_ret == 0);
 		output_record(p->out, rec, p->table, slot, NULL);

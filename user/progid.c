@@ -104,12 +104,26 @@ static bool is_wrapper(const char *path)
 	return false;
 }
 
-/* A path's identity: absolute as is, relative with the directory. */
+/* A path's identity: absolute as is, relative with the directory; "//",
+ * "/./" and a leading "./" spell the same path. */
 static struct prog_id path_id(enum prog_kind k, const char *path, uint64_t cwd)
 {
+	char norm[512];
+	size_t n = 0;
+
 	while (path[0] == '.' && path[1] == '/')
 		path += 2;
-	return (struct prog_id){ hash_of(k, NULL, path, path[0] == '/' ? 0 : cwd), k };
+	for (const char *p = path; *p && n + 1 < sizeof(norm); p++) {
+		if (*p == '/' && n && norm[n - 1] == '/')
+			continue;
+		if (*p == '.' && p[1] == '/' && n && norm[n - 1] == '/') {
+			p++;
+			continue;
+		}
+		norm[n++] = *p;
+	}
+	norm[n] = '\0';
+	return (struct prog_id){ hash_of(k, NULL, norm, norm[0] == '/' ? 0 : cwd), k };
 }
 
 static bool in_list(const char *s, const char *const *list, size_t n)
@@ -120,8 +134,10 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 	return false;
 }
 
-/* The program an interpreter runs, from its arguments (argv[0] excluded). */
-static struct prog_id interp_program(const struct interp *in, char **av, int ac, uint64_t cwd)
+/* The program an interpreter runs, from its arguments (argv[0] excluded);
+ * PROG_NONE when argv ended (was cut) before naming it. */
+static struct prog_id interp_program(const struct interp *in, char **av, int ac, uint64_t cwd,
+				     bool cut)
 {
 	bool code_mode = false;
 
@@ -168,8 +184,12 @@ static struct prog_id interp_program(const struct interp *in, char **av, int ac,
 			return (struct prog_id){ hash_of(PROG_CODE, in->family, a, 0), PROG_CODE };
 		if (!strcmp(a, "-"))
 			break; /* program on stdin: like an interactive one */
+		if (cut && i == ac - 1)
+			return (struct prog_id){ 0, PROG_NONE }; /* a path cut short */
 		return path_id(PROG_SCRIPT, a, cwd);
 	}
+	if (cut) /* options filled the bytes the record carries */
+		return (struct prog_id){ 0, PROG_NONE };
 	return (struct prog_id){ hash_of(PROG_INTERACTIVE, in->family, "", 0), PROG_INTERACTIVE };
 }
 
@@ -177,22 +197,35 @@ struct prog_id prog_identify(const char *filename, const char *argv, size_t len,
 {
 	char buf[512], *av[MAX_ARGS];
 	const struct interp *in;
+	struct prog_id id;
+	bool cut;
 	int ac = 0;
 
 	if (len >= sizeof(buf))
 		len = sizeof(buf) - 1;
 	memcpy(buf, argv, len);
 	buf[len] = '\0';
+	/* argv cut short: its last argument is partial, and a path or an
+	 * option's value cut in the middle would be another program */
+	cut = len && argv[len - 1] != '\0';
 	for (size_t i = 0; i < len && ac < MAX_ARGS; i += strlen(buf + i) + 1)
 		av[ac++] = buf + i;
+	if (ac == MAX_ARGS)
+		cut = true;
 	if (!filename || !filename[0])
 		filename = ac ? av[0] : "";
 	if (!filename[0])
 		return (struct prog_id){ 0, PROG_NONE };
 
 	in = interp_of(filename);
-	if (in)
-		return interp_program(in, av + 1, ac > 0 ? ac - 1 : 0, cwd);
+	if (in) {
+		id = interp_program(in, av + 1, ac > 0 ? ac - 1 : 0, cwd, cut);
+		if (id.kind != PROG_NONE)
+			return id;
+		/* not known from argv: the interpreter's executable, as a
+		 * binary's (coarser, never a different program per copy) */
+		return path_id(PROG_EXE, filename, cwd);
+	}
 	/*
 	 * A script run by its shebang: execve's filename is the script, and
 	 * binfmt_script put the interpreter (or env) first in argv with the

@@ -204,7 +204,7 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 	if (r->version == FT_REC_VERSION_V2 && rec->h.type == FT_EV_COUNTERS)
 		want = offsetof(struct ft_counters, signal_failed);
 	if (r->version == FT_REC_VERSION_V2 && rec->h.type == FT_EV_EXEC)
-		want = offsetof(struct ft_exec, cwd_ino);
+		want = offsetof(struct ft_exec, args) + FT_ARGS_LEN_V2;
 	if (r->version == FT_REC_VERSION_V2 && rec->h.type == FT_EV_SNAPSHOT)
 		want = offsetof(struct ft_snapshot, cwd_ino);
 	if (!want || want != fr.len || rec->h.size != fr.len) {

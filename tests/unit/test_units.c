@@ -880,6 +880,15 @@ static void test_prog_identity_table(void)
 	CHECK(pid_of("/usr/bin/make", ARGV("make"), 7).kind == PROG_EXE);
 	CHECK(pid_of("./bomb", ARGV("./bomb"), 7).hash != pid_of("./bomb", ARGV("./bomb"), 8).hash);
 	CHECK(pid_of("", "", 0, 7).kind == PROG_NONE);
+	/* spellings of one path */
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0/tmp//b.py"), 7).hash ==
+	      pid_of("/usr/bin/python3", ARGV("python3\0/tmp/./b.py"), 7).hash);
+	/* argv cut short inside the script's path, or before it: not that
+	 * script, nor "interactive", but the interpreter's executable */
+	CHECK(pid_of("/usr/bin/python3", "python3\0-W\0ignore\0/srv/ap", 25, 7).kind == PROG_EXE);
+	CHECK(pid_of("/usr/bin/python3", "python3\0-W\0ignore", 17, 7).kind == PROG_EXE);
+	/* cut inside -c text: the text's start still names it */
+	CHECK(pid_of("/usr/bin/python3", "python3\0-c\0print(1); pri", 24, 7).kind == PROG_CODE);
 }
 
 static void test_choose_root(void)
@@ -898,7 +907,7 @@ static void test_choose_root(void)
 	CHECK(det_choose_root(sup, 3) == 1);
 	CHECK(det_choose_root(shell, 3) == 1);
 	CHECK(det_choose_root(two, 3) == 2);
-	CHECK(det_choose_root(one, 1) == 0);
+	CHECK(det_choose_root(one, 1) == 1); /* none: a shell is never the root */
 }
 
 static void test_seconds_to_limit(void)
