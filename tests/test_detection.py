@@ -122,6 +122,8 @@ def check_bomb(name):
         check(a["root"] == rep["pid"], "%s: root %d, want the workload's first process %d" %
               (name, a["root"], rep["pid"]))
     else:
+        at_launcher = [e for e in alerts_in(events, {rep["pid"]})]
+        check(not at_launcher, "%s: alert rooted at the launcher: %r" % (name, at_launcher[:1]))
         check(a["root"] != rep["pid"] and root_mark in a.get("cmdline", ""),
               "%s: root %d (%s), want a %s below the launcher %d" %
               (name, a["root"], a.get("cmdline"), root_mark, rep["pid"]))

@@ -1107,6 +1107,43 @@ static void test_detect_slow_doubling(void)
 	synth_free(&s);
 }
 
+/*
+ * A pre-fork master (python3 srv.py) forked 4 idle workers; a minute later
+ * worker 0 turns into a bomb.  The master and the healthy workers are not
+ * part of it: the root is worker 0, the master its launcher.  And when the
+ * master forks a replacement while the flagged tree still lives, that is
+ * no new alert rooted at the master.
+ */
+static void test_detect_prefork_master_is_not_the_root(void)
+{
+	struct synth s;
+	uint32_t master, workers[4], q[256];
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+	const struct det_verdict *v;
+
+	synth_init(&s);
+	master = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, master, "/usr/bin/python3", ARGV("python3\0srv.py"), ts + 1000);
+	for (int i = 0; i < 4; i++)
+		workers[i] = synth_fork(&s, master, ts += 1000000);
+	ts += 60 * SEC;
+	q[tail++] = workers[0];
+	while (tail < 100) {
+		uint32_t p = q[head++];
+
+		q[tail++] = synth_fork(&s, p, ts += 300000);
+		q[tail++] = synth_fork(&s, p, ts += 300000);
+	}
+	v = only_alert(&s);
+	CHECK(v && v->root == workers[0] && v->launcher == master);
+	for (int i = 0; i < 8; i++)
+		synth_fork(&s, master, ts += 300000);
+	CHECK(count_kind(&s, DET_ALERT, master) == 0);
+	CHECK(count_kind(&s, DET_ALERT, 0) == 1);
+	synth_free(&s);
+}
+
 /* A test suite's workers run many different programs that fail: no restart loop. */
 static void test_detect_test_suite_is_no_restart_loop(void)
 {
@@ -1724,6 +1761,7 @@ int main(void)
 	RUN(test_detect_copies_through_a_shell);
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
+	RUN(test_detect_prefork_master_is_not_the_root);
 	RUN(test_detect_test_suite_is_no_restart_loop);
 	RUN(test_detect_own_kills_and_double_deaths);
 	RUN(test_detect_thread_explosion_has_a_tree);
