@@ -44,10 +44,13 @@ def signalled_pids(e):
 
 
 def check_signals(name, rep, events, root, spared=()):
-    """Every signal that hit the workload or anything above it hit only the
-    flagged tree of root; the spared processes, contain and the test runner
-    were never hit."""
+    """Every signal that hit the workload or anything above it hit only a
+    flagged tree (root's, or another alert's inside the workload); the
+    spared processes, contain and the test runner were never hit."""
     workload, flagged = tree_of(events, rep["pid"]), tree_of(events, root)
+    for a in by_event(events, "alert"):
+        if a["root"] in workload and a["root"] not in spared:
+            flagged |= tree_of(events, a["root"])
     never = set(spared) | above(rep)
     for e in by_event(events, "signal"):
         hit = signalled_pids(e)

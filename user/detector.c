@@ -39,7 +39,7 @@ struct det_proc {
 	uint64_t fail_prog; /* the program of the failing run of children */
 	uint32_t fail_run, restart_reported, restart_seq;
 	uint32_t fwt_count, fwt_reported; /* fork_while_threaded, aggregated here */
-	uint16_t alert; /* 1 + index into alerts, 0 for none */
+	uint16_t alert;			  /* 1 + index into alerts, 0 for none */
 	bool mt_fork, fwt_reported_self, thr_reported;
 	bool spawner; /* a child of it exec'd another program */
 	bool flagged; /* was a member of a flagged tree: its death is no evidence */
@@ -64,13 +64,13 @@ struct pending_fork {
 };
 
 struct profile {
-	uint32_t live, members;	   /* the whole subtree */
-	uint32_t live_copies, copies; /* copies of the root's program, root included */
-	uint32_t other;		   /* processes of other programs that lead to no copy */
+	uint32_t live, members;		 /* the whole subtree */
+	uint32_t live_copies, copies;	 /* copies of the root's program, root included */
+	uint32_t other;			 /* processes of other programs that lead to no copy */
 	uint32_t exec_edges, fork_edges; /* how the copies came to run the program */
 	uint32_t births_window, births_1s;
 	uint32_t ngen;
-	uint32_t live_per_gen[DET_MAX_GEN];   /* live copies by copy generation */
+	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
 	uint32_t forkers_per_gen[DET_MAX_GEN]; /* copies with live copies below */
 	uint32_t forkers, mt_forkers, live_forkers;
 	uint32_t settled, bursts; /* forkers whose first fork is a burst old; of
@@ -310,6 +310,28 @@ static struct det_alert *alert_of(struct detector *d, const struct det_proc *p)
 	return &d->alerts[p->alert - 1];
 }
 
+/*
+ * Breadth-first walk of root's subtree into d->order (parents before
+ * children); skip_flagged leaves out the subtrees of live alerts' members
+ * below root.  Returns how many.
+ */
+static uint32_t walk_subtree(struct detector *d, const struct proctable *t, int32_t root,
+			     bool skip_flagged)
+{
+	uint32_t n = 0, head = 0;
+
+	d->order[n++] = root;
+	while (head < n) {
+		const struct pt_entry *e = pt_get(t, d->order[head++]);
+
+		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
+		     c = pt_get(t, c)->next_sibling)
+			if (!skip_flagged || !alert_of(d, st(d, t, c)))
+				d->order[n++] = c;
+	}
+	return n;
+}
+
 static bool forked_recently(struct detector *d, const struct proctable *t, int32_t slot,
 			    uint64_t now)
 {
@@ -385,24 +407,15 @@ static bool established(struct detector *d, const struct proctable *t, int32_t c
 static void profile(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
 		    struct profile *pr)
 {
-	uint32_t n = 0, head = 0, nages = 0;
+	uint32_t n, nages = 0;
 	uint64_t first_recent_birth = now;
 	bool flagged_root = alert_of(d, st(d, t, x)) != NULL;
 
 	memset(pr, 0, sizeof(*pr));
 	pr->doubling_ms = -1;
-	/* breadth-first: order[] holds the subtree, parents before children */
-	d->order[n++] = x;
-	while (head < n) {
-		const struct pt_entry *e = pt_get(t, d->order[head++]);
-
-		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
-		     c = pt_get(t, c)->next_sibling)
-			/* a flagged tree below is accounted for by its own alert:
-			 * it must not make its launcher look like a runaway */
-			if (flagged_root || !alert_of(d, st(d, t, c)))
-				d->order[n++] = c;
-	}
+	/* a flagged tree below is accounted for by its own alert: it must not
+	 * make its launcher look like a runaway */
+	n = walk_subtree(d, t, x, !flagged_root);
 	for (uint32_t k = 0; k < n; k++) {
 		int32_t i = d->order[k], a;
 
@@ -420,7 +433,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		d->copy_of[i] = a;
 		d->is_copy[i] = a != PT_NONE && d->is_copy[a];
 		d->gen[i] = d->is_copy[i] ? (uint8_t)(d->gen[a] + 1 < DET_MAX_GEN ? d->gen[a] + 1
-									     : DET_MAX_GEN - 1)
+										  : DET_MAX_GEN - 1)
 					  : 0;
 	}
 	/* children after parents: sum live copies upwards, mark what leads to a copy */
@@ -472,9 +485,11 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			pr->fork_edges++;
 		if (d->sub_live[i]) {
 			d->forker[a] = 1;
-			/* a branch of the runaway has live copies below the copy:
-			 * a pre-fork master's idle workers are not branches */
-			d->branches[a] += d->sub_live[i] > (uint32_t)alive;
+			/* a branch of the runaway has live copies below the copy,
+			 * or is a copy just made: a pre-fork master's long-idle
+			 * workers are not branches, a C bomb's newest children are */
+			d->branches[a] += d->sub_live[i] > (uint32_t)alive ||
+					  (alive && born + d->c.window_ns >= now);
 		}
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -562,7 +577,8 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
 {
 	uint32_t i = 0;
 
-	while (i + 1 < n && (chain[i].interactive || chain[i].live_branches <= 1))
+	while (i + 1 < n && (chain[i].interactive ||
+			     (chain[i].alive && !chain[i].forking && chain[i].live_branches <= 1)))
 		i++;
 	/* an interactive shell is a launcher, never a root */
 	return chain[i].interactive ? n : i;
@@ -626,8 +642,8 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 			       "generations in a row (forkers by generation:",
 			       pr->live_copies, pr->generations);
 	for (uint32_t g = 0; g < pr->ngen && g < DET_MAX_GEN && off < len; g++)
-		off += (size_t)snprintf(v->evidence + off, len - off, " %u",
-					pr->forkers_per_gen[g]);
+		off +=
+		    (size_t)snprintf(v->evidence + off, len - off, " %u", pr->forkers_per_gen[g]);
 	if (off < len)
 		off += (size_t)snprintf(v->evidence + off, len - off,
 					"); median copy %.1f s old; %u of %u processes ran "
@@ -636,9 +652,8 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 	if (off >= len)
 		return;
 	if (p == DET_RECURSIVE_SPAWN)
-		snprintf(v->evidence + off, len - off,
-			 "; %u of %u copies exec'd the program again", pr->exec_edges,
-			 pr->exec_edges + pr->fork_edges);
+		snprintf(v->evidence + off, len - off, "; %u of %u copies exec'd the program again",
+			 pr->exec_edges, pr->exec_edges + pr->fork_edges);
 	else if (p == DET_NESTED_POOL)
 		snprintf(v->evidence + off, len - off,
 			 "; %u of %u forkers started their copies in one burst (%u "
@@ -653,21 +668,16 @@ static uint16_t alert_id(const struct detector *d, const struct det_alert *a)
 	return (uint16_t)(a - d->alerts + 1);
 }
 
-/* Tag every process of root's subtree as a member of alert a. */
+/* Tag every process of root's subtree, but another alert's, as a member of a. */
 static void tag_subtree(struct detector *d, const struct proctable *t, int32_t root, uint16_t a)
 {
-	uint32_t n = 0, head = 0;
+	uint32_t n = walk_subtree(d, t, root, true);
 
-	d->order[n++] = root;
-	while (head < n) {
-		int32_t i = d->order[head++];
-		struct det_proc *p = st(d, t, i);
+	for (uint32_t k = 0; k < n; k++) {
+		struct det_proc *p = st(d, t, d->order[k]);
 
 		p->alert = a;
 		p->flagged = true;
-		for (int32_t c = pt_get(t, i)->first_child; c != PT_NONE && n < d->cap;
-		     c = pt_get(t, c)->next_sibling)
-			d->order[n++] = c;
 	}
 }
 
@@ -680,23 +690,17 @@ static uint32_t count_live(struct detector *d, const struct proctable *t, struct
 {
 	int32_t r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
 	uint16_t id = alert_id(d, a);
-	uint32_t n = 0, head = 0, live = 0;
+	uint32_t n, live = 0;
 
 	if (r == PT_NONE) { /* root evicted: every tagged member, wherever */
 		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
 			live += pt_get(t, i)->state == PT_ALIVE && st(d, t, i)->alert == id;
 		return live;
 	}
-	d->order[n++] = r;
-	while (head < n) {
-		int32_t i = d->order[head++];
-		const struct pt_entry *e = pt_get(t, i);
-
-		live += e->state == PT_ALIVE && st(d, t, i)->alert == id;
-		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
-		     c = pt_get(t, c)->next_sibling)
-			d->order[n++] = c;
-	}
+	n = walk_subtree(d, t, r, false);
+	for (uint32_t k = 0; k < n; k++)
+		live +=
+		    pt_get(t, d->order[k])->state == PT_ALIVE && st(d, t, d->order[k])->alert == id;
 	return live;
 }
 
@@ -733,8 +737,10 @@ static struct det_alert *new_alert(struct detector *d, enum det_pattern p,
  * (det_choose_root), profile it and raise the alert.
  */
 static void raise_alert(struct detector *d, const struct proctable *t, const int32_t *chain,
-			uint32_t n, uint64_t now, det_verdict_fn fn, void *ctx)
+			uint32_t n, const struct profile *top, uint64_t now, det_verdict_fn fn,
+			void *ctx)
 {
+	uint64_t recent;
 	struct det_root_candidate cand[DET_CLIMB_MAX];
 	struct det_verdict v;
 	struct det_alert *a;
@@ -743,12 +749,18 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 	uint32_t i;
 	int32_t root;
 
+	/* "recently": within two doublings of the runaway, or the window */
+	recent = d->c.window_ns;
+	if (top->doubling_ms > 0 && top->doubling_ms * 2e6 > (double)recent)
+		recent = (uint64_t)(top->doubling_ms * 2e6);
 	/* branches[] still holds the profile of chain[0], the widest view */
 	for (i = 0; i < n; i++) {
 		/* the shell itself, not its subshells (forks that inherit its kind) */
 		cand[i].interactive = pt_get(t, chain[i])->prog.kind == PROG_INTERACTIVE &&
 				      pt_get(t, chain[i])->exec_seen;
 		cand[i].live_branches = d->branches[chain[i]];
+		cand[i].alive = pt_get(t, chain[i])->state == PT_ALIVE;
+		cand[i].forking = st(d, t, chain[i])->last_fork_ns + recent >= now;
 	}
 	i = det_choose_root(cand, n);
 	if (i == n)
@@ -864,7 +876,10 @@ static void recount_due(struct detector *d, const struct proctable *t, uint64_t 
  * runaway, profile the chain from the highest copy down: the first that
  * is a runaway holds the root (then chosen by det_choose_root).
  */
-static void look_at_copies(struct detector *d, const struct proctable *t, int32_t slot,
+static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
+			  det_verdict_fn fn, void *ctx);
+
+static bool look_at_copies(struct detector *d, const struct proctable *t, int32_t slot, bool outer,
 			   uint64_t now, det_verdict_fn fn, void *ctx)
 {
 	int32_t up[DET_CLIMB_MAX], chain[DET_CLIMB_MAX], x;
@@ -873,13 +888,15 @@ static void look_at_copies(struct detector *d, const struct proctable *t, int32_
 				   : d->c.min_generations_exec;
 	struct profile pr;
 
+	if (outer) /* slot is a copy of an outer program: its chain starts at it */
+		up[n++] = slot;
 	for (x = copy_ancestor(t, slot, PT_NONE); x != PT_NONE && n < DET_CLIMB_MAX;
 	     x = copy_ancestor(t, x, PT_NONE))
 		up[n++] = x;
 	/* a generation of forkers needs a copy below it: n copies above the
 	 * new one make at most n forker generations */
-	if (n < need)
-		return;
+	if (!outer && n < need)
+		return false;
 	for (uint32_t i = 0; i < n; i++)
 		chain[i] = up[n - 1 - i];
 	/*
@@ -900,8 +917,9 @@ static void look_at_copies(struct detector *d, const struct proctable *t, int32_
 		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
 
 		if (alert_of(d, node))
-			return; /* already flagged (or inside a flagged tree) */
-		if (d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
+			return false; /* already flagged (or inside a flagged tree) */
+		if (!outer &&
+		    d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
 		    now < node->last_analysis_ns + interval)
 			continue;
 		node->last_analysis_ns = now;
@@ -917,13 +935,35 @@ static void look_at_copies(struct detector *d, const struct proctable *t, int32_
 					break;
 				i--;
 			}
+			/* python -> sh -c -> python: the shells are copies of one
+			 * another too; the runaway's root is the outermost program's
+			 * (the first python), so look at copies around this chain */
+			if (!outer && outer_runaway(d, t, chain[i], now, fn, ctx))
+				return true;
 			profile(d, t, chain[i], now, &pr);
-			raise_alert(d, t, chain + i, n - i, now, fn, ctx);
-			return;
+			raise_alert(d, t, chain + i, n - i, &pr, now, fn, ctx);
+			return true;
 		}
 		if (pr.live_copies < d->c.min_tasks)
-			return; /* smaller subtrees below cannot qualify either */
+			return false; /* smaller subtrees below cannot qualify either */
 	}
+	return false;
+}
+
+static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
+			  det_verdict_fn fn, void *ctx)
+{
+	int32_t y = pt_get(t, x)->parent;
+
+	for (int hop = 0; y != PT_NONE && hop <= DET_COPY_HOPS; hop++, y = pt_get(t, y)->parent) {
+		const struct pt_entry *ye = pt_get(t, y);
+
+		if (ye->key.tgid == 1 || ye->kthread)
+			break;
+		if (copy_ancestor(t, y, PT_NONE) != PT_NONE || !same_program(ye, pt_get(t, x)))
+			return look_at_copies(d, t, y, true, now, fn, ctx);
+	}
+	return false;
 }
 
 static void on_process_fork(struct detector *d, const struct proctable *t, int32_t child,
@@ -956,7 +996,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 			member_changed(d, t, a, now, fn, ctx);
 		return;
 	}
-	look_at_copies(d, t, child, now, fn, ctx);
+	look_at_copies(d, t, child, false, now, fn, ctx);
 }
 
 static void on_exec(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
@@ -969,7 +1009,7 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 	if (pp && !same_program(e, pt_get(t, e->parent)))
 		pp->spawner = true;
 	if (!st(d, t, slot)->alert)
-		look_at_copies(d, t, slot, now, fn, ctx);
+		look_at_copies(d, t, slot, false, now, fn, ctx);
 }
 
 static void on_thread_start(struct detector *d, const struct proctable *t, int32_t slot,

@@ -29,11 +29,11 @@ enum det_pattern {
 enum det_kind { DET_ALERT, DET_ALERT_UPDATE, DET_ALERT_END, DET_FINDING };
 
 struct det_config {
-	uint64_t window_ns;	  /* "recently forked" */
-	uint32_t min_tasks;	  /* live replicating tasks before a tree is a runaway */
-	uint32_t min_generations; /* consecutive generations of copies forking copies */
+	uint64_t window_ns;	       /* "recently forked" */
+	uint32_t min_tasks;	       /* live replicating tasks before a tree is a runaway */
+	uint32_t min_generations;      /* consecutive generations of copies forking copies */
 	uint32_t min_generations_exec; /* the same when the copies exec the program again */
-	uint64_t max_doubling_ns; /* population doubling time at most */
+	uint64_t max_doubling_ns;      /* population doubling time at most */
 	uint64_t analysis_interval_ns;
 	uint32_t restart_min; /* failing short-lived children in a row */
 	uint64_t restart_window_ns;
@@ -41,7 +41,7 @@ struct det_config {
 	uint32_t thread_min; /* threads, reached by fast doublings */
 	uint64_t thread_doubling_ns;
 	uint64_t exec_grace_ns; /* fork_while_threaded: exec within this is safe */
-	uint32_t max_other_pct;	/* work done by other programs, per copy, at most */
+	uint32_t max_other_pct; /* work done by other programs, per copy, at most */
 };
 
 /* What the detector says.  Strings point into detector memory: copy to keep. */
@@ -55,8 +55,8 @@ struct det_verdict {
 	/* the process that started the runaway (never acted on); pid 0: unknown */
 	uint32_t launcher;
 	const char *launcher_comm, *launcher_cmdline;
-	uint32_t tree;	       /* flagged-tree id (1..63), 0 for findings */
-	uint32_t count;	       /* findings: how many in this tree so far */
+	uint32_t tree;	/* flagged-tree id (1..63), 0 for findings */
+	uint32_t count; /* findings: how many in this tree so far */
 	uint32_t tasks; /* live tasks in the tree */
 	uint32_t peak_tasks;
 	uint32_t generations; /* generations with live tasks */
@@ -137,14 +137,17 @@ void det_get_work(const struct detector *d, struct det_work *out);
  *
  * Root choice: chain[0..n-1] are copies of one program, top-down, the top
  * being the highest copy in a runaway.  A top that is an interactive shell
- * or REPL, or that started only one live branch of copies (a supervisor
- * forking its worker once), launched the runaway rather than being part of
+ * or REPL, or that is alive, started only one live branch of copies and
+ * has not forked since (a supervisor that forked its worker once, a
+ * pre-fork master), launched the runaway rather than being part of
  * it.  Returns the index of the root, or n when the only candidate left is
  * an interactive shell (a launcher is never a root).
  */
 struct det_root_candidate {
-	bool interactive;      /* runs an interpreter with no program of its own */
-	uint32_t live_branches; /* copies it forked that have live copies below */
+	bool interactive;	/* runs an interpreter with no program of its own */
+	bool alive;		/* a dead top launches nothing: it stays the root */
+	bool forking;		/* forked within the runaway's recent past, as its copies do */
+	uint32_t live_branches; /* copies it forked that grow: live copies below, or new */
 };
 uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
 

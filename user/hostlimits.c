@@ -63,8 +63,8 @@ static int pids_cgroup(uint32_t pid, struct host_limit *out)
 				snprintf(file, sizeof(file), "%s/pids.max", dir);
 				if (!read_u64(file, &max)) {
 					snprintf(file, sizeof(file), "%s/pids.current", dir);
-					if (!read_u64(file, &cur) && max - (cur < max ? cur : max) <
-									 best) {
+					if (!read_u64(file, &cur) &&
+					    max - (cur < max ? cur : max) < best) {
 						best = max - (cur < max ? cur : max);
 						out->limit = max;
 						out->used = cur;
@@ -113,9 +113,9 @@ int limits_read(uint32_t pid, uint32_t uid, uint64_t uid_tasks, struct host_limi
 				while (*p == ' ')
 					p++;
 				if (*p >= '0' && *p <= '9')
-					out[n++] = (struct host_limit){ "RLIMIT_NPROC",
-									strtoull(p, NULL, 10),
-									uid_tasks };
+					out[n++] =
+					    (struct host_limit){ "RLIMIT_NPROC",
+								 strtoull(p, NULL, 10), uid_tasks };
 			}
 		fclose(f);
 	}

@@ -414,11 +414,12 @@ static void human_verdict(struct output *o, const struct det_verdict *v)
 	else if (v->pattern == DET_RESTART_LOOP)
 		fprintf(o->f, ": %u restarts, %.1f/s\n", v->restarts, v->births_per_s);
 	else
-		fprintf(o->f,
-			": %u tasks in %u generations, %.0f births/s, doubling every %.1f s%s%s%s\n",
-			v->tasks, v->generations, v->births_per_s, v->doubling_ms / 1e3,
-			v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
-			v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
+		fprintf(
+		    o->f,
+		    ": %u tasks in %u generations, %.0f births/s, doubling every %.1f s%s%s%s\n",
+		    v->tasks, v->generations, v->births_per_s, v->doubling_ms / 1e3,
+		    v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
+		    v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
 	printable(v->root_exe, FT_FILENAME_LEN, exe, sizeof(exe));
 	printable(v->cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
 	fprintf(o->f, "%-45s root %u: %s%s%s\n", "", v->root, exe[0] ? exe : comm,

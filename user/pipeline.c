@@ -141,7 +141,8 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 	}
 	n = limits_read(root->key.tgid, root->uid, uid_tasks, lim);
 	for (int i = 0; i < n; i++) {
-		double s = det_seconds_to_limit(v->tasks, v->doubling_ms, lim[i].limit, lim[i].used);
+		double s =
+		    det_seconds_to_limit(v->tasks, v->doubling_ms, lim[i].limit, lim[i].used);
 
 		if (s >= 0 && (!v->limit_name || s < v->limit_seconds)) {
 			v->limit_name = lim[i].name;

@@ -39,8 +39,8 @@ static const struct interp interps[] = {
 };
 
 /* What a process that runs nothing of its own passes through. */
-static const char *const wrappers[] = { "env", "nice", "nohup", "timeout", "sudo", "setsid",
-					"stdbuf", "taskset", "ionice", "chrt", "doas", "time" };
+static const char *const wrappers[] = { "env",	  "nice",    "nohup",  "timeout", "sudo", "setsid",
+					"stdbuf", "taskset", "ionice", "chrt",	  "doas", "time" };
 
 static uint64_t fnv(uint64_t h, const char *s, size_t n)
 {
@@ -148,8 +148,9 @@ static struct prog_id interp_program(const struct interp *in, char **av, int ac,
 			continue;
 		if (a[0] == '-' && a[1] == '-') {
 			if (in->long_code && !strcmp(a, in->long_code) && i + 1 < ac)
-				return (struct prog_id){ hash_of(PROG_CODE, in->family, av[i + 1], 0),
-							 PROG_CODE };
+				return (struct prog_id){
+					hash_of(PROG_CODE, in->family, av[i + 1], 0), PROG_CODE
+				};
 			if (in_list(a, in->long_arg, 3))
 				i++;
 			continue;
@@ -169,9 +170,9 @@ static struct prog_id interp_program(const struct interp *in, char **av, int ac,
 						hash_of(PROG_CODE, in->family, rest, 0), PROG_CODE
 					};
 				} else if (*o && strchr(in->module_opts, *o)) {
-					return (struct prog_id){
-						hash_of(PROG_MODULE, in->family, rest, 0), PROG_MODULE
-					};
+					return (struct prog_id){ hash_of(PROG_MODULE, in->family,
+									 rest, 0),
+								 PROG_MODULE };
 				} else if (*o && strchr(in->arg_opts, *o)) {
 					if (!attached)
 						i++;

@@ -894,19 +894,34 @@ static void test_prog_identity_table(void)
 static void test_choose_root(void)
 {
 	/* a bomb: its first copy forked two branches that grow */
-	struct det_root_candidate bomb[] = { { false, 2 }, { false, 2 }, { false, 1 } };
+	struct det_root_candidate bomb[] = { { false, true, false, 2 },
+					     { false, true, false, 2 },
+					     { false, true, false, 1 } };
 	/* a supervisor forked its worker once; the worker is the bomb */
-	struct det_root_candidate sup[] = { { false, 1 }, { false, 2 }, { false, 2 } };
+	struct det_root_candidate sup[] = { { false, true, false, 1 },
+					    { false, true, false, 2 },
+					    { false, true, false, 2 } };
 	/* an interactive shell running :(){ :|:& };: */
-	struct det_root_candidate shell[] = { { true, 2 }, { false, 2 }, { false, 2 } };
+	struct det_root_candidate shell[] = { { true, true, false, 2 },
+					      { false, true, false, 2 },
+					      { false, true, false, 2 } };
 	/* a supervisor above a supervisor above the bomb */
-	struct det_root_candidate two[] = { { false, 1 }, { false, 1 }, { false, 3 } };
-	struct det_root_candidate one[] = { { true, 1 } };
+	struct det_root_candidate two[] = { { false, true, false, 1 },
+					    { false, true, false, 1 },
+					    { false, true, false, 3 } };
+	/* bash bomb.sh: its first process started one background job and exited */
+	struct det_root_candidate script[] = { { false, false, false, 1 },
+					       { false, true, false, 2 } };
+	struct det_root_candidate one[] = { { true, true, false, 1 } };
+	struct det_root_candidate cbomb[] = { { false, true, true, 1 }, { false, true, true, 2 } };
 
 	CHECK(det_choose_root(bomb, 3) == 0);
 	CHECK(det_choose_root(sup, 3) == 1);
 	CHECK(det_choose_root(shell, 3) == 1);
 	CHECK(det_choose_root(two, 3) == 2);
+	CHECK(det_choose_root(script, 2) == 0);
+	/* a C bomb's first process, one child grown so far, still forking */
+	CHECK(det_choose_root(cbomb, 2) == 0);
 	CHECK(det_choose_root(one, 1) == 1); /* none: a shell is never the root */
 }
 
