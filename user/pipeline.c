@@ -169,8 +169,10 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	/* a flagged tree's root stays in the table for as long as the alert */
 	if (v->tree && slot != PT_NONE && v->kind != DET_FINDING)
 		pt_set_pinned(p->table, slot, v->kind != DET_ALERT_END);
+	/* the limit takes file reads: never between a verdict and its kill */
 	if (p->o.host_limits && (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE) &&
-	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION)
+	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION &&
+	    (!p->policy || !(p->o.policy.act_on & (1u << v->pattern))))
 		nearest_limit(p, slot, v);
 	output_verdict(p->out, v);
 	if (p->policy)
