@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hostlimits.h"
+#include "procfs.h"
 
 static int read_u64(const char *path, uint64_t *v)
 {
@@ -22,6 +23,44 @@ static int read_u64(const char *path, uint64_t *v)
 	return 0;
 }
 
+struct tightest {
+	struct host_limit *out;
+	uint64_t headroom;
+	bool found;
+};
+
+/* One cgroup line: walk its path upwards, every level's pids.max applies. */
+static bool pids_line(void *ctx, const char *ctrl, const char *cg)
+{
+	static const char *const v1[] = { "/sys/fs/cgroup/pids", NULL };
+	static const char *const v2[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	const char *const *roots = !strcmp(ctrl, "pids") ? v1 : !*ctrl ? v2 : NULL;
+	struct tightest *tt = ctx;
+	char file[4400];
+	uint64_t max, cur;
+
+	for (int r = 0; roots && r < 2 && roots[r]; r++) {
+		for (size_t n = strlen(cg); n > 0;) {
+			snprintf(file, sizeof(file), "%s%.*s/pids.max", roots[r], (int)n, cg);
+			if (!read_u64(file, &max)) {
+				snprintf(file, sizeof(file), "%s%.*s/pids.current", roots[r],
+					 (int)n, cg);
+				if (!read_u64(file, &cur) &&
+				    max - (cur < max ? cur : max) < tt->headroom) {
+					tt->headroom = max - (cur < max ? cur : max);
+					*tt->out = (struct host_limit){ "pids.max", max, cur };
+					tt->found = true;
+				}
+			}
+			while (n > 0 && cg[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--; /* drop the slash */
+		}
+	}
+	return false; /* every hierarchy */
+}
+
 /*
  * The tightest pids.max on the way from pid's pids cgroup up to the root:
  * a v1 "pids" hierarchy, or cgroup2 (mounted at /sys/fs/cgroup, or at
@@ -29,58 +68,10 @@ static int read_u64(const char *path, uint64_t *v)
  */
 static int pids_cgroup(uint32_t pid, struct host_limit *out)
 {
-	char path[64], line[4096], dir[4200], file[4300];
-	uint64_t best = UINT64_MAX, max, cur;
-	bool found = false;
-	FILE *f;
+	struct tightest tt = { out, UINT64_MAX, false };
 
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *ctrl = strchr(line, ':'), *cg = ctrl ? strchr(ctrl + 1, ':') : NULL;
-		const char *roots[2];
-
-		if (!cg)
-			continue;
-		*cg++ = '\0';
-		ctrl++;
-		cg[strcspn(cg, "\n")] = '\0';
-		if (!strcmp(ctrl, "pids")) {
-			roots[0] = "/sys/fs/cgroup/pids";
-			roots[1] = NULL;
-		} else if (!*ctrl) {
-			roots[0] = "/sys/fs/cgroup";
-			roots[1] = "/sys/fs/cgroup/unified";
-		} else {
-			continue;
-		}
-		for (int r = 0; r < 2 && roots[r]; r++) {
-			/* walk the path upwards: every level's limit applies */
-			for (size_t n = strlen(cg); n > 0;) {
-				snprintf(dir, sizeof(dir), "%s%.*s", roots[r], (int)n, cg);
-				snprintf(file, sizeof(file), "%s/pids.max", dir);
-				if (!read_u64(file, &max)) {
-					snprintf(file, sizeof(file), "%s/pids.current", dir);
-					if (!read_u64(file, &cur) &&
-					    max - (cur < max ? cur : max) < best) {
-						best = max - (cur < max ? cur : max);
-						out->limit = max;
-						out->used = cur;
-						found = true;
-					}
-				}
-				while (n > 0 && cg[n - 1] != '/')
-					n--;
-				if (n > 0)
-					n--; /* drop the slash */
-			}
-		}
-	}
-	fclose(f);
-	out->name = "pids.max";
-	return found;
+	procfs_cgroups(pid, pids_line, &tt);
+	return tt.found;
 }
 
 int limits_read(uint32_t pid, uint32_t uid, uint64_t uid_tasks, struct host_limit *out)

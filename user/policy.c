@@ -666,45 +666,31 @@ static bool path_under(const char *path, const char *rule)
 	return !strncmp(path, rule, n) && (path[n] == '\0' || path[n] == '/' || n == 1);
 }
 
-bool policy_proc_in_cgroup(uint32_t pid, const char *rule)
+/*
+ * A rule names either the path in /proc/<pid>/cgroup, or the directory
+ * under the mount: /sys/fs/cgroup/<controller>/path on v1,
+ * /sys/fs/cgroup[/unified]/path on cgroup2.
+ */
+static bool cgroup_line_under(void *ctx, const char *ctrl, const char *cg)
 {
 	static const char mnt[] = "/sys/fs/cgroup";
-	char path[64], line[4096];
-	bool yes = false;
-	FILE *f;
+	const char *rule = ctx;
+	char rel[4096];
 
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	/*
-	 * Lines are "id:controllers:/path".  A rule names either that path, or
-	 * the directory under the mount: /sys/fs/cgroup/<controller>/path on
-	 * v1, /sys/fs/cgroup[/unified]/path on cgroup2.
-	 */
-	while (!yes && fgets(line, sizeof(line), f)) {
-		char *ctrl = strchr(line, ':'), *cg, rel[4096];
+	if (rule[0] == '/' && strncmp(rule, mnt, sizeof(mnt) - 1))
+		return path_under(cg, rule);
+	if (*ctrl) /* v1: strip /sys/fs/cgroup/<first controller> */
+		snprintf(rel, sizeof(rel), "%s/%.*s", mnt, (int)strcspn(ctrl, ","), ctrl);
+	else
+		snprintf(rel, sizeof(rel), "%s%s", mnt,
+			 strncmp(rule, "/sys/fs/cgroup/unified", 22) ? "" : "/unified");
+	return !strncmp(rule, rel, strlen(rel)) &&
+	       path_under(cg, rule[strlen(rel)] ? rule + strlen(rel) : "/");
+}
 
-		cg = ctrl ? strchr(ctrl + 1, ':') : NULL;
-		if (!cg)
-			continue;
-		*cg++ = '\0';
-		ctrl++;
-		cg[strcspn(cg, "\n")] = '\0';
-		if (rule[0] == '/' && strncmp(rule, mnt, sizeof(mnt) - 1)) {
-			yes = path_under(cg, rule);
-			continue;
-		}
-		if (*ctrl) /* v1: strip /sys/fs/cgroup/<first controller> */
-			snprintf(rel, sizeof(rel), "%s/%.*s", mnt, (int)strcspn(ctrl, ","), ctrl);
-		else
-			snprintf(rel, sizeof(rel), "%s%s", mnt,
-				 strncmp(rule, "/sys/fs/cgroup/unified", 22) ? "" : "/unified");
-		if (!strncmp(rule, rel, strlen(rel)))
-			yes = path_under(cg, rule[strlen(rel)] ? rule + strlen(rel) : "/");
-	}
-	fclose(f);
-	return yes;
+bool policy_proc_in_cgroup(uint32_t pid, const char *rule)
+{
+	return procfs_cgroups(pid, cgroup_line_under, (void *)rule);
 }
 
 int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, uint64_t *dev,
@@ -732,28 +718,19 @@ int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, 
 	return 0;
 }
 
+/* any hierarchy: systemd names the unit's cgroup alike in each */
+static bool cgroup_line_in_unit(void *ctx, const char *ctrl, const char *cg)
+{
+	const char *unit = ctx;
+	size_t n = strlen(unit);
+
+	for (const char *c = strchr(cg, '/'); c; c = strchr(c + 1, '/'))
+		if (!strncmp(c + 1, unit, n) && (c[1 + n] == '/' || c[1 + n] == '\0'))
+			return true;
+	return false;
+}
+
 bool policy_proc_in_unit(uint32_t pid, const char *unit)
 {
-	char path[64], line[4096];
-	size_t n = strlen(unit);
-	bool yes = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	/* any hierarchy: systemd names the unit's cgroup alike in each */
-	while (!yes && fgets(line, sizeof(line), f)) {
-		char *cg = strchr(line, ':');
-
-		cg = cg ? strchr(cg + 1, ':') : NULL;
-		if (!cg)
-			continue;
-		cg[strcspn(cg, "\n")] = '\0';
-		for (char *c = strchr(cg, '/'); c && !yes; c = strchr(c + 1, '/'))
-			yes = !strncmp(c + 1, unit, n) && (c[1 + n] == '/' || c[1 + n] == '\0');
-	}
-	fclose(f);
-	return yes;
+	return procfs_cgroups(pid, cgroup_line_in_unit, (void *)unit);
 }

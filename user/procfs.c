@@ -146,6 +146,29 @@ static const char *cgroup2_mount(void)
 	return mnt;
 }
 
+bool procfs_cgroups(uint32_t pid, procfs_cgroup_fn fn, void *ctx)
+{
+	char path[64], line[4096];
+	bool done = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!done && fgets(line, sizeof(line), f)) {
+		char *ctrl = strchr(line, ':'), *cg = ctrl ? strchr(ctrl + 1, ':') : NULL;
+
+		if (!cg)
+			continue;
+		*cg++ = '\0';
+		cg[strcspn(cg, "\n")] = '\0';
+		done = fn(ctx, ctrl + 1, cg);
+	}
+	fclose(f);
+	return done;
+}
+
 int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *s)
 {
 	struct procfs_stat st;
@@ -229,7 +252,8 @@ int procfs_snapshot(uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn, void 
 				goto cleanup;
 			procs = grown;
 		}
-		if (procfs_read_process((uint32_t)pid, !(extra_flags & FT_F_RESYNC), &procs[n]) == 0)
+		if (procfs_read_process((uint32_t)pid, !(extra_flags & FT_F_RESYNC), &procs[n]) ==
+		    0)
 			n++;
 	}
 	/* a parent always starts before its child, so this order links the tree */

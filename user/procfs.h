@@ -28,6 +28,14 @@ struct procfs_stat {
 /* 0 on success, -1 if the process is gone or the file is unreadable. */
 int procfs_stat(uint32_t pid, struct procfs_stat *out);
 
+/*
+ * Each line of /proc/<pid>/cgroup ("id:controllers:/path") to fn, until fn
+ * returns true; returns that, or false (also when the file is unreadable).
+ * ctrl is "" for cgroup2.
+ */
+typedef bool (*procfs_cgroup_fn)(void *ctx, const char *ctrl, const char *path);
+bool procfs_cgroups(uint32_t pid, procfs_cgroup_fn fn, void *ctx);
+
 /* Read one process; 0 on success, -1 if it is gone or unreadable. */
 int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *out);
 
