@@ -481,6 +481,52 @@ static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_membe
 	signal_fork(parent, child, 0, guard_sig, 1, typed);
 }
 
+/* how far up member_by_ancestry looks: the verdict-to-arming race spans
+ * a fork or two of each process, never a long chain */
+#define FT_ARM_ANCESTRY 4
+
+/*
+ * Set by user space when it flags its first tree (live_set_tree_signal):
+ * before that a fork outside every tree costs one members lookup, after it
+ * up to FT_ARM_ANCESTRY more (member_by_ancestry).
+ */
+volatile __u32 trees_flagged = 0;
+
+/*
+ * A parent missing from the members map may still be a member: forked by
+ * one between the event that raised the verdict and the arming of its tree,
+ * its fork record still in the ring, so user space could not add it.  A
+ * C bomb's newest processes are exactly those, and each forks hundreds of
+ * times a second until found.  A member among its nearest ancestors makes
+ * it one: added here, so the fork is stopped now, not at the next sweep.
+ * Whom that lets be signalled is still decided per process by
+ * may_signal_task, as for every inherited membership.
+ */
+static __always_inline __u32 *member_by_ancestry(struct task_struct *parent,
+						 struct ft_member_key *pk)
+{
+	struct task_struct *a = parent;
+	struct ft_member_key ak;
+	__u32 *tree;
+
+	for (int i = 0; i < FT_ARM_ANCESTRY; i++) {
+		a = BPF_CORE_READ(a, real_parent);
+		if (!a)
+			return NULL;
+		member_key(&ak, BPF_CORE_READ(a, tgid),
+			   BPF_CORE_READ(a, group_leader, start_boottime));
+		if (ak.tgid <= 1)
+			return NULL;
+		tree = bpf_map_lookup_elem(&members, &ak);
+		if (!tree)
+			continue;
+		if (bpf_map_update_elem(&members, pk, tree, BPF_ANY))
+			stat_inc(FT_STAT_MEMBER_FULL);
+		return tree;
+	}
+	return NULL;
+}
+
 static __always_inline void enforce_fork(struct task_struct *parent, struct task_struct *child,
 					 const bool typed)
 {
@@ -497,6 +543,8 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	if (guard_forks)
 		guard_fork(&pk, &ck, parent, child, typed);
 	tree = bpf_map_lookup_elem(&members, &pk);
+	if (!tree && trees_flagged)
+		tree = member_by_ancestry(parent, &pk);
 	if (!tree)
 		return;
 	/* membership is inherited at fork, keyed by identity: pid reuse safe */
@@ -617,6 +665,38 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	return 0;
 }
 
+/* an exiting member hands its membership to at most this many children */
+#define FT_ORPHANS_MAX 64
+
+/*
+ * A member exits and leaves children behind.  Children user space has not
+ * armed yet (forked just before the arming, or by a member the sweep
+ * killed first) would fork unchecked until the next sweep finds them, and
+ * once reparented (exit_notify(), after this tracepoint) no ancestry leads
+ * back to the tree for member_by_ancestry to find: hand them the
+ * membership now.  The list is the exiting thread's; children of threads
+ * that left earlier were moved to a live thread, the last of which is
+ * this one.  A child in another tree keeps its own (BPF_NOEXIST).
+ */
+static __always_inline void pass_membership(struct task_struct *p, __u32 tree)
+{
+	unsigned long head = (unsigned long)p + bpf_core_field_offset(struct task_struct, children);
+	unsigned long sibling = bpf_core_field_offset(struct task_struct, sibling);
+	unsigned long pos = (unsigned long)BPF_CORE_READ(p, children.next);
+
+	for (int i = 0; i < FT_ORPHANS_MAX && pos && pos != head; i++) {
+		struct task_struct *c = (struct task_struct *)(pos - sibling);
+		struct ft_member_key ck;
+
+		member_key(&ck, BPF_CORE_READ(c, tgid),
+			   BPF_CORE_READ(c, group_leader, start_boottime));
+		if (!bpf_map_lookup_elem(&members, &ck) &&
+		    bpf_map_update_elem(&members, &ck, &tree, BPF_NOEXIST))
+			stat_inc(FT_STAT_MEMBER_FULL);
+		pos = (unsigned long)BPF_CORE_READ(c, sibling.next);
+	}
+}
+
 static __always_inline int on_exit(struct task_struct *p, bool group_dead, const bool typed)
 {
 	struct ft_exit rec, *e = &rec;
@@ -636,11 +716,16 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 		return 0;
 	if (enforce && group_dead) {
 		struct ft_member_key k;
+		__u32 *tree;
 
 		member_key(
 		    &k, RD(typed, p->tgid, p, tgid),
 		    RD(typed, p->group_leader->start_boottime, p, group_leader, start_boottime));
-		bpf_map_delete_elem(&members, &k);
+		tree = bpf_map_lookup_elem(&members, &k);
+		if (tree) {
+			pass_membership(p, *tree);
+			bpf_map_delete_elem(&members, &k);
+		}
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_EXIT, sizeof(*e), p, typed);

@@ -63,18 +63,20 @@ struct action {
 struct sweep_mark {
 	struct pt_key key; /* the process the mark is for (slots are reused) */
 	uint32_t tree;
+	bool armed, signalled; /* in the kernel's members map; signal sent */
 };
 
 /*
- * Per table slot: the allow rule the process matched (-1: none), valid for
- * that identity and exec count.  Matching reads /proc (exe, cgroup) and the
- * sweep re-checks every member every few ms; what a process runs changes
- * only at exec, which the count catches.
+ * Per table slot: the allow rule the process matched (-1: none) and the
+ * first exe rule its executable matched (-1: none), valid for that identity
+ * and exec count.  Matching reads /proc (exe, cgroup) and the sweep
+ * re-checks every member every few ms; what a process runs changes only at
+ * exec, which the count catches.
  */
 struct allow_memo {
 	struct pt_key key;
 	uint32_t execs;
-	int32_t rule;
+	int32_t rule, exe_rule;
 	bool valid;
 };
 
@@ -88,7 +90,7 @@ struct policy {
 	uint32_t self;
 	struct pt_key ancestors[MAX_ANCESTORS];
 	uint32_t nancestors;
-	uint32_t *scratch; /* dry-run pid list */
+	uint32_t *scratch; /* a verdict's actionable slots, then the dry-run pids */
 	uint64_t failures;
 };
 
@@ -360,33 +362,80 @@ static bool rule_matches(const struct policy *p, const struct allow_rule *r,
 	return false;
 }
 
-static const struct allow_rule *allowed(struct policy *p, const struct pt_entry *e, int32_t slot)
+static struct allow_memo *memo_of(struct policy *p, const struct pt_entry *e, int32_t slot)
 {
 	struct allow_memo *m = slot >= 0 && (uint32_t)slot < p->cap ? &p->memo[slot] : NULL;
-	char exe[sizeof(p->o.allow[0].path)];
-	bool exe_read = false, exe_ok = false;
-	uint64_t dev = 0, ino = 0;
-	int32_t hit = -1;
 
 	if (m && m->valid && m->key.tgid == e->key.tgid &&
 	    m->key.start_ticks == e->key.start_ticks && m->execs == e->execs)
-		return m->rule >= 0 ? &p->o.allow[m->rule] : NULL;
-	for (uint32_t i = 0; i < p->o.nallow && hit < 0; i++) {
-		const struct allow_rule *r = &p->o.allow[i];
+		return m;
+	return NULL;
+}
 
-		if (r->kind == ALLOW_EXE && !exe_read) {
-			exe_read = true;
-			exe_ok =
-			    p->ops.exe && !p->ops.exe(p->ops.ctx, e->key.tgid, e->key.start_ticks,
-						      exe, sizeof(exe), &dev, &ino);
+/*
+ * A child that forked and never exec'd runs the image its parent ran at the
+ * fork; if the parent has not exec'd since, the parent's exe match is the
+ * child's, and a bomb of thousands of forks costs one /proc read instead of
+ * one each, between the verdict and the kernel's arming.  (The executable
+ * can change without exec only through prctl(PR_SET_MM_EXE_FILE), which
+ * needs CAP_SYS_RESOURCE; a lost exec record makes the parent's memo stale
+ * the same way.)
+ */
+static const struct allow_memo *exe_from_parent(struct policy *p, const struct proctable *t,
+						const struct pt_entry *e)
+{
+	const struct pt_entry *pe = pt_get(t, e->parent);
+
+	if (e->origin != PT_FROM_FORK || e->execs || !e->born_ns || !pe ||
+	    pe->key.tgid != e->lineage.tgid || pe->key.start_ticks != e->lineage.start_ticks ||
+	    pe->exec_ns >= e->born_ns)
+		return NULL;
+	return memo_of(p, pe, e->parent);
+}
+
+static int32_t first_exe_rule(struct policy *p, const struct pt_entry *e)
+{
+	char exe[sizeof(p->o.allow[0].path)];
+	uint64_t dev = 0, ino = 0;
+	bool read = false;
+
+	for (uint32_t i = 0; i < p->o.nallow; i++) {
+		if (p->o.allow[i].kind != ALLOW_EXE)
+			continue;
+		if (!read) {
+			read = true;
+			if (!p->ops.exe || p->ops.exe(p->ops.ctx, e->key.tgid, e->key.start_ticks,
+						      exe, sizeof(exe), &dev, &ino))
+				return -1;
 		}
-		if (rule_matches(p, r, e, exe_ok ? exe : NULL, dev, ino))
-			hit = (int32_t)i;
+		if (rule_matches(p, &p->o.allow[i], e, exe, dev, ino))
+			return (int32_t)i;
 	}
-	if (m) {
+	return -1;
+}
+
+static const struct allow_rule *allowed(struct policy *p, const struct proctable *t, int32_t slot)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct allow_memo *m = memo_of(p, e, slot);
+	const struct allow_memo *pm;
+	int32_t hit, exe_rule;
+
+	if (m)
+		return m->rule >= 0 ? &p->o.allow[m->rule] : NULL;
+	pm = exe_from_parent(p, t, e);
+	exe_rule = pm ? pm->exe_rule : first_exe_rule(p, e);
+	hit = exe_rule;
+	for (uint32_t i = 0; i < p->o.nallow && (hit < 0 || (int32_t)i < hit); i++)
+		if (p->o.allow[i].kind != ALLOW_EXE &&
+		    rule_matches(p, &p->o.allow[i], e, NULL, 0, 0))
+			hit = (int32_t)i;
+	if (slot >= 0 && (uint32_t)slot < p->cap) {
+		m = &p->memo[slot];
 		m->key = e->key;
 		m->execs = e->execs;
 		m->rule = hit;
+		m->exe_rule = exe_rule;
 		m->valid = true;
 	}
 	return hit >= 0 ? &p->o.allow[hit] : NULL;
@@ -411,7 +460,7 @@ static bool may_signal(struct policy *p, const struct proctable *t, struct detec
 
 	if (!in_tree(t, d, a, slot, root_slot))
 		return false;
-	return !protected_reason(p, e) && !allowed(p, e, slot);
+	return !protected_reason(p, e) && !allowed(p, t, slot);
 }
 
 static void report(policy_report_fn fn, void *ctx, struct policy_report *r)
@@ -456,7 +505,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 	int32_t root = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
 	uint32_t live = 0, stopped = 0;
 
-	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+	for (int32_t i = root; i != PT_NONE; i = pt_subtree_next(t, root, i, true)) {
 		const struct pt_entry *e = pt_get(t, i);
 		struct sweep_mark *m = &p->marks[i];
 		struct policy_report r;
@@ -473,12 +522,23 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 				continue;
 			}
 		}
-		if (m->tree == a->tree && m->key.tgid == e->key.tgid &&
-		    m->key.start_ticks == e->key.start_ticks)
-			continue; /* signalled once: its exit (or stop) is on the way */
+		if (m->tree != a->tree || m->key.tgid != e->key.tgid ||
+		    m->key.start_ticks != e->key.start_ticks)
+			*m = (struct sweep_mark){ .key = e->key, .tree = a->tree };
+		if (m->signalled)
+			continue; /* its exit (or stop) is on the way */
+		/*
+		 * A member the verdict did not know (its fork record was still
+		 * in the ring when the kernel was armed): arm it before the
+		 * signal lands, so what it forks meanwhile is stopped in the
+		 * kernel, not left to the next sweep.
+		 */
+		if (!m->armed && p->ops.add_member &&
+		    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, a->tree))
+			policy_failed(p, a);
+		m->armed = true;
 		ret = p->ops.signal(p->ops.ctx, e->key.tgid, e->key.start_ticks, (int)a->sig);
-		m->key = e->key;
-		m->tree = a->tree;
+		m->signalled = true;
 		if (ret == 0)
 			a->signalled++;
 		memset(&r, 0, sizeof(r));
@@ -514,17 +574,18 @@ static void describe_rule(const struct allow_rule *rule, char *buf, size_t len)
  * Why no member of the tree may be signalled: the root's reason if it has
  * one (what an operator looks for first), else the members' tally.
  */
-static void explain_exempt(struct policy *p, const struct pt_entry *re, int32_t root,
+static void explain_exempt(struct policy *p, const struct proctable *t, int32_t root,
 			   uint32_t nprot, uint32_t nallow, const struct allow_rule *first,
 			   char *why, size_t len)
 {
+	const struct pt_entry *re = pt_get(t, root);
 	const struct allow_rule *rule;
 	char rs[300];
 
 	if (protected_reason(p, re)) {
 		snprintf(why, len, "root is %s; no member may be signalled",
 			 protected_reason(p, re));
-	} else if ((rule = allowed(p, re, root))) {
+	} else if ((rule = allowed(p, t, root))) {
 		describe_rule(rule, rs, sizeof(rs));
 		snprintf(why, len, "allowed by %s; no member may be signalled", rs);
 	} else if (first) {
@@ -575,42 +636,52 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	a->root = re->key;
 	memcpy(a->root_comm, re->comm, sizeof(a->root_comm));
 	a->started_ns = v->ts_ns;
-	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+	/* pre-order: a parent's exe match is known before its children ask */
+	for (int32_t i = root; i != PT_NONE; i = pt_subtree_next(t, root, i, true)) {
 		const struct allow_rule *rule;
 
 		if (!in_tree(t, d, a, i, root))
 			continue;
 		if (protected_reason(p, pt_get(t, i))) {
 			nprot++;
-		} else if ((rule = allowed(p, pt_get(t, i), i))) {
+		} else if ((rule = allowed(p, t, i))) {
 			nallow++;
 			first = first ? first : rule;
 		} else {
-			p->scratch[n++] = pt_get(t, i)->key.tgid;
+			p->scratch[n++] = (uint32_t)i;
 		}
 	}
 	if (!n) {
 		r.kind = REPORT_EXEMPT;
-		explain_exempt(p, re, root, nprot, nallow, first, why, sizeof(why));
+		explain_exempt(p, t, root, nprot, nallow, first, why, sizeof(why));
 		r.why = why;
 		report(fn, ctx, &r);
 		return;
 	}
 	if (p->o.dry_run) {
+		for (uint32_t k = 0; k < n; k++)
+			p->scratch[k] = pt_get(t, (int32_t)p->scratch[k])->key.tgid;
 		r.kind = REPORT_DRY_RUN;
 		r.pids = p->scratch;
 		r.npids = n;
 		report(fn, ctx, &r);
 		return;
 	}
-	/* first the kernel: from now on every fork in the tree is signalled */
-	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
-		if (p->ops.add_member && may_signal(p, t, d, a, i, root) &&
-		    p->ops.add_member(p->ops.ctx, pt_get(t, i)->key.tgid,
-				      pt_get(t, i)->key.start_ticks, tree))
-			policy_failed(p, a);
+	/*
+	 * First the kernel, the tree's signal before its members: each member
+	 * added from then on has every fork it makes stopped in the kernel.
+	 */
 	if (p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, tree, a->sig))
 		policy_failed(p, a);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct pt_entry *e = pt_get(t, (int32_t)p->scratch[k]);
+
+		if (p->ops.add_member &&
+		    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, tree))
+			policy_failed(p, a);
+		p->marks[p->scratch[k]] =
+		    (struct sweep_mark){ .key = e->key, .tree = tree, .armed = true };
+	}
 	a->active = true;
 	sweep(p, t, d, a, v->ts_ns, fn, ctx);
 }

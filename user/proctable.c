@@ -504,6 +504,7 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 		copy_args(e, (const struct ft_exec *)h);
 		e->exec_seen = true;
 		e->execs++;
+		e->exec_ns = h->ts_ns;
 		if (h->ppid)
 			e->ppid_now = h->ppid;
 		set_lineage(t, i, h->ppid, h->pstart_ns);
@@ -534,6 +535,19 @@ bool pt_is_descendant(const struct proctable *t, int32_t slot, int32_t ancestor)
 		slot = t->slots[slot].parent;
 	}
 	return false;
+}
+
+int32_t pt_subtree_next(const struct proctable *t, int32_t root, int32_t cur, bool descend)
+{
+	if (descend && t->slots[cur].first_child != PT_NONE)
+		return t->slots[cur].first_child;
+	/* the next sibling of the nearest ancestor (or self) that has one */
+	while (cur != root && cur != PT_NONE) {
+		if (t->slots[cur].next_sibling != PT_NONE)
+			return t->slots[cur].next_sibling;
+		cur = t->slots[cur].parent;
+	}
+	return PT_NONE;
 }
 
 void pt_prune(struct proctable *t, uint64_t now_ns)

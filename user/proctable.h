@@ -37,6 +37,7 @@ struct pt_entry {
 	uint32_t uid;
 	uint64_t cgroup_id;
 	uint64_t born_ns, died_ns; /* 0 when not seen */
+	uint64_t exec_ns;	   /* the last exec seen; 0 when none */
 	uint32_t exit_code;	   /* wait status; valid with has_exit_code */
 	uint32_t threads;	   /* live threads, when known */
 	char comm[FT_COMM_LEN];
@@ -73,6 +74,12 @@ int32_t pt_find(const struct proctable *t, uint32_t tgid, uint64_t start_ns);
 int32_t pt_find_live_pid(const struct proctable *t, uint32_t tgid);
 const struct pt_entry *pt_get(const struct proctable *t, int32_t slot);
 bool pt_is_descendant(const struct proctable *t, int32_t slot, int32_t ancestor);
+/*
+ * Pre-order walk of root's subtree (parents before children, no memory):
+ * for (i = root; i != PT_NONE; i = pt_subtree_next(t, root, i, true)).
+ * descend = false skips cur's descendants.
+ */
+int32_t pt_subtree_next(const struct proctable *t, int32_t root, int32_t cur, bool descend);
 
 /* Drop dead entries older than the grace period whose children are gone. */
 void pt_prune(struct proctable *t, uint64_t now_ns);

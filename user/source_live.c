@@ -355,6 +355,8 @@ int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig)
 {
 	struct ft_tree_policy pol = { .sig = sig };
 
+	if (sig)
+		s->skel->bss->trees_flagged = 1; /* see member_by_ancestry */
 	return bpf_map__update_elem(s->skel->maps.trees, &tree, sizeof(tree), &pol, sizeof(pol),
 				    BPF_ANY);
 }

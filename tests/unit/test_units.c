@@ -123,6 +123,52 @@ static void test_reparenting_keeps_lineage(void)
 	pt_free(t);
 }
 
+/*
+ * The pre-order walk: parents before children, every descendant once (dead
+ * ones too), nothing outside the subtree, and descend = false skips one.
+ */
+static void test_subtree_walk(void)
+{
+	struct proctable *t = pt_new(128, 5 * SEC);
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	/* 100 -> {101 -> {103, 104}, 102 -> {105}}; 200 beside 100 */
+	static const uint32_t parent_of[] = { [100] = 1,   [101] = 100, [102] = 100, [103] = 101,
+					      [104] = 101, [105] = 102, [200] = 1 };
+	struct ft_exit x = mk_exit(101, START(101), 100, 3 * SEC, 0);
+	int32_t slot[206] = { 0 }, order[16];
+	uint32_t n = 0, skipped = 0;
+
+	APPLY(t, init);
+	for (uint32_t pid = 100; pid <= 200; pid++) {
+		struct ft_fork f;
+
+		if (!parent_of[pid])
+			continue;
+		f = mk_fork(pid, START(pid), parent_of[pid], START(parent_of[pid]), 1 * SEC + pid);
+		slot[pid] = APPLY(t, f);
+	}
+	APPLY(t, x); /* 101 dies: its children stay under it */
+	for (int32_t i = slot[100]; i != PT_NONE && n < 16;
+	     i = pt_subtree_next(t, slot[100], i, true))
+		order[n++] = i;
+	CHECK(n == 6 && order[0] == slot[100]);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct pt_entry *e = pt_get(t, order[k]);
+
+		CHECK(e->key.tgid >= 100 && e->key.tgid <= 105);
+		/* its parent came before it */
+		for (uint32_t j = k; j < n && k; j++)
+			CHECK(order[j] != e->parent);
+	}
+	for (int32_t i = slot[100]; i != PT_NONE && skipped < 16;
+	     i = pt_subtree_next(t, slot[100], i, pt_get(t, i)->key.tgid != 101))
+		skipped++;
+	CHECK(skipped == 4); /* 100, 101, 102, 105 */
+	/* a leaf's walk is itself */
+	CHECK(pt_subtree_next(t, slot[105], slot[105], true) == PT_NONE);
+	pt_free(t);
+}
+
 static void test_pid_reuse_is_a_new_process(void)
 {
 	struct proctable *t = pt_new(128, 5 * SEC);
@@ -1284,7 +1330,8 @@ struct fake_act {
 	uint32_t exe_pid;
 	char exe_path[256];
 	uint64_t exe_dev, exe_ino;
-	bool fail_maps; /* add_member and flag_tree fail */
+	uint32_t exe_reads; /* calls of .exe: each is /proc reads in the tool */
+	bool fail_maps;	    /* add_member and flag_tree fail */
 };
 
 static int fake_flag(void *ctx, uint32_t tree, uint32_t sig)
@@ -1310,6 +1357,7 @@ static int fake_exe(void *ctx, uint32_t pid, uint64_t start_ticks, char *path, s
 	struct fake_act *f = ctx;
 	bool it = f->exe_pid && pid == f->exe_pid;
 
+	f->exe_reads++;
 	snprintf(path, len, "%s", it ? f->exe_path : "/tmp/evil");
 	*dev = it ? f->exe_dev : 0;
 	*ino = it ? f->exe_ino : 0;
@@ -1452,8 +1500,10 @@ static void test_policy_allow_dry_run_and_observe(void)
  * A name is not an identity: a bomb that calls itself sshd is killed like
  * any other.  An exe rule matches the path /proc/PID/exe shows and the
  * file it named when the rule was parsed: a copy at that path (another
- * inode) or the same file under another name does not pass.  And the rules
- * hold per process: an allowed root keeps its own life, not its tree's.
+ * inode) or the same file under another name does not pass.  A fork runs
+ * its parent's image until it execs: the root's match holds for its forks
+ * (one read for the whole bomb), not for a member that exec'd since, nor
+ * for that member's children.
  */
 static void test_policy_exe_rules_and_allowed_root(void)
 {
@@ -1463,7 +1513,7 @@ static void test_policy_exe_rules_and_allowed_root(void)
 	struct report_log l;
 	struct synth s;
 	struct stat st;
-	uint32_t root;
+	uint32_t root, nchild;
 	ssize_t n;
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -1485,8 +1535,9 @@ static void test_policy_exe_rules_and_allowed_root(void)
 		CHECK(o.allow[i].kind == ALLOW_EXE);
 	run_policy(&s, &o, &f, &l);
 	CHECK(was_signalled(&f, root) && f.nsig == 40 && l.exempt == 0);
+	CHECK(f.exe_reads == (o.nallow ? 1 : 0));
 
-	/* exe rule for this binary; the root runs it: root spared, members not */
+	/* exe rule for this binary; the root runs it, and so do its forks */
 	CHECK(policy_add_allow(&o, "exe:/proc/self/exe", err, sizeof(err)) == 0);
 	memset(&f, 0, sizeof(f));
 	memset(&l, 0, sizeof(l));
@@ -1495,21 +1546,40 @@ static void test_policy_exe_rules_and_allowed_root(void)
 	f.exe_dev = st.st_dev;
 	f.exe_ino = st.st_ino;
 	run_policy(&s, &o, &f, &l);
-	CHECK(!was_signalled(&f, root) && was_signalled(&f, root + 1) && f.nsig == 39);
-	CHECK(l.exempt == 0 && f.members == 39);
+	CHECK(f.nsig == 0 && l.exempt == 1 && f.members == 0 && f.exe_reads == 1);
 
 	/* a copy put at that path (another inode): not allowed */
 	memset(&f.signalled, 0, sizeof(f.signalled));
 	f.nsig = 0;
 	f.exe_ino = st.st_ino + 1;
 	run_policy(&s, &o, &f, &l);
-	CHECK(was_signalled(&f, root));
+	CHECK(was_signalled(&f, root) && f.nsig == 40);
 	/* the same file under another name: not allowed */
 	f.nsig = 0;
 	f.exe_ino = st.st_ino;
 	snprintf(f.exe_path, sizeof(f.exe_path), "/tmp/sshd");
 	run_policy(&s, &o, &f, &l);
-	CHECK(was_signalled(&f, root));
+	CHECK(was_signalled(&f, root) && f.nsig == 40);
+
+	/*
+	 * root + 1 execs something else after its forks: its own /proc read
+	 * says /tmp/evil, and its children (forked before that exec) are read
+	 * too, not credited with the root's match.  The root stays spared.
+	 */
+	snprintf(f.exe_path, sizeof(f.exe_path), "%s", self);
+	synth_exec(&s, root + 1, "/usr/sbin/sshd", 4 * SEC);
+	memset(&f.signalled, 0, sizeof(f.signalled));
+	f.nsig = f.exe_reads = 0;
+	run_policy(&s, &o, &f, &l);
+	CHECK(!was_signalled(&f, root) && was_signalled(&f, root + 1));
+	/* root + 1 was the first fork of a doubling: half the bomb is its */
+	CHECK(f.nsig == 20);
+	/* read: the root, root + 1 and its children; their children inherit */
+	nchild = 0;
+	for (int32_t c = pt_get(s.t, pt_find(s.t, root + 1, START(root + 1)))->first_child;
+	     c != PT_NONE; c = pt_get(s.t, c)->next_sibling)
+		nchild++;
+	CHECK(nchild > 1 && f.exe_reads == 2 + nchild);
 
 	/* bad rules: one line naming the problem */
 	CHECK(policy_add_allow(&o, "exe:sshd", err, sizeof(err)) == -1 && strstr(err, "absolute"));
@@ -1752,6 +1822,7 @@ int main(void)
 {
 	RUN(test_fork_exit_basic);
 	RUN(test_reparenting_keeps_lineage);
+	RUN(test_subtree_walk);
 	RUN(test_pid_reuse_is_a_new_process);
 	RUN(test_exit_before_fork_and_late_snapshot);
 	RUN(test_threads_counted_not_processes);
