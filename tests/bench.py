@@ -21,9 +21,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (FORKTRACE, ROOT, Tracer, by_event, contain, contain_cmd, summary,  # noqa
                  storm_result, sweep, tool)
-from test_detection import BOMBS, WL, tree_of  # noqa: E402
+from test_detection import BENIGN, BOMBS, WL, above, run_workload, tree_of  # noqa: E402
 
 PAIRS = int(os.environ.get("BENCH_PAIRS", "9"))
+RUNS = 3  # per workload, in the detection and false-alarm sections
 SETTLE_S = 0.5
 LOOPS = {"fork": ["5000"], "vfork": ["-v", "30000"]}
 # "one CPU": the loop and its children pinned to CPU 0 (tracers free to run
@@ -226,17 +227,7 @@ def cost_reading(rows):
 
 def tracing_report(cost_rows, hook_ns, max_rate, tracers):
     done, secs, seen, lost, by_type = max_rate
-    halt_poll = read_text("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
     lines = [
-        "# Performance",
-        "",
-        "Written by `make bench` (tests/bench.py); numbers below are from the last run.",
-        "",
-        "Machine: %s, %d CPUs, kernel %s%s.  Date: %s." % (
-            platform.machine(), os.cpu_count(), platform.release(),
-            ", guest idle: haltpoll, guest_halt_poll_ns=%s" % halt_poll if halt_poll else "",
-            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
-        "",
         "## Tracing cost on fork-heavy workloads",
         "",
         "The loop is tests/storm.c: fork (or vfork) a child that exits at once, reap it, "
@@ -332,34 +323,69 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def first_alert(events, rep, root_mark):
+    """The bomb's first alert, blamed on its own root (a launched bomb's
+    root is below the launcher, named by root_mark)."""
+    pids = tree_of(events, rep["pid"])
+    alerts = [e for e in by_event(events, "alert") if e["root"] in pids and not e["update"]
+              and (e["root"] == rep["pid"] if root_mark is None
+                   else root_mark in e.get("cmdline", ""))]
+    return (alerts[0] if alerts else None), pids
+
+
+ACTED_ON = {"fork_bomb", "recursive_spawn", "nested_pool", "thread_explosion"}
+
+
 def bench_detection(runs=3):
-    """Per bomb: time from the tree's first fork to the alert, tasks then."""
+    """Per bomb: time from the tree's first fork to the alert and tasks
+    then, observing; then the cgroup's peak and time to empty under --kill."""
     rows = []
     for name, (cmd, pattern, cap, timeout, root_mark) in BOMBS.items():
-        lat, size, got = [], [], []
+        lat, size, got, peaks, emptied = [], [], [], [], 0
         for _ in range(runs):
-            t = Tracer()
-            try:
-                rep, _ = contain(cmd, max_tasks=cap, timeout=timeout, wait_all=True)
-                events = t.stop(settle=0.5)
-            finally:
-                t.cleanup()
-            pids = tree_of(events, rep["pid"])
-            # a launched bomb counts only when blamed on its own root
-            alerts = [e for e in by_event(events, "alert") if e["root"] in pids
-                      and not e["update"] and (e["root"] == rep["pid"] if root_mark is None
-                                               else root_mark in e.get("cmdline", ""))]
-            if not alerts:
+            rep, events = run_workload(cmd, cap, timeout, wait_all=True)
+            a, pids = first_alert(events, rep, root_mark)
+            if not a:
                 got.append("missed")
                 continue
-            a = alerts[0]
             forks = [e["ts"] for e in by_event(events, "fork") if e["pid"] in pids]
             lat.append((a["ts"] - min(forks or [a["ts"]])) / 1e6)
             size.append(a.get("tasks", a.get("threads", a.get("restarts", 0))))
             got.append(a["pattern"])
-        rows.append((name, pattern, got, median(lat), median(size)))
-        print("  %-13s %-17s latency %7.1f ms, size %5.0f  %s" %
-              (name, pattern, median(lat), median(size), ",".join(got)), flush=True)
+        if pattern in ACTED_ON:
+            for _ in range(runs):
+                rep, events = run_workload(cmd, cap, timeout, tracer_args=("--kill",),
+                                           wait_all=False)
+                peaks.append(rep["peak"])
+                done = [e for e in by_event(events, "action")
+                        if e.get("complete") and e["action"] == "kill"]
+                emptied += bool(done)
+        rows.append((name, pattern, got, median(lat), median(size), cap, median(peaks),
+                     emptied, len(peaks)))
+        print("  %-22s %-17s latency %8.1f ms, size %5.0f, peak under --kill %5.0f of %d  %s" %
+              (name, pattern, median(lat), median(size), median(peaks), cap, ",".join(got)),
+              flush=True)
+    return rows
+
+
+def bench_false_alarms(runs=3):
+    """Per benign workload: alerts anywhere in it or above it, observing."""
+    rows = []
+    for name, (cmd, cap, timeout) in BENIGN.items():
+        alerts, procs, secs, failed = 0, [], [], 0
+        for _ in range(runs):
+            began = time.monotonic()
+            rep, events = run_workload(cmd, cap, timeout, wait_all=False)
+            secs.append(time.monotonic() - began)
+            pids = tree_of(events, rep["pid"])
+            alerts += len([e for e in by_event(events, "alert")
+                           if e["root"] in pids | above(rep) and not e["update"]])
+            procs.append(len(pids))
+            failed += rep.get("exit_code") != 0
+        rows.append((name, runs, alerts, median(procs), rep["peak"], median(secs), failed))
+        print("  %-22s %d runs, %d alerts, %5.0f processes, peak %d tasks, %.1f s%s" %
+              (name, runs, alerts, median(procs), rep["peak"], median(secs),
+               ", %d runs failed" % failed if failed else ""), flush=True)
     return rows
 
 
@@ -442,25 +468,52 @@ def bench_containment(runs=3):
     return rows
 
 
-def detection_report(det_rows, cost):
-    records, with_d, without, per = cost
+def detection_report(det_rows):
     lines = [
-        "",
         "## Detection latency",
         "",
-        "Each bomb of tests/workloads run 3 times, contained, forktrace at its defaults; "
-        "latency = from the tree's first fork to the alert (kernel timestamps of both), "
-        "size = live tasks in the tree when flagged (threads for thread_explosion, "
-        "restarts for restart_loop); medians.",
+        "Each bomb of tests/workloads (BOMBS in tests/test_detection.py) run %d times "
+        "contained, forktrace at its defaults: latency = from the tree's first fork to the "
+        "alert (kernel timestamps of both), size = live tasks in the tree when flagged "
+        "(threads for thread_explosion, restarts for restart_loop); then %d times under "
+        "`--kill`: peak = most tasks in the bomb's pids cgroup (the harness's cap is the "
+        "last column but one), emptied = runs whose `action` event reports the tree empty.  "
+        "Medians.  restart_loop is not in the default `--act-on` list." % (RUNS, RUNS),
         "",
-        "| workload | pattern | detected as (3 runs) | latency ms | tree size at alert |",
-        "|---|---|---|---:|---:|",
+        "| workload | pattern | detected as | latency ms | tasks at alert | peak under --kill "
+        "| cap | emptied |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
-    for name, pattern, got, lat, size in det_rows:
-        lines.append("| %s | %s | %s | %.1f | %.0f |" % (name, pattern, ", ".join(got), lat,
-                                                       size))
-    lines += [
+    for name, pattern, got, lat, size, cap, peak, emptied, nkill in det_rows:
+        lines.append("| %s | %s | %s | %.1f | %.0f | %s | %d | %s |" % (
+            name, pattern, ", ".join(got), lat, size, "%.0f" % peak if nkill else "-", cap,
+            "%d/%d" % (emptied, nkill) if nkill else "-"))
+    return lines
+
+
+def false_alarm_report(rows):
+    lines = [
+        "## False alarms",
         "",
+        "Each benign workload of tests/workloads (BENIGN in tests/test_detection.py) run %d "
+        "times contained, forktrace at its defaults, observing.  Alerts = alerts rooted "
+        "anywhere in the workload or above it (the harness, the shell, this benchmark); "
+        "processes = the workload's tree per the fork events (median); peak = most tasks in "
+        "its pids cgroup (last run).  The same workloads run under `--kill` in `make test` "
+        "(`kill_spares_*`), where any signal fails the test." % RUNS,
+        "",
+        "| workload | runs | alerts | processes | peak tasks | seconds |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, runs, alerts, procs, peak, secs, failed in rows:
+        lines.append("| %s | %d | %d | %.0f | %d | %.1f%s |" % (
+            name, runs, alerts, procs, peak, secs, " (%d failed)" % failed if failed else ""))
+    return lines
+
+
+def detector_cost_report(cost):
+    records, with_d, without, per = cost
+    lines = [
         "## Detector cost",
         "",
         "One recording (a 40,000-vfork storm, a parallel make of 120 files, a C bomb "
@@ -476,7 +529,6 @@ def detection_report(det_rows, cost):
 
 def containment_report(rows):
     lines = [
-        "",
         "## Containment",
         "",
         "The same bombs, 3 runs each, under four defences.  Every run has a pids cgroup "
@@ -513,11 +565,10 @@ def containment_report(rows):
     return lines
 
 
-def main():
-    if os.geteuid() != 0:
-        print("benchmarks need root: sudo make bench", file=sys.stderr)
-        return 1
-    sweep()
+DOC = os.path.join(ROOT, "docs", "performance.md")
+
+
+def measure_tracing():
     tracers = FORKTRACE_ROWS + [t for t in ("bpftrace", "forkstat") if available(t)]
     print("tracing cost (%d pairs per row):" % PAIRS, flush=True)
     cost = bench_cost(tracers)
@@ -528,18 +579,71 @@ def main():
     print("maximum rate:", flush=True)
     mr = bench_max_rate()
     print("  performed %d in %.2fs, seen %d, lost %d" % mr[:4], flush=True)
-    print("detection latency:", flush=True)
-    det = bench_detection()
-    print("detector cost:", flush=True)
-    dcost = bench_detector_cost()
-    print("containment:", flush=True)
-    cont = bench_containment()
-    lines = tracing_report(cost, hook_ns, mr, tracers) + detection_report(det, dcost) + \
-        containment_report(cont)
-    path = os.path.join(ROOT, "docs", "performance.md")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("wrote", path)
+    return tracing_report(cost, hook_ns, mr, tracers)
+
+
+# name: what it measures, in the order of docs/performance.md
+SECTIONS = [
+    ("tracing", measure_tracing),
+    ("detection", lambda: detection_report(bench_detection(RUNS))),
+    ("false_alarms", lambda: false_alarm_report(bench_false_alarms(RUNS))),
+    ("detector_cost", lambda: detector_cost_report(bench_detector_cost())),
+    ("containment", lambda: containment_report(bench_containment())),
+]
+
+
+def machine_line():
+    halt_poll = read_text("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+    return "Measured %s on %s, %d CPUs, kernel %s%s." % (
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), platform.machine(),
+        os.cpu_count(), platform.release(),
+        ", guest idle: haltpoll, guest_halt_poll_ns=%s" % halt_poll if halt_poll else "")
+
+
+def write_doc(measured):
+    """Replace the measured sections' blocks in docs/performance.md and keep
+    the others (BENCH_ONLY re-measures a few)."""
+    old = read_text(DOC) or ""
+    blocks = {}
+    for name, _ in SECTIONS:
+        begin, end = "<!-- bench:%s -->" % name, "<!-- /bench:%s -->" % name
+        if begin in old and end in old:
+            blocks[name] = old[old.index(begin):old.index(end) + len(end)]
+    for name, lines in measured.items():
+        blocks[name] = "\n".join(["<!-- bench:%s -->" % name] + lines +
+                                 ["", machine_line(), "<!-- /bench:%s -->" % name])
+    text = ["# Performance", "",
+            "Written by `make bench` (tests/bench.py); each section says when and where it "
+            "was measured.  `BENCH_ONLY=detection,false_alarms make bench` re-measures some "
+            "sections (names: %s) and keeps the others." %
+            ", ".join(n for n, _ in SECTIONS)]
+    for name, _ in SECTIONS:
+        if name in blocks:
+            text += ["", blocks[name]]
+    with open(DOC, "w") as f:
+        f.write("\n".join(text) + "\n")
+
+
+def main():
+    if os.geteuid() != 0:
+        print("benchmarks need root: sudo make bench", file=sys.stderr)
+        return 1
+    names = [n for n, _ in SECTIONS]
+    only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n]
+    bad = [n for n in only if n not in names]
+    if bad:
+        print("BENCH_ONLY: unknown section %s (sections: %s)" % (bad[0], ", ".join(names)),
+              file=sys.stderr)
+        return 2
+    sweep()
+    measured = {}
+    for name, fn in SECTIONS:
+        if only and name not in only:
+            continue
+        print("%s:" % name, flush=True)
+        measured[name] = fn()
+        write_doc(measured)  # a long run keeps what it has measured so far
+    print("wrote", DOC)
     sweep()
     return 0
 
