@@ -91,4 +91,10 @@ static __always_inline bool exit_group_dead_from_live(struct task_struct *p)
  * can run on has the new name.
  */
 
+/*
+ * signal_struct.flags bit that copy_process() sets on a pid namespace's
+ * init (include/linux/sched/signal.h): a macro, so not in vmlinux.h.
+ */
+#define FT_SIGNAL_UNKILLABLE 0x00000040
+
 #endif /* FORKTRACE_COMPAT_H */

@@ -486,11 +486,27 @@ static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_membe
 #define FT_ARM_ANCESTRY 4
 
 /*
- * Set by user space when it flags its first tree (live_set_tree_signal):
- * before that a fork outside every tree costs one members lookup, after it
- * up to FT_ARM_ANCESTRY more (member_by_ancestry).
+ * Non-zero while some tree's signal is set (user space keeps it so,
+ * live_set_tree_signal): otherwise a fork outside every tree costs one
+ * members lookup, not the FT_ARM_ANCESTRY more of member_by_ancestry.
  */
 volatile __u32 trees_flagged = 0;
+
+/*
+ * May t's children include orphans it adopted?  A pid namespace's init
+ * (SIGNAL_UNKILLABLE) and a child subreaper (PR_SET_CHILD_SUBREAPER) get
+ * the orphans below them: for those, "t is the parent" does not mean "t
+ * forked it", and membership must not follow the link.
+ */
+static __always_inline bool may_adopt(struct task_struct *t)
+{
+	struct signal_struct *sig = BPF_CORE_READ(t, signal);
+
+	if (!sig)
+		return true;
+	return (BPF_CORE_READ(sig, flags) & FT_SIGNAL_UNKILLABLE) ||
+	       BPF_CORE_READ_BITFIELD_PROBED(sig, is_child_subreaper);
+}
 
 /*
  * A parent missing from the members map may still be a member: forked by
@@ -499,7 +515,9 @@ volatile __u32 trees_flagged = 0;
  * C bomb's newest processes are exactly those, and each forks hundreds of
  * times a second until found.  A member among its nearest ancestors makes
  * it one: added here, so the fork is stopped now, not at the next sweep.
- * Whom that lets be signalled is still decided per process by
+ * The walk stops at a process user space spared (tree 0: its descendants
+ * are user space's to judge) and at one that adopts orphans.  Whom the
+ * membership lets be signalled is still decided per process by
  * may_signal_task, as for every inherited membership.
  */
 static __always_inline __u32 *member_by_ancestry(struct task_struct *parent,
@@ -511,7 +529,7 @@ static __always_inline __u32 *member_by_ancestry(struct task_struct *parent,
 
 	for (int i = 0; i < FT_ARM_ANCESTRY; i++) {
 		a = BPF_CORE_READ(a, real_parent);
-		if (!a)
+		if (!a || may_adopt(a))
 			return NULL;
 		member_key(&ak, BPF_CORE_READ(a, tgid),
 			   BPF_CORE_READ(a, group_leader, start_boottime));
@@ -520,7 +538,9 @@ static __always_inline __u32 *member_by_ancestry(struct task_struct *parent,
 		tree = bpf_map_lookup_elem(&members, &ak);
 		if (!tree)
 			continue;
-		if (bpf_map_update_elem(&members, pk, tree, BPF_ANY))
+		if (!*tree)
+			return NULL;
+		if (bpf_map_update_elem(&members, pk, tree, BPF_NOEXIST))
 			stat_inc(FT_STAT_MEMBER_FULL);
 		return tree;
 	}
@@ -545,7 +565,8 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	tree = bpf_map_lookup_elem(&members, &pk);
 	if (!tree && trees_flagged)
 		tree = member_by_ancestry(parent, &pk);
-	if (!tree)
+	/* tree 0: user space spared this process; its children are its to judge */
+	if (!tree || !*tree)
 		return;
 	/* membership is inherited at fork, keyed by identity: pid reuse safe */
 	if (bpf_map_update_elem(&members, &ck, tree, BPF_ANY))
@@ -669,32 +690,59 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 #define FT_ORPHANS_MAX 64
 
 /*
- * A member exits and leaves children behind.  Children user space has not
- * armed yet (forked just before the arming, or by a member the sweep
- * killed first) would fork unchecked until the next sweep finds them, and
- * once reparented (exit_notify(), after this tracepoint) no ancestry leads
- * back to the tree for member_by_ancestry to find: hand them the
- * membership now.  The list is the exiting thread's; children of threads
- * that left earlier were moved to a live thread, the last of which is
- * this one.  A child in another tree keeps its own (BPF_NOEXIST).
+ * A thread of a member exits and leaves children behind (children lists
+ * are per thread).  Children user space has not armed yet (forked just
+ * before the arming, or by a member the sweep killed first) would fork
+ * unchecked until the next sweep finds them, and once reparented
+ * (exit_notify(), after this tracepoint) no ancestry leads back to the
+ * tree for member_by_ancestry: hand them the membership now.  Newest first
+ * (list_add_tail() at fork), skipping zombies: a bomb's list is mostly
+ * unreaped dead children, and the unarmed ones are the newest.  Not from
+ * a process that adopts orphans (may_adopt): some of its children are not
+ * its lineage.  A child with a membership, or spared, keeps it.
  */
 static __always_inline void pass_membership(struct task_struct *p, __u32 tree)
 {
 	unsigned long head = (unsigned long)p + bpf_core_field_offset(struct task_struct, children);
 	unsigned long sibling = bpf_core_field_offset(struct task_struct, sibling);
-	unsigned long pos = (unsigned long)BPF_CORE_READ(p, children.next);
+	unsigned long pos = (unsigned long)BPF_CORE_READ(p, children.prev);
 
+	if (may_adopt(p))
+		return;
 	for (int i = 0; i < FT_ORPHANS_MAX && pos && pos != head; i++) {
 		struct task_struct *c = (struct task_struct *)(pos - sibling);
 		struct ft_member_key ck;
 
+		pos = (unsigned long)BPF_CORE_READ(c, sibling.prev);
+		if (BPF_CORE_READ(c, exit_state))
+			continue;
 		member_key(&ck, BPF_CORE_READ(c, tgid),
 			   BPF_CORE_READ(c, group_leader, start_boottime));
 		if (!bpf_map_lookup_elem(&members, &ck) &&
 		    bpf_map_update_elem(&members, &ck, &tree, BPF_NOEXIST))
 			stat_inc(FT_STAT_MEMBER_FULL);
-		pos = (unsigned long)BPF_CORE_READ(c, sibling.next);
 	}
+}
+
+/*
+ * Enforcement at a thread's exit: hand its children the membership and,
+ * when the process is gone, drop it from the map (a reused pid has another
+ * start time, but the entry would hold the map's room).
+ */
+static __always_inline void enforce_exit(struct task_struct *p, bool group_dead, const bool typed)
+{
+	struct ft_member_key k;
+	__u32 *tree;
+
+	member_key(&k, RD(typed, p->tgid, p, tgid),
+		   RD(typed, p->group_leader->start_boottime, p, group_leader, start_boottime));
+	tree = bpf_map_lookup_elem(&members, &k);
+	if (!tree)
+		return;
+	if (*tree && trees_flagged)
+		pass_membership(p, *tree);
+	if (group_dead)
+		bpf_map_delete_elem(&members, &k);
 }
 
 static __always_inline int on_exit(struct task_struct *p, bool group_dead, const bool typed)
@@ -703,6 +751,8 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 
 	if (noop)
 		return noop_probe();
+	if (enforce)
+		enforce_exit(p, group_dead, typed);
 	/*
 	 * A thread leaving a live process is a thread exit; the process
 	 * exit is the last thread out, whichever thread that is.
@@ -714,19 +764,6 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 	}
 	if (!in_filter_cgroup(p))
 		return 0;
-	if (enforce && group_dead) {
-		struct ft_member_key k;
-		__u32 *tree;
-
-		member_key(
-		    &k, RD(typed, p->tgid, p, tgid),
-		    RD(typed, p->group_leader->start_boottime, p, group_leader, start_boottime));
-		tree = bpf_map_lookup_elem(&members, &k);
-		if (tree) {
-			pass_membership(p, *tree);
-			bpf_map_delete_elem(&members, &k);
-		}
-	}
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_EXIT, sizeof(*e), p, typed);
 	if (group_dead)

@@ -485,8 +485,9 @@ def detection_report(det_rows):
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for name, pattern, got, lat, size, cap, peak, emptied, nkill in det_rows:
+        kinds = sorted(set(got), key=got.index)
         lines.append("| %s | %s | %s | %.1f | %.0f | %s | %d | %s |" % (
-            name, pattern, ", ".join(got), lat, size, "%.0f" % peak if nkill else "-", cap,
+            name, pattern, ", ".join("%s x%d" % (k, got.count(k)) for k in kinds), lat, size, "%.0f" % peak if nkill else "-", cap,
             "%d/%d" % (emptied, nkill) if nkill else "-"))
     return lines
 
@@ -611,7 +612,7 @@ def write_doc(measured):
             blocks[name] = old[old.index(begin):old.index(end) + len(end)]
     for name, lines in measured.items():
         blocks[name] = "\n".join(["<!-- bench:%s -->" % name] + lines +
-                                 ["", machine_line(), "<!-- /bench:%s -->" % name])
+                                 ["<!-- /bench:%s -->" % name])
     text = ["# Performance", "",
             "Written by `make bench` (tests/bench.py); each section says when and where it "
             "was measured.  `BENCH_ONLY=detection,false_alarms make bench` re-measures some "
@@ -641,7 +642,7 @@ def main():
         if only and name not in only:
             continue
         print("%s:" % name, flush=True)
-        measured[name] = fn()
+        measured[name] = fn() + ["", machine_line()]
         write_doc(measured)  # a long run keeps what it has measured so far
     print("wrote", DOC)
     sweep()

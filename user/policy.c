@@ -66,18 +66,22 @@ struct sweep_mark {
 	bool armed, signalled; /* in the kernel's members map; signal sent */
 };
 
+/* exe_rule when /proc/<pid>/exe could not be read: no match, not inherited */
+#define EXE_UNKNOWN (-2)
+
 /*
  * Per table slot: the allow rule the process matched (-1: none) and the
- * first exe rule its executable matched (-1: none), valid for that identity
- * and exec count.  Matching reads /proc (exe, cgroup) and the sweep
- * re-checks every member every few ms; what a process runs changes only at
- * exec, which the count catches.
+ * first exe rule its executable matched (-1: none, EXE_UNKNOWN), valid for
+ * that identity and exec count; exe_inherited when that match was taken
+ * from the parent (exe_from_parent) rather than read.  Matching reads /proc
+ * (exe, cgroup) and the sweep re-checks every member every few ms; what a
+ * process runs changes only at exec, which the count catches.
  */
 struct allow_memo {
 	struct pt_key key;
 	uint32_t execs;
 	int32_t rule, exe_rule;
-	bool valid;
+	bool valid, exe_inherited;
 };
 
 struct policy {
@@ -385,12 +389,14 @@ static const struct allow_memo *exe_from_parent(struct policy *p, const struct p
 						const struct pt_entry *e)
 {
 	const struct pt_entry *pe = pt_get(t, e->parent);
+	const struct allow_memo *pm;
 
 	if (e->origin != PT_FROM_FORK || e->execs || !e->born_ns || !pe ||
 	    pe->key.tgid != e->lineage.tgid || pe->key.start_ticks != e->lineage.start_ticks ||
 	    pe->exec_ns >= e->born_ns)
 		return NULL;
-	return memo_of(p, pe, e->parent);
+	pm = memo_of(p, pe, e->parent);
+	return pm && pm->exe_rule != EXE_UNKNOWN ? pm : NULL;
 }
 
 static int32_t first_exe_rule(struct policy *p, const struct pt_entry *e)
@@ -406,7 +412,7 @@ static int32_t first_exe_rule(struct policy *p, const struct pt_entry *e)
 			read = true;
 			if (!p->ops.exe || p->ops.exe(p->ops.ctx, e->key.tgid, e->key.start_ticks,
 						      exe, sizeof(exe), &dev, &ino))
-				return -1;
+				return EXE_UNKNOWN;
 		}
 		if (rule_matches(p, &p->o.allow[i], e, exe, dev, ino))
 			return (int32_t)i;
@@ -414,18 +420,26 @@ static int32_t first_exe_rule(struct policy *p, const struct pt_entry *e)
 	return -1;
 }
 
-static const struct allow_rule *allowed(struct policy *p, const struct proctable *t, int32_t slot)
+/*
+ * The allow rule e matches, if any.  inherit lets a fork take its parent's
+ * exe match (exe_from_parent): good enough to decide what the kernel arms,
+ * which checks each task's executable itself before any signal; a pidfd
+ * signal is sent only on the process's own read (inherit false).
+ */
+static const struct allow_rule *allowed(struct policy *p, const struct proctable *t, int32_t slot,
+					bool inherit)
 {
 	const struct pt_entry *e = pt_get(t, slot);
 	struct allow_memo *m = memo_of(p, e, slot);
-	const struct allow_memo *pm;
+	const struct allow_memo *pm = NULL;
 	int32_t hit, exe_rule;
 
-	if (m)
+	if (m && (inherit || !m->exe_inherited))
 		return m->rule >= 0 ? &p->o.allow[m->rule] : NULL;
-	pm = exe_from_parent(p, t, e);
+	if (inherit)
+		pm = exe_from_parent(p, t, e);
 	exe_rule = pm ? pm->exe_rule : first_exe_rule(p, e);
-	hit = exe_rule;
+	hit = exe_rule >= 0 ? exe_rule : -1;
 	for (uint32_t i = 0; i < p->o.nallow && (hit < 0 || (int32_t)i < hit); i++)
 		if (p->o.allow[i].kind != ALLOW_EXE &&
 		    rule_matches(p, &p->o.allow[i], e, NULL, 0, 0))
@@ -436,6 +450,7 @@ static const struct allow_rule *allowed(struct policy *p, const struct proctable
 		m->execs = e->execs;
 		m->rule = hit;
 		m->exe_rule = exe_rule;
+		m->exe_inherited = pm != NULL;
 		m->valid = true;
 	}
 	return hit >= 0 ? &p->o.allow[hit] : NULL;
@@ -460,7 +475,7 @@ static bool may_signal(struct policy *p, const struct proctable *t, struct detec
 
 	if (!in_tree(t, d, a, slot, root_slot))
 		return false;
-	return !protected_reason(p, e) && !allowed(p, t, slot);
+	return !protected_reason(p, e) && !allowed(p, t, slot, false);
 }
 
 static void report(policy_report_fn fn, void *ctx, struct policy_report *r)
@@ -491,8 +506,9 @@ static void finish(struct policy *p, struct action *a, uint64_t now, bool comple
 		.why = why,
 	};
 
-	/* frozen: stop freezing new forks */
-	if (p->ops.flag_tree && a->sig == SIGSTOP && p->ops.flag_tree(p->ops.ctx, a->tree, 0))
+	/* over: the kernel stops acting on the tree's forks and forgets its
+	 * members (a frozen tree stays frozen; new forks are not stopped) */
+	if (p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, a->tree, 0))
 		policy_failed(p, a);
 	r.policy_failures = a->failures;
 	report(fn, ctx, &r);
@@ -503,9 +519,11 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		  uint64_t now, policy_report_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
-	uint32_t live = 0, stopped = 0;
+	uint32_t live = 0, stopped = 0, steps = 0;
 
-	for (int32_t i = root; i != PT_NONE; i = pt_subtree_next(t, root, i, true)) {
+	/* the bound: a table rebuilt from a damaged recording could loop */
+	for (int32_t i = root; i != PT_NONE && steps++ < p->cap;
+	     i = pt_subtree_next(t, root, i, true)) {
 		const struct pt_entry *e = pt_get(t, i);
 		struct sweep_mark *m = &p->marks[i];
 		struct policy_report r;
@@ -585,7 +603,7 @@ static void explain_exempt(struct policy *p, const struct proctable *t, int32_t 
 	if (protected_reason(p, re)) {
 		snprintf(why, len, "root is %s; no member may be signalled",
 			 protected_reason(p, re));
-	} else if ((rule = allowed(p, t, root))) {
+	} else if ((rule = allowed(p, t, root, false))) {
 		describe_rule(rule, rs, sizeof(rs));
 		snprintf(why, len, "allowed by %s; no member may be signalled", rs);
 	} else if (first) {
@@ -606,7 +624,7 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	struct policy_report r = { .ts_ns = v->ts_ns, .root = v->root, .root_comm = v->root_comm };
 	const struct allow_rule *first = NULL;
 	uint32_t tree = det_tree_id(d, v->root, v->root_start_ns);
-	uint32_t n = 0, nprot = 0, nallow = 0;
+	uint32_t n = 0, nprot = 0, nallow = 0, nspared = 0;
 	struct action *a;
 	char why[400];
 
@@ -636,17 +654,27 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	a->root = re->key;
 	memcpy(a->root_comm, re->comm, sizeof(a->root_comm));
 	a->started_ns = v->ts_ns;
-	/* pre-order: a parent's exe match is known before its children ask */
-	for (int32_t i = root; i != PT_NONE; i = pt_subtree_next(t, root, i, true)) {
+	/*
+	 * Pre-order: a parent's exe match is known before its children ask.
+	 * The actionable members fill scratch from the front; the live ones
+	 * left alone (protected, allowed, another alert's) from the back.
+	 */
+	for (int32_t i = root; i != PT_NONE && n + nspared < p->cap;
+	     i = pt_subtree_next(t, root, i, true)) {
+		const struct pt_entry *e = pt_get(t, i);
 		const struct allow_rule *rule;
 
-		if (!in_tree(t, d, a, i, root))
+		if (e->state != PT_ALIVE)
 			continue;
-		if (protected_reason(p, pt_get(t, i))) {
+		if (!in_tree(t, d, a, i, root)) {
+			p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
+		} else if (protected_reason(p, e)) {
 			nprot++;
-		} else if ((rule = allowed(p, t, i))) {
+			p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
+		} else if ((rule = allowed(p, t, i, true))) {
 			nallow++;
 			first = first ? first : rule;
+			p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
 		} else {
 			p->scratch[n++] = (uint32_t)i;
 		}
@@ -668,9 +696,18 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		return;
 	}
 	/*
-	 * First the kernel, the tree's signal before its members: each member
-	 * added from then on has every fork it makes stopped in the kernel.
+	 * First the kernel.  The processes left alone go in as tree 0, so the
+	 * kernel's own arming (member_by_ancestry, pass_membership) never
+	 * reaches past them; then the tree's signal before its members: each
+	 * member added from then on has every fork it makes stopped.
 	 */
+	for (uint32_t k = 0; k < nspared; k++) {
+		const struct pt_entry *e = pt_get(t, (int32_t)p->scratch[p->cap - 1 - k]);
+
+		if (p->ops.add_member &&
+		    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, 0))
+			policy_failed(p, a);
+	}
 	if (p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, tree, a->sig))
 		policy_failed(p, a);
 	for (uint32_t k = 0; k < n; k++) {

@@ -346,19 +346,57 @@ int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX])
 int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
 {
 	struct ft_member_key k = { .tgid = tgid, .start_ticks = start_ticks };
+	int ret;
 
-	return bpf_map__update_elem(s->skel->maps.members, &k, sizeof(k), &tree, sizeof(tree),
-				    BPF_ANY);
+	/* tree 0 marks a process user space spares: never over a membership */
+	ret = bpf_map__update_elem(s->skel->maps.members, &k, sizeof(k), &tree, sizeof(tree),
+				   tree ? BPF_ANY : BPF_NOEXIST);
+	return ret == -EEXIST && !tree ? 0 : ret;
+}
+
+/* Drop a tree's members from the kernel map (its action is over). */
+static int forget_members(struct live_source *s, uint32_t tree)
+{
+	int fd = bpf_map__fd(s->skel->maps.members);
+	struct ft_member_key prev, next;
+	bool have_prev = false;
+	/* the kernel changes the map meanwhile (a key gone restarts the walk) */
+	uint64_t budget = 4ull * bpf_map__max_entries(s->skel->maps.members);
+	uint32_t v;
+	int ret = 0;
+
+	/* deleting next leaves prev's successor to be the one after it */
+	while (budget-- && !bpf_map_get_next_key(fd, have_prev ? &prev : NULL, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &v) && v == tree) {
+			if (bpf_map_delete_elem(fd, &next) && errno != ENOENT) {
+				ret = -errno;
+				prev = next;
+				have_prev = true;
+			}
+			continue;
+		}
+		prev = next;
+		have_prev = true;
+	}
+	return ret;
 }
 
 int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig)
 {
 	struct ft_tree_policy pol = { .sig = sig };
+	int fd = bpf_map__fd(s->skel->maps.trees), ret, forgot = 0;
+	uint32_t any = 0;
 
-	if (sig)
-		s->skel->bss->trees_flagged = 1; /* see member_by_ancestry */
-	return bpf_map__update_elem(s->skel->maps.trees, &tree, sizeof(tree), &pol, sizeof(pol),
-				    BPF_ANY);
+	if (!sig)
+		forgot = forget_members(s, tree);
+	ret = bpf_map__update_elem(s->skel->maps.trees, &tree, sizeof(tree), &pol, sizeof(pol),
+				   BPF_ANY);
+	/* member_by_ancestry's walk only while some tree has a signal */
+	for (uint32_t i = 1; i < FT_MAX_TREES && !any; i++)
+		if (!bpf_map_lookup_elem(fd, &i, &pol) && pol.sig)
+			any = 1;
+	s->skel->bss->trees_flagged = any;
+	return ret ? ret : forgot;
 }
 
 void live_close(struct live_source *s)

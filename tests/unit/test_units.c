@@ -152,13 +152,19 @@ static void test_subtree_walk(void)
 	     i = pt_subtree_next(t, slot[100], i, true))
 		order[n++] = i;
 	CHECK(n == 6 && order[0] == slot[100]);
-	for (uint32_t k = 0; k < n; k++) {
-		const struct pt_entry *e = pt_get(t, order[k]);
+	/* each of 100..105 exactly once, after its parent */
+	for (uint32_t pid = 100; pid <= 105; pid++) {
+		uint32_t seen = 0, at = 0, parent_at = 0;
 
-		CHECK(e->key.tgid >= 100 && e->key.tgid <= 105);
-		/* its parent came before it */
-		for (uint32_t j = k; j < n && k; j++)
-			CHECK(order[j] != e->parent);
+		for (uint32_t k = 0; k < n; k++) {
+			if (order[k] == slot[pid]) {
+				seen++;
+				at = k;
+			}
+			if (pid != 100 && order[k] == slot[parent_of[pid]])
+				parent_at = k;
+		}
+		CHECK(seen == 1 && (pid == 100 || parent_at < at));
 	}
 	for (int32_t i = slot[100]; i != PT_NONE && skipped < 16;
 	     i = pt_subtree_next(t, slot[100], i, pt_get(t, i)->key.tgid != 101))
@@ -1325,21 +1331,34 @@ static void test_detect_fork_while_threaded_per_tree(void)
 
 struct fake_act {
 	uint32_t signalled[256], nsig, members, flagged_tree, flagged_sig;
+	uint32_t spared;   /* add_member calls with tree 0 */
 	uint32_t gone_pid; /* pretend this one's pid was reused */
-	/* exe_pid runs exe_path with that (dev, ino); everyone else /tmp/evil */
+	/*
+	 * exe_pid runs exe_path with that (dev, ino), and so does every fork
+	 * below it that has not exec'd since (what /proc shows: a fork keeps
+	 * its parent's image); everyone else /tmp/evil.  t: the table that
+	 * says who forked whom.
+	 */
 	uint32_t exe_pid;
 	char exe_path[256];
 	uint64_t exe_dev, exe_ino;
-	uint32_t exe_reads; /* calls of .exe: each is /proc reads in the tool */
-	bool fail_maps;	    /* add_member and flag_tree fail */
+	const struct proctable *t;
+	uint32_t exe_unreadable;  /* this pid's /proc/PID/exe read fails */
+	uint32_t exe_reads;	  /* calls of .exe: each is /proc reads in the tool */
+	uint32_t reads_at_arming; /* exe_reads when the tree's signal was set */
+	bool fail_maps;		  /* add_member and flag_tree fail */
 };
 
 static int fake_flag(void *ctx, uint32_t tree, uint32_t sig)
 {
 	struct fake_act *f = ctx;
 
-	f->flagged_tree = tree;
-	f->flagged_sig = sig;
+	if (sig && !f->flagged_sig)
+		f->reads_at_arming = f->exe_reads;
+	if (sig) {
+		f->flagged_tree = tree;
+		f->flagged_sig = sig;
+	}
 	return f->fail_maps ? -ENOMEM : 0;
 }
 
@@ -1347,7 +1366,10 @@ static int fake_member(void *ctx, uint32_t tgid, uint64_t start_ticks, uint32_t 
 {
 	struct fake_act *f = ctx;
 
-	f->members++;
+	if (tree)
+		f->members++;
+	else
+		f->spared++;
 	return f->fail_maps ? -E2BIG : 0;
 }
 
@@ -1355,9 +1377,16 @@ static int fake_exe(void *ctx, uint32_t pid, uint64_t start_ticks, char *path, s
 		    uint64_t *dev, uint64_t *ino)
 {
 	struct fake_act *f = ctx;
-	bool it = f->exe_pid && pid == f->exe_pid;
+	int32_t i = f->t ? pt_find_live_pid(f->t, pid) : PT_NONE;
+	bool it;
 
+	/* the image is the one of the last exec up the line of forks */
+	while (i != PT_NONE && !pt_get(f->t, i)->execs && pt_get(f->t, i)->parent != PT_NONE)
+		i = pt_get(f->t, i)->parent;
+	it = f->exe_pid && (i != PT_NONE ? pt_get(f->t, i)->key.tgid : pid) == f->exe_pid;
 	f->exe_reads++;
+	if (pid == f->exe_unreadable)
+		return -ESRCH;
 	snprintf(path, len, "%s", it ? f->exe_path : "/tmp/evil");
 	*dev = it ? f->exe_dev : 0;
 	*ino = it ? f->exe_ino : 0;
@@ -1417,8 +1446,8 @@ static uint32_t flagged_bomb(struct synth *s, const char *exe, int n)
 	return root;
 }
 
-static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *f,
-		       struct report_log *l)
+/* A policy acting through the fakes (f) on s's table. */
+static struct policy *fake_policy(struct synth *s, struct policy_opts *o, struct fake_act *f)
 {
 	struct policy_ops ops = {
 		.flag_tree = fake_flag,
@@ -1427,8 +1456,19 @@ static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *
 		.exe = fake_exe,
 		.ctx = f,
 	};
-	struct policy *p = policy_new(o, &ops, 4096);
 
+	f->t = s->t;
+	return policy_new(o, &ops, 4096);
+}
+
+static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *f,
+		       struct report_log *l)
+{
+	struct policy *p = fake_policy(s, o, f);
+
+	CHECK(p != NULL);
+	if (!p)
+		return;
 	for (int i = 0; i < s->n; i++)
 		policy_on_verdict(p, s->t, s->d, &s->got[i], log_report, l);
 	policy_tick(p, s->t, s->d, 5 * SEC, log_report, l);
@@ -1535,7 +1575,8 @@ static void test_policy_exe_rules_and_allowed_root(void)
 		CHECK(o.allow[i].kind == ALLOW_EXE);
 	run_policy(&s, &o, &f, &l);
 	CHECK(was_signalled(&f, root) && f.nsig == 40 && l.exempt == 0);
-	CHECK(f.exe_reads == (o.nallow ? 1 : 0));
+	/* armed on one read, each signal sent on the process's own */
+	CHECK(f.reads_at_arming == (o.nallow ? 1 : 0) && f.exe_reads == (o.nallow ? 40 : 0));
 
 	/* exe rule for this binary; the root runs it, and so do its forks */
 	CHECK(policy_add_allow(&o, "exe:/proc/self/exe", err, sizeof(err)) == 0);
@@ -1564,14 +1605,16 @@ static void test_policy_exe_rules_and_allowed_root(void)
 	/*
 	 * root + 1 execs something else after its forks: its own /proc read
 	 * says /tmp/evil, and its children (forked before that exec) are read
-	 * too, not credited with the root's match.  The root stays spared.
+	 * too, not credited with the root's match.  The root and its other
+	 * forks stay spared, and go into the kernel's map as spared (tree 0).
 	 */
 	snprintf(f.exe_path, sizeof(f.exe_path), "%s", self);
 	synth_exec(&s, root + 1, "/usr/sbin/sshd", 4 * SEC);
 	memset(&f.signalled, 0, sizeof(f.signalled));
-	f.nsig = f.exe_reads = 0;
+	f.nsig = f.exe_reads = f.members = f.spared = f.flagged_sig = 0;
 	run_policy(&s, &o, &f, &l);
 	CHECK(!was_signalled(&f, root) && was_signalled(&f, root + 1));
+	CHECK(f.members == 20 && f.spared == 20);
 	/* root + 1 was the first fork of a doubling: half the bomb is its */
 	CHECK(f.nsig == 20);
 	/* read: the root, root + 1 and its children; their children inherit */
@@ -1579,7 +1622,7 @@ static void test_policy_exe_rules_and_allowed_root(void)
 	for (int32_t c = pt_get(s.t, pt_find(s.t, root + 1, START(root + 1)))->first_child;
 	     c != PT_NONE; c = pt_get(s.t, c)->next_sibling)
 		nchild++;
-	CHECK(nchild > 1 && f.exe_reads == 2 + nchild);
+	CHECK(nchild > 1 && f.reads_at_arming == 2 + nchild);
 
 	/* bad rules: one line naming the problem */
 	CHECK(policy_add_allow(&o, "exe:sshd", err, sizeof(err)) == -1 && strstr(err, "absolute"));
@@ -1590,6 +1633,70 @@ static void test_policy_exe_rules_and_allowed_root(void)
 	CHECK(policy_add_allow(&o, "uid:x", err, sizeof(err)) == -1 && strstr(err, "uid"));
 	CHECK(policy_add_allow(&o, "cgroup:rel", err, sizeof(err)) == -1);
 	CHECK(!strchr(err, '\n'));
+	synth_free(&s);
+}
+
+/*
+ * A parent whose /proc/PID/exe cannot be read (dying, a zombie leader)
+ * passes nothing on: its forks, which run the allowed image, are read and
+ * spared themselves, not armed on the parent's "no match".
+ */
+static void test_policy_unreadable_exe_is_not_inherited(void)
+{
+	struct policy_opts o;
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct synth s;
+	char err[256];
+	uint32_t root;
+
+	synth_init(&s);
+	root = flagged_bomb(&s, "/usr/sbin/sshd", 40);
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	CHECK(policy_add_allow(&o, "exe:/proc/self/exe", err, sizeof(err)) == 0);
+	f.exe_pid = root;
+	f.exe_unreadable = root;
+	snprintf(f.exe_path, sizeof(f.exe_path), "%s", o.allow[o.nallow - 1].path);
+	f.exe_dev = o.allow[o.nallow - 1].dev;
+	f.exe_ino = o.allow[o.nallow - 1].ino;
+	run_policy(&s, &o, &f, &l);
+	CHECK(f.members == 1 && f.spared == 39);
+	CHECK(f.nsig == 1 && was_signalled(&f, root));
+	synth_free(&s);
+}
+
+/*
+ * A member the verdict did not know (its fork record arrived after) is
+ * armed by the sweep that finds it, before its signal.
+ */
+static void test_policy_sweep_arms_late_members(void)
+{
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t root, late;
+
+	synth_init(&s);
+	root = flagged_bomb(&s, "/tmp/bomb", 40);
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	for (int i = 0; i < s.n; i++)
+		policy_on_verdict(p, s.t, s.d, &s.got[i], log_report, &l);
+	CHECK(f.members == 40 && f.nsig == 40);
+	late = synth_fork(&s, root + 1, 3 * SEC);
+	policy_tick(p, s.t, s.d, 3 * SEC + 1000, log_report, &l);
+	CHECK(f.members == 41 && f.nsig == 41 && was_signalled(&f, late));
+	/* armed once, signalled once: the next sweep adds nothing */
+	policy_tick(p, s.t, s.d, 3 * SEC + 2000, log_report, &l);
+	CHECK(f.members == 41 && f.nsig == 41);
+	policy_free(p);
 	synth_free(&s);
 }
 
@@ -1643,9 +1750,6 @@ static void test_policy_all_allowed_is_one_exempt(void)
 /* An act-on verdict is acted on or refused aloud; failed map updates count. */
 static void test_policy_refusals_and_failures(void)
 {
-	struct policy_ops ops = { .flag_tree = fake_flag,
-				  .add_member = fake_member,
-				  .signal = fake_signal };
 	struct fake_act f = { 0 };
 	struct report_log l = { 0 };
 	struct det_verdict v;
@@ -1660,8 +1764,7 @@ static void test_policy_refusals_and_failures(void)
 	policy_defaults(&o);
 	o.mode = POLICY_KILL;
 	f.fail_maps = true;
-	ops.ctx = &f;
-	p = policy_new(&o, &ops, 4096);
+	p = fake_policy(&s, &o, &f);
 	CHECK(p != NULL);
 	if (!p)
 		return;
@@ -1675,11 +1778,12 @@ static void test_policy_refusals_and_failures(void)
 	v.root = 99999;
 	policy_on_verdict(p, s.t, s.d, &v, log_report, &l);
 	CHECK(l.refused == 2 && strstr(l.why, "not in the process table"));
-	/* the real one: every add_member and the flag_tree fail, and say so */
+	/* the real one: every add_member and both flag_tree calls (arming,
+	 * disarming at the end) fail, and say so */
 	policy_on_verdict(p, s.t, s.d, &s.got[0], log_report, &l);
 	policy_tick(p, s.t, s.d, 20 * SEC, log_report, &l);
-	CHECK(policy_failures(p) == 40 + 1);
-	CHECK(l.actions == 1 && l.policy_failures == 41);
+	CHECK(policy_failures(p) == 40 + 2);
+	CHECK(l.actions == 1 && l.policy_failures == 42);
 	CHECK(f.nsig == 40); /* the sweep does not depend on the maps */
 	policy_free(p);
 	synth_free(&s);
@@ -1858,6 +1962,8 @@ int main(void)
 	RUN(test_eviction_spares_ancestors_and_pinned);
 	RUN(test_policy_exe_rules_and_allowed_root);
 	RUN(test_policy_protected_root_members_signalled);
+	RUN(test_policy_unreadable_exe_is_not_inherited);
+	RUN(test_policy_sweep_arms_late_members);
 	RUN(test_policy_all_allowed_is_one_exempt);
 	RUN(test_policy_refusals_and_failures);
 	RUN(test_output_action_line_and_verbose);

@@ -1,8 +1,9 @@
 # A burst, a quiet spell, then ordinary work, in one process tree: the first
-# worker forks 24 short children at once, the second (after 2.5 s of
-# quiet) forks 4.  Prints how each worker ended: "burst=<status>
-# later=<status>", where a status is "exit N" or "signal N".
+# worker forks 24 short children at once, the second (after argv[1] seconds
+# of quiet, default 2.5) forks 4.  Prints how each worker ended:
+# "burst=<status> later=<status>", where a status is "exit N" or "signal N".
 import os
+import sys
 import time
 
 
@@ -29,6 +30,6 @@ def status(pid):
 
 
 burst = status(worker(24))
-time.sleep(2.5)
+time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 2.5)
 later = status(worker(4))
 print("burst=%s later=%s" % (burst, later), flush=True)
