@@ -23,7 +23,8 @@
 #define DET_CLIMB_MAX	  64	      /* table parents climbed looking for copies */
 #define DET_COPY_HOPS	  8	      /* intermediaries between two copies, at most */
 #define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
-#define POOL_BURST_NS	  10000000ull /* a pool starts its workers within this */
+#define POOL_BURST_NS	  10000000ull /* the least quiet that makes forks a burst */
+#define POOL_SPREAD_NS	  50000000ull /* the longest burst: a slow bomb's forks are further apart */
 #define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
 #define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
 
@@ -73,8 +74,8 @@ struct profile {
 	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
 	uint32_t forkers_per_gen[DET_MAX_GEN]; /* copies with live copies below */
 	uint32_t forkers, mt_forkers, live_forkers;
-	uint32_t settled, bursts; /* forkers whose first fork is a burst old; of
-				   * those, the ones that forked >= 2 in one burst */
+	uint32_t settled, bursts; /* forkers whose rhythm shows (det_fork_rhythm);
+				   * of those, the ones that forked in one burst */
 	uint32_t generations;	  /* consecutive forker generations from the root */
 	double births_per_s;
 	double doubling_ms; /* median age of live copies */
@@ -495,6 +496,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	for (uint32_t k = 0; k < n; k++) {
 		int32_t i = d->order[k];
 		const struct det_proc *p;
+		enum det_rhythm rhythm;
 
 		if (!d->forker[i])
 			continue;
@@ -503,14 +505,10 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		pr->forkers++;
 		pr->live_forkers += pt_get(t, i)->state == PT_ALIVE;
 		pr->mt_forkers += p->mt_fork;
-		/* a forker older than a burst either forked in one and
-		 * stopped, or did not: one fork, or kept forking */
-		if (p->first_fork_ns + POOL_BURST_NS <= now) {
-			pr->settled++;
-			pr->bursts += p->nforks >= 2 &&
-				      p->last_fork_ns - p->first_fork_ns <= POOL_BURST_NS &&
-				      p->last_fork_ns + POOL_BURST_NS <= now;
-		}
+		/* judged once its rhythm shows: a burst then quiet, or not */
+		rhythm = det_fork_rhythm(p->nforks, p->first_fork_ns, p->last_fork_ns, now);
+		pr->settled += rhythm != DET_RHYTHM_UNDECIDED;
+		pr->bursts += rhythm == DET_RHYTHM_BURST;
 	}
 	d->profiles++;
 	d->profiled_nodes += n;
@@ -568,9 +566,25 @@ static enum det_pattern name_runaway(const struct profile *pr)
 	if (pr->settled >= 2 && pr->bursts * 4 >= pr->settled * 3 &&
 	    pr->live_forkers * 4 >= pr->forkers * 3)
 		return DET_NESTED_POOL;
-	if (pr->forkers && pr->mt_forkers * 2 >= pr->forkers && pr->bursts * 2 >= pr->settled)
+	if (pr->settled && pr->mt_forkers * 2 >= pr->forkers && pr->bursts * 2 >= pr->settled)
 		return DET_NESTED_POOL;
 	return DET_FORK_BOMB;
+}
+
+enum det_rhythm det_fork_rhythm(uint32_t nforks, uint64_t first_ns, uint64_t last_ns, uint64_t now)
+{
+	uint64_t spread = last_ns - first_ns, quiet = now - last_ns;
+
+	if (!nforks || last_ns < first_ns || now < last_ns)
+		return DET_RHYTHM_UNDECIDED;
+	if (nforks >= 2 && spread <= POOL_SPREAD_NS) {
+		/* a burst is one once the quiet after it is twice as long */
+		if (quiet >= POOL_BURST_NS && quiet >= 2 * spread)
+			return DET_RHYTHM_BURST;
+		return DET_RHYTHM_UNDECIDED;
+	}
+	/* one fork so far, or forks too far apart for a burst */
+	return now - first_ns >= POOL_BURST_NS ? DET_RHYTHM_STEADY : DET_RHYTHM_UNDECIDED;
 }
 
 uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)

@@ -155,6 +155,16 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
  * headroom (limit - used) left under a limit; < 0 when not growing. */
 double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used);
 
+/*
+ * How a process has forked so far (nforks forks between first_ns and
+ * last_ns, judged at now): a burst and then quiet, as a pool starting its
+ * workers (the burst at most POOL_SPREAD_NS in detector.c, the quiet at
+ * least twice as long, so a loaded host that spreads a pool's forks still
+ * reads as a pool); steady (one fork so far, or forks too far apart: a
+ * bomb at its own pace); or not yet known.
+ */
+enum det_rhythm { DET_RHYTHM_UNDECIDED, DET_RHYTHM_BURST, DET_RHYTHM_STEADY };
+enum det_rhythm det_fork_rhythm(uint32_t nforks, uint64_t first_ns, uint64_t last_ns, uint64_t now);
 const char *det_pattern_name(enum det_pattern p);
 const char *det_severity(enum det_pattern p);
 

@@ -977,6 +977,35 @@ static void test_choose_root(void)
 	CHECK(det_choose_root(one, 1) == 1); /* none: a shell is never the root */
 }
 
+/* Pools fork in a burst and stop; bombs fork at a steady pace or die. */
+static void test_fork_rhythm(void)
+{
+	const uint64_t ms = 1000000ull, t0 = 10 * SEC;
+
+	/* a pool's two workers 2 ms apart, judged 100 ms on */
+	CHECK(det_fork_rhythm(2, t0, t0 + 2 * ms, t0 + 100 * ms) == DET_RHYTHM_BURST);
+	/* the same on a loaded host: 40 ms apart, 300 ms of quiet */
+	CHECK(det_fork_rhythm(2, t0, t0 + 40 * ms, t0 + 300 * ms) == DET_RHYTHM_BURST);
+	/* ... not judged before it has been quiet for twice the burst */
+	CHECK(det_fork_rhythm(2, t0, t0 + 40 * ms, t0 + 110 * ms) == DET_RHYTHM_UNDECIDED);
+	/* nor within the first POOL_BURST_NS of quiet, however short the burst */
+	CHECK(det_fork_rhythm(2, t0, t0 + 1000, t0 + 5 * ms) == DET_RHYTHM_UNDECIDED);
+	/* one fork: steady once it is old enough to have been a burst */
+	CHECK(det_fork_rhythm(1, t0, t0, t0 + 2 * ms) == DET_RHYTHM_UNDECIDED);
+	CHECK(det_fork_rhythm(1, t0, t0, t0 + SEC) == DET_RHYTHM_STEADY);
+	/* a C bomb's forker, forking still: never a burst */
+	CHECK(det_fork_rhythm(500, t0, t0 + 50 * ms, t0 + 50 * ms + 1000) != DET_RHYTHM_BURST);
+	CHECK(det_fork_rhythm(500, t0, t0 + 80 * ms, t0 + 81 * ms) == DET_RHYTHM_STEADY);
+	/* the slow bomb: a fork every 100-200 ms */
+	CHECK(det_fork_rhythm(2, t0, t0 + 100 * ms, t0 + 300 * ms) == DET_RHYTHM_STEADY);
+	CHECK(det_fork_rhythm(3, t0, t0 + 300 * ms, t0 + 500 * ms) == DET_RHYTHM_STEADY);
+	/* a copy doubling every 2 s */
+	CHECK(det_fork_rhythm(2, t0, t0 + 2 * SEC, t0 + 4 * SEC - ms) == DET_RHYTHM_STEADY);
+	/* no forks, or timestamps out of order (a damaged recording) */
+	CHECK(det_fork_rhythm(0, 0, 0, t0) == DET_RHYTHM_UNDECIDED);
+	CHECK(det_fork_rhythm(2, t0 + SEC, t0, t0 + 2 * SEC) == DET_RHYTHM_UNDECIDED);
+}
+
 static void test_seconds_to_limit(void)
 {
 	double s = det_seconds_to_limit(100, 2000, 1000, 500);
@@ -1946,6 +1975,7 @@ int main(void)
 	RUN(test_prog_identity_table);
 	RUN(test_choose_root);
 	RUN(test_seconds_to_limit);
+	RUN(test_fork_rhythm);
 	RUN(test_detect_supervisor_launches_respawn);
 	RUN(test_detect_interactive_shell_is_launcher);
 	RUN(test_detect_copies_through_a_shell);
