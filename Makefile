@@ -19,7 +19,8 @@ LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm
 TEST_LDLIBS := -lpthread
 
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
-	output.o pipeline.o cgroup.o detector.o policy.o source_live.o progid.o hostlimits.o)
+	output.o pipeline.o cgroup.o detector.o policy.o source_live.o progid.o hostlimits.o \
+	container.o)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
 TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) $(WORKLOADS)
 

@@ -14,6 +14,7 @@
 #include "detector.h"
 #include "policy.h"
 #include "procfs.h"
+#include "container.h"
 #include "json.h"
 #include "progid.h"
 #include "pipeline.h"
@@ -975,6 +976,81 @@ static void test_choose_root(void)
 	/* a C bomb's first process, one child grown so far, still forking */
 	CHECK(det_choose_root(cbomb, 2) == 0);
 	CHECK(det_choose_root(one, 1) == 1); /* none: a shell is never the root */
+}
+
+/*
+ * Container and pod from cgroup paths as kubelet (systemd and cgroupfs
+ * drivers), containerd, CRI-O, docker and podman write them.
+ */
+static void test_container_from_cgroup_path(void)
+{
+#define ID   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ID2  "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define UID  "8f3c2b1a-1d2e-4f5a-9b8c-7d6e5f4a3b2c"
+#define UID_ "8f3c2b1a_1d2e_4f5a_9b8c_7d6e5f4a3b2c"
+	static const struct {
+		const char *path;
+		enum ct_runtime runtime;
+		const char *id, *pod_uid;
+	} cases[] = {
+		{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_
+		  ".slice/cri-containerd-" ID ".scope",
+		  CT_CONTAINERD, ID, UID },
+		{ "/kubepods.slice/kubepods-pod" UID_ ".slice/crio-" ID ".scope", CT_CRIO, ID,
+		  UID },
+		{ "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID_
+		  ".slice/docker-" ID ".scope",
+		  CT_DOCKER, ID, UID },
+		{ "/kubepods/burstable/pod" UID "/" ID, CT_UNKNOWN, ID, UID },
+		{ "/kubepods/pod" UID "/" ID, CT_UNKNOWN, ID, UID },
+		/* v1 controller line of the same process: same answer */
+		{ "/kubepods/besteffort/pod" UID "/crio-" ID, CT_CRIO, ID, UID },
+		{ "/system.slice/docker-" ID ".scope", CT_DOCKER, ID, "" },
+		{ "/docker/" ID, CT_DOCKER, ID, "" },
+		{ "/machine.slice/libpod-" ID ".scope", CT_PODMAN, ID, "" },
+		{ "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID
+		  ".scope/container",
+		  CT_PODMAN, ID, "" },
+		{ "/libpod_parent/" ID, CT_PODMAN, ID, "" },
+		/* docker in docker: the inner container */
+		{ "/docker/" ID "/docker/" ID2, CT_DOCKER, ID2, "" },
+		/* the runtimes' helpers are not containers */
+		{ "/machine.slice/libpod-conmon-" ID ".scope", CT_NONE, "", "" },
+		{ "/kubepods.slice/kubepods-pod" UID_ ".slice/crio-conmon-" ID ".scope", CT_NONE,
+		  "", "" },
+		/* a pod's own slice, no container (the pause process's parent) */
+		{ "/kubepods.slice/kubepods-pod" UID_ ".slice", CT_NONE, "", "" },
+		{ "/user.slice/user-1000.slice/session-3.scope", CT_NONE, "", "" },
+		{ "/system.slice/sshd.service", CT_NONE, "", "" },
+		{ "/", CT_NONE, "", "" },
+		{ "", CT_NONE, "", "" },
+		/* near misses: short, upper-case, non-hex ids; a pod uid out of shape */
+		{ "/docker/"
+		  "0123456789abcdef",
+		  CT_NONE, "", "" },
+		{ "/docker-0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+		  CT_NONE, "", "" },
+		{ "/kubepods/podnot-a-uid/" ID, CT_UNKNOWN, ID, "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ct_ref r;
+		bool found = ct_from_cgroup_path(cases[i].path, &r);
+
+		CHECK(found == (cases[i].runtime != CT_NONE));
+		CHECK(r.runtime == cases[i].runtime);
+		CHECK(!strcmp(r.id, cases[i].id));
+		CHECK(!strcmp(r.pod_uid, cases[i].pod_uid));
+		if (r.runtime != cases[i].runtime || strcmp(r.id, cases[i].id) ||
+		    strcmp(r.pod_uid, cases[i].pod_uid))
+			fprintf(stderr, "  case %zu: %s -> %s %s %s\n", i, cases[i].path,
+				ct_runtime_name(r.runtime), r.id, r.pod_uid);
+	}
+	CHECK(!strcmp(ct_runtime_name(CT_CRIO), "cri-o"));
+#undef ID
+#undef ID2
+#undef UID
+#undef UID_
 }
 
 /* Pools fork in a burst and stop; bombs fork at a steady pace or die. */
@@ -1976,6 +2052,7 @@ int main(void)
 	RUN(test_choose_root);
 	RUN(test_seconds_to_limit);
 	RUN(test_fork_rhythm);
+	RUN(test_container_from_cgroup_path);
 	RUN(test_detect_supervisor_launches_respawn);
 	RUN(test_detect_interactive_shell_is_launcher);
 	RUN(test_detect_copies_through_a_shell);
