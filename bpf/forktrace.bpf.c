@@ -493,19 +493,23 @@ static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_membe
 volatile __u32 trees_flagged = 0;
 
 /*
- * May t's children include orphans it adopted?  A pid namespace's init
- * (SIGNAL_UNKILLABLE) and a child subreaper (PR_SET_CHILD_SUBREAPER) get
- * the orphans below them: for those, "t is the parent" does not mean "t
- * forked it", and membership must not follow the link.
+ * May t's children include processes it did not fork?  A pid namespace's
+ * init (SIGNAL_UNKILLABLE) adopts every orphan of its namespace, including
+ * those of processes that entered it from outside (nsenter, docker exec):
+ * for it, "t is the parent" does not mean "t's lineage".  A child
+ * subreaper adopts only orphans of its own descendants: lineage still.
  */
 static __always_inline bool may_adopt(struct task_struct *t)
 {
-	struct signal_struct *sig = BPF_CORE_READ(t, signal);
+	return BPF_CORE_READ(t, signal, flags) & FT_SIGNAL_UNKILLABLE;
+}
 
-	if (!sig)
-		return true;
-	return (BPF_CORE_READ(sig, flags) & FT_SIGNAL_UNKILLABLE) ||
-	       BPF_CORE_READ_BITFIELD_PROBED(sig, is_child_subreaper);
+/* Is the tree being acted on?  Membership spreads only while it is. */
+static __always_inline struct ft_tree_policy *armed_tree(__u32 tree)
+{
+	struct ft_tree_policy *pol = tree ? bpf_map_lookup_elem(&trees, &tree) : NULL;
+
+	return pol && pol->sig ? pol : NULL;
 }
 
 /*
@@ -538,7 +542,7 @@ static __always_inline __u32 *member_by_ancestry(struct task_struct *parent,
 		tree = bpf_map_lookup_elem(&members, &ak);
 		if (!tree)
 			continue;
-		if (!*tree)
+		if (!armed_tree(*tree))
 			return NULL;
 		if (bpf_map_update_elem(&members, pk, tree, BPF_NOEXIST))
 			stat_inc(FT_STAT_MEMBER_FULL);
@@ -565,17 +569,18 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	tree = bpf_map_lookup_elem(&members, &pk);
 	if (!tree && trees_flagged)
 		tree = member_by_ancestry(parent, &pk);
-	/* tree 0: user space spared this process; its children are its to judge */
-	if (!tree || !*tree)
+	/*
+	 * Tree 0: user space spared this process, its children are its to
+	 * judge; a tree whose action ended spreads nothing (its entries are
+	 * being deleted, and its id may come back for another tree).
+	 */
+	if (!tree || !(pol = armed_tree(*tree)))
 		return;
 	/* membership is inherited at fork, keyed by identity: pid reuse safe */
 	if (bpf_map_update_elem(&members, &ck, tree, BPF_ANY))
 		stat_inc(FT_STAT_MEMBER_FULL);
-	pol = bpf_map_lookup_elem(&trees, tree);
-	if (pol && pol->sig) {
-		__sync_fetch_and_add(&pol->forks_stopped, 1);
-		signal_fork(parent, child, *tree, pol->sig, 0, typed);
-	}
+	__sync_fetch_and_add(&pol->forks_stopped, 1);
+	signal_fork(parent, child, *tree, pol->sig, 0, typed);
 }
 
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child,
@@ -714,7 +719,8 @@ static __always_inline void pass_membership(struct task_struct *p, __u32 tree)
 		struct ft_member_key ck;
 
 		pos = (unsigned long)BPF_CORE_READ(c, sibling.prev);
-		if (BPF_CORE_READ(c, exit_state))
+		/* not exit_state: a process whose main thread exited lives on */
+		if (!BPF_CORE_READ(c, signal, live.counter))
 			continue;
 		member_key(&ck, BPF_CORE_READ(c, tgid),
 			   BPF_CORE_READ(c, group_leader, start_boottime));
@@ -739,7 +745,7 @@ static __always_inline void enforce_exit(struct task_struct *p, bool group_dead,
 	tree = bpf_map_lookup_elem(&members, &k);
 	if (!tree)
 		return;
-	if (*tree && trees_flagged)
+	if (armed_tree(*tree))
 		pass_membership(p, *tree);
 	if (group_dead)
 		bpf_map_delete_elem(&members, &k);

@@ -74,9 +74,11 @@ struct profile {
 	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
 	uint32_t forkers_per_gen[DET_MAX_GEN]; /* copies with live copies below */
 	uint32_t forkers, mt_forkers, live_forkers;
-	uint32_t settled, bursts; /* forkers whose rhythm shows (det_fork_rhythm);
-				   * of those, the ones that forked in one burst */
-	uint32_t generations;	  /* consecutive forker generations from the root */
+	uint32_t settled, bursts;  /* forkers whose rhythm shows (det_fork_rhythm);
+				    * of those, the ones that forked in one burst */
+	uint64_t forks_by_forkers; /* their forks, and the most by one of them */
+	uint32_t most_forks;
+	uint32_t generations; /* consecutive forker generations from the root */
 	double births_per_s;
 	double doubling_ms; /* median age of live copies */
 };
@@ -509,6 +511,8 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		rhythm = det_fork_rhythm(p->nforks, p->first_fork_ns, p->last_fork_ns, now);
 		pr->settled += rhythm != DET_RHYTHM_UNDECIDED;
 		pr->bursts += rhythm == DET_RHYTHM_BURST;
+		pr->forks_by_forkers += p->nforks;
+		pr->most_forks = p->nforks > pr->most_forks ? p->nforks : pr->most_forks;
 	}
 	d->profiles++;
 	d->profiled_nodes += n;
@@ -562,11 +566,18 @@ static enum det_pattern name_runaway(const struct profile *pr)
 	 * stopped, staying alive to wait on them, from multithreaded parents
 	 * (a pool's manager threads) or not.  A bomb's forkers keep forking
 	 * (the C and the slow bomb) or die after forking (the shell bomb).
+	 * And every pool forker starts as many workers as the next, while a
+	 * bomb's oldest forker has forked the most: on a CPU-starved host a C
+	 * bomb's forkers fork in bursts too (one per time slice), but the
+	 * root's count runs far ahead of the mean.
 	 */
-	if (pr->settled >= 2 && pr->bursts * 4 >= pr->settled * 3 &&
+	bool even = (uint64_t)pr->most_forks * pr->forkers <= 2 * pr->forks_by_forkers;
+
+	if (even && pr->settled >= 2 && pr->bursts * 4 >= pr->settled * 3 &&
 	    pr->live_forkers * 4 >= pr->forkers * 3)
 		return DET_NESTED_POOL;
-	if (pr->settled && pr->mt_forkers * 2 >= pr->forkers && pr->bursts * 2 >= pr->settled)
+	if (even && pr->settled && pr->mt_forkers * 2 >= pr->forkers &&
+	    pr->bursts * 2 >= pr->settled)
 		return DET_NESTED_POOL;
 	return DET_FORK_BOMB;
 }

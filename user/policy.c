@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -64,23 +65,24 @@ struct sweep_mark {
 	struct pt_key key; /* the process the mark is for (slots are reused) */
 	uint32_t tree;
 	bool armed, signalled; /* in the kernel's members map; signal sent */
+	bool spared;	       /* written to the map as tree 0 (left alone) */
 };
 
 /* exe_rule when /proc/<pid>/exe could not be read: no match, not inherited */
 #define EXE_UNKNOWN (-2)
 
 /*
- * Per table slot: the allow rule the process matched (-1: none) and the
- * first exe rule its executable matched (-1: none, EXE_UNKNOWN), valid for
- * that identity and exec count; exe_inherited when that match was taken
- * from the parent (exe_from_parent) rather than read.  Matching reads /proc
- * (exe, cgroup) and the sweep re-checks every member every few ms; what a
- * process runs changes only at exec, which the count catches.
+ * Per table slot: the first exe rule the process's executable matched (-1:
+ * none), valid for that identity and exec count; exe_inherited when that
+ * match was taken from the parent (exe_from_parent) rather than read.  The
+ * sweep re-checks every member every few ms and reading /proc/<pid>/exe
+ * each time would cost a bomb's worth of reads; what a process runs
+ * changes only at exec, which the count catches.
  */
 struct allow_memo {
 	struct pt_key key;
 	uint32_t execs;
-	int32_t rule, exe_rule;
+	int32_t exe_rule;
 	bool valid, exe_inherited;
 };
 
@@ -427,32 +429,37 @@ static int32_t first_exe_rule(struct policy *p, const struct pt_entry *e)
  * signal is sent only on the process's own read (inherit false).
  */
 static const struct allow_rule *allowed(struct policy *p, const struct proctable *t, int32_t slot,
-					bool inherit)
+					bool inherit, bool *undecided)
 {
 	const struct pt_entry *e = pt_get(t, slot);
 	struct allow_memo *m = memo_of(p, e, slot);
 	const struct allow_memo *pm = NULL;
 	int32_t hit, exe_rule;
 
-	if (m && (inherit || !m->exe_inherited))
-		return m->rule >= 0 ? &p->o.allow[m->rule] : NULL;
-	if (inherit)
-		pm = exe_from_parent(p, t, e);
-	exe_rule = pm ? pm->exe_rule : first_exe_rule(p, e);
+	if (m && (inherit || !m->exe_inherited)) {
+		exe_rule = m->exe_rule;
+	} else {
+		if (inherit)
+			pm = exe_from_parent(p, t, e);
+		exe_rule = pm ? pm->exe_rule : first_exe_rule(p, e);
+		/* an unreadable exe is asked again next time, never remembered */
+		if (exe_rule != EXE_UNKNOWN && slot >= 0 && (uint32_t)slot < p->cap) {
+			m = &p->memo[slot];
+			m->key = e->key;
+			m->execs = e->execs;
+			m->exe_rule = exe_rule;
+			m->exe_inherited = pm != NULL;
+			m->valid = true;
+		}
+	}
+	if (undecided)
+		*undecided = exe_rule == EXE_UNKNOWN;
+	/* the other rules are read each time: a cgroup changes without exec */
 	hit = exe_rule >= 0 ? exe_rule : -1;
 	for (uint32_t i = 0; i < p->o.nallow && (hit < 0 || (int32_t)i < hit); i++)
 		if (p->o.allow[i].kind != ALLOW_EXE &&
 		    rule_matches(p, &p->o.allow[i], e, NULL, 0, 0))
 			hit = (int32_t)i;
-	if (slot >= 0 && (uint32_t)slot < p->cap) {
-		m = &p->memo[slot];
-		m->key = e->key;
-		m->execs = e->execs;
-		m->rule = hit;
-		m->exe_rule = exe_rule;
-		m->exe_inherited = pm != NULL;
-		m->valid = true;
-	}
 	return hit >= 0 ? &p->o.allow[hit] : NULL;
 }
 
@@ -465,17 +472,6 @@ static bool in_tree(const struct proctable *t, struct detector *d, const struct 
 	if (!e || e->state != PT_ALIVE || det_tree_of(d, t, slot) != a->tree)
 		return false;
 	return root_slot != PT_NONE && pt_is_descendant(t, slot, root_slot);
-}
-
-/* The safety rules hold per process: a protected root does not shield its tree. */
-static bool may_signal(struct policy *p, const struct proctable *t, struct detector *d,
-		       const struct action *a, int32_t slot, int32_t root_slot)
-{
-	const struct pt_entry *e = pt_get(t, slot);
-
-	if (!in_tree(t, d, a, slot, root_slot))
-		return false;
-	return !protected_reason(p, e) && !allowed(p, t, slot, false);
 }
 
 static void report(policy_report_fn fn, void *ctx, struct policy_report *r)
@@ -529,9 +525,26 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		struct policy_report r;
 		int ret;
 
-		if (!may_signal(p, t, d, a, i, root))
+		bool undecided = false;
+
+		if (!in_tree(t, d, a, i, root))
 			continue;
+		if (m->tree != a->tree || m->key.tgid != e->key.tgid ||
+		    m->key.start_ticks != e->key.start_ticks)
+			*m = (struct sweep_mark){ .key = e->key, .tree = a->tree };
+		/* the safety rules hold per process: a protected root does not
+		 * shield its tree, an allowed member does not expose itself */
+		if (protected_reason(p, e) || allowed(p, t, i, false, &undecided)) {
+			/* and in the kernel: it passes on no membership */
+			if (!m->spared && p->ops.add_member &&
+			    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, 0))
+				policy_failed(p, a);
+			m->spared = true;
+			continue;
+		}
 		live++;
+		if (undecided)
+			continue; /* its executable could not be read: asked again next sweep */
 		if (a->sig == SIGSTOP && p->ops.state) {
 			char s = p->ops.state(p->ops.ctx, e->key.tgid, e->key.start_ticks);
 
@@ -540,9 +553,6 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 				continue;
 			}
 		}
-		if (m->tree != a->tree || m->key.tgid != e->key.tgid ||
-		    m->key.start_ticks != e->key.start_ticks)
-			*m = (struct sweep_mark){ .key = e->key, .tree = a->tree };
 		if (m->signalled)
 			continue; /* its exit (or stop) is on the way */
 		/*
@@ -555,8 +565,10 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, a->tree))
 			policy_failed(p, a);
 		m->armed = true;
+		m->spared = false;
 		ret = p->ops.signal(p->ops.ctx, e->key.tgid, e->key.start_ticks, (int)a->sig);
-		m->signalled = true;
+		/* sent, or nobody left to send it to; another error: try again */
+		m->signalled = ret == 0 || ret == -ESRCH;
 		if (ret == 0)
 			a->signalled++;
 		memset(&r, 0, sizeof(r));
@@ -603,7 +615,7 @@ static void explain_exempt(struct policy *p, const struct proctable *t, int32_t 
 	if (protected_reason(p, re)) {
 		snprintf(why, len, "root is %s; no member may be signalled",
 			 protected_reason(p, re));
-	} else if ((rule = allowed(p, t, root, false))) {
+	} else if ((rule = allowed(p, t, root, false, NULL))) {
 		describe_rule(rule, rs, sizeof(rs));
 		snprintf(why, len, "allowed by %s; no member may be signalled", rs);
 	} else if (first) {
@@ -667,11 +679,13 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		if (e->state != PT_ALIVE)
 			continue;
 		if (!in_tree(t, d, a, i, root)) {
-			p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
+			/* another alert's: armed by its own action, or left alone */
+			if (!p->actions[det_tree_of(d, t, i)].active)
+				p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
 		} else if (protected_reason(p, e)) {
 			nprot++;
 			p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
-		} else if ((rule = allowed(p, t, i, true))) {
+		} else if ((rule = allowed(p, t, i, true, NULL))) {
 			nallow++;
 			first = first ? first : rule;
 			p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
@@ -702,11 +716,15 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	 * member added from then on has every fork it makes stopped.
 	 */
 	for (uint32_t k = 0; k < nspared; k++) {
-		const struct pt_entry *e = pt_get(t, (int32_t)p->scratch[p->cap - 1 - k]);
+		int32_t i = (int32_t)p->scratch[p->cap - 1 - k];
+		const struct pt_entry *e = pt_get(t, i);
 
 		if (p->ops.add_member &&
 		    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, 0))
 			policy_failed(p, a);
+		if (in_tree(t, d, a, i, root))
+			p->marks[i] =
+			    (struct sweep_mark){ .key = e->key, .tree = tree, .spared = true };
 	}
 	if (p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, tree, a->sig))
 		policy_failed(p, a);
@@ -801,23 +819,50 @@ bool policy_proc_in_cgroup(uint32_t pid, const char *rule)
 	return procfs_cgroups(pid, cgroup_line_under, (void *)rule);
 }
 
-int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, uint64_t *dev,
-		    uint64_t *ino)
+/* readlink and stat of one exe magic link; 0 or -errno */
+static int read_exe_link(const char *link, char *path, size_t len, struct stat *st)
 {
-	struct procfs_stat ps;
-	char link[64];
-	struct stat st;
-	ssize_t n;
+	ssize_t n = readlink(link, path, len - 1);
 
-	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
-	n = readlink(link, path, len - 1);
 	if (n < 0)
 		return -errno;
 	path[n] = '\0';
 	/* stat through the magic link: the file the process runs, even if
 	 * the path now names another (or none: readlink adds " (deleted)") */
-	if (stat(link, &st))
-		return -errno;
+	return stat(link, st) ? -errno : 0;
+}
+
+int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, uint64_t *dev,
+		    uint64_t *ino)
+{
+	struct procfs_stat ps;
+	struct dirent *de;
+	char link[64];
+	struct stat st;
+	DIR *dir;
+	int ret;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	ret = read_exe_link(link, path, len, &st);
+	/*
+	 * A process whose main thread has exited (a zombie leader) shows no
+	 * exe of its own; any live thread's task entry still does.
+	 */
+	if (ret == -ENOENT) {
+		snprintf(link, sizeof(link), "/proc/%u/task", pid);
+		dir = opendir(link);
+		while (dir && ret && (de = readdir(dir))) {
+			if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+			    (uint32_t)strtoul(de->d_name, NULL, 10) == pid)
+				continue;
+			snprintf(link, sizeof(link), "/proc/%u/task/%.16s/exe", pid, de->d_name);
+			ret = read_exe_link(link, path, len, &st);
+		}
+		if (dir)
+			closedir(dir);
+	}
+	if (ret)
+		return ret;
 	/* read after both: a reused pid shows another start time */
 	if (procfs_stat(pid, &ps) || ps.start_ticks != start_ticks)
 		return -ESRCH;

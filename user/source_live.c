@@ -346,12 +346,10 @@ int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX])
 int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
 {
 	struct ft_member_key k = { .tgid = tgid, .start_ticks = start_ticks };
-	int ret;
 
-	/* tree 0 marks a process user space spares: never over a membership */
-	ret = bpf_map__update_elem(s->skel->maps.members, &k, sizeof(k), &tree, sizeof(tree),
-				   tree ? BPF_ANY : BPF_NOEXIST);
-	return ret == -EEXIST && !tree ? 0 : ret;
+	/* tree 0 marks a process user space spares (member_by_ancestry) */
+	return bpf_map__update_elem(s->skel->maps.members, &k, sizeof(k), &tree, sizeof(tree),
+				    BPF_ANY);
 }
 
 /* Drop a tree's members from the kernel map (its action is over). */
@@ -387,10 +385,12 @@ int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig)
 	int fd = bpf_map__fd(s->skel->maps.trees), ret, forgot = 0;
 	uint32_t any = 0;
 
-	if (!sig)
-		forgot = forget_members(s, tree);
+	/* the signal first: a tree without one spreads no membership, so the
+	 * walk that deletes its members cannot be outrun */
 	ret = bpf_map__update_elem(s->skel->maps.trees, &tree, sizeof(tree), &pol, sizeof(pol),
 				   BPF_ANY);
+	if (!sig)
+		forgot = forget_members(s, tree);
 	/* member_by_ancestry's walk only while some tree has a signal */
 	for (uint32_t i = 1; i < FT_MAX_TREES && !any; i++)
 		if (!bpf_map_lookup_elem(fd, &i, &pol) && pol.sig)
