@@ -86,3 +86,11 @@ format:
 
 clean:
 	rm -rf $(OUT) forktrace
+
+# the live tests inside Debian's 6.1 and 6.12 kernels, booted under qemu
+# (TCG); writes docs/kernels.md.  tests/kernels/README.md
+.PHONY: test-kernels
+test-kernels:
+	@scripts/install-deps.sh kernels
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@python3 tests/kernels/run.py

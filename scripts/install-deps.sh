@@ -6,12 +6,15 @@ set -eu
 BUILD="clang make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev"
 TEST="python3 procps util-linux"
 BENCH="bpftrace forkstat"
+# make test-kernels: qemu, and what tests/kernels/mkroot.py copies into the guest
+KERNELS="qemu-system-x86 busybox-static bash dash coreutils findutils grep sed mount"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;
 test) want="$BUILD $TEST" ;;
 bench) want="$BUILD $TEST $BENCH" ;;
-*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+kernels) want="$BUILD $TEST $KERNELS" ;;
+*) echo "usage: $0 [build|test|bench|kernels]" >&2; exit 2 ;;
 esac
 
 missing=""

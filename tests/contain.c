@@ -195,8 +195,10 @@ static bool make_cgroup(const char *controller, const char *name, struct hier *h
 	} else {
 		return false;
 	}
+	/* on cgroup2 the pids and memory cgroups are one directory: the
+	 * second controller finds it made (the name is this run's own) */
 	if ((size_t)snprintf(h->dir, sizeof(h->dir), "%s/%s", base, name) >= sizeof(h->dir) ||
-	    mkdir(h->dir, 0755)) {
+	    (mkdir(h->dir, 0755) && !(h->v2 && errno == EEXIST))) {
 		h->dir[0] = '\0';
 		return false;
 	}

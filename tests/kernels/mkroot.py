@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Build the guest root for `make test-kernels` as an initramfs.
+
+Two newc cpio archives, concatenated into one initrd (the kernel unpacks
+them in turn):
+
+  build/kernels/sys.cpio      the Debian userland the live tests need:
+                              python3, bash, dash, coreutils, make,
+                              util-linux, procps, busybox, ... copied from
+                              this host's installed packages (dpkg -L) with
+                              the shared libraries ldd lists.  Cached: it is
+                              rebuilt only when a package version, or this
+                              script, changes.
+  build/kernels/project.cpio  ./forktrace, the build/ test helpers and the
+                              tests/ tree under /forktrace, the guest's /init
+                              and whatever libraries those binaries need.
+                              Rebuilt every run (a few MB).
+  build/kernels/initrd.cpio   the two, concatenated: what qemu boots.
+
+Python's standard library is byte-compiled in the image with unchecked
+hashes, so the guest never recompiles it under emulation.
+
+    python3 tests/kernels/mkroot.py [--force]
+"""
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(ROOT, "build", "kernels")
+GUEST_SRC = "/forktrace"  # where the checkout lives inside the guest
+
+# Debian packages whose files go into the guest (see scripts/install-deps.sh kernels)
+SYS_PACKAGES = [
+    "bash", "dash", "coreutils", "make", "util-linux", "mount", "procps", "grep", "sed",
+    "findutils", "busybox-static", "python3-minimal", "python3.11-minimal",
+    "libpython3.11-minimal", "libpython3.11-stdlib",
+]
+SKIP_PREFIXES = ("/usr/share/doc", "/usr/share/man", "/usr/share/info", "/usr/share/locale",
+                 "/usr/share/lintian", "/usr/share/bash-completion", "/usr/share/zsh",
+                 "/usr/lib/python3.11/idlelib", "/usr/lib/python3.11/tkinter",
+                 "/usr/lib/python3.11/turtledemo", "/usr/lib/python3.11/ensurepip",
+                 "/usr/lib/python3.11/lib2to3", "/usr/lib/python3.11/pydoc_data",
+                 "/etc/systemd", "/usr/lib/systemd", "/lib/systemd")
+PYTHON = "/usr/bin/python3.11"  # Debian's, the one copied into the guest
+# usrmerge: the guest has these as symlinks, files live under /usr
+MERGED = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
+
+
+def canonical(path):
+    """The path with its directory resolved (/bin/bash -> /usr/bin/bash)."""
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
+def is_elf(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def ldd_closure(paths):
+    """Every shared library (and the loader) that the ELF files in paths need."""
+    libs = set()
+    for p in paths:
+        if not is_elf(p):
+            continue
+        r = subprocess.run(["ldd", p], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+        if r.returncode:
+            continue  # static, or not a program
+        for line in r.stdout.splitlines():
+            parts = line.split()
+            if "=>" in parts:
+                i = parts.index("=>")
+                if i + 1 < len(parts) and parts[i + 1].startswith("/"):
+                    libs.add(parts[i + 1])
+            elif parts and parts[0].startswith("/"):
+                libs.add(parts[0])  # the dynamic loader
+    out = set()
+    for lib in libs:
+        # the path as named (often a symlink) and what it resolves to
+        out.add(canonical(lib))
+        out.add(os.path.realpath(lib))
+    return out
+
+
+def package_files(pkgs):
+    r = subprocess.run(["dpkg", "-L"] + pkgs, stdout=subprocess.PIPE, text=True, check=True)
+    files = set()
+    for line in r.stdout.splitlines():
+        if not line.startswith("/") or line.startswith(SKIP_PREFIXES):
+            continue
+        if os.path.islink(line) or os.path.isfile(line):
+            p = canonical(line)
+            if not p.startswith(SKIP_PREFIXES):
+                files.add(p)
+    return files
+
+
+def copy_into(stage, src, dest=None):
+    """Copy one file or symlink from the host into the stage at dest (default: src)."""
+    dest = stage + (dest or src)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if os.path.lexists(dest):
+        return
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), dest)
+    else:
+        shutil.copy2(src, dest)
+
+
+class Cpio:
+    """A newc archive writer: every entry owned by root, sorted, deterministic inodes."""
+
+    def __init__(self, path):
+        self.f = open(path, "wb")
+        self.ino = 1
+
+    def _entry(self, name, mode, data=b"", mtime=0, rdev=(0, 0)):
+        name_b = name.encode() + b"\0"
+        hdr = "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X" % (
+            self.ino, mode, 0, 0, 1, int(mtime), len(data), 0, 0, rdev[0], rdev[1],
+            len(name_b), 0)
+        self.ino += 1
+        self.f.write(hdr.encode() + name_b)
+        self.f.write(b"\0" * ((4 - (110 + len(name_b)) % 4) % 4))
+        self.f.write(data)
+        self.f.write(b"\0" * ((4 - len(data) % 4) % 4))
+
+    def add_tree(self, stage):
+        """Everything under stage, parents before children."""
+        for dirpath, dirnames, filenames in os.walk(stage):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, stage)
+            if rel != ".":
+                st = os.lstat(dirpath)
+                self._entry(rel, stat.S_IFDIR | stat.S_IMODE(st.st_mode), mtime=st.st_mtime)
+            for name in sorted(filenames + [d for d in dirnames
+                                            if os.path.islink(os.path.join(dirpath, d))]):
+                path = os.path.join(dirpath, name)
+                relp = os.path.normpath(os.path.join(rel, name))
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    self._entry(relp, st.st_mode, os.readlink(path).encode(), st.st_mtime)
+                elif stat.S_ISREG(st.st_mode):
+                    with open(path, "rb") as f:
+                        self._entry(relp, st.st_mode, f.read(), st.st_mtime)
+
+    def add_char_device(self, name, major, minor, perm=0o600):
+        self._entry(name, stat.S_IFCHR | perm, rdev=(major, minor))
+
+    def close(self):
+        self._entry("TRAILER!!!", 0)
+        self.f.write(b"\0" * ((512 - self.f.tell() % 512) % 512))
+        self.f.close()
+
+
+def sys_key():
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Package}=${Version}\n"] + SYS_PACKAGES,
+                       stdout=subprocess.PIPE, text=True)
+    h = hashlib.sha256(r.stdout.encode())
+    with open(os.path.abspath(__file__), "rb") as f:
+        h.update(f.read())
+    return h.hexdigest(), r.returncode
+
+
+def build_sys(force):
+    key, rc = sys_key()
+    if rc:
+        sys.exit("mkroot: missing packages for the guest root (scripts/install-deps.sh kernels): "
+                 + " ".join(SYS_PACKAGES))
+    cpio, keyfile = os.path.join(OUT, "sys.cpio"), os.path.join(OUT, "sys.key")
+    if not force and os.path.exists(cpio) and os.path.exists(keyfile) and \
+            open(keyfile).read() == key:
+        return cpio
+    stage = os.path.join(OUT, "sysroot")
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(stage)
+    for d, target in MERGED.items():
+        os.makedirs(os.path.join(stage, target), exist_ok=True)
+        os.symlink(target, stage + d)
+    files = package_files(SYS_PACKAGES)
+    files |= ldd_closure(sorted(files))
+    for f in sorted(files):
+        copy_into(stage, f)
+    # symlinks whose targets we did not copy (alternatives and the like) are dropped
+    # silently by the kernel's unpacker; resolve the ones we care about
+    for name in ("sh", "python3"):
+        path = os.path.join(stage, "usr/bin", name)
+        if not os.path.exists(path):
+            sys.exit("mkroot: /usr/bin/%s missing from the guest root" % name)
+    for d in ("proc", "sys", "dev", "tmp", "run", "etc", "root", "var/tmp"):
+        os.makedirs(os.path.join(stage, d), exist_ok=True)
+    os.chmod(os.path.join(stage, "tmp"), 0o1777)
+    os.chmod(os.path.join(stage, "var/tmp"), 0o1777)
+    with open(os.path.join(stage, "etc/passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:"
+                "/usr/sbin/nologin\n")
+    with open(os.path.join(stage, "etc/group"), "w") as f:
+        f.write("root:x:0:\nnogroup:x:65534:\n")
+    # the standard library, compiled once here: no source checks in the guest
+    subprocess.run([PYTHON, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
+                    "unchecked-hash", "-s", stage, "-p", "/",
+                    os.path.join(stage, "usr/lib/python3.11")], check=True,
+                   stdout=subprocess.DEVNULL)
+    c = Cpio(cpio + ".tmp")
+    c.add_tree(stage)
+    # the kernel opens /dev/console for /init's stdin, stdout and stderr
+    # before anything mounts devtmpfs over /dev
+    c.add_char_device("dev/console", 5, 1)
+    c.add_char_device("dev/null", 1, 3, 0o666)
+    c.close()
+    os.replace(cpio + ".tmp", cpio)
+    with open(keyfile, "w") as f:
+        f.write(key)
+    return cpio
+
+
+def build_project():
+    stage = os.path.join(OUT, "projroot")
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(stage)
+    src = stage + GUEST_SRC
+    os.makedirs(os.path.join(src, "build"))
+    elfs = [os.path.join(ROOT, "forktrace")]
+    if not os.path.exists(elfs[0]):
+        sys.exit("mkroot: ./forktrace is not built (make)")
+    shutil.copy2(elfs[0], src)
+    bdir = os.path.join(ROOT, "build")
+    for name in sorted(os.listdir(bdir)):
+        p = os.path.join(bdir, name)
+        if os.path.isfile(p) and os.access(p, os.X_OK) and not name.endswith((".o", ".h")):
+            shutil.copy2(p, os.path.join(src, "build", name))
+            elfs.append(p)
+    shutil.copytree(os.path.join(ROOT, "tests"), os.path.join(src, "tests"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy2(os.path.join(HERE, "init"), os.path.join(stage, "init"))
+    os.chmod(os.path.join(stage, "init"), 0o755)
+    for lib in sorted(ldd_closure(elfs)):
+        copy_into(stage, lib)
+    cpio = os.path.join(OUT, "project.cpio")
+    c = Cpio(cpio + ".tmp")
+    c.add_tree(stage)
+    c.close()
+    os.replace(cpio + ".tmp", cpio)
+    return cpio
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    parts = [build_sys("--force" in sys.argv), build_project()]
+    initrd = os.path.join(OUT, "initrd.cpio")
+    with open(initrd + ".tmp", "wb") as out:
+        for p in parts:
+            with open(p, "rb") as f:
+                shutil.copyfileobj(f, out)
+    os.replace(initrd + ".tmp", initrd)
+    print(initrd)
+
+
+if __name__ == "__main__":
+    main()

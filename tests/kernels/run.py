@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""`make test-kernels`: forktrace's live tests on other kernels, under qemu.
+
+For each kernel (Debian's cloud kernels, 6.1 and 6.12 by default):
+fetch the package (apt-get download, cached in build/kernels/debs), extract
+it, boot it under qemu-system-x86_64 with TCG (2 vCPUs) from the initramfs
+that tests/kernels/mkroot.py builds, let tests/kernels/guest.py run the live
+tests inside, and read its report from the guest's second serial port.
+Writes docs/kernels.md and ends with "N passed, N failed"; exits non-zero
+if a test failed or a guest did not finish in time.
+
+    python3 tests/kernels/run.py [--kernels 6.1,6.12] [--tests a,b] [--no-doc]
+
+Environment (each overrides the default of the option it names):
+  FT_KERNELS       series (6.1, 6.12) or exact package names, comma-separated
+  FT_TESTS         test names, comma-separated (guest.py's DEFAULT_TESTS)
+  FT_GUEST_TIMEOUT   seconds one kernel's whole run may take (default 3600)
+  FT_TEST_TIMEOUT  seconds one test may take inside the guest (default 900)
+  FT_CGROUP        v1 (default: hybrid, as on this project's machines) or v2
+  FT_QEMU_MEM      guest memory in MiB (default 2048)
+  FT_EXEC          debugging: a command run in the guest before the tests, its
+                   words joined by commas (results.log has its output)
+"""
+import argparse
+import datetime
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(ROOT, "build", "kernels")
+DOC = os.path.join(ROOT, "docs", "kernels.md")
+sys.path.insert(0, HERE)
+from guest import DEFAULT_TESTS  # noqa: E402  (importing guest.py loads no test)
+
+DEFAULT_KERNELS = "6.1,6.12"
+
+
+def log(msg):
+    print("test-kernels: " + msg, flush=True)
+
+
+# --- kernels ----------------------------------------------------------------------
+
+def newest_package(series):
+    """The newest linux-image-<series>...-cloud-amd64-unsigned apt knows."""
+    pat = r"^linux-image-%s[.-].*-cloud-amd64-unsigned$" % re.escape(series)
+    r = subprocess.run(["apt-cache", "search", "--names-only", pat], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    names = [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
+    if not names:
+        return None
+    key = lambda n: [int(x) for x in re.findall(r"\d+", n)]  # noqa: E731
+    return max(names, key=key)
+
+
+def cached_package(series):
+    """A package of this series fetched by an earlier run (offline runs)."""
+    dirs = [os.path.basename(d) for d in glob.glob(os.path.join(OUT, "linux-image-*"))
+            if re.match(r"linux-image-%s[.-]" % re.escape(series), os.path.basename(d))]
+    return sorted(dirs)[-1] if dirs else None
+
+
+def fetch_kernel(spec):
+    """(package, version, vmlinuz path) for a series or an exact package name."""
+    pkg = spec if spec.startswith("linux-image-") else newest_package(spec)
+    if not pkg:
+        pkg = cached_package(spec)
+    if not pkg:  # a fresh box: apt's lists may never have been fetched
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        pkg = newest_package(spec)
+        if not pkg:
+            sys.exit("test-kernels: no package for kernel %s (apt-get update?)" % spec)
+    dest = os.path.join(OUT, pkg)
+    vmlinuz = glob.glob(os.path.join(dest, "boot", "vmlinuz-*"))
+    if not vmlinuz:
+        debs = os.path.join(OUT, "debs")
+        os.makedirs(debs, exist_ok=True)
+        have = glob.glob(os.path.join(debs, pkg + "_*.deb"))
+        if not have:
+            log("fetching %s" % pkg)
+            r = subprocess.run(["apt-get", "download", "-q", pkg], cwd=debs,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if r.returncode:
+                sys.exit("test-kernels: apt-get download %s failed: %s" % (pkg, r.stderr))
+            have = glob.glob(os.path.join(debs, pkg + "_*.deb"))
+        shutil.rmtree(dest + ".tmp", ignore_errors=True)
+        subprocess.run(["dpkg-deb", "-x", have[0], dest + ".tmp"], check=True)
+        os.rename(dest + ".tmp", dest)
+        vmlinuz = glob.glob(os.path.join(dest, "boot", "vmlinuz-*"))
+    deb = glob.glob(os.path.join(OUT, "debs", pkg + "_*.deb"))
+    version = os.path.basename(deb[0]).split("_")[1] if deb else "?"
+    return pkg, version, vmlinuz[0]
+
+
+# --- one guest ----------------------------------------------------------------------
+
+def parse(lines):
+    """The guest's report: begin, attach, results (in order), logs, done."""
+    rep = {"begin": None, "attach": None, "results": [], "logs": {}, "done": None,
+           "started": []}
+    for line in lines:
+        line = line.rstrip("\r\n")
+        tag, _, rest = line.partition(" ")
+        try:
+            if tag == "FT-BEGIN":
+                rep["begin"] = json.loads(rest)
+            elif tag == "FT-ATTACH":
+                rep["attach"] = json.loads(rest)
+            elif tag == "FT-RESULT":
+                rep["results"].append(json.loads(rest))
+            elif tag == "FT-DONE":
+                rep["done"] = json.loads(rest)
+            elif tag == "FT-TEST":
+                rep["started"].append(rest)
+            elif tag == "FT-LOG":
+                name, _, text = rest.partition(": ")
+                rep["logs"].setdefault(name, []).append(text)
+        except ValueError:
+            pass  # a line cut by the guest's end: the test it belongs to has no result
+    return rep
+
+
+def boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, cgroup, mem):
+    """Run one guest; its parsed report plus timings and the log paths."""
+    rundir = os.path.join(OUT, "runs", pkg)
+    shutil.rmtree(rundir, ignore_errors=True)
+    os.makedirs(rundir)
+    console, results = os.path.join(rundir, "console.log"), os.path.join(rundir, "results.log")
+    append = ("console=ttyS0 panic=-1 quiet loglevel=4 FT_TESTS=%s FT_TEST_TIMEOUT=%d "
+              "FT_CGROUP=%s" % (",".join(tests), test_timeout, cgroup))
+    if os.environ.get("FT_EXEC"):
+        append += " FT_EXEC=" + os.environ["FT_EXEC"]
+    cmd = ["nice", "-n", "19", "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+           "-smp", "2", "-m", str(mem), "-nodefaults", "-display", "none", "-no-reboot",
+           "-serial", "file:" + console, "-serial", "file:" + results,
+           "-kernel", vmlinuz, "-initrd", initrd, "-append", append]
+    with open(os.path.join(rundir, "qemu.cmd"), "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    began = time.time()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(rundir, "qemu.err"), "w"))
+    shown, first, timed_out = 0, None, False
+    while True:
+        try:
+            proc.wait(timeout=2)
+            ended = True
+        except subprocess.TimeoutExpired:
+            ended = False
+        except BaseException:  # ^C: take our qemu down with us
+            proc.kill()
+            proc.wait()
+            raise
+        lines = open(results, errors="replace").readlines() if os.path.exists(results) else []
+        if first is None and lines:
+            first = time.time() - began
+        rep = parse(lines)
+        for r in rep["results"][shown:]:
+            log("[%s] %-4s %s (%.1fs)%s" % (pkg_short(pkg), r["status"], r["test"], r["secs"],
+                                           ": " + r["message"] if r["status"] != "ok" else ""))
+        shown = len(rep["results"])
+        if ended:
+            break
+        if time.time() - began > timeout:
+            timed_out = True
+            proc.kill()  # the qemu we started, by its own handle
+            proc.wait()
+            break
+    rep["wall"] = time.time() - began
+    rep["first_line"] = first
+    rep["timed_out"] = timed_out
+    rep["rundir"] = rundir
+    return rep
+
+
+def pkg_short(pkg):
+    return pkg.replace("linux-image-", "").replace("-cloud-amd64-unsigned", "")
+
+
+def failures(pkg, tests, rep):
+    """One line per failure, naming the kernel and the test."""
+    out, got = [], {r["test"]: r for r in rep["results"]}
+    for t in tests:
+        r = got.get(t)
+        if r and r["status"] != "ok":
+            out.append("%s: %s: %s" % (pkg_short(pkg), t, r["message"]))
+        elif not r:
+            why = "timed out after %d s" % rep["wall"] if rep["timed_out"] else \
+                "guest ended without a result"
+            out.append("%s: %s: no result (%s%s)" % (
+                pkg_short(pkg), t, why, ", it was running" if rep["started"] and
+                rep["started"][-1] == t else ""))
+    if not rep["done"] and not out:
+        out.append("%s: the guest did not finish (%s)" % (pkg_short(pkg), rep["rundir"]))
+    return out
+
+
+# --- docs/kernels.md ------------------------------------------------------------------
+
+HOOKS = ("fork", "exec", "exit", "oom")
+
+
+def fallbacks(rep):
+    """What forktrace fell back to on this kernel, from its start event and the
+    kill tests' signal events."""
+    out = []
+    att = ((rep["attach"] or {}).get("default") or {}).get("attach") or {}
+    if not att:
+        return ["(no start event: %s)" % ((rep["attach"] or {}).get("default") or {})]
+    sched = [h for h in ("fork", "exec") if att.get(h) != "tp_btf"]
+    if sched:
+        out.append("sched hooks attached as %s, not tp_btf" % att.get("fork"))
+    else:
+        out.append("none for fork/exec: tp_btf")
+    ex = att.get("exit", "")
+    if "+gd" not in ex:
+        out.append("exit: `sched_process_exit` has no `group_dead` argument (before 6.16): "
+                   "a process's end is its group leader's exit")
+    oom = att.get("oom", "")
+    if oom == "tp_btf":
+        out.append("oom: `mark_victim` has the (task, uid) prototype (72ba14deb40a or its "
+                   "stable backport): no fallback")
+    elif oom == "tp_btf_pid":
+        out.append("oom: `mark_victim(int pid)`, the old prototype: `tp_btf_pid` program")
+    else:
+        out.append("oom: attached as `%s`" % oom)
+    has_kfunc = (rep["begin"] or {}).get("btf_has_bpf_send_signal_task")
+    unavailable = sum(r["figures"].get("child_signal_unavailable", 0) for r in rep["results"])
+    if has_kfunc is False or unavailable:
+        out.append("containment: no `bpf_send_signal_task` kfunc (6.13+): at a flagged fork the "
+                   "kernel signals only the forker; a child forked between the verdict and the "
+                   "sweep is killed by the pidfd sweep, not at birth (%d kernel signal events "
+                   "with `child_result: null` in the kill tests)" % unavailable)
+    elif has_kfunc:
+        out.append("containment: `bpf_send_signal_task` available: the kernel signals the new "
+                   "child too")
+    return out
+
+
+def md_kernel(pkg, version, rep, tests):
+    b = rep["begin"] or {}
+    got = {r["test"]: r for r in rep["results"]}
+    passed = sum(1 for r in rep["results"] if r["status"] == "ok")
+    failed = len(tests) - passed
+    lines = ["## %s" % b.get("kernel", pkg_short(pkg)), "",
+             "Package `%s` %s. Guest: %s vCPUs, %d MiB, cgroup %s, BTF %s." % (
+                 pkg, version, b.get("cpus", "?"), b.get("mem_kb", 0) // 1024,
+                 b.get("cgroup", "?"), "yes" if b.get("btf") else "no"),
+             "Run: %.0f s wall (boot to the guest's first report line %.0f s); %d passed, "
+             "%d failed%s." % (rep["wall"], rep["first_line"] or 0, passed, failed,
+                               ", timed out" if rep["timed_out"] else ""), "",
+             "| hook | attach mode | with `--attach raw_tp` |", "|---|---|---|"]
+    att = rep["attach"] or {}
+    d = (att.get("default") or {}).get("attach") or {}
+    r = (att.get("raw_tp") or {}).get("attach") or {}
+    for h in HOOKS:
+        lines.append("| %s | %s | %s |" % (h, d.get(h, "?"), r.get(h, "?")))
+    lines += ["", "Fallbacks taken:", ""] + ["- " + f for f in fallbacks(rep)]
+    lines += ["", "| test | result | time |", "|---|---|---|"]
+    for t in tests:
+        res = got.get(t)
+        if not res:
+            lines.append("| %s | no result | - |" % t)
+            continue
+        note = res["status"]
+        if res["status"] != "ok":
+            note += ": " + res["message"].replace("|", "\\|").replace("\n", " ")[:300]
+        extra = ""
+        f = res["figures"]
+        if "seen" in f:
+            extra = " (performed %s, seen %d + lost %d)" % (f.get("performed", "?"), f["seen"],
+                                                           f["lost"])
+        lines.append("| %s | %s%s | %.1f s |" % (t, note, extra, res["secs"]))
+    kills = [got[t] for t in tests if t.startswith("kill_") and t in got]
+    if kills:
+        lines += ["", "Containment (`--kill`; each bomb under `build/contain`, pids cap 400; "
+                  "start = the bomb's first fork, verdict = the alert):", "",
+                  "| bomb | peak tasks | alert at tasks | start → alert | verdict → empty | "
+                  "start → empty | pidfd signals | kernel signals at fork |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for res in kills:
+            f = res["figures"]
+            ms = lambda k: "%.0f ms" % f[k] if f.get(k) is not None else "?"  # noqa: E731
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                res["test"][len("kill_"):], f.get("peak", "?"), f.get("alert_tasks", "?"),
+                ms("start_to_alert_ms"), ms("verdict_to_empty_ms"), ms("start_to_empty_ms"),
+                f.get("signalled", "?"), f.get("kernel_signal_events", "?")))
+    return lines
+
+
+def write_doc(kernels, settings):
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], stdout=subprocess.PIPE,
+                          text=True).stdout.splitlines()[0]
+    lines = ["# forktrace on other kernels", "",
+             "Written by `make test-kernels` (tests/kernels/README.md) on %s: the live "
+             "tests inside Debian's cloud kernels booted under qemu with TCG "
+             "(no KVM; %s): emulated, so times are the emulator's, not hardware's "
+             "(fork+exec is far slower; the bombs and forktrace slow down alike). %s" % (
+                 datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), qemu, settings), "",
+             "| kernel | passed | failed | run |", "|---|---|---|---|"]
+    for pkg, version, rep in kernels:
+        passed = sum(1 for r in rep["results"] if r["status"] == "ok")
+        lines.append("| %s | %d | %d | %.0f s%s |" % (
+            (rep["begin"] or {}).get("kernel", pkg_short(pkg)), passed,
+            len(rep["tests"]) - passed, rep["wall"], ", timed out" if rep["timed_out"] else ""))
+    for pkg, version, rep in kernels:
+        lines += [""] + md_kernel(pkg, version, rep, rep["tests"])
+    with open(DOC, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+# --- main ---------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kernels", default=os.environ.get("FT_KERNELS", DEFAULT_KERNELS))
+    ap.add_argument("--tests", default=os.environ.get("FT_TESTS", ""))
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("FT_GUEST_TIMEOUT", 3600)))
+    ap.add_argument("--test-timeout", type=int,
+                    default=int(os.environ.get("FT_TEST_TIMEOUT", 900)))
+    ap.add_argument("--cgroup", default=os.environ.get("FT_CGROUP", "v1"), choices=("v1", "v2"))
+    ap.add_argument("--mem", type=int, default=int(os.environ.get("FT_QEMU_MEM", 2048)))
+    ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/kernels.md")
+    opts = ap.parse_args()
+    tests = [t for t in opts.tests.split(",") if t] or DEFAULT_TESTS
+    if not shutil.which("qemu-system-x86_64"):
+        sys.exit("test-kernels: qemu-system-x86_64 missing (scripts/install-deps.sh kernels)")
+    os.makedirs(OUT, exist_ok=True)
+    specs = [k for k in opts.kernels.split(",") if k]
+    fetched = [fetch_kernel(k) for k in specs]
+    r = subprocess.run([sys.executable, os.path.join(HERE, "mkroot.py")], stdout=subprocess.PIPE,
+                       text=True)
+    if r.returncode:
+        sys.exit("test-kernels: building the guest root failed")
+    initrd = r.stdout.strip().splitlines()[-1]
+    # what was tested: the binary mkroot.py copied and the checkout it came from
+    with open(os.path.join(ROOT, "forktrace"), "rb") as f:
+        binary = hashlib.sha256(f.read()).hexdigest()[:12]
+    head = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    tested = "`./forktrace` sha256 %s…, checkout %s." % (binary, head.stdout.strip() or "?")
+    done, fails = [], []
+    for pkg, version, vmlinuz in fetched:
+        log("booting %s (%s) under TCG: %s" % (pkg, version, ", ".join(tests)))
+        rep = boot(pkg, vmlinuz, initrd, tests, opts.timeout, opts.test_timeout, opts.cgroup,
+                   opts.mem)
+        # FT_TESTS=all: the tests the guest started
+        rep["tests"] = rep["started"] if tests == ["all"] else tests
+        f = failures(pkg, rep["tests"], rep)
+        passed = sum(1 for x in rep["results"] if x["status"] == "ok")
+        log("%s: %d passed, %d failed in %.0f s (logs: %s)" % (
+            pkg_short(pkg), passed, len(rep["tests"]) - passed, rep["wall"], rep["rundir"]))
+        for r in rep["results"]:
+            if r["status"] != "ok":
+                for text in rep["logs"].get(r["test"], [])[-40:]:
+                    print("    %s | %s" % (r["test"], text))
+        fails += f
+        done.append((pkg, version, rep))
+    if not opts.no_doc:
+        write_doc(done, "Guest: %d MiB, cgroup %s; per-test limit %d s. Tested: %s" % (
+            opts.mem, opts.cgroup, opts.test_timeout, tested))
+        log("wrote %s" % os.path.relpath(DOC, ROOT))
+    for f in fails:
+        print("FAIL " + f)
+    passed = sum(1 for _, _, rep in done for x in rep["results"] if x["status"] == "ok")
+    failed = sum(len(rep["tests"]) for _, _, rep in done) - passed
+    failed += sum(1 for _, _, rep in done if not rep["done"] and
+                  len(rep["results"]) == len(rep["tests"]))  # finished the tests, then hung
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
