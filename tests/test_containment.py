@@ -268,8 +268,10 @@ def guard_holds_a_blatant_bomb_in_the_kernel():
 def guard_rearms_after_a_quiet_spell():
     """A tripped guard tree gets its budget back after two quiet windows
     (2 s), not before: after 2.5 s of quiet the same tree's later worker
-    runs, after 0.5 s it is still stopped."""
-    for quiet, want in (("2.5", "later=exit 0"), ("0.5", "later=signal 9")):
+    runs; after 0.5 s, and after 1.5 s (more than one window), it is still
+    stopped."""
+    for quiet, want in (("2.5", "later=exit 0"), ("0.5", "later=signal 9"),
+                        ("1.5", "later=signal 9")):
         rep, events = run_workload(["/bin/sh", "-c", "%s %s/guard_rearm.py %s" % (PY, WL, quiet)],
                                    200, 20, tracer_args=("--kill", "--guard", "16") + NO_DETECTOR)
         out = rep["stdout"]
