@@ -463,15 +463,17 @@ static const struct allow_rule *allowed(struct policy *p, const struct proctable
 	return hit >= 0 ? &p->o.allow[hit] : NULL;
 }
 
-/* Live members of the tree, inside the flagged subtree by lineage. */
+/*
+ * A live member of the action's tree.  Every caller walks the root's
+ * subtree (pt_subtree_next), so lineage is given; the tag leaves out the
+ * subtrees of other alerts below the root.
+ */
 static bool in_tree(const struct proctable *t, struct detector *d, const struct action *a,
-		    int32_t slot, int32_t root_slot)
+		    int32_t slot)
 {
 	const struct pt_entry *e = pt_get(t, slot);
 
-	if (!e || e->state != PT_ALIVE || det_tree_of(d, t, slot) != a->tree)
-		return false;
-	return root_slot != PT_NONE && pt_is_descendant(t, slot, root_slot);
+	return e && e->state == PT_ALIVE && det_tree_of(d, t, slot) == a->tree;
 }
 
 static void report(policy_report_fn fn, void *ctx, struct policy_report *r)
@@ -527,7 +529,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 
 		bool undecided = false;
 
-		if (!in_tree(t, d, a, i, root))
+		if (!in_tree(t, d, a, i))
 			continue;
 		if (m->tree != a->tree || m->key.tgid != e->key.tgid ||
 		    m->key.start_ticks != e->key.start_ticks)
@@ -678,7 +680,7 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 
 		if (e->state != PT_ALIVE)
 			continue;
-		if (!in_tree(t, d, a, i, root)) {
+		if (!in_tree(t, d, a, i)) {
 			/* another alert's: armed by its own action, or left alone */
 			if (!p->actions[det_tree_of(d, t, i)].active)
 				p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
@@ -722,7 +724,7 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		if (p->ops.add_member &&
 		    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, 0))
 			policy_failed(p, a);
-		if (in_tree(t, d, a, i, root))
+		if (in_tree(t, d, a, i))
 			p->marks[i] =
 			    (struct sweep_mark){ .key = e->key, .tree = tree, .spared = true };
 	}
