@@ -15,12 +15,12 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-init
 	-D_GNU_SOURCE -DFORKTRACE_VERSION='"$(VERSION)"' -Ibpf -Iuser -I$(OUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall
 # libbpf linked statically; libelf and zlib are its own dependencies
-LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm
+LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm -ljansson -lmicrohttpd -lcap-ng
 TEST_LDLIBS := -lpthread
 
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
 	output.o pipeline.o cgroup.o detector.o policy.o source_live.o progid.o hostlimits.o \
-	container.o)
+	container.o privs.o metrics.o)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
 TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) $(WORKLOADS)
 

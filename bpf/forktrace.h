@@ -16,17 +16,18 @@
 #define FT_ARGS_LEN	256
 
 enum ft_event_type {
-	FT_EV_FORK = 1,	    /* kernel: process or thread created */
-	FT_EV_EXEC = 2,	    /* kernel: execve succeeded */
-	FT_EV_EXIT = 3,	    /* kernel: process or thread exited */
-	FT_EV_OOM = 4,	    /* kernel: OOM killer chose a victim */
-	FT_EV_SNAPSHOT = 5, /* user: process found running in /proc */
-	FT_EV_GONE = 6,	    /* user: resync found a process gone from /proc */
-	FT_EV_LOST = 7,	    /* user: the kernel dropped records */
-	FT_EV_RESYNC = 8,   /* user: a /proc resync finished */
-	FT_EV_COUNTERS = 9, /* user: the kernel's counters at the end of a run */
-	FT_EV_ACTION = 10,  /* kernel: a fork inside a flagged tree was signalled */
-	FT_EV_PROBE = 11,   /* kernel, --noop=record only: a bare header, dropped */
+	FT_EV_FORK = 1,	      /* kernel: process or thread created */
+	FT_EV_EXEC = 2,	      /* kernel: execve succeeded */
+	FT_EV_EXIT = 3,	      /* kernel: process or thread exited */
+	FT_EV_OOM = 4,	      /* kernel: OOM killer chose a victim */
+	FT_EV_SNAPSHOT = 5,   /* user: process found running in /proc */
+	FT_EV_GONE = 6,	      /* user: resync found a process gone from /proc */
+	FT_EV_LOST = 7,	      /* user: the kernel dropped records */
+	FT_EV_RESYNC = 8,     /* user: a /proc resync finished */
+	FT_EV_COUNTERS = 9,   /* user: the kernel's counters at the end of a run */
+	FT_EV_ACTION = 10,    /* kernel: a fork inside a flagged tree was signalled */
+	FT_EV_PROBE = 11,     /* kernel, --noop=record only: a bare header, dropped */
+	FT_EV_CONTAINER = 12, /* user: what a cgroup is (path, container, pod) */
 	FT_EV_MAX,
 };
 
@@ -133,6 +134,37 @@ struct ft_counters {
 	/* recording version 3 on: containment failures in the kernel */
 	__u64 signal_failed; /* FT_STAT_SIGNAL_FAILED */
 	__u64 member_full;   /* FT_STAT_MEMBER_FULL */
+};
+
+/*
+ * What a cgroup is, read on the node the first time a record shows its id:
+ * its path and, inside a container, the runtime's id and the pod the OCI
+ * bundle's annotations name (user/container.h).  Live runs put one in the
+ * stream before the first record of each cgroup, so a replay attributes
+ * exactly as the run did.  Strings are NUL-terminated; "" when unknown.
+ */
+#define FT_CT_ID_LEN	 72  /* runtimes' ids are 64 hex digits */
+#define FT_CT_UID_LEN	 40  /* a pod uid: 36 characters */
+#define FT_CT_NS_LEN	 64  /* Kubernetes: namespace names <= 63 */
+#define FT_CT_POD_LEN	 256 /* pod names <= 253 */
+#define FT_CT_NAME_LEN	 64  /* container names <= 63 */
+#define FT_CT_CGROUP_LEN 256
+
+/* ft_container.flags */
+#define FT_CT_PATH	(1u << 0) /* cgroup holds the path */
+#define FT_CT_ANNOTATED (1u << 1) /* pod/ns/name read from the bundle */
+#define FT_CT_TRUNCATED (1u << 2) /* the path was longer than cgroup */
+
+struct ft_container {
+	struct ft_header h; /* cgroup_id: the cgroup; tgid: the process it was read from */
+	__u32 runtime;	    /* enum ct_runtime; 0: not a container */
+	__u32 flags;	    /* FT_CT_* */
+	char id[FT_CT_ID_LEN];
+	char pod_uid[FT_CT_UID_LEN];
+	char ns[FT_CT_NS_LEN];
+	char pod[FT_CT_POD_LEN];
+	char name[FT_CT_NAME_LEN];
+	char cgroup[FT_CT_CGROUP_LEN];
 };
 
 /*

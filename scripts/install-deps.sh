@@ -3,8 +3,11 @@
 # benchmark, skipping what is already there.  Run as root (make does).
 set -eu
 
-BUILD="clang make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev"
-TEST="python3 procps util-linux"
+BUILD="clang make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
+	libmicrohttpd-dev libjansson-dev libcap-ng-dev"
+# live tests: OCI containers (runc), a real Prometheus and promtool, the image
+# build (podman), manifest validation (node + npm: tests/deploy/)
+TEST="python3 python3-yaml procps util-linux runc podman prometheus"
 BENCH="bpftrace forkstat"
 # make test-kernels: qemu, and what tests/kernels/mkroot.py copies into the guest
 KERNELS="qemu-system-x86 busybox-static bash dash coreutils findutils grep sed mount"
@@ -22,6 +25,11 @@ for pkg in $want; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $pkg"
 done
+# node and npm: any install will do (Debian's, or NodeSource's "nodejs" that
+# bundles npm and conflicts with Debian's npm package)
+case "${1:-build}" in
+test) command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm" ;;
+esac
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

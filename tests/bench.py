@@ -297,7 +297,7 @@ def tracing_report(cost_rows, hook_ns, max_rate, tracers):
         "## Loss at the machine's maximum rate",
         "",
         "A vfork storm on both CPUs (tests/storm.c -v -p 2 200000), forktrace tracing "
-        "everything with its defaults (16 MiB ring, wakeup batching at 64 KiB):",
+        "everything with its defaults (8 MiB ring, wakeup batching at 64 KiB):",
         "",
         "| forks performed | seconds | rate /s | forks seen | records lost |",
         "|---:|---:|---:|---:|---:|",
@@ -310,7 +310,7 @@ def tracing_report(cost_rows, hook_ns, max_rate, tracers):
         "",
         "## Ring buffer sizing and wakeups",
         "",
-        "16 MiB holds about 170,000 fork records (88 bytes plus the ring's 8-byte header), four seconds of this machine's vfork ceiling with the reader descheduled.  While observing, records are submitted with BPF_RB_NO_WAKEUP except the one that takes the queue past 64 KiB, which forces a wakeup; the reader also consumes after each 50 ms poll timeout, so a record is at most ~50 ms late on a quiet host.  (Forcing a wakeup with every record above the threshold, until the woken reader had drained the ring, cost ~45 ns per exit hook run: an irq_work each.)  With --kill/--stop an idle reader is woken at once.",
+        "8 MiB holds about 85,000 fork records (88 bytes plus the ring's 8-byte header), two seconds of this machine's vfork ceiling with the reader descheduled.  While observing, records are submitted with BPF_RB_NO_WAKEUP except the one that takes the queue past 64 KiB, which forces a wakeup; the reader also consumes after each 50 ms poll timeout, so a record is at most ~50 ms late on a quiet host.  (Forcing a wakeup with every record above the threshold, until the woken reader had drained the ring, cost ~45 ns per exit hook run: an irq_work each.)  With --kill/--stop an idle reader is woken at once.",
         "",
     ]
     if len(tracers) < len(FORKTRACE_ROWS) + 2:

@@ -218,32 +218,56 @@ static void reap(pid_t main_pid, int *main_status, bool *main_done)
 		}
 }
 
+/*
+ * Signal every task of dir and of the cgroups below it (a container runtime
+ * run under contain makes its own cgroups inside ours).  Returns the tasks
+ * signalled; *any is set when some task was found.
+ */
+static long kill_below(const char *dir, int depth, bool *any)
+{
+	char path[CG_PATH_MAX + 64];
+	struct dirent *de;
+	long killed = 0, pid;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "re");
+	if (f) {
+		while (fscanf(f, "%ld", &pid) == 1) {
+			*any = true;
+			if (kill((pid_t)pid, SIGKILL) == 0)
+				killed++;
+		}
+		fclose(f);
+	}
+	d = depth < 16 ? opendir(dir) : NULL;
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		killed += kill_below(path, depth + 1, any);
+	}
+	if (d)
+		closedir(d);
+	return killed;
+}
+
 /* Kill everything in the cgroup until it is empty; returns tasks killed. */
 static long empty_cgroup(const struct hier *h, pid_t main_pid, int *st, bool *done)
 {
 	uint64_t give_up = now_ms() + 10000;
 	long killed = 0;
 
-	/* no task can fork once the limit is 0, so the sweep converges */
+	/* no task can fork once the limit is 0 (it holds for the cgroups
+	 * below too), so the sweep converges */
 	write_file(h->dir, "pids.max", "0");
 	if (h->v2)
 		write_file(h->dir, "cgroup.kill", "1");
 	while (now_ms() < give_up) {
-		char path[CG_PATH_MAX + 64];
 		bool any = false;
-		long pid;
-		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/cgroup.procs", h->dir);
-		f = fopen(path, "re");
-		if (!f)
-			break;
-		while (fscanf(f, "%ld", &pid) == 1) {
-			any = true;
-			if (kill((pid_t)pid, SIGKILL) == 0)
-				killed++;
-		}
-		fclose(f);
+		killed += kill_below(h->dir, 0, &any);
 		reap(main_pid, st, done);
 		if (!any && read_long(h->dir, "pids.current", NULL) <= 0)
 			break;
@@ -252,12 +276,30 @@ static long empty_cgroup(const struct hier *h, pid_t main_pid, int *st, bool *do
 	return killed;
 }
 
+/* rmdir dir after the (empty) cgroups below it, deepest first */
+static int remove_below(const char *dir, int depth)
+{
+	char path[CG_PATH_MAX + 64];
+	struct dirent *de;
+	DIR *d = depth < 16 ? opendir(dir) : NULL;
+
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		remove_below(path, depth + 1);
+	}
+	if (d)
+		closedir(d);
+	return rmdir(dir);
+}
+
 static void remove_cgroup(const struct hier *h)
 {
 	if (!h->dir[0])
 		return;
 	for (int i = 0; h->dir[0] && i < 500; i++) {
-		if (rmdir(h->dir) == 0 || errno == ENOENT)
+		if (remove_below(h->dir, 0) == 0 || errno == ENOENT)
 			return;
 		usleep(10000);
 	}

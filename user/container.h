@@ -9,6 +9,10 @@
 #define FT_CONTAINER_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "forktrace.h"
 
 enum ct_runtime {
 	CT_NONE,       /* not in a container we recognise */
@@ -38,5 +42,66 @@ struct ct_ref {
 bool ct_from_cgroup_path(const char *path, struct ct_ref *out);
 
 const char *ct_runtime_name(enum ct_runtime r);
+
+/*
+ * The pod, its namespace and uid and the container's name from an OCI
+ * bundle's config.json (containerd: io.kubernetes.cri.sandbox-name, ...;
+ * CRI-O: io.kubernetes.pod.name, ...).  Pure.  Returns true, with
+ * FT_CT_ANNOTATED set, when the annotations name a pod.
+ */
+bool ct_parse_bundle_config(const char *json, size_t len, struct ft_container *out);
+
+/* NUL-terminate every string of a record read from a file. */
+void ct_record_terminate(struct ft_container *c);
+
+/*
+ * Where this node keeps what attribution reads: host_root prefixes the
+ * host's paths when forktrace runs in a container ("" on the host).
+ */
+struct ct_node {
+	char host_root[256];
+	char cgroup2[512]; /* the cgroup2 mount, "" if none */
+	char bundle_roots[6][384];
+	int nbundle_roots;
+};
+
+/* -1 with a one-line reason in err (host_root missing) */
+int ct_node_init(struct ct_node *n, const char *host_root, char *err, size_t errlen);
+
+/*
+ * Fill out (a whole FT_EV_CONTAINER record) for cgroup_id: the path from
+ * /proc/<pid>/cgroup (then ppid's), checked against the id, else found by
+ * walking the cgroup2 mount; the container from the path; the pod from the
+ * runtime's bundle.  Returns false when not even the path was found.
+ */
+bool ct_resolve(const struct ct_node *n, uint64_t cgroup_id, uint32_t pid, uint32_t ppid,
+		struct ft_container *out);
+
+/* --container ID (a unique prefix of >= 12 hex digits), --pod NAMESPACE/NAME:
+ * the cgroup directory to filter on.  -1 with a one-line reason in err. */
+int ct_container_cgroup(const struct ct_node *n, const char *id, char *path, size_t len, char *err,
+			size_t errlen);
+int ct_pod_cgroup(const struct ct_node *n, const char *ns_name, char *path, size_t len, char *err,
+		  size_t errlen);
+
+/*
+ * Bounded cache of cgroup id -> record, the least recently used evicted
+ * (counted).  An entry without its pod is asked again, a few times, as a
+ * container's bundle can appear after its first process.
+ */
+struct ct_cache;
+
+struct ct_cache_stats {
+	uint32_t entries, capacity;
+	uint64_t evictions, resolved, unresolved;
+};
+
+struct ct_cache *ct_cache_new(uint32_t capacity);
+void ct_cache_free(struct ct_cache *c);
+const struct ft_container *ct_cache_get(struct ct_cache *c, uint64_t cgroup_id);
+/* live: should cgroup_id be resolved now?  Marks the attempt. */
+bool ct_cache_due(struct ct_cache *c, uint64_t cgroup_id, uint64_t now_ns);
+void ct_cache_put(struct ct_cache *c, const struct ft_container *rec, uint64_t now_ns);
+void ct_cache_get_stats(const struct ct_cache *c, struct ct_cache_stats *out);
 
 #endif /* FT_CONTAINER_H */

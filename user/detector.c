@@ -218,11 +218,12 @@ int det_config_set(struct det_config *c, const char *assignment, char *err, size
 	return -1;
 }
 
-int det_config_load(struct det_config *c, const char *path, char *err, size_t errlen)
+int det_config_load(struct det_config *c, const char *path, det_config_line_fn other, void *ctx,
+		    char *err, size_t errlen)
 {
 	char line[512], why[256];
 	FILE *f = fopen(path, "re");
-	int lineno = 0;
+	int lineno = 0, ret;
 
 	if (!f) {
 		snprintf(err, errlen, "cannot open config %s: %s", path, strerror(errno));
@@ -237,7 +238,9 @@ int det_config_load(struct det_config *c, const char *path, char *err, size_t er
 			p++;
 		if (!*p || *p == '\n' || *p == '\r')
 			continue;
-		if (det_config_set(c, p, why, sizeof(why))) {
+		p[strcspn(p, "\r\n")] = '\0';
+		ret = other ? other(ctx, p, why, sizeof(why)) : 1;
+		if (ret < 0 || (ret > 0 && det_config_set(c, p, why, sizeof(why)))) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
 			fclose(f);
 			return -1;
@@ -271,6 +274,11 @@ struct detector *det_new(const struct det_config *c, uint32_t cap)
 		return NULL;
 	}
 	return d;
+}
+
+void det_set_config(struct detector *d, const struct det_config *c)
+{
+	d->c = *c;
 }
 
 void det_free(struct detector *d)
@@ -1326,6 +1334,72 @@ uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot
 	const struct det_proc *p = st(d, t, slot);
 
 	return alert_of(d, p) ? p->alert : 0;
+}
+
+static int by_growth(const void *a, const void *b)
+{
+	const struct det_tree_info *x = a, *y = b;
+
+	if (x->flagged != y->flagged)
+		return x->flagged ? -1 : 1;
+	if (x->births_per_s != y->births_per_s)
+		return x->births_per_s > y->births_per_s ? -1 : 1;
+	return x->live > y->live ? -1 : x->live < y->live;
+}
+
+uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t now,
+		       struct det_tree_info *out, uint32_t max)
+{
+	struct det_tree_info worst;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < DET_MAX_ALERTS && n < max; i++) {
+		const struct det_alert *a = &d->alerts[i];
+		int32_t slot = a->used ? pt_find(t, a->root.tgid, a->root_start_ns) : PT_NONE;
+
+		if (slot == PT_NONE)
+			continue;
+		out[n++] = (struct det_tree_info){
+			.root = a->root.tgid,
+			.root_start_ns = a->root_start_ns,
+			.root_slot = slot,
+			.root_comm = a->comm,
+			.live = a->live,
+			.doubling_ms = -1,
+			.flagged = true,
+			.pattern = a->pattern,
+		};
+	}
+	/* the top of each chain of recently forking processes, not flagged */
+	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+		const struct pt_entry *e = pt_get(t, i);
+		struct profile pr;
+
+		if (e->state != PT_ALIVE || e->key.tgid <= 1 || !forked_recently(d, t, i, now) ||
+		    (e->parent != PT_NONE && pt_get(t, e->parent)->key.tgid > 1 &&
+		     forked_recently(d, t, e->parent, now)) ||
+		    alert_of(d, st(d, t, i)))
+			continue;
+		profile(d, t, i, now, &pr);
+		worst = (struct det_tree_info){
+			.root = e->key.tgid,
+			.root_start_ns = e->start_ns,
+			.root_slot = i,
+			.root_comm = e->comm,
+			.live = pr.live,
+			.births_per_s = pr.births_per_s,
+			.doubling_ms = pr.doubling_ms,
+		};
+		if (n < max) {
+			out[n++] = worst;
+		} else if (max && by_growth(&worst, &out[max - 1]) < 0) {
+			out[max - 1] = worst;
+		} else {
+			continue;
+		}
+		qsort(out, n, sizeof(*out), by_growth);
+	}
+	return n;
 }
 
 void det_get_drops(const struct detector *d, struct det_drops *out)

@@ -97,11 +97,19 @@ struct detector;
 void det_config_defaults(struct det_config *c);
 /* "key=value" into c; -1 with a one-line reason in err. */
 int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen);
-/* A file of key = value lines (# comments); -1 with "FILE:LINE: reason". */
-int det_config_load(struct det_config *c, const char *path, char *err, size_t errlen);
+/*
+ * A file of key = value lines (# comments); -1 with "FILE:LINE: reason".
+ * other, if given, sees each line first (keys of other modules): 0 it took
+ * the line, 1 not its key, -1 a bad line (reason in why).
+ */
+typedef int (*det_config_line_fn)(void *ctx, const char *line, char *why, size_t whylen);
+int det_config_load(struct det_config *c, const char *path, det_config_line_fn other, void *ctx,
+		    char *err, size_t errlen);
 
 struct detector *det_new(const struct det_config *c, uint32_t table_capacity);
 void det_free(struct detector *d);
+/* New thresholds (SIGHUP): judged from the next record on. */
+void det_set_config(struct detector *d, const struct det_config *c);
 
 /* Feed one record after the table applied it (slot: its subject). */
 void det_feed(struct detector *d, const struct proctable *t, const union ft_record *rec,
@@ -117,6 +125,26 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
 /* Flagged-tree id a process belongs to, or 0. */
 uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot);
+
+/* A tree that is growing now (or under an alert), for metrics and views. */
+struct det_tree_info {
+	uint32_t root;
+	uint64_t root_start_ns;
+	int32_t root_slot;
+	const char *root_comm;
+	uint32_t live;
+	double births_per_s;
+	double doubling_ms; /* < 0: not growing */
+	bool flagged;
+	enum det_pattern pattern; /* flagged trees */
+};
+/*
+ * Up to max trees, flagged ones first, then the fastest-forking: the top
+ * of each chain of recently forking processes.  Walks the table; call at
+ * most a few times a second.  Returns how many were written.
+ */
+uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t now,
+		       struct det_tree_info *out, uint32_t max);
 
 /* What the detector's fixed-size state had to drop. */
 struct det_drops {

@@ -21,17 +21,23 @@
 #include <sys/resource.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "container.h"
 #include "detector.h"
+#include "metrics.h"
 #include "policy.h"
 #include "pipeline.h"
+#include "privs.h"
 #include "procfs.h"
 #include "recording.h"
 #include "source_live.h"
 
-#define STATS_INTERVAL_NS 200000000ull /* how often kernel loss counters are read */
-#define POLL_TIMEOUT_MS	  50
+#define STATS_INTERVAL_NS   200000000ull /* how often kernel loss counters are read */
+#define POLL_TIMEOUT_MS	    50
+#define METRICS_INTERVAL_NS 1000000000ull /* how often the metrics text is rendered */
+#define METRICS_TEXT_MAX    (256 * 1024)
+#define MAX_ARG_RULES	    POLICY_MAX_ALLOW
 
-static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t exiting, reload;
 
 struct config {
 	bool json, tree, threads, verbose;
@@ -48,6 +54,14 @@ struct config {
 	bool wakeup_set; /* --wakeup-kb given: keep it even when acting */
 	bool no_detect;
 	uint32_t noop; /* enum ft_noop */
+	/* the settings SIGHUP re-reads: --config's file, then --set and --allow */
+	const char *config_path;
+	const char *sets[MAX_ARG_RULES], *allows[MAX_ARG_RULES];
+	uint32_t nsets, nallows;
+	/* node agent */
+	bool agent;
+	const char *output_path, *metrics_addr, *host_root, *container_id, *pod;
+	struct privs_opts privs;
 	char err[512]; /* a --config/--set problem, reported after parsing */
 };
 
@@ -72,6 +86,9 @@ static const char doc[] =
     "    sudo forktrace --kill            # kill runaway trees as they are flagged\n"
     "    sudo forktrace --kill --dry-run  # say what --kill would signal\n"
     "    sudo forktrace --stop --allow exe:/usr/bin/make   # freeze them for forensics\n"
+    "    sudo forktrace --pod default/web-0 --tree         # one Kubernetes pod\n"
+    "    sudo forktrace --agent --metrics 127.0.0.1:9465 --config /etc/forktrace.conf \\\n"
+    "        --user 65534                 # node agent: JSON Lines, metrics, no root\n"
     "\n"
     "OPTIONS:";
 
@@ -94,6 +111,12 @@ enum {
 	OPT_GUARD,
 	OPT_NO_DETECT,
 	OPT_NOOP,
+	OPT_AGENT,
+	OPT_METRICS,
+	OPT_HOST_ROOT,
+	OPT_CONTAINER,
+	OPT_POD,
+	OPT_USER,
 };
 
 static const struct argp_option options[] = {
@@ -113,6 +136,22 @@ static const struct argp_option options[] = {
 	{ "alerts", OPT_ALERTS, NULL, 0, "Print only alerts and findings (for runbooks, pagers)",
 	  0 },
 	{ "no-detect", OPT_NO_DETECT, NULL, 0, "Trace only: no runaway detection", 0 },
+	{ "container", OPT_CONTAINER, "ID", 0,
+	  "Only this container's tasks (its id or a prefix of >= 12 hex digits)", 0 },
+	{ "pod", OPT_POD, "NS/NAME", 0, "Only this Kubernetes pod's tasks (on this node)", 0 },
+	{ "output", 'o', "FILE", 0, "Write output to FILE (appended) instead of stdout", 0 },
+	{ "agent", OPT_AGENT, NULL, 0,
+	  "Node agent: JSON Lines of alerts, actions, OOM kills and losses; SIGHUP re-reads "
+	  "--config (docs/kubernetes.md)",
+	  3 },
+	{ "metrics", OPT_METRICS, "ADDR:PORT", 0,
+	  "Serve Prometheus metrics at /metrics and a health check at /healthz (loopback or the "
+	  "pod IP; docs/metrics.md)",
+	  3 },
+	{ "user", OPT_USER, "UID[:GID]", 0,
+	  "After attaching, run as this user with only the capabilities still needed", 3 },
+	{ "host-root", OPT_HOST_ROOT, "DIR", 0,
+	  "Where the host's /sys/fs/cgroup and /run are mounted when run in a container", 3 },
 	{ "config", OPT_CONFIG, "FILE", 0,
 	  "Detection thresholds, key = value lines "
 	  "(docs/detection.md)",
@@ -141,7 +180,7 @@ static const struct argp_option options[] = {
 	  2 },
 	{ "attach", OPT_ATTACH, "MODE", 0, "auto (default), tp_btf or raw_tp", 1 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 1 },
-	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (16)", 1 },
+	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (8)", 1 },
 	{ "table-size", OPT_TABLE, "N", 0, "Process table capacity (65536)", 1 },
 	{ "grace", OPT_GRACE, "SEC", 0, "Keep exited processes this long (5)", 1 },
 	{ "noop", OPT_NOOP, "record", OPTION_ARG_OPTIONAL,
@@ -165,6 +204,54 @@ static int parse_number(const char *arg, double min, double max, double *out)
 	if (errno || end == arg || *end || v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* --config's "allow = RULE" lines; the rest are the detector's */
+static int config_allow_line(void *ctx, const char *line, char *why, size_t whylen)
+{
+	const char *p = line;
+
+	if (strncmp(p, "allow", 5))
+		return 1;
+	p += 5;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != '=')
+		return 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return policy_add_allow(ctx, p, why, whylen) ? -1 : 0;
+}
+
+/*
+ * Thresholds and allow rules: defaults, then --config's file, then --set
+ * and --allow.  At start and on SIGHUP; the mode, --act-on and
+ * --dry-run are the command line's and stay.
+ */
+static int load_settings(const struct config *c, struct det_config *detect,
+			 struct policy_opts *policy, char *err, size_t errlen)
+{
+	struct policy_opts fresh;
+	char why[400];
+
+	det_config_defaults(detect);
+	policy_defaults(&fresh);
+	fresh.mode = policy->mode;
+	fresh.dry_run = policy->dry_run;
+	fresh.act_on = policy->act_on;
+	if (c->config_path &&
+	    det_config_load(detect, c->config_path, config_allow_line, &fresh, err, errlen))
+		return -1;
+	for (uint32_t i = 0; i < c->nsets; i++)
+		if (det_config_set(detect, c->sets[i], why, sizeof(why))) {
+			snprintf(err, errlen, "--set %s", why);
+			return -1;
+		}
+	for (uint32_t i = 0; i < c->nallows; i++)
+		if (policy_add_allow(&fresh, c->allows[i], err, errlen))
+			return -1;
+	*policy = fresh;
 	return 0;
 }
 
@@ -248,12 +335,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		c->alerts_only = true;
 		break;
 	case OPT_CONFIG:
-		if (det_config_load(&c->detect, arg, c->err, sizeof(c->err)))
-			argp_failure(state, 2, 0, "%s", c->err);
+		c->config_path = arg;
 		break;
 	case OPT_SET:
-		if (det_config_set(&c->detect, arg, c->err, sizeof(c->err)))
-			argp_failure(state, 2, 0, "--set %s", c->err);
+		if (c->nsets == MAX_ARG_RULES)
+			argp_failure(state, 2, 0, "--set: at most %d", MAX_ARG_RULES);
+		c->sets[c->nsets++] = arg;
 		break;
 	case OPT_NO_DETECT:
 		c->no_detect = true;
@@ -273,7 +360,30 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		c->policy.dry_run = true;
 		break;
 	case OPT_ALLOW:
-		if (policy_add_allow(&c->policy, arg, c->err, sizeof(c->err)))
+		if (c->nallows == MAX_ARG_RULES)
+			argp_failure(state, 2, 0, "--allow: at most %d rules", MAX_ARG_RULES);
+		c->allows[c->nallows++] = arg;
+		break;
+	case OPT_AGENT:
+		c->agent = c->json = true;
+		break;
+	case 'o':
+		c->output_path = arg;
+		break;
+	case OPT_METRICS:
+		c->metrics_addr = arg;
+		break;
+	case OPT_HOST_ROOT:
+		c->host_root = arg;
+		break;
+	case OPT_CONTAINER:
+		c->container_id = arg;
+		break;
+	case OPT_POD:
+		c->pod = arg;
+		break;
+	case OPT_USER:
+		if (privs_parse_user(arg, &c->privs, c->err, sizeof(c->err)))
 			argp_failure(state, 2, 0, "%s", c->err);
 		break;
 	case OPT_ACT_ON:
@@ -304,6 +414,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				     "--no-detect leaves nothing to act on or alert about");
 		if (c->guard_forks && c->policy.mode != POLICY_KILL)
 			argp_failure(state, 2, 0, "--guard goes with --kill");
+		if (!!c->cgroup_path + !!c->container_id + !!c->pod > 1)
+			argp_failure(state, 2, 0, "-c, --container and --pod: one at a time");
+		if (c->read_path &&
+		    (c->container_id || c->pod || c->metrics_addr || c->agent || c->privs.user_set))
+			argp_failure(state, 2, 0,
+				     "--container, --pod, --metrics, --agent and --user are for "
+				     "live tracing, not -r");
+		if (load_settings(c, &c->detect, &c->policy, c->err, sizeof(c->err)))
+			argp_failure(state, 2, 0, "%s", c->err);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -318,7 +437,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static void on_signal(int sig)
 {
-	exiting = 1;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		exiting = 1;
 }
 
 static int install_signals(void)
@@ -326,7 +448,8 @@ static int install_signals(void)
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+	    sigaction(SIGHUP, &sa, NULL))
 		return -1;
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error */
 	return 0;
@@ -344,6 +467,7 @@ static struct pipeline_opts pipeline_options(const struct config *c)
 		.write_path = c->write_path,
 		.show_threads = c->threads,
 		.alerts_only = c->alerts_only,
+		.agent = c->agent,
 		.detect = c->detect,
 		.policy = c->policy,
 		.no_detect = c->no_detect,
@@ -487,6 +611,11 @@ static void build_safety(const struct policy_opts *po, struct live_safety *s)
 			break;
 		case ALLOW_COMM:
 			break; /* spoofable: user space only */
+		case ALLOW_NAMESPACE:
+		case ALLOW_POD:
+			/* the kernel has no pod names: user space spares these
+			 * (written to members as tree 0); --guard does not */
+			break;
 		}
 	}
 }
@@ -499,13 +628,20 @@ static void build_safety(const struct policy_opts *po, struct live_safety *s)
  * throttling bounds any mistake), the best nice value when observing.
  * Memory is locked so a host under memory pressure does not page it out.
  */
-static void claim_priority(bool acting)
+static bool claim_priority(bool acting)
 {
 	struct sched_param sp = { .sched_priority = 10 };
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 
 	if (!acting || sched_setscheduler(0, SCHED_RR, &sp))
 		setpriority(PRIO_PROCESS, 0, -20);
-	mlockall(MCL_CURRENT | MCL_FUTURE);
+	/* MCL_FUTURE makes every later allocation a locked one: without a
+	 * limit, they keep working once CAP_IPC_LOCK is dropped (privs.h) */
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	/* on fault: the tables' untouched slots stay unallocated (idle RSS),
+	 * every page in use stays in memory */
+	return !mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) ||
+	       !mlockall(MCL_CURRENT | MCL_FUTURE);
 }
 
 static int replay(const struct config *c)
@@ -517,8 +653,18 @@ static int replay(const struct config *c)
 	union ft_record rec;
 	char err[512] = "", rerr[512] = "";
 	uint64_t last_ts = 0;
+	FILE *out = NULL;
 	int ret = 1, got;
 
+	if (c->output_path) {
+		out = fopen(c->output_path, "ae");
+		if (!out) {
+			snprintf(err, sizeof(err), "cannot open %s: %s", c->output_path,
+				 strerror(errno));
+			goto cleanup;
+		}
+		po.out = out;
+	}
 	if (ft_reader_open(c->read_path, &info, &r, err, sizeof(err)))
 		goto cleanup;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
@@ -539,15 +685,66 @@ static int replay(const struct config *c)
 	else
 		ret = 0;
 cleanup:
-	fflush(stdout);
+	fflush(po.out);
+	if (ferror(po.out) && ret == 0) {
+		snprintf(err, sizeof(err), "writing output: %s", strerror(errno));
+		ret = 1;
+	}
 	if (err[0])
 		fprintf(stderr, "forktrace: %s\n", err);
 	pipeline_free(p);
 	ft_reader_close(r);
+	if (out)
+		fclose(out);
 	return ret;
 }
 
-static int trace_live(const struct config *c)
+/* --container/--pod: the directory -c would have named */
+static int scope_cgroup(const struct config *c, const struct ct_node *node, char *path, size_t len,
+			char *err, size_t errlen)
+{
+	if (c->container_id)
+		return ct_container_cgroup(node, c->container_id, path, len, err, errlen);
+	if (c->pod)
+		return ct_pod_cgroup(node, c->pod, path, len, err, errlen);
+	snprintf(path, len, "%s", c->cgroup_path ? c->cgroup_path : "");
+	return 0;
+}
+
+/* Render the metrics text and hand it to the server's thread. */
+static void publish_metrics(struct metrics_server *m, struct pipeline *p, const char *kernel,
+			    uint64_t now, char *text)
+{
+	struct metrics_sample *sample = calloc(1, sizeof(*sample));
+	size_t n;
+
+	if (!sample)
+		return;
+	sample->kernel = kernel;
+	pipeline_sample(p, now, sample);
+	n = metrics_render(sample, text, METRICS_TEXT_MAX);
+	if (metrics_publish(m, text, n))
+		fprintf(stderr, "forktrace: metrics: out of memory\n");
+	free(sample);
+}
+
+/* SIGHUP: --config again; a bad file keeps the settings running now. */
+static void reload_settings(const struct config *c, struct pipeline *p)
+{
+	struct policy_opts policy = c->policy;
+	struct det_config detect;
+	char err[512];
+
+	if (load_settings(c, &detect, &policy, err, sizeof(err))) {
+		fprintf(stderr, "forktrace: SIGHUP: %s (settings unchanged)\n", err);
+		return;
+	}
+	pipeline_reconfigure(p, &detect, &policy);
+	fprintf(stderr, "forktrace: SIGHUP: settings re-read%s%s\n", c->config_path ? " from " : "",
+		c->config_path ? c->config_path : "");
+}
+
+static int trace_live(struct config *c)
 {
 	struct pipeline_opts po = pipeline_options(c);
 	struct live_opts lo = {
@@ -574,12 +771,15 @@ static int trace_live(const struct config *c)
 		.exe = act_exe,
 		.in_unit = act_in_unit,
 	};
-	uint64_t stats[FT_STAT_MAX], deadline = 0, next_stats = 0, now;
+	uint64_t stats[FT_STAT_MAX], deadline = 0, next_stats = 0, next_metrics = 0, now;
+	struct metrics_server *metrics = NULL;
 	struct live_safety *safety = NULL;
 	struct live_source *src = NULL;
 	struct pipeline *p = NULL;
+	struct ct_node *node = NULL;
 	struct ft_run_info info;
-	char err[512] = "";
+	char err[512] = "", scope[PATH_MAX] = "", *metrics_text = NULL;
+	FILE *out = NULL;
 	int ret = 1, n;
 	bool busy = false;
 
@@ -587,8 +787,36 @@ static int trace_live(const struct config *c)
 		snprintf(err, sizeof(err), "-p %u: no such process", c->pid);
 		goto cleanup;
 	}
-	if (c->cgroup_path && cgroup_resolve(c->cgroup_path, &lo.cgroup, err, sizeof(err)))
+	node = calloc(1, sizeof(*node));
+	if (!node) {
+		snprintf(err, sizeof(err), "out of memory");
 		goto cleanup;
+	}
+	if (ct_node_init(node, c->host_root, err, sizeof(err)) ||
+	    scope_cgroup(c, node, scope, sizeof(scope), err, sizeof(err)))
+		goto cleanup;
+	if (scope[0] && cgroup_resolve(scope, &lo.cgroup, err, sizeof(err)))
+		goto cleanup;
+	po.containers = node;
+	if (c->output_path) {
+		out = fopen(c->output_path, "ae");
+		if (!out) {
+			snprintf(err, sizeof(err), "cannot open %s: %s", c->output_path,
+				 strerror(errno));
+			goto cleanup;
+		}
+		setvbuf(out, NULL, _IOLBF, 0);
+		po.out = out;
+	}
+	if (c->metrics_addr) {
+		metrics_text = malloc(METRICS_TEXT_MAX);
+		if (!metrics_text) {
+			snprintf(err, sizeof(err), "out of memory");
+			goto cleanup;
+		}
+		if (metrics_start(c->metrics_addr, &metrics, err, sizeof(err)))
+			goto cleanup;
+	}
 	if (lo.enforce) {
 		safety = calloc(1, sizeof(*safety));
 		if (!safety) {
@@ -606,10 +834,24 @@ static int trace_live(const struct config *c)
 		po.actuator = &ops;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
 		goto cleanup;
-	claim_priority(c->policy.mode != POLICY_OBSERVE);
+	c->privs.memory_locked = claim_priority(c->policy.mode != POLICY_OBSERVE);
+	/* attached, files and port open: what is left needs far less */
+	c->privs.signals = c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run;
+	c->privs.bpf_probe = live_probe_maps;
+	c->privs.probe_ctx = src;
+	if (privs_drop(&c->privs, err, sizeof(err)))
+		goto cleanup;
+	if (c->verbose) {
+		char caps[256];
+
+		privs_describe(caps, sizeof(caps));
+		fprintf(stderr, "forktrace: running as uid %u with %s\n", (unsigned)getuid(), caps);
+	}
 	/* every program is attached: say so, then learn who was already running */
-	pipeline_start(p, "live", (uint32_t)getpid());
 	now = procfs_boot_ns();
+	if (metrics) /* healthy from here on, while the loop reads */
+		metrics_heartbeat(metrics, now);
+	pipeline_start(p, "live", (uint32_t)getpid());
 	if (procfs_snapshot(now, 0, pipeline_feed, p) < 0) {
 		snprintf(err, sizeof(err), "cannot read /proc: %s", strerror(errno));
 		goto cleanup;
@@ -629,7 +871,7 @@ static int trace_live(const struct config *c)
 		}
 		now = procfs_boot_ns();
 		busy = pipeline_tick(p, now);
-		fflush(stdout);
+		fflush(po.out);
 		if (now >= next_stats) {
 			next_stats = now + STATS_INTERVAL_NS;
 			/* losses first get their LOST records, then /proc fills the gap */
@@ -637,6 +879,17 @@ static int trace_live(const struct config *c)
 			    pipeline_note_kernel_stats(p, stats, now) && pipeline_resync(p, now))
 				fprintf(stderr, "forktrace: re-sync from /proc failed: %s\n",
 					strerror(errno));
+		}
+		if (reload) {
+			reload = 0;
+			reload_settings(c, p);
+		}
+		if (metrics) {
+			metrics_heartbeat(metrics, now);
+			if (now >= next_metrics) {
+				next_metrics = now + METRICS_INTERVAL_NS;
+				publish_metrics(metrics, p, info.kernel, now, metrics_text);
+			}
 		}
 		if (deadline && now >= deadline)
 			break;
@@ -657,23 +910,28 @@ static int trace_live(const struct config *c)
 	}
 	ret = 0;
 cleanup:
-	fflush(stdout);
-	if (ferror(stdout) && ret == 0) {
+	fflush(po.out);
+	if (ferror(po.out) && ret == 0) {
 		snprintf(err, sizeof(err), "writing output: %s", strerror(errno));
 		ret = 1;
 	}
 	if (err[0])
 		fprintf(stderr, "forktrace: %s\n", err);
 	pipeline_free(p);
+	metrics_stop(metrics);
 	live_close(src);
+	free(metrics_text);
 	free(safety);
+	free(node);
+	if (out)
+		fclose(out);
 	return ret;
 }
 
 int main(int argc, char **argv)
 {
 	struct config c = {
-		.ring_bytes = 16u << 20,
+		.ring_bytes = 8u << 20,
 		.table_capacity = 65536,
 		.grace_ns = 5000000000ull,
 		.wakeup_bytes = 64u << 10,
@@ -681,7 +939,7 @@ int main(int argc, char **argv)
 	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
 
 	det_config_defaults(&c.detect);
-	policy_defaults(&c.policy);
+	policy_defaults(&c.policy); /* the mode and --act-on start here */
 	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
 		return 2;
 	libbpf_set_print(c.verbose ? libbpf_print : NULL);

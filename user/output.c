@@ -6,6 +6,7 @@
 #include <time.h>
 #include "json.h"
 #include "output.h"
+#include "container.h"
 
 #define TREE_MAX_DEPTH 256
 
@@ -14,6 +15,8 @@ struct output {
 	enum out_format fmt;
 	struct ft_run_info info;
 	bool verbose;
+	bool signal_lines_off;	     /* JSON too: one action line per tree, unless verbose */
+	struct ct_cache *containers; /* attribution by cgroup id; may be NULL */
 	/* per flagged tree: children the kernel signalled at their fork,
 	 * summed into the tree's ACTION line */
 	uint32_t kernel_signalled[FT_MAX_TREES];
@@ -39,6 +42,16 @@ void output_free(struct output *o)
 void output_set_verbose(struct output *o, bool verbose)
 {
 	o->verbose = verbose;
+}
+
+void output_set_signal_lines(struct output *o, bool on)
+{
+	o->signal_lines_off = !on;
+}
+
+void output_set_containers(struct output *o, struct ct_cache *containers)
+{
+	o->containers = containers;
 }
 
 void output_flush(struct output *o)
@@ -88,6 +101,49 @@ static const char *printable(const char *s, size_t n, char *buf, size_t len)
 	return buf;
 }
 
+/* JSON: where the cgroup is and, in a container, which (docs/json.md) */
+static void json_attribution(struct output *o, struct json_line *j, uint64_t cgroup_id)
+{
+	const struct ft_container *c = ct_cache_get(o->containers, cgroup_id);
+
+	json_u64(j, "cgroup", cgroup_id);
+	if (!c)
+		return;
+	if (c->flags & FT_CT_PATH)
+		json_str(j, "cgroup_path", c->cgroup);
+	if (!c->runtime)
+		return;
+	json_str(j, "container_id", c->id);
+	json_str(j, "runtime", ct_runtime_name(c->runtime));
+	if (c->flags & FT_CT_ANNOTATED) {
+		json_str(j, "namespace", c->ns);
+		json_str(j, "pod", c->pod);
+		json_str(j, "container", c->name);
+	}
+	if (c->pod_uid[0])
+		json_str(j, "pod_uid", c->pod_uid);
+}
+
+/* Human: " [namespace/pod/container]", or " [container 0123456789ab]" */
+static const char *human_attribution(struct output *o, uint64_t cgroup_id, char *buf, size_t len)
+{
+	const struct ft_container *c = ct_cache_get(o->containers, cgroup_id);
+	char text[FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN + 4];
+
+	buf[0] = '\0';
+	if (!c || !c->runtime)
+		return buf;
+	if (c->flags & FT_CT_ANNOTATED)
+		snprintf(text, sizeof(text), "%s/%s/%s", c->ns, c->pod, c->name);
+	else
+		snprintf(text, sizeof(text), "container %.12s", c->id);
+	buf[0] = ' ';
+	buf[1] = '[';
+	printable(text, sizeof(text), buf + 2, len - 3);
+	strcat(buf, "]");
+	return buf;
+}
+
 static void json_header(struct output *o, struct json_line *j, const char *event, uint64_t ts,
 			uint32_t pid, const char *comm)
 {
@@ -134,6 +190,7 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 {
 	const struct ft_header *h = &rec->h;
 	char when[32], comm[FT_COMM_LEN * 4 + 1], detail[FT_FILENAME_LEN * 4 + 64];
+	char where[(FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN) * 4 + 8];
 	const char *event = NULL;
 	uint32_t pid = h->tgid, ppid = h->ppid;
 	int code, sig;
@@ -233,8 +290,10 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 		printable(e->comm, FT_COMM_LEN, comm, sizeof(comm));
 	else
 		printable(h->comm, FT_COMM_LEN, comm, sizeof(comm));
-	fprintf(o->f, "%-12s %-7s %7u %7u %-16s %s\n", hhmmss(o, h->ts_ns, when, sizeof(when)),
-		event, pid, ppid, comm, detail);
+	human_attribution(o, e && h->type == FT_EV_OOM ? e->cgroup_id : h->cgroup_id, where,
+			  sizeof(where));
+	fprintf(o->f, "%-12s %-7s %7u %7u %-16s %s%s\n", hhmmss(o, h->ts_ns, when, sizeof(when)),
+		event, pid, ppid, comm, detail, where);
 }
 
 static void json_record(struct output *o, const union ft_record *rec, const struct pt_entry *e,
@@ -328,6 +387,11 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_u64(&j, "start_ns", h->start_ns);
 		json_end(&j);
 		return;
+	case FT_EV_CONTAINER:
+		json_header(o, &j, "container", h->ts_ns, h->tgid, "");
+		json_attribution(o, &j, h->cgroup_id);
+		json_end(&j);
+		return;
 	case FT_EV_RESYNC:
 		json_header(o, &j, "resync", h->ts_ns, 0, "");
 		json_u64(&j, "added", rec->resync.added);
@@ -341,10 +405,10 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 	json_u64(&j, "uid", h->uid);
 	/* pid-only OOM records (older kernels, classic fallback): the table knows */
 	if (h->type == FT_EV_OOM && !(h->flags & FT_F_OOM_TASK) && e) {
-		json_u64(&j, "cgroup", e->cgroup_id);
+		json_attribution(o, &j, e->cgroup_id);
 		json_u64(&j, "start_ns", e->start_ns);
 	} else {
-		json_u64(&j, "cgroup", h->cgroup_id);
+		json_attribution(o, &j, h->cgroup_id);
 		json_u64(&j, "start_ns", h->start_ns);
 	}
 	json_end(&j);
@@ -358,10 +422,14 @@ void output_record(struct output *o, const union ft_record *rec, const struct pr
 	if (rec->h.type == FT_EV_ACTION && rec->action.tree < FT_MAX_TREES &&
 	    rec->action.child_ret == 0)
 		o->kernel_signalled[rec->action.tree]++;
+	/* a bomb's kill is hundreds of signals: a tree's ACTION line sums them
+	 * (JSON has each, unless output_set_verbose said one per tree) */
+	if (rec->h.type == FT_EV_ACTION && !o->verbose &&
+	    (o->fmt == OUT_HUMAN || o->signal_lines_off))
+		return;
 	if (o->fmt == OUT_JSON)
 		json_record(o, rec, e, oom);
-	/* a bomb's kill is hundreds of signals: a tree's ACTION line sums them */
-	else if (rec->h.type != FT_EV_ACTION || o->verbose)
+	else
 		human_record(o, rec, e, oom);
 }
 
@@ -383,8 +451,9 @@ static const char *seconds_text(double s, char *buf, size_t len)
 	return buf;
 }
 
-static void human_verdict(struct output *o, const struct det_verdict *v)
+static void human_verdict(struct output *o, const struct det_verdict *v, uint64_t cgroup_id)
 {
+	char where[(FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN) * 4 + 8];
 	char when[32], comm[FT_COMM_LEN * 4 + 1], exe[FT_FILENAME_LEN * 4 + 1];
 	char cmd[FT_ARGS_LEN * 4 + 1], left[48];
 	const char *sev = det_severity(v->pattern);
@@ -424,6 +493,8 @@ static void human_verdict(struct output *o, const struct det_verdict *v)
 	printable(v->cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
 	fprintf(o->f, "%-45s root %u: %s%s%s\n", "", v->root, exe[0] ? exe : comm,
 		cmd[0] ? "  cmdline: " : "", cmd);
+	if (human_attribution(o, cgroup_id, where, sizeof(where))[0])
+		fprintf(o->f, "%-45s in%s\n", "", where);
 	if (v->launcher) {
 		printable(v->launcher_comm, FT_COMM_LEN, comm, sizeof(comm));
 		printable(v->launcher_cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
@@ -437,7 +508,7 @@ static void human_verdict(struct output *o, const struct det_verdict *v)
 	fprintf(o->f, "%-45s evidence: %s\n", "", v->evidence);
 }
 
-static void json_verdict(struct output *o, const struct det_verdict *v)
+static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t cgroup_id)
 {
 	static const char *const kinds[] = { "alert", "alert", "alert_end", "finding" };
 	struct json_line j;
@@ -502,6 +573,8 @@ static void json_verdict(struct output *o, const struct det_verdict *v)
 		}
 	}
 	json_str(&j, "evidence", v->evidence);
+	if (cgroup_id)
+		json_attribution(o, &j, cgroup_id);
 	json_end(&j);
 }
 
@@ -546,6 +619,8 @@ static void json_policy(struct output *o, const struct policy_report *r)
 		json_u32_array(&j, "would_signal", r->pids, r->npids);
 		break;
 	}
+	if (r->cgroup)
+		json_attribution(o, &j, r->cgroup);
 	json_end(&j);
 }
 
@@ -554,6 +629,7 @@ static void human_action(struct output *o, const struct policy_report *r, const 
 			 const char *comm)
 {
 	uint32_t k = r->tree < FT_MAX_TREES ? o->kernel_signalled[r->tree] : 0;
+	char where[(FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN) * 4 + 8];
 	bool stop = !strcmp(r->action, "stop");
 
 	fprintf(o->f,
@@ -565,7 +641,8 @@ static void human_action(struct output *o, const struct policy_report *r, const 
 		fprintf(o->f, "; incomplete, %u remaining", r->remaining);
 	if (r->policy_failures)
 		fprintf(o->f, "; %u kernel map updates failed", r->policy_failures);
-	fprintf(o->f, "%s%s\n", r->why ? "; " : "", r->why ? r->why : "");
+	fprintf(o->f, "%s%s%s\n", r->why ? "; " : "", r->why ? r->why : "",
+		human_attribution(o, r->cgroup, where, sizeof(where)));
 }
 
 void output_policy(struct output *o, const struct policy_report *r)
@@ -573,7 +650,8 @@ void output_policy(struct output *o, const struct policy_report *r)
 	char when[32], comm[FT_COMM_LEN * 4 + 1];
 
 	if (o->fmt == OUT_JSON) {
-		json_policy(o, r);
+		if (r->kind != REPORT_SIGNAL || o->verbose || !o->signal_lines_off)
+			json_policy(o, r);
 		goto done;
 	}
 	hhmmss(o, r->ts_ns, when, sizeof(when));
@@ -613,12 +691,12 @@ done:
 	fflush(o->f);
 }
 
-void output_verdict(struct output *o, const struct det_verdict *v)
+void output_verdict(struct output *o, const struct det_verdict *v, uint64_t root_cgroup)
 {
 	if (o->fmt == OUT_JSON)
-		json_verdict(o, v);
+		json_verdict(o, v, root_cgroup);
 	else
-		human_verdict(o, v);
+		human_verdict(o, v, root_cgroup);
 	fflush(o->f);
 }
 
@@ -669,7 +747,7 @@ static void print_node(struct tree_walk *w, int32_t i, int depth, int repeat)
 		json_bool(&j, "alive", e->state == PT_ALIVE);
 		json_u64(&j, "subtree_live", w->live[i]);
 		json_u64(&j, "start_ns", e->start_ns);
-		json_u64(&j, "cgroup", e->cgroup_id);
+		json_attribution(w->o, &j, e->cgroup_id);
 		json_strn(&j, "exe", e->filename, FT_FILENAME_LEN);
 		json_end(&j);
 		return;

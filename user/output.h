@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "container.h"
 #include "detector.h"
 #include "policy.h"
 #include "proctable.h"
@@ -35,13 +36,19 @@ struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info
 void output_free(struct output *o);
 /* Human output: one line per signal (else one ACTION line per tree). */
 void output_set_verbose(struct output *o, bool verbose);
+/* JSON: a line per signal (default), or only the tree's action line
+ * (the agent's logs), which verbose overrides. */
+void output_set_signal_lines(struct output *o, bool on);
+/* Where processes run (pod, container), looked up by cgroup id. */
+void output_set_containers(struct output *o, struct ct_cache *containers);
 
 void output_start(struct output *o, const char *source, uint32_t self_pid);
 /* One stream record; slot is its subject in t (PT_NONE if unknown);
  * oom: the victim's tree, for OOM records (else NULL). */
 void output_record(struct output *o, const union ft_record *rec, const struct proctable *t,
 		   int32_t slot, const struct det_oom_tree *oom);
-void output_verdict(struct output *o, const struct det_verdict *v);
+/* root_cgroup: the root's cgroup id, for its attribution (0: unknown) */
+void output_verdict(struct output *o, const struct det_verdict *v, uint64_t root_cgroup);
 void output_policy(struct output *o, const struct policy_report *r);
 void output_tree(struct output *o, const struct proctable *t, int32_t root, uint64_t ts_ns);
 void output_summary(struct output *o, const struct ft_totals *tot, const struct proctable *t,

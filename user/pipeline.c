@@ -7,7 +7,8 @@
 #include "proctable.h"
 #include "recording.h"
 
-#define PRUNE_INTERVAL_NS 1000000000ull
+#define PRUNE_INTERVAL_NS	1000000000ull
+#define CONTAINER_CACHE_DEFAULT 1024
 
 struct pipeline {
 	struct pipeline_opts o;
@@ -16,7 +17,9 @@ struct pipeline {
 	struct ft_writer *writer;
 	struct detector *det;
 	struct policy *policy;
+	struct ct_cache *containers;
 	struct ft_totals tot;
+	struct metrics_counts counts;
 	uint64_t kernel_lost_seen[FT_EV_MAX];
 	struct pt_key root;
 	bool root_set;
@@ -38,14 +41,20 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	p->table = pt_new(o->table_capacity, o->grace_ns);
 	p->out = output_new(o->out, o->format, info);
 	p->det = det_new(&o->detect, o->table_capacity);
+	p->containers =
+	    ct_cache_new(o->container_cache ? o->container_cache : CONTAINER_CACHE_DEFAULT);
 	if (o->actuator)
 		p->policy = policy_new(&o->policy, o->actuator, o->table_capacity);
-	if (!p->table || !p->out || !p->det || (o->actuator && !p->policy)) {
+	if (!p->table || !p->out || !p->det || !p->containers || (o->actuator && !p->policy)) {
 		snprintf(err, errlen, "cannot allocate a process table of %u entries",
 			 o->table_capacity);
 		goto fail;
 	}
 	output_set_verbose(p->out, o->verbose);
+	output_set_containers(p->out, p->containers);
+	output_set_signal_lines(p->out, !o->agent);
+	if (p->policy)
+		policy_set_containers(p->policy, p->containers);
 	if (o->write_path && ft_writer_open(o->write_path, info, &p->writer, err, errlen))
 		goto fail;
 	p->last_slot = PT_NONE;
@@ -113,6 +122,14 @@ static void on_policy_report(void *ctx, const struct policy_report *r)
 
 	if (r->kind == REPORT_SIGNAL && !r->result)
 		p->tot.signals++;
+	else if (r->kind == REPORT_ACTION)
+		p->counts.actions[strcmp(r->action, "stop") ? MA_KILL : MA_STOP]++;
+	else if (r->kind == REPORT_DRY_RUN)
+		p->counts.actions[MA_DRY_RUN]++;
+	else if (r->kind == REPORT_REFUSED)
+		p->counts.actions[MA_REFUSED]++;
+	else if (r->kind == REPORT_EXEMPT)
+		p->counts.actions[MA_EXEMPT]++;
 	output_policy(p->out, r);
 }
 
@@ -166,6 +183,7 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 		p->tot.alerts++;
 	else if (v->kind == DET_FINDING)
 		p->tot.findings++;
+	metrics_count_verdict(&p->counts, v);
 	/* a flagged tree's root stays in the table for as long as the alert */
 	if (v->tree && slot != PT_NONE && v->kind != DET_FINDING)
 		pt_set_pinned(p->table, slot, v->kind != DET_ALERT_END);
@@ -174,16 +192,43 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION &&
 	    (!p->policy || !(p->o.policy.act_on & (1u << v->pattern))))
 		nearest_limit(p, slot, v);
-	output_verdict(p->out, v);
+	output_verdict(p->out, v, slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
 	if (p->policy)
 		policy_on_verdict(p->policy, p->table, p->det, v, on_policy_report, p);
 }
 
 static bool shown(const struct pipeline *p, const union ft_record *rec)
 {
+	if (p->o.agent)
+		return rec->h.type == FT_EV_OOM || rec->h.type == FT_EV_LOST ||
+		       rec->h.type == FT_EV_RESYNC;
 	if (p->o.alerts_only)
 		return false;
 	return p->o.show_threads || !(rec->h.flags & FT_F_THREAD);
+}
+
+/* A record's cgroup is new (or still lacks its pod): resolve it on the node
+ * and put the answer in the stream ahead of the record. */
+static void attribute(struct pipeline *p, const struct ft_header *h)
+{
+	struct ft_container c;
+
+	switch (h->type) {
+	case FT_EV_FORK:
+	case FT_EV_EXEC:
+	case FT_EV_EXIT:
+	case FT_EV_OOM:
+	case FT_EV_SNAPSHOT:
+		break;
+	default:
+		return;
+	}
+	if (!h->cgroup_id || !ct_cache_due(p->containers, h->cgroup_id, h->ts_ns))
+		return;
+	if (!ct_resolve(p->o.containers, h->cgroup_id, h->tgid, h->ppid, &c))
+		return;
+	c.h.ts_ns = h->ts_ns;
+	pipeline_feed(p, (const union ft_record *)&c);
 }
 
 int pipeline_feed(void *ctx, const union ft_record *rec)
@@ -196,6 +241,8 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 
 	if (p->error[0])
 		return 1;
+	if (p->o.containers)
+		attribute(p, h);
 	p->tot.records++;
 	if (p->writer && ft_writer_put(p->writer, rec, p->error, sizeof(p->error)))
 		return 1;
@@ -222,6 +269,11 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		/* every signal is logged, whatever the scope */
 		p->tot.kernel_signals += !rec->action.parent_ret + (rec->action.child_ret == 0);
 		output_record(p->out, rec, p->table, slot, NULL);
+		break;
+	case FT_EV_CONTAINER:
+		ct_cache_put(p->containers, &rec->container, h->ts_ns);
+		if (shown(p, rec) && rec->container.runtime)
+			output_record(p->out, rec, p->table, PT_NONE, NULL);
 		break;
 	case FT_EV_COUNTERS:
 		p->tot.threads_started = rec->counters.threads_started;
@@ -342,6 +394,48 @@ bool pipeline_tick(struct pipeline *p, uint64_t now_ns)
 	return policy_busy(p->policy);
 }
 
+void pipeline_reconfigure(struct pipeline *p, const struct det_config *detect,
+			  const struct policy_opts *policy)
+{
+	p->o.detect = *detect;
+	det_set_config(p->det, detect);
+	if (p->policy)
+		policy_set_allow(p->policy, policy);
+}
+
+void pipeline_sample(struct pipeline *p, uint64_t now_ns, struct metrics_sample *s)
+{
+	struct det_tree_info top[METRICS_TOP_TREES];
+	uint32_t n = det_top_trees(p->det, p->table, now_ns, top, METRICS_TOP_TREES);
+
+	s->tot = p->tot;
+	s->table = *pt_get_stats(p->table);
+	ct_cache_get_stats(p->containers, &s->containers);
+	s->counts = p->counts;
+	s->ntrees = n;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pt_entry *e = pt_get(p->table, top[i].root_slot);
+		const struct ft_container *c = e ? ct_cache_get(p->containers, e->cgroup_id) : NULL;
+		struct metrics_tree *tr = &s->trees[i];
+
+		memset(tr, 0, sizeof(*tr));
+		tr->root = top[i].root;
+		snprintf(tr->comm, sizeof(tr->comm), "%s", top[i].root_comm);
+		if (c && (c->flags & FT_CT_ANNOTATED)) {
+			snprintf(tr->ns, sizeof(tr->ns), "%s", c->ns);
+			snprintf(tr->pod, sizeof(tr->pod), "%s", c->pod);
+		}
+		tr->live = top[i].live;
+		tr->births_per_s = top[i].births_per_s;
+		tr->flagged = top[i].flagged;
+	}
+}
+
+const struct ft_container *pipeline_container(struct pipeline *p, uint64_t cgroup_id)
+{
+	return ct_cache_get(p->containers, cgroup_id);
+}
+
 bool pipeline_root_known(const struct pipeline *p)
 {
 	return p->root_set;
@@ -389,5 +483,6 @@ void pipeline_free(struct pipeline *p)
 	det_free(p->det);
 	policy_free(p->policy);
 	pt_free(p->table);
+	ct_cache_free(p->containers);
 	free(p);
 }

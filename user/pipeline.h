@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "container.h"
 #include "detector.h"
+#include "metrics.h"
 #include "output.h"
 #include "policy.h"
 #include "stream.h"
@@ -24,12 +26,17 @@ struct pipeline_opts {
 	const char *write_path; /* -w: NULL for none */
 	bool show_threads;	/* -T: print thread records */
 	bool alerts_only;	/* --alerts: print only alerts and findings */
+	bool agent;		/* --agent: alerts, actions, OOM kills and losses */
 	bool verbose;		/* -v: one line per signal in human output */
 	bool no_detect;		/* trace only */
 	struct det_config detect;
 	struct policy_opts policy;
 	const struct policy_ops *actuator; /* NULL: never act (replay) */
-	bool host_limits; /* live: alerts say when the nearest host limit is hit */
+	bool host_limits;		   /* live: alerts say when the nearest host limit is hit */
+	/* live: resolve each new cgroup on this node into a container record;
+	 * NULL (replay): attribution comes from the stream's records */
+	const struct ct_node *containers;
+	uint32_t container_cache; /* cgroups remembered (0: default) */
 };
 
 struct pipeline;
@@ -53,6 +60,16 @@ int pipeline_resync(struct pipeline *p, uint64_t now_ns);
 
 /* Live only: sweep trees being acted on; true while any action runs. */
 bool pipeline_tick(struct pipeline *p, uint64_t now_ns);
+
+/* SIGHUP: new thresholds and allow rules (mode and patterns stay). */
+void pipeline_reconfigure(struct pipeline *p, const struct det_config *detect,
+			  const struct policy_opts *policy);
+
+/* Live: the state metrics report (walks the table for the top trees). */
+void pipeline_sample(struct pipeline *p, uint64_t now_ns, struct metrics_sample *s);
+
+/* The attribution of a cgroup, if the stream has one (NULL if not). */
+const struct ft_container *pipeline_container(struct pipeline *p, uint64_t cgroup_id);
 
 /* Did -p name a process the stream has shown? */
 bool pipeline_root_known(const struct pipeline *p);

@@ -59,6 +59,7 @@ struct action {
 	uint64_t started_ns;
 	uint32_t signalled;
 	uint32_t failures; /* kernel map updates that failed */
+	uint64_t root_cgroup;
 };
 
 struct sweep_mark {
@@ -98,13 +99,15 @@ struct policy {
 	uint32_t nancestors;
 	uint32_t *scratch; /* a verdict's actionable slots, then the dry-run pids */
 	uint64_t failures;
+	struct ct_cache *containers; /* for namespace: and pod: rules; may be NULL */
 };
 
 const char *policy_allow_kind_name(enum allow_kind k)
 {
-	static const char *const names[] = { "exe", "cgroup", "unit", "uid", "comm" };
+	static const char *const names[] = { "exe",  "cgroup",	  "unit", "uid",
+					     "comm", "namespace", "pod" };
 
-	return k <= ALLOW_COMM ? names[k] : "?";
+	return k <= ALLOW_POD ? names[k] : "?";
 }
 
 static int parse_exe(struct allow_rule *r, const char *path, bool optional, char *err,
@@ -179,11 +182,10 @@ static int add_rule(struct policy_opts *o, const char *spec, bool optional, char
 	static const struct {
 		const char *prefix;
 		enum allow_kind kind;
-	} kinds[] = { { "exe:", ALLOW_EXE },
-		      { "cgroup:", ALLOW_CGROUP },
-		      { "unit:", ALLOW_UNIT },
-		      { "uid:", ALLOW_UID },
-		      { "comm:", ALLOW_COMM } };
+	} kinds[] = { { "exe:", ALLOW_EXE },   { "cgroup:", ALLOW_CGROUP },
+		      { "unit:", ALLOW_UNIT }, { "uid:", ALLOW_UID },
+		      { "comm:", ALLOW_COMM }, { "namespace:", ALLOW_NAMESPACE },
+		      { "pod:", ALLOW_POD } };
 	struct allow_rule r;
 	int ret = 0;
 
@@ -210,6 +212,16 @@ static int add_rule(struct policy_opts *o, const char *spec, bool optional, char
 			snprintf(err, errlen, "--allow %s: want an absolute cgroup path", spec);
 			ret = -1;
 		}
+		if (r.kind == ALLOW_POD &&
+		    (!strchr(v, '/') || v[0] == '/' || strchr(strchr(v, '/') + 1, '/') ||
+		     !strchr(v, '/')[1])) {
+			snprintf(err, errlen, "--allow %s: want pod:NAMESPACE/NAME", spec);
+			ret = -1;
+		}
+		if (r.kind == ALLOW_NAMESPACE && strchr(v, '/')) {
+			snprintf(err, errlen, "--allow %s: want namespace:NAME", spec);
+			ret = -1;
+		}
 		if (ret)
 			return ret;
 		/* the same file under two names (/sbin/init, systemd) is one rule */
@@ -225,7 +237,9 @@ static int add_rule(struct policy_opts *o, const char *spec, bool optional, char
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "--allow %s: want exe:PATH, cgroup:PATH, unit:NAME, uid:N or comm:NAME", spec);
+		 "--allow %s: want exe:PATH, cgroup:PATH, unit:NAME, uid:N, comm:NAME, "
+		 "namespace:NS or pod:NS/NAME",
+		 spec);
 	return -1;
 }
 
@@ -310,6 +324,19 @@ struct policy *policy_new(const struct policy_opts *o, const struct policy_ops *
 	return p;
 }
 
+void policy_set_allow(struct policy *p, const struct policy_opts *o)
+{
+	memcpy(p->o.allow, o->allow, sizeof(p->o.allow));
+	p->o.nallow = o->nallow;
+	/* remembered exe matches index the old rules */
+	memset(p->memo, 0, p->cap * sizeof(*p->memo));
+}
+
+void policy_set_containers(struct policy *p, struct ct_cache *containers)
+{
+	p->containers = containers;
+}
+
 void policy_free(struct policy *p)
 {
 	if (!p)
@@ -349,6 +376,22 @@ static const char *protected_reason(const struct policy *p, const struct pt_entr
 	return NULL;
 }
 
+/* namespace: and pod: rules, on what the runtime's bundle says of the
+ * process's cgroup (a process cannot move itself out of a pod's cgroup) */
+static bool in_pod(const struct policy *p, const struct pt_entry *e, const struct allow_rule *r)
+{
+	const struct ft_container *c = ct_cache_get(p->containers, e->cgroup_id);
+	size_t nslen;
+
+	if (!c || !(c->flags & FT_CT_ANNOTATED))
+		return false;
+	if (r->kind == ALLOW_NAMESPACE)
+		return !strcmp(c->ns, r->value);
+	nslen = strlen(c->ns);
+	return !strncmp(r->value, c->ns, nslen) && r->value[nslen] == '/' &&
+	       !strcmp(r->value + nslen + 1, c->pod);
+}
+
 static bool rule_matches(const struct policy *p, const struct allow_rule *r,
 			 const struct pt_entry *e, const char *exe, uint64_t dev, uint64_t ino)
 {
@@ -364,6 +407,9 @@ static bool rule_matches(const struct policy *p, const struct allow_rule *r,
 		return p->ops.in_cgroup && p->ops.in_cgroup(p->ops.ctx, e->key.tgid, r->value);
 	case ALLOW_UNIT:
 		return p->ops.in_unit && p->ops.in_unit(p->ops.ctx, e->key.tgid, r->value);
+	case ALLOW_NAMESPACE:
+	case ALLOW_POD:
+		return in_pod(p, e, r);
 	}
 	return false;
 }
@@ -497,6 +543,7 @@ static void finish(struct policy *p, struct action *a, uint64_t now, bool comple
 		.root = a->root.tgid,
 		.root_comm = a->root_comm,
 		.tree = a->tree,
+		.cgroup = a->root_cgroup,
 		.signalled = a->signalled,
 		.remaining = remaining,
 		.ms = (double)(now - a->started_ns) / 1e6,
@@ -582,6 +629,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		r.tree = a->tree;
 		r.pid = e->key.tgid;
 		r.comm = e->comm;
+		r.cgroup = e->cgroup_id;
 		r.sig = (int)a->sig;
 		r.result = ret;
 		report(fn, ctx, &r);
@@ -654,6 +702,7 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		return;
 	r.action = p->o.mode == POLICY_STOP ? "stop" : "kill";
 	r.tree = tree;
+	r.cgroup = re ? re->cgroup_id : 0;
 	/* asked to act and cannot: say so, never return silently */
 	if (!re || !tree) {
 		r.kind = REPORT_REFUSED;
@@ -667,6 +716,7 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	a->sig = p->o.mode == POLICY_STOP ? SIGSTOP : SIGKILL;
 	a->root = re->key;
 	memcpy(a->root_comm, re->comm, sizeof(a->root_comm));
+	a->root_cgroup = re->cgroup_id;
 	a->started_ns = v->ts_ns;
 	/*
 	 * Pre-order: a parent's exe match is known before its children ask.

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "container.h"
 #include "detector.h"
 #include "proctable.h"
 
@@ -23,7 +24,15 @@ enum policy_mode { POLICY_OBSERVE, POLICY_KILL, POLICY_STOP };
  * change about itself without privilege; comm is set by prctl(PR_SET_NAME)
  * and is an explicit opt-in only.
  */
-enum allow_kind { ALLOW_EXE, ALLOW_CGROUP, ALLOW_UNIT, ALLOW_UID, ALLOW_COMM };
+enum allow_kind {
+	ALLOW_EXE,
+	ALLOW_CGROUP,
+	ALLOW_UNIT,
+	ALLOW_UID,
+	ALLOW_COMM,
+	ALLOW_NAMESPACE, /* a Kubernetes namespace (from the bundle's annotations) */
+	ALLOW_POD,	 /* NAMESPACE/NAME */
+};
 
 struct allow_rule {
 	enum allow_kind kind;
@@ -71,7 +80,8 @@ struct policy_report {
 	const char *action; /* "kill" or "stop" */
 	uint32_t root;
 	const char *root_comm;
-	uint32_t tree; /* flagged-tree id, as in the kernel's action records */
+	uint32_t tree;	 /* flagged-tree id, as in the kernel's action records */
+	uint64_t cgroup; /* the signalled process's (signal), else the root's */
 	/* signal */
 	uint32_t pid;
 	const char *comm;
@@ -92,8 +102,8 @@ typedef void (*policy_report_fn)(void *ctx, const struct policy_report *r);
 struct policy;
 
 void policy_defaults(struct policy_opts *o);
-/* "exe:PATH", "cgroup:PATH", "unit:NAME", "uid:N" or "comm:NAME"; -1 with a
- * one-line reason in err */
+/* "exe:PATH", "cgroup:PATH", "unit:NAME", "uid:N", "comm:NAME",
+ * "namespace:NS" or "pod:NS/NAME"; -1 with a one-line reason in err */
 int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t errlen);
 /* "exe" for ALLOW_EXE, ... */
 const char *policy_allow_kind_name(enum allow_kind k);
@@ -105,6 +115,10 @@ int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t
 struct policy *policy_new(const struct policy_opts *o, const struct policy_ops *ops,
 			  uint32_t table_capacity);
 void policy_free(struct policy *p);
+/* New allow rules (SIGHUP): the next sweep and verdict use them. */
+void policy_set_allow(struct policy *p, const struct policy_opts *o);
+/* Where processes run, for namespace: and pod: rules (by cgroup id). */
+void policy_set_containers(struct policy *p, struct ct_cache *containers);
 
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
 		       const struct det_verdict *v, policy_report_fn fn, void *ctx);

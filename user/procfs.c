@@ -122,8 +122,7 @@ static uint64_t read_cgroup2_id(uint32_t pid, const char *mnt)
 	return id;
 }
 
-/* Where cgroup2 is mounted ("" if nowhere), looked up once. */
-static const char *cgroup2_mount(void)
+const char *procfs_cgroup2_mount(void)
 {
 	static char mnt[4096];
 	static bool looked;
@@ -188,7 +187,7 @@ int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *s)
 	s->h.ppid = st.ppid;
 	s->h.start_ns = st.start_ticks * FT_NS_PER_TICK;
 	s->h.uid = read_real_uid(pid);
-	s->h.cgroup_id = read_cgroup2_id(pid, cgroup2_mount());
+	s->h.cgroup_id = read_cgroup2_id(pid, procfs_cgroup2_mount());
 	if (st.flags & PF_KTHREAD)
 		s->h.flags |= FT_F_KTHREAD;
 	memcpy(s->h.comm, st.comm, sizeof(s->h.comm));

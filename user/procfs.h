@@ -39,6 +39,9 @@ bool procfs_cgroups(uint32_t pid, procfs_cgroup_fn fn, void *ctx);
 /* Read one process; 0 on success, -1 if it is gone or unreadable. */
 int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *out);
 
+/* Where cgroup2 is mounted ("" if nowhere), looked up once. */
+const char *procfs_cgroup2_mount(void);
+
 /* CLOCK_BOOTTIME now, in ns. */
 uint64_t procfs_boot_ns(void);
 

@@ -12,7 +12,8 @@ struct proctable {
 	struct pt_entry *slots;
 	int32_t *buckets;
 	uint32_t nbuckets; /* power of two */
-	int32_t free_head;
+	int32_t free_head; /* slots freed since; the never-used start at hwm */
+	uint32_t hwm;	   /* slots [0, hwm) have been used: untouched pages stay unallocated */
 	int32_t dead_head, dead_tail; /* oldest death first */
 	/*
 	 * Dead entries that may be evicted: no children in the table, not
@@ -67,9 +68,7 @@ struct proctable *pt_new(uint32_t capacity, uint64_t grace_ns)
 	}
 	for (i = 0; i < t->nbuckets; i++)
 		t->buckets[i] = PT_NONE;
-	for (i = 0; i < capacity; i++)
-		t->slots[i].hash_next = i + 1 < capacity ? (int32_t)i + 1 : PT_NONE;
-	t->free_head = 0;
+	t->free_head = PT_NONE;
 	t->dead_head = t->dead_tail = PT_NONE;
 	t->evict_head = t->evict_tail = PT_NONE;
 	t->grace_ns = grace_ns;
@@ -125,7 +124,7 @@ const struct pt_entry *pt_get(const struct proctable *t, int32_t slot)
 
 int32_t pt_next(const struct proctable *t, int32_t after)
 {
-	for (uint32_t i = (uint32_t)(after + 1); i < t->st.capacity; i++)
+	for (uint32_t i = (uint32_t)(after + 1); i < t->hwm; i++)
 		if (t->slots[i].key.tgid)
 			return (int32_t)i;
 	return PT_NONE;
@@ -250,6 +249,10 @@ static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t o
 	uint32_t b;
 	int32_t i;
 
+	if (t->free_head == PT_NONE && t->hwm < t->st.capacity) {
+		t->slots[t->hwm].hash_next = PT_NONE;
+		t->free_head = (int32_t)t->hwm++;
+	}
 	if (t->free_head == PT_NONE) {
 		/*
 		 * full: the process longest evictable goes; live ones never
@@ -358,8 +361,8 @@ static void set_prog(struct proctable *t, int32_t i, const char *filename, const
 {
 	struct pt_entry *e = &t->slots[i];
 
-	e->prog = prog_identify(filename, args, args_len < FT_ARGS_LEN ? args_len : FT_ARGS_LEN,
-				cwd);
+	e->prog =
+	    prog_identify(filename, args, args_len < FT_ARGS_LEN ? args_len : FT_ARGS_LEN, cwd);
 	if (e->prog.kind == PROG_INHERIT && e->parent != PT_NONE)
 		e->prog = t->slots[e->parent].prog;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "recording.h"
+#include "container.h"
 
 #define FT_BYTE_ORDER_MARK 0x01020304u
 #define FT_MAX_RECORD	   4096u /* far above any record size: a sanity bound */
@@ -140,7 +141,7 @@ int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader 
 			 path);
 		goto fail;
 	}
-	if ((hdr.version != FT_REC_VERSION && hdr.version != FT_REC_VERSION_V2) ||
+	if (hdr.version < FT_REC_VERSION_V2 || hdr.version > FT_REC_VERSION ||
 	    hdr.header_size != sizeof(hdr)) {
 		snprintf(err, errlen,
 			 "%s: unsupported recording version %u (offset 8), this build reads %u",
@@ -221,6 +222,8 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 		rec->exec.filename[FT_FILENAME_LEN - 1] = '\0';
 	if (rec->h.type == FT_EV_SNAPSHOT)
 		rec->snapshot.filename[FT_FILENAME_LEN - 1] = '\0';
+	if (rec->h.type == FT_EV_CONTAINER)
+		ct_record_terminate(&rec->container);
 	r->offset += sizeof(fr) + fr.len;
 	return 1;
 }

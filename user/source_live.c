@@ -343,6 +343,20 @@ int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX])
 	return 0;
 }
 
+int live_probe_maps(void *ctx)
+{
+	struct live_source *s = ctx;
+	uint32_t slot = 0;
+	uint64_t *percpu = calloc((size_t)s->ncpus, sizeof(*percpu));
+	int ret;
+
+	if (!percpu)
+		return -ENOMEM;
+	ret = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stats), &slot, percpu) ? -errno : 0;
+	free(percpu);
+	return ret;
+}
+
 int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
 {
 	struct ft_member_key k = { .tgid = tgid, .start_ticks = start_ticks };

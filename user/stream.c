@@ -24,6 +24,8 @@ size_t ft_record_size(uint32_t type)
 		return sizeof(struct ft_counters);
 	case FT_EV_ACTION:
 		return sizeof(struct ft_action);
+	case FT_EV_CONTAINER:
+		return sizeof(struct ft_container);
 	default:
 		return 0;
 	}
@@ -37,7 +39,7 @@ const char *ft_type_name(uint32_t type)
 		[FT_EV_SNAPSHOT] = "snapshot", [FT_EV_GONE] = "gone",
 		[FT_EV_LOST] = "lost",	       [FT_EV_RESYNC] = "resync",
 		[FT_EV_COUNTERS] = "counters", [FT_EV_ACTION] = "action",
-		[FT_EV_PROBE] = "probe",
+		[FT_EV_PROBE] = "probe",       [FT_EV_CONTAINER] = "container",
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";

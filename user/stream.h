@@ -23,6 +23,7 @@ union ft_record {
 	struct ft_lost lost;
 	struct ft_counters counters;
 	struct ft_action action;
+	struct ft_container container;
 };
 
 /* What a run was: written first in a recording, printed in "start". */

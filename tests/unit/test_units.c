@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "procfs.h"
 #include "container.h"
+#include "metrics.h"
 #include "json.h"
 #include "progid.h"
 #include "pipeline.h"
@@ -2114,6 +2115,291 @@ static void test_procfs_stat_survives_hostile_comm(void)
 	CHECK(procfs_stat(0x3fffffff, &st) == -1); /* no such pid */
 }
 
+/* --- container attribution: bundle annotations, the cache, pod rules ----- */
+
+#define ID  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define UID "8f3c2b1a-1d2e-4f5a-9b8c-7d6e5f4a3b2c"
+
+static void test_container_bundle_annotations(void)
+{
+	static const char containerd[] = "{\"ociVersion\":\"1.0.2\",\"annotations\":{"
+					 "\"io.kubernetes.cri.container-type\":\"container\","
+					 "\"io.kubernetes.cri.sandbox-namespace\":\"shop\","
+					 "\"io.kubernetes.cri.sandbox-name\":\"web-0\","
+					 "\"io.kubernetes.cri.container-name\":\"app\","
+					 "\"io.kubernetes.cri.sandbox-uid\":\"" UID "\"}}";
+	static const char crio[] =
+	    "{\"annotations\":{\"io.kubernetes.pod.namespace\":\"kube-system\","
+	    "\"io.kubernetes.pod.name\":\"dns-7\","
+	    "\"io.kubernetes.container.name\":\"coredns\","
+	    "\"io.kubernetes.pod.uid\":\"" UID "\"}}";
+	char longname[600];
+	struct ft_container c;
+
+	memset(&c, 0, sizeof(c));
+	CHECK(ct_parse_bundle_config(containerd, strlen(containerd), &c));
+	CHECK(!strcmp(c.ns, "shop") && !strcmp(c.pod, "web-0") && !strcmp(c.name, "app"));
+	CHECK(!strcmp(c.pod_uid, UID) && (c.flags & FT_CT_ANNOTATED));
+	memset(&c, 0, sizeof(c));
+	CHECK(ct_parse_bundle_config(crio, strlen(crio), &c));
+	CHECK(!strcmp(c.ns, "kube-system") && !strcmp(c.pod, "dns-7") &&
+	      !strcmp(c.name, "coredns"));
+	/* plain docker, no annotations, broken or hostile JSON: no pod */
+	memset(&c, 0, sizeof(c));
+	CHECK(!ct_parse_bundle_config("{\"annotations\":{}}", 18, &c) && !c.flags);
+	CHECK(!ct_parse_bundle_config("{\"annotations\":", 15, &c) && !c.flags);
+	CHECK(!ct_parse_bundle_config("[1,2,3]", 7, &c) && !c.flags);
+	CHECK(!ct_parse_bundle_config("{\"annotations\":{\"io.kubernetes.pod.name\":7}}", 44, &c) &&
+	      !c.flags);
+	/* a pod name longer than the record's field is cut, still terminated */
+	memset(longname, 'p', sizeof(longname));
+	snprintf(longname, sizeof(longname),
+		 "{\"annotations\":{\"io.kubernetes.pod.name\":\"%0500d\"}}", 7);
+	memset(&c, 0, sizeof(c));
+	CHECK(ct_parse_bundle_config(longname, strlen(longname), &c));
+	CHECK(strlen(c.pod) == sizeof(c.pod) - 1 && c.ns[0] == '\0');
+}
+
+static struct ft_container container_rec(uint64_t cgroup_id, const char *ns, const char *pod)
+{
+	struct ft_container c;
+
+	memset(&c, 0, sizeof(c));
+	c.h.type = FT_EV_CONTAINER;
+	c.h.size = sizeof(c);
+	c.h.cgroup_id = cgroup_id;
+	c.flags = FT_CT_PATH | (pod ? FT_CT_ANNOTATED : 0);
+	c.runtime = pod ? CT_CONTAINERD : CT_NONE;
+	snprintf(c.cgroup, sizeof(c.cgroup), "/cg/%llu", (unsigned long long)cgroup_id);
+	if (pod) {
+		snprintf(c.id, sizeof(c.id), "%s", ID);
+		snprintf(c.ns, sizeof(c.ns), "%s", ns);
+		snprintf(c.pod, sizeof(c.pod), "%s", pod);
+		snprintf(c.name, sizeof(c.name), "app");
+	}
+	return c;
+}
+
+static void test_container_cache_bounded_and_retried(void)
+{
+	struct ct_cache *c = ct_cache_new(4);
+	struct ct_cache_stats st;
+	struct ft_container rec;
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	/* first sight is due once; a complete answer is never asked again */
+	CHECK(ct_cache_due(c, 10, 0) && !ct_cache_due(c, 10, 1));
+	CHECK(ct_cache_get(c, 10) == NULL);
+	rec = container_rec(10, "shop", "web-0");
+	ct_cache_put(c, &rec, 0);
+	CHECK(ct_cache_get(c, 10) && !strcmp(ct_cache_get(c, 10)->pod, "web-0"));
+	CHECK(!ct_cache_due(c, 10, 100 * SEC));
+	/* a container without its pod yet: asked again, backing off, 4 times */
+	rec = container_rec(11, NULL, NULL);
+	rec.runtime = CT_CRIO;
+	CHECK(ct_cache_due(c, 11, 0));
+	ct_cache_put(c, &rec, 0);
+	CHECK(!ct_cache_due(c, 11, SEC / 2) && ct_cache_due(c, 11, SEC));
+	CHECK(!ct_cache_due(c, 11, 2 * SEC) && ct_cache_due(c, 11, 4 * SEC));
+	CHECK(ct_cache_due(c, 11, 20 * SEC) && !ct_cache_due(c, 11, 100 * SEC));
+	/* full: the least recently used goes, counted */
+	for (uint64_t id = 20; id < 23; id++) {
+		rec = container_rec(id, "ns", "p");
+		ct_cache_put(c, &rec, 0);
+	}
+	CHECK(ct_cache_get(c, 10) == NULL || ct_cache_get(c, 11) == NULL);
+	ct_cache_get_stats(c, &st);
+	CHECK(st.entries == 4 && st.capacity == 4 && st.evictions == 1);
+	CHECK(ct_cache_get(c, 22) && ct_cache_get(c, 20));
+	ct_cache_free(c);
+}
+
+/* namespace: and pod: rules read the cgroup's attribution (synthetic
+ * processes all live in cgroup 0) */
+static void test_policy_pod_rules(void)
+{
+	struct ct_cache *cache = ct_cache_new(8);
+	struct ft_container rec = container_rec(0, "shop", "web-0");
+	struct policy_opts o;
+	struct fake_act f;
+	struct report_log l;
+	struct synth s;
+	char err[256];
+	struct {
+		const char *rule;
+		bool spared;
+	} cases[] = {
+		{ "namespace:shop", true },   { "pod:shop/web-0", true },
+		{ "pod:shop/web-1", false },  { "namespace:sho", false },
+		{ "pod:shopx/web-0", false },
+	};
+
+	CHECK(cache != NULL);
+	if (!cache)
+		return;
+	ct_cache_put(cache, &rec, 0);
+	synth_init(&s);
+	flagged_bomb(&s, "/tmp/bomb", 40);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy *p;
+
+		memset(&f, 0, sizeof(f));
+		memset(&l, 0, sizeof(l));
+		policy_defaults(&o);
+		o.mode = POLICY_KILL;
+		CHECK(policy_add_allow(&o, cases[i].rule, err, sizeof(err)) == 0);
+		p = fake_policy(&s, &o, &f);
+		CHECK(p != NULL);
+		if (!p)
+			continue;
+		policy_set_containers(p, cache);
+		for (int v = 0; v < s.n; v++)
+			policy_on_verdict(p, s.t, s.d, &s.got[v], log_report, &l);
+		policy_tick(p, s.t, s.d, 5 * SEC, log_report, &l);
+		policy_free(p);
+		if (cases[i].spared)
+			CHECK(l.exempt == 1 && f.nsig == 0);
+		else
+			CHECK(l.exempt == 0 && f.nsig == 40);
+	}
+	/* malformed rules */
+	policy_defaults(&o);
+	CHECK(policy_add_allow(&o, "pod:web-0", err, sizeof(err)) == -1);
+	CHECK(policy_add_allow(&o, "pod:/web-0", err, sizeof(err)) == -1);
+	CHECK(policy_add_allow(&o, "pod:a/b/c", err, sizeof(err)) == -1);
+	CHECK(policy_add_allow(&o, "pod:shop/", err, sizeof(err)) == -1);
+	CHECK(policy_add_allow(&o, "namespace:a/b", err, sizeof(err)) == -1);
+	CHECK(policy_add_allow(&o, "namespace:", err, sizeof(err)) == -1);
+	synth_free(&s);
+	ct_cache_free(cache);
+}
+
+/* A live run's container records travel in the recording: the replay's
+ * events carry the pod the live run resolved. */
+static void test_replay_attributes_from_container_records(void)
+{
+	const char *path = tmp_path("ct");
+	struct ft_run_info info = { .kernel = "test" };
+	struct ft_container rec = container_rec(77, "shop", "web-\"0\"");
+	struct ft_writer *w = NULL;
+	struct ft_reader *r = NULL;
+	struct pipeline_opts po = { 0 };
+	struct pipeline *p = NULL;
+	struct ft_fork fork;
+	union ft_record in;
+	char err[512], *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	int got, n = 0;
+
+	CHECK(ft_writer_open(path, &info, &w, err, sizeof(err)) == 0);
+	if (!w)
+		return;
+	rec.h.ts_ns = SEC;
+	CHECK(ft_writer_put(w, (const union ft_record *)&rec, err, sizeof(err)) == 0);
+	memset(&fork, 0, sizeof(fork));
+	fork.h.type = FT_EV_FORK;
+	fork.h.size = sizeof(fork);
+	fork.h.ts_ns = SEC + 1;
+	fork.h.tgid = fork.h.tid = 500;
+	fork.h.ppid = 1;
+	fork.h.start_ns = SEC;
+	fork.h.cgroup_id = 77;
+	memcpy(fork.h.comm, "worker", 7);
+	CHECK(ft_writer_put(w, (const union ft_record *)&fork, err, sizeof(err)) == 0);
+	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
+
+	po.out = out;
+	po.format = OUT_JSON;
+	po.table_capacity = 256;
+	po.grace_ns = SEC;
+	po.no_detect = true;
+	det_config_defaults(&po.detect);
+	CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
+	CHECK(pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+	if (!r || !p)
+		goto out;
+	while ((got = ft_reader_next(r, &in, err, sizeof(err))) > 0 && n++ < 10)
+		pipeline_feed(p, &in);
+	CHECK(got == 0);
+	CHECK(pipeline_container(p, 77) && !strcmp(pipeline_container(p, 77)->ns, "shop"));
+	fflush(out);
+	CHECK(text && strstr(text, "\"event\":\"fork\"") != NULL);
+	CHECK(text && strstr(text, "\"namespace\":\"shop\",\"pod\":\"web-\\\"0\\\"\","
+				   "\"container\":\"app\"") != NULL);
+	CHECK(text && strstr(text, "\"container_id\":\"" ID "\"") != NULL);
+out:
+	pipeline_free(p);
+	ft_reader_close(r);
+	fclose(out);
+	free(text);
+	unlink(path);
+}
+
+/* --- metrics: the exposition text --------------------------------------- */
+
+static void test_metrics_render(void)
+{
+	struct metrics_sample *s = calloc(1, sizeof(*s));
+	struct det_verdict v;
+	char *buf = malloc(65536);
+	size_t n;
+
+	CHECK(s && buf);
+	if (!s || !buf)
+		goto out;
+	s->kernel = "6.1.0-test";
+	s->tot.forks = 12345;
+	s->tot.lost_by_type[FT_EV_EXEC] = 7;
+	s->table.capacity = 65536;
+	s->table.live = 900;
+	memset(&v, 0, sizeof(v));
+	v.kind = DET_ALERT;
+	v.pattern = DET_FORK_BOMB;
+	v.root_start_ns = 10 * SEC;
+	v.ts_ns = 10 * SEC + SEC / 5; /* 0.2 s: the 0.25 bucket */
+	metrics_count_verdict(&s->counts, &v);
+	v.kind = DET_ALERT_UPDATE; /* updates are no new alert */
+	metrics_count_verdict(&s->counts, &v);
+	v.kind = DET_ALERT;
+	v.pattern = DET_RESTART_LOOP; /* counted, no latency */
+	metrics_count_verdict(&s->counts, &v);
+	s->counts.actions[MA_KILL] = 2;
+	s->ntrees = 1;
+	s->trees[0].root = 4242;
+	snprintf(s->trees[0].comm, sizeof(s->trees[0].comm), "b\"o\\mb");
+	snprintf(s->trees[0].ns, sizeof(s->trees[0].ns), "shop");
+	snprintf(s->trees[0].pod, sizeof(s->trees[0].pod), "web-0");
+	s->trees[0].live = 512;
+	s->trees[0].flagged = true;
+	n = metrics_render(s, buf, 65536);
+	CHECK(n > 0 && n < 65536 && buf[n] == '\0');
+	CHECK(strstr(buf, "forktrace_events_total{type=\"fork\"} 12345\n") != NULL);
+	CHECK(strstr(buf, "forktrace_records_lost_total{type=\"exec\"} 7\n") != NULL);
+	CHECK(strstr(buf, "forktrace_live_processes 900\n") != NULL);
+	CHECK(
+	    strstr(buf, "forktrace_alerts_total{pattern=\"fork_bomb\",severity=\"critical\"} 1\n"));
+	CHECK(strstr(buf,
+		     "forktrace_alerts_total{pattern=\"restart_loop\",severity=\"warning\"} 1\n"));
+	CHECK(strstr(buf, "forktrace_actions_total{kind=\"kill\"} 2\n") != NULL);
+	CHECK(strstr(buf, "forktrace_detection_latency_seconds_bucket{le=\"0.1\"} 0\n") != NULL);
+	CHECK(strstr(buf, "forktrace_detection_latency_seconds_bucket{le=\"0.25\"} 1\n") != NULL);
+	CHECK(strstr(buf, "forktrace_detection_latency_seconds_bucket{le=\"+Inf\"} 1\n") != NULL);
+	CHECK(strstr(buf, "forktrace_detection_latency_seconds_count 1\n") != NULL);
+	CHECK(strstr(buf, "forktrace_tree_live_tasks{rank=\"1\",root_pid=\"4242\","
+			  "comm=\"b\\\"o\\\\mb\",namespace=\"shop\",pod=\"web-0\","
+			  "flagged=\"true\"} 512\n") != NULL);
+	CHECK(strstr(buf, "# TYPE forktrace_detection_latency_seconds histogram\n") != NULL);
+	/* a small buffer is filled and terminated, never overrun */
+	buf[100] = 'X';
+	CHECK(metrics_render(s, buf, 100) <= 100 && memchr(buf, '\0', 100) && buf[100] == 'X');
+out:
+	free(s);
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(test_fork_exit_basic);
@@ -2142,6 +2428,11 @@ int main(void)
 	RUN(test_detect_starved_c_bomb_is_no_pool);
 	RUN(test_detect_loaded_nested_pool);
 	RUN(test_container_from_cgroup_path);
+	RUN(test_container_bundle_annotations);
+	RUN(test_container_cache_bounded_and_retried);
+	RUN(test_policy_pod_rules);
+	RUN(test_replay_attributes_from_container_records);
+	RUN(test_metrics_render);
 	RUN(test_detect_supervisor_launches_respawn);
 	RUN(test_detect_interactive_shell_is_launcher);
 	RUN(test_detect_copies_through_a_shell);

@@ -1,0 +1,375 @@
+"""Live tests of the node agent (issue 10): pod attribution of containers
+run by runc in kubelet's layouts, --container/--pod scopes, namespace:/pod:
+allow rules, Prometheus metrics scraped by a real Prometheus, /healthz,
+SIGHUP reloads and least privilege.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from lib import FORKTRACE, Tracer, by_event, check, contain_cmd, summary, test, tool
+from oci import Pod
+from prom import Prometheus, fetch, promtool_check_metrics
+
+# the container's entrypoint launches the bomb, then goes on with its work
+SHELL_BOMB = ["/bin/sh", "-c", "/bin/bash -c ':(){ :|:& };:'; exec sleep 60"]
+SLEEPER = ["/bin/sleep", "60"]
+
+
+def attribution(e):
+    return "%s/%s/%s" % (e.get("namespace"), e.get("pod"), e.get("container"))
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def wait_event(t, name, pred, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for line in t.text().splitlines():
+            if '"event":"%s"' % name in line:
+                e = json.loads(line)
+                if pred(e):
+                    return e
+        time.sleep(0.1)
+    return None
+
+
+def pod_bomb_killed(runtime):
+    """A shell bomb launched by one container's entrypoint: flagged with the
+    pod's names and killed; the entrypoint, the pod's other container and a
+    host process live on."""
+    pod = Pod(runtime, "shop", "web-0" if runtime == "containerd" else "web-1")
+    host = subprocess.Popen(SLEEPER)
+    t = Tracer("--kill")
+    try:
+        side = pod.container("sidecar", SLEEPER, max_tasks=60).start()
+        side.wait_running()
+        bomb = pod.container("app", SHELL_BOMB, max_tasks=1000, timeout=30).start()
+        action = wait_event(t, "action", lambda e: e.get("action") == "kill", 20)
+        time.sleep(0.5)
+        left = {p: comm(p) for p in bomb.pids()}
+        side_alive = (side.state() or {}).get("status") == "running" and side.pids()
+        events = t.stop()
+        err = t.stderr()
+    finally:
+        t.cleanup()
+        pod.cleanup()
+        host_alive = host.poll() is None
+        host.kill()
+        host.wait()
+    alerts = by_event(events, "alert")
+    check(alerts, "%s: no alert (stderr %s)" % (runtime, err[-300:]))
+    a = alerts[0]
+    want = "shop/%s/app" % pod.name
+    check(attribution(a) == want, "%s: alert attributed to %s, want %s (%r)" %
+          (runtime, attribution(a), want, a))
+    check(a.get("container_id") == bomb.id and a.get("pod_uid") == pod.uid,
+          "%s: alert ids %r %r" % (runtime, a.get("container_id"), a.get("pod_uid")))
+    check(a.get("runtime") == ("containerd" if runtime == "containerd" else "cri-o"),
+          "%s: runtime %r" % (runtime, a.get("runtime")))
+    check(action and action["complete"], "%s: no complete kill: %r" % (runtime, action))
+    check(attribution(action) == want, "%s: action attributed to %s" %
+          (runtime, attribution(action)))
+    # the bomb is gone from the container; its entrypoint (now sleep) is not
+    check(left and "bash" not in left.values() and "sleep" in left.values(),
+          "%s: container holds %r after the kill" % (runtime, left))
+    check(side_alive, "%s: the pod's other container was hit" % runtime)
+    check(host_alive, "%s: a host process was hit" % runtime)
+    # every event of the bomb's cgroup says which pod it is
+    forks = [e for e in by_event(events, "fork") if e.get("container_id") == bomb.id]
+    check(len(forks) >= 10 and all(attribution(e) == want for e in forks),
+          "%s: %d fork events attributed to the container" % (runtime, len(forks)))
+
+
+@test
+def test_k8s_containerd_pod_bomb_attributed_and_killed():
+    pod_bomb_killed("containerd")
+
+
+@test
+def test_k8s_crio_pod_bomb_attributed_and_killed():
+    pod_bomb_killed("crio")
+
+
+@test
+def test_k8s_container_and_pod_scopes():
+    """--container and --pod show that container's (that pod's) processes
+    only; an unknown pod or id is a one-line error."""
+    pod = Pod("containerd", "shop", "cart-0")
+    other = Pod("containerd", "shop", "cart-1")
+    loop = ["/bin/sh", "-c", "while :; do /bin/true; sleep 0.05; done"]
+    tracers = []
+    try:
+        a = pod.container("app", loop, max_tasks=60).start()
+        b = other.container("app", loop, max_tasks=60).start()
+        a.wait_running()
+        b.wait_running()
+        tracers = [Tracer("--container", a.id[:16]), Tracer("--pod", "shop/cart-0")]
+        time.sleep(1.5)
+        results = [t.stop() for t in tracers]
+    finally:
+        for t in tracers:
+            t.cleanup()
+        pod.cleanup()
+        other.cleanup()
+    for name, events in zip(("--container", "--pod"), results):
+        forks = by_event(events, "fork")
+        check(len(forks) >= 5, "%s: %d forks seen" % (name, len(forks)))
+        wrong = [e for e in forks if e.get("container_id") != a.id]
+        check(not wrong, "%s: forks from elsewhere: %r" % (name, wrong[:2]))
+    for args, msg in ((["--pod", "shop/nope"], "no container of this pod"),
+                      (["--pod", "nope"], "want NAMESPACE/NAME"),
+                      (["--container", "abc"], "12 to 64"),
+                      (["--container", "0" * 16], "no such container")):
+        r = subprocess.run([FORKTRACE, "-d", "1"] + args, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode != 0 and len(lines) == 1 and msg in lines[0],
+              "%r: rc %d, stderr %r" % (args, r.returncode, r.stderr))
+
+
+@test
+def test_k8s_allow_namespace_spares_the_pod():
+    """--allow namespace:NS: the pod's bomb is flagged, named, and exempt."""
+    pod = Pod("containerd", "batch", "job-0")
+    t = Tracer("--kill", "--allow", "namespace:batch")
+    try:
+        bomb = pod.container("app", SHELL_BOMB, max_tasks=300, timeout=6).start()
+        wait_event(t, "action", lambda e: e.get("exempt"), 6)
+        peak, deadline = 0, time.time() + 2
+        while time.time() < deadline:  # it goes on to its pids cap
+            peak = max(peak, len(bomb.pids()))
+            time.sleep(0.05)
+        events = t.stop()
+    finally:
+        t.cleanup()
+        pod.cleanup()
+    exempt = [e for e in by_event(events, "action") if e.get("exempt")]
+    check(exempt and "namespace:batch" in exempt[0]["reason"],
+          "no exempt action: %r" % by_event(events, "action")[:2])
+    check(attribution(exempt[0]) == "batch/job-0/app", "exempt for %r" % exempt[0])
+    check(peak >= 250, "the exempt bomb was stopped anyway (%d tasks)" % peak)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+@test
+def test_metrics_scraped_by_prometheus():
+    """A real Prometheus scrapes --metrics: the fork count its PromQL query
+    returns is the one forktrace reports (scoped to one cgroup so nothing
+    else on the host forks into the count); promtool lints the text clean."""
+    port = free_port()
+    addr = "127.0.0.1:%d" % port
+    with tempfile.TemporaryDirectory() as tmp:
+        go, cgfile = os.path.join(tmp, "go"), os.path.join(tmp, "cgroup")
+        wl = subprocess.Popen(contain_cmd(["/bin/sh", "-c", "for i in $(seq 40); do /bin/true;"
+                                           " done; sleep 30"], max_tasks=20, timeout=60,
+                                          go_file=go, cgroup_file=cgfile))
+        t = None
+        try:
+            deadline = time.time() + 10
+            while not os.path.exists(cgfile) and time.time() < deadline:
+                time.sleep(0.02)
+            with open(cgfile) as f:
+                cg = f.read().strip()
+            t = Tracer("-c", cg, "--metrics", addr)
+            status, health = fetch("http://%s/healthz" % addr)
+            check(status == 200, "/healthz: %d %r" % (status, health))
+            with Prometheus([addr]) as prom:
+                open(go, "w").close()
+                # at least sh's 40 /bin/true, then the workload sleeps
+                res = prom.wait_for('forktrace_events_total{type="fork"}',
+                                    lambda r: r and r[0][1] >= 40, timeout=30)
+                time.sleep(2)
+                res = prom.query('forktrace_events_total{type="fork"}')
+                status, text = fetch("http://%s/metrics" % addr)
+                check(status == 200, "/metrics: %d" % status)
+                ours = metric(text, 'forktrace_events_total{type="fork"}')
+                check(res and res[0][1] == ours and 40 <= ours <= 45,
+                      "Prometheus says %r, forktrace %r" % (res, ours))
+                ok, lint = promtool_check_metrics(text)
+                check(ok, "promtool check metrics: %s" % lint)
+                for name in ("forktrace_live_processes", "forktrace_table_capacity",
+                             "forktrace_resyncs_total", "forktrace_ring_read_age_seconds",
+                             "forktrace_processes_signalled_total",
+                             "forktrace_detection_latency_seconds_count"):
+                    check(metric(text, name) is not None, "%s missing" % name)
+                up = prom.query('up{job="forktrace"}')
+                check(up and up[0][1] == 1, "target not up: %r" % prom.targets_up())
+            events = t.stop()
+            check(summary(events)["forks"] == ours, "summary: %r, metrics %r" %
+                  (summary(events), ours))
+        finally:
+            if t:
+                t.cleanup()
+            wl.terminate()
+            wl.wait(timeout=30)
+
+
+@test
+def test_healthz_fails_when_the_reader_is_stuck():
+    """stdout into a pipe nobody reads: the main loop blocks in write, the
+    ring buffer is no longer read, /healthz turns 503 while /metrics still
+    answers; reading the pipe again brings it back."""
+    port = free_port()
+    addr = "127.0.0.1:%d" % port
+    r, w = os.pipe()
+    proc = subprocess.Popen([FORKTRACE, "--metrics", addr], stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
+    try:
+        deadline = time.time() + 20
+        status = None
+        while time.time() < deadline and status != 200:
+            try:
+                status, _ = fetch("http://%s/healthz" % addr)
+            except OSError:
+                time.sleep(0.1)
+        check(status == 200, "never healthy")
+        # fill the pipe: each fork is a line of output nobody reads
+        subprocess.run(contain_cmd(["/bin/sh", "-c", "for i in $(seq 3000); do /bin/true; "
+                                    "done"], max_tasks=20, timeout=60), timeout=90)
+        deadline = time.time() + 25
+        while time.time() < deadline:
+            status, body = fetch("http://%s/healthz" % addr)
+            if status == 503:
+                break
+            time.sleep(0.5)
+        check(status == 503, "/healthz still %d with the reader stuck" % status)
+        mstatus, text = fetch("http://%s/metrics" % addr)
+        age = metric(text, "forktrace_ring_read_age_seconds")
+        check(mstatus == 200 and age is not None and age > 10, "metrics %d, age %r" %
+              (mstatus, age))
+        # drain: the reader moves on, health comes back
+        os.set_blocking(r, False)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                while os.read(r, 1 << 16):
+                    pass
+            except BlockingIOError:
+                pass
+            status, _ = fetch("http://%s/healthz" % addr)
+            if status == 200:
+                break
+            time.sleep(0.2)
+        check(status == 200, "/healthz %d after the pipe was drained" % status)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        os.set_blocking(r, False)
+        deadline = time.time() + 20
+        while proc.poll() is None and time.time() < deadline:
+            try:
+                os.read(r, 1 << 16)
+            except BlockingIOError:
+                time.sleep(0.05)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        os.close(r)
+
+
+@test
+def test_sighup_rereads_config():
+    """--agent with a config that makes every bomb too small to flag: no
+    alert; the config is rewritten and SIGHUP sent: the next bomb is
+    flagged; a broken config on SIGHUP keeps the running settings."""
+    bomb = ["/bin/bash", "-c", ":(){ :|:& };:"]
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("# no tree is ever big enough\nmin_tasks = 100000\n")
+        conf = f.name
+    t = Tracer("--agent", "--config", conf, json_out=False)
+    try:
+        subprocess.run(contain_cmd(bomb, max_tasks=300, timeout=3, wait_all=True), timeout=60)
+        time.sleep(0.5)
+        before = [line for line in t.text().splitlines() if '"event":"alert"' in line]
+        with open(conf, "w") as f:
+            f.write("min_tasks = 16\nallow = uid:4242\n")
+        t.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        subprocess.run(contain_cmd(bomb, max_tasks=300, timeout=3, wait_all=True), timeout=60)
+        time.sleep(0.5)
+        after = [line for line in t.text().splitlines() if '"event":"alert"' in line]
+        with open(conf, "w") as f:
+            f.write("min_tasks = banana\n")
+        t.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        check(t.proc.poll() is None, "forktrace exited on a bad config: %s" % t.stderr())
+        t.stop(sig=signal.SIGTERM)
+        err = t.stderr()
+    finally:
+        t.cleanup()
+        os.unlink(conf)
+    check(not before, "alerts with min_tasks=100000: %r" % before[:1])
+    check(after, "no alert after SIGHUP lowered min_tasks (stderr %r)" % err)
+    check("settings re-read" in err and "settings unchanged" in err and "banana" in err,
+          "stderr: %r" % err)
+    check(t.rc == 0, "SIGTERM: exit %r" % t.rc)
+
+
+def status_fields(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+CAP_BITS = {"dac_read_search": 2, "kill": 5, "setgid": 6, "setuid": 7, "ipc_lock": 14,
+            "sys_ptrace": 19, "sys_nice": 23, "sys_resource": 24, "perfmon": 38, "bpf": 39}
+
+
+def caps_of(mask):
+    names = {v: k for k, v in CAP_BITS.items()}
+    return {names.get(b, "cap%d" % b) for b in range(64) if mask >> b & 1}
+
+
+@test
+def test_least_privilege_after_attach():
+    """--user 65534 --kill: after attaching, forktrace runs as 65534 with no-new-
+    privs and only what it still uses (/proc/self/status); it still kills a
+    contained bomb.  Observing, it keeps no CAP_KILL."""
+    for extra, must, never in ((("--kill",), {"kill", "sys_ptrace", "dac_read_search"},
+                                {"setuid", "setgid", "perfmon", "sys_nice"}),
+                               ((), {"sys_ptrace", "dac_read_search"},
+                                {"kill", "setuid", "perfmon"})):
+        t = Tracer("--user", "65534", *extra)
+        try:
+            st = status_fields(t.proc.pid)
+            rep = None
+            if extra:
+                rep = subprocess.run(contain_cmd([tool("wl_bomb_c")], max_tasks=400,
+                                                 timeout=8), timeout=60)
+            events = t.stop()
+        finally:
+            t.cleanup()
+        eff = caps_of(int(st["CapEff"], 16))
+        prm = caps_of(int(st["CapPrm"], 16))
+        check(st["Uid"].split() == ["65534"] * 4 and st["Gid"].split()[0] == "65534",
+              "%r: Uid %r Gid %r" % (extra, st["Uid"], st["Gid"]))
+        check(st.get("NoNewPrivs") == "1", "%r: NoNewPrivs %r" % (extra, st.get("NoNewPrivs")))
+        check(must <= eff and not (never & eff) and eff == prm,
+              "%r: effective %r permitted %r" % (extra, sorted(eff), sorted(prm)))
+        # whatever else is kept is measured: CAP_BPF where map access needs
+        # it, CAP_IPC_LOCK where locked memory has a finite limit
+        check(eff - must <= {"bpf", "ipc_lock"}, "%r: also kept %r" % (extra, eff - must))
+        if extra:
+            actions = [e for e in by_event(events, "action") if e.get("action") == "kill"]
+            check(actions and actions[0]["complete"], "no kill as uid 65534: %r" % actions)

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include "metrics.h"
+
+const double metrics_latency_bounds[METRICS_LATENCY_NB - 1] = { 0.05, 0.1, 0.25, 0.5, 1,
+								2.5,  5,   10,	 30 };
+
+static const char *const action_names[METRICS_ACTION_KINDS] = { "kill", "stop", "dry_run",
+								"refused", "exempt" };
+
+void metrics_count_verdict(struct metrics_counts *c, const struct det_verdict *v)
+{
+	double s;
+	int b = 0;
+
+	if (v->kind != DET_ALERT || v->pattern >= DET_PATTERN_MAX)
+		return;
+	c->alerts[v->pattern]++;
+	/* latency only where the root's birth starts the runaway */
+	if ((v->pattern != DET_FORK_BOMB && v->pattern != DET_RECURSIVE_SPAWN &&
+	     v->pattern != DET_NESTED_POOL) ||
+	    v->ts_ns < v->root_start_ns)
+		return;
+	s = (double)(v->ts_ns - v->root_start_ns) / 1e9;
+	while (b < METRICS_LATENCY_NB - 1 && s > metrics_latency_bounds[b])
+		b++;
+	c->latency_buckets[b]++;
+	c->latency_count++;
+	c->latency_sum += s;
+}
+
+struct text {
+	char *buf;
+	size_t len, at;
+};
+
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->at >= t->len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->at, t->len - t->at, fmt, ap);
+	va_end(ap);
+	t->at = n < 0 ? t->len : t->at + (size_t)n;
+}
+
+static void family(struct text *t, const char *name, const char *type, const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: backslash, quote and newline escaped (exposition format). */
+static const char *label(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\\' || c == '"') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+		} else if (c >= 0x20 && c != 0x7f) {
+			buf[o++] = (char)c;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
+{
+	static const uint32_t event_types[] = { FT_EV_FORK, FT_EV_EXEC, FT_EV_EXIT, FT_EV_OOM,
+						FT_EV_ACTION };
+	struct text t = { .buf = buf, .len = len };
+	char k[200], a[4][FT_CT_POD_LEN * 2];
+	uint64_t cum = 0;
+
+	if (len)
+		buf[0] = '\0';
+	family(&t, "forktrace_build_info", "gauge", "forktrace's version and the traced kernel.");
+	put(&t, "forktrace_build_info{version=\"%s\",kernel=\"%s\"} 1\n", FORKTRACE_VERSION,
+	    label(s->kernel, k, sizeof(k)));
+	family(&t, "forktrace_events_total", "counter",
+	       "Records processed, by type (thread_* only as counted in the kernel).");
+	put(&t, "forktrace_events_total{type=\"fork\"} %llu\n", (unsigned long long)s->tot.forks);
+	put(&t, "forktrace_events_total{type=\"exec\"} %llu\n", (unsigned long long)s->tot.execs);
+	put(&t, "forktrace_events_total{type=\"exit\"} %llu\n", (unsigned long long)s->tot.exits);
+	put(&t, "forktrace_events_total{type=\"oom\"} %llu\n", (unsigned long long)s->tot.ooms);
+	put(&t, "forktrace_events_total{type=\"signal\"} %llu\n",
+	    (unsigned long long)s->tot.kernel_signals);
+	family(&t, "forktrace_records_lost_total", "counter",
+	       "Records the kernel dropped (ring buffer full), by type.");
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
+		put(&t, "forktrace_records_lost_total{type=\"%s\"} %llu\n",
+		    ft_type_name(event_types[i]),
+		    (unsigned long long)s->tot.lost_by_type[event_types[i]]);
+	family(&t, "forktrace_resyncs_total", "counter",
+	       "Re-syncs of the process table from /proc after losses.");
+	put(&t, "forktrace_resyncs_total %llu\n", (unsigned long long)s->tot.resyncs);
+	family(&t, "forktrace_live_processes", "gauge", "Live processes in the process table.");
+	put(&t, "forktrace_live_processes %u\n", s->table.live);
+	family(&t, "forktrace_table_used", "gauge",
+	       "Process table entries in use (live and recently exited).");
+	put(&t, "forktrace_table_used %u\n", s->table.used);
+	family(&t, "forktrace_table_capacity", "gauge", "Process table capacity (--table-size).");
+	put(&t, "forktrace_table_capacity %u\n", s->table.capacity);
+	family(&t, "forktrace_table_evictions_total", "counter",
+	       "Exited processes evicted early because the table was full.");
+	put(&t, "forktrace_table_evictions_total %llu\n", (unsigned long long)s->table.evicted);
+	family(&t, "forktrace_table_dropped_total", "counter",
+	       "Processes not tracked because the table was full of live ones.");
+	put(&t, "forktrace_table_dropped_total %llu\n", (unsigned long long)s->table.dropped_full);
+	family(&t, "forktrace_container_cache_entries", "gauge", "Cgroups attributed and cached.");
+	put(&t, "forktrace_container_cache_entries %u\n", s->containers.entries);
+	family(&t, "forktrace_container_cache_evictions_total", "counter",
+	       "Cgroup attributions evicted from the bounded cache.");
+	put(&t, "forktrace_container_cache_evictions_total %llu\n",
+	    (unsigned long long)s->containers.evictions);
+	family(&t, "forktrace_alerts_total", "counter", "Runaway alerts, by pattern and severity.");
+	for (int p = 0; p < DET_PATTERN_MAX; p++)
+		put(&t, "forktrace_alerts_total{pattern=\"%s\",severity=\"%s\"} %llu\n",
+		    det_pattern_name(p), det_severity(p), (unsigned long long)s->counts.alerts[p]);
+	family(&t, "forktrace_actions_total", "counter",
+	       "Actions on flagged trees: kill and stop done, dry runs, refused, exempt.");
+	for (int i = 0; i < METRICS_ACTION_KINDS; i++)
+		put(&t, "forktrace_actions_total{kind=\"%s\"} %llu\n", action_names[i],
+		    (unsigned long long)s->counts.actions[i]);
+	family(&t, "forktrace_processes_signalled_total", "counter",
+	       "Processes signalled: by pidfd sweep and in the kernel at fork.");
+	put(&t, "forktrace_processes_signalled_total %llu\n",
+	    (unsigned long long)(s->tot.signals + s->tot.kernel_signals));
+	family(&t, "forktrace_detection_latency_seconds", "histogram",
+	       "From a runaway root's start to its alert.");
+	for (int b = 0; b < METRICS_LATENCY_NB; b++) {
+		cum += s->counts.latency_buckets[b];
+		if (b < METRICS_LATENCY_NB - 1)
+			put(&t, "forktrace_detection_latency_seconds_bucket{le=\"%g\"} %llu\n",
+			    metrics_latency_bounds[b], (unsigned long long)cum);
+		else
+			put(&t, "forktrace_detection_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)cum);
+	}
+	put(&t, "forktrace_detection_latency_seconds_sum %g\n", s->counts.latency_sum);
+	put(&t, "forktrace_detection_latency_seconds_count %llu\n",
+	    (unsigned long long)s->counts.latency_count);
+	family(&t, "forktrace_tree_live_tasks", "gauge",
+	       "Live processes of the fastest-growing trees (top 10, flagged first).");
+	for (uint32_t i = 0; i < s->ntrees; i++) {
+		const struct metrics_tree *tr = &s->trees[i];
+
+		put(&t,
+		    "forktrace_tree_live_tasks{rank=\"%u\",root_pid=\"%u\",comm=\"%s\","
+		    "namespace=\"%s\",pod=\"%s\",flagged=\"%s\"} %u\n",
+		    i + 1, tr->root, label(tr->comm, a[0], sizeof(a[0])),
+		    label(tr->ns, a[1], sizeof(a[1])), label(tr->pod, a[2], sizeof(a[2])),
+		    tr->flagged ? "true" : "false", tr->live);
+	}
+	family(&t, "forktrace_tree_births_per_second", "gauge",
+	       "Births per second in the same trees (0 for flagged trees).");
+	for (uint32_t i = 0; i < s->ntrees; i++) {
+		const struct metrics_tree *tr = &s->trees[i];
+
+		put(&t,
+		    "forktrace_tree_births_per_second{rank=\"%u\",root_pid=\"%u\",comm=\"%s\","
+		    "namespace=\"%s\",pod=\"%s\",flagged=\"%s\"} %g\n",
+		    i + 1, tr->root, label(tr->comm, a[0], sizeof(a[0])),
+		    label(tr->ns, a[1], sizeof(a[1])), label(tr->pod, a[2], sizeof(a[2])),
+		    tr->flagged ? "true" : "false", tr->births_per_s);
+	}
+	return t.at < len ? t.at : len;
+}
+
+/* --- the server ------------------------------------------------------------ */
+
+struct metrics_server {
+	struct MHD_Daemon *daemon;
+	pthread_mutex_t lock;
+	char *text; /* the last published exposition */
+	size_t len;
+	_Atomic uint64_t last_read_ns;
+};
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *type,
+			     const char *body, size_t len)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_len, void **state)
+{
+	static const char text_type[] = "text/plain; version=0.0.4; charset=utf-8";
+	struct metrics_server *m = cls;
+	enum MHD_Result ret;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
+	if (!strcmp(url, "/healthz")) {
+		uint64_t last = atomic_load(&m->last_read_ns), now = boot_ns();
+
+		if (last && now - last <= METRICS_HEALTH_MAX_NS)
+			return reply(c, MHD_HTTP_OK, "text/plain", "ok\n", 3);
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+			     "ring buffer not read\n", 21);
+	}
+	if (strcmp(url, "/metrics"))
+		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "try /metrics or /healthz\n", 25);
+	pthread_mutex_lock(&m->lock);
+	if (m->text) {
+		/* the reader's age is the scrape's, not the last render's */
+		uint64_t last = atomic_load(&m->last_read_ns), now = boot_ns();
+		size_t cap = m->len + 256;
+		char *body = malloc(cap);
+		int n;
+
+		if (!body) {
+			pthread_mutex_unlock(&m->lock);
+			return MHD_NO;
+		}
+		memcpy(body, m->text, m->len);
+		n = snprintf(body + m->len, cap - m->len,
+			     "# HELP forktrace_ring_read_age_seconds Seconds since the ring "
+			     "buffer was last read (/healthz fails above %llu).\n"
+			     "# TYPE forktrace_ring_read_age_seconds gauge\n"
+			     "forktrace_ring_read_age_seconds %.3f\n",
+			     METRICS_HEALTH_MAX_NS / 1000000000ull,
+			     last && now > last ? (double)(now - last) / 1e9 : 0.0);
+		ret = reply(c, MHD_HTTP_OK, text_type, body, m->len + (size_t)n);
+		free(body);
+	} else {
+		ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "starting\n", 9);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	char host[64];
+	const char *colon = strrchr(addr, ':');
+	unsigned long port;
+	char *end;
+	size_t hl;
+
+	if (!colon || colon == addr)
+		goto bad;
+	port = strtoul(colon + 1, &end, 10);
+	hl = (size_t)(colon - addr);
+	if (*end || end == colon + 1 || !port || port > 65535 || hl >= sizeof(host))
+		goto bad;
+	memcpy(host, addr, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[hl - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		host[hl - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			goto bad;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "--metrics %s: want ADDR:PORT (127.0.0.1:9465, [::1]:9465)", addr);
+	return -1;
+}
+
+int metrics_start(const char *addr, struct metrics_server **out, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct metrics_server *m;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (parse_addr(addr, &ss, err, errlen))
+		return -1;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* one thread, a handful of connections: scrapers and probes */
+	m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+				     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16u,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (!m->daemon) {
+		snprintf(err, errlen, "--metrics %s: cannot listen (%s)", addr,
+			 errno ? strerror(errno) : "libmicrohttpd failed");
+		pthread_mutex_destroy(&m->lock);
+		free(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+void metrics_stop(struct metrics_server *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->daemon);
+	pthread_mutex_destroy(&m->lock);
+	free(m->text);
+	free(m);
+}
+
+int metrics_publish(struct metrics_server *m, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return -1;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	pthread_mutex_lock(&m->lock);
+	free(m->text);
+	m->text = copy;
+	m->len = len;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+void metrics_heartbeat(struct metrics_server *m, uint64_t now_ns)
+{
+	atomic_store(&m->last_read_ns, now_ns);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Least privilege once the BPF programs are attached: every capability
+ * the rest of the run does not use is dropped, no-new-privs is set, and
+ * the process can switch to an unprivileged uid (--user).
+ */
+#ifndef FT_PRIVS_H
+#define FT_PRIVS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct privs_opts {
+	bool signals;	    /* --kill/--stop: pidfd signals to any uid */
+	bool user_set;	    /* --user given */
+	bool memory_locked; /* mlockall(MCL_FUTURE): later allocations lock too */
+	uid_t uid;
+	gid_t gid;
+	/* does the bpf() syscall still work without CAP_BPF?  Called with
+	 * CAP_BPF (and CAP_SYS_ADMIN) out of the effective set: 0 if so */
+	int (*bpf_probe)(void *ctx);
+	void *probe_ctx;
+};
+
+/* "nobody", "65534" or "65534:65534" into uid/gid; -1 with a reason */
+int privs_parse_user(const char *spec, struct privs_opts *o, char *err, size_t errlen);
+
+/*
+ * Keep CAP_SYS_PTRACE (/proc/<pid>/exe and cwd of any process),
+ * CAP_DAC_READ_SEARCH (the runtimes' bundles under /run), CAP_KILL with
+ * signals, CAP_BPF only if bpf_probe says map access needs it, and
+ * CAP_IPC_LOCK only if memory is locked under a finite RLIMIT_MEMLOCK;
+ * drop the rest, switch uid if asked, set no-new-privs.  -1 with a reason
+ * in err.
+ */
+int privs_drop(const struct privs_opts *o, char *err, size_t errlen);
+
+/* The effective capabilities, as capability names ("cap_kill,..."). */
+void privs_describe(char *buf, size_t len);
+
+#endif /* FT_PRIVS_H */
