@@ -24,7 +24,7 @@ USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
 TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) $(WORKLOADS)
 
-.PHONY: all deps run test unit bench clean vmlinux format
+.PHONY: all deps run test unit bench clean vmlinux format image
 all: forktrace
 
 deps:
@@ -72,6 +72,10 @@ test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@python3 tests/run.py
+
+# the node agent's image (deploy/Containerfile, FROM scratch): podman, offline
+image: all
+	@scripts/build-image.sh
 
 bench:
 	@scripts/install-deps.sh bench

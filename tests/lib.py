@@ -7,6 +7,7 @@ timeout, and a sweep that kills whatever is left in the cgroup.
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -41,6 +42,19 @@ def run_forktrace(*args, timeout=60, user=None):
         cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"] + cmd
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=timeout)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nothing listens on (for --metrics)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid):
+    """/proc/<pid>/status as a dict of stripped values."""
+    with open("/proc/%d/status" % pid) as f:
+        return {k: v.strip() for k, v in (line.split(":", 1) for line in f if ":" in line)}
 
 
 def tool(name):

@@ -17,6 +17,7 @@ import test_foundation  # noqa: E402,F401  (registers tests)
 import test_detection  # noqa: E402,F401
 import test_containment  # noqa: E402,F401
 import test_k8s  # noqa: E402,F401
+import test_deploy  # noqa: E402,F401
 
 
 def main():

@@ -33,6 +33,7 @@
 
 #define STATS_INTERVAL_NS   200000000ull /* how often kernel loss counters are read */
 #define POLL_TIMEOUT_MS	    50
+#define VMLINUX_BTF	    "/sys/kernel/btf/vmlinux"
 #define METRICS_INTERVAL_NS 1000000000ull /* how often the metrics text is rendered */
 #define METRICS_TEXT_MAX    (256 * 1024)
 #define MAX_ARG_RULES	    POLICY_MAX_ALLOW
@@ -750,7 +751,14 @@ static int trace_live(struct config *c)
 	struct live_opts lo = {
 		.threads = c->threads,
 		.attach = c->attach,
-		.btf_path = c->btf_path,
+		/*
+		 * Named even by default: without a file, libbpf also reads the
+		 * modules' BTF, listed by BPF_BTF_GET_NEXT_ID, which needs
+		 * CAP_SYS_ADMIN; every type forktrace relocates is vmlinux's.
+		 */
+		.btf_path = c->btf_path			     ? c->btf_path
+			    : access(VMLINUX_BTF, R_OK) == 0 ? VMLINUX_BTF
+							     : NULL,
 		.ring_bytes = c->ring_bytes,
 		/* acting: every record may be the one that flags a tree, so wake
 		 * the reader as soon as it is idle (unless told otherwise) */

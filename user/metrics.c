@@ -286,13 +286,16 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, 
 	memcpy(host, addr, hl);
 	host[hl] = '\0';
 	memset(ss, 0, sizeof(*ss));
-	if (host[0] == '[' && host[hl - 1] == ']') {
+	/* IPv6 as [addr]:port, or bare (the DaemonSet's $(POD_IP):port) */
+	if ((host[0] == '[' && host[hl - 1] == ']') || strchr(host, ':')) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		bool bracketed = host[0] == '[';
 
-		host[hl - 1] = '\0';
+		if (bracketed)
+			host[hl - 1] = '\0';
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+		if (inet_pton(AF_INET6, host + bracketed, &s6->sin6_addr) != 1)
 			goto bad;
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;

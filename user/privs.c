@@ -79,20 +79,30 @@ static bool bpf_needs_cap(const struct privs_opts *o)
 int privs_drop(const struct privs_opts *o, char *err, size_t errlen)
 {
 	bool keep_bpf = bpf_needs_cap(o);
+	int keep[5], nkeep = 0, ret;
+	bool held[5];
 	struct rlimit lim;
-	int ret;
 
-	capng_clear(CAPNG_SELECT_BOTH);
-	capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SYS_PTRACE,
-		      CAP_DAC_READ_SEARCH, -1);
+	keep[nkeep++] = CAP_SYS_PTRACE;
+	keep[nkeep++] = CAP_DAC_READ_SEARCH;
 	if (o->signals)
-		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_KILL);
+		keep[nkeep++] = CAP_KILL;
 	/* CAP_BPF came with the BPF ring buffer (5.8): every kernel that runs
 	 * forktrace has it */
 	if (keep_bpf)
-		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_BPF);
+		keep[nkeep++] = CAP_BPF;
 	if (o->memory_locked && (getrlimit(RLIMIT_MEMLOCK, &lim) || lim.rlim_cur != RLIM_INFINITY))
-		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_IPC_LOCK);
+		keep[nkeep++] = CAP_IPC_LOCK;
+	/* what was never granted cannot be kept: run without it (the feature
+	 * it serves degrades, as it would have anyway) */
+	capng_get_caps_process();
+	for (int i = 0; i < nkeep; i++)
+		held[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned int)keep[i]);
+	capng_clear(CAPNG_SELECT_BOTH);
+	for (int i = 0; i < nkeep; i++)
+		if (held[i])
+			capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+				     (unsigned int)keep[i]);
 	if (o->user_set)
 		/* setresgid/setresuid keeping the set above (PR_SET_KEEPCAPS) */
 		ret = capng_change_id((int)o->uid, (int)o->gid, CAPNG_DROP_SUPP_GRP);
