@@ -601,7 +601,7 @@ def bench_footprint():
         go = os.path.join(tmp, "go")
         sleepers = subprocess.Popen(contain_cmd(
             ["/bin/sh", "-c", "for i in $(seq %d); do sleep 600 & done; touch %s; wait" %
-             (extra, go)], max_tasks=1500, timeout=900, wait_all=True))
+             (extra, go)], max_tasks=1500, timeout=600, wait_all=True))
         try:
             deadline = time.time() + 60
             while not os.path.exists(go) and time.time() < deadline:
@@ -623,7 +623,7 @@ def bench_footprint():
     try:
         cpu0, t0 = cpu_seconds(t.proc.pid), time.time()
         storm = subprocess.Popen(contain_cmd([tool("storm"), "-v", "-p", "2", str(CHURN)],
-                                             max_tasks=50, timeout=1800),
+                                             max_tasks=50, timeout=600),
                                  stdout=subprocess.PIPE, text=True)
         while storm.poll() is None:
             samples.append(kib(proc_status(t.proc.pid), "VmRSS"))
@@ -643,6 +643,26 @@ def bench_footprint():
             "rss": samples}
 
 
+def churn_text(f, rate):
+    """What the RSS samples show, said from the samples: how high, and when
+    it stopped growing."""
+    rss, top = f["rss"], max(f["rss"])
+    plateau = next(i for i, v in enumerate(rss) if v >= 0.98 * top)
+    after = rss[plateau:]
+    return ("Churn: %s vforks of children that exit at once (tests/storm.c -v -p 2), %.0f s, "
+            "under `forktrace --agent`, VmRSS sampled every 5 s: %.1f MiB at the start, "
+            "%.1f MiB after %d s, then between %.1f and %.1f MiB for the remaining %d "
+            "samples, %.1f at the end: it grows until the churn has used every slot of "
+            "the 65,536-process table (exited processes stay 5 s) and no further "
+            "(`--table-size` bounds it; evictions are counted).  forktrace processed %s "
+            "records (%.0f/s; %s lost to a full ring, %d re-syncs) using %.1f CPU-seconds: "
+            "**%.1f%% of one CPU per 100k records/s**." %
+            ("{:,}".format(f["churn"]), f["wall"], rss[0] / 1024, rss[plateau] / 1024,
+             plateau * 5, min(after) / 1024, top / 1024, len(after) - 1, rss[-1] / 1024,
+             "{:,}".format(f["records"]), rate, "{:,}".format(f["lost"]), f["resyncs"],
+             f["cpu"], 100 * f["cpu"] / f["wall"] * 100000 / rate))
+
+
 def footprint_report(f):
     rate = f["records"] / f["wall"]
     lines = ["## Footprint", "",
@@ -657,16 +677,7 @@ def footprint_report(f):
               "65,536 slots are allocated but only the slots ever used are touched, and "
               "memory is locked on fault (MCL_ONFAULT), so idle RSS follows the processes "
               "seen, not the table size.", "",
-              "Churn: %s vforks of children that exit at once (tests/storm.c -v -p 2), "
-              "%.0f s, under `forktrace --agent`: VmRSS sampled every 5 s went %.1f -> "
-              "max %.1f -> %.1f MiB (flat: the table recycles exited slots after the grace "
-              "period and evicts, counted, when full).  forktrace processed %s records "
-              "(%.0f/s; %s lost to a full ring, %d re-syncs) using %.1f CPU-seconds: "
-              "**%.1f%% of one CPU per 100k records/s**." %
-              ("{:,}".format(f["churn"]), f["wall"], f["rss"][0] / 1024,
-               max(f["rss"]) / 1024, f["rss"][-1] / 1024, "{:,}".format(f["records"]), rate,
-               "{:,}".format(f["lost"]), f["resyncs"], f["cpu"],
-               100 * f["cpu"] / f["wall"] * 100000 / rate)]
+              churn_text(f, rate)]
     return lines
 
 

@@ -66,8 +66,10 @@ class Pod:
             "io.kubernetes.container.name": container,
         }
 
-    def container(self, name, cmd, max_tasks=500, timeout=30):
-        c = Container(self, name, cmd, max_tasks, timeout)
+    def container(self, name, cmd, max_tasks=500, timeout=30, cgroup_rel=None):
+        """cgroup_rel: put it in this cgroup instead of kubelet's (a process
+        naming its cgroup after someone else's container)."""
+        c = Container(self, name, cmd, max_tasks, timeout, cgroup_rel)
         self.containers.append(c)
         return c
 
@@ -77,13 +79,13 @@ class Pod:
 
 
 class Container:
-    def __init__(self, pod, name, cmd, max_tasks, timeout):
+    def __init__(self, pod, name, cmd, max_tasks, timeout, cgroup_rel=None):
         self.pod, self.name, self.cmd = pod, name, cmd
         self.max_tasks, self.timeout = max_tasks, timeout
         self.id = new_id()
         self.bundle = RUNTIME_DIRS[pod.runtime] % self.id
         scope = ("cri-containerd-%s.scope" if pod.runtime == "containerd" else "crio-%s.scope")
-        self.cgroup_rel = "%s/%s" % (pod.slice_path(), scope % self.id)
+        self.cgroup_rel = cgroup_rel or "%s/%s" % (pod.slice_path(), scope % self.id)
         self.proc = None
         fd, self.report = tempfile.mkstemp(suffix=".json")
         os.close(fd)

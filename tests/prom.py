@@ -4,7 +4,7 @@ Python 3.11 stdlib only; needs Debian's prometheus package
 (/usr/bin/prometheus, /usr/bin/promtool).
 
     with Prometheus(["127.0.0.1:9464"]) as p:
-        r = p.wait_for("forktrace_forks_total", lambda r: r and r[0][1] > 0)
+        r = p.wait_for("forktrace_events_total{type="fork"}", lambda r: r and r[0][1] > 0)
         ok, out = promtool_check_metrics(fetch("http://127.0.0.1:9464/metrics")[1])
 
 Prometheus(targets, scrape_interval="1s")  context manager: a private server

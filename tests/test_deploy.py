@@ -286,7 +286,7 @@ def deploy_daemonset_security():
               "%s must GET /healthz on 9465: %r" % (probe, get))
     res = c["resources"]
     check(res["requests"] == {"cpu": "50m", "memory": "32Mi"} and
-          res["limits"] == {"cpu": "500m", "memory": "64Mi"}, "resources: %r" % res)
+          res["limits"] == {"cpu": "1", "memory": "128Mi"}, "resources: %r" % res)
 
     # host paths: read-only, never created, at /host/... for --host-root
     volumes = {v["name"]: v for v in pod["volumes"]}

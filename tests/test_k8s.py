@@ -5,6 +5,7 @@ SIGHUP reloads and least privilege.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -102,18 +103,135 @@ def test_k8s_crio_pod_bomb_attributed_and_killed():
 
 
 @test
+def test_k8s_spoofed_cgroup_name_gets_no_pod():
+    """A cgroup named after another pod's container (kube-system's), made
+    below another cgroup as anyone allowed to create cgroups can: the
+    container id is what the name says, but the pod is not believed (the
+    bundle's cgroupsPath makes another cgroup), so --allow namespace:
+    kube-system does not spare the bomb in it."""
+    victim = Pod("containerd", "kube-system", "coredns-0")
+    attacker = Pod("containerd", "default", "evil-0")
+    t = None
+    try:
+        real = victim.container("coredns", SLEEPER, max_tasks=60).start()
+        real.wait_running()
+        t = Tracer("--kill", "--allow", "namespace:kube-system")
+        fake = attacker.container("x", SHELL_BOMB, max_tasks=1000, timeout=30,
+                                  cgroup_rel="evil.slice/" + real.cgroup_rel).start()
+        action = wait_event(t, "action", lambda e: True, 20)
+        real_alive = (real.state() or {}).get("status") == "running"
+        events = t.stop()
+    finally:
+        if t:
+            t.cleanup()
+        victim.cleanup()
+        attacker.cleanup()
+    check(action and action.get("action") == "kill" and not action.get("exempt"),
+          "the bomb in the look-alike cgroup was not killed: %r" % action)
+    check(action.get("container_id") == real.id and "namespace" not in action,
+          "attributed as %r" % {k: action.get(k) for k in ("container_id", "namespace", "pod")})
+    forks = [e for e in by_event(events, "fork") if e.get("cgroup_path", "").startswith(
+        "/evil.slice/")]
+    check(forks and not any("pod" in e for e in forks),
+          "%d forks in the look-alike cgroup, some with a pod" % len(forks))
+    check(real_alive, "the real kube-system container was hit")
+
+
+# The DaemonSet's view: its own mount and cgroup namespaces (rooted at a
+# cgroup of its own, as a pod's are), the host's cgroup2 mount and the
+# runtimes' directories bound under a host root.  $1: the host root, $2: the
+# host's cgroup2 mount; the rest is the command.
+AGENT_NS = r"""
+set -e
+hr=$1 mnt=$2; shift 2
+mkdir -p $hr/sys/fs/cgroup $hr/run/containerd $hr/run/containers/storage
+mount --bind $mnt $hr/sys/fs/cgroup
+mount --bind /run/containerd $hr/run/containerd
+mount --bind /run/containers/storage $hr/run/containers/storage
+mkdir -p $mnt/forktrace-agent-ns
+echo $$ > $mnt/forktrace-agent-ns/cgroup.procs
+exec unshare --cgroup sh -c 'umount -l "$0" && mount -t cgroup2 none "$0" && exec "$@"' $mnt "$@"
+"""
+
+
+def cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            if " - cgroup2 " in line:
+                return line.split()[4]
+    return None
+
+
+@test
+def test_k8s_agent_in_a_pod_s_namespaces():
+    """forktrace as the DaemonSet runs it: in its own cgroup namespace
+    (/proc/<pid>/cgroup paths climb out with "/.."), the host's cgroup2
+    mount and runtime directories under --host-root.  A container that ran
+    before it started and one started after both get their pod, and cgroup
+    paths are the host's."""
+    mnt = cgroup2_mount()
+    check(mnt, "no cgroup2 mount")
+    before = Pod("containerd", "shop", "early-0")
+    after = Pod("crio", "shop", "late-0")
+    loop = ["/bin/sh", "-c", "while :; do /bin/true; sleep 0.1; done"]
+    hr = tempfile.mkdtemp()
+    out = tempfile.NamedTemporaryFile("w+", suffix=".jl")
+    proc = None
+    try:
+        early = before.container("app", SLEEPER, max_tasks=60).start()
+        early.wait_running()
+        proc = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", AGENT_NS, "sh",
+             hr, mnt, FORKTRACE, "-j", "--tree", "-d", "5", "--host-root", hr],
+            stdout=out, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        late = after.container("app", loop, max_tasks=60).start()
+        late.wait_running()
+        _, err = proc.communicate(timeout=60)
+        out.seek(0)
+        events = [json.loads(x) for x in out if x.strip()]
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+        before.cleanup()
+        after.cleanup()
+        out.close()
+        if proc:
+            proc.wait()  # its mount namespace, and the binds in it, end with it
+        shutil.rmtree(hr, ignore_errors=True)
+        if os.path.isdir(os.path.join(mnt, "forktrace-agent-ns")):
+            os.rmdir(os.path.join(mnt, "forktrace-agent-ns"))
+    check(proc.returncode == 0 and events, "forktrace in the pod's namespaces: rc %r, %s" %
+          (proc.returncode, err[-300:]))
+    tree = by_event(events, "tree")
+    early_nodes = [e for e in tree if e.get("container_id") == early.id]
+    check(early_nodes and all(attribution(e) == "shop/early-0/app" for e in early_nodes),
+          "the container running before start: %r" % early_nodes[:1])
+    check(all(e.get("cgroup_path") == "/" + early.cgroup_rel for e in early_nodes),
+          "its cgroup path %r, want /%s" % (early_nodes[0].get("cgroup_path"),
+                                             early.cgroup_rel))
+    forks = [e for e in by_event(events, "fork") if e.get("container_id") == late.id]
+    check(len(forks) >= 5 and all(attribution(e) == "shop/late-0/app" for e in forks),
+          "the container started after: %d forks, %r" % (len(forks), forks[:1]))
+    own = [e for e in events if e.get("cgroup_path", "").startswith("/..")]
+    check(not own, "paths of our own namespace leaked: %r" % own[:1])
+
+
+@test
 def test_k8s_container_and_pod_scopes():
-    """--container and --pod show that container's (that pod's) processes
-    only; an unknown pod or id is a one-line error."""
+    """--container shows that container's processes only; --pod both of the
+    pod's containers and nothing of the pod next to it; an unknown pod or
+    id is a one-line error."""
     pod = Pod("containerd", "shop", "cart-0")
     other = Pod("containerd", "shop", "cart-1")
     loop = ["/bin/sh", "-c", "while :; do /bin/true; sleep 0.05; done"]
     tracers = []
     try:
         a = pod.container("app", loop, max_tasks=60).start()
+        a2 = pod.container("sidecar", loop, max_tasks=60).start()
         b = other.container("app", loop, max_tasks=60).start()
-        a.wait_running()
-        b.wait_running()
+        for c in (a, a2, b):
+            c.wait_running()
         tracers = [Tracer("--container", a.id[:16]), Tracer("--pod", "shop/cart-0")]
         time.sleep(1.5)
         results = [t.stop() for t in tracers]
@@ -122,11 +240,12 @@ def test_k8s_container_and_pod_scopes():
             t.cleanup()
         pod.cleanup()
         other.cleanup()
-    for name, events in zip(("--container", "--pod"), results):
+    for name, events, want in (("--container", results[0], {a.id}),
+                               ("--pod", results[1], {a.id, a2.id})):
         forks = by_event(events, "fork")
+        seen = {e.get("container_id") for e in forks}
+        check(seen == want, "%s: forks from %r, want %r" % (name, seen, want))
         check(len(forks) >= 5, "%s: %d forks seen" % (name, len(forks)))
-        wrong = [e for e in forks if e.get("container_id") != a.id]
-        check(not wrong, "%s: forks from elsewhere: %r" % (name, wrong[:2]))
     for args, msg in ((["--pod", "shop/nope"], "no container of this pod"),
                       (["--pod", "nope"], "want NAMESPACE/NAME"),
                       (["--container", "abc"], "12 to 64"),
@@ -158,7 +277,7 @@ def test_k8s_allow_namespace_spares_the_pod():
     check(exempt and "namespace:batch" in exempt[0]["reason"],
           "no exempt action: %r" % by_event(events, "action")[:2])
     check(attribution(exempt[0]) == "batch/job-0/app", "exempt for %r" % exempt[0])
-    check(peak >= 200, "the exempt bomb was stopped anyway (%d tasks)" % peak)
+    check(peak >= 100, "the exempt bomb was stopped anyway (%d tasks)" % peak)
     check(not by_event(events, "signal"), "signals sent: %r" % by_event(events, "signal")[:2])
 
 
@@ -299,7 +418,8 @@ def test_sighup_rereads_config():
         time.sleep(0.5)
         before = [line for line in t.text().splitlines() if '"event":"alert"' in line]
         with open(conf, "w") as f:
-            f.write("min_tasks = 16\nallow = uid:4242\n")
+            # a rule with trailing blanks, as editors leave them
+            f.write("min_tasks = 16\nallow = namespace:batch   \nallow = uid:4242\n")
         t.proc.send_signal(signal.SIGHUP)
         time.sleep(0.5)
         subprocess.run(contain_cmd(bomb, max_tasks=300, timeout=3, wait_all=True), timeout=60)
@@ -311,7 +431,7 @@ def test_sighup_rereads_config():
         time.sleep(0.5)
         check(t.proc.poll() is None, "forktrace exited on a bad config: %s" % t.stderr())
         t.stop(sig=signal.SIGTERM)
-        err = t.stderr()
+        err, text = t.stderr(), t.text()
     finally:
         t.cleanup()
         os.unlink(conf)
@@ -320,6 +440,9 @@ def test_sighup_rereads_config():
     check("settings re-read" in err and "settings unchanged" in err and "banana" in err,
           "stderr: %r" % err)
     check(t.rc == 0, "SIGTERM: exit %r" % t.rc)
+    summ = [json.loads(x) for x in text.splitlines() if '"event":"summary"' in x]
+    check(summ and summ[-1]["lost"] == 0 and summ[-1]["resyncs"] == 0,
+          "records lost across the reloads: %r" % summ[-1:])
 
 
 CAP_BITS = {"dac_read_search": 2, "kill": 5, "setgid": 6, "setuid": 7, "ipc_lock": 14,
@@ -331,35 +454,57 @@ def caps_of(mask):
     return {names.get(b, "cap%d" % b) for b in range(64) if mask >> b & 1}
 
 
+def thread_states(pid):
+    """Every thread's /proc status: capabilities and no-new-privs are per thread."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            out[int(tid)] = proc_status(int(tid))
+        except OSError:
+            pass
+    return out
+
+
 @test
 def test_least_privilege_after_attach():
-    """--user 65534 --kill: after attaching, forktrace runs as 65534 with no-new-
-    privs and only what it still uses (/proc/self/status); it still kills a
-    contained bomb.  Observing, it keeps no CAP_KILL."""
-    for extra, must, never in ((("--kill",), {"kill", "sys_ptrace", "dac_read_search"},
-                                {"setuid", "setgid", "perfmon", "sys_nice"}),
-                               ((), {"sys_ptrace", "dac_read_search"},
-                                {"kill", "setuid", "perfmon"})):
-        t = Tracer("--user", "65534", *extra)
+    """After attaching, every thread of forktrace (the metrics server's too)
+    holds only what it still uses, with no-new-privs (/proc/<tid>/status):
+    --user 65534 --kill keeps CAP_KILL and still kills a contained bomb;
+    observing keeps no CAP_KILL; without --user it stays uid 0 but drops
+    the same way."""
+    for extra, user, must, never in (
+            (("--kill",), True, {"kill", "sys_ptrace", "dac_read_search"},
+             {"setuid", "setgid", "perfmon", "sys_nice"}),
+            ((), True, {"sys_ptrace", "dac_read_search"}, {"kill", "setuid", "perfmon"}),
+            ((), False, {"sys_ptrace", "dac_read_search"}, {"kill", "setuid", "perfmon"})):
+        args = list(extra) + ["--metrics", "127.0.0.1:%d" % free_port()]
+        if user:
+            args += ["--user", "65534"]
+        t = Tracer(*args)
         try:
-            st = proc_status(t.proc.pid)
-            rep = None
+            time.sleep(0.3)
+            threads = thread_states(t.proc.pid)
             if extra:
-                rep = subprocess.run(contain_cmd([tool("wl_bomb_c")], max_tasks=400,
-                                                 timeout=8), timeout=60)
+                subprocess.run(contain_cmd([tool("wl_bomb_c")], max_tasks=400, timeout=8),
+                               timeout=60)
             events = t.stop()
         finally:
             t.cleanup()
-        eff = caps_of(int(st["CapEff"], 16))
-        prm = caps_of(int(st["CapPrm"], 16))
-        check(st["Uid"].split() == ["65534"] * 4 and st["Gid"].split()[0] == "65534",
-              "%r: Uid %r Gid %r" % (extra, st["Uid"], st["Gid"]))
-        check(st.get("NoNewPrivs") == "1", "%r: NoNewPrivs %r" % (extra, st.get("NoNewPrivs")))
-        check(must <= eff and not (never & eff) and eff == prm,
-              "%r: effective %r permitted %r" % (extra, sorted(eff), sorted(prm)))
-        # whatever else is kept is measured: CAP_BPF where map access needs
-        # it, CAP_IPC_LOCK where locked memory has a finite limit
-        check(eff - must <= {"bpf", "ipc_lock"}, "%r: also kept %r" % (extra, eff - must))
+        name = "%r user=%s" % (extra, user)
+        check(len(threads) >= 2, "%s: only %d threads (no metrics server?)" % (name, len(threads)))
+        uid = "65534" if user else "0"
+        for tid, st in threads.items():
+            eff = caps_of(int(st["CapEff"], 16))
+            prm = caps_of(int(st["CapPrm"], 16))
+            check(st["Uid"].split() == [uid] * 4 and st["Gid"].split()[0] == uid,
+                  "%s: thread %d Uid %r Gid %r" % (name, tid, st["Uid"], st["Gid"]))
+            check(st.get("NoNewPrivs") == "1", "%s: thread %d NoNewPrivs %r" %
+                  (name, tid, st.get("NoNewPrivs")))
+            check(must <= eff and not (never & eff) and eff == prm,
+                  "%s: thread %d effective %r permitted %r" % (name, tid, sorted(eff), sorted(prm)))
+            # whatever else is kept is measured: CAP_BPF where map access needs
+            # it, CAP_IPC_LOCK where locked memory has a finite limit
+            check(eff - must <= {"bpf", "ipc_lock"}, "%s: also kept %r" % (name, eff - must))
         if extra:
             actions = [e for e in by_event(events, "action") if e.get("action") == "kill"]
             check(actions and actions[0]["complete"], "no kill as uid 65534: %r" % actions)

@@ -160,44 +160,83 @@ static void copy_str(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
-/* the first of keys the annotations hold as a string */
-static const char *annotation(json_t *ann, const char *const keys[2])
+bool ct_parse_bundle_config(const char *text, size_t len, enum ct_runtime runtime,
+			    struct ft_container *out, char *cgroups_path, size_t cglen)
 {
-	for (int i = 0; i < 2; i++) {
-		const char *v = json_string_value(json_object_get(ann, keys[i]));
-
-		if (v)
-			return v;
-	}
-	return NULL;
-}
-
-bool ct_parse_bundle_config(const char *text, size_t len, struct ft_container *out)
-{
-	/* containerd's CRI plugin first, then CRI-O's */
-	static const char *const ns_keys[2] = { "io.kubernetes.cri.sandbox-namespace",
-						"io.kubernetes.pod.namespace" };
-	static const char *const pod_keys[2] = { "io.kubernetes.cri.sandbox-name",
-						 "io.kubernetes.pod.name" };
-	static const char *const name_keys[2] = { "io.kubernetes.cri.container-name",
-						  "io.kubernetes.container.name" };
-	static const char *const uid_keys[2] = { "io.kubernetes.cri.sandbox-uid",
-						 "io.kubernetes.pod.uid" };
+	/* each CRI implementation's own keys, never the other's */
+	static const char *const cri[4] = { "io.kubernetes.cri.sandbox-namespace",
+					    "io.kubernetes.cri.sandbox-name",
+					    "io.kubernetes.cri.container-name",
+					    "io.kubernetes.cri.sandbox-uid" };
+	static const char *const crio[4] = { "io.kubernetes.pod.namespace",
+					     "io.kubernetes.pod.name",
+					     "io.kubernetes.container.name",
+					     "io.kubernetes.pod.uid" };
+	const char *const *keys = runtime == CT_CONTAINERD ? cri : runtime == CT_CRIO ? crio : NULL;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *ann = json_object_get(root, "annotations");
-	const char *pod = json_is_object(ann) ? annotation(ann, pod_keys) : NULL;
+	const char *pod = keys ? json_string_value(json_object_get(ann, keys[1])) : NULL;
+	const char *cg =
+	    json_string_value(json_object_get(json_object_get(root, "linux"), "cgroupsPath"));
 	bool named = pod && pod[0];
 
+	if (cgroups_path)
+		copy_str(cgroups_path, cglen, cg);
 	if (named) {
+		copy_str(out->ns, sizeof(out->ns),
+			 json_string_value(json_object_get(ann, keys[0])));
 		copy_str(out->pod, sizeof(out->pod), pod);
-		copy_str(out->ns, sizeof(out->ns), annotation(ann, ns_keys));
-		copy_str(out->name, sizeof(out->name), annotation(ann, name_keys));
-		if (annotation(ann, uid_keys))
-			copy_str(out->pod_uid, sizeof(out->pod_uid), annotation(ann, uid_keys));
+		copy_str(out->name, sizeof(out->name),
+			 json_string_value(json_object_get(ann, keys[2])));
+		if (json_string_value(json_object_get(ann, keys[3])))
+			copy_str(out->pod_uid, sizeof(out->pod_uid),
+				 json_string_value(json_object_get(ann, keys[3])));
 		out->flags |= FT_CT_ANNOTATED;
 	}
 	json_decref(root);
 	return named;
+}
+
+/*
+ * The cgroup a bundle's linux.cgroupsPath makes, from the hierarchy's root:
+ * systemd's "SLICE:PREFIX:NAME" (kubepods-burstable-pod<uid>.slice:
+ * cri-containerd:<id> is /kubepods.slice/kubepods-burstable.slice/
+ * kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope), or a path
+ * (a relative one is taken from the root).
+ */
+bool ct_cgroup_of_bundle(const char *cgroups_path, char *out, size_t len)
+{
+	const char *c1 = strchr(cgroups_path, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	size_t at = 0;
+
+	if (!cgroups_path[0] || len < 2)
+		return false;
+	if (!c1) {
+		return (size_t)snprintf(out, len, "%s%s", cgroups_path[0] == '/' ? "" : "/",
+					cgroups_path) < len;
+	}
+	if (!c2 || c1 == cgroups_path || strchr(c2 + 1, ':') || strchr(cgroups_path, '/'))
+		return false;
+	/* each dash-separated prefix of the slice is a slice above it */
+	if (strncmp(cgroups_path, "-.slice:", 8)) {
+		size_t slen = (size_t)(c1 - cgroups_path);
+
+		if (slen < 7 || strncmp(c1 - 6, ".slice", 6))
+			return false;
+		for (size_t i = 0; i < slen - 6; i++) {
+			if (cgroups_path[i] != '-' && i != slen - 7)
+				continue;
+			if (at + i + 9 >= len)
+				return false;
+			out[at++] = '/';
+			memcpy(out + at, cgroups_path, i + (cgroups_path[i] != '-'));
+			at += i + (cgroups_path[i] != '-');
+			memcpy(out + at, ".slice", 6);
+			at += 6;
+		}
+	}
+	return (size_t)snprintf(out + at, len - at, "/%.*s-%s.scope", (int)(c2 - c1 - 1), c1 + 1,
+				c2 + 1) < len - at;
 }
 
 void ct_record_terminate(struct ft_container *c)
@@ -218,19 +257,20 @@ void ct_record_terminate(struct ft_container *c)
 #define BUNDLE_CONFIG_LIMIT (1 << 20)
 
 /*
- * Where each runtime keeps a container's OCI bundle (config.json), by id:
- * containerd's runtime v2 shims per namespace (k8s.io for the CRI, moby for
- * docker), and containers/storage for CRI-O and podman.
+ * Where each CRI implementation keeps a container's OCI bundle
+ * (config.json), by id: containerd's runtime v2 shims in its k8s.io
+ * namespace, CRI-O's containers/storage.  Only these two: a pod's names
+ * are read from the runtime kubelet drives, with that runtime's keys.
  */
 static const struct {
 	const char *dir, *suffix;
-} bundle_layouts[] = {
-	{ "/run/containerd/io.containerd.runtime.v2.task/k8s.io", "config.json" },
-	{ "/run/containers/storage/overlay-containers", "userdata/config.json" },
-	{ "/run/containerd/io.containerd.runtime.v2.task/moby", "config.json" },
-	{ "/run/containerd/io.containerd.runtime.v2.task/default", "config.json" },
-	{ "/var/lib/containers/storage/overlay-containers", "userdata/config.json" },
+	enum ct_runtime runtime;
+} bundle_layouts[CT_BUNDLE_ROOTS] = {
+	{ "/run/containerd/io.containerd.runtime.v2.task/k8s.io", "config.json", CT_CONTAINERD },
+	{ "/run/containers/storage/overlay-containers", "userdata/config.json", CT_CRIO },
 };
+
+static void find_ns_root(struct ct_node *n);
 
 static bool is_cgroup2(const char *dir)
 {
@@ -259,10 +299,45 @@ int ct_node_init(struct ct_node *n, const char *host_root, char *err, size_t err
 	} else {
 		copy_str(n->cgroup2, sizeof(n->cgroup2), procfs_cgroup2_mount());
 	}
-	for (size_t i = 0; i < sizeof(bundle_layouts) / sizeof(bundle_layouts[0]); i++)
-		snprintf(n->bundle_roots[n->nbundle_roots++], sizeof(n->bundle_roots[0]), "%s%s",
-			 n->host_root, bundle_layouts[i].dir);
+	for (int i = 0; i < CT_BUNDLE_ROOTS; i++)
+		snprintf(n->bundle_roots[i], sizeof(n->bundle_roots[0]), "%s%s", n->host_root,
+			 bundle_layouts[i].dir);
+	if (n->host_root[0] && n->cgroup2[0])
+		find_ns_root(n);
 	return 0;
+}
+
+bool ct_join_cgroup_path(const char *ns_root, const char *path, char *out, size_t len)
+{
+	size_t at;
+
+	if ((size_t)snprintf(out, len, "%s", ns_root) >= len)
+		return false;
+	at = strlen(out);
+	for (const char *p = path; *p;) {
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			char *slash = strrchr(out, '/');
+
+			if (!slash)
+				return false; /* above the hierarchy's root */
+			*slash = '\0';
+			at = (size_t)(slash - out);
+		} else if (n && !(n == 1 && *p == '.')) {
+			if (at + 1 + n >= len)
+				return false;
+			out[at++] = '/';
+			memcpy(out + at, p, n);
+			at += n;
+			out[at] = '\0';
+		}
+		p += n + (end ? 1 : 0);
+	}
+	if (!at)
+		snprintf(out, len, "/");
+	return true;
 }
 
 /* Read a small file whole; NULL if missing or larger than limit. */
@@ -286,24 +361,45 @@ static char *slurp(const char *path, size_t limit, size_t *len)
 	return buf;
 }
 
-/* The bundle's annotations for container id; true when they name a pod. */
-static bool read_bundle(const struct ct_node *n, const char *id, struct ft_container *out)
+/*
+ * The pod's names from container id's bundle, for a runtime (CT_UNKNOWN:
+ * either CRI).  Only a bundle whose cgroupsPath makes exactly cgroup (when
+ * given) is believed: a cgroup's name is chosen by whoever created it, and
+ * anyone who may create cgroups could name one after another pod's
+ * container.  The cgroup the bundle makes goes to made, when asked.
+ */
+static bool read_bundle(const struct ct_node *n, enum ct_runtime runtime, const char *id,
+			const char *cgroup, struct ft_container *out, char *made, size_t mlen)
 {
-	for (int i = 0; i < n->nbundle_roots; i++) {
-		char path[sizeof(n->bundle_roots[0]) + CT_ID_LEN + 32];
+	for (int i = 0; i < CT_BUNDLE_ROOTS; i++) {
+		char path[sizeof(n->bundle_roots[0]) + CT_ID_LEN + 32], cgp[512], mine[1024];
+		struct ft_container c = { 0 };
 		size_t len;
 		char *text;
 		bool named;
 
+		if (runtime != CT_UNKNOWN && runtime != bundle_layouts[i].runtime)
+			continue;
 		snprintf(path, sizeof(path), "%s/%s/%s", n->bundle_roots[i], id,
 			 bundle_layouts[i].suffix);
 		text = slurp(path, BUNDLE_CONFIG_LIMIT, &len);
 		if (!text)
 			continue;
-		named = ct_parse_bundle_config(text, len, out);
+		named = ct_parse_bundle_config(text, len, bundle_layouts[i].runtime, &c, cgp,
+					       sizeof(cgp));
 		free(text);
-		if (named)
-			return true;
+		if (!named || !ct_cgroup_of_bundle(cgp, mine, sizeof(mine)) ||
+		    (cgroup && strcmp(cgroup, mine)))
+			continue;
+		memcpy(out->ns, c.ns, sizeof(out->ns));
+		memcpy(out->pod, c.pod, sizeof(out->pod));
+		memcpy(out->name, c.name, sizeof(out->name));
+		if (c.pod_uid[0])
+			memcpy(out->pod_uid, c.pod_uid, sizeof(out->pod_uid));
+		out->flags |= FT_CT_ANNOTATED;
+		if (made)
+			copy_str(made, mlen, mine);
+		return true;
 	}
 	return false;
 }
@@ -349,28 +445,27 @@ struct resolve_ctx {
 	uint64_t id;
 	char path[1024]; /* relative to the cgroup2 mount */
 	bool path_ok;
-	struct ct_ref ref;
-	bool ref_v1; /* ref came from a v1 hierarchy's path */
 };
 
+/* v1 lines are not read: only the cgroup2 path is proven by the id */
 static bool on_cgroup_line(void *arg, const char *ctrl, const char *path)
 {
 	struct resolve_ctx *r = arg;
-	struct ct_ref ref;
 
 	if (!ctrl[0] && r->n->cgroup2[0] && !r->path_ok) {
 		char dir[sizeof(r->n->cgroup2) + 1024];
 		struct stat st;
 
+		char host[1024];
+
 		/* the id proves the path: the process may have moved since */
-		snprintf(dir, sizeof(dir), "%s%s", r->n->cgroup2, path);
+		if (!ct_join_cgroup_path(r->n->ns_root, path, host, sizeof(host)))
+			return false;
+		snprintf(dir, sizeof(dir), "%s%s", r->n->cgroup2, host);
 		if (!stat(dir, &st) && st.st_ino == r->id) {
-			copy_str(r->path, sizeof(r->path), path);
+			copy_str(r->path, sizeof(r->path), host);
 			r->path_ok = true;
 		}
-	} else if (ctrl[0] && !r->ref.runtime && ct_from_cgroup_path(path, &ref)) {
-		r->ref = ref;
-		r->ref_v1 = true;
 	}
 	return false;
 }
@@ -384,6 +479,57 @@ static bool on_walk_dir(void *arg, const char *rel, const struct stat *st)
 	copy_str(r->path, sizeof(r->path), rel);
 	r->path_ok = true;
 	return true;
+}
+
+struct pid_cgroup {
+	const struct ct_node *n;
+	uint64_t id;
+};
+
+static bool on_pid_cgroup_line(void *arg, const char *ctrl, const char *path)
+{
+	struct pid_cgroup *pc = arg;
+	char host[1024], dir[sizeof(pc->n->cgroup2) + 1024];
+	struct stat st;
+
+	if (ctrl[0] || !ct_join_cgroup_path(pc->n->ns_root, path, host, sizeof(host)))
+		return false;
+	snprintf(dir, sizeof(dir), "%s%s", pc->n->cgroup2, host);
+	if (!stat(dir, &st))
+		pc->id = st.st_ino;
+	return true;
+}
+
+uint64_t ct_pid_cgroup_id(const struct ct_node *n, uint32_t pid)
+{
+	struct pid_cgroup pc = { .n = n };
+
+	if (n->cgroup2[0])
+		procfs_cgroups(pid, on_pid_cgroup_line, &pc);
+	return pc.id;
+}
+
+/*
+ * In a container with a cgroup namespace of its own, the cgroup2 mount it
+ * was given is rooted at that namespace: its inode is the namespace root's
+ * id, found once under the host's mount (--host-root).
+ */
+static void find_ns_root(struct ct_node *n)
+{
+	const char *own[] = { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+	struct resolve_ctx r = { .n = n };
+	uint32_t budget = WALK_MAX_DIRS;
+	char rel[1024] = "";
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && !r.id; i++)
+		if (is_cgroup2(own[i]) && !stat(own[i], &st))
+			r.id = st.st_ino;
+	if (!r.id || r.id == 1) /* the host's own namespace */
+		return;
+	walk_cgroups(n->cgroup2, rel, sizeof(rel), 0, &budget, on_walk_dir, &r);
+	if (r.path_ok)
+		copy_str(n->ns_root, sizeof(n->ns_root), r.path);
 }
 
 bool ct_resolve(const struct ct_node *n, uint64_t cgroup_id, uint32_t pid, uint32_t ppid,
@@ -400,7 +546,6 @@ bool ct_resolve(const struct ct_node *n, uint64_t cgroup_id, uint32_t pid, uint3
 	for (int i = 0; i < 2 && !r.path_ok; i++) {
 		uint32_t who = i ? ppid : pid;
 
-		memset(&r.ref, 0, sizeof(r.ref));
 		if (who && procfs_cgroups(who, on_cgroup_line, &r) == false && r.path_ok)
 			out->h.tgid = who;
 	}
@@ -413,23 +558,18 @@ bool ct_resolve(const struct ct_node *n, uint64_t cgroup_id, uint32_t pid, uint3
 		else
 			walk_cgroups(n->cgroup2, rel, sizeof(rel), 0, &budget, on_walk_dir, &r);
 	}
-	if (!r.path_ok && !r.ref.runtime)
+	if (!r.path_ok)
 		return false;
-	if (r.path_ok) {
-		out->flags |= FT_CT_PATH;
-		if (strlen(r.path) >= sizeof(out->cgroup))
-			out->flags |= FT_CT_TRUNCATED;
-		copy_str(out->cgroup, sizeof(out->cgroup), r.path);
-	}
-	/* the cgroup2 path names the container where the runtime made one there */
-	if (r.path_ok && ct_from_cgroup_path(r.path, &ref))
-		r.ref = ref;
-	if (!r.ref.runtime)
+	out->flags |= FT_CT_PATH;
+	if (strlen(r.path) >= sizeof(out->cgroup))
+		out->flags |= FT_CT_TRUNCATED;
+	copy_str(out->cgroup, sizeof(out->cgroup), r.path);
+	if (!ct_from_cgroup_path(r.path, &ref))
 		return true;
-	out->runtime = r.ref.runtime;
-	snprintf(out->id, sizeof(out->id), "%s", r.ref.id);
-	snprintf(out->pod_uid, sizeof(out->pod_uid), "%s", r.ref.pod_uid);
-	read_bundle(n, r.ref.id, out);
+	out->runtime = ref.runtime;
+	snprintf(out->id, sizeof(out->id), "%s", ref.id);
+	snprintf(out->pod_uid, sizeof(out->pod_uid), "%s", ref.pod_uid);
+	read_bundle(n, ref.runtime, ref.id, r.path, out, NULL, 0);
 	return true;
 }
 
@@ -491,38 +631,54 @@ int ct_pod_cgroup(const struct ct_node *n, const char *ns_name, char *path, size
 		  size_t errlen)
 {
 	const char *slash = strchr(ns_name, '/');
-	char id[CT_ID_LEN + 1] = "";
+	bool found = false, named = false;
 	size_t nslen;
 
 	if (!slash || slash == ns_name || !slash[1] || strchr(slash + 1, '/')) {
 		snprintf(err, errlen, "--pod %s: want NAMESPACE/NAME", ns_name);
 		return -1;
 	}
+	if (!n->cgroup2[0]) {
+		snprintf(err, errlen, "--pod needs cgroup2 mounted (found none)");
+		return -1;
+	}
 	nslen = (size_t)(slash - ns_name);
-	for (int i = 0; i < n->nbundle_roots && !id[0]; i++) {
+	/* exited containers keep their bundles (CRI-O): the first whose
+	 * cgroup is there is one of the pod's running containers */
+	for (int i = 0; i < CT_BUNDLE_ROOTS && !found; i++) {
 		DIR *d = opendir(n->bundle_roots[i]);
 		struct dirent *de;
 
-		while (d && !id[0] && (de = readdir(d))) {
+		while (d && !found && (de = readdir(d))) {
 			struct ft_container c = { 0 };
+			char made[1024], dir[sizeof(n->cgroup2) + 1024];
+			struct stat st;
 
-			if (strlen(de->d_name) != CT_ID_LEN || !read_bundle(n, de->d_name, &c))
+			if (strlen(de->d_name) != CT_ID_LEN ||
+			    !read_bundle(n, bundle_layouts[i].runtime, de->d_name, NULL, &c, made,
+					 sizeof(made)) ||
+			    strlen(c.ns) != nslen || strncmp(c.ns, ns_name, nslen) ||
+			    strcmp(c.pod, slash + 1))
 				continue;
-			if (strlen(c.ns) == nslen && !strncmp(c.ns, ns_name, nslen) &&
-			    !strcmp(c.pod, slash + 1))
-				copy_str(id, sizeof(id), de->d_name);
+			named = true;
+			snprintf(dir, sizeof(dir), "%s%s", n->cgroup2, made);
+			found =
+			    !stat(dir, &st) && S_ISDIR(st.st_mode) && strrchr(made, '/') != made;
+			if (found) {
+				/* kubelet puts a pod's containers in one directory */
+				*strrchr(made, '/') = '\0';
+				snprintf(path, len, "%s%s", n->cgroup2, made);
+			}
 		}
 		if (d)
 			closedir(d);
 	}
-	if (!id[0]) {
-		snprintf(err, errlen, "--pod %s: no container of this pod on this node", ns_name);
+	if (!found) {
+		snprintf(err, errlen, "--pod %s: %s", ns_name,
+			 named ? "no running container of this pod on this node"
+			       : "no container of this pod on this node");
 		return -1;
 	}
-	if (ct_container_cgroup(n, id, path, len, err, errlen))
-		return -1;
-	/* kubelet puts a pod's containers in one directory: the pod's */
-	*strrchr(path, '/') = '\0';
 	return 0;
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Which container a process runs in, from its cgroup path alone: the
- * runtime's scope or directory name carries the container id, and
- * kubelet's slice or directory above it the pod's uid.  Pure: no /proc,
- * no runtime socket, no API server.
+ * Which container and pod a process runs in: the runtime's scope or
+ * directory name in its cgroup path carries the container id, kubelet's
+ * slice or directory above it the pod's uid (pure parsers), and the CRI
+ * runtime's OCI bundle the pod's names (read on the node: /proc, the
+ * cgroup2 mount, /run; no runtime socket, no API server).
  */
 #ifndef FT_CONTAINER_H
 #define FT_CONTAINER_H
@@ -45,11 +46,18 @@ const char *ct_runtime_name(enum ct_runtime r);
 
 /*
  * The pod, its namespace and uid and the container's name from an OCI
- * bundle's config.json (containerd: io.kubernetes.cri.sandbox-name, ...;
- * CRI-O: io.kubernetes.pod.name, ...).  Pure.  Returns true, with
- * FT_CT_ANNOTATED set, when the annotations name a pod.
+ * bundle's config.json, with the keys of the runtime that wrote it
+ * (CT_CONTAINERD: io.kubernetes.cri.sandbox-name, ...; CT_CRIO:
+ * io.kubernetes.pod.name, ...), and its linux.cgroupsPath ("" if none)
+ * into cgroups_path when given.  Pure.  Returns true, with FT_CT_ANNOTATED
+ * set, when the annotations name a pod.
  */
-bool ct_parse_bundle_config(const char *json, size_t len, struct ft_container *out);
+bool ct_parse_bundle_config(const char *json, size_t len, enum ct_runtime runtime,
+			    struct ft_container *out, char *cgroups_path, size_t cglen);
+
+/* The cgroup path (from the hierarchy's root) a cgroupsPath makes: systemd
+ * "SLICE:PREFIX:NAME" or a path.  Pure; false if it is neither. */
+bool ct_cgroup_of_bundle(const char *cgroups_path, char *out, size_t len);
 
 /* NUL-terminate every string of a record read from a file. */
 void ct_record_terminate(struct ft_container *c);
@@ -58,15 +66,28 @@ void ct_record_terminate(struct ft_container *c);
  * Where this node keeps what attribution reads: host_root prefixes the
  * host's paths when forktrace runs in a container ("" on the host).
  */
+#define CT_BUNDLE_ROOTS 2
+
 struct ct_node {
 	char host_root[256];
 	char cgroup2[512]; /* the cgroup2 mount, "" if none */
-	char bundle_roots[6][384];
-	int nbundle_roots;
+	/* where forktrace's cgroup namespace is rooted, as a path of that
+	 * mount ("" when it is the host's): /proc/<pid>/cgroup paths are
+	 * relative to it ("/../.." climbs out of a pod's) */
+	char ns_root[1024];
+	char bundle_roots[CT_BUNDLE_ROOTS][384]; /* containerd's k8s.io, CRI-O's */
 };
 
 /* -1 with a one-line reason in err (host_root missing) */
 int ct_node_init(struct ct_node *n, const char *host_root, char *err, size_t errlen);
+
+/* A process's cgroup2 id, read through the node's mount and namespace
+ * root; 0 if it cannot be read (gone, no cgroup2). */
+uint64_t ct_pid_cgroup_id(const struct ct_node *n, uint32_t pid);
+
+/* ns_root + the cgroup path a process of this namespace shows, ".." and
+ * "." resolved; false if it climbs above the root or does not fit.  Pure. */
+bool ct_join_cgroup_path(const char *ns_root, const char *path, char *out, size_t len);
 
 /*
  * Fill out (a whole FT_EV_CONTAINER record) for cgroup_id: the path from

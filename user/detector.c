@@ -1336,6 +1336,8 @@ uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot
 	return alert_of(d, p) ? p->alert : 0;
 }
 
+#define TOP_TREE_MIN_LIVE 4
+
 static int by_growth(const void *a, const void *b)
 {
 	const struct det_tree_info *x = a, *y = b;
@@ -1381,6 +1383,9 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 		    alert_of(d, st(d, t, i)))
 			continue;
 		profile(d, t, i, now, &pr);
+		/* a shell running one command at a time is no tree to watch */
+		if (pr.live < TOP_TREE_MIN_LIVE)
+			continue;
 		worst = (struct det_tree_info){
 			.root = e->key.tgid,
 			.root_start_ns = e->start_ns,

@@ -4,8 +4,7 @@
 #include <string.h>
 #include "json.h"
 
-/* Length of a valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
 	size_t len;
 	uint32_t cp;

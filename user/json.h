@@ -38,4 +38,7 @@ void json_object_end(struct json_line *j);
 /* Escape into a buffer (for tests and reuse); returns bytes written. */
 size_t json_escape(char *out, size_t outlen, const char *s, size_t n);
 
+/* Length of a valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+
 #endif /* FT_JSON_H */

@@ -212,6 +212,8 @@ static int parse_number(const char *arg, double min, double max, double *out)
 static int config_allow_line(void *ctx, const char *line, char *why, size_t whylen)
 {
 	const char *p = line;
+	char rule[256];
+	size_t n;
 
 	if (strncmp(p, "allow", 5))
 		return 1;
@@ -222,7 +224,17 @@ static int config_allow_line(void *ctx, const char *line, char *why, size_t whyl
 		return 1;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	return policy_add_allow(ctx, p, why, whylen) ? -1 : 0;
+	/* the line's trailing blanks are no part of the rule */
+	n = strlen(p);
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= sizeof(rule)) {
+		snprintf(why, whylen, "allow rule too long");
+		return -1;
+	}
+	memcpy(rule, p, n);
+	rule[n] = '\0';
+	return policy_add_allow(ctx, rule, why, whylen) ? -1 : 0;
 }
 
 /*
@@ -816,15 +828,6 @@ static int trace_live(struct config *c)
 		setvbuf(out, NULL, _IOLBF, 0);
 		po.out = out;
 	}
-	if (c->metrics_addr) {
-		metrics_text = malloc(METRICS_TEXT_MAX);
-		if (!metrics_text) {
-			snprintf(err, sizeof(err), "out of memory");
-			goto cleanup;
-		}
-		if (metrics_start(c->metrics_addr, &metrics, err, sizeof(err)))
-			goto cleanup;
-	}
 	if (lo.enforce) {
 		safety = calloc(1, sizeof(*safety));
 		if (!safety) {
@@ -849,6 +852,17 @@ static int trace_live(struct config *c)
 	c->privs.probe_ctx = src;
 	if (privs_drop(&c->privs, err, sizeof(err)))
 		goto cleanup;
+	/* after the drop: capabilities and no-new-privs are per thread, and
+	 * the server's thread is the one that faces the network */
+	if (c->metrics_addr) {
+		metrics_text = malloc(METRICS_TEXT_MAX);
+		if (!metrics_text) {
+			snprintf(err, sizeof(err), "out of memory");
+			goto cleanup;
+		}
+		if (metrics_start(c->metrics_addr, &metrics, err, sizeof(err)))
+			goto cleanup;
+	}
 	if (c->verbose) {
 		char caps[256];
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include "json.h"
 #include "metrics.h"
 
 const double metrics_latency_bounds[METRICS_LATENCY_NB - 1] = { 0.05, 0.1, 0.25, 0.5, 1,
@@ -62,13 +63,18 @@ static void family(struct text *t, const char *name, const char *type, const cha
 	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value: backslash, quote and newline escaped (exposition format). */
+/*
+ * A label value: backslash, quote and newline escaped (exposition format),
+ * and valid UTF-8 only: one bad byte in a process name would make the
+ * scraper reject the whole scrape, so it becomes U+FFFD.
+ */
 static const char *label(const char *s, char *buf, size_t len)
 {
-	size_t o = 0;
+	size_t o = 0, n = strlen(s);
 
-	for (; *s && o + 3 < len; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (size_t i = 0; i < n && o + 4 < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t seq = c >= 0x80 ? utf8_seq_len((const unsigned char *)s + i, n - i) : 1;
 
 		if (c == '\\' || c == '"') {
 			buf[o++] = '\\';
@@ -76,9 +82,17 @@ static const char *label(const char *s, char *buf, size_t len)
 		} else if (c == '\n') {
 			buf[o++] = '\\';
 			buf[o++] = 'n';
+		} else if (c >= 0x80 && !seq) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			seq = 1;
+		} else if (c >= 0x80) {
+			memcpy(buf + o, s + i, seq);
+			o += seq;
 		} else if (c >= 0x20 && c != 0x7f) {
 			buf[o++] = (char)c;
 		}
+		i += seq;
 	}
 	buf[o] = '\0';
 	return buf;
@@ -260,6 +274,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			     "forktrace_ring_read_age_seconds %.3f\n",
 			     METRICS_HEALTH_MAX_NS / 1000000000ull,
 			     last && now > last ? (double)(now - last) / 1e9 : 0.0);
+		if (n < 0 || (size_t)n >= cap - m->len)
+			n = 0;
 		ret = reply(c, MHD_HTTP_OK, text_type, body, m->len + (size_t)n);
 		free(body);
 	} else {
@@ -327,10 +343,12 @@ int metrics_start(const char *addr, struct metrics_server **out, char *err, size
 	pthread_mutex_init(&m->lock, NULL);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* one thread, a handful of connections: scrapers and probes */
+	/* one thread; scrapers and probes need a few connections each, and no
+	 * one client may hold them all (the kubelet's probe must get through) */
 	m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-				     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 16u,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+				     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, 4u,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_END);
 	if (!m->daemon) {
 		snprintf(err, errlen, "--metrics %s: cannot listen (%s)", addr,
 			 errno ? strerror(errno) : "libmicrohttpd failed");

@@ -46,7 +46,7 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	if (o->actuator)
 		p->policy = policy_new(&o->policy, o->actuator, o->table_capacity);
 	if (!p->table || !p->out || !p->det || !p->containers || (o->actuator && !p->policy)) {
-		snprintf(err, errlen, "cannot allocate a process table of %u entries",
+		snprintf(err, errlen, "cannot allocate a process table of %u entries and its state",
 			 o->table_capacity);
 		goto fail;
 	}
@@ -241,6 +241,16 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 
 	if (p->error[0])
 		return 1;
+	/* a snapshot read through a cgroup namespace of our own (a pod) has
+	 * no id yet: the node's mount has it */
+	if (p->o.containers && h->type == FT_EV_SNAPSHOT && !h->cgroup_id) {
+		union ft_record fixed;
+
+		memcpy(&fixed, rec, sizeof(rec->snapshot));
+		fixed.h.cgroup_id = ct_pid_cgroup_id(p->o.containers, h->tgid);
+		if (fixed.h.cgroup_id)
+			return pipeline_feed(p, &fixed);
+	}
 	if (p->o.containers)
 		attribute(p, h);
 	p->tot.records++;

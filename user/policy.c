@@ -175,6 +175,22 @@ static int parse_uid(struct allow_rule *r, const char *s, char *err, size_t errl
 	return 0;
 }
 
+/*
+ * A Kubernetes name: a DNS-1123 label (namespaces) or subdomain (pods,
+ * dots allowed), so a typo or a stray space is an error, not a rule that
+ * never matches.
+ */
+static bool k8s_name(const char *s, size_t n, size_t max, bool dots)
+{
+	if (!n || n > max || s[0] == '-' || s[n - 1] == '-' || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      (dots && s[i] == '.')))
+			return false;
+	return true;
+}
+
 /* 0 added, 1 skipped (an optional rule whose file is absent), -1 bad */
 static int add_rule(struct policy_opts *o, const char *spec, bool optional, char *err,
 		    size_t errlen)
@@ -213,13 +229,19 @@ static int add_rule(struct policy_opts *o, const char *spec, bool optional, char
 			ret = -1;
 		}
 		if (r.kind == ALLOW_POD &&
-		    (!strchr(v, '/') || v[0] == '/' || strchr(strchr(v, '/') + 1, '/') ||
-		     !strchr(v, '/')[1])) {
-			snprintf(err, errlen, "--allow %s: want pod:NAMESPACE/NAME", spec);
+		    (!strchr(v, '/') || !k8s_name(v, (size_t)(strchr(v, '/') - v), 63, false) ||
+		     !k8s_name(strchr(v, '/') + 1, strlen(strchr(v, '/') + 1), 253, true))) {
+			snprintf(err, errlen,
+				 "--allow %s: want pod:NAMESPACE/NAME (Kubernetes names: "
+				 "lower-case letters, digits, '-', '.')",
+				 spec);
 			ret = -1;
 		}
-		if (r.kind == ALLOW_NAMESPACE && strchr(v, '/')) {
-			snprintf(err, errlen, "--allow %s: want namespace:NAME", spec);
+		if (r.kind == ALLOW_NAMESPACE && !k8s_name(v, strlen(v), 63, false)) {
+			snprintf(
+			    err, errlen,
+			    "--allow %s: want namespace:NAME (lower-case letters, digits, '-')",
+			    spec);
 			ret = -1;
 		}
 		if (ret)
@@ -377,7 +399,8 @@ static const char *protected_reason(const struct policy *p, const struct pt_entr
 }
 
 /* namespace: and pod: rules, on what the runtime's bundle says of the
- * process's cgroup (a process cannot move itself out of a pod's cgroup) */
+ * process's cgroup; only a bundle that made that very cgroup is believed
+ * (ct_resolve), so naming a cgroup after a pod's container gains nothing */
 static bool in_pod(const struct policy *p, const struct pt_entry *e, const struct allow_rule *r)
 {
 	const struct ft_container *c = ct_cache_get(p->containers, e->cgroup_id);

@@ -114,6 +114,10 @@ static uint64_t read_cgroup2_id(uint32_t pid, const char *mnt)
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
+		/* outside our cgroup namespace's root: not under our mount (the
+		 * node agent reads it through the host's, ct_pid_cgroup_id) */
+		if (strstr(line + 3, "/.."))
+			break;
 		snprintf(dir, sizeof(dir), "%s%s", mnt, line + 3);
 		if (stat(dir, &st) == 0)
 			id = st.st_ino;

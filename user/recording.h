@@ -14,8 +14,8 @@
 /* 2: exec records carry argv; 3: counters carry containment failures, exec
  * records 256 bytes of argv and the working directory, snapshots argv and
  * directory */
-#define FT_REC_VERSION	  4 /* 4 added container records; 3 is read as is */
-#define FT_REC_VERSION_V2 2 /* still read: its counters, exec and snapshot records are shorter */
+#define FT_REC_VERSION	  4   /* 4 added container records; 3 is read as is */
+#define FT_REC_VERSION_V2 2   /* still read: its counters, exec and snapshot records are shorter */
 #define FT_ARGS_LEN_V2	  128 /* argv bytes in a version 2 exec record */
 
 struct ft_writer;

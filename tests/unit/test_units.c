@@ -2117,47 +2117,129 @@ static void test_procfs_stat_survives_hostile_comm(void)
 
 /* --- container attribution: bundle annotations, the cache, pod rules ----- */
 
-#define ID  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define UID "8f3c2b1a-1d2e-4f5a-9b8c-7d6e5f4a3b2c"
+#define ID   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define UID  "8f3c2b1a-1d2e-4f5a-9b8c-7d6e5f4a3b2c"
+#define UID_ "8f3c2b1a_1d2e_4f5a_9b8c_7d6e5f4a3b2c" /* as systemd unit names spell it */
 
 static void test_container_bundle_annotations(void)
 {
-	static const char containerd[] = "{\"ociVersion\":\"1.0.2\",\"annotations\":{"
-					 "\"io.kubernetes.cri.container-type\":\"container\","
-					 "\"io.kubernetes.cri.sandbox-namespace\":\"shop\","
-					 "\"io.kubernetes.cri.sandbox-name\":\"web-0\","
-					 "\"io.kubernetes.cri.container-name\":\"app\","
-					 "\"io.kubernetes.cri.sandbox-uid\":\"" UID "\"}}";
+	static const char containerd[] =
+	    "{\"ociVersion\":\"1.0.2\",\"linux\":{\"cgroupsPath\":"
+	    "\"kubepods-burstable-pod" UID_ ".slice:cri-containerd:" ID "\"},\"annotations\":{"
+	    "\"io.kubernetes.cri.container-type\":\"container\","
+	    "\"io.kubernetes.cri.sandbox-namespace\":\"shop\","
+	    "\"io.kubernetes.cri.sandbox-name\":\"web-0\","
+	    "\"io.kubernetes.cri.container-name\":\"app\","
+	    "\"io.kubernetes.cri.sandbox-uid\":\"" UID "\"}}";
 	static const char crio[] =
 	    "{\"annotations\":{\"io.kubernetes.pod.namespace\":\"kube-system\","
 	    "\"io.kubernetes.pod.name\":\"dns-7\","
 	    "\"io.kubernetes.container.name\":\"coredns\","
 	    "\"io.kubernetes.pod.uid\":\"" UID "\"}}";
-	char longname[600];
+	char longname[600], cg[512];
 	struct ft_container c;
 
 	memset(&c, 0, sizeof(c));
-	CHECK(ct_parse_bundle_config(containerd, strlen(containerd), &c));
+	CHECK(ct_parse_bundle_config(containerd, strlen(containerd), CT_CONTAINERD, &c, cg,
+				     sizeof(cg)));
 	CHECK(!strcmp(c.ns, "shop") && !strcmp(c.pod, "web-0") && !strcmp(c.name, "app"));
 	CHECK(!strcmp(c.pod_uid, UID) && (c.flags & FT_CT_ANNOTATED));
+	CHECK(!strcmp(cg, "kubepods-burstable-pod" UID_ ".slice:cri-containerd:" ID));
 	memset(&c, 0, sizeof(c));
-	CHECK(ct_parse_bundle_config(crio, strlen(crio), &c));
+	CHECK(ct_parse_bundle_config(crio, strlen(crio), CT_CRIO, &c, cg, sizeof(cg)));
 	CHECK(!strcmp(c.ns, "kube-system") && !strcmp(c.pod, "dns-7") &&
-	      !strcmp(c.name, "coredns"));
-	/* plain docker, no annotations, broken or hostile JSON: no pod */
+	      !strcmp(c.name, "coredns") && cg[0] == '\0');
+	/* each runtime's own keys only: CRI-O's keys in containerd's bundle
+	 * (or the reverse) name nothing */
 	memset(&c, 0, sizeof(c));
-	CHECK(!ct_parse_bundle_config("{\"annotations\":{}}", 18, &c) && !c.flags);
-	CHECK(!ct_parse_bundle_config("{\"annotations\":", 15, &c) && !c.flags);
-	CHECK(!ct_parse_bundle_config("[1,2,3]", 7, &c) && !c.flags);
-	CHECK(!ct_parse_bundle_config("{\"annotations\":{\"io.kubernetes.pod.name\":7}}", 44, &c) &&
+	CHECK(!ct_parse_bundle_config(crio, strlen(crio), CT_CONTAINERD, &c, NULL, 0) && !c.flags);
+	CHECK(!ct_parse_bundle_config(containerd, strlen(containerd), CT_CRIO, &c, NULL, 0) &&
+	      !c.flags);
+	CHECK(!ct_parse_bundle_config(crio, strlen(crio), CT_DOCKER, &c, NULL, 0) && !c.flags);
+	/* no annotations, broken or hostile JSON: no pod */
+	CHECK(!ct_parse_bundle_config("{\"annotations\":{}}", 18, CT_CRIO, &c, NULL, 0) &&
+	      !c.flags);
+	CHECK(!ct_parse_bundle_config("{\"annotations\":", 15, CT_CRIO, &c, cg, sizeof(cg)) &&
+	      !c.flags && cg[0] == '\0');
+	CHECK(!ct_parse_bundle_config("[1,2,3]", 7, CT_CRIO, &c, NULL, 0) && !c.flags);
+	CHECK(!ct_parse_bundle_config("{\"annotations\":{\"io.kubernetes.pod.name\":7}}", 44,
+				      CT_CRIO, &c, NULL, 0) &&
 	      !c.flags);
 	/* a pod name longer than the record's field is cut, still terminated */
-	memset(longname, 'p', sizeof(longname));
 	snprintf(longname, sizeof(longname),
 		 "{\"annotations\":{\"io.kubernetes.pod.name\":\"%0500d\"}}", 7);
 	memset(&c, 0, sizeof(c));
-	CHECK(ct_parse_bundle_config(longname, strlen(longname), &c));
+	CHECK(ct_parse_bundle_config(longname, strlen(longname), CT_CRIO, &c, NULL, 0));
 	CHECK(strlen(c.pod) == sizeof(c.pod) - 1 && c.ns[0] == '\0');
+}
+
+/* The cgroup a bundle's cgroupsPath makes: what a process's cgroup must
+ * be for the bundle's pod to be believed. */
+static void test_container_cgroup_of_bundle(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "kubepods-burstable-pod" UID_ ".slice:cri-containerd:" ID,
+		  "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_
+		  ".slice/cri-containerd-" ID ".scope" },
+		{ "kubepods-pod" UID_ ".slice:crio:" ID,
+		  "/kubepods.slice/kubepods-pod" UID_ ".slice/crio-" ID ".scope" },
+		{ "machine.slice:libpod:" ID, "/machine.slice/libpod-" ID ".scope" },
+		{ "-.slice:docker:" ID, "/docker-" ID ".scope" },
+		{ "/kubepods/burstable/pod" UID "/" ID, "/kubepods/burstable/pod" UID "/" ID },
+		{ "kubepods.slice/x", "/kubepods.slice/x" },
+		{ "", NULL },
+		{ "a.slice:b", NULL },
+		{ "a.slice:b:c:d", NULL },
+		{ "notaslice:b:c", NULL },
+		{ ":b:c", NULL },
+		{ "a/b.slice:c:d", NULL },
+	};
+	char out[512], small[20];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok = ct_cgroup_of_bundle(cases[i].in, out, sizeof(out));
+
+		CHECK(ok == (cases[i].out != NULL));
+		if (ok && cases[i].out && strcmp(out, cases[i].out)) {
+			fprintf(stderr, "  %s -> %s\n", cases[i].in, out);
+			CHECK(0);
+		}
+	}
+	/* too long for the buffer: refused, never cut */
+	CHECK(!ct_cgroup_of_bundle(cases[0].in, small, sizeof(small)));
+	CHECK(!ct_cgroup_of_bundle(cases[4].in, small, sizeof(small)));
+}
+
+/* /proc/<pid>/cgroup paths seen from a pod's cgroup namespace, mapped to
+ * the host's hierarchy */
+static void test_container_ns_paths(void)
+{
+	static const struct {
+		const char *root, *path, *out;
+	} cases[] = {
+		{ "", "/", "/" },
+		{ "", "/system.slice/x.service", "/system.slice/x.service" },
+		{ "/kubepods.slice/pod1.slice/agent.scope", "/",
+		  "/kubepods.slice/pod1.slice/agent.scope" },
+		{ "/kubepods.slice/pod1.slice/agent.scope", "/../../pod2.slice/c.scope",
+		  "/kubepods.slice/pod2.slice/c.scope" },
+		{ "/kubepods.slice/pod1.slice/agent.scope", "/../../..", "/" },
+		{ "/kubepods.slice/pod1.slice/agent.scope", "/../../../..", NULL },
+		{ "/a", "/./b/../c", "/a/c" },
+		{ "/a", "/../..", NULL },
+		{ "", "/..", NULL },
+	};
+	char out[128], tiny[8];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok = ct_join_cgroup_path(cases[i].root, cases[i].path, out, sizeof(out));
+
+		CHECK(ok == (cases[i].out != NULL));
+		CHECK(!ok || !strcmp(out, cases[i].out));
+	}
+	CHECK(!ct_join_cgroup_path("/abc", "/defgh", tiny, sizeof(tiny)));
 }
 
 static struct ft_container container_rec(uint64_t cgroup_id, const char *ns, const char *pod)
@@ -2272,6 +2354,10 @@ static void test_policy_pod_rules(void)
 	CHECK(policy_add_allow(&o, "pod:shop/", err, sizeof(err)) == -1);
 	CHECK(policy_add_allow(&o, "namespace:a/b", err, sizeof(err)) == -1);
 	CHECK(policy_add_allow(&o, "namespace:", err, sizeof(err)) == -1);
+	CHECK(policy_add_allow(&o, "namespace:kube-system ", err, sizeof(err)) == -1);
+	CHECK(policy_add_allow(&o, "namespace:Kube", err, sizeof(err)) == -1);
+	CHECK(policy_add_allow(&o, "pod:shop/web-0.a", err, sizeof(err)) == 0);
+	CHECK(policy_add_allow(&o, "pod:sh.op/web-0", err, sizeof(err)) == -1);
 	synth_free(&s);
 	ct_cache_free(cache);
 }
@@ -2374,7 +2460,12 @@ static void test_metrics_render(void)
 	snprintf(s->trees[0].pod, sizeof(s->trees[0].pod), "web-0");
 	s->trees[0].live = 512;
 	s->trees[0].flagged = true;
+	/* a name that is not UTF-8 must not spoil the scrape; one that is stays */
+	s->ntrees = 2;
+	s->trees[1].root = 7;
+	snprintf(s->trees[1].comm, sizeof(s->trees[1].comm), "a\xff\xc3\xa9\xe2");
 	n = metrics_render(s, buf, 65536);
+	CHECK(strstr(buf, "root_pid=\"7\",comm=\"a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\"") != NULL);
 	CHECK(n > 0 && n < 65536 && buf[n] == '\0');
 	CHECK(strstr(buf, "forktrace_events_total{type=\"fork\"} 12345\n") != NULL);
 	CHECK(strstr(buf, "forktrace_records_lost_total{type=\"exec\"} 7\n") != NULL);
@@ -2429,6 +2520,8 @@ int main(void)
 	RUN(test_detect_loaded_nested_pool);
 	RUN(test_container_from_cgroup_path);
 	RUN(test_container_bundle_annotations);
+	RUN(test_container_cgroup_of_bundle);
+	RUN(test_container_ns_paths);
 	RUN(test_container_cache_bounded_and_retried);
 	RUN(test_policy_pod_rules);
 	RUN(test_replay_attributes_from_container_records);
