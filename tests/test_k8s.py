@@ -413,18 +413,20 @@ def test_sighup_rereads_config():
         f.write("# no tree is ever big enough\nmin_tasks = 100000\n")
         conf = f.name
     t = Tracer("--agent", "--config", conf, json_out=False)
-    try:
+
+    def alerts_after_a_bomb():
         subprocess.run(contain_cmd(bomb, max_tasks=300, timeout=3, wait_all=True), timeout=60)
         time.sleep(0.5)
-        before = [line for line in t.text().splitlines() if '"event":"alert"' in line]
+        return [line for line in t.text().splitlines() if '"event":"alert"' in line]
+
+    try:
+        before = alerts_after_a_bomb()
         with open(conf, "w") as f:
             # a rule with trailing blanks, as editors leave them
             f.write("min_tasks = 16\nallow = namespace:batch   \nallow = uid:4242\n")
         t.proc.send_signal(signal.SIGHUP)
         time.sleep(0.5)
-        subprocess.run(contain_cmd(bomb, max_tasks=300, timeout=3, wait_all=True), timeout=60)
-        time.sleep(0.5)
-        after = [line for line in t.text().splitlines() if '"event":"alert"' in line]
+        after = alerts_after_a_bomb()
         with open(conf, "w") as f:
             f.write("min_tasks = banana\n")
         t.proc.send_signal(signal.SIGHUP)

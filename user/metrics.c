@@ -98,12 +98,26 @@ static const char *label(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/* The label set of the rank-th tree series (both tree families share it). */
+static const char *tree_labels(const struct metrics_tree *tr, uint32_t rank, char *buf, size_t len)
+{
+	char comm[FT_COMM_LEN * 4], ns[FT_CT_NS_LEN * 4], pod[FT_CT_POD_LEN * 4];
+
+	snprintf(buf, len,
+		 "rank=\"%u\",root_pid=\"%u\",comm=\"%s\",namespace=\"%s\",pod=\"%s\","
+		 "flagged=\"%s\"",
+		 rank + 1, tr->root, label(tr->comm, comm, sizeof(comm)),
+		 label(tr->ns, ns, sizeof(ns)), label(tr->pod, pod, sizeof(pod)),
+		 tr->flagged ? "true" : "false");
+	return buf;
+}
+
 size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 {
 	static const uint32_t event_types[] = { FT_EV_FORK, FT_EV_EXEC, FT_EV_EXIT, FT_EV_OOM,
 						FT_EV_ACTION };
 	struct text t = { .buf = buf, .len = len };
-	char k[200], a[4][FT_CT_POD_LEN * 2];
+	char k[200], labels[FT_CT_POD_LEN * 6];
 	uint64_t cum = 0;
 
 	if (len)
@@ -176,28 +190,14 @@ size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 	    (unsigned long long)s->counts.latency_count);
 	family(&t, "forktrace_tree_live_tasks", "gauge",
 	       "Live processes of the fastest-growing trees (top 10, flagged first).");
-	for (uint32_t i = 0; i < s->ntrees; i++) {
-		const struct metrics_tree *tr = &s->trees[i];
-
-		put(&t,
-		    "forktrace_tree_live_tasks{rank=\"%u\",root_pid=\"%u\",comm=\"%s\","
-		    "namespace=\"%s\",pod=\"%s\",flagged=\"%s\"} %u\n",
-		    i + 1, tr->root, label(tr->comm, a[0], sizeof(a[0])),
-		    label(tr->ns, a[1], sizeof(a[1])), label(tr->pod, a[2], sizeof(a[2])),
-		    tr->flagged ? "true" : "false", tr->live);
-	}
+	for (uint32_t i = 0; i < s->ntrees; i++)
+		put(&t, "forktrace_tree_live_tasks{%s} %u\n",
+		    tree_labels(&s->trees[i], i, labels, sizeof(labels)), s->trees[i].live);
 	family(&t, "forktrace_tree_births_per_second", "gauge",
 	       "Births per second in the same trees (0 for flagged trees).");
-	for (uint32_t i = 0; i < s->ntrees; i++) {
-		const struct metrics_tree *tr = &s->trees[i];
-
-		put(&t,
-		    "forktrace_tree_births_per_second{rank=\"%u\",root_pid=\"%u\",comm=\"%s\","
-		    "namespace=\"%s\",pod=\"%s\",flagged=\"%s\"} %g\n",
-		    i + 1, tr->root, label(tr->comm, a[0], sizeof(a[0])),
-		    label(tr->ns, a[1], sizeof(a[1])), label(tr->pod, a[2], sizeof(a[2])),
-		    tr->flagged ? "true" : "false", tr->births_per_s);
-	}
+	for (uint32_t i = 0; i < s->ntrees; i++)
+		put(&t, "forktrace_tree_births_per_second{%s} %g\n",
+		    tree_labels(&s->trees[i], i, labels, sizeof(labels)), s->trees[i].births_per_s);
 	return t.at < len ? t.at : len;
 }
 
