@@ -456,6 +456,39 @@ def caps_of(mask):
     return {names.get(b, "cap%d" % b) for b in range(64) if mask >> b & 1}
 
 
+@test
+def test_agent_output_file_reopened_on_sighup():
+    """--agent -o FILE, as logrotate uses it: the file is moved away,
+    SIGHUP, and what follows (here the summary) goes to a new FILE."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "agent.jl")
+        proc = subprocess.Popen([FORKTRACE, "--agent", "-o", path], stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            deadline = time.time() + 20
+            while time.time() < deadline and not (
+                    os.path.exists(path) and open(path).read().endswith("\n")):
+                time.sleep(0.05)
+            os.rename(path, path + ".1")
+            proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while time.time() < deadline and not os.path.exists(path):
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        old = open(path + ".1").read() if os.path.exists(path + ".1") else ""
+        new = open(path).read() if os.path.exists(path) else ""
+    check(proc.returncode == 0, "exit %r: %s" % (proc.returncode, err))
+    check('"event":"start"' in old and '"event":"summary"' not in old,
+          "the moved file: %r" % old[-200:])
+    check('"event":"summary"' in new and '"event":"start"' not in new,
+          "the new file: %r" % new[-200:])
+
+
 def thread_states(pid):
     """Every thread's /proc status: capabilities and no-new-privs are per thread."""
     out = {}

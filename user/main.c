@@ -5,6 +5,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -741,6 +742,26 @@ static void publish_metrics(struct metrics_server *m, struct pipeline *p, const 
 	free(sample);
 }
 
+/*
+ * SIGHUP and -o FILE: write to a new FILE from now on (log rotation moved
+ * the old one away).  The same stream and descriptor, so nothing that holds
+ * them notices; if the file cannot be opened, the old one stays.
+ */
+static void reopen_output(const char *path, FILE *out)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		fprintf(stderr, "forktrace: SIGHUP: cannot reopen %s: %s (still writing the old)\n",
+			path, strerror(errno));
+		return;
+	}
+	fflush(out);
+	if (dup3(fd, fileno(out), O_CLOEXEC) < 0)
+		fprintf(stderr, "forktrace: SIGHUP: cannot reopen %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
 /* SIGHUP: --config again; a bad file keeps the settings running now. */
 static void reload_settings(const struct config *c, struct pipeline *p)
 {
@@ -905,6 +926,8 @@ static int trace_live(struct config *c)
 		if (reload) {
 			reload = 0;
 			reload_settings(c, p);
+			if (out)
+				reopen_output(c->output_path, out);
 		}
 		if (metrics) {
 			metrics_heartbeat(metrics, now);
