@@ -24,7 +24,7 @@ USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
 TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) $(WORKLOADS)
 
-.PHONY: all deps run test unit bench clean vmlinux format image
+.PHONY: all deps run test unit bench clean vmlinux format image install
 all: forktrace
 
 deps:
@@ -72,6 +72,18 @@ test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@python3 tests/run.py
+
+# the binary, its man page and, where systemd runs, the agent's unit
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: all
+	install -D -m 0755 forktrace $(DESTDIR)$(PREFIX)/sbin/forktrace
+	install -D -m 0644 docs/forktrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/forktrace.8
+	@if [ -d /run/systemd/system ] || [ -n "$(DESTDIR)" ]; then \
+		install -D -m 0644 deploy/forktrace.service \
+			$(DESTDIR)/etc/systemd/system/forktrace.service; \
+		echo "installed forktrace.service (systemctl enable --now forktrace)"; \
+	fi
 
 # the node agent's image (deploy/Containerfile, FROM scratch): podman, offline
 image: all

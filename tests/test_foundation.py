@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 
-from lib import (FORKTRACE, Fail, Tracer, by_event, check, contain, contain_cmd, run_forktrace,
+from lib import (FORKTRACE, ROOT, Fail, Tracer, by_event, check, contain, contain_cmd, run_forktrace,
                  storm_result, subtree_pids, summary, test, tool)
 
 # --- the known three-level tree ----------------------------------------------
@@ -344,3 +344,42 @@ def live_losses_counted_and_resynced():
           "seen %d + lost %d != performed %d" % (s["forks"], lost_forks, done))
     check(by_event(events, "resync"), "no resync after losses")
     check(s["resyncs"] >= 1, "summary resyncs: %r" % s)
+
+
+@test
+def man_page_matches_help():
+    """docs/forktrace.8 describes every long option --help lists, names the
+    build's version, and renders without a warning."""
+    import re
+    page_path = os.path.join(ROOT, "docs", "forktrace.8")
+    helptext = subprocess.run([FORKTRACE, "--help"], stdout=subprocess.PIPE, text=True).stdout
+    version = subprocess.run([FORKTRACE, "--version"], stdout=subprocess.PIPE,
+                             text=True).stdout.split()[-1]
+    with open(page_path) as f:
+        page = f.read()
+    options = set(re.findall(r"--([a-z][a-z-]*)", helptext))
+    check(len(options) > 30, "--help lists only %d long options?" % len(options))
+    missing = sorted(o for o in options if "\\-\\-" + o.replace("-", "\\-") not in page)
+    check(not missing, "options in --help but not in docs/forktrace.8: %r" % missing)
+    check('"forktrace %s"' % version in page, "the page does not name version %s" % version)
+    r = subprocess.run(["man", "--warnings", "-l", page_path], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=dict(os.environ, MANWIDTH="80"))
+    check(r.returncode == 0 and not r.stderr.strip() and "runaway" in r.stdout,
+          "man -l: rc %d, warnings %r" % (r.returncode, r.stderr[:300]))
+
+
+@test
+def make_install_puts_binary_man_page_and_unit():
+    """make install (into a DESTDIR): the binary runs, the man page and the
+    systemd unit are where man and systemd look."""
+    with tempfile.TemporaryDirectory() as dest:
+        r = subprocess.run(["make", "-s", "-C", ROOT, "install", "DESTDIR=" + dest],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        check(r.returncode == 0, "make install: %s" % r.stdout[-300:])
+        binary = os.path.join(dest, "usr/local/sbin/forktrace")
+        v = subprocess.run([binary, "--version"], stdout=subprocess.PIPE, text=True)
+        check(v.returncode == 0 and v.stdout.startswith("forktrace "), "installed binary: %r" %
+              v.stdout)
+        for rel in ("usr/local/share/man/man8/forktrace.8",
+                    "etc/systemd/system/forktrace.service"):
+            check(os.path.isfile(os.path.join(dest, rel)), "%s not installed" % rel)

@@ -155,8 +155,8 @@ static const struct argp_option options[] = {
 	{ "host-root", OPT_HOST_ROOT, "DIR", 0,
 	  "Where the host's /sys/fs/cgroup and /run are mounted when run in a container", 3 },
 	{ "config", OPT_CONFIG, "FILE", 0,
-	  "Detection thresholds, key = value lines "
-	  "(docs/detection.md)",
+	  "Detection thresholds (key = value lines, docs/detection.md) and allow = RULE "
+	  "lines; SIGHUP re-reads it",
 	  0 },
 	{ "set", OPT_SET, "KEY=VALUE", 0, "One detection threshold (repeatable; after --config)",
 	  0 },
@@ -166,7 +166,8 @@ static const struct argp_option options[] = {
 	{ "allow", OPT_ALLOW, "RULE", 0,
 	  "Never signal a process matching RULE (repeatable): exe:PATH (absolute; the running "
 	  "executable, that very file), cgroup:PATH, unit:NAME (a systemd unit on its cgroup "
-	  "path, e.g. sshd.service), uid:N, or comm:NAME (SPOOFABLE: any process can rename "
+	  "path, e.g. sshd.service), uid:N, namespace:NS or pod:NS/NAME (Kubernetes, from the "
+	  "container runtime's bundle), or comm:NAME (SPOOFABLE: any process can rename "
 	  "itself with prctl(PR_SET_NAME); explicit opt-in only).  Added to the defaults: the "
 	  "executables of systemd/init, sshd, containerd(-shim*), dockerd, runc, crio, conmon, "
 	  "kubelet where this host has them.  Members that match are spared, the rest of the "
