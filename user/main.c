@@ -659,6 +659,20 @@ static bool claim_priority(bool acting)
 	       !mlockall(MCL_CURRENT | MCL_FUTURE);
 }
 
+/* -o FILE: appended to, a line at a time (a log shipper reads it live) */
+static int open_output(const char *path, FILE **out, struct pipeline_opts *po, char *err,
+		       size_t errlen)
+{
+	*out = fopen(path, "ae");
+	if (!*out) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	setvbuf(*out, NULL, _IOLBF, 0);
+	po->out = *out;
+	return 0;
+}
+
 static int replay(const struct config *c)
 {
 	struct pipeline_opts po = pipeline_options(c);
@@ -671,15 +685,8 @@ static int replay(const struct config *c)
 	FILE *out = NULL;
 	int ret = 1, got;
 
-	if (c->output_path) {
-		out = fopen(c->output_path, "ae");
-		if (!out) {
-			snprintf(err, sizeof(err), "cannot open %s: %s", c->output_path,
-				 strerror(errno));
-			goto cleanup;
-		}
-		po.out = out;
-	}
+	if (c->output_path && open_output(c->output_path, &out, &po, err, sizeof(err)))
+		goto cleanup;
 	if (ft_reader_open(c->read_path, &info, &r, err, sizeof(err)))
 		goto cleanup;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
@@ -840,16 +847,8 @@ static int trace_live(struct config *c)
 	if (scope[0] && cgroup_resolve(scope, &lo.cgroup, err, sizeof(err)))
 		goto cleanup;
 	po.containers = node;
-	if (c->output_path) {
-		out = fopen(c->output_path, "ae");
-		if (!out) {
-			snprintf(err, sizeof(err), "cannot open %s: %s", c->output_path,
-				 strerror(errno));
-			goto cleanup;
-		}
-		setvbuf(out, NULL, _IOLBF, 0);
-		po.out = out;
-	}
+	if (c->output_path && open_output(c->output_path, &out, &po, err, sizeof(err)))
+		goto cleanup;
 	if (lo.enforce) {
 		safety = calloc(1, sizeof(*safety));
 		if (!safety) {

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include "json.h"
 #include "metrics.h"
+#include "procfs.h"
 
 const double metrics_latency_bounds[METRICS_LATENCY_NB - 1] = { 0.05, 0.1, 0.25, 0.5, 1,
 								2.5,  5,   10,	 30 };
@@ -211,14 +212,6 @@ struct metrics_server {
 	_Atomic uint64_t last_read_ns;
 };
 
-static uint64_t boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *type,
 			     const char *body, size_t len)
 {
@@ -245,7 +238,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
 	if (!strcmp(url, "/healthz")) {
-		uint64_t last = atomic_load(&m->last_read_ns), now = boot_ns();
+		uint64_t last = atomic_load(&m->last_read_ns), now = procfs_boot_ns();
 
 		if (last && now - last <= METRICS_HEALTH_MAX_NS)
 			return reply(c, MHD_HTTP_OK, "text/plain", "ok\n", 3);
@@ -257,7 +250,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	pthread_mutex_lock(&m->lock);
 	if (m->text) {
 		/* the reader's age is the scrape's, not the last render's */
-		uint64_t last = atomic_load(&m->last_read_ns), now = boot_ns();
+		uint64_t last = atomic_load(&m->last_read_ns), now = procfs_boot_ns();
 		size_t cap = m->len + 256;
 		char *body = malloc(cap);
 		int n;

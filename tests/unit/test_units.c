@@ -1646,18 +1646,26 @@ static struct policy *fake_policy(struct synth *s, struct policy_opts *o, struct
 	return policy_new(o, &ops, 4096);
 }
 
-static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *f,
-		       struct report_log *l)
+/* containers: where processes run, for namespace: and pod: rules (or NULL) */
+static void run_policy_in(struct synth *s, struct policy_opts *o, struct fake_act *f,
+			  struct report_log *l, struct ct_cache *containers)
 {
 	struct policy *p = fake_policy(s, o, f);
 
 	CHECK(p != NULL);
 	if (!p)
 		return;
+	policy_set_containers(p, containers);
 	for (int i = 0; i < s->n; i++)
 		policy_on_verdict(p, s->t, s->d, &s->got[i], log_report, l);
 	policy_tick(p, s->t, s->d, 5 * SEC, log_report, l);
 	policy_free(p);
+}
+
+static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *f,
+		       struct report_log *l)
+{
+	run_policy_in(s, o, f, l, NULL);
 }
 
 static void test_policy_kills_only_the_flagged_tree(void)
@@ -2327,22 +2335,12 @@ static void test_policy_pod_rules(void)
 	synth_init(&s);
 	flagged_bomb(&s, "/tmp/bomb", 40);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct policy *p;
-
 		memset(&f, 0, sizeof(f));
 		memset(&l, 0, sizeof(l));
 		policy_defaults(&o);
 		o.mode = POLICY_KILL;
 		CHECK(policy_add_allow(&o, cases[i].rule, err, sizeof(err)) == 0);
-		p = fake_policy(&s, &o, &f);
-		CHECK(p != NULL);
-		if (!p)
-			continue;
-		policy_set_containers(p, cache);
-		for (int v = 0; v < s.n; v++)
-			policy_on_verdict(p, s.t, s.d, &s.got[v], log_report, &l);
-		policy_tick(p, s.t, s.d, 5 * SEC, log_report, &l);
-		policy_free(p);
+		run_policy_in(&s, &o, &f, &l, cache);
 		if (cases[i].spared)
 			CHECK(l.exempt == 1 && f.nsig == 0);
 		else
