@@ -15,16 +15,17 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-init
 	-D_GNU_SOURCE -DFORKTRACE_VERSION='"$(VERSION)"' -Ibpf -Iuser -I$(OUT)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall
 # libbpf linked statically; libelf and zlib are its own dependencies
-LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm -ljansson -lmicrohttpd -lcap-ng
+LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm -ljansson -lmicrohttpd -lcap-ng \
+	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 TEST_LDLIBS := -lpthread
 
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
 	output.o pipeline.o cgroup.o detector.o policy.o source_live.o progid.o hostlimits.o \
-	container.o privs.o metrics.o)
+	container.o privs.o metrics.o topview.o report.o)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
 TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) $(WORKLOADS)
 
-.PHONY: all deps run test unit bench clean vmlinux format image install
+.PHONY: all deps run test unit bench clean vmlinux format image install screenshots
 all: forktrace
 
 deps:
@@ -72,6 +73,14 @@ test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@python3 tests/run.py
+
+# the README's pictures, as the view and report tests make them
+screenshots:
+	@scripts/install-deps.sh test
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@python3 tests/run.py -k live_view_shows && python3 tests/run.py -k report_of_a_recorded
+	@mkdir -p docs/images
+	cp $(OUT)/artifacts/live-view.png $(OUT)/artifacts/report.png docs/images/
 
 # the binary, its man page and, where systemd runs, the agent's unit
 PREFIX ?= /usr/local

@@ -28,6 +28,7 @@ enum ft_event_type {
 	FT_EV_ACTION = 10,    /* kernel: a fork inside a flagged tree was signalled */
 	FT_EV_PROBE = 11,     /* kernel, --noop=record only: a bare header, dropped */
 	FT_EV_CONTAINER = 12, /* user: what a cgroup is (path, container, pod) */
+	FT_EV_POLICY = 13,    /* user: what --kill/--stop or an operator did to a tree */
 	FT_EV_MAX,
 };
 
@@ -198,6 +199,33 @@ struct ft_action {
 	__s32 child_ret;  /* bpf_send_signal_task() on the child; FT_SIG_* */
 	__u32 guard;	  /* 1: the in-kernel fork budget tripped, not user space */
 	__u32 pad;
+};
+
+/* ft_policy.kind: as user/policy.h's enum report_kind */
+#define FT_POL_ACTION  1 /* a tree's kill or stop ended (done, or gave up) */
+#define FT_POL_EXEMPT  2 /* act-on verdict, nobody may be signalled */
+#define FT_POL_DRY_RUN 3
+#define FT_POL_REFUSED 4
+#define FT_POL_RESUME  5 /* SIGCONT sent to a stopped tree */
+#define FT_POL_FLAG    6 /* the operator flagged the tree (a replay flags it too) */
+
+/* ft_policy.flags */
+#define FT_POL_COMPLETE (1u << 0) /* action: the tree emptied (kill) or froze (stop) */
+#define FT_POL_OPERATOR (1u << 1) /* asked for in the live view, not by a verdict */
+
+/*
+ * A policy outcome, for recordings: a replay and a report see the kill's
+ * end without the pidfd signals behind it (one per member, not recorded).
+ */
+struct ft_policy {
+	struct ft_header h; /* tgid, start_ns, comm, cgroup_id: the tree's root */
+	__u32 kind;	    /* FT_POL_* */
+	__u32 flags;
+	__u32 tree;
+	__u32 sig; /* SIGKILL, SIGSTOP or SIGCONT */
+	__u32 signalled, remaining;
+	__u64 elapsed_ns; /* from the verdict (or the operator's key) to the end */
+	char why[160];	  /* exempt, refused: the reason; stop: how to resume */
 };
 
 /*

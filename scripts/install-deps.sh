@@ -4,10 +4,11 @@
 set -eu
 
 BUILD="clang make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
-	libmicrohttpd-dev libjansson-dev libcap-ng-dev"
+	libmicrohttpd-dev libjansson-dev libcap-ng-dev libncurses-dev"
 # live tests: OCI containers (runc), a real Prometheus and promtool, the image
-# build (podman), manifest validation (node + npm: tests/deploy/)
-TEST="python3 python3-yaml procps util-linux runc podman prometheus"
+# build (podman), manifest validation (node + npm: tests/deploy/), the live
+# view driven in tmux, the report rendered by Chromium and checked by tidy
+TEST="python3 python3-yaml procps util-linux runc podman prometheus tmux chromium tidy"
 BENCH="bpftrace forkstat"
 # make test-kernels: qemu, and what tests/kernels/mkroot.py copies into the guest
 KERNELS="qemu-system-x86 busybox-static bash dash coreutils findutils grep sed mount"

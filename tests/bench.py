@@ -11,6 +11,7 @@ Every workload runs under tests/contain.c.
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -681,6 +682,87 @@ def footprint_report(f):
     return lines
 
 
+VIEW_STORM = ["-v", "-p", "2", "200000"]  # vforks from both CPUs, children exit at once
+VIEW_ROUNDS = int(os.environ.get("BENCH_VIEW_ROUNDS", "5"))
+
+
+def storm_under(mode):
+    """One storm with no tracer, `--log -j` to a file, or the live view in an
+    80x24 tmux pane: (storm rate, tracer CPU seconds, records lost)."""
+    import re
+    from test_views import View
+    work = tempfile.mkdtemp(prefix="ft-bench-")
+    view = t = None
+    pid = lost = None
+    try:
+        if mode == "--top":
+            view = View(work, cols=80, rows=24)
+            pid = int(subprocess.run(["pgrep", "-f", "^%s --top" % FORKTRACE],
+                                     stdout=subprocess.PIPE, text=True).stdout.split()[0])
+        elif mode == "--log":
+            t = Tracer("--log")
+            pid = t.proc.pid
+        time.sleep(SETTLE_S)
+        cpu0 = cpu_seconds(pid) if pid else 0
+        rep, out = contain([tool("storm")] + VIEW_STORM, max_tasks=100, timeout=300)
+        done, failed, secs = storm_result(out)
+        time.sleep(1.0)  # the reader catches up; the view redraws
+        cpu = cpu_seconds(pid) - cpu0 if pid else 0
+        if view:
+            lost = int(re.search(r"lost (\d+)", view.screen()).group(1))
+            view.keys("q")
+            view.ended(0, "q")
+        if t:
+            lost = summary(t.stop())["lost"]
+    finally:
+        if view:
+            view.close()
+        if t:
+            t.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+    return done / secs, cpu, lost
+
+
+def bench_live_view():
+    """Rounds of the three modes, the order rotating, so drift favours none."""
+    modes = [None, "--log", "--top"]
+    got = {m: [] for m in modes}
+    for i in range(VIEW_ROUNDS):
+        for m in modes[i % 3:] + modes[:i % 3]:
+            got[m].append(storm_under(m))
+            print("  %-6s rate %7.0f/s cpu %.2fs lost %s" % ((m or "none",) + got[m][-1]),
+                  flush=True)
+    return got
+
+
+def live_view_report(got):
+    base = statistics.median(r for r, _, _ in got[None])
+    lines = ["## The live view under a storm", "",
+             "%s vforks from both CPUs (tests/storm.c %s, children exit at once), "
+             "%d rounds of: no tracer, `forktrace --log -j` writing every event to a file, "
+             "and `forktrace --top` in an 80x24 tmux pane (tests/test_views.py's View), the "
+             "order rotating.  Medians; the storm's rate is the workload's, the CPU is "
+             "forktrace's own over the storm." % ("{:,}".format(int(VIEW_STORM[-1])),
+                                                  " ".join(VIEW_STORM), VIEW_ROUNDS), "",
+             "| mode | storm rate | vs untraced | forktrace CPU | records lost (total) |",
+             "|---|---|---|---|---|"]
+    for m, name in ((None, "untraced"), ("--log", "`--log -j` to a file"),
+                    ("--top", "`--top` (live view)")):
+        rate = statistics.median(r for r, _, _ in got[m])
+        cpu = statistics.median(c for _, c, _ in got[m]) if m else None
+        lost = sum(x for _, _, x in got[m] if x is not None) if m else None
+        lines.append("| %s | %.0f/s | %.3f | %s | %s |" % (
+            name, rate, rate / base, "%.2f s" % cpu if m else "-",
+            "{:,}".format(lost) if m else "-"))
+    top = statistics.median(c for _, c, _ in got["--top"])
+    log = statistics.median(c for _, c, _ in got["--log"])
+    lines += ["", "The view reads the same ring buffer in the same loop as the line "
+              "output; it draws at most four times a second, so its screen costs the "
+              "same whatever the event rate: here %.2fx the CPU of writing every event "
+              "as a JSON line." % (top / log if log else 0)]
+    return lines
+
+
 def measure_tracing():
     tracers = FORKTRACE_ROWS + [t for t in ("bpftrace", "forkstat") if available(t)]
     print("tracing cost (%d pairs per row):" % PAIRS, flush=True)
@@ -703,6 +785,7 @@ SECTIONS = [
     ("detector_cost", lambda: detector_cost_report(bench_detector_cost())),
     ("containment", lambda: containment_report(bench_containment())),
     ("footprint", lambda: footprint_report(bench_footprint())),
+    ("live_view", lambda: live_view_report(bench_live_view())),
 ]
 
 

@@ -57,6 +57,25 @@ def proc_status(pid):
         return {k: v.strip() for k, v in (line.split(":", 1) for line in f if ":" in line)}
 
 
+def proc_state(pid):
+    """The state letter of /proc/<pid>/stat, or None when gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def wait_file(path, timeout):
+    """True once path exists, False after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.05)
+    return os.path.exists(path)
+
+
 def tool(name):
     return os.path.join(BUILD, name)
 
@@ -189,3 +208,133 @@ def storm_result(out):
     """(performed, failed, seconds) from tests/storm.c's output line."""
     fields = dict(kv.split("=") for kv in out.split())
     return int(fields["performed"]), int(fields["failed"]), float(fields["seconds"])
+
+
+# ---- pictures: a real browser renders pages, the test reads its pixels ----
+
+ARTIFACTS = os.path.join(BUILD, "artifacts")  # screenshots the README shows
+
+
+def chromium_png(html_path, png_path, width=1100, height=1400):
+    """Render a local file with Debian's headless Chromium; no network."""
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+               "--user-data-dir=" + profile, "--window-size=%d,%d" % (width, height),
+               "--screenshot=" + png_path, "file://" + os.path.abspath(html_path)]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+    check(r.returncode == 0 and os.path.exists(png_path),
+          "chromium could not render %s: %s" % (html_path, r.stderr[-500:]))
+    return png_path
+
+
+def png_pixels(path):
+    """(width, height, rows of (r, g, b)) of an 8-bit RGB/RGBA PNG."""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", "%s is no PNG" % path)
+    pos, idat, w = 8, b"", 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            check(depth == 8 and ctype in (2, 6) and not interlace,
+                  "unexpected PNG layout depth=%d type=%d" % (depth, ctype))
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
+    for y in range(h):
+        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 255
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 255
+            elif ftype == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
+        prev = line
+    return w, h, rows
+
+
+def count_color(rows, rgb, tolerance=24):
+    """Pixels within tolerance of rgb (per channel)."""
+    return sum(1 for row in rows for px in row
+               if all(abs(px[k] - rgb[k]) <= tolerance for k in range(3)))
+
+
+ANSI_COLORS = ["#000000", "#cd3131", "#0dbc79", "#e5e510", "#2472c8", "#bc3fbc", "#11a8cd",
+               "#e5e5e5"]
+
+
+def ansi_to_html(text, title):
+    """tmux capture-pane -e output as a page: a picture of the terminal."""
+    import html
+    import re
+    out, fg, bg, bold, rev = [], None, None, False, False
+    for part in re.split(r"(\x1b\[[0-9;]*m)", text):
+        if part.startswith("\x1b["):
+            codes = [int(c) if c else 0 for c in part[2:-1].split(";")]
+            i = 0
+            while i < len(codes):
+                c = codes[i]
+                if c == 0:
+                    fg, bg, bold, rev = None, None, False, False
+                elif c == 1:
+                    bold = True
+                elif c == 22:
+                    bold = False
+                elif c == 7:
+                    rev = True
+                elif c == 27:
+                    rev = False
+                elif 30 <= c <= 37:
+                    fg = ANSI_COLORS[c - 30]
+                elif c == 39:
+                    fg = None
+                elif 40 <= c <= 47:
+                    bg = ANSI_COLORS[c - 40]
+                elif c == 49:
+                    bg = None
+                elif c in (38, 48) and i + 2 < len(codes) and codes[i + 1] == 5:
+                    i += 2
+                i += 1
+            continue
+        if not part:
+            continue
+        f, b = fg or "#d4d4d4", bg
+        if rev:
+            f, b = b or "#1e1e1e", f
+        # a background only where the terminal has one: a painted box would
+        # cover the underscores of the line above
+        out.append('<span style="color:%s;%s%s">%s</span>'
+                   % (f, "background:%s;" % b if b else "",
+                      "font-weight:bold" if bold else "", html.escape(part)))
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%s</title><style>"
+            "body{margin:0;background:#1e1e1e}pre{margin:8px;font:14px/1.4 'DejaVu Sans Mono',"
+            "monospace;color:#d4d4d4}</style></head><body><pre>%s</pre></body></html>"
+            % (html.escape(title), "".join(out)))
+
+
+def has_color_codes(ansi):
+    """Whether captured terminal text sets a foreground or background colour."""
+    import re
+    for seq in re.findall(r"\x1b\[([0-9;]*)m", ansi):
+        codes = [int(c) for c in seq.split(";") if c]
+        if any(30 <= c <= 37 or 40 <= c <= 47 or c in (38, 48) or 90 <= c <= 107
+               for c in codes):
+            return True
+    return False

@@ -18,6 +18,7 @@ import test_detection  # noqa: E402,F401
 import test_containment  # noqa: E402,F401
 import test_k8s  # noqa: E402,F401
 import test_deploy  # noqa: E402,F401
+import test_views  # noqa: E402,F401
 
 
 def main():

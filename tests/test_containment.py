@@ -10,7 +10,8 @@ import subprocess
 import tempfile
 import time
 
-from lib import Tracer, by_event, check, contain_cmd, run_forktrace, summary, test, tool
+from lib import (Tracer, by_event, check, contain_cmd, proc_state, run_forktrace, summary, test,
+                 tool)
 from test_detection import BENIGN, BOMBS, PY, WL, above, run_workload, tree_of
 
 # The launcher: a sibling sleeps in its own tree; the bomb runs; then the
@@ -94,14 +95,6 @@ def make_kill_test(name):
 
 for _name in KILLABLE:
     make_kill_test(_name)
-
-
-def proc_state(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None
 
 
 def make_launched_kill_test(name):

@@ -348,11 +348,14 @@ def live_losses_counted_and_resynced():
 
 @test
 def man_page_matches_help():
-    """docs/forktrace.8 describes every long option --help lists, names the
-    build's version, and renders without a warning."""
+    """docs/forktrace.8 describes every long option --help (and report's
+    --help) lists, names the build's version, and renders without a warning."""
     import re
     page_path = os.path.join(ROOT, "docs", "forktrace.8")
     helptext = subprocess.run([FORKTRACE, "--help"], stdout=subprocess.PIPE, text=True).stdout
+    helptext += subprocess.run([FORKTRACE, "report", "--help"], stdout=subprocess.PIPE,
+                               text=True).stdout
+    check("--folded" in helptext, "forktrace report --help lists no --folded")
     version = subprocess.run([FORKTRACE, "--version"], stdout=subprocess.PIPE,
                              text=True).stdout.split()[-1]
     with open(page_path) as f:

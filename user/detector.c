@@ -343,12 +343,24 @@ static uint32_t walk_subtree(struct detector *d, const struct proctable *t, int3
 	return n;
 }
 
-static bool forked_recently(struct detector *d, const struct proctable *t, int32_t slot,
-			    uint64_t now)
+/* the shell itself, not its subshells (forks that inherit its kind) */
+static bool interactive(const struct pt_entry *e)
+{
+	return e->prog.kind == PROG_INTERACTIVE && e->exec_seen;
+}
+
+static bool forked_within(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
+			  uint64_t span)
 {
 	struct det_proc *p = st(d, t, slot);
 
-	return p && p->last_fork_ns && p->last_fork_ns + d->c.window_ns >= now;
+	return p && p->last_fork_ns && p->last_fork_ns + span >= now;
+}
+
+static bool forked_recently(struct detector *d, const struct proctable *t, int32_t slot,
+			    uint64_t now)
+{
+	return forked_within(d, t, slot, now, d->c.window_ns);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -765,6 +777,27 @@ static struct det_alert *new_alert(struct detector *d, enum det_pattern p,
 }
 
 /*
+ * The root among chain[0..n-1], copies top-down (det_choose_root), with
+ * the facts of each: d->branches must hold a profile of chain[0].  "Still
+ * forking" means within `recent`.  PT_NONE: only an interactive shell.
+ */
+static int32_t choose_root(struct detector *d, const struct proctable *t, const int32_t *chain,
+			   uint32_t n, uint64_t recent, uint64_t now)
+{
+	struct det_root_candidate cand[DET_CLIMB_MAX];
+	uint32_t i;
+
+	for (i = 0; i < n && i < DET_CLIMB_MAX; i++) {
+		cand[i].interactive = interactive(pt_get(t, chain[i]));
+		cand[i].live_branches = d->branches[chain[i]];
+		cand[i].alive = pt_get(t, chain[i])->state == PT_ALIVE;
+		cand[i].forking = st(d, t, chain[i])->last_fork_ns + recent >= now;
+	}
+	i = det_choose_root(cand, i);
+	return i < n ? chain[i] : PT_NONE;
+}
+
+/*
  * x is the highest copy found to be a runaway; chain[0..n-1] the copies
  * from x down towards the fork that triggered the look.  Choose the root
  * (det_choose_root), profile it and raise the alert.
@@ -774,12 +807,10 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 			void *ctx)
 {
 	uint64_t recent;
-	struct det_root_candidate cand[DET_CLIMB_MAX];
 	struct det_verdict v;
 	struct det_alert *a;
 	struct profile pr;
 	enum det_pattern p;
-	uint32_t i;
 	int32_t root;
 
 	/* "recently": within two doublings of the runaway, or the window */
@@ -787,18 +818,9 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 	if (top->doubling_ms > 0 && top->doubling_ms * 2e6 > (double)recent)
 		recent = (uint64_t)(top->doubling_ms * 2e6);
 	/* branches[] still holds the profile of chain[0], the widest view */
-	for (i = 0; i < n; i++) {
-		/* the shell itself, not its subshells (forks that inherit its kind) */
-		cand[i].interactive = pt_get(t, chain[i])->prog.kind == PROG_INTERACTIVE &&
-				      pt_get(t, chain[i])->exec_seen;
-		cand[i].live_branches = d->branches[chain[i]];
-		cand[i].alive = pt_get(t, chain[i])->state == PT_ALIVE;
-		cand[i].forking = st(d, t, chain[i])->last_fork_ns + recent >= now;
-	}
-	i = det_choose_root(cand, n);
-	if (i == n)
+	root = choose_root(d, t, chain, n, recent, now);
+	if (root == PT_NONE)
 		return;
-	root = chain[i];
 	profile(d, t, root, now, &pr);
 	p = name_runaway(&pr);
 	a = new_alert(d, p, pt_get(t, root), pr.live, now);
@@ -1336,7 +1358,47 @@ uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot
 	return alert_of(d, p) ? p->alert : 0;
 }
 
+uint32_t det_flag_tree(struct detector *d, const struct proctable *t, int32_t root, uint64_t now,
+		       det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *re = pt_get(t, root);
+	struct det_verdict v;
+	struct det_alert *a;
+	struct profile pr;
+	enum det_pattern p;
+	char words[sizeof(v.evidence)];
+	uint32_t id;
+
+	if (!re)
+		return 0;
+	id = det_tree_id(d, re->key.tgid, re->start_ns);
+	if (id)
+		return id;
+	profile(d, t, root, now, &pr);
+	p = name_runaway(&pr);
+	a = new_alert(d, p, re, pr.live, now);
+	if (!a)
+		return 0;
+	id = alert_id(d, a);
+	tag_subtree(d, t, root, (uint16_t)id);
+	base_verdict(&v, DET_ALERT, p, now, t, root);
+	fill_tree_verdict(&v, &pr);
+	tree_evidence(&v, &pr, p);
+	memcpy(words, v.evidence, sizeof(words));
+	/* truncation keeps the start, which says who flagged it */
+	snprintf(v.evidence, sizeof(v.evidence), "flagged by the operator; %.480s", words);
+	v.by_operator = true;
+	v.seq = 1;
+	v.tree = id;
+	v.peak_tasks = a->peak;
+	fn(ctx, &v);
+	return id;
+}
+
 #define TOP_TREE_MIN_LIVE 4
+/* listed while it forked within this many windows: a tree whose copies
+ * fork once a window stays on the screen between its rounds */
+#define TOP_TREE_WINDOWS 2
 
 static int by_growth(const void *a, const void *b)
 {
@@ -1352,7 +1414,9 @@ static int by_growth(const void *a, const void *b)
 uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t now,
 		       struct det_tree_info *out, uint32_t max)
 {
+	uint64_t recent = TOP_TREE_WINDOWS * d->c.window_ns;
 	struct det_tree_info worst;
+	struct profile pr;
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < DET_MAX_ALERTS && n < max; i++) {
@@ -1361,7 +1425,7 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 
 		if (slot == PT_NONE)
 			continue;
-		out[n++] = (struct det_tree_info){
+		out[n] = (struct det_tree_info){
 			.root = a->root.tgid,
 			.root_start_ns = a->root_start_ns,
 			.root_slot = slot,
@@ -1370,30 +1434,74 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 			.doubling_ms = -1,
 			.flagged = true,
 			.pattern = a->pattern,
+			.tree = alert_id(d, a),
 		};
+		if (pt_get(t, slot)->state == PT_ALIVE) {
+			profile(d, t, slot, now, &pr);
+			out[n].births_per_s = pr.births_per_s;
+			out[n].doubling_ms = pr.births_window ? pr.doubling_ms : -1;
+			out[n].generations = pr.ngen;
+		}
+		n++;
 	}
-	/* the top of each chain of recently forking processes, not flagged */
+	/*
+	 * Unflagged trees: the top of each chain of recently forking copies of
+	 * one program (through exited ones: a shell bomb's forkers die), its
+	 * root then chosen as an alert's would be, so that a launcher (a
+	 * supervisor, a shell) is not what the live view acts on.
+	 */
 	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
-		const struct pt_entry *e = pt_get(t, i);
-		struct profile pr;
+		const struct pt_entry *e = pt_get(t, i), *pe = pt_get(t, e->parent);
+		int32_t chain[DET_CLIMB_MAX], root;
+		uint32_t len = 0;
+		bool listed = false;
 
-		if (e->state != PT_ALIVE || e->key.tgid <= 1 || !forked_recently(d, t, i, now) ||
-		    (e->parent != PT_NONE && pt_get(t, e->parent)->key.tgid > 1 &&
-		     forked_recently(d, t, e->parent, now)) ||
+		if (e->key.tgid <= 1 || e->kthread || interactive(e) ||
+		    !forked_within(d, t, i, now, recent) ||
+		    (pe && pe->key.tgid > 1 && !interactive(pe) && same_program(e, pe) &&
+		     (pe->state == PT_DEAD || forked_within(d, t, e->parent, now, recent))) ||
 		    alert_of(d, st(d, t, i)))
 			continue;
 		profile(d, t, i, now, &pr);
+		if (pr.live < TOP_TREE_MIN_LIVE)
+			continue;
+		/* down the copies that hold the most live copies */
+		for (int32_t x = i; x != PT_NONE && len < DET_CLIMB_MAX;) {
+			int32_t best = PT_NONE;
+
+			chain[len++] = x;
+			for (int32_t c = pt_get(t, x)->first_child; c != PT_NONE;
+			     c = pt_get(t, c)->next_sibling)
+				if (d->is_copy[c] && d->sub_live[c] &&
+				    (best == PT_NONE || d->sub_live[c] > d->sub_live[best]))
+					best = c;
+			x = best;
+		}
+		/* "still forking" as raise_alert judges it: two doublings, or the window */
+		root = choose_root(d, t, chain, len,
+				   pr.doubling_ms * 2e6 > (double)d->c.window_ns
+				       ? (uint64_t)(pr.doubling_ms * 2e6)
+				       : d->c.window_ns,
+				   now);
+		for (uint32_t k = 0; k < n && !listed; k++)
+			listed = out[k].root_slot == root;
+		if (root == PT_NONE || listed)
+			continue;
+		if (root != i)
+			profile(d, t, root, now, &pr);
 		/* a shell running one command at a time is no tree to watch */
 		if (pr.live < TOP_TREE_MIN_LIVE)
 			continue;
+		e = pt_get(t, root);
 		worst = (struct det_tree_info){
 			.root = e->key.tgid,
 			.root_start_ns = e->start_ns,
-			.root_slot = i,
+			.root_slot = root,
 			.root_comm = e->comm,
 			.live = pr.live,
 			.births_per_s = pr.births_per_s,
-			.doubling_ms = pr.doubling_ms,
+			.doubling_ms = pr.births_window ? pr.doubling_ms : -1,
+			.generations = pr.ngen,
 		};
 		if (n < max) {
 			out[n++] = worst;
@@ -1403,6 +1511,18 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 			continue;
 		}
 		qsort(out, n, sizeof(*out), by_growth);
+	}
+	/* a tree holding another listed one is its launcher: the inner one
+	 * is what grows (make -j running a bomb lists the bomb) */
+	for (uint32_t a = 0; a < n;) {
+		bool outer = false;
+
+		for (uint32_t b = 0; b < n && !outer && !out[a].flagged; b++)
+			outer = b != a && pt_is_descendant(t, out[b].root_slot, out[a].root_slot);
+		if (outer)
+			memmove(&out[a], &out[a + 1], (--n - a) * sizeof(*out));
+		else
+			a++;
 	}
 	return n;
 }

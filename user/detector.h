@@ -70,6 +70,7 @@ struct det_verdict {
 	uint32_t threads;     /* thread_explosion, fork_while_threaded */
 	uint32_t child;	      /* fork_while_threaded: the child that did not exec */
 	uint32_t restarts;    /* restart_loop */
+	bool by_operator;     /* det_flag_tree: the live view's s/k, no verdict of its own */
 	/* the nearest host limit at this pace (filled live by the pipeline) */
 	const char *limit_name; /* NULL: not known */
 	uint64_t limit_value;
@@ -134,9 +135,11 @@ struct det_tree_info {
 	const char *root_comm;
 	uint32_t live;
 	double births_per_s;
-	double doubling_ms; /* < 0: not growing */
+	double doubling_ms;   /* < 0: not growing */
+	uint32_t generations; /* generations of copies with live members */
 	bool flagged;
 	enum det_pattern pattern; /* flagged trees */
+	uint32_t tree;		  /* flagged trees: the id actions use */
 };
 /*
  * Up to max trees, flagged ones first, then the fastest-forking: the top
@@ -145,6 +148,15 @@ struct det_tree_info {
  */
 uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t now,
 		       struct det_tree_info *out, uint32_t max);
+
+/*
+ * The operator flags the tree at root (the live view's s/k on a tree no
+ * verdict flagged): an alert like a verdict's, reported through fn with
+ * by_operator set.  Returns its id (the existing one if already flagged),
+ * 0 if the root is gone or the alert table is full.
+ */
+uint32_t det_flag_tree(struct detector *d, const struct proctable *t, int32_t root, uint64_t now,
+		       det_verdict_fn fn, void *ctx);
 
 /* What the detector's fixed-size state had to drop. */
 struct det_drops {

@@ -33,6 +33,28 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+size_t utf8_clean(char *out, size_t outlen, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	if (!outlen)
+		return 0;
+	for (size_t i = 0; i < n && p[i];) {
+		size_t len = utf8_seq_len(p + i, n - i);
+		const char *src = len ? (const char *)p + i : "\xef\xbf\xbd";
+		size_t tlen = len ? len : 3;
+
+		if (o + tlen >= outlen)
+			break;
+		memcpy(out + o, src, tlen);
+		o += tlen;
+		i += len ? len : 1;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 size_t json_escape(char *out, size_t outlen, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -185,7 +207,7 @@ void json_bool(struct json_line *j, const char *k, bool v)
 		put(j, "false", 5);
 }
 
-void json_null(struct json_line *j, const char *k)
+void json_null_field(struct json_line *j, const char *k)
 {
 	key(j, k);
 	put(j, "null", 4);
@@ -203,7 +225,7 @@ void json_u32_array(struct json_line *j, const char *k, const uint32_t *v, size_
 	putc_(j, ']');
 }
 
-void json_object(struct json_line *j, const char *k)
+void json_nest(struct json_line *j, const char *k)
 {
 	key(j, k);
 	putc_(j, '{');
@@ -211,7 +233,7 @@ void json_object(struct json_line *j, const char *k)
 	j->need_comma = false;
 }
 
-void json_object_end(struct json_line *j)
+void json_nest_end(struct json_line *j)
 {
 	if (j->depth > 1) {
 		putc_(j, '}');

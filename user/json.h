@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A one-line JSON object writer.  Strings are escaped for JSON and made
+ * A one-line JSON object writer (names kept apart from jansson's, which
+ * parses bundles and writes the report's document).  Strings are escaped for JSON and made
  * valid UTF-8: comm and filenames are bytes any process chooses.
  */
 #ifndef FT_JSON_H
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "utf8.h"
 
 /* The line is built in buf and written with one fwrite: stdio's printf
  * machinery was most of forktrace's user-space cost at fork-storm rates. */
@@ -30,15 +32,12 @@ void json_u64(struct json_line *j, const char *key, uint64_t v);
 void json_i64(struct json_line *j, const char *key, int64_t v);
 void json_f64(struct json_line *j, const char *key, double v);
 void json_bool(struct json_line *j, const char *key, bool v);
-void json_null(struct json_line *j, const char *key);
+void json_null_field(struct json_line *j, const char *key);
 void json_u32_array(struct json_line *j, const char *key, const uint32_t *v, size_t n);
-void json_object(struct json_line *j, const char *key); /* nested {...} */
-void json_object_end(struct json_line *j);
+void json_nest(struct json_line *j, const char *key); /* nested {...} */
+void json_nest_end(struct json_line *j);
 
 /* Escape into a buffer (for tests and reuse); returns bytes written. */
 size_t json_escape(char *out, size_t outlen, const char *s, size_t n);
-
-/* Length of a valid UTF-8 sequence at s (max n bytes), or 0 if invalid. */
-size_t utf8_seq_len(const unsigned char *s, size_t n);
 
 #endif /* FT_JSON_H */

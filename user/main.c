@@ -30,7 +30,9 @@
 #include "privs.h"
 #include "procfs.h"
 #include "recording.h"
+#include "report.h"
 #include "source_live.h"
+#include "topview.h"
 
 #define STATS_INTERVAL_NS   200000000ull /* how often kernel loss counters are read */
 #define POLL_TIMEOUT_MS	    50
@@ -64,6 +66,7 @@ struct config {
 	bool agent;
 	const char *output_path, *metrics_addr, *host_root, *container_id, *pod;
 	struct privs_opts privs;
+	bool top, log; /* --top, --log: the live view or lines, whatever stdout is */
 	char err[512]; /* a --config/--set problem, reported after parsing */
 };
 
@@ -74,14 +77,17 @@ static const char doc[] =
     "Trace process forks, execs, exits and OOM kills with eBPF, and rebuild the fork trees.\n"
     "\n"
     "USAGE: forktrace [-j] [-d SEC] [-w FILE | -r FILE] [-p PID] [-c PATH] [-T] [--tree] [-v]\n"
+    "       forktrace report RECORDING -o FILE [--format html|svg|json] [--folded FILE]\n"
     "\n"
     "EXAMPLES:\n"
-    "    sudo forktrace                   # one line per fork, exec, exit and OOM kill\n"
+    "    sudo forktrace                   # on a terminal: the live view (keys at the bottom)\n"
+    "    sudo forktrace --log             # one line per fork, exec, exit and OOM kill\n"
     "    sudo forktrace -j -d 30 > ev.jl  # 30 s of JSON Lines (schema: docs/json.md)\n"
     "    sudo forktrace -p 1234 --tree    # only pid 1234's subtree, tree printed at exit\n"
     "    sudo forktrace -c /sys/fs/cgroup/system.slice/foo.service   # one cgroup\n"
     "    sudo forktrace -w incident.ftr   # record the stream for later\n"
     "    forktrace -r incident.ftr -j     # replay it (no root needed)\n"
+    "    forktrace report incident.ftr -o incident.html   # a report to hand on\n"
     "    sudo forktrace -T                # include thread creation and exit\n"
     "    sudo forktrace --alerts -j       # only runaway alerts and findings\n"
     "    sudo forktrace --set min_tasks=32 --config /etc/forktrace.conf\n"
@@ -119,9 +125,16 @@ enum {
 	OPT_CONTAINER,
 	OPT_POD,
 	OPT_USER,
+	OPT_TOP,
+	OPT_LOG,
 };
 
 static const struct argp_option options[] = {
+	{ "top", OPT_TOP, NULL, 0,
+	  "The live view: growing trees, rates, keys to stop, kill, continue and record (the "
+	  "default when stdin and stdout are a terminal)",
+	  0 },
+	{ "log", OPT_LOG, NULL, 0, "Lines, even on a terminal (the default elsewhere)", 0 },
 	{ "json", 'j', NULL, 0, "JSON Lines output (docs/json.md)", 0 },
 	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
 	{ "write", 'w', "FILE", 0, "Record the event stream to FILE", 0 },
@@ -401,6 +414,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (privs_parse_user(arg, &c->privs, c->err, sizeof(c->err)))
 			argp_failure(state, 2, 0, "%s", c->err);
 		break;
+	case OPT_TOP:
+		c->top = true;
+		break;
+	case OPT_LOG:
+		c->log = true;
+		break;
 	case OPT_ACT_ON:
 		if (policy_set_act_on(&c->policy, arg, c->err, sizeof(c->err)))
 			argp_failure(state, 2, 0, "%s", c->err);
@@ -436,6 +455,20 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0,
 				     "--container, --pod, --metrics, --agent and --user are for "
 				     "live tracing, not -r");
+		if (c->top && (c->log || c->read_path || c->json || c->alerts_only ||
+			       c->no_detect || c->output_path || c->tree || c->threads))
+			argp_failure(state, 2, 0,
+				     "--top is a live screen: not with --log, -r, -j, --agent, "
+				     "--alerts, --no-detect, -o, --tree or -T");
+		if (c->top && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+			argp_failure(
+			    state, 2, 0,
+			    "--top needs a terminal on stdin and stdout (--log for lines)");
+		/* a person at a terminal gets the view unless lines were asked for */
+		if (!c->top && !c->log && !c->read_path && !c->json && !c->alerts_only &&
+		    !c->no_detect && !c->output_path && !c->tree && !c->threads && !c->pid &&
+		    isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+			c->top = true;
 		if (load_settings(c, &c->detect, &c->policy, c->err, sizeof(c->err)))
 			argp_failure(state, 2, 0, "%s", c->err);
 		break;
@@ -458,13 +491,22 @@ static void on_signal(int sig)
 		exiting = 1;
 }
 
-static int install_signals(void)
+static void on_hangup_quit(int sig)
+{
+	exiting = 1;
+}
+
+/* hangup_quits: the live view's terminal went away (ssh dropped): end,
+ * rather than run on unseen; elsewhere SIGHUP re-reads the settings */
+static int install_signals(bool hangup_quits)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction hup = { .sa_handler = hangup_quits ? on_hangup_quit : on_signal };
 
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&hup.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
-	    sigaction(SIGHUP, &sa, NULL))
+	    sigaction(SIGHUP, &hup, NULL))
 		return -1;
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error */
 	return 0;
@@ -803,9 +845,11 @@ static int trace_live(struct config *c)
 		.ring_bytes = c->ring_bytes,
 		/* acting: every record may be the one that flags a tree, so wake
 		 * the reader as soon as it is idle (unless told otherwise) */
-		.wakeup_bytes =
-		    c->policy.mode != POLICY_OBSERVE && !c->wakeup_set ? 0 : c->wakeup_bytes,
-		.enforce = c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run,
+		.wakeup_bytes = (c->policy.mode != POLICY_OBSERVE || c->top) && !c->wakeup_set
+				    ? 0
+				    : c->wakeup_bytes,
+		/* the live view's s and k act through the kernel too */
+		.enforce = (c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run) || c->top,
 		.guard_forks = c->policy.dry_run ? 0 : c->guard_forks,
 		.guard_window_ns = 1000000000ull,
 		.guard_sig = SIGKILL,
@@ -822,6 +866,7 @@ static int trace_live(struct config *c)
 	};
 	uint64_t stats[FT_STAT_MAX], deadline = 0, next_stats = 0, next_metrics = 0, now;
 	struct metrics_server *metrics = NULL;
+	struct topview *view = NULL;
 	struct live_safety *safety = NULL;
 	struct live_source *src = NULL;
 	struct pipeline *p = NULL;
@@ -849,6 +894,16 @@ static int trace_live(struct config *c)
 	po.containers = node;
 	if (c->output_path && open_output(c->output_path, &out, &po, err, sizeof(err)))
 		goto cleanup;
+	/* the view draws the screen: the lines (alerts only) go nowhere */
+	if (c->top) {
+		out = fopen("/dev/null", "we");
+		if (!out) {
+			snprintf(err, sizeof(err), "cannot open /dev/null: %s", strerror(errno));
+			goto cleanup;
+		}
+		po.out = out;
+		po.alerts_only = true;
+	}
 	if (lo.enforce) {
 		safety = calloc(1, sizeof(*safety));
 		if (!safety) {
@@ -862,13 +917,14 @@ static int trace_live(struct config *c)
 		goto cleanup;
 	ops.ctx = src;
 	po.host_limits = true;
-	if (c->policy.mode != POLICY_OBSERVE)
+	if (c->policy.mode != POLICY_OBSERVE || c->top)
 		po.actuator = &ops;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
 		goto cleanup;
+	/* real-time for verdicts that act; the view's keys wait for a person */
 	c->privs.memory_locked = claim_priority(c->policy.mode != POLICY_OBSERVE);
 	/* attached, files and port open: what is left needs far less */
-	c->privs.signals = c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run;
+	c->privs.signals = lo.enforce;
 	c->privs.bpf_probe = live_probe_maps;
 	c->privs.probe_ctx = src;
 	if (privs_drop(&c->privs, err, sizeof(err)))
@@ -905,6 +961,21 @@ static int trace_live(struct config *c)
 	}
 	if (c->duration_s > 0)
 		deadline = now + (uint64_t)(c->duration_s * 1e9);
+	if (c->top) {
+		struct topview_opts vo = {
+			.mode = c->policy.mode == POLICY_OBSERVE ? "observe"
+				: c->policy.dry_run
+				    ? (c->policy.mode == POLICY_KILL ? "kill (dry run)"
+								     : "stop (dry run)")
+				: c->policy.mode == POLICY_KILL ? "kill"
+								: "stop",
+			.host = info.host,
+			.can_act = true,
+		};
+
+		if (topview_open(&vo, p, &view, err, sizeof(err)))
+			goto cleanup;
+	}
 	while (!exiting && !pipeline_error(p)) {
 		/* while a tree is being swept, come back every few ms */
 		n = live_poll(src, busy ? 2 : POLL_TIMEOUT_MS, pipeline_feed, p);
@@ -926,7 +997,7 @@ static int trace_live(struct config *c)
 		if (reload) {
 			reload = 0;
 			reload_settings(c, p);
-			if (out)
+			if (out && c->output_path)
 				reopen_output(c->output_path, out);
 		}
 		if (metrics) {
@@ -936,6 +1007,8 @@ static int trace_live(struct config *c)
 				publish_metrics(metrics, p, info.kernel, now, metrics_text);
 			}
 		}
+		if (view && topview_tick(view, now))
+			break;
 		if (deadline && now >= deadline)
 			break;
 	}
@@ -955,6 +1028,8 @@ static int trace_live(struct config *c)
 	}
 	ret = 0;
 cleanup:
+	/* the terminal back first: what follows is printed on it */
+	topview_close(view);
 	fflush(po.out);
 	if (ferror(po.out) && ret == 0) {
 		snprintf(err, sizeof(err), "writing output: %s", strerror(errno));
@@ -983,6 +1058,8 @@ int main(int argc, char **argv)
 	};
 	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
 
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
 	det_config_defaults(&c.detect);
 	policy_defaults(&c.policy); /* the mode and --act-on start here */
 	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
@@ -993,7 +1070,7 @@ int main(int argc, char **argv)
 	 * cleanly, and a shell starts background jobs with SIGINT ignored, so
 	 * until the handler is in place an early SIGINT would be lost.
 	 */
-	if (install_signals()) {
+	if (install_signals(c.top)) {
 		fprintf(stderr, "forktrace: cannot install signal handlers: %s\n", strerror(errno));
 		return 1;
 	}

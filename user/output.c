@@ -169,10 +169,10 @@ void output_start(struct output *o, const char *source, uint32_t self_pid)
 	json_str(&j, "version", FORKTRACE_VERSION);
 	json_str(&j, "source", source);
 	json_str(&j, "kernel", o->info.kernel);
-	json_object(&j, "attach");
+	json_nest(&j, "attach");
 	for (int i = 0; i < FT_HOOK_MAX; i++)
 		json_str(&j, hooks[i], o->info.attach[i]);
-	json_object_end(&j);
+	json_nest_end(&j);
 	json_u64(&j, "ring_buffer_bytes", o->info.ring_bytes);
 	json_end(&j);
 	fflush(o->f);
@@ -351,7 +351,7 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		if (h->flags & FT_F_OOM_SCORE)
 			json_i64(&j, "oom_score_adj", rec->oom.oom_score_adj);
 		if (oom && oom->known) {
-			json_object(&j, "tree");
+			json_nest(&j, "tree");
 			json_u64(&j, "root", oom->root);
 			json_strn(&j, "root_comm", oom->root_comm, FT_COMM_LEN);
 			json_u64(&j, "tasks", oom->tasks);
@@ -363,7 +363,7 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 				json_f64(&j, "births_per_s", oom->births_per_s);
 			if (oom->doubling_ms >= 0)
 				json_f64(&j, "doubling_ms", oom->doubling_ms);
-			json_object_end(&j);
+			json_nest_end(&j);
 		}
 		break;
 	case FT_EV_LOST:
@@ -381,7 +381,7 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_u64(&j, "tree", rec->action.tree);
 		json_i64(&j, "forker_result", rec->action.parent_ret);
 		if (rec->action.child_ret == FT_SIG_UNAVAILABLE)
-			json_null(&j, "child_result");
+			json_null_field(&j, "child_result");
 		else
 			json_i64(&j, "child_result", rec->action.child_ret);
 		json_u64(&j, "start_ns", h->start_ns);
@@ -563,7 +563,7 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 		if (v->doubling_ms >= 0)
 			json_f64(&j, "doubling_ms", v->doubling_ms);
 		else
-			json_null(&j, "doubling_ms");
+			json_null_field(&j, "doubling_ms");
 		json_u32_array(&j, "live_per_generation", v->live_per_gen, v->ngen);
 		json_u32_array(&j, "forkers_per_generation", v->forkers_per_gen, v->ngen);
 		if (v->limit_name) {
@@ -573,6 +573,8 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 		}
 	}
 	json_str(&j, "evidence", v->evidence);
+	if (v->by_operator)
+		json_bool(&j, "operator", true);
 	if (cgroup_id)
 		json_attribution(o, &j, cgroup_id);
 	json_end(&j);
@@ -616,9 +618,17 @@ static void json_policy(struct output *o, const struct policy_report *r)
 		break;
 	case REPORT_DRY_RUN:
 		json_bool(&j, "dry_run", true);
-		json_u32_array(&j, "would_signal", r->pids, r->npids);
+		/* a replay knows how many, not which (the pids are not recorded) */
+		json_u32_array(&j, "would_signal", r->pids, r->pids ? r->npids : 0);
+		json_u64(&j, "would_signal_count", r->npids);
+		break;
+	case REPORT_RESUME:
+		json_u64(&j, "tree", r->tree);
+		json_u64(&j, "signalled", r->signalled);
 		break;
 	}
+	if (r->by_operator)
+		json_bool(&j, "operator", true);
 	if (r->cgroup)
 		json_attribution(o, &j, r->cgroup);
 	json_end(&j);
@@ -641,7 +651,8 @@ static void human_action(struct output *o, const struct policy_report *r, const 
 		fprintf(o->f, "; incomplete, %u remaining", r->remaining);
 	if (r->policy_failures)
 		fprintf(o->f, "; %u kernel map updates failed", r->policy_failures);
-	fprintf(o->f, "%s%s%s\n", r->why ? "; " : "", r->why ? r->why : "",
+	fprintf(o->f, "%s%s%s%s\n", r->by_operator ? "; asked for by the operator" : "",
+		r->why ? "; " : "", r->why ? r->why : "",
 		human_attribution(o, r->cgroup, where, sizeof(where)));
 }
 
@@ -679,9 +690,14 @@ void output_policy(struct output *o, const struct policy_report *r)
 		fprintf(o->f,
 			"%-12s %-7s %7u %7s %-16s dry run: %s would signal %u processes:", when,
 			"DRYRUN", r->root, "-", comm, r->action, r->npids);
-		for (uint32_t i = 0; i < r->npids; i++)
+		for (uint32_t i = 0; r->pids && i < r->npids; i++)
 			fprintf(o->f, " %u", r->pids[i]);
 		fputc('\n', o->f);
+		break;
+	case REPORT_RESUME:
+		fprintf(o->f,
+			"%-12s %-7s %7u %7s %-16s continued %u stopped processes of tree %u\n",
+			when, "RESUME", r->root, "-", comm, r->signalled, r->root);
 		break;
 	}
 done:
@@ -860,11 +876,11 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_u64(&j, "exits", tot->exits);
 	json_u64(&j, "ooms", tot->ooms);
 	json_u64(&j, "lost", tot->lost);
-	json_object(&j, "lost_by_type");
+	json_nest(&j, "lost_by_type");
 	for (int i = 1; i < FT_EV_MAX; i++)
 		if (tot->lost_by_type[i])
 			json_u64(&j, ft_type_name(i), tot->lost_by_type[i]);
-	json_object_end(&j);
+	json_nest_end(&j);
 	json_u64(&j, "threads_started", tot->threads_started);
 	json_u64(&j, "threads_exited", tot->threads_exited);
 	json_u64(&j, "resyncs", tot->resyncs);
@@ -876,23 +892,23 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_u64(&j, "member_map_full", tot->member_map_full);
 	json_u64(&j, "policy_failures", tot->policy_failures);
 	json_u64(&j, "filtered_in_kernel", tot->filtered_in_kernel);
-	json_object(&j, "detector_dropped");
+	json_nest(&j, "detector_dropped");
 	json_u64(&j, "pending_checks", tot->detector_dropped_pending);
 	json_u64(&j, "alerts", tot->detector_dropped_alerts);
-	json_object_end(&j);
-	json_object(&j, "detector_work");
+	json_nest_end(&j);
+	json_nest(&j, "detector_work");
 	json_u64(&j, "profiles", tot->detector_profiles);
 	json_u64(&j, "nodes", tot->detector_nodes);
-	json_object_end(&j);
+	json_nest_end(&j);
 	json_u64(&j, "records", tot->records);
-	json_object(&j, "table");
+	json_nest(&j, "table");
 	json_u64(&j, "live", st->live);
 	json_u64(&j, "peak", st->peak_used);
 	json_u64(&j, "capacity", st->capacity);
 	json_u64(&j, "evicted", st->evicted);
 	json_u64(&j, "pruned", st->pruned);
 	json_u64(&j, "dropped", st->dropped_full);
-	json_object_end(&j);
+	json_nest_end(&j);
 	json_end(&j);
 	fflush(o->f);
 }

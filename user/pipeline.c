@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pipeline.h"
@@ -25,6 +27,9 @@ struct pipeline {
 	bool root_set;
 	uint64_t last_prune_ns;
 	int32_t last_slot;
+	struct ft_run_info info; /* for recordings started mid-run */
+	bool writer_optional;	 /* started by pipeline_record_start */
+	struct pipeline_observer ob;
 	char error[512];
 };
 
@@ -38,6 +43,7 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 		return -1;
 	}
 	p->o = *o;
+	p->info = *info;
 	p->table = pt_new(o->table_capacity, o->grace_ns);
 	p->out = output_new(o->out, o->format, info);
 	p->det = det_new(&o->detect, o->table_capacity);
@@ -55,7 +61,7 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	output_set_signal_lines(p->out, !o->agent);
 	if (p->policy)
 		policy_set_containers(p->policy, p->containers);
-	if (o->write_path && ft_writer_open(o->write_path, info, &p->writer, err, errlen))
+	if (o->write_path && ft_writer_open(o->write_path, info, true, &p->writer, err, errlen))
 		goto fail;
 	p->last_slot = PT_NONE;
 	*out = p;
@@ -116,9 +122,94 @@ static void count(struct ft_totals *tot, const union ft_record *rec)
 	}
 }
 
+static const uint32_t policy_kinds[][2] = {
+	{ REPORT_ACTION, FT_POL_ACTION },   { REPORT_EXEMPT, FT_POL_EXEMPT },
+	{ REPORT_DRY_RUN, FT_POL_DRY_RUN }, { REPORT_REFUSED, FT_POL_REFUSED },
+	{ REPORT_RESUME, FT_POL_RESUME },
+};
+
+/* A policy outcome as a stream record (false: not one that is recorded). */
+static bool policy_record(const struct policy_report *r, struct ft_policy *rec)
+{
+	uint32_t kind = 0;
+
+	for (size_t i = 0; i < sizeof(policy_kinds) / sizeof(policy_kinds[0]); i++)
+		if (policy_kinds[i][0] == (uint32_t)r->kind)
+			kind = policy_kinds[i][1];
+	if (!kind)
+		return false;
+	memset(rec, 0, sizeof(*rec));
+	rec->h.type = FT_EV_POLICY;
+	rec->h.size = sizeof(*rec);
+	rec->h.ts_ns = r->ts_ns;
+	rec->h.tgid = rec->h.tid = r->root;
+	rec->h.cgroup_id = r->cgroup;
+	rec->h.start_ns = r->root_start_ns;
+	snprintf(rec->h.comm, sizeof(rec->h.comm), "%s", r->root_comm ? r->root_comm : "");
+	rec->kind = kind;
+	rec->flags = (r->complete ? FT_POL_COMPLETE : 0) | (r->by_operator ? FT_POL_OPERATOR : 0);
+	rec->tree = r->tree;
+	rec->sig = !strcmp(r->action, "stop")	  ? SIGSTOP
+		   : !strcmp(r->action, "resume") ? SIGCONT
+						  : SIGKILL;
+	rec->signalled = r->kind == REPORT_DRY_RUN ? r->npids : r->signalled;
+	rec->remaining = r->remaining;
+	rec->elapsed_ns = (uint64_t)(r->ms * 1e6);
+	snprintf(rec->why, sizeof(rec->why), "%s", r->why ? r->why : "");
+	return true;
+}
+
+/* ... and back, for a replay (the dry run's pid list is not recorded). */
+static void policy_report_of(const struct ft_policy *rec, struct policy_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < sizeof(policy_kinds) / sizeof(policy_kinds[0]); i++)
+		if (policy_kinds[i][1] == rec->kind)
+			r->kind = (enum report_kind)policy_kinds[i][0];
+	r->ts_ns = rec->h.ts_ns;
+	r->action = rec->sig == SIGSTOP ? "stop" : rec->sig == SIGCONT ? "resume" : "kill";
+	r->by_operator = rec->flags & FT_POL_OPERATOR;
+	r->root = rec->h.tgid;
+	r->root_start_ns = rec->h.start_ns;
+	r->root_comm = rec->h.comm;
+	r->tree = rec->tree;
+	r->cgroup = rec->h.cgroup_id;
+	r->signalled = rec->signalled;
+	if (r->kind == REPORT_DRY_RUN)
+		r->npids = rec->signalled; /* how many; which is not recorded */
+	r->remaining = rec->remaining;
+	r->ms = (double)rec->elapsed_ns / 1e6;
+	r->complete = rec->flags & FT_POL_COMPLETE;
+	/* exempt and refused always say why, even if the file does not */
+	r->why =
+	    rec->why[0] || r->kind == REPORT_EXEMPT || r->kind == REPORT_REFUSED ? rec->why : NULL;
+}
+
+/*
+ * One record into the recording.  A failed write ends a -w run (the
+ * recording was asked for); one the live view started is closed and
+ * said, the view goes on.  0, or -1 when the run must stop.
+ */
+static int record_write(struct pipeline *p, const union ft_record *rec)
+{
+	char err[512];
+
+	if (!ft_writer_put(p->writer, rec, err, sizeof(err)))
+		return 0;
+	if (!p->writer_optional) {
+		snprintf(p->error, sizeof(p->error), "%s", err);
+		return -1;
+	}
+	fprintf(stderr, "forktrace: %s: recording stopped\n", err);
+	ft_writer_close(p->writer, err, sizeof(err));
+	p->writer = NULL;
+	return 0;
+}
+
 static void on_policy_report(void *ctx, const struct policy_report *r)
 {
 	struct pipeline *p = ctx;
+	struct ft_policy rec;
 
 	if (r->kind == REPORT_SIGNAL && !r->result)
 		p->tot.signals++;
@@ -131,6 +222,17 @@ static void on_policy_report(void *ctx, const struct policy_report *r)
 	else if (r->kind == REPORT_EXEMPT)
 		p->counts.actions[MA_EXEMPT]++;
 	output_policy(p->out, r);
+	if (p->ob.policy)
+		p->ob.policy(p->ob.ctx, r);
+	/*
+	 * Live: into the recording (a replay's come from it).  Written, not
+	 * fed: this runs inside the detector's and policy's callbacks, where
+	 * a nested pipeline_feed would prune the table and move last_slot.
+	 */
+	if (p->policy && p->writer && policy_record(r, &rec)) {
+		p->tot.records++;
+		record_write(p, (const union ft_record *)&rec);
+	}
 }
 
 /*
@@ -179,11 +281,13 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	if (p->o.root_pid &&
 	    (!p->root_set || slot == PT_NONE || !pt_is_descendant(p->table, slot, root_slot(p))))
 		return;
-	if (v->kind == DET_ALERT)
+	/* an operator's flag is no detection: neither counted nor paged on */
+	if (v->kind == DET_ALERT && !v->by_operator)
 		p->tot.alerts++;
 	else if (v->kind == DET_FINDING)
 		p->tot.findings++;
-	metrics_count_verdict(&p->counts, v);
+	if (!v->by_operator)
+		metrics_count_verdict(&p->counts, v);
 	/* a flagged tree's root stays in the table for as long as the alert */
 	if (v->tree && slot != PT_NONE && v->kind != DET_FINDING)
 		pt_set_pinned(p->table, slot, v->kind != DET_ALERT_END);
@@ -193,6 +297,9 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	    (!p->policy || !(p->o.policy.act_on & (1u << v->pattern))))
 		nearest_limit(p, slot, v);
 	output_verdict(p->out, v, slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
+	if (p->ob.verdict)
+		p->ob.verdict(p->ob.ctx, v,
+			      slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
 	if (p->policy)
 		policy_on_verdict(p->policy, p->table, p->det, v, on_policy_report, p);
 }
@@ -235,7 +342,7 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 {
 	struct pipeline *p = ctx;
 	const struct ft_header *h = &rec->h;
-	struct det_oom_tree oom;
+	struct det_oom_tree oom, *victim_tree = NULL;
 	uint64_t dups;
 	int32_t slot;
 
@@ -254,7 +361,7 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 	if (p->o.containers)
 		attribute(p, h);
 	p->tot.records++;
-	if (p->writer && ft_writer_put(p->writer, rec, p->error, sizeof(p->error)))
+	if (p->writer && record_write(p, rec))
 		return 1;
 	dups = pt_get_stats(p->table)->duplicate_exits;
 	slot = pt_apply(p->table, h);
@@ -285,6 +392,24 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		if (shown(p, rec) && rec->container.runtime)
 			output_record(p->out, rec, p->table, PT_NONE, NULL);
 		break;
+	case FT_EV_POLICY:
+		/* the operator's flag: the detector takes it live and in a
+		 * replay alike, so both show the same alert */
+		if (rec->policy.kind == FT_POL_FLAG) {
+			int32_t root = pt_find(p->table, h->tgid, h->start_ns);
+
+			if (root != PT_NONE && !p->o.no_detect)
+				det_flag_tree(p->det, p->table, root, h->ts_ns, on_verdict, p);
+			break;
+		}
+		/* live, on_policy_report made it and reported it already */
+		if (!p->policy) {
+			struct policy_report r;
+
+			policy_report_of(&rec->policy, &r);
+			on_policy_report(p, &r);
+		}
+		break;
 	case FT_EV_COUNTERS:
 		p->tot.threads_started = rec->counters.threads_started;
 		p->tot.threads_exited = rec->counters.threads_exited;
@@ -301,13 +426,15 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 		if (!in_scope(p, rec, slot))
 			break;
 		count(&p->tot, rec);
-		if (!shown(p, rec))
-			break;
-		if (h->type == FT_EV_OOM && slot != PT_NONE)
+		if (h->type == FT_EV_OOM && slot != PT_NONE && (shown(p, rec) || p->ob.record)) {
 			det_oom_tree(p->det, p->table, slot, h->ts_ns, &oom);
-		output_record(p->out, rec, p->table, slot,
-			      h->type == FT_EV_OOM && slot != PT_NONE ? &oom : NULL);
+			victim_tree = &oom;
+		}
+		if (shown(p, rec))
+			output_record(p->out, rec, p->table, slot, victim_tree);
 	}
+	if (p->ob.record)
+		p->ob.record(p->ob.ctx, rec, victim_tree);
 	if (h->ts_ns >= p->last_prune_ns + PRUNE_INTERVAL_NS) {
 		pt_prune(p->table, h->ts_ns);
 		p->last_prune_ns = h->ts_ns;
@@ -444,6 +571,116 @@ void pipeline_sample(struct pipeline *p, uint64_t now_ns, struct metrics_sample 
 const struct ft_container *pipeline_container(struct pipeline *p, uint64_t cgroup_id)
 {
 	return ct_cache_get(p->containers, cgroup_id);
+}
+
+void pipeline_observe(struct pipeline *p, const struct pipeline_observer *ob)
+{
+	p->ob = *ob;
+}
+
+const struct proctable *pipeline_table(const struct pipeline *p)
+{
+	return p->table;
+}
+
+const struct ft_totals *pipeline_totals(const struct pipeline *p)
+{
+	return &p->tot;
+}
+
+uint32_t pipeline_top_trees(struct pipeline *p, uint64_t now_ns, struct det_tree_info *out,
+			    uint32_t max)
+{
+	return det_top_trees(p->det, p->table, now_ns, out, max);
+}
+
+int pipeline_act(struct pipeline *p, uint32_t pid, uint64_t start_ns, enum pipeline_action act,
+		 uint64_t now_ns, char *err, size_t errlen)
+{
+	int32_t slot = pt_find(p->table, pid, start_ns);
+	struct ft_policy flag;
+	uint32_t outer;
+
+	if (!p->policy) {
+		snprintf(err, errlen, "actions need a live run");
+		return -1;
+	}
+	/* a flagged tree's root may have exited (a shell bomb's forkers do):
+	 * its entry stays while members live, and so does the tree */
+	if (slot == PT_NONE) {
+		snprintf(err, errlen, "tree %u is gone", pid);
+		return -1;
+	}
+	outer = det_tree_of(p->det, p->table, slot);
+	if (outer && outer != det_tree_id(p->det, pid, start_ns)) {
+		snprintf(err, errlen, "process %u is inside flagged tree %u: act on that tree", pid,
+			 outer);
+		return -1;
+	}
+	if (act == PIPELINE_RESUME) {
+		policy_resume(p->policy, p->table, p->det, pid, start_ns, now_ns, on_policy_report,
+			      p);
+		return 0;
+	}
+	/* an unflagged tree gets an id (and an alert saying who asked),
+	 * through the stream so that a recording has it */
+	memset(&flag, 0, sizeof(flag));
+	flag.h.type = FT_EV_POLICY;
+	flag.h.size = sizeof(flag);
+	flag.h.ts_ns = now_ns;
+	flag.h.tgid = flag.h.tid = pid;
+	flag.h.start_ns = start_ns;
+	flag.h.cgroup_id = pt_get(p->table, slot)->cgroup_id;
+	memcpy(flag.h.comm, pt_get(p->table, slot)->comm, sizeof(flag.h.comm));
+	flag.kind = FT_POL_FLAG;
+	flag.flags = FT_POL_OPERATOR;
+	flag.sig = act == PIPELINE_STOP ? SIGSTOP : SIGKILL;
+	if (pipeline_feed(p, (const union ft_record *)&flag)) {
+		snprintf(err, errlen, "%s", pipeline_error(p)); /* the recording's write */
+		return -1;
+	}
+	if (!det_tree_id(p->det, pid, start_ns)) {
+		snprintf(err, errlen, "cannot flag tree %u: %u trees are flagged already", pid,
+			 FT_MAX_TREES - 1);
+		return -1;
+	}
+	policy_operator(p->policy, p->table, p->det, pid, start_ns,
+			act == PIPELINE_STOP ? POLICY_STOP : POLICY_KILL, now_ns, on_policy_report,
+			p);
+	return 0;
+}
+
+int pipeline_record_start(struct pipeline *p, const char *path, uint64_t now_ns, char *err,
+			  size_t errlen)
+{
+	if (p->writer) {
+		snprintf(err, errlen, "already recording");
+		return -1;
+	}
+	if (ft_writer_open(path, &p->info, false, &p->writer, err, errlen))
+		return -1;
+	p->writer_optional = true;
+	/* the processes already running, so the recording's table is whole */
+	if (pipeline_resync(p, now_ns)) {
+		snprintf(err, errlen, "cannot read /proc: %s", strerror(errno));
+		pipeline_record_stop(p, err + strlen(err), errlen - strlen(err));
+		return -1;
+	}
+	return 0;
+}
+
+int pipeline_record_stop(struct pipeline *p, char *err, size_t errlen)
+{
+	int ret = ft_writer_close(p->writer, err, errlen);
+
+	p->writer = NULL;
+	p->writer_optional = false;
+	return ret;
+}
+
+bool pipeline_recording(const struct pipeline *p)
+{
+	return p->writer != NULL;
 }
 
 bool pipeline_root_known(const struct pipeline *p)

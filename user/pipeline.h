@@ -71,6 +71,44 @@ void pipeline_sample(struct pipeline *p, uint64_t now_ns, struct metrics_sample 
 /* The attribution of a cgroup, if the stream has one (NULL if not). */
 const struct ft_container *pipeline_container(struct pipeline *p, uint64_t cgroup_id);
 
+/*
+ * Further consumers of what the pipeline sees (the live view, the report):
+ * every record after the table and detector took it (oom: the victim's
+ * tree, for OOM records), every verdict in scope, every policy outcome
+ * (live, or from a recording's policy records).  Any callback may be NULL.
+ */
+struct pipeline_observer {
+	void (*record)(void *ctx, const union ft_record *rec, const struct det_oom_tree *oom);
+	void (*verdict)(void *ctx, const struct det_verdict *v, uint64_t root_cgroup);
+	void (*policy)(void *ctx, const struct policy_report *r);
+	void *ctx;
+};
+void pipeline_observe(struct pipeline *p, const struct pipeline_observer *ob);
+
+/* What the views read: the table, the totals so far, the top trees. */
+const struct proctable *pipeline_table(const struct pipeline *p);
+const struct ft_totals *pipeline_totals(const struct pipeline *p);
+uint32_t pipeline_top_trees(struct pipeline *p, uint64_t now_ns, struct det_tree_info *out,
+			    uint32_t max);
+
+/*
+ * Live, the operator's action on the tree rooted at (pid, start_ns): stop
+ * or kill (flagging it first if no verdict did), or resume a stopped one.
+ * Needs an actuator, whatever the mode.  -1 with a one-line reason in err.
+ */
+enum pipeline_action { PIPELINE_STOP, PIPELINE_KILL, PIPELINE_RESUME };
+int pipeline_act(struct pipeline *p, uint32_t pid, uint64_t start_ns, enum pipeline_action act,
+		 uint64_t now_ns, char *err, size_t errlen);
+
+/*
+ * Live, start recording to path (the processes running now go first, read
+ * from /proc) or stop; one recording at a time.  -1 with a reason in err.
+ */
+int pipeline_record_start(struct pipeline *p, const char *path, uint64_t now_ns, char *err,
+			  size_t errlen);
+int pipeline_record_stop(struct pipeline *p, char *err, size_t errlen);
+bool pipeline_recording(const struct pipeline *p);
+
 /* Did -p name a process the stream has shown? */
 bool pipeline_root_known(const struct pipeline *p);
 /* The first error that stopped the pipeline, or NULL. */

@@ -53,8 +53,10 @@ static const char *const unit_suffixes[] = { ".service", ".scope", ".slice", ".s
 
 struct action {
 	bool active;
+	bool by_operator; /* the live view's s/k, not a verdict */
 	uint32_t tree, sig;
 	struct pt_key root;
+	uint64_t root_start_ns;
 	char root_comm[FT_COMM_LEN];
 	uint64_t started_ns;
 	uint32_t signalled;
@@ -564,6 +566,7 @@ static void finish(struct policy *p, struct action *a, uint64_t now, bool comple
 		.ts_ns = now,
 		.action = a->sig == SIGSTOP ? "stop" : "kill",
 		.root = a->root.tgid,
+		.root_start_ns = a->root_start_ns,
 		.root_comm = a->root_comm,
 		.tree = a->tree,
 		.cgroup = a->root_cgroup,
@@ -572,6 +575,7 @@ static void finish(struct policy *p, struct action *a, uint64_t now, bool comple
 		.ms = (double)(now - a->started_ns) / 1e6,
 		.complete = complete,
 		.why = why,
+		.by_operator = a->by_operator,
 	};
 
 	/* over: the kernel stops acting on the tree's forks and forgets its
@@ -648,6 +652,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		r.ts_ns = now;
 		r.action = a->sig == SIGSTOP ? "stop" : "kill";
 		r.root = a->root.tgid;
+		r.root_start_ns = a->root_start_ns;
 		r.root_comm = a->root_comm;
 		r.tree = a->tree;
 		r.pid = e->key.tgid;
@@ -701,29 +706,31 @@ static void explain_exempt(struct policy *p, const struct proctable *t, int32_t 
 	}
 }
 
-void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
-		       const struct det_verdict *v, policy_report_fn fn, void *ctx)
+/*
+ * Act on the flagged tree rooted at (pid, start_ns) with sig: a verdict's
+ * action or the operator's.  The same rules either way: protected and
+ * allowed members are spared, in user space and in the kernel.
+ */
+static void act(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
+		uint64_t start_ns, uint64_t now, int sig, bool dry_run, bool by_operator,
+		policy_report_fn fn, void *ctx)
 {
-	int32_t root = pt_find(t, v->root, v->root_start_ns);
+	int32_t root = pt_find(t, pid, start_ns);
 	const struct pt_entry *re = pt_get(t, root);
-	struct policy_report r = { .ts_ns = v->ts_ns, .root = v->root, .root_comm = v->root_comm };
+	struct policy_report r = {
+		.ts_ns = now,
+		.root = pid,
+		.root_start_ns = start_ns,
+		.root_comm = re ? re->comm : "",
+		.action = sig == SIGSTOP ? "stop" : "kill",
+		.by_operator = by_operator,
+	};
 	const struct allow_rule *first = NULL;
-	uint32_t tree = det_tree_id(d, v->root, v->root_start_ns);
+	uint32_t tree = det_tree_id(d, pid, start_ns);
 	uint32_t n = 0, nprot = 0, nallow = 0, nspared = 0;
 	struct action *a;
 	char why[400];
 
-	if (p->o.mode == POLICY_OBSERVE)
-		return;
-	if (v->kind == DET_ALERT_END) {
-		/* the detector saw the tree empty: a kill is done */
-		if (tree && p->actions[tree].active && p->actions[tree].sig != SIGSTOP)
-			finish(p, &p->actions[tree], v->ts_ns, true, 0, NULL, fn, ctx);
-		return;
-	}
-	if (v->kind != DET_ALERT || !(p->o.act_on & (1u << v->pattern)))
-		return;
-	r.action = p->o.mode == POLICY_STOP ? "stop" : "kill";
 	r.tree = tree;
 	r.cgroup = re ? re->cgroup_id : 0;
 	/* asked to act and cannot: say so, never return silently */
@@ -734,13 +741,24 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		return;
 	}
 	a = &p->actions[tree];
+	/* one action per tree: a kill stands; a stop may become a kill */
+	if (a->active && (a->sig == SIGKILL || (int)a->sig == sig)) {
+		r.kind = REPORT_REFUSED;
+		r.why = a->sig == SIGKILL ? "already being killed" : "already being stopped";
+		report(fn, ctx, &r);
+		return;
+	}
+	if (a->active)
+		finish(p, a, now, false, 0, "a kill follows", fn, ctx);
 	memset(a, 0, sizeof(*a));
 	a->tree = tree;
-	a->sig = p->o.mode == POLICY_STOP ? SIGSTOP : SIGKILL;
+	a->sig = (uint32_t)sig;
+	a->by_operator = by_operator;
 	a->root = re->key;
+	a->root_start_ns = start_ns;
 	memcpy(a->root_comm, re->comm, sizeof(a->root_comm));
 	a->root_cgroup = re->cgroup_id;
-	a->started_ns = v->ts_ns;
+	a->started_ns = now;
 	/*
 	 * Pre-order: a parent's exe match is known before its children ask.
 	 * The actionable members fill scratch from the front; the live ones
@@ -775,7 +793,7 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		report(fn, ctx, &r);
 		return;
 	}
-	if (p->o.dry_run) {
+	if (dry_run) {
 		for (uint32_t k = 0; k < n; k++)
 			p->scratch[k] = pt_get(t, (int32_t)p->scratch[k])->key.tgid;
 		r.kind = REPORT_DRY_RUN;
@@ -813,7 +831,89 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		    (struct sweep_mark){ .key = e->key, .tree = tree, .armed = true };
 	}
 	a->active = true;
-	sweep(p, t, d, a, v->ts_ns, fn, ctx);
+	sweep(p, t, d, a, now, fn, ctx);
+}
+
+void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
+		       const struct det_verdict *v, policy_report_fn fn, void *ctx)
+{
+	uint32_t tree = det_tree_id(d, v->root, v->root_start_ns);
+
+	if (v->kind == DET_ALERT_END) {
+		/* the detector saw the tree empty: a kill is done (the
+		 * operator's too, whatever the mode) */
+		if (tree && p->actions[tree].active && p->actions[tree].sig != SIGSTOP)
+			finish(p, &p->actions[tree], v->ts_ns, true, 0, NULL, fn, ctx);
+		return;
+	}
+	/* the operator's flag comes with the operator's action */
+	if (p->o.mode == POLICY_OBSERVE || v->kind != DET_ALERT || v->by_operator ||
+	    !(p->o.act_on & (1u << v->pattern)))
+		return;
+	act(p, t, d, v->root, v->root_start_ns, v->ts_ns,
+	    p->o.mode == POLICY_STOP ? SIGSTOP : SIGKILL, p->o.dry_run, false, fn, ctx);
+}
+
+void policy_operator(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
+		     uint64_t start_ns, enum policy_mode mode, uint64_t now, policy_report_fn fn,
+		     void *ctx)
+{
+	act(p, t, d, pid, start_ns, now, mode == POLICY_STOP ? SIGSTOP : SIGKILL, false, true, fn,
+	    ctx);
+}
+
+void policy_resume(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
+		   uint64_t start_ns, uint64_t now, policy_report_fn fn, void *ctx)
+{
+	int32_t root = pt_find(t, pid, start_ns);
+	uint32_t tree = det_tree_id(d, pid, start_ns), steps = 0;
+	const struct action members = { .tree = tree };
+	struct action *a;
+	struct policy_report r = {
+		.kind = REPORT_RESUME,
+		.ts_ns = now,
+		.action = "resume",
+		.root = pid,
+		.root_start_ns = start_ns,
+		.root_comm = root != PT_NONE ? pt_get(t, root)->comm : "",
+		.tree = tree,
+		.cgroup = root != PT_NONE ? pt_get(t, root)->cgroup_id : 0,
+		.by_operator = true,
+	};
+
+	if (root == PT_NONE || !tree) {
+		r.kind = REPORT_REFUSED;
+		r.why = root == PT_NONE ? "root not in the process table" : "not a flagged tree";
+		report(fn, ctx, &r);
+		return;
+	}
+	/* only what forktrace froze: the tree's last action was its stop */
+	a = &p->actions[tree];
+	if (a->sig != SIGSTOP || a->root.tgid != pt_get(t, root)->key.tgid ||
+	    a->root.start_ticks != pt_get(t, root)->key.start_ticks) {
+		r.kind = REPORT_REFUSED;
+		r.why = a->active ? "being killed" : "not stopped by forktrace";
+		report(fn, ctx, &r);
+		return;
+	}
+	/* a stop still being swept ends here: nothing more is frozen */
+	if (a->active)
+		finish(p, a, now, false, 0, "resumed", fn, ctx);
+	a->sig = 0; /* continued: a second c has nothing to undo */
+	for (int32_t i = root; i != PT_NONE && steps++ < p->cap;
+	     i = pt_subtree_next(t, root, i, true)) {
+		const struct pt_entry *e = pt_get(t, i);
+
+		/* what the stop spared was never frozen by it; 't' is a
+		 * debugger's stop, not ours */
+		if (!in_tree(t, d, &members, i) || protected_reason(p, e) ||
+		    allowed(p, t, i, false, NULL) || !p->ops.state ||
+		    p->ops.state(p->ops.ctx, e->key.tgid, e->key.start_ticks) != 'T')
+			continue;
+		if (p->ops.signal(p->ops.ctx, e->key.tgid, e->key.start_ticks, SIGCONT) == 0)
+			r.signalled++;
+	}
+	report(fn, ctx, &r);
 }
 
 void policy_tick(struct policy *p, const struct proctable *t, struct detector *d, uint64_t now,

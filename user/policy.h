@@ -72,13 +72,23 @@ struct policy_ops {
 };
 
 /* REFUSED: an act-on verdict that cannot be acted on (no tree id, no root) */
-enum report_kind { REPORT_SIGNAL, REPORT_ACTION, REPORT_EXEMPT, REPORT_DRY_RUN, REPORT_REFUSED };
+/* RESUME: the operator continued a stopped tree */
+enum report_kind {
+	REPORT_SIGNAL,
+	REPORT_ACTION,
+	REPORT_EXEMPT,
+	REPORT_DRY_RUN,
+	REPORT_REFUSED,
+	REPORT_RESUME,
+};
 
 struct policy_report {
 	enum report_kind kind;
 	uint64_t ts_ns;
-	const char *action; /* "kill" or "stop" */
+	const char *action; /* "kill", "stop" or "resume" */
+	bool by_operator;   /* asked for in the live view (policy_operator) */
 	uint32_t root;
+	uint64_t root_start_ns;
 	const char *root_comm;
 	uint32_t tree;	 /* flagged-tree id, as in the kernel's action records */
 	uint64_t cgroup; /* the signalled process's (signal), else the root's */
@@ -122,6 +132,17 @@ void policy_set_containers(struct policy *p, struct ct_cache *containers);
 
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
 		       const struct det_verdict *v, policy_report_fn fn, void *ctx);
+/*
+ * The operator's kill or stop of the flagged tree rooted at (pid, start_ns)
+ * (the detector gives unflagged trees an id first: det_flag_tree): the same
+ * safety rules as a verdict's, whatever --kill/--stop say.
+ */
+void policy_operator(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
+		     uint64_t start_ns, enum policy_mode mode, uint64_t now, policy_report_fn fn,
+		     void *ctx);
+/* SIGCONT to the tree's stopped members (those a stop could have frozen). */
+void policy_resume(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
+		   uint64_t start_ns, uint64_t now, policy_report_fn fn, void *ctx);
 /* Sweep trees being acted on; call after each batch of records. */
 void policy_tick(struct policy *p, const struct proctable *t, struct detector *d, uint64_t now,
 		 policy_report_fn fn, void *ctx);

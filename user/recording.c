@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,10 @@ struct file_header {
 	__u32 header_crc; /* crc32 of everything before this field */
 	__u32 pad;
 };
+
+/* versions 2..4: the run info ended before host */
+#define INFO_V4_SIZE   offsetof(struct ft_run_info, host)
+#define HEADER_V4_SIZE (offsetof(struct file_header, info) + ((INFO_V4_SIZE + 7) & ~(size_t)7) + 8)
 
 struct record_frame {
 	__u32 len; /* payload bytes */
@@ -42,8 +47,8 @@ static __u32 crc_of(const void *p, size_t n)
 	return (__u32)crc32(0L, (const Bytef *)p, (uInt)n);
 }
 
-int ft_writer_open(const char *path, const struct ft_run_info *info, struct ft_writer **out,
-		   char *err, size_t errlen)
+int ft_writer_open(const char *path, const struct ft_run_info *info, bool replace,
+		   struct ft_writer **out, char *err, size_t errlen)
 {
 	struct file_header hdr;
 	struct ft_writer *w;
@@ -55,7 +60,7 @@ int ft_writer_open(const char *path, const struct ft_run_info *info, struct ft_w
 	}
 	w->path = path;
 	w->f = fopen(path, "wbx");
-	if (!w->f && errno == EEXIST)
+	if (!w->f && errno == EEXIST && replace)
 		w->f = fopen(path, "wb"); /* overwrite like tcpdump -w */
 	if (!w->f) {
 		snprintf(err, errlen, "cannot create recording %s: %s", path, strerror(errno));
@@ -111,9 +116,10 @@ int ft_writer_close(struct ft_writer *w, char *err, size_t errlen)
 int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader **out, char *err,
 		   size_t errlen)
 {
-	struct file_header hdr;
+	struct file_header hdr = { 0 };
 	struct ft_reader *r;
-	size_t got;
+	size_t got, hsize;
+	__u32 crc;
 
 	r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -126,7 +132,8 @@ int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader 
 		snprintf(err, errlen, "cannot open recording %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	got = fread(&hdr, 1, sizeof(hdr), r->f);
+	/* versions 2..4 end here; read no further yet: a pipe cannot seek back */
+	got = fread(&hdr, 1, HEADER_V4_SIZE, r->f);
 	if (got < sizeof(hdr.magic) || memcmp(hdr.magic, FT_REC_MAGIC, sizeof(hdr.magic))) {
 		snprintf(err, errlen, "%s: not a forktrace recording (bad magic at offset 0)",
 			 path);
@@ -141,28 +148,36 @@ int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader 
 			 path);
 		goto fail;
 	}
+	/* before version 5 the header was shorter: the run info had no host */
+	hsize = hdr.version < 5 ? HEADER_V4_SIZE : sizeof(hdr);
 	if (hdr.version < FT_REC_VERSION_V2 || hdr.version > FT_REC_VERSION ||
-	    hdr.header_size != sizeof(hdr)) {
+	    hdr.header_size != hsize) {
 		snprintf(err, errlen,
 			 "%s: unsupported recording version %u (offset 8), this build reads %u",
 			 path, hdr.version, FT_REC_VERSION);
 		goto fail;
 	}
-	if (got < sizeof(hdr)) {
+	if (got == HEADER_V4_SIZE && hsize > got)
+		got += fread((char *)&hdr + got, 1, hsize - got, r->f);
+	if (got < hsize) {
 		snprintf(err, errlen, "%s: truncated header at offset %zu", path, got);
 		goto fail;
 	}
-	if (hdr.header_crc != crc_of(&hdr, offsetof(struct file_header, header_crc))) {
+	memcpy(&crc, (char *)&hdr + hsize - 8, sizeof(crc));
+	if (crc != crc_of(&hdr, hsize - 8)) {
 		snprintf(err, errlen, "%s: corrupt header (checksum mismatch at offset %zu)", path,
-			 offsetof(struct file_header, header_crc));
+			 hsize - 8);
 		goto fail;
 	}
+	if (hdr.version < 5)
+		memset(hdr.info.host, 0, sizeof(hdr.info.host));
 	hdr.info.kernel[sizeof(hdr.info.kernel) - 1] = '\0';
+	hdr.info.host[sizeof(hdr.info.host) - 1] = '\0';
 	for (int i = 0; i < FT_HOOK_MAX; i++)
 		hdr.info.attach[i][sizeof(hdr.info.attach[i]) - 1] = '\0';
 	*info = hdr.info;
 	r->version = hdr.version;
-	r->offset = sizeof(hdr);
+	r->offset = (long)hsize;
 	*out = r;
 	return 0;
 fail:
@@ -224,6 +239,18 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 		rec->snapshot.filename[FT_FILENAME_LEN - 1] = '\0';
 	if (rec->h.type == FT_EV_CONTAINER)
 		ct_record_terminate(&rec->container);
+	if (rec->h.type == FT_EV_POLICY) {
+		/* what a replay turns back into a report must be one */
+		if (rec->policy.kind < FT_POL_ACTION || rec->policy.kind > FT_POL_FLAG ||
+		    (rec->policy.sig != SIGKILL && rec->policy.sig != SIGSTOP &&
+		     rec->policy.sig != SIGCONT)) {
+			snprintf(err, errlen,
+				 "%s: bad policy record at offset %ld (kind %u, signal %u)",
+				 r->path, r->offset, rec->policy.kind, rec->policy.sig);
+			return -1;
+		}
+		rec->policy.why[sizeof(rec->policy.why) - 1] = '\0';
+	}
 	r->offset += sizeof(fr) + fr.len;
 	return 1;
 }

@@ -7,6 +7,7 @@
 #ifndef FT_RECORDING_H
 #define FT_RECORDING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "stream.h"
 
@@ -14,16 +15,20 @@
 /* 2: exec records carry argv; 3: counters carry containment failures, exec
  * records 256 bytes of argv and the working directory, snapshots argv and
  * directory */
-#define FT_REC_VERSION	  4   /* 4 added container records; 3 is read as is */
+/* 4: container records; 5: policy records, the host's name in the header.
+ * 3 and 4 are read as they are */
+#define FT_REC_VERSION	  5
 #define FT_REC_VERSION_V2 2   /* still read: its counters, exec and snapshot records are shorter */
 #define FT_ARGS_LEN_V2	  128 /* argv bytes in a version 2 exec record */
 
 struct ft_writer;
 struct ft_reader;
 
-/* All return 0 on success, or -1 with a one-line reason in err. */
-int ft_writer_open(const char *path, const struct ft_run_info *info, struct ft_writer **out,
-		   char *err, size_t errlen);
+/* All return 0 on success, or -1 with a one-line reason in err.
+ * replace: an existing file is overwritten (-w), else refused (O_EXCL:
+ * neither a file nor a symlink planted there is followed). */
+int ft_writer_open(const char *path, const struct ft_run_info *info, bool replace,
+		   struct ft_writer **out, char *err, size_t errlen);
 int ft_writer_put(struct ft_writer *w, const union ft_record *rec, char *err, size_t errlen);
 int ft_writer_close(struct ft_writer *w, char *err, size_t errlen);
 

@@ -288,8 +288,10 @@ loaded:
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	if (uname(&uts) == 0)
+	if (uname(&uts) == 0) {
 		snprintf(info->kernel, sizeof(info->kernel), "%s", uts.release);
+		snprintf(info->host, sizeof(info->host), "%s", uts.nodename);
+	}
 	clock_gettime(CLOCK_REALTIME, &rt);
 	info->start_ns = procfs_boot_ns();
 	info->realtime_offset_ns =

@@ -26,6 +26,8 @@ size_t ft_record_size(uint32_t type)
 		return sizeof(struct ft_action);
 	case FT_EV_CONTAINER:
 		return sizeof(struct ft_container);
+	case FT_EV_POLICY:
+		return sizeof(struct ft_policy);
 	default:
 		return 0;
 	}
@@ -40,6 +42,7 @@ const char *ft_type_name(uint32_t type)
 		[FT_EV_LOST] = "lost",	       [FT_EV_RESYNC] = "resync",
 		[FT_EV_COUNTERS] = "counters", [FT_EV_ACTION] = "action",
 		[FT_EV_PROBE] = "probe",       [FT_EV_CONTAINER] = "container",
+		[FT_EV_POLICY] = "policy",
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";

@@ -24,6 +24,7 @@ union ft_record {
 	struct ft_counters counters;
 	struct ft_action action;
 	struct ft_container container;
+	struct ft_policy policy;
 };
 
 /* What a run was: written first in a recording, printed in "start". */
@@ -34,6 +35,7 @@ struct ft_run_info {
 	__u64 start_ns;		  /* CLOCK_BOOTTIME when tracing started */
 	__u32 ring_bytes;
 	__u32 page_kb;
+	char host[65]; /* uname -n; recordings before version 5 have none */
 };
 
 enum ft_hook { FT_HOOK_FORK, FT_HOOK_EXEC, FT_HOOK_EXIT, FT_HOOK_OOM, FT_HOOK_MAX };

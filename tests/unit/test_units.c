@@ -4,8 +4,10 @@
  * process table, pipeline scope, JSON escaping, recordings.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -21,6 +23,9 @@
 #include "pipeline.h"
 #include "proctable.h"
 #include "recording.h"
+#include "report.h"
+#include <jansson.h>
+#include "topview.h"
 
 #define SEC	 1000000000ull
 #define START(n) ((uint64_t)(n)*FT_NS_PER_TICK) /* start times one tick apart */
@@ -435,7 +440,7 @@ static int write_sample(const char *path, int n)
 	struct ft_writer *w;
 	char err[256];
 
-	if (ft_writer_open(path, &info, &w, err, sizeof(err)))
+	if (ft_writer_open(path, &info, true, &w, err, sizeof(err)))
 		return -1;
 	for (int i = 0; i < n; i++) {
 		struct ft_fork f = mk_fork(100 + i, START(100 + i), 1, START(1), SEC + i);
@@ -1532,7 +1537,25 @@ struct fake_act {
 	uint32_t exe_reads;	  /* calls of .exe: each is /proc reads in the tool */
 	uint32_t reads_at_arming; /* exe_reads when the tree's signal was set */
 	bool fail_maps;		  /* add_member and flag_tree fail */
+	int last_sig;
+	/* with_state: /proc/PID/stat says T for the pids in stopped[] (SIGSTOP
+	 * adds, SIGCONT removes), S for the rest; else the op is absent */
+	bool with_state;
+	uint32_t stopped[64], nstopped;
 };
+
+static bool fake_is_stopped(const struct fake_act *f, uint32_t pid)
+{
+	for (uint32_t i = 0; i < f->nstopped; i++)
+		if (f->stopped[i] == pid)
+			return true;
+	return false;
+}
+
+static char fake_state(void *ctx, uint32_t pid, uint64_t start_ticks)
+{
+	return fake_is_stopped(ctx, pid) ? 'T' : 'S';
+}
 
 static int fake_flag(void *ctx, uint32_t tree, uint32_t sig)
 {
@@ -1586,6 +1609,12 @@ static int fake_signal(void *ctx, uint32_t pid, uint64_t start_ticks, int sig)
 		return -ESRCH;
 	if (f->nsig < 256)
 		f->signalled[f->nsig++] = pid;
+	f->last_sig = sig;
+	if (sig == SIGSTOP && !fake_is_stopped(f, pid) && f->nstopped < 64)
+		f->stopped[f->nstopped++] = pid;
+	for (uint32_t i = 0; sig == SIGCONT && i < f->nstopped; i++)
+		if (f->stopped[i] == pid)
+			f->stopped[i--] = f->stopped[--f->nstopped];
 	return 0;
 }
 
@@ -1639,6 +1668,7 @@ static struct policy *fake_policy(struct synth *s, struct policy_opts *o, struct
 		.add_member = fake_member,
 		.signal = fake_signal,
 		.exe = fake_exe,
+		.state = f->with_state ? fake_state : NULL,
 		.ctx = f,
 	};
 
@@ -2061,38 +2091,49 @@ static void test_summary_reports_kernel_failures(void)
 	free(out);
 }
 
-/* A version 2 recording (shorter counters records) still replays. */
-static void test_recording_v2_counters_readable(void)
+/*
+ * A recording as versions 2 to 4 wrote it: their header ended the run info
+ * before the host's name (magic, version, header size, byte order, 160
+ * bytes of run info, CRC, pad), then rec (len bytes) in one frame.
+ */
+static void write_old_recording(const char *path, uint16_t version, const void *rec, uint32_t len)
 {
-	struct ft_run_info info = { .kernel = "v2" };
-	const char *path = tmp_path("v2");
-	size_t crc_at = 16 + sizeof(struct ft_run_info);
-	struct ft_counters c = { .h = { .type = FT_EV_COUNTERS }, .threads_started = 7 };
-	uint32_t frame[2], v2len = offsetof(struct ft_counters, signal_failed), crc;
-	union ft_record rec;
-	struct ft_reader *r;
-	struct ft_writer *w;
-	unsigned char hdr[512];
-	char err[256];
-	FILE *f;
+	struct ft_run_info info = { .kernel = "old-kernel", .host = "not-written" };
+	const size_t info_len = offsetof(struct ft_run_info, host), crc_at = 16 + info_len;
+	unsigned char hdr[16 + sizeof(info) + 8] = "FORKTRC\n";
+	uint16_t size = (uint16_t)(crc_at + 8);
+	uint32_t bom = 0x01020304u, crc, frame[2] = { len, (uint32_t)crc32(0L, rec, len) };
+	FILE *f = fopen(path, "wb");
 
-	c.h.size = (uint16_t)v2len;
-	CHECK(ft_writer_open(path, &info, &w, err, sizeof(err)) == 0);
-	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
-	f = fopen(path, "r+b");
-	CHECK(f && fread(hdr, 1, crc_at + 8, f) == crc_at + 8);
+	CHECK(f != NULL);
 	if (!f)
 		return;
-	hdr[8] = 2; /* version 2, little-endian hosts */
-	hdr[9] = 0;
+	memcpy(hdr + 8, &version, 2);
+	memcpy(hdr + 10, &size, 2);
+	memcpy(hdr + 12, &bom, 4);
+	memcpy(hdr + 16, &info, info_len);
 	crc = (uint32_t)crc32(0L, hdr, (uInt)crc_at);
-	memcpy(hdr + crc_at, &crc, sizeof(crc));
-	frame[0] = v2len;
-	frame[1] = (uint32_t)crc32(0L, (const Bytef *)&c, v2len);
-	CHECK(fseek(f, 0, SEEK_SET) == 0 && fwrite(hdr, 1, crc_at + 8, f) == crc_at + 8);
-	CHECK(fseek(f, 0, SEEK_END) == 0 && fwrite(frame, sizeof(frame), 1, f) == 1);
-	CHECK(fwrite(&c, v2len, 1, f) == 1);
+	memcpy(hdr + crc_at, &crc, 4);
+	memset(hdr + crc_at + 4, 0, 4);
+	CHECK(fwrite(hdr, 1, size, f) == size);
+	CHECK(fwrite(frame, sizeof(frame), 1, f) == 1 && fwrite(rec, len, 1, f) == 1);
 	fclose(f);
+}
+
+static void test_recording_old_versions_readable(void)
+{
+	const char *path = tmp_path("old");
+	struct ft_counters c = { .h = { .type = FT_EV_COUNTERS }, .threads_started = 7 };
+	struct ft_fork fork = mk_fork(300, START(300), 1, START(1), SEC);
+	uint32_t v2len = offsetof(struct ft_counters, signal_failed);
+	struct ft_run_info info;
+	union ft_record rec;
+	struct ft_reader *r;
+	char err[256];
+
+	/* version 2: a counters record shorter than today's */
+	c.h.size = (uint16_t)v2len;
+	write_old_recording(path, 2, &c, v2len);
 	CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
 	if (r) {
 		CHECK(ft_reader_next(r, &rec, err, sizeof(err)) == 1);
@@ -2102,6 +2143,20 @@ static void test_recording_v2_counters_readable(void)
 		CHECK(ft_reader_next(r, &rec, err, sizeof(err)) == 0);
 		ft_reader_close(r);
 	}
+	/* version 4: today's records, the shorter header, no host */
+	write_old_recording(path, 4, &fork, sizeof(fork));
+	CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
+	if (r) {
+		CHECK(!strcmp(info.kernel, "old-kernel") && info.host[0] == '\0');
+		CHECK(ft_reader_next(r, &rec, err, sizeof(err)) == 1);
+		CHECK(rec.h.type == FT_EV_FORK && rec.h.tgid == 300);
+		CHECK(ft_reader_next(r, &rec, err, sizeof(err)) == 0);
+		ft_reader_close(r);
+	}
+	/* version 5 with version 4's header size: refused, named */
+	write_old_recording(path, 5, &fork, sizeof(fork));
+	CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "unsupported recording version 5") != NULL);
 	unlink(path);
 }
 
@@ -2380,7 +2435,7 @@ static void test_replay_attributes_from_container_records(void)
 	FILE *out = open_memstream(&text, &len);
 	int got, n = 0;
 
-	CHECK(ft_writer_open(path, &info, &w, err, sizeof(err)) == 0);
+	CHECK(ft_writer_open(path, &info, true, &w, err, sizeof(err)) == 0);
 	if (!w)
 		return;
 	rec.h.ts_ns = SEC;
@@ -2491,6 +2546,350 @@ out:
 	free(buf);
 }
 
+static void test_topview_filter(void)
+{
+	struct topview_row_facts f = { "python3", "python3 worker.py --n 4", "shop/web-0", 1000 };
+	struct topview_row_facts bare = { "make", "make -j8", "", 0 };
+
+	CHECK(topview_match("", &f) && topview_match(NULL, &f));
+	CHECK(topview_match("comm:py", &f) && !topview_match("comm:worker", &f));
+	CHECK(topview_match("pod:shop/web-0", &f) && topview_match("pod:web", &f));
+	CHECK(!topview_match("pod:shop", &bare) && !topview_match("pod:", &bare));
+	CHECK(topview_match("uid:1000", &f) && !topview_match("uid:100", &f));
+	CHECK(!topview_match("uid:", &f) && !topview_match("uid:10x", &f));
+	CHECK(topview_match("worker", &f) && topview_match("shop", &f));
+	CHECK(topview_match("-j8", &bare) && !topview_match("shop", &bare));
+}
+
+static void test_report_helpers(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CHECK(report_tick_step(100, 6) == 20);
+	CHECK(report_tick_step(84, 6) == 20);
+	CHECK(report_tick_step(12, 10) == 2);
+	CHECK(report_tick_step(1000, 5) == 200);
+	CHECK(fabs(report_tick_step(0.5, 10) - 0.05) < 1e-12);
+	CHECK(report_tick_step(0, 6) == 1 && report_tick_step(10, 0) == 1);
+	f = open_memstream(&text, &len);
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	report_escape(f, "<a&\"'>", 99);
+	report_escape(f, "|\xff|\x01|\xc3\xa9|", 99); /* bad byte, control, then é */
+	report_escape(f, "cut-here", 3);
+	fclose(f);
+	CHECK(text && !strcmp(text, "&lt;a&amp;&quot;&#39;&gt;|\xef\xbf\xbd||\xc3\xa9|cut"));
+	free(text);
+}
+
+/*
+ * The live view's s/k/c on a tree no verdict flagged: the detector gives
+ * it an alert that says who asked, the policy acts whatever the mode,
+ * spares what the rules spare, and c continues only what is stopped.
+ */
+static void test_operator_flag_stop_and_resume(void)
+{
+	struct fake_act f = { .with_state = true };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t root, kids[5], id;
+	int32_t slot;
+	char err[256];
+
+	synth_init(&s);
+	root = synth_fork(&s, 50, 1 * SEC);
+	for (int i = 0; i < 5; i++)
+		kids[i] = synth_fork(&s, root, 1 * SEC + (uint64_t)i * SEC / 2);
+	CHECK(count_kind(&s, DET_ALERT, 0) == 0); /* five workers: no runaway */
+	slot = pt_find_live_pid(s.t, root);
+	id = det_flag_tree(s.d, s.t, slot, 4 * SEC, collect, &s);
+	CHECK(id >= 1 && count_kind(&s, DET_ALERT, root) == 1);
+	CHECK(s.n && s.got[s.n - 1].by_operator && s.got[s.n - 1].tasks == 6);
+	CHECK(s.n && !strncmp(s.got[s.n - 1].evidence, "flagged by the operator; ", 25));
+	CHECK(det_flag_tree(s.d, s.t, slot, 4 * SEC, collect, &s) == id); /* once */
+	CHECK(count_kind(&s, DET_ALERT, root) == 1);
+	CHECK(det_flag_tree(s.d, s.t, PT_NONE, 4 * SEC, collect, &s) == 0);
+
+	policy_defaults(&o);
+	o.mode = POLICY_KILL; /* a verdict by the operator is not the policy's to act on */
+	CHECK(policy_add_allow(&o, "comm:p1003", err, sizeof(err)) == 0);
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p)
+		goto out;
+	policy_on_verdict(p, s.t, s.d, &s.got[s.n - 1], log_report, &l);
+	CHECK(f.nsig == 0 && f.flagged_sig == 0);
+	/* nothing stopped it yet: c has nothing to undo, not even a ^Z'd member */
+	f.stopped[f.nstopped++] = kids[1];
+	policy_resume(p, s.t, s.d, root, START(root), 4 * SEC, log_report, &l);
+	CHECK(l.refused == 1 && !strcmp(l.why, "not stopped by forktrace") && f.nsig == 0);
+	f.nstopped = 0;
+
+	policy_operator(p, s.t, s.d, root, START(root), POLICY_STOP, 4 * SEC, log_report, &l);
+	CHECK(f.flagged_tree == id && f.flagged_sig == SIGSTOP && f.last_sig == SIGSTOP);
+	CHECK(was_signalled(&f, root) && was_signalled(&f, kids[0]) && was_signalled(&f, kids[4]));
+	CHECK(!was_signalled(&f, 1003) && kids[2] == 1003 && f.nsig == 5);
+	CHECK(!was_signalled(&f, 50) && l.actions == 0);
+	policy_operator(p, s.t, s.d, root, START(root), POLICY_STOP, 4 * SEC, log_report, &l);
+	CHECK(l.refused == 2 && !strcmp(l.why, "already being stopped") && f.nsig == 5);
+	policy_tick(p, s.t, s.d, 4 * SEC + 1000, log_report, &l);
+	CHECK(l.actions == 1); /* all it may stop are stopped */
+
+	/* c: SIGCONT to what the stop froze, the spared member untouched */
+	f.nsig = 0;
+	f.stopped[f.nstopped++] = 1003; /* stopped by someone else: not ours */
+	policy_resume(p, s.t, s.d, root, START(root), 5 * SEC, log_report, &l);
+	CHECK(f.last_sig == SIGCONT && f.nsig == 5 && !was_signalled(&f, 1003));
+	CHECK(f.nstopped == 1);
+	f.nsig = 0;
+	policy_resume(p, s.t, s.d, root, START(root), 6 * SEC, log_report, &l);
+	CHECK(f.nsig == 0 && l.refused == 3); /* a second c: nothing left to undo */
+	policy_resume(p, s.t, s.d, 50, START(5), 6 * SEC, log_report, &l);
+	CHECK(l.refused == 4 && !strcmp(l.why, "not a flagged tree"));
+
+	/* stop, then kill: the kill takes over; a kill is not stopped again */
+	f.nstopped = 0;
+	policy_operator(p, s.t, s.d, root, START(root), POLICY_STOP, 7 * SEC, log_report, &l);
+	policy_operator(p, s.t, s.d, root, START(root), POLICY_KILL, 7 * SEC, log_report, &l);
+	CHECK(f.flagged_sig == SIGKILL && f.last_sig == SIGKILL);
+	policy_operator(p, s.t, s.d, root, START(root), POLICY_STOP, 7 * SEC, log_report, &l);
+	CHECK(l.refused == 5 && !strcmp(l.why, "already being killed") && f.last_sig == SIGKILL);
+	policy_resume(p, s.t, s.d, root, START(root), 7 * SEC, log_report, &l);
+	CHECK(l.refused == 6 && !strcmp(l.why, "being killed"));
+	policy_free(p);
+out:
+	synth_free(&s);
+}
+
+/* The trees the live view lists: never a launcher, a shell or a kernel thread. */
+static void test_top_trees_roots(void)
+{
+	struct det_tree_info top[8];
+	struct ft_snapshot kt = mk_snap(2, START(2), 0, 0);
+	struct synth s;
+	uint32_t launcher, bomb, sh, q[64], n;
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+
+	synth_init(&s);
+	kt.h.flags = FT_F_KTHREAD;
+	det_feed(s.d, s.t, (union ft_record *)&kt, APPLY(s.t, kt), collect, &s);
+	/* bash -c 'bomb & wait': a C bomb of 8 under a launcher of another program */
+	launcher = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, launcher, "/bin/bash", ARGV("bash\0-c\0bomb & wait"), ts + 1000);
+	bomb = synth_fork(&s, launcher, ts += 1000000);
+	synth_exec(&s, bomb, "/tmp/bomb", ts + 1000);
+	synth_bomb(&s, bomb, ts + 2000, 8, false);
+	/* an interactive shell's shell-bomb: its forkers exit as they go */
+	sh = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, sh, "/bin/bash", ARGV("-bash"), ts + 1000);
+	q[tail++] = synth_fork(&s, sh, ts += 100000);
+	while (tail < 12) {
+		uint32_t p = q[head++];
+
+		q[tail++] = synth_fork(&s, p, ts += 200000);
+		q[tail++] = synth_fork(&s, p, ts += 200000);
+		synth_exit(&s, p, ts + 1000, 0);
+	}
+	CHECK(count_kind(&s, DET_ALERT, 0) == 0); /* below the alert's size: suspects */
+	n = det_top_trees(s.d, s.t, ts + 1000, top, 8);
+	CHECK(n == 2);
+	for (uint32_t i = 0; i < n; i++) {
+		CHECK(!top[i].flagged);
+		CHECK(top[i].root != launcher && top[i].root != sh && top[i].root != 2 &&
+		      top[i].root != 50);
+	}
+	CHECK(n == 2 && (top[0].root == bomb || top[1].root == bomb));
+	/* the shell bomb's root: its first copy (exited), every live copy below it */
+	CHECK(n == 2 && (top[0].root == q[0] || top[1].root == q[0]));
+	for (uint32_t i = 0; i < n; i++)
+		if (top[i].root == q[0])
+			CHECK(top[i].live == (uint32_t)(tail - head));
+	synth_free(&s);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) &&
+	    (buf = calloc(1, (size_t)n + 1)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/*
+ * forktrace report on a recording of a bomb whose name is hostile bytes:
+ * markup, a bad UTF-8 byte, a control, a C1 control and U+FFFE.  The page
+ * and the plot carry none of them raw; the JSON keeps the name, cleaned.
+ */
+static void test_report_hostile_names(void)
+{
+	static const char comm[] = "<b>&\xff\x01\xc2\x85\xef\xbf\xbe";
+	const char *rec_path = tmp_path("hostile"), *html = "/tmp/ft-unit-report.html";
+	const char *svg = "/tmp/ft-unit-report.svg", *js = "/tmp/ft-unit-report.json";
+	struct ft_run_info info = { .kernel = "test", .host = "h<o>st" };
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	uint32_t procs[64], made = 1;
+	struct ft_writer *w = NULL;
+	char err[256], *text;
+	json_t *doc;
+
+	CHECK(ft_writer_open(rec_path, &info, true, &w, err, sizeof(err)) == 0);
+	if (!w)
+		return;
+	init.h.ts_ns = SEC;
+	CHECK(ft_writer_put(w, (union ft_record *)&init, err, sizeof(err)) == 0);
+	procs[0] = 100;
+	{
+		struct ft_fork root = mk_fork(100, START(100), 1, START(1), SEC + 1000);
+
+		memcpy(root.h.comm, comm, sizeof(comm));
+		CHECK(ft_writer_put(w, (union ft_record *)&root, err, sizeof(err)) == 0);
+	}
+	for (uint64_t ts = SEC + 2000; made < 40;) /* every process forks once a round */
+		for (uint32_t i = 0, n = made; i < n && made < 40; i++) {
+			struct ft_fork f = mk_fork(100 + made, START(100 + made), procs[i],
+						   START(procs[i]), ts += 500000);
+
+			memcpy(f.h.comm, comm, sizeof(comm));
+			procs[made] = 100 + made;
+			made++;
+			CHECK(ft_writer_put(w, (union ft_record *)&f, err, sizeof(err)) == 0);
+		}
+	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
+
+	{
+		char *a_html[] = { "report", (char *)rec_path, "-o", (char *)html, NULL };
+		char *a_svg[] = { "report", (char *)rec_path, "-o", (char *)svg, "--format", "svg",
+				  NULL };
+		char *a_json[] = { "report",   (char *)rec_path, "-o", (char *)js,
+				   "--format", "json",		 NULL };
+
+		CHECK(report_main(4, a_html) == 0);
+		CHECK(report_main(6, a_svg) == 0);
+		CHECK(report_main(6, a_json) == 0);
+	}
+	text = slurp(html);
+	CHECK(text && strstr(text, "fork_bomb") && strstr(text, "&lt;b&gt;&amp;\xef\xbf\xbd"));
+	CHECK(text && !strstr(text, "<b>") && !strstr(text, "\x01") && !strstr(text, "\xc2\x85") &&
+	      !strstr(text, "\xef\xbf\xbe") && strstr(text, "h&lt;o&gt;st"));
+	free(text);
+	text = slurp(svg);
+	CHECK(text && strstr(text, "id=\"tree-100\"") && !strstr(text, "<b>") &&
+	      !strstr(text, "\xc2\x85") && !strstr(text, "\xef\xbf\xbe"));
+	free(text);
+	doc = json_load_file(js, 0, NULL);
+	CHECK(doc && json_array_size(json_object_get(doc, "alerts")) == 1);
+	CHECK(doc && !strncmp(json_string_value(json_object_get(
+				  json_array_get(json_object_get(doc, "alerts"), 0), "comm")),
+			      "<b>&\xef\xbf\xbd", 7));
+	CHECK(doc && !strcmp(json_string_value(json_object_get(doc, "host")), "h<o>st"));
+	json_decref(doc);
+	unlink(rec_path);
+	unlink(html);
+	unlink(svg);
+	unlink(js);
+}
+
+struct seen_reports {
+	int n, alerts;
+	struct policy_report last;
+	char why[160], evidence[512];
+};
+
+static void keep_verdict(void *ctx, const struct det_verdict *v, uint64_t cgroup)
+{
+	struct seen_reports *s = ctx;
+
+	s->alerts += v->kind == DET_ALERT && v->by_operator;
+	snprintf(s->evidence, sizeof(s->evidence), "%s", v->evidence);
+}
+
+static void keep_report(void *ctx, const struct policy_report *r)
+{
+	struct seen_reports *s = ctx;
+
+	s->n++;
+	s->last = *r;
+	snprintf(s->why, sizeof(s->why), "%s", r->why ? r->why : "");
+}
+
+/* A recording's policy record comes back as the report the live run made. */
+static void test_replay_reports_recorded_actions(void)
+{
+	struct ft_run_info info = { .kernel = "test" };
+	struct ft_policy rec = { .h = { .type = FT_EV_POLICY, .size = sizeof(rec) } };
+	struct seen_reports seen = { 0 };
+	struct pipeline_observer ob = { .policy = keep_report,
+					.verdict = keep_verdict,
+					.ctx = &seen };
+	struct ft_snapshot running = mk_snap(4242, START(4242), 1, 0);
+	struct ft_policy flag = { .h = { .type = FT_EV_POLICY, .size = sizeof(flag) } };
+	struct pipeline_opts po = { 0 };
+	struct pipeline *p = NULL;
+	char err[256], *text = NULL;
+	size_t len = 0;
+
+	rec.h.ts_ns = 2 * SEC;
+	rec.h.tgid = 4242;
+	rec.h.start_ns = START(4242);
+	memcpy(rec.h.comm, "bomb", 5);
+	rec.kind = FT_POL_ACTION;
+	rec.flags = FT_POL_COMPLETE | FT_POL_OPERATOR;
+	rec.tree = 3;
+	rec.sig = SIGSTOP;
+	rec.signalled = 12;
+	rec.elapsed_ns = 7500000;
+	snprintf(rec.why, sizeof(rec.why), "resume: kill -CONT");
+	po.out = open_memstream(&text, &len);
+	po.format = OUT_JSON;
+	po.table_capacity = 256;
+	po.grace_ns = SEC;
+	det_config_defaults(&po.detect);
+	CHECK(po.out && pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+	if (!p)
+		goto out;
+	pipeline_observe(p, &ob);
+	/* the operator's flag replays as the live run's alert */
+	running.h.ts_ns = SEC;
+	flag.h.ts_ns = SEC + 1;
+	flag.h.tgid = 4242;
+	flag.h.start_ns = START(4242);
+	flag.kind = FT_POL_FLAG;
+	CHECK(pipeline_feed(p, (const union ft_record *)&running) == 0);
+	CHECK(pipeline_feed(p, (const union ft_record *)&flag) == 0);
+	CHECK(seen.alerts == 1 && seen.n == 0);
+	CHECK(!strncmp(seen.evidence, "flagged by the operator", 23));
+	CHECK(pipeline_feed(p, (const union ft_record *)&rec) == 0);
+	CHECK(seen.n == 1 && seen.last.kind == REPORT_ACTION && seen.last.root == 4242);
+	CHECK(seen.last.root_start_ns == START(4242) && seen.last.tree == 3);
+	CHECK(!strcmp(seen.last.action, "stop") && seen.last.by_operator && seen.last.complete);
+	CHECK(seen.last.signalled == 12 && fabs(seen.last.ms - 7.5) < 1e-9);
+	CHECK(!strcmp(seen.why, "resume: kill -CONT"));
+	fflush(po.out);
+	CHECK(text && strstr(text, "\"event\":\"action\"") && strstr(text, "\"operator\":true"));
+	CHECK(pipeline_act(p, 4242, START(4242), PIPELINE_KILL, 3 * SEC, err, sizeof(err)) == -1);
+	CHECK(!strcmp(err, "actions need a live run"));
+out:
+	pipeline_free(p);
+	if (po.out)
+		fclose(po.out);
+	free(text);
+}
+
 int main(void)
 {
 	RUN(test_fork_exit_basic);
@@ -2548,6 +2947,13 @@ int main(void)
 	RUN(test_policy_refusals_and_failures);
 	RUN(test_output_action_line_and_verbose);
 	RUN(test_summary_reports_kernel_failures);
-	RUN(test_recording_v2_counters_readable);
+	RUN(test_recording_old_versions_readable);
+	/* the live view's and the report's rules, the operator's actions */
+	RUN(test_topview_filter);
+	RUN(test_report_helpers);
+	RUN(test_operator_flag_stop_and_resume);
+	RUN(test_top_trees_roots);
+	RUN(test_report_hostile_names);
+	RUN(test_replay_reports_recorded_actions);
 	return SUMMARY();
 }
