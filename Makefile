@@ -8,11 +8,26 @@ ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
-OUT := build
+# make SANITIZE=address,undefined ...: a build of its own in build-san/, the
+# binary build-san/forktrace (the tests find it through FORKTRACE_BIN)
+SANITIZE ?=
+OUT := build$(if $(SANITIZE),-san)
+BIN := $(if $(SANITIZE),$(OUT)/forktrace,forktrace)
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
+	-Wno-missing-field-initializers \
 	-D_GNU_SOURCE -DFORKTRACE_VERSION='"$(VERSION)"' -Ibpf -Iuser -I$(OUT)
+CFLAGS += $(EXTRA_CFLAGS)
+# forktrace's own code (its objects, binary, unit tests, harnesses) gets
+# the sanitizers; the workloads and test helpers do not (a bomb under ASan
+# is another bomb)
+SAN_CFLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer)
+# the tests run this build's binaries
+export FORKTRACE_BIN := $(abspath $(BIN))
+export FORKTRACE_BUILD := $(abspath $(OUT))
+export FORKTRACE_SANITIZE := $(SANITIZE)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall
 # libbpf linked statically; libelf and zlib are its own dependencies
 LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm -ljansson -lmicrohttpd -lcap-ng \
@@ -22,11 +37,19 @@ TEST_LDLIBS := -lpthread
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
 	output.o pipeline.o cgroup.o detector.o policy.o source_live.o progid.o hostlimits.o \
 	container.o privs.o metrics.o topview.o report.o)
+# everything after the kernel, for harnesses and unit tests (no libbpf skeleton)
+NOLIVE_OBJS := $(filter-out $(OUT)/source_live.o,$(USER_OBJS))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
-TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) $(WORKLOADS)
+# fuzz harnesses (tests/fuzz/): libFuzzer builds for make fuzz, and plain
+# builds that replay the corpora and past crashes in make test
+FUZZERS := recording record config procfs json
+REGRESS_BINS := $(addprefix $(OUT)/regress_,$(FUZZERS))
+TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) \
+	$(WORKLOADS) $(REGRESS_BINS)
 
-.PHONY: all deps run test unit bench clean vmlinux format image install screenshots
-all: forktrace
+.PHONY: all deps run test unit bench clean vmlinux format image install screenshots fuzz \
+	check sanitize-check
+all: $(BIN)
 
 deps:
 	@scripts/install-deps.sh build
@@ -44,18 +67,57 @@ $(OUT)/forktrace.skel.h: $(OUT)/forktrace.bpf.o
 $(OUT)/source_live.o: $(OUT)/forktrace.skel.h
 
 $(OUT)/%.o: user/%.c user/*.h bpf/forktrace.h | $(OUT)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(SAN_CFLAGS) -c $< -o $@
 
-forktrace: $(OUT)/main.o $(USER_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+$(BIN): $(OUT)/main.o $(USER_OBJS)
+	$(CC) $(CFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
 
-# test helpers and unit tests (tests/README.md)
-$(OUT)/test_units: tests/unit/test_units.c $(filter-out $(OUT)/source_live.o,$(USER_OBJS)) \
+# test helpers and unit tests (docs/testing.md)
+$(OUT)/test_units: tests/unit/test_units.c $(NOLIVE_OBJS) \
 		tests/unit/*.h | $(OUT)
-	$(CC) $(CFLAGS) -Itests/unit $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
+	$(CC) $(CFLAGS) $(SAN_CFLAGS) -Itests/unit $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
 
 $(OUT)/test_pidreuse: tests/pidreuse.c $(filter-out $(OUT)/source_live.o,$(USER_OBJS)) | $(OUT)
-	$(CC) $(CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
+	$(CC) $(CFLAGS) $(SAN_CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
+
+$(OUT)/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(NOLIVE_OBJS) | $(OUT)
+	$(CC) $(CFLAGS) $(SAN_CFLAGS) -Itests/fuzz $(filter %.c %.o,$^) $(LDLIBS) -o $@
+
+# static analysis: the build with warnings as errors, and cppcheck
+# (.cppcheck-suppressions says what it may not report, and why)
+CPPCHECK := cppcheck --quiet --enable=warning,portability,performance --std=c11 \
+	--library=posix -D_GNU_SOURCE -DFORKTRACE_VERSION='"x"' \
+	'-DLIBBPF_OPTS(TYPE,NAME,...)=struct TYPE NAME = {__VA_ARGS__}' --error-exitcode=1 \
+	-Iuser -Ibpf -I$(OUT) --suppressions-list=.cppcheck-suppressions
+
+check:
+	@scripts/install-deps.sh test
+	@$(MAKE) --no-print-directory -B all $(TEST_BINS) EXTRA_CFLAGS=-Werror
+	$(CPPCHECK) user/*.c tests/unit/test_units.c tests/fuzz/*.c
+	@echo "check: no warnings (gcc -Wall -Wextra -Wshadow -Wformat=2 -Werror, cppcheck)"
+
+# ASan (with leaks) and UBSan over everything that needs no kernel
+sanitize-check:
+	@scripts/install-deps.sh fuzz
+	@scripts/sanitize-check.sh
+
+# make fuzz [FUZZ_SECONDS=N]: each harness N seconds under libFuzzer with
+# ASan and UBSan; a crash stops it, its input saved for tests/fuzz/regress/
+FUZZ_SECONDS ?= 30
+FUZZ_OUT := $(OUT)/fuzz
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
+	-DFORKTRACE_VERSION='"$(VERSION)"' -Ibpf -Iuser -Itests/fuzz -I$(OUT)
+FUZZ_SRCS := $(patsubst $(OUT)/%.o,user/%.c,$(NOLIVE_OBJS))
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) user/*.h | $(OUT)
+	@mkdir -p $(FUZZ_OUT)
+	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_SRCS) $(LDLIBS) -o $@
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZERS))
+	@scripts/fuzz.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZERS)
 
 $(OUT)/wl_%: tests/workloads/%.c | $(OUT)
 	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@
@@ -64,15 +126,18 @@ $(OUT)/%: tests/%.c | $(OUT)
 	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@
 
 run: deps all
-	./forktrace
+	./$(BIN)
 
 unit: $(OUT)/test_units
 	$(OUT)/test_units
 
+SAN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+
 test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
-	@python3 tests/run.py
+	@$(SAN_ENV) python3 tests/run.py
 
 # the README's pictures, as the view and report tests make them
 screenshots:

@@ -8,9 +8,12 @@ BUILD="clang make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 # live tests: OCI containers (runc), a real Prometheus and promtool, the image
 # build (podman), manifest validation (node + npm: tests/deploy/), the live
 # view driven in tmux, the report rendered by Chromium and checked by tidy
-TEST="python3 python3-yaml procps util-linux runc podman prometheus tmux chromium tidy"
+TEST="python3 python3-yaml procps util-linux runc podman prometheus tmux chromium tidy \
+	cppcheck"
 BENCH="bpftrace forkstat"
 # make test-kernels: qemu, and what tests/kernels/mkroot.py copies into the guest
+# make fuzz: libFuzzer and the sanitizers' runtimes for clang
+FUZZ="libclang-rt-14-dev"
 KERNELS="qemu-system-x86 busybox-static bash dash coreutils findutils grep sed mount"
 
 case "${1:-build}" in
@@ -18,7 +21,8 @@ build) want="$BUILD" ;;
 test) want="$BUILD $TEST" ;;
 bench) want="$BUILD $TEST $BENCH" ;;
 kernels) want="$BUILD $TEST $KERNELS" ;;
-*) echo "usage: $0 [build|test|bench|kernels]" >&2; exit 2 ;;
+fuzz) want="$BUILD $FUZZ" ;;
+*) echo "usage: $0 [build|test|bench|kernels|fuzz]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -14,8 +14,11 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
-FORKTRACE = os.path.join(ROOT, "forktrace")
+# make exports these (make test SANITIZE=... runs build-san/'s binaries)
+BUILD = os.environ.get("FORKTRACE_BUILD", os.path.join(ROOT, "build"))
+FORKTRACE = os.environ.get("FORKTRACE_BIN", os.path.join(ROOT, "forktrace"))
+# the sanitizers built in (make test SANITIZE=...): what ASan cannot do is not tested
+SANITIZED = bool(os.environ.get("FORKTRACE_SANITIZE"))
 CONTAIN = os.path.join(BUILD, "contain")
 MAX_TASKS = 2000
 TESTS = []

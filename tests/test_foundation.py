@@ -7,8 +7,8 @@ import subprocess
 import tempfile
 import time
 
-from lib import (FORKTRACE, ROOT, Fail, Tracer, by_event, check, contain, contain_cmd, run_forktrace,
-                 storm_result, subtree_pids, summary, test, tool)
+from lib import (FORKTRACE, ROOT, Fail, Tracer, by_event, check, contain, contain_cmd,
+                 proc_status, run_forktrace, storm_result, subtree_pids, summary, test, tool)
 
 # --- the known three-level tree ----------------------------------------------
 
@@ -234,7 +234,16 @@ def sigterm_and_duration_end_cleanly():
     p = subprocess.Popen([FORKTRACE, "-j"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
                                                                      signal.SIG_IGN))
-    time.sleep(0.01)
+    # as soon as its handler is in (before the programs load): a signal
+    # sent earlier still meets the ignored disposition it inherited
+    deadline = time.time() + 10
+    while time.time() < deadline and p.poll() is None:
+        try:
+            if int(proc_status(p.pid)["SigCgt"], 16) & (1 << (signal.SIGINT - 1)):
+                break
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.001)
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=20)

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "detector.h"
+#include "utf8.h"
+
+#define CONFIG_LINE_MAX 1024 /* bytes of one --config line */
 
 #define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..63, shared with the kernel */
 #define DET_PENDING	  1024
@@ -210,44 +213,82 @@ int det_config_set(struct det_config *c, const char *assignment, char *err, size
 			*(uint64_t *)((char *)c + k->off) = (uint64_t)(v * 1e6);
 		else if (k->kind == 'u')
 			*(uint32_t *)((char *)c + k->off) = (uint32_t)v;
-		else
-			*(double *)((char *)c + k->off) = v;
+		else /* the field at off is a double: the table says so */
+			memcpy((char *)c + k->off, &v, sizeof(v));
 		return 0;
 	}
 	snprintf(err, errlen, "unknown setting '%s'", name);
 	return -1;
 }
 
+/* Where a config line stops being text (a control byte, invalid UTF-8), or -1. */
+static long not_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
+
+		if (!len ||
+		    (len == 1 && (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)))
+			return (long)i;
+		i += len;
+	}
+	return -1;
+}
+
 int det_config_load(struct det_config *c, const char *path, det_config_line_fn other, void *ctx,
 		    char *err, size_t errlen)
 {
-	char line[512], why[256];
+	char *line = NULL, why[256];
+	size_t cap = 0;
 	FILE *f = fopen(path, "re");
-	int lineno = 0, ret;
+	int lineno = 0, ret = 0;
+	ssize_t n;
+	long bad;
 
 	if (!f) {
 		snprintf(err, errlen, "cannot open config %s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (!ret && (n = getline(&line, &cap, f)) > 0) {
 		char *p = line;
 
 		lineno++;
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		/* refused whole, and never echoed: a line that is not a setting */
+		if (n > CONFIG_LINE_MAX) {
+			snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, lineno,
+				 CONFIG_LINE_MAX);
+			ret = -1;
+			break;
+		}
+		bad = not_text(line, (size_t)n);
+		if (bad >= 0) {
+			snprintf(err, errlen, "%s:%d: not text (byte 0x%02x at column %ld)", path,
+				 lineno, (unsigned char)line[bad], bad + 1);
+			ret = -1;
+			break;
+		}
 		p[strcspn(p, "#")] = '\0';
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (!*p || *p == '\n' || *p == '\r')
+		if (!*p)
 			continue;
-		p[strcspn(p, "\r\n")] = '\0';
 		ret = other ? other(ctx, p, why, sizeof(why)) : 1;
 		if (ret < 0 || (ret > 0 && det_config_set(c, p, why, sizeof(why)))) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-			fclose(f);
-			return -1;
+			ret = -1;
+		} else {
+			ret = 0;
 		}
 	}
+	if (!ret && ferror(f)) {
+		snprintf(err, errlen, "reading config %s: %s", path, strerror(errno));
+		ret = -1;
+	}
+	free(line);
 	fclose(f);
-	return 0;
+	return ret;
 }
 
 struct detector *det_new(const struct det_config *c, uint32_t cap)
@@ -622,6 +663,8 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
 {
 	uint32_t i = 0;
 
+	if (!n)
+		return 0; /* no candidate: none chosen (n) */
 	while (i + 1 < n && (chain[i].interactive ||
 			     (chain[i].alive && !chain[i].forking && chain[i].live_branches <= 1)))
 		i++;

@@ -100,8 +100,10 @@ size_t json_escape(char *out, size_t outlen, const char *s, size_t n)
 
 static void put(struct json_line *j, const char *s, size_t n)
 {
-	if (j->len + n >= sizeof(j->buf))
-		n = j->len < sizeof(j->buf) - 1 ? sizeof(j->buf) - 1 - j->len : 0;
+	if (j->len + n >= sizeof(j->buf)) {
+		j->overflow = true; /* json_end writes a line that says so */
+		return;
+	}
 	memcpy(j->buf + j->len, s, n);
 	j->len += n;
 }
@@ -139,18 +141,25 @@ void json_begin(struct json_line *j, FILE *f)
 {
 	j->f = f;
 	j->depth = 1;
-	j->need_comma = false;
+	j->need_comma = j->overflow = false;
 	j->len = 0;
 	putc_(j, '{');
 }
 
 void json_end(struct json_line *j)
 {
+	static const char cut[] = "{\"event\":\"error\",\"error\":\"line too long\"}\n";
+
 	while (j->depth-- > 0)
 		putc_(j, '}');
 	putc_(j, '\n');
-	fwrite(j->buf, 1, j->len, j->f);
+	/* never half a line: a reader would lose the next one too */
+	if (j->overflow)
+		fwrite(cut, 1, sizeof(cut) - 1, j->f);
+	else
+		fwrite(j->buf, 1, j->len, j->f);
 	j->len = 0;
+	j->overflow = false;
 }
 
 void json_strn(struct json_line *j, const char *k, const char *s, size_t n)
@@ -160,8 +169,9 @@ void json_strn(struct json_line *j, const char *k, const char *s, size_t n)
 	key(j, k);
 	if (n > 4096)
 		n = 4096;
+	n = json_escape(esc, sizeof(esc), s, n);
 	putc_(j, '"');
-	put(j, esc, json_escape(esc, sizeof(esc), s, n));
+	put(j, esc, n);
 	putc_(j, '"');
 }
 
@@ -192,10 +202,13 @@ void json_f64(struct json_line *j, const char *k, double v)
 	char tmp[64];
 
 	key(j, k);
-	if (isfinite(v))
-		put(j, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%.3f", v));
-	else
+	if (isfinite(v)) {
+		int n = snprintf(tmp, sizeof(tmp), "%.3f", v);
+
+		put(j, tmp, (size_t)n);
+	} else {
 		put(j, "null", 4);
+	}
 }
 
 void json_bool(struct json_line *j, const char *k, bool v)

@@ -18,9 +18,11 @@
 struct json_line {
 	FILE *f;
 	int depth;
-	bool need_comma;
+	bool need_comma, overflow;
 	size_t len;
-	char buf[8192];
+	/* the longest line (an alert: a few escaped 256-byte strings) fits
+	 * several times over; a longer one is written as an error line */
+	char buf[65536];
 };
 
 void json_begin(struct json_line *j, FILE *f);

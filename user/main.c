@@ -49,7 +49,7 @@ struct config {
 	const char *write_path, *read_path, *cgroup_path, *btf_path;
 	uint32_t pid;
 	enum live_attach attach;
-	uint32_t ring_bytes, table_capacity;
+	uint32_t ring_bytes, table_capacity, members_max;
 	uint64_t grace_ns, wakeup_bytes;
 	bool alerts_only;
 	struct det_config detect;
@@ -72,6 +72,8 @@ struct config {
 
 const char *argp_program_version = "forktrace " FORKTRACE_VERSION;
 const char *argp_program_bug_address = "the forktrace issue tracker";
+/* every bad command line exits 2, argp's own complaints included */
+error_t argp_err_exit_status = 2;
 
 static const char doc[] =
     "Trace process forks, execs, exits and OOM kills with eBPF, and rebuild the fork trees.\n"
@@ -127,6 +129,8 @@ enum {
 	OPT_USER,
 	OPT_TOP,
 	OPT_LOG,
+	OPT_RING_KB,
+	OPT_MEMBERS,
 };
 
 static const struct argp_option options[] = {
@@ -197,7 +201,11 @@ static const struct argp_option options[] = {
 	{ "attach", OPT_ATTACH, "MODE", 0, "auto (default), tp_btf or raw_tp", 1 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 1 },
 	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (8)", 1 },
+	{ "ring-kb", OPT_RING_KB, "KB", 0,
+	  "Ring buffer size in KiB, a power of two from the page size (tests of losses)", 1 },
 	{ "table-size", OPT_TABLE, "N", 0, "Process table capacity (65536)", 1 },
+	{ "members", OPT_MEMBERS, "N", 0,
+	  "Processes of flagged trees the kernel can track (65536); beyond, sweeps catch them", 1 },
 	{ "grace", OPT_GRACE, "SEC", 0, "Keep exited processes this long (5)", 1 },
 	{ "noop", OPT_NOOP, "record", OPTION_ARG_OPTIONAL,
 	  "Benchmarking aid: attach the programs but have them return at once "
@@ -223,35 +231,6 @@ static int parse_number(const char *arg, double min, double max, double *out)
 	return 0;
 }
 
-/* --config's "allow = RULE" lines; the rest are the detector's */
-static int config_allow_line(void *ctx, const char *line, char *why, size_t whylen)
-{
-	const char *p = line;
-	char rule[256];
-	size_t n;
-
-	if (strncmp(p, "allow", 5))
-		return 1;
-	p += 5;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p++ != '=')
-		return 1;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	/* the line's trailing blanks are no part of the rule */
-	n = strlen(p);
-	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	if (n >= sizeof(rule)) {
-		snprintf(why, whylen, "allow rule too long");
-		return -1;
-	}
-	memcpy(rule, p, n);
-	rule[n] = '\0';
-	return policy_add_allow(ctx, rule, why, whylen) ? -1 : 0;
-}
-
 /*
  * Thresholds and allow rules: defaults, then --config's file, then --set
  * and --allow.  At start and on SIGHUP; the mode, --act-on and
@@ -269,7 +248,7 @@ static int load_settings(const struct config *c, struct det_config *detect,
 	fresh.dry_run = policy->dry_run;
 	fresh.act_on = policy->act_on;
 	if (c->config_path &&
-	    det_config_load(detect, c->config_path, config_allow_line, &fresh, err, errlen))
+	    det_config_load(detect, c->config_path, policy_config_line, &fresh, err, errlen))
 		return -1;
 	for (uint32_t i = 0; i < c->nsets; i++)
 		if (det_config_set(detect, c->sets[i], why, sizeof(why))) {
@@ -341,6 +320,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				     "invalid --ring-mb '%s': want a power of two, 1..1024", arg);
 		c->ring_bytes = (uint32_t)v << 20;
 		break;
+	case OPT_RING_KB:
+		if (parse_number(arg, (double)sysconf(_SC_PAGESIZE) / 1024, 1 << 20, &v) ||
+		    v != (uint32_t)v || ((uint32_t)v & ((uint32_t)v - 1)))
+			argp_failure(
+			    state, 2, 0,
+			    "invalid --ring-kb '%s': want a power of two, page size..1048576", arg);
+		c->ring_bytes = (uint32_t)v << 10;
+		break;
+	case OPT_MEMBERS:
+		if (parse_number(arg, 16, 1 << 24, &v) || v != (uint32_t)v)
+			argp_failure(state, 2, 0, "invalid --members '%s': want 16..16777216", arg);
+		c->members_max = (uint32_t)v;
+		break;
 	case OPT_TABLE:
 		if (parse_number(arg, 64, 1 << 24, &v) || v != (uint32_t)v)
 			argp_failure(state, 2, 0, "invalid --table-size '%s': want 64..16777216",
@@ -408,6 +400,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		c->container_id = arg;
 		break;
 	case OPT_POD:
+		if (!strchr(arg, '/'))
+			argp_failure(state, 2, 0, "--pod %s: want NAMESPACE/NAME", arg);
 		c->pod = arg;
 		break;
 	case OPT_USER:
@@ -843,11 +837,11 @@ static int trace_live(struct config *c)
 			    : access(VMLINUX_BTF, R_OK) == 0 ? VMLINUX_BTF
 							     : NULL,
 		.ring_bytes = c->ring_bytes,
+		.members_max = c->members_max,
 		/* acting: every record may be the one that flags a tree, so wake
 		 * the reader as soon as it is idle (unless told otherwise) */
-		.wakeup_bytes = (c->policy.mode != POLICY_OBSERVE || c->top) && !c->wakeup_set
-				    ? 0
-				    : c->wakeup_bytes,
+		.wakeup_bytes =
+		    c->policy.mode != POLICY_OBSERVE && !c->wakeup_set ? 0 : c->wakeup_bytes,
 		/* the live view's s and k act through the kernel too */
 		.enforce = (c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run) || c->top,
 		.guard_forks = c->policy.dry_run ? 0 : c->guard_forks,
@@ -1058,8 +1052,10 @@ int main(int argc, char **argv)
 	};
 	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
 
-	if (argc > 1 && !strcmp(argv[1], "report"))
+	if (argc > 1 && !strcmp(argv[1], "report")) {
+		argv[1] = "forktrace report"; /* how its messages name it */
 		return report_main(argc - 1, argv + 1);
+	}
 	det_config_defaults(&c.detect);
 	policy_defaults(&c.policy); /* the mode and --act-on start here */
 	if (argp_parse(&argp, argc, argv, 0, NULL, &c))

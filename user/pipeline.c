@@ -641,7 +641,7 @@ int pipeline_act(struct pipeline *p, uint32_t pid, uint64_t start_ns, enum pipel
 	}
 	if (!det_tree_id(p->det, pid, start_ns)) {
 		snprintf(err, errlen, "cannot flag tree %u: %u trees are flagged already", pid,
-			 FT_MAX_TREES - 1);
+			 (unsigned)FT_MAX_TREES - 1);
 		return -1;
 	}
 	policy_operator(p->policy, p->table, p->det, pid, start_ns,

@@ -286,6 +286,34 @@ int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t 
 	return add_rule(o, spec, false, err, errlen) < 0 ? -1 : 0;
 }
 
+int policy_config_line(void *ctx, const char *line, char *why, size_t whylen)
+{
+	const char *p = line;
+	char rule[256];
+	size_t n;
+
+	if (strncmp(p, "allow", 5))
+		return 1;
+	p += 5;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != '=')
+		return 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	/* the line's trailing blanks are no part of the rule */
+	n = strlen(p);
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= sizeof(rule)) {
+		snprintf(why, whylen, "allow rule too long");
+		return -1;
+	}
+	memcpy(rule, p, n);
+	rule[n] = '\0';
+	return policy_add_allow(ctx, rule, why, whylen) ? -1 : 0;
+}
+
 int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t errlen)
 {
 	char buf[256], *save = NULL;

@@ -115,6 +115,12 @@ void policy_defaults(struct policy_opts *o);
 /* "exe:PATH", "cgroup:PATH", "unit:NAME", "uid:N", "comm:NAME",
  * "namespace:NS" or "pod:NS/NAME"; -1 with a one-line reason in err */
 int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t errlen);
+/*
+ * A --config line for det_config_load (det_config_line_fn, ctx: the
+ * struct policy_opts): "allow = RULE" is taken (0) or bad (-1, why);
+ * 1: another module's line.
+ */
+int policy_config_line(void *ctx, const char *line, char *why, size_t whylen);
 /* "exe" for ALLOW_EXE, ... */
 const char *policy_allow_kind_name(enum allow_kind k);
 /* forktrace's own ancestors (and itself), by identity; returns how many */

@@ -25,12 +25,9 @@ uint64_t procfs_boot_ns(void)
 
 int procfs_stat(uint32_t pid, struct procfs_stat *st)
 {
-	unsigned long long field[23] = { 0 };
 	char path[64], buf[1024];
-	const char *open_paren, *close_paren, *q;
 	size_t n;
 	FILE *f;
-	int i;
 
 	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
 	f = fopen(path, "re");
@@ -39,6 +36,16 @@ int procfs_stat(uint32_t pid, struct procfs_stat *st)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
+	return procfs_parse_stat(buf, st);
+}
+
+int procfs_parse_stat(const char *buf, struct procfs_stat *st)
+{
+	unsigned long long field[23] = { 0 };
+	const char *open_paren, *close_paren, *q;
+	size_t n;
+	int i;
+
 	/* the comm may hold spaces and ')': it ends at the last ')' */
 	open_paren = strchr(buf, '(');
 	close_paren = strrchr(buf, ')');
@@ -159,17 +166,21 @@ bool procfs_cgroups(uint32_t pid, procfs_cgroup_fn fn, void *ctx)
 	f = fopen(path, "re");
 	if (!f)
 		return false;
-	while (!done && fgets(line, sizeof(line), f)) {
-		char *ctrl = strchr(line, ':'), *cg = ctrl ? strchr(ctrl + 1, ':') : NULL;
-
-		if (!cg)
-			continue;
-		*cg++ = '\0';
-		cg[strcspn(cg, "\n")] = '\0';
-		done = fn(ctx, ctrl + 1, cg);
-	}
+	while (!done && fgets(line, sizeof(line), f))
+		done = procfs_cgroup_line(line, fn, ctx);
 	fclose(f);
 	return done;
+}
+
+bool procfs_cgroup_line(char *line, procfs_cgroup_fn fn, void *ctx)
+{
+	char *ctrl = strchr(line, ':'), *cg = ctrl ? strchr(ctrl + 1, ':') : NULL;
+
+	if (!cg)
+		return false;
+	*cg++ = '\0';
+	cg[strcspn(cg, "\n")] = '\0';
+	return fn(ctx, ctrl + 1, cg);
 }
 
 int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *s)

@@ -27,6 +27,8 @@ struct procfs_stat {
 
 /* 0 on success, -1 if the process is gone or the file is unreadable. */
 int procfs_stat(uint32_t pid, struct procfs_stat *out);
+/* The same from the file's text (NUL-terminated); -1 if malformed. */
+int procfs_parse_stat(const char *text, struct procfs_stat *out);
 
 /*
  * Each line of /proc/<pid>/cgroup ("id:controllers:/path") to fn, until fn
@@ -35,6 +37,8 @@ int procfs_stat(uint32_t pid, struct procfs_stat *out);
  */
 typedef bool (*procfs_cgroup_fn)(void *ctx, const char *ctrl, const char *path);
 bool procfs_cgroups(uint32_t pid, procfs_cgroup_fn fn, void *ctx);
+/* One line of that file ("ID:CONTROLLERS:PATH"): fn's answer, false if malformed. */
+bool procfs_cgroup_line(char *line, procfs_cgroup_fn fn, void *ctx);
 
 /* Read one process; 0 on success, -1 if it is gone or unreadable. */
 int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *out);

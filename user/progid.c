@@ -108,7 +108,7 @@ static bool is_wrapper(const char *path)
  * "/./" and a leading "./" spell the same path. */
 static struct prog_id path_id(enum prog_kind k, const char *path, uint64_t cwd)
 {
-	char norm[512];
+	char norm[512] = "";
 	size_t n = 0;
 
 	while (path[0] == '.' && path[1] == '/')

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +153,7 @@ int ft_reader_open(const char *path, struct ft_run_info *info, struct ft_reader 
 	    hdr.header_size != hsize) {
 		snprintf(err, errlen,
 			 "%s: unsupported recording version %u (offset 8), this build reads %u",
-			 path, hdr.version, FT_REC_VERSION);
+			 path, hdr.version, (unsigned)FT_REC_VERSION);
 		goto fail;
 	}
 	if (got == HEADER_V4_SIZE && hsize > got)
@@ -232,24 +231,10 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 		memset((char *)rec + fr.len, 0, ft_record_size(rec->h.type) - fr.len);
 		rec->h.size = (__u16)ft_record_size(rec->h.type);
 	}
-	rec->h.comm[FT_COMM_LEN - 1] = '\0';
-	if (rec->h.type == FT_EV_EXEC)
-		rec->exec.filename[FT_FILENAME_LEN - 1] = '\0';
-	if (rec->h.type == FT_EV_SNAPSHOT)
-		rec->snapshot.filename[FT_FILENAME_LEN - 1] = '\0';
-	if (rec->h.type == FT_EV_CONTAINER)
-		ct_record_terminate(&rec->container);
-	if (rec->h.type == FT_EV_POLICY) {
-		/* what a replay turns back into a report must be one */
-		if (rec->policy.kind < FT_POL_ACTION || rec->policy.kind > FT_POL_FLAG ||
-		    (rec->policy.sig != SIGKILL && rec->policy.sig != SIGSTOP &&
-		     rec->policy.sig != SIGCONT)) {
-			snprintf(err, errlen,
-				 "%s: bad policy record at offset %ld (kind %u, signal %u)",
-				 r->path, r->offset, rec->policy.kind, rec->policy.sig);
-			return -1;
-		}
-		rec->policy.why[sizeof(rec->policy.why) - 1] = '\0';
+	if (!ft_record_sane(rec)) {
+		snprintf(err, errlen, "%s: bad %s record at offset %ld", r->path,
+			 ft_type_name(rec->h.type), r->offset);
+		return -1;
 	}
 	r->offset += sizeof(fr) + fr.len;
 	return 1;

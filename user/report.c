@@ -449,10 +449,8 @@ static int scan(struct report *r, char *err, size_t errlen)
 	ft_reader_close(rd);
 	if (got < 0)
 		return -1;
-	if (!r->records) {
-		snprintf(err, errlen, "%s: the recording holds no records", r->path);
-		return -1;
-	}
+	if (!r->records) /* a run stopped at once: an empty report, not an error */
+		r->first_ns = r->last_ns = r->info.start_ns;
 	r->interval_ns = (r->last_ns - r->first_ns) / (MAX_REGULAR - 1);
 	if (r->interval_ns < MIN_INTERVAL)
 		r->interval_ns = MIN_INTERVAL;
@@ -564,7 +562,8 @@ static uint32_t plotted(const struct report *r, const struct series **out)
 			cand[j] = a;
 		}
 	n = n < PLOT_TREES ? n : PLOT_TREES;
-	memcpy(out, cand, n * sizeof(*out));
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = cand[i];
 	return n;
 }
 
@@ -744,14 +743,14 @@ static void write_icicle(FILE *f, const struct picture *pic)
 		fprintf(f,
 			"<rect x=\"%.2f\" y=\"%u\" width=\"%.2f\" height=\"%d\" fill=\"%s\" "
 			"stroke=\"#ffffff\" stroke-width=\"0.5\"><title>%u ",
-			50 + x, nd->depth * ICICLE_ROW, w, ICICLE_ROW - 1,
+			50 + x, (unsigned)(nd->depth * ICICLE_ROW), w, ICICLE_ROW - 1,
 			nd->alive ? "#e4572e" : "#bbbbbb", nd->pid);
 		report_escape(f, nd->comm, sizeof(nd->comm));
 		fprintf(f, ": %u processes%s</title></rect>\n", nd->members,
 			nd->alive ? "" : " (exited)");
 		if (w > 70) {
 			fprintf(f, "<text x=\"%.1f\" y=\"%u\" font-size=\"10\">%u ", 52 + x,
-				nd->depth * ICICLE_ROW + 12, nd->pid);
+				(unsigned)(nd->depth * ICICLE_ROW + 12), nd->pid);
 			report_escape(f, nd->comm, sizeof(nd->comm));
 			fprintf(f, "</text>\n");
 		}

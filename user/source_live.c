@@ -131,17 +131,18 @@ static int load_safety(struct forktrace_bpf *skel, const struct live_safety *s, 
 static int on_ring_record(void *ctx, void *data, size_t size)
 {
 	struct live_source *s = ctx;
-	const union ft_record *rec = data;
+	union ft_record rec;
 
-	if (size == sizeof(rec->h) && rec->h.type == FT_EV_PROBE) {
+	switch (ft_record_decode(data, size, &rec)) {
+	case 1:
+		return s->fn(s->fn_ctx, &rec);
+	case 0:
 		s->probe_records++;
 		return 0;
-	}
-	if (size < sizeof(rec->h) || rec->h.size != size || ft_record_size(rec->h.type) != size) {
+	default:
 		s->bad_records++; /* a BPF/loader mismatch: never expected */
 		return 0;
 	}
-	return s->fn(s->fn_ctx, rec);
 }
 
 static int load(struct live_source *s, const struct live_opts *o, const struct btf *btf,
@@ -176,6 +177,12 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 		skel->rodata->check_unit_rules = o->safety->nunits > 0;
 		for (int i = 0; i < FT_GUARD_MAX_V1; i++)
 			skel->rodata->rule_v1_subsys[i] = o->safety->v1_subsys[i];
+	}
+	if (o->members_max &&
+	    (ret = bpf_map__set_max_entries(skel->maps.members, o->members_max))) {
+		snprintf(err, errlen, "members map size %u rejected: %s", o->members_max,
+			 strerror(-ret));
+		goto fail;
 	}
 	ret = bpf_map__set_max_entries(skel->maps.events, o->ring_bytes);
 	if (ret) {

@@ -35,6 +35,7 @@ struct live_opts {
 	const char *btf_path;		/* NULL: the running kernel's BTF */
 	struct ft_cgroup_filter cgroup; /* id 0: no filter */
 	uint32_t ring_bytes;
+	uint32_t members_max; /* the kernel's members map (flagged trees' processes) */
 	uint64_t wakeup_bytes;
 	bool enforce;	      /* --kill/--stop: load the containment path */
 	uint32_t guard_forks; /* in-kernel fork budget, 0: off */

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <signal.h>
+#include <string.h>
 #include "stream.h"
+#include "container.h"
 
 size_t ft_record_size(uint32_t type)
 {
@@ -46,4 +49,44 @@ const char *ft_type_name(uint32_t type)
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";
+}
+
+bool ft_record_sane(union ft_record *rec)
+{
+	/* strings end inside their fields, whoever wrote them */
+	rec->h.comm[FT_COMM_LEN - 1] = '\0';
+	if (rec->h.type == FT_EV_EXEC)
+		rec->exec.filename[FT_FILENAME_LEN - 1] = '\0';
+	if (rec->h.type == FT_EV_SNAPSHOT)
+		rec->snapshot.filename[FT_FILENAME_LEN - 1] = '\0';
+	if (rec->h.type == FT_EV_CONTAINER)
+		ct_record_terminate(&rec->container);
+	if (rec->h.type == FT_EV_EXEC && rec->exec.args_len > FT_ARGS_LEN)
+		rec->exec.args_len = FT_ARGS_LEN;
+	if (rec->h.type == FT_EV_SNAPSHOT && rec->snapshot.args_len > FT_ARGS_LEN)
+		rec->snapshot.args_len = FT_ARGS_LEN;
+	if (rec->h.type == FT_EV_POLICY) {
+		rec->policy.why[sizeof(rec->policy.why) - 1] = '\0';
+		/* what a replay turns back into a report must be one */
+		return rec->policy.kind >= FT_POL_ACTION && rec->policy.kind <= FT_POL_FLAG &&
+		       (rec->policy.sig == SIGKILL || rec->policy.sig == SIGSTOP ||
+			rec->policy.sig == SIGCONT);
+	}
+	return true;
+}
+
+int ft_record_decode(const void *data, size_t size, union ft_record *out)
+{
+	struct ft_header h;
+
+	/* copied, not cast: nothing says where data is aligned */
+	if (size < sizeof(h))
+		return -1;
+	memcpy(&h, data, sizeof(h));
+	if (size == sizeof(h) && h.type == FT_EV_PROBE)
+		return 0;
+	if (size > sizeof(*out) || h.size != size || ft_record_size(h.type) != size)
+		return -1;
+	memcpy(out, data, size);
+	return ft_record_sane(out) ? 1 : -1;
 }

@@ -7,6 +7,7 @@
 #ifndef FT_STREAM_H
 #define FT_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -45,6 +46,21 @@ size_t ft_record_size(uint32_t type);
 
 /* Short lower-case name of a record type ("fork", "exec", ...). */
 const char *ft_type_name(uint32_t type);
+
+/*
+ * A record whose size matched its type, from any source (ring buffer,
+ * recording): terminates its strings and bounds its lengths in place;
+ * false if its fields make no sense (a policy record of no known kind).
+ */
+bool ft_record_sane(union ft_record *rec);
+
+/*
+ * A record from the ring buffer, size bytes at data: copied into out (the
+ * ring's pages are read-only and the kernel's to reuse) and made sane.
+ * 1: a record; 0: a --noop=record probe, to drop; -1: not a record of
+ * this build (a loader/BPF mismatch).
+ */
+int ft_record_decode(const void *data, size_t size, union ft_record *out);
 
 /* Consumer of records; returns 0 to go on, non-zero to stop the source. */
 typedef int (*ft_record_fn)(void *ctx, const union ft_record *rec);

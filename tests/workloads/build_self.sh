@@ -11,8 +11,9 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/build_self.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-tar -C "$src" --exclude=./.git --exclude=./build --exclude=./forktrace \
+tar -C "$src" --exclude=./.git --exclude=./build --exclude=./build-san --exclude=./forktrace \
 	--exclude='*.ftr' --exclude=__pycache__ -cf - . | tar -C "$tmp" -xf -
-make -s -C "$tmp" -j"$jobs" forktrace
+# a build of its own: none of the caller's make settings (SANITIZE=...)
+env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$tmp" -j"$jobs" forktrace
 test -x "$tmp/forktrace"
 echo "build_self: built forktrace with -j$jobs"

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Any bytes as a recording (-r, forktrace report): the reader, then every
+ * record it accepts through a replay pipeline (table, detector, outputs).
+ */
+#include <string.h>
+#include "fuzz.h"
+#include "pipeline.h"
+#include "recording.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pipeline_opts po = { 0 };
+	struct pipeline *p = NULL;
+	struct ft_reader *r = NULL;
+	struct ft_run_info info;
+	union ft_record rec;
+	char path[64], err[512];
+	FILE *f = fuzz_file(data, size, path, sizeof(path));
+	int n = 0;
+
+	if (!f)
+		return 0;
+	po.out = fopen("/dev/null", "w");
+	po.format = size && data[0] & 1 ? OUT_JSON : OUT_HUMAN;
+	po.tree = true;
+	po.table_capacity = 256;
+	po.grace_ns = 1000000000ull;
+	det_config_defaults(&po.detect);
+	policy_defaults(&po.policy);
+	if (po.out && !ft_reader_open(path, &info, &r, err, sizeof(err)) &&
+	    !pipeline_new(&po, &info, &p, err, sizeof(err))) {
+		pipeline_start(p, "fuzz", 1);
+		while (ft_reader_next(r, &rec, err, sizeof(err)) > 0 && n++ < 10000)
+			if (pipeline_feed(p, &rec))
+				break;
+		pipeline_finish(p, rec.h.ts_ns, err, sizeof(err));
+	}
+	pipeline_free(p);
+	ft_reader_close(r);
+	if (po.out)
+		fclose(po.out);
+	fclose(f);
+	return 0;
+}

@@ -1,0 +1,286 @@
+"""Hardening: the fuzzers' corpora and every input that once crashed them,
+replayed through the harnesses (tests/fuzz/), and bad input of every kind
+at the command line: one line, non-zero, never a crash."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from lib import (BUILD, FORKTRACE, ROOT, Tracer, by_event, check, contain, contain_cmd,
+                 proc_state, run_forktrace, storm_result, summary, test, tool, wait_file)
+from test_containment import KILLABLE, kill_run
+
+FUZZERS = ("recording", "record", "config", "procfs", "json")
+
+
+@test
+def fuzz_corpora_and_regressions_replay_clean():
+    """Each harness over its seed corpus and tests/fuzz/regress/NAME/ (the
+    inputs that crashed it once): all run to the end."""
+    for name in FUZZERS:
+        dirs = [os.path.join(ROOT, "tests", "fuzz", d, name) for d in ("corpus", "regress")]
+        r = subprocess.run([os.path.join(BUILD, "regress_" + name)] + dirs,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=300)
+        check(r.returncode == 0, "%s: exit %d: %s" % (name, r.returncode, r.stderr[-500:]))
+        n = int(r.stdout.split()[0])
+        check(n >= 2, "%s: only %d inputs replayed" % (name, n))
+
+
+def run_contained_with_tracer(script, tracer_args, done_name="done", cap=200, timeout=90):
+    """sh -c script in a contain cgroup, forktrace -c on that cgroup started
+    before it runs; returns (tracer, contain process, cgroup dir, done file)
+    once the script touched $DONE.  The caller stops both."""
+    tmp = tempfile.mkdtemp(prefix="ft-fault-")
+    go, cgf, done = (os.path.join(tmp, n) for n in ("go", "cgroup", done_name))
+    proc = subprocess.Popen(contain_cmd(["sh", "-c", script.replace("$DONE", done)],
+                                        max_tasks=cap, timeout=timeout, go_file=go,
+                                        cgroup_file=cgf),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    check(wait_file(cgf, 10), "contain made no cgroup")
+    with open(cgf) as f:
+        cgroup = f.read().strip()
+    t = Tracer("-c", cgroup, *tracer_args)
+    open(go, "w").close()
+    check(wait_file(done, timeout), "the workload never finished its storm")
+    return t, proc, cgroup, done
+
+
+def end_contained(t, proc):
+    """Stop the tracer (its events), then the workload."""
+    try:
+        events = t.stop(settle=0.5)
+    finally:
+        t.cleanup()
+        proc.send_signal(signal.SIGTERM)  # contain kills every member
+        proc.wait(timeout=60)
+    return events
+
+
+@test
+def fault_tiny_ring_losses_counted_and_table_repaired():
+    """A 16 KiB ring under a vfork storm with a running reader: records are
+    lost, each type counted; re-syncs repair the table, so the live
+    processes it ends with in the storm's cgroup are /proc's, neither more
+    nor fewer (12 sleepers forked during the storm, and their shell)."""
+    storm_out = tempfile.NamedTemporaryFile("r", suffix=".out")
+    script = ("%s -v 40000 > %s & P=$!; for i in $(seq 12); do sleep 120 & done; wait $P; "
+              "touch $DONE; sleep 120" % (tool("storm"), storm_out.name))
+    t, proc, cgroup, done = run_contained_with_tracer(script, ("--ring-kb", "16", "--tree"))
+    time.sleep(1.5)  # the reader drains; the 200 ms loss check re-syncs
+    with open(os.path.join(cgroup, "cgroup.procs")) as f:
+        in_proc = {int(p) for p in f.read().split()}
+    shell = [p for p in in_proc if open("/proc/%d/cmdline" % p).read().startswith("sh\0-c")]
+    events = end_contained(t, proc)
+    performed = storm_result(storm_out.read())[0]
+    s = summary(events)
+    check(s["lost"] > 0, "a 16 KiB ring lost nothing under a storm: %r" % s)
+    check(sum(s["lost_by_type"].values()) == s["lost"], "lost by type: %r" % s)
+    check(sum(e["count"] for e in by_event(events, "lost")) == s["lost"],
+          "lost events disagree with the summary")
+    check(s["resyncs"] >= 1 and by_event(events, "resync"), "no re-sync after losses")
+    forks = s["forks"] + s["lost_by_type"].get("fork", 0)
+    check(performed + 13 <= forks <= performed + 20,
+          "forks seen %d + lost %d, storm performed %d (+13 by the shell)" %
+          (s["forks"], s["lost_by_type"].get("fork", 0), performed))
+    # the table's live processes below the shell, against /proc's
+    check(len(shell) == 1, "the workload's shell is not in its cgroup: %r" % in_proc)
+    nodes = by_event(events, "tree")
+    kids = {}
+    for n in nodes:
+        kids.setdefault(n["ppid"], []).append(n)
+    table_live, todo = set(), [shell[0]]
+    root = [n for n in nodes if n["pid"] == shell[0]]
+    check(root and root[0]["alive"], "the table lost the live shell")
+    table_live.add(shell[0])
+    while todo:
+        for n in kids.get(todo.pop(), []):
+            if n["alive"]:
+                table_live.add(n["pid"])
+            todo.append(n["pid"])
+    check(table_live == in_proc, "table %d live, /proc %d: only table %r, only /proc %r" %
+          (len(table_live), len(in_proc), sorted(table_live - in_proc)[:5],
+           sorted(in_proc - table_live)[:5]))
+
+
+@test
+def fault_full_members_map_and_table_under_kill():
+    """--kill with a 16-entry kernel members map and a process table 60
+    slots above the host's own processes, keeping the dead 30 s, filled
+    with 120 exited processes just before a C fork bomb starts: the table
+    is full when the bomb grows and while it is killed, the map overflows;
+    both are counted, the bomb is emptied (evicting the dead makes room,
+    the sweeps reach what the map could not hold), the launcher and its
+    other child live."""
+    host = len([d for d in os.listdir("/proc") if d.isdigit()])
+    bomb = "sh -c 'for i in $(seq 120); do /bin/true; done; exec %s'" % KILLABLE["c_bomb"]
+    rep, out, events = kill_run(bomb, extra=(
+        "--members", "16", "--table-size", str(host + 60), "--grace", "30"))
+    actions = [e for e in by_event(events, "action") if not e.get("dry_run")]
+    check(actions and actions[0]["action"] == "kill" and actions[0]["complete"],
+          "the bomb was not emptied: %r" % actions[:1])
+    check("sibling-alive" in out and "shell-alive" in out, "collateral damage: %r" % out)
+    s = summary(events)
+    check(s["member_map_full"] > 0 or s["policy_failures"] > 0,
+          "a 16-entry members map never overflowed: %r" % s)
+    table = s["table"]
+    check(table["evicted"] + table["dropped"] > 0, "the table never overflowed: %r" % table)
+    print("    members map full %d, policy failures %d, evicted %d, dropped %d, %.0f ms" %
+          (s["member_map_full"], s["policy_failures"], table["evicted"], table["dropped"],
+           actions[0]["ms"]))
+
+
+@test
+def fault_starved_reader_loses_nothing_unaccounted():
+    """forktrace at SCHED_IDLE on the CPU busy loops hold, a storm on it:
+    whatever it could not read is counted, no crash."""
+    tmp = tempfile.mkdtemp(prefix="ft-starved-")
+    out = os.path.join(tmp, "out.jl")
+    busy = tr = None
+    try:
+        with open(out, "w") as f:
+            tr = subprocess.Popen(["taskset", "-c", "0", "chrt", "--idle", "0", FORKTRACE,
+                                   "-j", "--ring-kb", "64"], stdout=f,
+                                  stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and os.path.getsize(out) == 0 and tr.poll() is None:
+            time.sleep(0.05)
+        check(os.path.getsize(out) > 0, "forktrace did not start")
+        # attached: now the CPU goes to the busy loops
+        busy = subprocess.Popen(contain_cmd(
+            ["taskset", "-c", "0", "sh", "-c",
+             "for i in 1 2 3; do (while :; do :; done) & done; wait"],
+            max_tasks=20, timeout=120))
+        time.sleep(0.5)
+        rep, sout = contain([tool("storm"), "-v", "-c", "0", "20000"], max_tasks=50,
+                            timeout=120)
+        performed = storm_result(sout)[0]
+        # the CPU back, then the end: starved, it could not even exit
+        busy.send_signal(signal.SIGTERM)
+        busy.wait(timeout=60)
+        busy = None
+        time.sleep(1)
+        tr.send_signal(signal.SIGINT)
+        try:
+            err = tr.communicate(timeout=120)[1]
+        except subprocess.TimeoutExpired:
+            tr.kill()
+            tr.communicate()
+            raise
+        check(tr.returncode == 0, "starved forktrace exited %d: %s" % (tr.returncode, err))
+        with open(out) as f:
+            events = [json.loads(line) for line in f]
+        s = summary(events)
+        check(s, "no summary from the starved reader")
+        storm_forks = [e for e in by_event(events, "fork") if e["comm"] == "storm"]
+        lost_forks = s["lost_by_type"].get("fork", 0)
+        check(len(storm_forks) + lost_forks >= performed,
+              "storm performed %d, seen %d + lost %d" % (performed, len(storm_forks),
+                                                           lost_forks))
+        print("    storm %d vforks: seen %d, lost %d (counted)" %
+              (performed, len(storm_forks), lost_forks))
+    finally:
+        if busy:
+            busy.send_signal(signal.SIGTERM)
+            busy.wait(timeout=60)
+        if tr and tr.poll() is None:
+            tr.kill()
+            tr.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bpf_ids(kind):
+    """The ids of the kernel's BPF programs or maps ("prog", "map")."""
+    r = subprocess.run(["bpftool", "-j", kind, "show"], stdout=subprocess.PIPE, text=True)
+    return {x["id"] for x in json.loads(r.stdout or "[]")}
+
+
+@test
+def fault_sigkill_leaves_no_bpf_and_a_frozen_tree_resumable():
+    """SIGKILL forktrace while --stop holds a frozen bomb: no program, link
+    or map of its is left in the kernel, the tree stays stopped (as
+    docs/containment.md says), and kill -CONT resumes it."""
+    before_progs, before_maps = bpf_ids("prog"), bpf_ids("map")
+    tmp = tempfile.mkdtemp(prefix="ft-kill9-")
+    cgf = os.path.join(tmp, "cgroup")
+    t = Tracer("--stop")
+    bomb = subprocess.Popen(contain_cmd([tool("wl_bomb_c")], max_tasks=200, timeout=60,
+                                        cgroup_file=cgf))
+    try:
+        deadline, acted = time.time() + 20, False
+        while time.time() < deadline and not acted:
+            acted = '"event":"action"' in t.text()
+            time.sleep(0.1)
+        check(acted, "--stop never stopped the bomb")
+        ours, our_maps = bpf_ids("prog") - before_progs, bpf_ids("map") - before_maps
+        check(ours and our_maps, "no programs or maps of forktrace's to look for")
+        t.proc.send_signal(signal.SIGKILL)
+        t.proc.wait(timeout=30)
+        time.sleep(0.5)  # the kernel frees what the last fd held
+        left_progs, left_maps = bpf_ids("prog") & ours, bpf_ids("map") & our_maps
+        check(not left_progs and not left_maps,
+              "left in the kernel: programs %r, maps %r" % (left_progs, left_maps))
+        with open(cgf) as f:
+            members = [int(p) for p in open(os.path.join(f.read().strip(),
+                                                          "cgroup.procs")).read().split()]
+        check(members and all(proc_state(p) == "T" for p in members),
+              "the frozen tree did not stay frozen: %r" %
+              [proc_state(p) for p in members][:10])
+        for p in members:
+            os.kill(p, signal.SIGCONT)
+        time.sleep(0.3)
+        check(any(proc_state(p) in ("R", "S") for p in members), "kill -CONT did not resume")
+    finally:
+        t.cleanup()
+        bomb.send_signal(signal.SIGTERM)
+        bomb.wait(timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def fault_bad_input_one_line_never_a_crash():
+    """Every flag with a bad value, configs of binary junk and of a 1 MB
+    line, a recording cut at every offset of a short file: one line on
+    stderr, a non-zero exit (2 for the command line), never a signal."""
+    bad_flags = [["-d", "0"], ["-d", "x"], ["-p", "0"], ["-p", "-1"], ["--ring-mb", "3"],
+                 ["--ring-kb", "3"], ["--ring-kb", "1"], ["--table-size", "1"],
+                 ["--members", "2"], ["--grace", "-1"], ["--attach", "foo"],
+                 ["--set", "nosuch=1"], ["--set", "min_tasks=-4"], ["--allow", "bogus"],
+                 ["--allow", "exe:relative"], ["--act-on", "nope"], ["--guard", "5"],
+                 ["--wakeup-kb", "x"], ["--user", "nobody-such"], ["--noop=x"],
+                 ["--bogus"], ["extra"], ["--kill", "--stop"], ["--dry-run"],
+                 ["-r", "x", "-w", "y"], ["--top", "-j"], ["--pod", "x"],
+                 ["report"], ["report", "x"], ["report", "x", "-o", "y", "--format", "pdf"]]
+    for args in bad_flags:
+        r = run_forktrace(*args, timeout=30)
+        check(r.returncode == 2 and r.stderr.count("\n") <= 2 and r.stderr.strip(),
+              "%r: rc %d, stderr %r" % (args, r.returncode, r.stderr[:300]))
+    with tempfile.TemporaryDirectory() as tmp:
+        junk, long_line = os.path.join(tmp, "junk.conf"), os.path.join(tmp, "long.conf")
+        with open(junk, "wb") as f:
+            f.write(os.urandom(4096))
+        with open(long_line, "w") as f:
+            f.write("allow = comm:" + "x" * (1 << 20) + "\nmin_tasks = 2\n")
+        for path, why in ((junk, "not text"), (long_line, "line longer than")):
+            r = run_forktrace("--config", path, "-r", "/dev/null", timeout=30)
+            check(r.returncode == 2 and r.stderr.count("\n") == 1 and why in r.stderr,
+                  "%s: rc %d %r" % (why, r.returncode, r.stderr[:200]))
+            check(all(c.isprintable() or c == "\n" for c in r.stderr),
+                  "the error echoes unprintable bytes: %r" % r.stderr[:200])
+        # a short recording, cut at every offset
+        rec = os.path.join(ROOT, "tests", "fuzz", "corpus", "recording", "header-only.ftr")
+        with open(os.path.join(ROOT, "tests", "fuzz", "corpus", "recording",
+                               "sixty-records.ftr"), "rb") as f:
+            data = f.read()[:1600]  # the header and the first records
+        cut = os.path.join(tmp, "cut.ftr")
+        for n in range(len(data)):
+            with open(cut, "wb") as f:
+                f.write(data[:n])
+            r = subprocess.run([FORKTRACE, "-r", cut, "-j"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, timeout=30)
+            check(r.returncode in (0, 1) and r.stderr.count("\n") <= 1,
+                  "cut at %d: rc %d %r" % (n, r.returncode, r.stderr[:200]))
+        check(os.path.exists(rec), "the corpus lost its header-only recording")
