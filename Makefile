@@ -39,6 +39,7 @@ USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.
 	container.o privs.o metrics.o topview.o report.o)
 # everything after the kernel, for harnesses and unit tests (no libbpf skeleton)
 NOLIVE_OBJS := $(filter-out $(OUT)/source_live.o,$(USER_OBJS))
+FUZZ_SRCS := $(patsubst $(OUT)/%.o,user/%.c,$(NOLIVE_OBJS))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
 # fuzz harnesses (tests/fuzz/): libFuzzer builds for make fuzz, and plain
 # builds that replay the corpora and past crashes in make test
@@ -80,8 +81,13 @@ $(OUT)/test_units: tests/unit/test_units.c $(NOLIVE_OBJS) \
 $(OUT)/test_pidreuse: tests/pidreuse.c $(filter-out $(OUT)/source_live.o,$(USER_OBJS)) | $(OUT)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
 
-$(OUT)/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(NOLIVE_OBJS) | $(OUT)
-	$(CC) $(CFLAGS) $(SAN_CFLAGS) -Itests/fuzz $(filter %.c %.o,$^) $(LDLIBS) -o $@
+# always with ASan and UBSan, from the sources: a past crash (a misaligned
+# read, say) shows only to the sanitizers
+$(OUT)/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(FUZZ_SRCS) \
+		user/*.h | $(OUT)
+	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Itests/fuzz \
+		$(filter %.c,$^) $(LDLIBS) -o $@
 
 # static analysis: the build with warnings as errors, and cppcheck
 # (.cppcheck-suppressions says what it may not report, and why)
@@ -106,9 +112,9 @@ sanitize-check:
 FUZZ_SECONDS ?= 30
 FUZZ_OUT := $(OUT)/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
 	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
 	-DFORKTRACE_VERSION='"$(VERSION)"' -Ibpf -Iuser -Itests/fuzz -I$(OUT)
-FUZZ_SRCS := $(patsubst $(OUT)/%.o,user/%.c,$(NOLIVE_OBJS))
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) user/*.h | $(OUT)
 	@mkdir -p $(FUZZ_OUT)
@@ -131,12 +137,16 @@ run: deps all
 unit: $(OUT)/test_units
 	$(OUT)/test_units
 
-SAN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+# every sanitizer report, from any forktrace a test runs, lands in
+# $(OUT)/sanitizer/: tests/run.py fails the run if one is there
+SAN_LOG := $(abspath $(OUT))/sanitizer/report
+SAN_ENV := $(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOG) \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(SAN_LOG))
 
 test:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@rm -rf $(dir $(SAN_LOG)) && mkdir -p $(dir $(SAN_LOG))
 	@$(SAN_ENV) python3 tests/run.py
 
 # the README's pictures, as the view and report tests make them

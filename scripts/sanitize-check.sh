@@ -11,13 +11,15 @@ make --no-print-directory SANITIZE=address,undefined all $san/test_units \
 	$(for n in recording record config procfs json; do echo $san/regress_$n; done)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-$san/test_units | tail -1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# no pipe: sh has no pipefail, and the status is the test's
+$san/test_units >"$tmp/unit" 2>&1 || { cat "$tmp/unit"; exit 1; }
+tail -1 "$tmp/unit"
 for n in recording record config procfs json; do
 	printf 'regress %s: ' "$n"
 	$san/regress_$n tests/fuzz/corpus/$n tests/fuzz/regress/$n
 done
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 replays=0
 for r in tests/fuzz/corpus/recording/*.ftr; do
 	$san/forktrace -r "$r" -j --tree >"$tmp/out.jl"

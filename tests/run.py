@@ -59,6 +59,13 @@ def main():
                 traceback.print_exc()
         sys.stdout.flush()
     sweep()
+    # make test SANITIZE=...: any report any forktrace wrote is a failure
+    logs = os.path.join(os.environ.get("FORKTRACE_BUILD", ""), "sanitizer")
+    if os.environ.get("FORKTRACE_SANITIZE") and os.path.isdir(logs):
+        for name in sorted(os.listdir(logs)):
+            failed += 1
+            with open(os.path.join(logs, name)) as f:
+                print("FAIL sanitizer report %s:\n%s" % (name, f.read()[:3000]))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -235,41 +235,64 @@ static long not_text(const char *s, size_t n)
 	return -1;
 }
 
+/*
+ * One line of f into buf (at most CONFIG_LINE_MAX bytes, NULs included):
+ * its length, -1 at the end, -2 if longer (the rest of it is not read:
+ * memory stays bounded whatever the file).
+ */
+static long read_line(FILE *f, char *buf)
+{
+	long n = 0;
+	int ch;
+
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (n == CONFIG_LINE_MAX)
+			return -2;
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && !n)
+		return -1;
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return n;
+}
+
 int det_config_load(struct det_config *c, const char *path, det_config_line_fn other, void *ctx,
 		    char *err, size_t errlen)
 {
-	char *line = NULL, why[256];
-	size_t cap = 0;
+	char line[CONFIG_LINE_MAX + 1], why[256];
 	FILE *f = fopen(path, "re");
 	int lineno = 0, ret = 0;
-	ssize_t n;
-	long bad;
+	long n, bad;
 
 	if (!f) {
 		snprintf(err, errlen, "cannot open config %s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (!ret && (n = getline(&line, &cap, f)) > 0) {
-		char *p = line;
+	while (!ret && (n = read_line(f, line)) != -1) {
+		char *p = line, *hash;
 
 		lineno++;
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
 		/* refused whole, and never echoed: a line that is not a setting */
-		if (n > CONFIG_LINE_MAX) {
+		if (n == -2) {
 			snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, lineno,
 				 CONFIG_LINE_MAX);
 			ret = -1;
 			break;
 		}
-		bad = not_text(line, (size_t)n);
+		/* a comment may say anything; the setting must be text (a NUL,
+		 * a control byte, invalid UTF-8 are not) */
+		hash = memchr(line, '#', (size_t)n);
+		bad = not_text(line, hash ? (size_t)(hash - line) : (size_t)n);
 		if (bad >= 0) {
 			snprintf(err, errlen, "%s:%d: not text (byte 0x%02x at column %ld)", path,
 				 lineno, (unsigned char)line[bad], bad + 1);
 			ret = -1;
 			break;
 		}
-		p[strcspn(p, "#")] = '\0';
+		if (hash)
+			*hash = '\0';
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (!*p)
@@ -286,7 +309,6 @@ int det_config_load(struct det_config *c, const char *path, det_config_line_fn o
 		snprintf(err, errlen, "reading config %s: %s", path, strerror(errno));
 		ret = -1;
 	}
-	free(line);
 	fclose(f);
 	return ret;
 }

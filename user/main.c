@@ -400,8 +400,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		c->container_id = arg;
 		break;
 	case OPT_POD:
-		if (!strchr(arg, '/'))
-			argp_failure(state, 2, 0, "--pod %s: want NAMESPACE/NAME", arg);
+		if (!strchr(arg, '/') || arg[0] == '/' || !strchr(arg, '/')[1])
+			argp_failure(state, 2, 0, "--pod '%s': want NAMESPACE/NAME", arg);
 		c->pod = arg;
 		break;
 	case OPT_USER:

@@ -320,7 +320,12 @@ static void set_lineage(struct proctable *t, int32_t i, uint32_t ppid, uint64_t 
 	e->lineage.tgid = ppid;
 	e->lineage.start_ticks = pt_ticks(pstart_ns);
 	p = find_key(t, &e->lineage);
-	if (p != PT_NONE && p != i)
+	/* never under one of its own descendants: a damaged or crafted
+	 * stream must not make the tree a cycle (walks up it would not end) */
+	for (int32_t a = p; a != PT_NONE; a = t->slots[a].parent)
+		if (a == i)
+			return;
+	if (p != PT_NONE)
 		link_child(t, p, i);
 }
 
@@ -490,6 +495,10 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 	bool created;
 	int32_t i;
 
+	/* pid 0 is the idle task: no record is about it, and a slot's tgid 0
+	 * means free (a damaged or crafted stream must not make one) */
+	if (!h->tgid)
+		return PT_NONE;
 	switch (h->type) {
 	case FT_EV_FORK:
 		return apply_fork(t, (const struct ft_fork *)h);

@@ -12,7 +12,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* data as a file a parser can open by path (a memfd, through /proc). */
+/* data as a file a parser can open by path (a tmpfile, through /proc). */
 static inline FILE *fuzz_file(const uint8_t *data, size_t size, char *path, size_t len)
 {
 	FILE *f = tmpfile();

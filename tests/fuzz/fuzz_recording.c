@@ -2,6 +2,8 @@
 /*
  * Any bytes as a recording (-r, forktrace report): the reader, then every
  * record it accepts through a replay pipeline (table, detector, outputs).
+ * Built with FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, the reader skips
+ * its checksums: mutations reach the records, not only the CRC check.
  */
 #include <string.h>
 #include "fuzz.h"
@@ -14,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pipeline *p = NULL;
 	struct ft_reader *r = NULL;
 	struct ft_run_info info;
-	union ft_record rec;
+	union ft_record rec = { 0 };
 	char path[64], err[512];
 	FILE *f = fuzz_file(data, size, path, sizeof(path));
 	int n = 0;
@@ -22,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!f)
 		return 0;
 	po.out = fopen("/dev/null", "w");
-	po.format = size && data[0] & 1 ? OUT_JSON : OUT_HUMAN;
+	po.format = size & 1 ? OUT_JSON : OUT_HUMAN; /* every file starts "FORKTRC" */
 	po.tree = true;
 	po.table_capacity = 256;
 	po.grace_ns = 1000000000ull;

@@ -54,11 +54,11 @@ def main():
             stream += struct.pack("<H", len(rec)) + rec
     put("record", "stream", stream)
     # configuration
-    put("config", "thresholds.conf", "# thresholds\nmin_tasks = 16\nwindow = 2\n"
-        "max_doubling = 10\nallow = exe:/usr/bin/make\nallow = comm:cc1\n")
+    put("config", "thresholds.conf", "# thresholds\nmin_tasks = 16\nwindow_ms = 2000\n"
+        "max_doubling_ms = 10000  # a comment\nallow = exe:/usr/bin/make\nallow = comm:cc1\n")
     put("config", "rules.conf", "allow = uid:0\nallow = pod:shop/web-0\nallow = namespace:"
         "kube-system\nallow = unit:sshd.service\nallow = cgroup:/system.slice\n"
-        "fork_bomb,nested_pool\nmin_generations=4\n")
+        "min_generations=4\n")
     # what /proc and runtimes say
     put("procfs", "stat", "4242 (a) b (c) 1 2) S 1 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 "
         "20 0 1 0 123456 1000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0\n")

@@ -2804,6 +2804,36 @@ static void test_report_hostile_names(void)
 	unlink(js);
 }
 
+/* A line longer than the writer holds is never half written. */
+static void test_json_line_too_long(void)
+{
+	static char big[4096];
+	char *text = NULL;
+	size_t len = 0;
+	struct json_line *j = malloc(sizeof(*j));
+	FILE *f = open_memstream(&text, &len);
+
+	CHECK(j && f);
+	if (!j || !f)
+		goto out;
+	memset(big, 0x01, sizeof(big) - 1); /* each byte escapes to six */
+	json_begin(j, f);
+	for (int i = 0; i < 4; i++)
+		json_strn(j, "s", big, sizeof(big) - 1);
+	json_end(j);
+	json_begin(j, f); /* the next line is whole again */
+	json_u64(j, "n", 7);
+	json_end(j);
+	fflush(f);
+	CHECK(text && !strcmp(text, "{\"event\":\"error\",\"error\":\"line too long\"}\n"
+				    "{\"n\":7}\n"));
+out:
+	if (f)
+		fclose(f);
+	free(text);
+	free(j);
+}
+
 struct seen_reports {
 	int n, alerts;
 	struct policy_report last;
@@ -2954,6 +2984,7 @@ int main(void)
 	RUN(test_operator_flag_stop_and_resume);
 	RUN(test_top_trees_roots);
 	RUN(test_report_hostile_names);
+	RUN(test_json_line_too_long);
 	RUN(test_replay_reports_recorded_actions);
 	return SUMMARY();
 }
