@@ -14,6 +14,6 @@ trap 'rm -rf "$tmp"' EXIT
 tar -C "$src" --exclude=./.git --exclude=./build --exclude=./build-san --exclude=./forktrace \
 	--exclude='*.ftr' --exclude=__pycache__ -cf - . | tar -C "$tmp" -xf -
 # a build of its own: none of the caller's make settings (SANITIZE=...)
-env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$tmp" -j"$jobs" forktrace
+env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$tmp" -j"$jobs" SANITIZE= forktrace
 test -x "$tmp/forktrace"
 echo "build_self: built forktrace with -j$jobs"
