@@ -33,6 +33,16 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Append n bytes at *o if they fit with room for the NUL; false if not. */
+static bool append(char *out, size_t outlen, size_t *o, const char *src, size_t n)
+{
+	if (*o + n >= outlen)
+		return false;
+	memcpy(out + *o, src, n);
+	*o += n;
+	return true;
+}
+
 size_t utf8_clean(char *out, size_t outlen, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -42,13 +52,9 @@ size_t utf8_clean(char *out, size_t outlen, const char *s, size_t n)
 		return 0;
 	for (size_t i = 0; i < n && p[i];) {
 		size_t len = utf8_seq_len(p + i, n - i);
-		const char *src = len ? (const char *)p + i : "\xef\xbf\xbd";
-		size_t tlen = len ? len : 3;
-
-		if (o + tlen >= outlen)
+		if (!append(out, outlen, &o, len ? (const char *)p + i : "\xef\xbf\xbd",
+			    len ? len : 3))
 			break;
-		memcpy(out + o, src, tlen);
-		o += tlen;
 		i += len ? len : 1;
 	}
 	out[o] = '\0';
@@ -88,10 +94,8 @@ size_t json_escape(char *out, size_t outlen, const char *s, size_t n)
 			/* control bytes and bytes that are not UTF-8: U+00XX keeps the value */
 			tlen = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", p[i]);
 		}
-		if (o + tlen >= outlen)
+		if (!append(out, outlen, &o, src, tlen))
 			break;
-		memcpy(out + o, src, tlen);
-		o += tlen;
 		i += len ? len : 1;
 	}
 	out[o] = '\0';
