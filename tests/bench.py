@@ -20,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import (FORKTRACE, ROOT, Tracer, by_event, contain, contain_cmd, proc_status,  # noqa
+from lib import (FORKTRACE, hold_live_lock, ROOT, Tracer, by_event, contain, contain_cmd, proc_status,  # noqa
                  summary, storm_result, sweep, tool)
 from test_detection import BENIGN, BOMBS, WL, above, run_workload, tree_of  # noqa: E402
 
@@ -841,6 +841,7 @@ def main():
         print("BENCH_ONLY: unknown section %s (sections: %s)" % (bad[0], ", ".join(names)),
               file=sys.stderr)
         return 2
+    lock = hold_live_lock()  # noqa: F841 - held until exit
     sweep()
     measured = {}
     for name, fn in SECTIONS:

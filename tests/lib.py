@@ -119,6 +119,26 @@ def sweep():
     subprocess.run([CONTAIN, "--sweep"], stdout=subprocess.DEVNULL, timeout=60)
 
 
+# A --kill tracer acts host-wide: two live runs at once (two checkouts, a
+# bench beside a test run) would signal each other's workloads and count
+# each other's signals.  Every run that loads the programs holds this lock.
+LIVE_LOCK = "/run/lock/forktrace-live.lock"
+
+
+def hold_live_lock():
+    """Block until no other live run on this host holds the lock; the
+    returned file keeps it until the process exits."""
+    import fcntl
+    os.makedirs(os.path.dirname(LIVE_LOCK), exist_ok=True)
+    f = open(LIVE_LOCK, "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("waiting for another live run on this host (%s)" % LIVE_LOCK, flush=True)
+        fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
 class Tracer:
     """forktrace -j running in the background; events are parsed on stop().
 

@@ -12,7 +12,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import TESTS, Fail, sweep, tool  # noqa: E402
+from lib import TESTS, Fail, hold_live_lock, sweep, tool  # noqa: E402
 import test_foundation  # noqa: E402,F401  (registers tests)
 import test_detection  # noqa: E402,F401
 import test_containment  # noqa: E402,F401
@@ -34,6 +34,7 @@ def main():
         print("tests need root: sudo make test", file=sys.stderr)
         return 1
     os.makedirs("/sys/fs/bpf", exist_ok=True)
+    lock = hold_live_lock()  # noqa: F841 - held until exit
     sweep()
     passed = failed = 0
     if opts.k in "unit":
