@@ -303,6 +303,21 @@ static __always_inline void fill_header(struct ft_header *h, __u16 type, __u16 s
 		h->flags |= FT_F_KTHREAD;
 }
 
+/*
+ * The file t runs, as the kernel sees it (what /proc/PID/exe names): the
+ * identity exe: rules are matched on, here and in user space.  A kernel
+ * thread has no mm: ino stays 0 (unknown).
+ */
+static __always_inline void exe_of_file(struct ft_exe_key *k, struct file *f, const bool typed)
+{
+	struct inode *ino = RD(typed, f->f_inode, f, f_inode);
+
+	if (!ino)
+		return;
+	k->ino = RD(typed, ino->i_ino, ino, i_ino);
+	k->dev = RD(typed, ino->i_sb->s_dev, ino, i_sb, s_dev);
+}
+
 static __always_inline void member_key(struct ft_member_key *k, __u32 tgid, __u64 start_ns)
 {
 	k->tgid = tgid;
@@ -310,17 +325,38 @@ static __always_inline void member_key(struct ft_member_key *k, __u32 tgid, __u6
 	k->start_ticks = start_ns / TICK_NS;
 }
 
+/* Does the NUL-terminated name (len bytes with the NUL) end in ".slice"? */
+static __always_inline bool is_slice(const char *name, long len)
+{
+	const char sfx[] = ".slice";
+	long at = len - 7; /* where ".slice" starts when it ends the name */
+
+	if (len < 7 || len > FT_UNIT_LEN)
+		return false;
+	for (int k = 0; k < 6; k++)
+		if (name[(at + k) & (FT_UNIT_LEN - 1)] != sfx[k])
+			return false;
+	return true;
+}
+
 /*
  * Is t in a cgroup (or below one) that an allow rule names, in the
  * hierarchy whose css chain starts at css?  Walks css.parent as
  * in_filter_cgroup does; each level's kernfs node gives the id (cgroup
  * rules) and the directory name (unit rules: systemd names a unit's cgroup
- * after the unit, e.g. system.slice/sshd.service).
+ * after the unit, e.g. system.slice/sshd.service).  A unit rule matches
+ * only a system unit, one with nothing but slices above it, as
+ * policy_unit_in_path (user/policy.c) decides: below a unit is delegated
+ * ground where anyone with the delegation names directories as they like
+ * (a user's systemd-run --user --unit=sshd.service makes
+ * user@1000.service/app.slice/sshd.service).  Walking up, each unit seen
+ * replaces the verdict of the ones below it.
  */
 static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, __s32 subsys)
 {
 	struct ft_cgroup_key ck = { .subsys = subsys };
 	struct ft_unit_key uk;
+	bool unit_hit = false;
 
 	for (int i = 0; i < 32 && css; i++) {
 		struct kernfs_node *kn = BPF_CORE_READ(css, cgroup, kn);
@@ -329,15 +365,18 @@ static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, _
 		if (check_cgroup_rules && bpf_map_lookup_elem(&allow_cgroups, &ck))
 			return true;
 		if (check_unit_rules) {
+			long len;
+
 			__builtin_memset(&uk, 0, sizeof(uk));
-			if (bpf_probe_read_kernel_str(uk.name, sizeof(uk.name),
-						      BPF_CORE_READ(kn, name)) > 0 &&
-			    bpf_map_lookup_elem(&allow_units, &uk))
-				return true;
+			len = bpf_probe_read_kernel_str(uk.name, sizeof(uk.name),
+							BPF_CORE_READ(kn, name));
+			/* the root ("" or "/") and slices leave the verdict as it is */
+			if (len > 1 && uk.name[0] != '/' && !is_slice(uk.name, len))
+				unit_hit = bpf_map_lookup_elem(&allow_units, &uk) != NULL;
 		}
 		css = BPF_CORE_READ(css, parent);
 	}
-	return false;
+	return unit_hit;
 }
 
 /*
@@ -632,6 +671,15 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	e->parent_tid = RD(typed, parent->pid, parent, pid);
 	/* >1 at a plain fork means the child copied a multithreaded address space */
 	e->parent_threads = RD(typed, parent->signal->nr_threads, parent, signal, nr_threads);
+	/* the image the child runs until it execs, for exe: rules: user space
+	 * then never stats /proc/PID/exe of a bomb's members (a FUSE mount
+	 * may refuse it or never answer) */
+	if (!thread) {
+		struct mm_struct *mm = RD(typed, child->mm, child, mm);
+
+		if (mm)
+			exe_of_file(&e->exe, RD(typed, mm->exe_file, mm, exe_file), typed);
+	}
 	emit(e, sizeof(*e), FT_EV_FORK, submit_flags(sizeof(*e)));
 	return 0;
 }
@@ -683,6 +731,7 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	/* a relative path (./bomb, python3 x.py) means something only with the
 	 * directory it was run in; its inode is enough to compare two execs */
 	e->cwd_ino = BPF_CORE_READ(p, fs, pwd.dentry, d_inode, i_ino);
+	exe_of_file(&e->exe, RD(typed, bprm->file, bprm, file), typed);
 	/* the path as passed to execve (may be relative), like execsnoop */
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      BPF_CORE_READ(bprm, filename)) < 0)

@@ -6,7 +6,7 @@
  * EXIT and OOM; user space adds SNAPSHOT, GONE and LOST so that one stream
  * (live or recorded) carries everything the process table needs.  The
  * layout is part of the recording format (docs/recording.md): append
- * fields only at the end of a type and bump FT_RECORD_VERSION.
+ * fields only at the end of a type and bump FT_REC_VERSION (user/recording.h).
  */
 #ifndef FORKTRACE_H
 #define FORKTRACE_H
@@ -70,12 +70,28 @@ struct ft_header {
 	char comm[FT_COMM_LEN];
 };
 
+/*
+ * A file by the kernel's own identity: inode number and the device in the
+ * kernel's encoding (major << 20 | minor, as in super_block.s_dev).  Used
+ * for the executable a process runs (fork and exec records, read from the
+ * task, so no stat of /proc/PID/exe is needed: that can fail (a FUSE mount
+ * without allow_other refuses even root) or block (a FUSE daemon that
+ * never answers)) and for exe: allow rules.  ino 0: unknown.
+ */
+struct ft_exe_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
 struct ft_fork {
 	struct ft_header h;   /* subject: the new child (process or thread) */
 	__u32 parent_tid;     /* the forking thread */
 	__u32 parent_threads; /* forking process's thread count at the fork */
 	__u32 real_ppid;      /* child's real_parent (differs on CLONE_PARENT) */
 	__u32 pad;
+	/* recording version 6 on: the child's executable (its parent's image) */
+	struct ft_exe_key exe;
 };
 
 struct ft_exec {
@@ -85,6 +101,8 @@ struct ft_exec {
 	char filename[FT_FILENAME_LEN];
 	char args[FT_ARGS_LEN]; /* argv, NUL-separated, first FT_ARGS_LEN bytes */
 	__u64 cwd_ino;		/* working directory's inode: qualifies relative paths */
+	/* recording version 6 on: the file the new program runs */
+	struct ft_exe_key exe;
 };
 
 struct ft_exit {
@@ -173,7 +191,7 @@ struct ft_container {
  * are keyed by identity at USER_HZ resolution (what /proc also gives), and
  * a member's children inherit the id at fork.
  */
-#define FT_MAX_TREES 64
+#define FT_MAX_TREES 1024
 
 struct ft_member_key {
 	__u32 tgid;
@@ -238,12 +256,6 @@ struct ft_policy {
 #define FT_GUARD_MAX_RULES 64
 #define FT_GUARD_MAX_V1	   4 /* v1 hierarchies cgroup rules may name */
 #define FT_UNIT_LEN	   64
-
-struct ft_exe_key {
-	__u64 ino;
-	__u32 dev;
-	__u32 pad;
-};
 
 struct ft_cgroup_key {
 	__u64 id;

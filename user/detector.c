@@ -21,7 +21,7 @@
 
 #define CONFIG_LINE_MAX 1024 /* bytes of one --config line */
 
-#define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..63, shared with the kernel */
+#define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..1023, shared with the kernel */
 #define DET_PENDING	  1024
 #define DET_CLIMB_MAX	  64	      /* table parents climbed looking for copies */
 #define DET_COPY_HOPS	  8	      /* intermediaries between two copies, at most */
@@ -104,6 +104,8 @@ struct detector {
 	uint8_t *forker;    /* per slot: has a copy with live copies below */
 	uint32_t *sub_live; /* per slot: live copies in its subtree */
 	uint32_t *branches; /* per slot: its copies with live copies below */
+	uint32_t *growing;  /* per slot: of those, the ones with live copies below them */
+	uint32_t *idle;	    /* per slot: its live copies that are old, fork not, and lead nowhere */
 	uint8_t *leads;	    /* per slot: a copy is in its subtree */
 	uint64_t *ages;
 };
@@ -329,10 +331,12 @@ struct detector *det_new(const struct det_config *c, uint32_t cap)
 	d->forker = calloc(cap, sizeof(*d->forker));
 	d->sub_live = calloc(cap, sizeof(*d->sub_live));
 	d->branches = calloc(cap, sizeof(*d->branches));
+	d->growing = calloc(cap, sizeof(*d->growing));
+	d->idle = calloc(cap, sizeof(*d->idle));
 	d->leads = calloc(cap, sizeof(*d->leads));
 	d->ages = calloc(cap, sizeof(*d->ages));
 	if (!d->procs || !d->order || !d->copy_of || !d->gen || !d->is_copy || !d->forker ||
-	    !d->sub_live || !d->branches || !d->leads || !d->ages) {
+	    !d->sub_live || !d->branches || !d->growing || !d->idle || !d->leads || !d->ages) {
 		det_free(d);
 		return NULL;
 	}
@@ -356,6 +360,8 @@ void det_free(struct detector *d)
 	free(d->forker);
 	free(d->sub_live);
 	free(d->branches);
+	free(d->growing);
+	free(d->idle);
 	free(d->leads);
 	free(d->ages);
 	free(d);
@@ -507,6 +513,8 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 
 		d->forker[i] = 0;
 		d->branches[i] = 0;
+		d->growing[i] = 0;
+		d->idle[i] = 0;
 		d->leads[i] = 0;
 		d->sub_live[i] = 0;
 		if (!k) {
@@ -576,6 +584,11 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			 * workers are not branches, a C bomb's newest children are */
 			d->branches[a] += d->sub_live[i] > (uint32_t)alive ||
 					  (alive && born + d->c.window_ns >= now);
+			d->growing[a] += d->sub_live[i] > (uint32_t)alive;
+			/* a worker waiting for work: alive since before the window,
+			 * not forking, nothing below it */
+			d->idle[a] += alive && d->sub_live[i] == 1 &&
+				      born + d->c.window_ns < now && !forked_recently(d, t, i, now);
 		}
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -687,8 +700,14 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
 
 	if (!n)
 		return 0; /* no candidate: none chosen (n) */
-	while (i + 1 < n && (chain[i].interactive ||
-			     (chain[i].alive && !chain[i].forking && chain[i].live_branches <= 1)))
+	while (i + 1 < n &&
+	       (chain[i].interactive ||
+		(chain[i].alive && !chain[i].forking && chain[i].live_branches <= 1) ||
+		/* a pre-fork master: idle workers beside the branch that runs
+		 * away, however recently it forked (a tenant can make it
+		 * respawn a worker by crashing one) */
+		(chain[i].alive && chain[i].idle_branches &&
+		 chain[i].idle_branches >= chain[i].growing_branches)))
 		i++;
 	/* an interactive shell is a launcher, never a root */
 	return chain[i].interactive ? n : i;
@@ -855,6 +874,8 @@ static int32_t choose_root(struct detector *d, const struct proctable *t, const 
 	for (i = 0; i < n && i < DET_CLIMB_MAX; i++) {
 		cand[i].interactive = interactive(pt_get(t, chain[i]));
 		cand[i].live_branches = d->branches[chain[i]];
+		cand[i].growing_branches = d->growing[chain[i]];
+		cand[i].idle_branches = d->idle[chain[i]];
 		cand[i].alive = pt_get(t, chain[i])->state == PT_ALIVE;
 		cand[i].forking = st(d, t, chain[i])->last_fork_ns + recent >= now;
 	}
@@ -1157,11 +1178,14 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 		    p->thr_ns[k] - p->thr_ns[k - 1] > d->c.thread_doubling_ns)
 			return;
 	p->thr_reported = true;
-	/* a tree of one process (and what it forks from now on): actionable */
+	/* a tree of one process (and what it forks from now on): actionable.
+	 * Only the process is tagged: its children from before the verdict
+	 * are not what exploded (a daemon's shims and containers) */
 	a = new_alert(d, DET_THREAD_EXPLOSION, pt_get(t, slot), 1, f->h.ts_ns);
 	if (!a)
 		return;
-	tag_subtree(d, t, slot, alert_id(d, a));
+	p->alert = alert_id(d, a);
+	p->flagged = true;
 	base_verdict(&v, DET_ALERT, DET_THREAD_EXPLOSION, f->h.ts_ns, t, slot);
 	v.tasks = 1;
 	v.threads = n;

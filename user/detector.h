@@ -55,7 +55,7 @@ struct det_verdict {
 	/* the process that started the runaway (never acted on); pid 0: unknown */
 	uint32_t launcher;
 	const char *launcher_comm, *launcher_cmdline;
-	uint32_t tree;	/* flagged-tree id (1..63), 0 for findings */
+	uint32_t tree;	/* flagged-tree id (1..FT_MAX_TREES-1), 0 for findings */
 	uint32_t count; /* findings: how many in this tree so far */
 	uint32_t tasks; /* live tasks in the tree */
 	uint32_t peak_tasks;
@@ -122,7 +122,7 @@ void det_finish(struct detector *d, const struct proctable *t, uint64_t now, det
 void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim, uint64_t now,
 		  struct det_oom_tree *out);
 
-/* Flagged-tree id (1..64) of the alert rooted at (pid, start), or 0. */
+/* Flagged-tree id (1..FT_MAX_TREES-1) of the alert rooted at (pid, start), or 0. */
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
 /* Flagged-tree id a process belongs to, or 0. */
 uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot);
@@ -179,8 +179,10 @@ void det_get_work(const struct detector *d, struct det_work *out);
  * being the highest copy in a runaway.  A top that is an interactive shell
  * or REPL, or that is alive, started only one live branch of copies and
  * has not forked since (a supervisor that forked its worker once, a
- * pre-fork master), launched the runaway rather than being part of
- * it.  Returns the index of the root, or n when the only candidate left is
+ * pre-fork master), or that is alive with at least as many idle live
+ * copies (workers waiting for work) as growing ones, whenever it last
+ * forked (a pre-fork master one of whose workers runs away), launched
+ * the runaway rather than being part of it.  Returns the index of the root, or n when the only candidate left is
  * an interactive shell (a launcher is never a root).
  */
 struct det_root_candidate {
@@ -188,6 +190,8 @@ struct det_root_candidate {
 	bool alive;		/* a dead top launches nothing: it stays the root */
 	bool forking;		/* forked within the runaway's recent past, as its copies do */
 	uint32_t live_branches; /* copies it forked that grow: live copies below, or new */
+	uint32_t growing_branches; /* of those, the ones with live copies below */
+	uint32_t idle_branches;	   /* live copies it forked, old, not forking, nothing below */
 };
 uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
 

@@ -243,7 +243,8 @@ static int load_settings(const struct config *c, struct det_config *detect,
 	char why[400];
 
 	det_config_defaults(detect);
-	policy_defaults(&fresh);
+	/* exe: rules, the defaults too, name the node's files */
+	policy_defaults_at(&fresh, c->host_root);
 	fresh.mode = policy->mode;
 	fresh.dry_run = policy->dry_run;
 	fresh.act_on = policy->act_on;
@@ -639,10 +640,8 @@ static void build_safety(const struct policy_opts *po, struct live_safety *s)
 
 		switch (r->kind) {
 		case ALLOW_EXE:
-			/* stat's st_dev to super_block.s_dev: MKDEV(major, minor) */
 			s->exes[s->nexes].ino = r->ino;
-			s->exes[s->nexes++].dev =
-			    (uint32_t)(major(r->dev) << 20 | (minor(r->dev) & 0xfffff));
+			s->exes[s->nexes++].dev = r->kdev;
 			break;
 		case ALLOW_UID:
 			s->uids[s->nuids++] = r->uid;

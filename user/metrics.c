@@ -166,6 +166,10 @@ size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 	for (int p = 0; p < DET_PATTERN_MAX; p++)
 		put(&t, "forktrace_alerts_total{pattern=\"%s\",severity=\"%s\"} %llu\n",
 		    det_pattern_name(p), det_severity(p), (unsigned long long)s->counts.alerts[p]);
+	family(&t, "forktrace_alerts_dropped_total", "counter",
+	       "Runaway trees not flagged: the table of concurrent alerts was full.");
+	put(&t, "forktrace_alerts_dropped_total %llu\n",
+	    (unsigned long long)s->tot.detector_dropped_alerts);
 	family(&t, "forktrace_actions_total", "counter",
 	       "Actions on flagged trees: kill and stop done, dry runs, refused, exempt.");
 	for (int i = 0; i < METRICS_ACTION_KINDS; i++)

@@ -584,9 +584,14 @@ static void json_policy(struct output *o, const struct policy_report *r)
 {
 	struct json_line j;
 
-	json_header(o, &j, r->kind == REPORT_SIGNAL ? "signal" : "action", r->ts_ns,
-		    r->kind == REPORT_SIGNAL ? r->pid : r->root,
-		    r->kind == REPORT_SIGNAL ? r->comm : r->root_comm);
+	bool member = r->kind == REPORT_SIGNAL || r->kind == REPORT_UNDECIDED;
+
+	json_header(o, &j,
+		    r->kind == REPORT_SIGNAL	  ? "signal"
+		    : r->kind == REPORT_UNDECIDED ? "undecided"
+		    : r->kind == REPORT_STATE	  ? "action_state"
+						  : "action",
+		    r->ts_ns, member ? r->pid : r->root, member ? r->comm : r->root_comm);
 	json_str(&j, "action", r->action);
 	json_u64(&j, "root", r->root);
 	switch (r->kind) {
@@ -595,8 +600,15 @@ static void json_policy(struct output *o, const struct policy_report *r)
 		json_i64(&j, "signal", r->sig);
 		json_i64(&j, "result", r->result);
 		break;
+	case REPORT_UNDECIDED:
+		json_u64(&j, "tree", r->tree);
+		json_str(&j, "reason", r->why);
+		break;
+	case REPORT_STATE:
 	case REPORT_ACTION:
 		json_u64(&j, "tree", r->tree);
+		if (r->state)
+			json_str(&j, "state", r->state);
 		json_u64(&j, "signalled", r->signalled);
 		json_u64(&j, "kernel_signalled",
 			 r->tree < FT_MAX_TREES ? o->kernel_signalled[r->tree] : 0);
@@ -677,6 +689,15 @@ void output_policy(struct output *o, const struct policy_report *r)
 		break;
 	case REPORT_ACTION:
 		human_action(o, r, when, comm);
+		break;
+	case REPORT_UNDECIDED:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s member of tree %u: %s\n", when,
+			"UNDECID", r->pid, "-", comm, r->root, r->why);
+		break;
+	case REPORT_STATE:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s %s of tree %u (%s): %s%s%s\n", when,
+			"ACTION", r->root, "-", comm, r->action, r->root, comm, r->state,
+			r->why ? "; " : "", r->why ? r->why : "");
 		break;
 	case REPORT_EXEMPT:
 		fprintf(o->f, "%-12s %-7s %7u %7s %-16s no %s: %s\n", when, "EXEMPT", r->root, "-",

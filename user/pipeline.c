@@ -26,6 +26,7 @@ struct pipeline {
 	struct pt_key root;
 	bool root_set;
 	uint64_t last_prune_ns;
+	uint64_t drop_said_ns; /* when a full alert table was last said */
 	int32_t last_slot;
 	struct ft_run_info info; /* for recordings started mid-run */
 	bool writer_optional;	 /* started by pipeline_record_start */
@@ -338,6 +339,28 @@ static void attribute(struct pipeline *p, const struct ft_header *h)
 	pipeline_feed(p, (const union ft_record *)&c);
 }
 
+/*
+ * A runaway the detector could not flag (its table of concurrent alerts
+ * full) is said when it happens, at most once a second, and counted for
+ * the summary and metrics: a silent drop would switch detection off.
+ */
+static void note_alert_drops(struct pipeline *p, uint64_t now)
+{
+	struct det_drops drops;
+
+	det_get_drops(p->det, &drops);
+	if (drops.alerts == p->tot.detector_dropped_alerts)
+		return;
+	p->tot.detector_dropped_alerts = drops.alerts;
+	if (p->drop_said_ns && now < p->drop_said_ns + 1000000000ull)
+		return;
+	p->drop_said_ns = now;
+	fprintf(stderr,
+		"forktrace: a runaway tree was not flagged: %u trees are flagged already "
+		"(%llu not flagged so far)\n",
+		(unsigned)FT_MAX_TREES - 1, (unsigned long long)drops.alerts);
+}
+
 int pipeline_feed(void *ctx, const union ft_record *rec)
 {
 	struct pipeline *p = ctx;
@@ -435,6 +458,8 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 	}
 	if (p->ob.record)
 		p->ob.record(p->ob.ctx, rec, victim_tree);
+	if (!p->o.no_detect)
+		note_alert_drops(p, h->ts_ns);
 	if (h->ts_ns >= p->last_prune_ns + PRUNE_INTERVAL_NS) {
 		pt_prune(p->table, h->ts_ns);
 		p->last_prune_ns = h->ts_ns;

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <linux/openat2.h>
 #include "policy.h"
 #include "procfs.h"
 
@@ -45,6 +47,12 @@ static const char *const default_allow[] = {
 	"exe:/usr/bin/conmon",
 	"exe:/usr/libexec/podman/conmon",
 	"exe:/usr/bin/kubelet",
+	"exe:/usr/local/bin/kubelet",
+	"exe:/usr/local/bin/containerd",
+	"exe:/usr/local/bin/containerd-shim-runc-v2",
+	"exe:/usr/bin/crun",
+	"exe:/usr/sbin/crio",
+	"exe:/usr/local/bin/crio",
 };
 
 /* systemd unit types: a unit rule names one, so a typo is caught */
@@ -52,23 +60,38 @@ static const char *const unit_suffixes[] = { ".service", ".scope", ".slice", ".s
 					     ".mount",	 ".swap",  ".target" };
 
 struct action {
-	bool active;
-	bool by_operator; /* the live view's s/k, not a verdict */
+	enum action_state state; /* ACTION_NONE: the slot was never used */
+	bool by_operator;	 /* the live view's s/k, not a verdict */
 	uint32_t tree, sig;
 	struct pt_key root;
 	uint64_t root_start_ns;
 	char root_comm[FT_COMM_LEN];
 	uint64_t started_ns;
+	uint64_t phase_ns;	/* SIGNALLING began (again): the give-up clock */
+	uint64_t next_sweep_ns; /* HELD and GAVE_UP are swept at a slower pace */
+	uint32_t epoch;		/* bumped on re-arming: every member is signalled anew */
 	uint32_t signalled;
 	uint32_t failures; /* kernel map updates that failed */
 	uint64_t root_cgroup;
 };
 
+/* an action still at work (the kernel stops the tree's forks) */
+static bool acting(const struct action *a)
+{
+	return a->state == ACTION_SIGNALLING || a->state == ACTION_HELD ||
+	       a->state == ACTION_GAVE_UP;
+}
+
+/* how often a held or given-up tree is looked at again */
+#define RECHECK_NS 200000000ull
+
 struct sweep_mark {
 	struct pt_key key; /* the process the mark is for (slots are reused) */
 	uint32_t tree;
+	uint32_t epoch;	       /* the action's epoch the signal was sent in */
 	bool armed, signalled; /* in the kernel's members map; signal sent */
 	bool spared;	       /* written to the map as tree 0 (left alone) */
+	bool said_undecided;   /* REPORT_UNDECIDED sent for it */
 };
 
 /* exe_rule when /proc/<pid>/exe could not be read: no match, not inherited */
@@ -112,22 +135,56 @@ const char *policy_allow_kind_name(enum allow_kind k)
 	return k <= ALLOW_POD ? names[k] : "?";
 }
 
-static int parse_exe(struct allow_rule *r, const char *path, bool optional, char *err,
-		     size_t errlen)
+/*
+ * Open path as the node sees it: under host_root with every symlink and
+ * ".." resolved inside it (RESOLVE_IN_ROOT: /sbin/init -> /lib/systemd/
+ * systemd lands in the node's /lib, not the agent's image).  An O_PATH fd,
+ * or -1 with errno.
+ */
+static int open_on_node(const char *host_root, const char *path)
 {
-	char real[PATH_MAX];
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int dir, fd;
+
+	if (!host_root || !host_root[0] || !strcmp(host_root, "/"))
+		return open(path, O_PATH | O_CLOEXEC);
+	dir = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+	close(dir);
+	return fd;
+}
+
+static int parse_exe(struct allow_rule *r, const char *path, const char *host_root, bool optional,
+		     char *err, size_t errlen)
+{
+	char link[64], real[PATH_MAX];
 	struct stat st;
+	ssize_t n;
+	int fd;
 
 	if (path[0] != '/') {
 		snprintf(err, errlen, "--allow exe:%s: want an absolute path", path);
 		return -1;
 	}
-	if (!realpath(path, real) || stat(real, &st)) {
+	fd = open_on_node(host_root, path);
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
 		if (optional)
 			return 1;
 		snprintf(err, errlen, "--allow exe:%s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* the resolved name, for reports (the identity is what matches) */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	real[n] = '\0';
 	if (!S_ISREG(st.st_mode)) {
 		if (optional)
 			return 1;
@@ -141,6 +198,8 @@ static int parse_exe(struct allow_rule *r, const char *path, bool optional, char
 	snprintf(r->path, sizeof(r->path), "%s", real);
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
+	/* stat's st_dev as super_block.s_dev: MKDEV(major, minor) */
+	r->kdev = (uint32_t)(major(st.st_dev) << 20 | (minor(st.st_dev) & 0xfffff));
 	return 0;
 }
 
@@ -221,7 +280,7 @@ static int add_rule(struct policy_opts *o, const char *spec, bool optional, char
 		r.kind = kinds[i].kind;
 		snprintf(r.value, sizeof(r.value), "%s", v);
 		if (r.kind == ALLOW_EXE)
-			ret = parse_exe(&r, v, optional, err, errlen);
+			ret = parse_exe(&r, v, o->host_root, optional, err, errlen);
 		else if (r.kind == ALLOW_UNIT)
 			ret = parse_unit(v, err, errlen);
 		else if (r.kind == ALLOW_UID)
@@ -251,7 +310,7 @@ static int add_rule(struct policy_opts *o, const char *spec, bool optional, char
 		/* the same file under two names (/sbin/init, systemd) is one rule */
 		for (uint32_t j = 0; r.kind == ALLOW_EXE && j < o->nallow; j++)
 			if (o->allow[j].kind == ALLOW_EXE && o->allow[j].dev == r.dev &&
-			    o->allow[j].ino == r.ino && !strcmp(o->allow[j].path, r.path))
+			    o->allow[j].ino == r.ino)
 				return 0;
 		if (o->nallow == POLICY_MAX_ALLOW) {
 			snprintf(err, errlen, "--allow: at most %d rules", POLICY_MAX_ALLOW);
@@ -267,7 +326,7 @@ static int add_rule(struct policy_opts *o, const char *spec, bool optional, char
 	return -1;
 }
 
-void policy_defaults(struct policy_opts *o)
+void policy_defaults_at(struct policy_opts *o, const char *host_root)
 {
 	char ignored[256];
 
@@ -275,10 +334,16 @@ void policy_defaults(struct policy_opts *o)
 	o->act_on = 1u << DET_FORK_BOMB | 1u << DET_RECURSIVE_SPAWN | 1u << DET_NESTED_POOL |
 		    1u << DET_THREAD_EXPLOSION;
 	o->give_up_ns = 10000000000ull;
+	snprintf(o->host_root, sizeof(o->host_root), "%s", host_root ? host_root : "");
 	/* a default whose file this host lacks (or has as no regular file)
 	 * is inert, never an error: the result is deliberately not checked */
 	for (size_t i = 0; i < sizeof(default_allow) / sizeof(default_allow[0]); i++)
 		(void)add_rule(o, default_allow[i], true, ignored, sizeof(ignored));
+}
+
+void policy_defaults(struct policy_opts *o)
+{
+	policy_defaults_at(o, NULL);
 }
 
 int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t errlen)
@@ -401,8 +466,9 @@ void policy_free(struct policy *p)
 
 bool policy_busy(const struct policy *p)
 {
+	/* sweeping now: come back within milliseconds */
 	for (int i = 0; i < FT_MAX_TREES; i++)
-		if (p->actions[i].active)
+		if (p->actions[i].state == ACTION_SIGNALLING)
 			return true;
 	return false;
 }
@@ -450,8 +516,10 @@ static bool rule_matches(const struct policy *p, const struct allow_rule *r,
 {
 	switch (r->kind) {
 	case ALLOW_EXE:
-		/* both: a hard link elsewhere has the inode, a copy the path */
-		return exe && !strcmp(exe, r->path) && dev == r->dev && ino == r->ino;
+		/* the file, by identity, as the kernel matches it: a copy or a
+		 * replacement is another inode, whatever its name */
+		(void)exe;
+		return dev == r->dev && ino == r->ino;
 	case ALLOW_UID:
 		return e->uid == r->uid;
 	case ALLOW_COMM:
@@ -507,15 +575,29 @@ static int32_t first_exe_rule(struct policy *p, const struct pt_entry *e)
 	bool read = false;
 
 	for (uint32_t i = 0; i < p->o.nallow; i++) {
-		if (p->o.allow[i].kind != ALLOW_EXE)
+		const struct allow_rule *r = &p->o.allow[i];
+
+		if (r->kind != ALLOW_EXE)
 			continue;
+		/*
+		 * The kernel's view first: fork and exec records carry the
+		 * executable's identity, so nothing a process controls (a FUSE
+		 * mount that refuses root, or never answers) stands between
+		 * a member and its verdict.  /proc only for processes found
+		 * running at start (snapshots) and old recordings.
+		 */
+		if (e->exe.ino) {
+			if (e->exe.ino == r->ino && e->exe.dev == r->kdev)
+				return (int32_t)i;
+			continue;
+		}
 		if (!read) {
 			read = true;
 			if (!p->ops.exe || p->ops.exe(p->ops.ctx, e->key.tgid, e->key.start_ticks,
 						      exe, sizeof(exe), &dev, &ino))
 				return EXE_UNKNOWN;
 		}
-		if (rule_matches(p, &p->o.allow[i], e, exe, dev, ino))
+		if (rule_matches(p, r, e, exe, dev, ino))
 			return (int32_t)i;
 	}
 	return -1;
@@ -586,56 +668,143 @@ static void policy_failed(struct policy *p, struct action *a)
 	a->failures++;
 }
 
-static void finish(struct policy *p, struct action *a, uint64_t now, bool complete,
-		   uint32_t remaining, const char *why, policy_report_fn fn, void *ctx)
+enum action_state action_next(enum action_state s, const struct action_obs *o)
 {
-	struct policy_report r = {
-		.kind = REPORT_ACTION,
-		.ts_ns = now,
-		.action = a->sig == SIGSTOP ? "stop" : "kill",
-		.root = a->root.tgid,
-		.root_start_ns = a->root_start_ns,
-		.root_comm = a->root_comm,
-		.tree = a->tree,
-		.cgroup = a->root_cgroup,
-		.signalled = a->signalled,
-		.remaining = remaining,
-		.ms = (double)(now - a->started_ns) / 1e6,
-		.complete = complete,
-		.why = why,
-		.by_operator = a->by_operator,
-	};
+	switch (s) {
+	case ACTION_SIGNALLING:
+		if (!o->live)
+			return ACTION_EMPTIED;
+		if (o->stop && o->stopped == o->live)
+			return ACTION_HELD;
+		return o->past_deadline ? ACTION_GAVE_UP : ACTION_SIGNALLING;
+	case ACTION_HELD:
+		if (!o->live)
+			return ACTION_EMPTIED;
+		/* continued from outside (kill -CONT): stop it again */
+		return o->stopped < o->live ? ACTION_SIGNALLING : ACTION_HELD;
+	case ACTION_GAVE_UP:
+		if (!o->live)
+			return ACTION_EMPTIED;
+		if (o->stop && o->stopped == o->live)
+			return ACTION_HELD;
+		/* what could not be signalled is growing again: try again */
+		return o->grew ? ACTION_SIGNALLING : ACTION_GAVE_UP;
+	default:
+		return s; /* ended, or never begun */
+	}
+}
 
-	/* over: the kernel stops acting on the tree's forks and forgets its
-	 * members (a frozen tree stays frozen; new forks are not stopped) */
-	if (p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, a->tree, 0))
+bool action_ended(enum action_state s)
+{
+	return s == ACTION_EMPTIED || s == ACTION_RESUMED || s == ACTION_SUPERSEDED;
+}
+
+const char *action_state_name(enum action_state s)
+{
+	static const char *const names[] = { "none",	"signalling", "held",	   "gave up",
+					     "emptied", "resumed",    "superseded" };
+
+	return s <= ACTION_SUPERSEDED ? names[s] : "?";
+}
+
+static void action_report(const struct action *a, struct policy_report *r, enum report_kind kind,
+			  uint64_t now)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->ts_ns = now;
+	r->action = a->sig == SIGSTOP ? "stop" : "kill";
+	r->root = a->root.tgid;
+	r->root_start_ns = a->root_start_ns;
+	r->root_comm = a->root_comm;
+	r->tree = a->tree;
+	r->cgroup = a->root_cgroup;
+	r->signalled = a->signalled;
+	r->ms = (double)(now - a->started_ns) / 1e6;
+	r->by_operator = a->by_operator;
+	r->policy_failures = a->failures;
+	r->state = action_state_name(a->state);
+}
+
+/*
+ * Move a to state `to` and say so.  The first ending (emptied, held, gave
+ * up) is the action's report, as before; later moves are STATE reports.
+ * Only an ended action clears the tree's signal in the kernel (and with it
+ * the members): while any member lives, its forks stay stopped.
+ */
+static void move_to(struct policy *p, struct action *a, enum action_state to, uint64_t now,
+		    uint32_t remaining, const char *why, policy_report_fn fn, void *ctx)
+{
+	enum action_state from = a->state;
+	bool first = from == ACTION_SIGNALLING && !a->epoch;
+	struct policy_report r;
+
+	if (to == from)
+		return;
+	a->state = to;
+	if (to == ACTION_SIGNALLING) {
+		/* every member is looked at and signalled anew */
+		a->epoch++;
+		a->phase_ns = now;
+	}
+	a->next_sweep_ns = now + RECHECK_NS;
+	if (action_ended(to) && p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, a->tree, 0))
 		policy_failed(p, a);
-	r.policy_failures = a->failures;
+	action_report(a, &r, first || to == ACTION_SUPERSEDED ? REPORT_ACTION : REPORT_STATE, now);
+	r.complete = to == ACTION_EMPTIED || to == ACTION_HELD;
+	r.remaining = remaining;
+	r.why = why;
+	if (!why && to == ACTION_HELD)
+		r.why = "resume: kill -CONT <pids>, or end: kill -KILL <pids> (pids: the tree "
+			"events above); stopped again if continued from outside";
+	if (!why && to == ACTION_GAVE_UP)
+		r.why = "gave up for now: the kernel still stops the tree's forks; re-armed if it "
+			"grows";
+	if (!why && to == ACTION_SIGNALLING)
+		r.why = from == ACTION_HELD ? "continued from outside: stopping it again"
+					    : "the tree grew again: re-armed";
 	report(fn, ctx, &r);
-	a->active = false;
+}
+
+static void say_undecided(const struct action *a, const struct pt_entry *e, uint64_t now,
+			  policy_report_fn fn, void *ctx)
+{
+	struct policy_report r;
+
+	action_report(a, &r, REPORT_UNDECIDED, now);
+	r.pid = e->key.tgid;
+	r.comm = e->comm;
+	r.why = "its executable could not be read (no exec or fork record, /proc/PID/exe "
+		"unreadable): whether an exe: rule spares it is unknown; not signalled by "
+		"pidfd, its forks are still stopped in the kernel";
+	report(fn, ctx, &r);
 }
 
 static void sweep(struct policy *p, const struct proctable *t, struct detector *d, struct action *a,
 		  uint64_t now, policy_report_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
-	uint32_t live = 0, stopped = 0, steps = 0;
+	uint32_t live = 0, stopped = 0, steps = 0, fresh = 0;
+	struct action_obs obs;
+	enum action_state next;
 
+	a->next_sweep_ns = now + RECHECK_NS;
 	/* the bound: a table rebuilt from a damaged recording could loop */
 	for (int32_t i = root; i != PT_NONE && steps++ < p->cap;
 	     i = pt_subtree_next(t, root, i, true)) {
 		const struct pt_entry *e = pt_get(t, i);
 		struct sweep_mark *m = &p->marks[i];
 		struct policy_report r;
-		int ret;
-
 		bool undecided = false;
+		int ret;
 
 		if (!in_tree(t, d, a, i))
 			continue;
 		if (m->tree != a->tree || m->key.tgid != e->key.tgid ||
-		    m->key.start_ticks != e->key.start_ticks)
+		    m->key.start_ticks != e->key.start_ticks) {
 			*m = (struct sweep_mark){ .key = e->key, .tree = a->tree };
+			fresh++;
+		}
 		/* the safety rules hold per process: a protected root does not
 		 * shield its tree, an allowed member does not expose itself */
 		if (protected_reason(p, e) || allowed(p, t, i, false, &undecided)) {
@@ -647,17 +816,22 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 			continue;
 		}
 		live++;
-		if (undecided)
-			continue; /* its executable could not be read: asked again next sweep */
+		if (undecided) {
+			/* said once; asked again next sweep */
+			if (!m->said_undecided)
+				say_undecided(a, e, now, fn, ctx);
+			m->said_undecided = true;
+			continue;
+		}
 		if (a->sig == SIGSTOP && p->ops.state) {
-			char s = p->ops.state(p->ops.ctx, e->key.tgid, e->key.start_ticks);
+			char st = p->ops.state(p->ops.ctx, e->key.tgid, e->key.start_ticks);
 
-			if (s == 'T' || s == 't' || !s) {
+			if (st == 'T' || st == 't' || !st) {
 				stopped++;
 				continue;
 			}
 		}
-		if (m->signalled)
+		if (m->signalled && m->epoch == a->epoch)
 			continue; /* its exit (or stop) is on the way */
 		/*
 		 * A member the verdict did not know (its fork record was still
@@ -673,6 +847,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		ret = p->ops.signal(p->ops.ctx, e->key.tgid, e->key.start_ticks, (int)a->sig);
 		/* sent, or nobody left to send it to; another error: try again */
 		m->signalled = ret == 0 || ret == -ESRCH;
+		m->epoch = a->epoch;
 		if (ret == 0)
 			a->signalled++;
 		memset(&r, 0, sizeof(r));
@@ -690,15 +865,17 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		r.result = ret;
 		report(fn, ctx, &r);
 	}
-	if (a->sig == SIGSTOP && live && stopped == live)
-		finish(p, a, now, true, 0,
-		       "resume: kill -CONT <pids>, or end: kill -KILL <pids> (pids: the tree "
-		       "events above)",
-		       fn, ctx);
-	else if (a->sig != SIGSTOP && !live)
-		finish(p, a, now, true, 0, NULL, fn, ctx);
-	else if (now > a->started_ns + p->o.give_up_ns)
-		finish(p, a, now, false, live - stopped, "gave up", fn, ctx);
+	obs = (struct action_obs){
+		.stop = a->sig == SIGSTOP,
+		.live = live,
+		.stopped = stopped,
+		.grew = fresh > 0,
+		.past_deadline = now > a->phase_ns + p->o.give_up_ns,
+	};
+	next = action_next(a->state, &obs);
+	/* a kill ends when the detector sees the tree empty (policy_on_verdict),
+	 * or here: no member left that it may signal */
+	move_to(p, a, next, now, live - stopped, NULL, fn, ctx);
 }
 
 static void describe_rule(const struct allow_rule *rule, char *buf, size_t len)
@@ -770,14 +947,14 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	}
 	a = &p->actions[tree];
 	/* one action per tree: a kill stands; a stop may become a kill */
-	if (a->active && (a->sig == SIGKILL || (int)a->sig == sig)) {
+	if (acting(a) && (a->sig == SIGKILL || (int)a->sig == sig)) {
 		r.kind = REPORT_REFUSED;
 		r.why = a->sig == SIGKILL ? "already being killed" : "already being stopped";
 		report(fn, ctx, &r);
 		return;
 	}
-	if (a->active)
-		finish(p, a, now, false, 0, "a kill follows", fn, ctx);
+	if (acting(a))
+		move_to(p, a, ACTION_SUPERSEDED, now, 0, "a kill follows", fn, ctx);
 	memset(a, 0, sizeof(*a));
 	a->tree = tree;
 	a->sig = (uint32_t)sig;
@@ -801,7 +978,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 			continue;
 		if (!in_tree(t, d, a, i)) {
 			/* another alert's: armed by its own action, or left alone */
-			if (!p->actions[det_tree_of(d, t, i)].active)
+			if (!acting(&p->actions[det_tree_of(d, t, i)]))
 				p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
 		} else if (protected_reason(p, e)) {
 			nprot++;
@@ -858,7 +1035,8 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 		p->marks[p->scratch[k]] =
 		    (struct sweep_mark){ .key = e->key, .tree = tree, .armed = true };
 	}
-	a->active = true;
+	a->state = ACTION_SIGNALLING;
+	a->phase_ns = now;
 	sweep(p, t, d, a, now, fn, ctx);
 }
 
@@ -870,8 +1048,8 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	if (v->kind == DET_ALERT_END) {
 		/* the detector saw the tree empty: a kill is done (the
 		 * operator's too, whatever the mode) */
-		if (tree && p->actions[tree].active && p->actions[tree].sig != SIGSTOP)
-			finish(p, &p->actions[tree], v->ts_ns, true, 0, NULL, fn, ctx);
+		if (tree && acting(&p->actions[tree]))
+			move_to(p, &p->actions[tree], ACTION_EMPTIED, v->ts_ns, 0, NULL, fn, ctx);
 		return;
 	}
 	/* the operator's flag comes with the operator's action */
@@ -920,13 +1098,13 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 	if (a->sig != SIGSTOP || a->root.tgid != pt_get(t, root)->key.tgid ||
 	    a->root.start_ticks != pt_get(t, root)->key.start_ticks) {
 		r.kind = REPORT_REFUSED;
-		r.why = a->active ? "being killed" : "not stopped by forktrace";
+		r.why = acting(a) ? "being killed" : "not stopped by forktrace";
 		report(fn, ctx, &r);
 		return;
 	}
-	/* a stop still being swept ends here: nothing more is frozen */
-	if (a->active)
-		finish(p, a, now, false, 0, "resumed", fn, ctx);
+	/* the stop ends here (its kernel signal too): nothing is frozen again */
+	if (acting(a))
+		move_to(p, a, ACTION_RESUMED, now, 0, "resumed", fn, ctx);
 	a->sig = 0; /* continued: a second c has nothing to undo */
 	for (int32_t i = root; i != PT_NONE && steps++ < p->cap;
 	     i = pt_subtree_next(t, root, i, true)) {
@@ -947,9 +1125,15 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 void policy_tick(struct policy *p, const struct proctable *t, struct detector *d, uint64_t now,
 		 policy_report_fn fn, void *ctx)
 {
-	for (int i = 1; i < FT_MAX_TREES; i++)
-		if (p->actions[i].active)
-			sweep(p, t, d, &p->actions[i], now, fn, ctx);
+	for (int i = 1; i < FT_MAX_TREES; i++) {
+		struct action *a = &p->actions[i];
+
+		/* a held or given-up tree is looked at every RECHECK_NS */
+		if (a->state == ACTION_SIGNALLING ||
+		    ((a->state == ACTION_HELD || a->state == ACTION_GAVE_UP) &&
+		     now >= a->next_sweep_ns))
+			sweep(p, t, d, a, now, fn, ctx);
+	}
 }
 
 int policy_signal_pidfd(uint32_t pid, uint64_t start_ticks, int sig)
@@ -1074,16 +1258,36 @@ int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, 
 	return 0;
 }
 
+bool policy_unit_in_path(const char *cg, const char *unit)
+{
+	size_t n = strlen(unit);
+
+	/*
+	 * Only where the system manager puts its units: every component above
+	 * the unit is a slice.  Below a unit is delegated ground (a user's
+	 * systemd in user@UID.service, a container's own manager, anything
+	 * with Delegate=) where any name can be made: a user's
+	 * `systemd-run --user --unit=sshd.service` lands in
+	 * .../user@1000.service/app.slice/sshd.service, and matches nothing.
+	 */
+	for (const char *c = cg; c && *c;) {
+		const char *name = c[0] == '/' ? c + 1 : c, *end = strchr(name, '/');
+		size_t len = end ? (size_t)(end - name) : strlen(name);
+
+		if (len == n && !strncmp(name, unit, n))
+			return true;
+		if (len < 6 || strncmp(name + len - 6, ".slice", 6))
+			return false; /* a unit, or delegated ground: stop */
+		c = end;
+	}
+	return false;
+}
+
 /* any hierarchy: systemd names the unit's cgroup alike in each */
 static bool cgroup_line_in_unit(void *ctx, const char *ctrl, const char *cg)
 {
-	const char *unit = ctx;
-	size_t n = strlen(unit);
-
-	for (const char *c = strchr(cg, '/'); c; c = strchr(c + 1, '/'))
-		if (!strncmp(c + 1, unit, n) && (c[1 + n] == '/' || c[1 + n] == '\0'))
-			return true;
-	return false;
+	(void)ctrl;
+	return policy_unit_in_path(cg, ctx);
 }
 
 bool policy_proc_in_unit(uint32_t pid, const char *unit)

@@ -38,14 +38,20 @@ struct allow_rule {
 	enum allow_kind kind;
 	char value[240]; /* as given, for reports */
 	/* exe: the resolved path /proc/PID/exe must show, and the file's
-	 * identity when the rule was parsed (a copy or a replacement differs) */
+	 * identity when the rule was parsed (a copy or a replacement differs);
+	 * kdev is dev in the kernel's encoding (struct ft_exe_key) */
 	char path[240];
 	uint64_t dev, ino;
+	uint32_t kdev;
 	uint32_t uid;
 };
 
 struct policy_opts {
 	enum policy_mode mode;
+	/* exe: rules name files as the node sees them: paths are resolved
+	 * under this directory ("" or "/": forktrace's own root), as the agent
+	 * in a container sees the node's root at --host-root */
+	char host_root[240];
 	bool dry_run;
 	uint32_t act_on; /* bit per enum det_pattern */
 	struct allow_rule allow[POLICY_MAX_ALLOW];
@@ -73,6 +79,10 @@ struct policy_ops {
 
 /* REFUSED: an act-on verdict that cannot be acted on (no tree id, no root) */
 /* RESUME: the operator continued a stopped tree */
+/* UNDECIDED: a member whose executable could not be learnt, so whether an
+ * exe: rule spares it is unknown: not signalled by pidfd, said once */
+/* STATE: an action moved on after its first ending (docs/containment.md):
+ * re-armed, stopping again, emptied at last */
 enum report_kind {
 	REPORT_SIGNAL,
 	REPORT_ACTION,
@@ -80,7 +90,47 @@ enum report_kind {
 	REPORT_DRY_RUN,
 	REPORT_REFUSED,
 	REPORT_RESUME,
+	REPORT_UNDECIDED,
+	REPORT_STATE,
 };
+
+/*
+ * The life of an action on a flagged tree (docs/containment.md).  The
+ * kernel keeps stopping the tree's forks in every state but the ended
+ * ones; only those clear its signal.
+ *  SIGNALLING: sweeping members with pidfds until the tree is empty
+ *    (kill) or all stopped (stop), or the give-up time passes;
+ *  HELD: a stop that froze every member; a member found running again
+ *    (kill -CONT from outside) sends it back to SIGNALLING;
+ *  GAVE_UP: members remain that could not be signalled; the tree growing
+ *    again (a new member) re-arms it: back to SIGNALLING;
+ *  EMPTIED: no live member left (ended);
+ *  RESUMED: the operator continued a held tree (ended);
+ *  SUPERSEDED: a kill replaced a stop (ended).
+ */
+enum action_state {
+	ACTION_NONE,
+	ACTION_SIGNALLING,
+	ACTION_HELD,
+	ACTION_GAVE_UP,
+	ACTION_EMPTIED,
+	ACTION_RESUMED,
+	ACTION_SUPERSEDED,
+};
+
+/* What a sweep found, for action_next. */
+struct action_obs {
+	bool stop;	    /* the action's signal is SIGSTOP */
+	uint32_t live;	    /* live members it may signal (the spared are not counted) */
+	uint32_t stopped;   /* of those, in state T */
+	bool grew;	    /* a member appeared since the last sweep */
+	bool past_deadline; /* give_up_ns since SIGNALLING began */
+};
+
+/* The next state: a pure function, unit-tested on its own. */
+enum action_state action_next(enum action_state s, const struct action_obs *o);
+bool action_ended(enum action_state s);
+const char *action_state_name(enum action_state s);
 
 struct policy_report {
 	enum report_kind kind;
@@ -105,6 +155,8 @@ struct policy_report {
 	/* dry run */
 	const uint32_t *pids;
 	uint32_t npids;
+	/* action, state: where the action is now (action_state_name) */
+	const char *state;
 };
 
 typedef void (*policy_report_fn)(void *ctx, const struct policy_report *r);
@@ -112,6 +164,9 @@ typedef void (*policy_report_fn)(void *ctx, const struct policy_report *r);
 struct policy;
 
 void policy_defaults(struct policy_opts *o);
+/* The same with exe: rules (the defaults and those added later) resolved
+ * under host_root (--host-root: the node's root seen from a container). */
+void policy_defaults_at(struct policy_opts *o, const char *host_root);
 /* "exe:PATH", "cgroup:PATH", "unit:NAME", "uid:N", "comm:NAME",
  * "namespace:NS" or "pod:NS/NAME"; -1 with a one-line reason in err */
 int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t errlen);
@@ -164,5 +219,8 @@ bool policy_proc_in_cgroup(uint32_t pid, const char *path_prefix);
 int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, uint64_t *dev,
 		    uint64_t *ino);
 bool policy_proc_in_unit(uint32_t pid, const char *unit);
+/* Is unit a system unit on cgroup path cg (every component above it a
+ * slice; nothing below a user@.service or another unit matches)? */
+bool policy_unit_in_path(const char *cg, const char *unit);
 
 #endif /* FT_POLICY_H */

@@ -422,6 +422,8 @@ static int32_t apply_fork(struct proctable *t, const struct ft_fork *f)
 	/* a fork runs its parent's program until it execs */
 	if (!e->exec_seen && e->parent != PT_NONE)
 		e->prog = t->slots[e->parent].prog;
+	if (!e->exec_seen && f->exe.ino)
+		e->exe = f->exe;
 	return i;
 }
 
@@ -522,6 +524,8 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 		set_lineage(t, i, h->ppid, h->pstart_ns);
 		x = (const struct ft_exec *)h;
 		set_prog(t, i, x->filename, x->args, x->args_len, x->cwd_ino);
+		/* a recording from before version 6 says nothing: unknown */
+		e->exe = x->exe;
 		return i;
 	case FT_EV_GONE:
 		i = pt_find(t, h->tgid, h->start_ns);

@@ -229,12 +229,17 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 		want = offsetof(struct ft_exec, args) + FT_ARGS_LEN_V2;
 	if (r->version == FT_REC_VERSION_V2 && rec->h.type == FT_EV_SNAPSHOT)
 		want = offsetof(struct ft_snapshot, cwd_ino);
+	/* before version 6 fork and exec records end before the executable */
+	if (r->version < 6 && rec->h.type == FT_EV_FORK)
+		want = offsetof(struct ft_fork, exe);
+	if (r->version > FT_REC_VERSION_V2 && r->version < 6 && rec->h.type == FT_EV_EXEC)
+		want = offsetof(struct ft_exec, exe);
 	if (!want || want != fr.len || rec->h.size != fr.len) {
 		snprintf(err, errlen, "%s: unknown record type %u of %u bytes at offset %ld",
 			 r->path, rec->h.type, fr.len, r->offset);
 		return -1;
 	}
-	if (fr.len < ft_record_size(rec->h.type)) { /* a shorter version 2 record */
+	if (fr.len < ft_record_size(rec->h.type)) { /* a shorter record of an older version */
 		memset((char *)rec + fr.len, 0, ft_record_size(rec->h.type) - fr.len);
 		rec->h.size = (__u16)ft_record_size(rec->h.type);
 	}

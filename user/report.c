@@ -405,7 +405,7 @@ static void on_policy(void *ctx, const struct policy_report *p)
 	struct report *r = ctx;
 	struct action *a;
 
-	if (p->kind == REPORT_SIGNAL)
+	if (p->kind == REPORT_SIGNAL || p->kind == REPORT_UNDECIDED || p->kind == REPORT_STATE)
 		return;
 	if (r->nactions == MAX_ACTIONS) {
 		r->actions_dropped++;

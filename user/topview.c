@@ -234,6 +234,13 @@ static void on_policy(void *ctx, const struct policy_report *r)
 	case REPORT_DRY_RUN:
 		state = "dry run";
 		break;
+	case REPORT_UNDECIDED:
+		return; /* about one member; the tree's state stands */
+	case REPORT_STATE:
+		state = r->state && !strcmp(r->state, "signalling") ? (stop ? "stopping" : "killing")
+			: r->state && !strcmp(r->state, "emptied")  ? (stop ? "stopped" : "killed")
+								    : (r->state ? r->state : "?");
+		break;
 	default:
 		state = "refused";
 		break;
@@ -243,7 +250,7 @@ static void on_policy(void *ctx, const struct policy_report *r)
 	s->ts_ns = r->ts_ns;
 	snprintf(s->comm, sizeof(s->comm), "%s", r->root_comm ? r->root_comm : "");
 	if (r->kind == REPORT_ACTION || r->kind == REPORT_RESUME || r->kind == REPORT_EXEMPT ||
-	    r->kind == REPORT_REFUSED)
+	    r->kind == REPORT_REFUSED || r->kind == REPORT_STATE)
 		snprintf(v->status, sizeof(v->status), "tree %u (%s): %s%s%s", r->root, s->comm,
 			 state, r->why ? ": " : "", r->why ? r->why : "");
 }
