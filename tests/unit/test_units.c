@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "check.h"
 #include "detector.h"
 #include "policy.h"
@@ -609,6 +610,7 @@ struct synth {
 	struct det_verdict got[32];
 	int n;
 	uint32_t next_pid;
+	struct ft_exe_key exe; /* what fork and exec records say the program is */
 };
 
 static void collect(void *ctx, const struct det_verdict *v)
@@ -646,6 +648,7 @@ static uint32_t synth_fork(struct synth *s, uint32_t ppid, uint64_t ts)
 	uint32_t pid = s->next_pid++;
 	struct ft_fork f = mk_fork(pid, START(pid), ppid, ppid == 50 ? START(5) : START(ppid), ts);
 
+	f.exe = s->exe;
 	det_feed(s->d, s->t, (union ft_record *)&f, APPLY(s->t, f), collect, s);
 	return pid;
 }
@@ -670,6 +673,7 @@ static void synth_exec_argv(struct synth *s, uint32_t pid, const char *file, con
 	e.h.start_ns = START(pid);
 	snprintf(e.h.comm, sizeof(e.h.comm), "%s", strrchr(file, '/') + 1);
 	snprintf(e.filename, sizeof(e.filename), "%s", file);
+	e.exe = s->exe;
 	det_feed(s->d, s->t, (union ft_record *)&e, APPLY(s->t, e), collect, s);
 }
 
@@ -1534,6 +1538,8 @@ struct fake_act {
 	uint64_t exe_dev, exe_ino;
 	const struct proctable *t;
 	uint32_t exe_unreadable;  /* this pid's /proc/PID/exe read fails */
+	bool exe_refused;	  /* every /proc/PID/exe read fails (a FUSE mount) */
+	uint32_t disarmed;	  /* flag_tree calls with sig 0 */
 	uint32_t exe_reads;	  /* calls of .exe: each is /proc reads in the tool */
 	uint32_t reads_at_arming; /* exe_reads when the tree's signal was set */
 	bool fail_maps;		  /* add_member and flag_tree fail */
@@ -1567,6 +1573,7 @@ static int fake_flag(void *ctx, uint32_t tree, uint32_t sig)
 		f->flagged_tree = tree;
 		f->flagged_sig = sig;
 	}
+	f->disarmed += !sig;
 	return f->fail_maps ? -ENOMEM : 0;
 }
 
@@ -1595,6 +1602,8 @@ static int fake_exe(void *ctx, uint32_t pid, uint64_t start_ticks, char *path, s
 	f->exe_reads++;
 	if (pid == f->exe_unreadable)
 		return -ESRCH;
+	if (f->exe_refused)
+		return -EACCES;
 	snprintf(path, len, "%s", it ? f->exe_path : "/tmp/evil");
 	*dev = it ? f->exe_dev : 0;
 	*ino = it ? f->exe_ino : 0;
@@ -1619,7 +1628,8 @@ static int fake_signal(void *ctx, uint32_t pid, uint64_t start_ticks, int sig)
 }
 
 struct report_log {
-	int signals, actions, exempt, dry, refused;
+	int signals, actions, exempt, dry, refused, undecided, states;
+	char last_state[32];
 	uint32_t dry_n, policy_failures;
 	char why[400];
 };
@@ -1632,6 +1642,10 @@ static void log_report(void *ctx, const struct policy_report *r)
 	l->actions += r->kind == REPORT_ACTION;
 	l->exempt += r->kind == REPORT_EXEMPT;
 	l->refused += r->kind == REPORT_REFUSED;
+	l->undecided += r->kind == REPORT_UNDECIDED;
+	l->states += r->kind == REPORT_STATE;
+	if ((r->kind == REPORT_STATE || r->kind == REPORT_ACTION) && r->state)
+		snprintf(l->last_state, sizeof(l->last_state), "%s", r->state);
 	if (r->why)
 		snprintf(l->why, sizeof(l->why), "%s", r->why);
 	if (r->kind == REPORT_ACTION)
@@ -2926,6 +2940,377 @@ out:
 	free(text);
 }
 
+
+/* --- containment you can leave on (the action's life, identity, roots) --- */
+
+static void test_action_next_rules(void)
+{
+	struct action_obs kill = { .live = 3 }, stop = { .stop = true, .live = 3 };
+
+	/* signalling: a kill ends when nobody is left, a stop when all are T */
+	CHECK(action_next(ACTION_SIGNALLING, &kill) == ACTION_SIGNALLING);
+	kill.live = 0;
+	CHECK(action_next(ACTION_SIGNALLING, &kill) == ACTION_EMPTIED);
+	stop.stopped = 3;
+	CHECK(action_next(ACTION_SIGNALLING, &stop) == ACTION_HELD);
+	stop.stopped = 2;
+	CHECK(action_next(ACTION_SIGNALLING, &stop) == ACTION_SIGNALLING);
+	stop.past_deadline = true;
+	CHECK(action_next(ACTION_SIGNALLING, &stop) == ACTION_GAVE_UP);
+	/* held: continued from outside, stopped again; emptied ends it */
+	stop.past_deadline = false;
+	CHECK(action_next(ACTION_HELD, &stop) == ACTION_SIGNALLING);
+	stop.stopped = 3;
+	CHECK(action_next(ACTION_HELD, &stop) == ACTION_HELD);
+	stop.live = stop.stopped = 0;
+	CHECK(action_next(ACTION_HELD, &stop) == ACTION_EMPTIED);
+	/* gave up: re-armed when the tree grows, never ended while it lives */
+	kill = (struct action_obs){ .live = 5, .past_deadline = true };
+	CHECK(action_next(ACTION_GAVE_UP, &kill) == ACTION_GAVE_UP);
+	kill.grew = true;
+	CHECK(action_next(ACTION_GAVE_UP, &kill) == ACTION_SIGNALLING);
+	kill.live = 0;
+	CHECK(action_next(ACTION_GAVE_UP, &kill) == ACTION_EMPTIED);
+	/* ended states stay ended, and only they clear the kernel's signal */
+	for (int st = ACTION_EMPTIED; st <= ACTION_SUPERSEDED; st++) {
+		CHECK(action_ended((enum action_state)st));
+		CHECK(action_next((enum action_state)st, &kill) == (enum action_state)st);
+	}
+	CHECK(!action_ended(ACTION_HELD) && !action_ended(ACTION_GAVE_UP) &&
+	      !action_ended(ACTION_SIGNALLING));
+}
+
+static void test_unit_rules_only_system_units(void)
+{
+	CHECK(policy_unit_in_path("/system.slice/sshd.service", "sshd.service"));
+	CHECK(policy_unit_in_path("/system.slice/sshd.service/sub", "sshd.service"));
+	CHECK(policy_unit_in_path("/user.slice/user-1000.slice/session-3.scope", "session-3.scope"));
+	CHECK(policy_unit_in_path("/machine.slice/a.slice/kubelet.service", "kubelet.service"));
+	/* a user's own systemd, or anything delegated below a unit */
+	CHECK(!policy_unit_in_path("/user.slice/user-1000.slice/user@1000.service/app.slice/"
+				   "sshd.service",
+				   "sshd.service"));
+	CHECK(!policy_unit_in_path("/user.slice/user-1000.slice/user@1000.service/"
+				   "session-3.scope",
+				   "session-3.scope"));
+	CHECK(!policy_unit_in_path("/system.slice/docker-x.scope/sshd.service", "sshd.service"));
+	CHECK(!policy_unit_in_path("/kubepods.slice/pod.slice/cri-x.scope/x.slice/sshd.service",
+				   "sshd.service"));
+	CHECK(!policy_unit_in_path("/", "sshd.service"));
+	CHECK(!policy_unit_in_path("/system.slice/sshd.service2", "sshd.service"));
+}
+
+static void test_choose_root_prefork_master(void)
+{
+	/* php-fpm: 7 idle workers, one runs away; the master respawned a
+	 * worker a moment ago (forking, a new branch) */
+	struct det_root_candidate fpm[] = {
+		{ .alive = true, .forking = true, .live_branches = 2, .growing_branches = 1,
+		  .idle_branches = 7 },
+		{ .alive = true, .forking = true, .live_branches = 3, .growing_branches = 3 },
+	};
+	/* a C bomb's first process: every child it made has grown, none idle */
+	struct det_root_candidate cbomb[] = {
+		{ .alive = true, .forking = true, .live_branches = 5, .growing_branches = 4 },
+		{ .alive = true, .forking = true, .live_branches = 3, .growing_branches = 3 },
+	};
+	/* a bomb whose root also keeps a few old children: it grows more
+	 * branches than it keeps idle */
+	struct det_root_candidate mixed[] = {
+		{ .alive = true, .forking = true, .live_branches = 6, .growing_branches = 5,
+		  .idle_branches = 2 },
+		{ .alive = true, .forking = true, .live_branches = 3, .growing_branches = 3 },
+	};
+	/* a dead master stays the root (it launches nothing any more) */
+	struct det_root_candidate dead[] = {
+		{ .alive = false, .forking = true, .live_branches = 1, .growing_branches = 1,
+		  .idle_branches = 3 },
+		{ .alive = true, .forking = true, .live_branches = 3, .growing_branches = 3 },
+	};
+
+	CHECK(det_choose_root(fpm, 2) == 1);
+	CHECK(det_choose_root(cbomb, 2) == 0);
+	CHECK(det_choose_root(mixed, 2) == 0);
+	CHECK(det_choose_root(dead, 2) == 0);
+}
+
+/*
+ * A pre-fork master with 8 workers; the tenant crashes one worker, the
+ * master respawns it, and less than a second later another worker bombs:
+ * the worker is the root, never the master.
+ */
+static void test_detect_master_respawn_then_worker_bombs(void)
+{
+	struct synth s;
+	uint32_t master, workers[8], q[256];
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+	const struct det_verdict *v;
+
+	synth_init(&s);
+	master = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, master, "/usr/sbin/php-fpm", ARGV("php-fpm\0-F"), ts + 1000);
+	for (int i = 0; i < 8; i++)
+		workers[i] = synth_fork(&s, master, ts += 1000000);
+	ts += 60 * SEC;
+	synth_exit(&s, workers[7], ts, SIGSEGV);
+	workers[7] = synth_fork(&s, master, ts += 1000000);
+	q[tail++] = workers[0];
+	while (tail < 120) {
+		uint32_t p = q[head++];
+
+		q[tail++] = synth_fork(&s, p, ts += 300000);
+		q[tail++] = synth_fork(&s, p, ts += 300000);
+	}
+	v = only_alert(&s);
+	CHECK(v && v->root == workers[0] && v->launcher == master);
+	CHECK(count_kind(&s, DET_ALERT, master) == 0);
+	synth_free(&s);
+}
+
+/* A daemon whose threads explode: the verdict's tree is the daemon and what
+ * it forks from then on, never the shims and containers it ran before. */
+static void test_thread_explosion_spares_the_existing_subtree(void)
+{
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t daemon, kids[10], late;
+	uint64_t ts = 1 * SEC;
+	int32_t tree_slot;
+
+	synth_init(&s);
+	daemon = synth_fork(&s, 50, ts);
+	synth_exec(&s, daemon, "/usr/bin/containerd", ts + 1000);
+	for (int i = 0; i < 5; i++) {
+		kids[2 * i] = synth_fork(&s, daemon, ts += 1000000);
+		synth_exec(&s, kids[2 * i], "/usr/bin/containerd-shim-runc-v2", ts + 1000);
+		kids[2 * i + 1] = synth_fork(&s, kids[2 * i], ts += 1000000);
+		synth_exec(&s, kids[2 * i + 1], "/usr/sbin/nginx", ts + 1000);
+	}
+	for (uint32_t n = 16; n <= 256; n *= 2) {
+		struct ft_fork th = mk_fork(daemon, START(daemon), 50, START(5), ts += 10000000);
+
+		th.h.flags |= FT_F_THREAD | FT_F_MILESTONE;
+		th.h.tid = daemon + n;
+		th.parent_threads = n;
+		det_feed(s.d, s.t, (union ft_record *)&th, APPLY(s.t, th), collect, &s);
+	}
+	CHECK(s.n >= 1 && s.got[s.n - 1].pattern == DET_THREAD_EXPLOSION);
+	for (int i = 0; i < 10; i++) {
+		tree_slot = pt_find(s.t, kids[i], START(kids[i]));
+		CHECK(det_tree_of(s.d, s.t, tree_slot) == 0);
+	}
+	late = synth_fork(&s, daemon, ts += 1000000);
+	CHECK(det_tree_of(s.d, s.t, pt_find(s.t, late, START(late))) == s.got[s.n - 1].tree);
+	policy_defaults(&o);
+	memset(o.allow, 0, sizeof(o.allow)); /* no rule spares containerd here */
+	o.nallow = 0;
+	o.mode = POLICY_KILL;
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	for (int i = 0; i < s.n; i++)
+		policy_on_verdict(p, s.t, s.d, &s.got[i], log_report, &l);
+	CHECK(was_signalled(&f, daemon) && was_signalled(&f, late) && f.nsig == 2);
+	for (int i = 0; i < 10; i++)
+		CHECK(!was_signalled(&f, kids[i]));
+	/* and the kernel is told to leave them alone (no inherited membership) */
+	CHECK(f.spared >= 10);
+	policy_free(p);
+	synth_free(&s);
+}
+
+/*
+ * The bomb runs a binary on a FUSE mount without allow_other: root's
+ * /proc/PID/exe reads fail (EACCES).  The fork and exec records carry the
+ * executable's identity, so every member is decided without a read, exe:
+ * rules still apply (by the kernel's identity), and the tree is signalled.
+ */
+static void test_policy_exe_from_the_kernel_not_proc(void)
+{
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct synth s;
+	struct stat st;
+	uint32_t root;
+	char err[256];
+
+	CHECK(stat("/proc/self/exe", &st) == 0);
+	synth_init(&s);
+	s.exe = (struct ft_exe_key){ .ino = 4242, .dev = 77 }; /* a file on the FUSE mount */
+	root = flagged_bomb(&s, "/mnt/fuse/bomb", 40);
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	f.exe_refused = true;
+	run_policy(&s, &o, &f, &l);
+	CHECK(was_signalled(&f, root) && f.nsig == 40 && f.exe_reads == 0 && l.undecided == 0);
+	CHECK(l.actions == 0 || strcmp(l.last_state, "gave up"));
+	synth_free(&s);
+
+	/* an exe: rule names the file the records name: exempt, no reads */
+	synth_init(&s);
+	s.exe = (struct ft_exe_key){ .ino = st.st_ino,
+				     .dev = (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev)) };
+	root = flagged_bomb(&s, "/tmp/anything", 40);
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	CHECK(policy_add_allow(&o, "exe:/proc/self/exe", err, sizeof(err)) == 0);
+	memset(&f, 0, sizeof(f));
+	memset(&l, 0, sizeof(l));
+	f.exe_refused = true;
+	run_policy(&s, &o, &f, &l);
+	CHECK(f.nsig == 0 && l.exempt == 1 && f.exe_reads == 0);
+	synth_free(&s);
+}
+
+/*
+ * Members found running at start (snapshots: no record names their
+ * executable) whose /proc/PID/exe is refused: said, once each, never
+ * signalled by pidfd; the action gives up but keeps the kernel armed, and
+ * the tree growing again re-arms it.
+ */
+static void test_policy_undecided_said_and_gave_up_stays_armed(void)
+{
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t root, late;
+	uint64_t last;
+
+	synth_init(&s);
+	root = flagged_bomb(&s, "/mnt/fuse/bomb", 40);
+	last = 1 * SEC + 40 * 500000;
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	f.exe_refused = true;
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	for (int i = 0; i < s.n; i++)
+		policy_on_verdict(p, s.t, s.d, &s.got[i], log_report, &l);
+	policy_tick(p, s.t, s.d, 2 * SEC, log_report, &l);
+	CHECK(f.nsig == 0 && l.undecided == 40 && f.flagged_sig == SIGKILL);
+	/* past give_up: gave up, said, the kernel still armed */
+	policy_tick(p, s.t, s.d, 15 * SEC, log_report, &l);
+	CHECK(l.actions == 1 && !strcmp(l.last_state, "gave up") && f.disarmed == 0);
+	CHECK(l.undecided == 40); /* said once per member */
+	/* the tree grows again: re-armed (signalling), still armed in the kernel */
+	late = synth_fork(&s, root, last + 15 * SEC);
+	policy_tick(p, s.t, s.d, 16 * SEC, log_report, &l);
+	CHECK(!strcmp(l.last_state, "signalling") && l.states >= 1 && f.disarmed == 0);
+	(void)late;
+	policy_free(p);
+	synth_free(&s);
+}
+
+/*
+ * --stop holds the tree; a process outside it sends kill -CONT -1: the
+ * tree is stopped again, and the kernel's signal is never cleared.
+ */
+static void test_policy_held_stop_survives_cont(void)
+{
+	struct fake_act f = { .with_state = true };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t root, before;
+
+	synth_init(&s);
+	root = flagged_bomb(&s, "/tmp/bomb", 40);
+	policy_defaults(&o);
+	o.mode = POLICY_STOP;
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	for (int i = 0; i < s.n; i++)
+		policy_on_verdict(p, s.t, s.d, &s.got[i], log_report, &l);
+	policy_tick(p, s.t, s.d, 2 * SEC, log_report, &l);
+	CHECK(f.nstopped == 40 && l.actions == 1 && !strcmp(l.last_state, "held"));
+	/* kill -CONT -1 */
+	f.nstopped = 0;
+	before = f.nsig;
+	policy_tick(p, s.t, s.d, 2 * SEC + 100000000ull, log_report, &l); /* not yet due */
+	CHECK(f.nsig == before);
+	policy_tick(p, s.t, s.d, 3 * SEC, log_report, &l); /* seen running: re-armed */
+	CHECK(!strcmp(l.last_state, "signalling"));
+	policy_tick(p, s.t, s.d, 3 * SEC + 1000, log_report, &l); /* stopped again */
+	CHECK(f.nstopped == 40 && f.nsig == before + 40 && was_signalled(&f, root));
+	policy_tick(p, s.t, s.d, 3 * SEC + 2000, log_report, &l);
+	CHECK(!strcmp(l.last_state, "held") && f.disarmed == 0 && f.flagged_sig == SIGSTOP);
+	policy_free(p);
+	synth_free(&s);
+}
+
+struct alert_count {
+	uint32_t alerts;
+};
+
+static void count_alerts(void *ctx, const struct det_verdict *v)
+{
+	((struct alert_count *)ctx)->alerts += v->kind == DET_ALERT;
+}
+
+/* Many live flagged trees (stopped, allowed, observed) leave room for the
+ * next bomb; past the table's size, a drop is counted. */
+static void test_detect_many_live_alerts(void)
+{
+	const uint32_t trees = FT_MAX_TREES + 8, per = 40;
+	struct alert_count n = { 0 };
+	struct det_config c;
+	struct proctable *t;
+	struct detector *d;
+	struct det_drops drops;
+	uint32_t pid = 1000;
+	uint64_t ts = 1 * SEC;
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+
+	det_config_defaults(&c);
+	t = pt_new(65536, 5 * SEC);
+	d = det_new(&c, 65536);
+	CHECK(t && d);
+	if (!t || !d)
+		goto out;
+	det_feed(d, t, (union ft_record *)&init, APPLY(t, init), count_alerts, &n);
+	for (uint32_t k = 0; k < trees; k++) {
+		uint32_t procs[64], made = 1;
+
+		procs[0] = pid++;
+		{
+			struct ft_fork f = mk_fork(procs[0], START(procs[0]), 1, START(1), ts);
+
+			det_feed(d, t, (union ft_record *)&f, APPLY(t, f), count_alerts, &n);
+		}
+		while (made < per)
+			for (uint32_t i = 0, m = made; i < m && made < per; i++) {
+				struct ft_fork f = mk_fork(pid, START(pid), procs[i],
+							   START(procs[i]), ts += 500000);
+
+				procs[made++] = pid++;
+				det_feed(d, t, (union ft_record *)&f, APPLY(t, f), count_alerts,
+					 &n);
+			}
+		if (k == 99) {
+			CHECK(n.alerts == 100); /* more than the 63 of old */
+		}
+	}
+	det_get_drops(d, &drops);
+	/* each look at an unflagged runaway counts: at least one per tree */
+	CHECK(n.alerts == FT_MAX_TREES - 1 && drops.alerts >= trees - (FT_MAX_TREES - 1));
+out:
+	det_free(d);
+	pt_free(t);
+}
+
 int main(void)
 {
 	RUN(test_fork_exit_basic);
@@ -2992,5 +3377,15 @@ int main(void)
 	RUN(test_report_hostile_names);
 	RUN(test_json_line_too_long);
 	RUN(test_replay_reports_recorded_actions);
+	/* containment you can leave on */
+	RUN(test_action_next_rules);
+	RUN(test_unit_rules_only_system_units);
+	RUN(test_choose_root_prefork_master);
+	RUN(test_detect_master_respawn_then_worker_bombs);
+	RUN(test_thread_explosion_spares_the_existing_subtree);
+	RUN(test_policy_exe_from_the_kernel_not_proc);
+	RUN(test_policy_undecided_said_and_gave_up_stays_armed);
+	RUN(test_policy_held_stop_survives_cont);
+	RUN(test_detect_many_live_alerts);
 	return SUMMARY();
 }
