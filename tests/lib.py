@@ -79,6 +79,21 @@ def wait_file(path, timeout):
     return os.path.exists(path)
 
 
+def wait_for(pred, timeout, what, step=0.05):
+    """Poll pred() until it returns something true and return that; after
+    timeout seconds, fail naming what was awaited.  The one wait of the
+    live tests: events, files and process states are awaited, never slept
+    for."""
+    deadline = time.time() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.time() >= deadline:
+            raise Fail("waited %.1fs for %s" % (timeout, what))
+        time.sleep(step)
+
+
 def tool(name):
     return os.path.join(BUILD, name)
 

@@ -1,0 +1,222 @@
+"""Live tests of containment that can be left on (issue: a kill path that
+nothing switches off and nothing aims at an innocent).
+
+Each one runs a workload contained (tests/contain.c) under a --kill or
+--stop tracer and checks what happened to the tree and to everything
+around it.  Workloads that a hostile neighbour would run go through a
+second uid (TEST_UID), so "everything of that user" never reaches the host.
+"""
+import json
+import os
+import subprocess
+import tempfile
+
+from lib import (Tracer, by_event, check, contain_cmd, proc_state, test, tool,
+                 wait_for)
+from test_containment import check_signals
+from test_detection import PY, WL, tree_of
+
+TEST_UID = 4242  # no account: a neighbour with nothing but a uid
+
+
+def as_uid(cmd, uid=TEST_UID):
+    return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"] + list(cmd)
+
+
+def tracer_events(t):
+    with open(t.out.name) as f:
+        return [json.loads(line) for line in f if line.endswith("}\n")]
+
+
+def cgroup_tasks(cgroup_file):
+    with open(cgroup_file) as f:
+        path = f.read().strip()
+    with open(os.path.join(path, "cgroup.procs")) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def states(pids):
+    return {p: proc_state(p) for p in pids if proc_state(p) is not None}
+
+
+@test
+def held_stop_is_stopped_again_after_cont_from_outside():
+    """--stop freezes a bomb; a process of the same uid outside the tree
+    sends kill -CONT -1: the tree is stopped again (in the kernel at its
+    next fork, by the sweep otherwise) and does not grow."""
+    tmp = tempfile.mkdtemp()
+    cg = os.path.join(tmp, "cgroup")
+    t = Tracer("--stop")
+    proc = subprocess.Popen(contain_cmd(as_uid([tool("wl_bomb_c")]), max_tasks=600, timeout=20,
+                                        cgroup_file=cg), stdout=subprocess.DEVNULL)
+    try:
+        held = wait_for(lambda: [e for e in by_event(tracer_events(t), "action")
+                                 if e["action"] == "stop" and e["complete"]], 10,
+                        "a completed stop")[0]
+        wait_for(lambda: os.path.exists(cg), 5, "contain's cgroup file")
+        before = cgroup_tasks(cg)
+        check(before and all(s in "Tt" for s in states(before).values()),
+              "not all stopped before the CONT: %r" % states(before))
+        signals_before = len(by_event(tracer_events(t), "signal"))
+        r = subprocess.run(as_uid(["/bin/kill", "-CONT", "--", "-1"]), timeout=10)
+        check(r.returncode == 0, "kill -CONT -1 as uid %d failed" % TEST_UID)
+
+        def stopped_again():
+            # stopped again: by the kernel at the next fork of each member,
+            # by the sweep (RECHECK_NS) otherwise; signals say which
+            evs = tracer_events(t)
+            tasks = cgroup_tasks(cg)
+            st = states(tasks)
+            if len(by_event(evs, "signal")) > signals_before and \
+                    all(x in "Tt" for x in st.values()):
+                return tasks, evs
+            return None
+
+        after, evs = wait_for(stopped_again, 10, "the tree stopped again after kill -CONT -1")
+        # each member could fork at most once before its fork was stopped
+        check(len(after) <= 2 * len(before) + 16,
+              "the tree grew from %d to %d tasks after kill -CONT" % (len(before), len(after)))
+        check(not [e for e in by_event(evs, "action_state") if e["state"] == "emptied"] and
+              not [e for e in by_event(evs, "action") if e["root"] == held["root"] and
+                   e is not held and e.get("action") == "stop" and not e.get("complete")],
+              "the stop ended while its tree lived")
+        again = [e for e in by_event(evs, "signal")[signals_before:]]
+        print("    held %d tasks; kill -CONT -1; stopped again at %d tasks (%d signals: %d "
+              "in the kernel)" % (len(before), len(after), len(again),
+                                  len([e for e in again if e.get("via") == "kernel"])))
+    finally:
+        proc.kill()  # contain's own cleanup would wait for its timeout
+        proc.wait()
+        subprocess.run([tool("contain"), "--sweep"], stdout=subprocess.DEVNULL, timeout=60)
+        t.stop()
+        t.cleanup()
+
+
+@test
+def thread_explosion_kills_the_process_not_its_children():
+    """A containerd-like daemon with five shims and their containers, whose
+    threads explode: --kill signals the daemon (and what it forks from
+    then on), never the shims and containers it ran before."""
+    t = Tracer("--kill")
+    proc = subprocess.Popen(contain_cmd([tool("wl_thread_daemon")], max_tasks=700, timeout=10),
+                            stdout=subprocess.DEVNULL)
+    try:
+        alert = wait_for(lambda: [e for e in by_event(tracer_events(t), "alert")
+                                  if e["pattern"] == "thread_explosion"], 9,
+                         "a thread_explosion alert")[0]
+        daemon = alert["root"]
+        wait_for(lambda: proc_state(daemon) in (None, "Z"), 5, "the daemon killed")
+        evs = tracer_events(t)
+        below = tree_of(evs, daemon) - {daemon}
+        check(len(below) >= 10, "the daemon's shims and containers not seen: %r" % below)
+        alive = {p: proc_state(p) for p in below}
+        check(all(s not in (None, "Z") for s in alive.values()),
+              "shims or containers died with the daemon: %r" % alive)
+        hit = set()
+        for e in by_event(evs, "signal"):
+            hit.add(e["pid"])
+            if e.get("via") == "kernel" and e.get("forker_result") == 0:
+                hit.add(e["ppid"])
+        check(not hit & below, "signalled the daemon's children: %r" % sorted(hit & below))
+        print("    daemon %d killed; its %d shims and containers alive, none signalled" %
+              (daemon, len(below)))
+    finally:
+        proc.kill()
+        proc.wait()
+        subprocess.run([tool("contain"), "--sweep"], stdout=subprocess.DEVNULL, timeout=60)
+        t.stop()
+        t.cleanup()
+
+
+@test
+def prefork_master_is_never_the_root_when_a_worker_bombs():
+    """A shared pre-fork master respawns a crashed worker; 0.2 s later
+    another worker bombs.  The alert's root is the worker; the master and
+    the other workers are alive and were never signalled."""
+    tmp = tempfile.mkdtemp()
+    pidfile = os.path.join(tmp, "pids")
+    t = Tracer("--kill")
+    proc = subprocess.Popen(contain_cmd([PY, WL + "/prefork_tenant.py", pidfile],
+                                        max_tasks=400, timeout=15), stdout=subprocess.DEVNULL)
+    try:
+        line = wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read(), 10,
+                        "the workload's pids")
+        fields = dict(kv.split("=") for kv in line.split())
+        master, bomber = int(fields["master"]), int(fields["bomber"])
+        workers = [int(p) for p in fields["workers"].split(",")]
+        done = wait_for(lambda: [e for e in by_event(tracer_events(t), "action")
+                                 if e.get("complete")], 10, "a completed kill")[0]
+        evs = tracer_events(t)
+        alert = [e for e in by_event(evs, "alert") if e["root"] == done["root"]][0]
+        check(alert["root"] == bomber, "root %d (%s), want the bombing worker %d; master %d" %
+              (alert["root"], alert.get("cmdline"), bomber, master))
+        spared = [master] + [w for w in workers if w != bomber]
+        gone = {p: proc_state(p) for p in spared if proc_state(p) in (None, "Z")}
+        check(not gone, "the master or an idle worker died: %r" % gone)
+        rep = {"pid": master, "contain_pid": proc.pid}
+        check_signals("prefork_tenant", rep, evs, bomber, set(spared))
+        print("    worker %d emptied in %.1f ms; master %d and %d workers alive" %
+              (bomber, done["ms"], master, len(spared) - 1))
+    finally:
+        proc.kill()
+        proc.wait()
+        subprocess.run([tool("contain"), "--sweep"], stdout=subprocess.DEVNULL, timeout=60)
+        t.stop()
+        t.cleanup()
+
+
+UNIFIED = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") \
+    else "/sys/fs/cgroup"
+
+
+def in_cgroup2_dir(rel, cmd):
+    """A shell that moves itself into the cgroup2 directory rel (made if
+    needed) and then runs cmd."""
+    return ["/bin/sh", "-c", 'echo $$ > "%s/%s/cgroup.procs" && exec "$@"' % (UNIFIED, rel),
+            "sh"] + list(cmd)
+
+
+def remove_cgroup2(rel):
+    parts = rel.split("/")
+    for i in range(len(parts), 0, -1):
+        try:
+            os.rmdir(os.path.join(UNIFIED, *parts[:i]))
+        except OSError:
+            pass
+
+
+@test
+def unit_rule_cannot_be_spoofed_by_a_user_unit():
+    """`--allow unit:NAME` spares a system unit, and never a cgroup a user
+    named NAME below their own systemd (systemd-run --user --unit=NAME):
+    the spoofed bomb is killed, the real unit's is exempt."""
+    spoof = "user.slice/user-%d.slice/user@%d.service/app.slice/ftprobe.service" % (
+        TEST_UID, TEST_UID)
+    real = "ftprobe-test.slice/ftprobe.service"
+    for rel in (spoof, real):
+        os.makedirs(os.path.join(UNIFIED, rel), exist_ok=True)
+    try:
+        for rel, want_kill in ((spoof, True), (real, False)):
+            t = Tracer("--kill", "--allow", "unit:ftprobe.service")
+            try:
+                r = subprocess.run(contain_cmd(in_cgroup2_dir(rel, as_uid([tool("wl_bomb_c")])),
+                                               max_tasks=400, timeout=3),
+                                   stdout=subprocess.DEVNULL, timeout=40)
+                check(r.returncode is not None, "contain did not finish")
+                evs = t.stop(settle=0.5)
+            finally:
+                t.cleanup()
+            actions = [e for e in by_event(evs, "action") if not e.get("dry_run")]
+            check(actions, "%s: no action at all" % rel)
+            if want_kill:
+                check(actions[0]["action"] == "kill" and actions[0].get("complete"),
+                      "a user unit named ftprobe.service was spared: %r" % actions[0])
+            else:
+                check(actions[0].get("exempt") and "unit:ftprobe.service" in
+                      actions[0]["reason"], "the system unit was not exempt: %r" % actions[0])
+                check(not [e for e in by_event(evs, "signal")],
+                      "a process of the allowed system unit was signalled")
+        print("    spoofed user unit killed; the system unit of the same name exempt")
+    finally:
+        for rel in (spoof, real):
+            remove_cgroup2(rel)
