@@ -98,7 +98,8 @@ def thread_explosion_kills_the_process_not_its_children():
     threads explode: --kill signals the daemon (and what it forks from
     then on), never the shims and containers it ran before."""
     t = Tracer("--kill")
-    proc = subprocess.Popen(contain_cmd([tool("wl_thread_daemon")], max_tasks=700, timeout=10),
+    proc = subprocess.Popen(contain_cmd([tool("wl_thread_daemon")], max_tasks=700, timeout=10,
+                                        wait_all=True),
                             stdout=subprocess.DEVNULL)
     try:
         alert = wait_for(lambda: [e for e in by_event(tracer_events(t), "alert")
