@@ -45,7 +45,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloa
 # builds that replay the corpora and past crashes in make test
 FUZZERS := recording record config procfs json
 REGRESS_BINS := $(addprefix $(OUT)/regress_,$(FUZZERS))
-TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog) \
+TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog fusefs) \
 	$(WORKLOADS) $(REGRESS_BINS)
 
 .PHONY: all deps run test unit bench clean vmlinux format image install screenshots fuzz \
@@ -127,6 +127,10 @@ fuzz:
 
 $(OUT)/wl_%: tests/workloads/%.c | $(OUT)
 	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@
+
+# the FUSE test fixture (tests/fusefs.c): libfuse3
+$(OUT)/fusefs: tests/fusefs.c | $(OUT)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags fuse3) $< $(shell pkg-config --libs fuse3) -o $@
 
 $(OUT)/%: tests/%.c | $(OUT)
 	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@

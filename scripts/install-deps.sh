@@ -7,9 +7,10 @@ BUILD="clang make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libmicrohttpd-dev libjansson-dev libcap-ng-dev libncurses-dev"
 # live tests: OCI containers (runc), a real Prometheus and promtool, the image
 # build (podman), manifest validation (node + npm: tests/deploy/), the live
-# view driven in tmux, the report rendered by Chromium and checked by tidy
+# view driven in tmux, the report rendered by Chromium and checked by tidy,
+# a real FUSE filesystem (tests/fusefs.c: fuse3's fusermount3, libfuse3)
 TEST="python3 python3-yaml procps util-linux runc podman prometheus tmux chromium tidy \
-	cppcheck"
+	cppcheck fuse3 libfuse3-dev"
 BENCH="bpftrace forkstat"
 # make test-kernels: qemu, and what tests/kernels/mkroot.py copies into the guest
 # make fuzz: libFuzzer and the sanitizers' runtimes for clang

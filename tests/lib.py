@@ -4,8 +4,10 @@ Every workload that forks more than a handful of processes goes through
 contain() (tests/contain.c): a pids cgroup capped at <= 2000 tasks, a hard
 timeout, and a sweep that kills whatever is left in the cgroup.
 """
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,14 +71,21 @@ def proc_state(pid):
         return None
 
 
-def wait_file(path, timeout):
-    """True once path exists, False after timeout seconds."""
+def wait_until(pred, timeout, step=0.05):
+    """pred()'s first true value, polled until timeout seconds have
+    passed; then its last value (false)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if os.path.exists(path):
-            return True
-        time.sleep(0.05)
-    return os.path.exists(path)
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def wait_file(path, timeout):
+    """True once path exists, False after timeout seconds."""
+    return wait_until(lambda: os.path.exists(path), timeout)
 
 
 def wait_for(pred, timeout, what, step=0.05):
@@ -376,3 +385,67 @@ def has_color_codes(ansi):
                for c in codes):
             return True
     return False
+
+
+# ---- a real FUSE filesystem (tests/fusefs.c) ----
+
+def fuse_mounted(mnt):
+    """mnt's line in /proc/self/mountinfo, if a fusefs is mounted there."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == mnt and " - fuse.ft-fusefs " in line:
+                return line
+    return None
+
+
+class FuseFile(str):
+    """The path of fusefs's one file; .mountpoint, .daemon (its Popen) and
+    .hang(), which leaves every request from then on unanswered."""
+
+    def hang(self, timeout=5):
+        self.daemon.send_signal(signal.SIGUSR1)
+        check(wait_until(lambda: "hanging" in open(self.daemon_out).read(), timeout),
+              "fusefs did not switch to hanging")
+
+
+@contextlib.contextmanager
+def fuse_mount(src, uid=None, hang=False):
+    """Mount tests/fusefs.c, one executable file with src's content, on a
+    new directory, and yield the file's path (a FuseFile).  With uid: the
+    directory is that user's and the daemon runs as that user, so the mount
+    is a user mount made by fusermount3 without allow_other (any other
+    user, root included, gets EACCES on its files).  hang: every request
+    after the mount is left unanswered.  On exit the daemon is killed
+    (which aborts the connection: a request stuck in it fails), the mount
+    detached and the directory removed."""
+    # a user mount needs /dev/fuse open to all, as udev's rule makes it on
+    # every Debian host (50-udev-default.rules); a host without udev keeps
+    # the kernel's 0600
+    if uid is not None and os.stat("/dev/fuse").st_mode & 0o666 != 0o666:
+        os.chmod("/dev/fuse", 0o666)
+    mnt = tempfile.mkdtemp(prefix="ft-fuse-")
+    out = os.path.join(tempfile.mkdtemp(prefix="ft-fuse-log-"), "out")
+    cmd = [tool("fusefs"), mnt, "--file", src] + (["--hang"] if hang else [])
+    if uid is not None:
+        os.chown(mnt, uid, uid)
+        cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"] + cmd
+    with open(out, "w") as o:
+        daemon = subprocess.Popen(cmd, stdout=o, stderr=subprocess.STDOUT)
+    try:
+        up = wait_until(lambda: fuse_mounted(mnt) or daemon.poll() is not None, 10)
+        check(up and fuse_mounted(mnt),
+              "fusefs did not mount on %s: %s" % (mnt, open(out).read()[-500:]))
+        f = FuseFile(os.path.join(mnt, os.path.basename(src)))
+        f.mountpoint, f.daemon, f.daemon_out = mnt, daemon, out
+        yield f
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        daemon.wait(timeout=10)
+        if fuse_mounted(mnt):
+            subprocess.run(["umount", "-l", mnt], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=30)
+        wait_until(lambda: not fuse_mounted(mnt), 10)
+        os.rmdir(mnt)
+        shutil.rmtree(os.path.dirname(out), ignore_errors=True)

@@ -3,6 +3,7 @@ once crashed them, replayed through the harnesses (tests/fuzz/); forced
 faults (a ring too small for a storm, full kernel and user-space tables
 under --kill, a starved reader, forktrace SIGKILLed while a tree is
 frozen); and bad input of every kind: one line, non-zero, never a crash."""
+import errno
 import json
 import os
 import shutil
@@ -12,7 +13,8 @@ import tempfile
 import time
 
 from lib import (BUILD, FORKTRACE, ROOT, Tracer, by_event, check, contain, contain_cmd,
-                 proc_state, run_forktrace, storm_result, summary, test, tool, wait_file)
+                 fuse_mount, fuse_mounted, proc_state, run_forktrace, storm_result, summary,
+                 test, tool, wait_file, wait_until)
 from test_containment import KILLABLE, check_signals, kill_run
 
 FUZZERS = ("recording", "record", "config", "procfs", "json")
@@ -309,3 +311,60 @@ def fault_bad_input_one_line_never_a_crash():
             check((r.returncode == 0 and not r.stderr) or
                   (r.returncode == 1 and r.stderr.count("\n") == 1),
                   "cut at %d: rc %d %r" % (n, r.returncode, r.stderr[:200]))
+
+
+NOBODY = 65534
+
+
+def as_user(uid, cmd):
+    return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"] + cmd
+
+
+@test
+def fuse_fixture_refuses_root_and_hangs():
+    """tests/fusefs.c through lib.fuse_mount: a user mount (uid 65534, made
+    by fusermount3, no allow_other) runs its one file for that user, and
+    root's stat of that process's /proc/PID/exe fails with EACCES; a daemon
+    that never answers (hang=True) holds a stat in a child past 1 s, and
+    ending the fixture (the daemon killed: the connection aborted, the
+    mount detached) releases it."""
+    with fuse_mount("/bin/sleep", uid=NOBODY) as f:
+        check(fuse_mounted(f.mountpoint) and "user_id=%d" % NOBODY in fuse_mounted(f.mountpoint),
+              "not a user mount: %r" % fuse_mounted(f.mountpoint))
+        r = subprocess.run(as_user(NOBODY, [f, "0"]), timeout=30)
+        check(r.returncode == 0, "uid %d could not run %s: %d" % (NOBODY, f, r.returncode))
+        sleeper = subprocess.Popen(as_user(NOBODY, [f, "60"]))
+        try:
+            exe = "/proc/%d/exe" % sleeper.pid
+            check(wait_until(lambda: os.readlink(exe) == f, 10),
+                  "the sleeper does not run %s" % f)
+            try:
+                os.stat(exe)
+                check(False, "root could stat a file of a user's FUSE mount")
+            except OSError as e:
+                check(e.errno == errno.EACCES, "root's stat: %s, not EACCES" % e)
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+    check(not fuse_mounted(f.mountpoint) and not os.path.exists(f.mountpoint),
+          "the user mount outlived its fixture")
+    stuck = None
+    with fuse_mount("/bin/sleep", hang=True) as f:
+        stuck = subprocess.Popen(["python3", "-c", "import os, sys; os.stat(sys.argv[1])", f],
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            stuck.wait(timeout=1)
+            check(False, "a stat on a daemon that never answers returned: %r" %
+                  stuck.stderr.read())
+        except subprocess.TimeoutExpired:
+            pass
+    # the fixture's end aborted the connection: the stat fails, it does not hang
+    try:
+        stuck.wait(timeout=10)
+    finally:
+        if stuck.poll() is None:
+            stuck.kill()
+            stuck.wait()
+            check(False, "ending the fixture did not release the stuck stat")
+    check(stuck.returncode != 0 and not fuse_mounted(f.mountpoint),
+          "the stuck stat ended %d: %r" % (stuck.returncode, stuck.stderr.read()[-200:]))
