@@ -89,18 +89,13 @@ def wait_file(path, timeout):
 
 
 def wait_for(pred, timeout, what, step=0.05):
-    """Poll pred() until it returns something true and return that; after
-    timeout seconds, fail naming what was awaited.  The one wait of the
-    live tests: events, files and process states are awaited, never slept
-    for."""
-    deadline = time.time() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.time() >= deadline:
-            raise Fail("waited %.1fs for %s" % (timeout, what))
-        time.sleep(step)
+    """wait_until, failing the test (naming what was awaited) when pred()
+    stays false: events, files and process states are awaited, never
+    slept for."""
+    got = wait_until(pred, timeout, step)
+    if not got:
+        raise Fail("waited %.1fs for %s" % (timeout, what))
+    return got
 
 
 def tool(name):

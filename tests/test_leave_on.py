@@ -11,12 +11,13 @@ import os
 import subprocess
 import tempfile
 
-from lib import (Tracer, by_event, check, contain_cmd, proc_state, test, tool,
+from lib import (Tracer, by_event, check, contain_cmd, fuse_mount, proc_state, test, tool,
                  wait_for)
 from test_containment import check_signals
 from test_detection import PY, WL, tree_of
 
 TEST_UID = 4242  # no account: a neighbour with nothing but a uid
+FUSE_UID = 65534  # fusermount3 wants an account: nobody
 
 
 def as_uid(cmd, uid=TEST_UID):
@@ -221,3 +222,60 @@ def unit_rule_cannot_be_spoofed_by_a_user_unit():
     finally:
         for rel in (spoof, real):
             remove_cgroup2(rel)
+
+
+def kill_from_fuse(bomb, hang, cap, timeout):
+    """Run bomb as FUSE_UID from a user FUSE mount (no allow_other: root's
+    stat of /proc/PID/exe gets EACCES) under --kill, with the default exe:
+    rules in force; with hang, the FUSE daemon stops answering once the
+    bomb runs.  Returns (completed action, events, contain's peak)."""
+    tmp = tempfile.mkdtemp()
+    rep_path = os.path.join(tmp, "report.json")
+    with fuse_mount(bomb, uid=FUSE_UID) as exe:
+        t = Tracer("--kill")
+        proc = subprocess.Popen(contain_cmd(as_uid([exe], FUSE_UID), max_tasks=cap, timeout=timeout,
+                                            report=rep_path), stdout=subprocess.DEVNULL)
+        try:
+            if hang:
+                wait_for(lambda: [e for e in by_event(tracer_events(t), "exec")
+                                  if e.get("filename") == exe], 5, "the bomb's exec")
+                exe.hang()
+            done = wait_for(lambda: [e for e in by_event(tracer_events(t), "action")
+                                     if e.get("complete")], timeout - 1,
+                            "a completed kill of a bomb run from FUSE")[0]
+            proc.wait(timeout=timeout + 30)
+            evs = t.stop()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            t.cleanup()
+    with open(rep_path) as f:
+        rep = json.load(f)
+    return done, evs, rep
+
+
+@test
+def kill_a_bomb_whose_binary_root_cannot_stat():
+    """1(a): the bomb's binary is on a FUSE mount that refuses root.  Its
+    members are decided from the kernel's records (no /proc/PID/exe stat):
+    the tree is emptied, nothing is left undecided, nothing gives up."""
+    done, evs, rep = kill_from_fuse(tool("wl_bomb_c"), False, 400, 8)
+    check(done["action"] == "kill" and done["ms"] < 1000, "kill %r" % done)
+    check(not by_event(evs, "undecided"), "undecided members: %r" %
+          by_event(evs, "undecided")[:2])
+    check(rep["peak"] < 200, "the bomb reached %d tasks" % rep["peak"])
+    print("    FUSE (EACCES) bomb: peak %d, empty %.1f ms after the verdict" %
+          (rep["peak"], done["ms"]))
+
+
+@test
+def kill_a_bomb_whose_fuse_daemon_never_answers():
+    """The bomb runs from a FUSE mount whose daemon stops answering once
+    the bomb runs: a stat of its exe would block forktrace's loop for good.
+    The slow bomb is still flagged and emptied."""
+    done, evs, rep = kill_from_fuse(tool("wl_c_slow_doubling"), True, 400, 16)
+    check(done["action"] == "kill", "kill %r" % done)
+    check(rep["peak"] < 100, "the bomb reached %d tasks" % rep["peak"])
+    print("    FUSE (hung) slow bomb: peak %d, empty %.1f ms after the verdict" %
+          (rep["peak"], done["ms"]))
