@@ -224,16 +224,18 @@ def unit_rule_cannot_be_spoofed_by_a_user_unit():
             remove_cgroup2(rel)
 
 
-def kill_from_fuse(bomb, hang, cap, timeout):
-    """Run bomb as FUSE_UID from a user FUSE mount (no allow_other: root's
-    stat of /proc/PID/exe gets EACCES) under --kill, with the default exe:
-    rules in force; with hang, the FUSE daemon stops answering once the
-    bomb runs.  Returns (completed action, events, contain's peak)."""
+def kill_from_fuse(bomb, hang, cap, timeout, uid=FUSE_UID):
+    """Run bomb as uid from a FUSE mount that uid made (a user mount has
+    no allow_other: root's stat of /proc/PID/exe gets EACCES; uid None:
+    root's own mount, which root may stat) under --kill, with the default
+    exe: rules in force; with hang, the FUSE daemon stops answering once
+    the bomb runs.  Returns (completed action, events, contain's peak)."""
     tmp = tempfile.mkdtemp()
     rep_path = os.path.join(tmp, "report.json")
-    with fuse_mount(bomb, uid=FUSE_UID) as exe:
+    with fuse_mount(bomb, uid=uid) as exe:
         t = Tracer("--kill")
-        proc = subprocess.Popen(contain_cmd(as_uid([exe], FUSE_UID), max_tasks=cap, timeout=timeout,
+        cmd = as_uid([exe], uid) if uid is not None else [exe]
+        proc = subprocess.Popen(contain_cmd(cmd, max_tasks=cap, timeout=timeout,
                                             report=rep_path), stdout=subprocess.DEVNULL)
         try:
             if hang:
@@ -271,10 +273,10 @@ def kill_a_bomb_whose_binary_root_cannot_stat():
 
 @test
 def kill_a_bomb_whose_fuse_daemon_never_answers():
-    """The bomb runs from a FUSE mount whose daemon stops answering once
-    the bomb runs: a stat of its exe would block forktrace's loop for good.
-    The slow bomb is still flagged and emptied."""
-    done, evs, rep = kill_from_fuse(tool("wl_c_slow_doubling"), True, 400, 16)
+    """The bomb runs from root's FUSE mount whose daemon stops answering
+    once the bomb runs: a stat of its exe would block forktrace's loop for
+    good.  The slow bomb is still flagged and emptied."""
+    done, evs, rep = kill_from_fuse(tool("wl_c_slow_doubling"), True, 400, 16, uid=None)
     check(done["action"] == "kill", "kill %r" % done)
     check(rep["peak"] < 100, "the bomb reached %d tasks" % rep["peak"])
     print("    FUSE (hung) slow bomb: peak %d, empty %.1f ms after the verdict" %

@@ -1209,14 +1209,25 @@ bool policy_proc_in_cgroup(uint32_t pid, const char *rule)
 /* readlink and stat of one exe magic link; 0 or -errno */
 static int read_exe_link(const char *link, char *path, size_t len, struct stat *st)
 {
+	struct statx stx;
 	ssize_t n = readlink(link, path, len - 1);
 
 	if (n < 0)
 		return -errno;
 	path[n] = '\0';
-	/* stat through the magic link: the file the process runs, even if
-	 * the path now names another (or none: readlink adds " (deleted)") */
-	return stat(link, st) ? -errno : 0;
+	/*
+	 * stat through the magic link: the file the process runs, even if
+	 * the path now names another (or none: readlink adds " (deleted)").
+	 * AT_STATX_DONT_SYNC: from the inode as cached, never a request to a
+	 * network or FUSE filesystem, whose daemon may never answer (the
+	 * identity fields do not change under us).
+	 */
+	if (statx(AT_FDCWD, link, AT_STATX_DONT_SYNC, STATX_INO, &stx))
+		return -errno;
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	st->st_ino = stx.stx_ino;
+	return 0;
 }
 
 int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, uint64_t *dev,
