@@ -251,6 +251,10 @@ def kill_from_fuse(bomb, hang, cap, timeout, uid=FUSE_UID):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            # a forktrace stuck in a request the daemon never answers waits
+            # uninterruptibly until the connection is gone: end it first
+            if t.proc.poll() is None:
+                exe.daemon.kill()
             t.cleanup()
     with open(rep_path) as f:
         rep = json.load(f)
