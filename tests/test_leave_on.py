@@ -8,6 +8,7 @@ second uid (TEST_UID), so "everything of that user" never reaches the host.
 """
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -285,3 +286,46 @@ def kill_a_bomb_whose_fuse_daemon_never_answers():
     check(rep["peak"] < 100, "the bomb reached %d tasks" % rep["peak"])
     print("    FUSE (hung) slow bomb: peak %d, empty %.1f ms after the verdict" %
           (rep["peak"], done["ms"]))
+
+
+@test
+def default_protections_resolve_under_host_root():
+    """The DaemonSet runs forktrace with --host-root=/host in an image that
+    has none of the node's programs: the default exe: rules (containerd,
+    its shims, kubelet, sshd, ...) name the node's files.  A node root
+    whose /usr/bin/containerd (and, through an absolute symlink resolved
+    inside that root, /usr/sbin/sshd) runs a bomb: exempt, never signalled.
+    The same bytes at another path of the node: killed."""
+    hr = tempfile.mkdtemp(prefix="ft-host-root-")
+    try:
+        for d in ("usr/bin", "usr/sbin", "opt/bin"):
+            os.makedirs(os.path.join(hr, d))
+        for rel in ("usr/bin/containerd", "opt/bin/sshd-real", "opt/bin/other"):
+            shutil.copy(tool("wl_bomb_c"), os.path.join(hr, rel))
+        # absolute: resolved in the node's root, not the agent's
+        os.symlink("/opt/bin/sshd-real", os.path.join(hr, "usr/sbin/sshd"))
+        check(not os.path.exists("/usr/bin/containerd") and
+              not os.path.exists("/opt/bin/sshd-real"),
+              "this host has the test's paths itself; the test would prove nothing")
+        for rel, spared in (("usr/bin/containerd", True), ("opt/bin/sshd-real", True),
+                            ("opt/bin/other", False)):
+            t = Tracer("--kill", "--host-root", hr)
+            try:
+                subprocess.run(contain_cmd([os.path.join(hr, rel)], max_tasks=300, timeout=2),
+                               stdout=subprocess.DEVNULL, timeout=40)
+                evs = t.stop(settle=0.5)
+            finally:
+                t.cleanup()
+            actions = [e for e in by_event(evs, "action") if not e.get("dry_run")]
+            check(actions, "%s: no action" % rel)
+            if spared:
+                check(actions[0].get("exempt") and "exe:/usr/" in actions[0]["reason"],
+                      "/%s under --host-root was not protected: %r" % (rel, actions[0]))
+                check(not by_event(evs, "signal"), "/%s was signalled" % rel)
+            else:
+                check(actions[0]["action"] == "kill" and actions[0].get("complete"),
+                      "/%s: %r" % (rel, actions[0]))
+        print("    /usr/bin/containerd and /usr/sbin/sshd of the node root protected; "
+              "the same bytes elsewhere killed")
+    finally:
+        shutil.rmtree(hr, ignore_errors=True)
