@@ -3,12 +3,15 @@ run by runc in kubelet's layouts, --container/--pod scopes, namespace:/pod:
 allow rules, Prometheus metrics scraped by a real Prometheus, /healthz,
 SIGHUP reloads and least privilege.
 """
+import http.client
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 from lib import (FORKTRACE, ROOT, SANITIZED, Tracer, by_event, check, contain_cmd, free_port,
@@ -403,6 +406,161 @@ def test_healthz_fails_when_the_reader_is_stuck():
         os.close(r)
 
 
+def http_get_from(src, port, path, timeout):
+    """GET http://127.0.0.1:port/path from source address src -> (status,
+    seconds) or (None, why)."""
+    began = time.time()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(src, 0))
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        r.read()
+        return r.status, time.time() - began
+    except OSError as e:
+        return None, "%s after %.1fs" % (e.__class__.__name__, time.time() - began)
+    finally:
+        conn.close()
+
+
+class Slowloris:
+    """Slow request headers from many loopback sources: each source keeps
+    per_source connections that send a request line, then one header byte
+    every interval seconds (well inside any idle timeout), never the blank
+    line that ends the headers.  A connection the server closes is opened
+    again at once, as an attacker would.  Counts what the server did."""
+
+    def __init__(self, port, sources, per_source, interval=1.0):
+        self.port, self.interval = port, interval
+        self.slots = [{"src": s, "sock": None, "opened": 0.0, "next": 0.0, "retry": 0.0}
+                      for s in sources for _ in range(per_source)]
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.opened = self.closed_by_server = 0
+        self.lifetimes = []  # seconds each connection the server closed had lived
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join(timeout=30)
+        for s in self.slots:
+            if s["sock"]:
+                s["sock"].close()
+
+    def open_now(self):
+        return sum(1 for s in self.slots if s["sock"])
+
+    def longest_open(self):
+        now = time.time()
+        return max([now - s["opened"] for s in self.slots if s["sock"]] or [0.0])
+
+    def _open(self, s, now):
+        sock = socket.socket()
+        try:
+            sock.settimeout(0.5)
+            sock.bind((s["src"], 0))
+            sock.connect(("127.0.0.1", self.port))
+            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            s["retry"] = now + 0.2
+            return
+        s.update(sock=sock, opened=now, next=now + self.interval)
+        with self.lock:
+            self.opened += 1
+
+    def _closed(self, s, now):
+        s["sock"].close()
+        s["sock"] = None
+        with self.lock:
+            self.closed_by_server += 1
+            self.lifetimes.append(now - s["opened"])
+        # refused at once (no slot): do not spin
+        s["retry"] = now + (0.2 if now - s["opened"] < 0.1 else 0.0)
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            now = time.time()
+            for s in self.slots:
+                if s["sock"] is None:
+                    if now >= s["retry"]:
+                        self._open(s, now)
+                    continue
+                try:
+                    if s["sock"].recv(4096) == b"":
+                        self._closed(s, now)
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    self._closed(s, now)
+                    continue
+                if now >= s["next"]:
+                    try:
+                        s["sock"].send(b"a")
+                        s["next"] = now + self.interval
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        self._closed(s, now)
+            time.sleep(0.05)
+
+
+@test
+def test_healthz_answers_through_a_slowloris():
+    """Sixteen loopback sources (127.0.0.10-25), eight connections each,
+    trickle request headers a byte a second: never idle for the idle
+    timeout, never finished.  While they do, /healthz and /metrics from
+    yet another address (127.0.0.200) answer 200 within 2 s, every second
+    for 12 s, and the server cuts every trickling connection within a few
+    seconds of its start (an absolute deadline, not an idle one)."""
+    port = free_port()
+    t = Tracer("--metrics", "127.0.0.1:%d" % port)
+    results = []
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and http_get_from("127.0.0.200", port, "/healthz",
+                                                       2)[0] != 200:
+            time.sleep(0.1)
+        check(http_get_from("127.0.0.200", port, "/healthz", 2)[0] == 200, "never healthy")
+        sources = ["127.0.0.%d" % i for i in range(10, 26)]
+        with Slowloris(port, sources, per_source=8) as attack:
+            deadline = time.time() + 10
+            while time.time() < deadline and attack.open_now() < 60:
+                time.sleep(0.1)
+            held = attack.open_now()
+            check(held >= 60, "the attack never held 60 connections (%d)" % held)
+            longest = 0.0
+            end = time.time() + 12
+            while time.time() < end:
+                for path in ("/healthz", "/metrics"):
+                    results.append((path,) + http_get_from("127.0.0.200", port, path, 2))
+                longest = max(longest, attack.longest_open())
+                time.sleep(1)
+            closed, lifetimes = attack.closed_by_server, list(attack.lifetimes)
+            held_at_end = attack.open_now()
+        check(t.proc.poll() is None, "forktrace died under the attack: %s" % t.stderr()[-300:])
+        t.stop()
+        err = t.stderr()
+    finally:
+        t.cleanup()
+    bad = [r for r in results if r[1] != 200]
+    check(not bad, "%d of %d requests from a fresh address failed under the slowloris "
+          "(held %d connections): %r" % (len(bad), len(results), held, bad[:4]))
+    check(t.rc == 0, "exit %r: %s" % (t.rc, err[-300:]))
+    # an idle timeout never fires on a trickle: only a deadline cuts them
+    trickled = [x for x in lifetimes if x > 1.0]
+    check(len(trickled) >= 32 and longest < 6.0,
+          "trickling connections not cut: %d closed after > 1 s (of %d closed), the "
+          "longest open lived %.1f s, %d open at the end" %
+          (len(trickled), closed, longest, held_at_end))
+
+
 @test
 def test_sighup_rereads_config():
     """--agent with a config that makes every bomb too small to flag: no
@@ -500,25 +658,41 @@ def thread_states(pid):
     return out
 
 
+def thread_comm(pid, tid):
+    try:
+        with open("/proc/%d/task/%d/comm" % (pid, tid)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 @test
 def test_least_privilege_after_attach():
-    """After attaching, every thread of forktrace (the metrics server's too)
-    holds only what it still uses, with no-new-privs (/proc/<tid>/status):
-    --user 65534 --kill keeps CAP_KILL and still kills a contained bomb;
-    observing keeps no CAP_KILL; without --user it stays uid 0 but drops
-    the same way."""
+    """After attaching, forktrace's threads hold only what they still use,
+    with no-new-privs (/proc/<pid>/task/<tid>/status): the event loop (the
+    main thread) keeps what containment needs -- --user 65534 --kill keeps
+    CAP_KILL and still kills a contained bomb; observing keeps no CAP_KILL;
+    without --user it stays uid 0 but drops the same way -- and the HTTP
+    server's thread ("ft-http"), and any other, holds no capability in any
+    set (CAP_IPC_LOCK alone where the main thread keeps it for locked
+    memory under a finite limit)."""
     for extra, user, must, never in (
             (("--kill",), True, {"kill", "sys_ptrace", "dac_read_search"},
              {"setuid", "setgid", "perfmon", "sys_nice"}),
             ((), True, {"sys_ptrace", "dac_read_search"}, {"kill", "setuid", "perfmon"}),
             ((), False, {"sys_ptrace", "dac_read_search"}, {"kill", "setuid", "perfmon"})):
-        args = list(extra) + ["--metrics", "127.0.0.1:%d" % free_port()]
+        port = free_port()
+        args = list(extra) + ["--metrics", "127.0.0.1:%d" % port]
         if user:
             args += ["--user", "65534"]
         t = Tracer(*args)
         try:
-            time.sleep(0.3)
+            # serving: the server's thread has parsed a request
+            deadline = time.time() + 10
+            while time.time() < deadline and fetch("http://127.0.0.1:%d/healthz" % port)[0] != 200:
+                time.sleep(0.1)
             threads = thread_states(t.proc.pid)
+            comms = {tid: thread_comm(t.proc.pid, tid) for tid in threads}
             if extra:
                 subprocess.run(contain_cmd([tool("wl_bomb_c")], max_tasks=400, timeout=8),
                                timeout=60)
@@ -528,6 +702,7 @@ def test_least_privilege_after_attach():
         name = "%r user=%s" % (extra, user)
         check(len(threads) >= 2, "%s: only %d threads (no metrics server?)" % (name, len(threads)))
         uid = "65534" if user else "0"
+        main_eff = caps_of(int(threads[t.proc.pid]["CapEff"], 16))
         for tid, st in threads.items():
             eff = caps_of(int(st["CapEff"], 16))
             prm = caps_of(int(st["CapPrm"], 16))
@@ -535,11 +710,23 @@ def test_least_privilege_after_attach():
                   "%s: thread %d Uid %r Gid %r" % (name, tid, st["Uid"], st["Gid"]))
             check(st.get("NoNewPrivs") == "1", "%s: thread %d NoNewPrivs %r" %
                   (name, tid, st.get("NoNewPrivs")))
-            check(must <= eff and not (never & eff) and eff == prm,
-                  "%s: thread %d effective %r permitted %r" % (name, tid, sorted(eff), sorted(prm)))
-            # whatever else is kept is measured: CAP_BPF where map access needs
-            # it, CAP_IPC_LOCK where locked memory has a finite limit
-            check(eff - must <= {"bpf", "ipc_lock"}, "%s: also kept %r" % (name, eff - must))
+            check(int(st["CapInh"], 16) == 0 and int(st["CapAmb"], 16) == 0,
+                  "%s: thread %d inheritable %s ambient %s" % (name, tid, st["CapInh"],
+                                                                 st["CapAmb"]))
+            check(eff == prm, "%s: thread %d effective %r permitted %r" %
+                  (name, tid, sorted(eff), sorted(prm)))
+            if tid == t.proc.pid:
+                check(must <= eff and not (never & eff),
+                      "%s: event loop's effective %r" % (name, sorted(eff)))
+                # whatever else is kept is measured: CAP_BPF where map access needs
+                # it, CAP_IPC_LOCK where locked memory has a finite limit
+                check(eff - must <= {"bpf", "ipc_lock"}, "%s: also kept %r" % (name, eff - must))
+            else:
+                # what faces the network holds nothing it could be made to use
+                check(eff <= {"ipc_lock"} & main_eff,
+                      "%s: thread %d (%s) holds %r" % (name, tid, comms.get(tid), sorted(eff)))
+        http = [tid for tid, c in comms.items() if c == "ft-http"]
+        check(len(http) == 1, "%s: threads %r, want one ft-http" % (name, comms))
         if extra:
             actions = [e for e in by_event(events, "action") if e.get("action") == "kill"]
             check(actions and actions[0]["complete"], "no kill as uid 65534: %r" % actions)

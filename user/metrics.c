@@ -2,20 +2,26 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include "json.h"
 #include "metrics.h"
+#include "privs.h"
 #include "procfs.h"
 
 const double metrics_latency_bounds[METRICS_LATENCY_NB - 1] = { 0.05, 0.1, 0.25, 0.5, 1,
 								2.5,  5,   10,	 30 };
+
+#define METRICS_TICK_MS 200 /* the server's deadline checks, at least this often */
 
 static const char *const action_names[METRICS_ACTION_KINDS] = { "kill", "stop", "dry_run",
 								"refused", "exempt" };
@@ -208,12 +214,28 @@ size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 
 /* --- the server ------------------------------------------------------------ */
 
+/* One open connection, in the server's thread only. */
+struct conn {
+	struct conn *prev, *next; /* oldest first: by since_ns */
+	int fd;
+	uint64_t since_ns; /* accepted, or its last request answered */
+	bool cut;	   /* shut down: libmicrohttpd closes it on its next run */
+};
+
 struct metrics_server {
-	struct MHD_Daemon *daemon;
-	pthread_mutex_t lock;
+	struct MHD_Daemon *daemon; /* the server's thread only */
+	pthread_t thread;
+	struct sockaddr_storage addr;
+	pthread_mutex_t lock; /* text, len and the start handshake */
+	pthread_cond_t started;
+	int state; /* 0 starting, 1 serving, -1 failed (err says why) */
+	char err[256];
 	char *text; /* the last published exposition */
 	size_t len;
 	_Atomic uint64_t last_read_ns;
+	atomic_bool stop;
+	struct conn *oldest, *newest; /* the server's thread only */
+	uint32_t open;		      /* connections not cut */
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *type,
@@ -324,44 +346,215 @@ bad:
 	return -1;
 }
 
+static void conn_unlink(struct metrics_server *m, struct conn *k)
+{
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		m->oldest = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	else
+		m->newest = k->prev;
+	k->prev = k->next = NULL;
+}
+
+static void conn_append(struct metrics_server *m, struct conn *k)
+{
+	k->prev = m->newest;
+	k->next = NULL;
+	if (m->newest)
+		m->newest->next = k;
+	else
+		m->oldest = k;
+	m->newest = k;
+}
+
+/*
+ * shutdown(), not close(): the descriptor stays libmicrohttpd's, which sees
+ * the end of the stream on its next run and closes the connection itself
+ * (and tells on_connection).  Called in the server's thread, between runs,
+ * so the descriptor is still this connection's.
+ */
+static void conn_cut(struct metrics_server *m, struct conn *k)
+{
+	if (k->cut)
+		return;
+	shutdown(k->fd, SHUT_RDWR);
+	k->cut = true;
+	m->open--;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct metrics_server *m = cls;
+	struct conn *k = *socket_ctx;
+	const union MHD_ConnectionInfo *info;
+
+	if (code != MHD_CONNECTION_NOTIFY_STARTED) {
+		if (!k)
+			return;
+		if (!k->cut)
+			m->open--;
+		conn_unlink(m, k);
+		free(k);
+		*socket_ctx = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info)
+		return; /* untracked: libmicrohttpd's idle timeout still ends it */
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		/* a connection no deadline can reach must not stay */
+		shutdown(info->connect_fd, SHUT_RDWR);
+		return;
+	}
+	k->fd = info->connect_fd;
+	k->since_ns = procfs_boot_ns();
+	conn_append(m, k);
+	*socket_ctx = k;
+	m->open++;
+	/* full of clients that do not finish: the newest gets in, the oldest
+	 * goes (an honest request is answered long before it is the oldest) */
+	for (struct conn *o = m->oldest; o && m->open > METRICS_EVICT_AT; o = o->next)
+		if (o != k)
+			conn_cut(m, o);
+}
+
+/* A request answered: the connection's next one gets a deadline of its own. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_ctx,
+			 enum MHD_RequestTerminationCode code)
+{
+	struct metrics_server *m = cls;
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *k = info ? info->socket_context : NULL;
+
+	if (!k || k->cut || code != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		return;
+	conn_unlink(m, k);
+	k->since_ns = procfs_boot_ns();
+	conn_append(m, k);
+}
+
+/* Every connection past its deadline: oldest first, so stop at the first in time. */
+static void cut_overdue(struct metrics_server *m, uint64_t now)
+{
+	for (struct conn *k = m->oldest; k && now - k->since_ns >= METRICS_REQUEST_NS; k = k->next)
+		conn_cut(m, k);
+}
+
+static int serve_start(struct metrics_server *m)
+{
+	/* no thread of libmicrohttpd's own: this one runs it, so the deadlines
+	 * are checked between its runs, on the same connections, without locks */
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	if (m->addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (privs_drop_thread(m->err, sizeof(m->err)))
+		return -1;
+	m->daemon = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&m->addr,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_PER_IP,
+	    /* a backstop only: the deadline above cuts sooner */
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(2 * METRICS_REQUEST_NS / 1000000000ull),
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, m, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, m, MHD_OPTION_END);
+	if (!m->daemon) {
+		snprintf(m->err, sizeof(m->err), "cannot listen (%s)",
+			 errno ? strerror(errno) : "libmicrohttpd failed");
+		return -1;
+	}
+	return 0;
+}
+
+static void *serve(void *arg)
+{
+	struct metrics_server *m = arg;
+	int ok;
+
+	pthread_setname_np(pthread_self(), "ft-http");
+	ok = serve_start(m) == 0;
+	pthread_mutex_lock(&m->lock);
+	m->state = ok ? 1 : -1;
+	pthread_cond_signal(&m->started);
+	pthread_mutex_unlock(&m->lock);
+	if (!ok)
+		return NULL;
+	while (!atomic_load(&m->stop)) {
+		/* at most METRICS_TICK_MS between two deadline checks */
+		if (MHD_run_wait(m->daemon, METRICS_TICK_MS) != MHD_YES) {
+			struct timespec ts = { 0, METRICS_TICK_MS * 1000000L };
+
+			nanosleep(&ts, NULL); /* an epoll failure: do not spin */
+		}
+		cut_overdue(m, procfs_boot_ns());
+	}
+	MHD_stop_daemon(m->daemon); /* closes every connection: on_connection frees each */
+	return NULL;
+}
+
 int metrics_start(const char *addr, struct metrics_server **out, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
 	struct metrics_server *m;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int e;
 
-	if (parse_addr(addr, &ss, err, errlen))
-		return -1;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	pthread_mutex_init(&m->lock, NULL);
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/* one thread; scrapers and probes need a few connections each, and no
-	 * one client may hold them all (the kubelet's probe must get through) */
-	m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-				     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
-				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, 4u,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_END);
-	if (!m->daemon) {
-		snprintf(err, errlen, "--metrics %s: cannot listen (%s)", addr,
-			 errno ? strerror(errno) : "libmicrohttpd failed");
-		pthread_mutex_destroy(&m->lock);
+	if (parse_addr(addr, &m->addr, err, errlen)) {
 		free(m);
 		return -1;
 	}
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->started, NULL);
+	atomic_init(&m->stop, false);
+	/* signals are the main loop's: it must wake from its poll for them */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	e = pthread_create(&m->thread, &attr, serve, m);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		snprintf(err, errlen, "--metrics %s: cannot start its thread: %s", addr,
+			 strerror(e));
+		goto fail;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (!m->state)
+		pthread_cond_wait(&m->started, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+	if (m->state < 0) {
+		pthread_join(m->thread, NULL);
+		snprintf(err, errlen, "--metrics %s: %s", addr, m->err);
+		goto fail;
+	}
 	*out = m;
 	return 0;
+fail:
+	pthread_cond_destroy(&m->started);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+	return -1;
 }
 
 void metrics_stop(struct metrics_server *m)
 {
 	if (!m)
 		return;
-	MHD_stop_daemon(m->daemon);
+	atomic_store(&m->stop, true);
+	pthread_join(m->thread, NULL);
+	pthread_cond_destroy(&m->started);
 	pthread_mutex_destroy(&m->lock);
 	free(m->text);
 	free(m);

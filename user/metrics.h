@@ -21,6 +21,20 @@
 #define METRICS_ACTION_KINDS  5
 #define METRICS_HEALTH_MAX_NS 10000000000ull /* reader silent this long: unhealthy */
 
+/*
+ * The server's connections (docs/metrics.md, "Slow clients").  A client
+ * that holds a connection open without finishing a request costs a slot
+ * and nothing else, so: a request must be read and answered within
+ * METRICS_REQUEST_NS of its connection's start (or of the previous answer
+ * on a kept-alive connection), however steadily its bytes trickle in; past
+ * METRICS_EVICT_AT open connections each new one closes the oldest
+ * unanswered one; a source address holds METRICS_PER_IP at most.
+ */
+#define METRICS_REQUEST_NS 3000000000ull
+#define METRICS_MAX_CONNS  256
+#define METRICS_EVICT_AT   192
+#define METRICS_PER_IP	   4
+
 /* Detection latency histogram buckets, seconds (the last is +Inf). */
 extern const double metrics_latency_bounds[METRICS_LATENCY_NB - 1];
 
@@ -62,7 +76,12 @@ size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len);
 
 struct metrics_server;
 
-/* "127.0.0.1:9465", "[::1]:9465", "0.0.0.0:9465"; -1 with a reason */
+/*
+ * "127.0.0.1:9465", "[::1]:9465", "0.0.0.0:9465"; -1 with a reason.  The
+ * server runs in a thread of its own ("ft-http") that drops every
+ * capability before it opens the port: nothing it parses runs with the
+ * caller's privileges.
+ */
 int metrics_start(const char *addr, struct metrics_server **out, char *err, size_t errlen);
 void metrics_stop(struct metrics_server *m);
 /* Main thread: the text the next scrapes get. */

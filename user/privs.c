@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdint.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,8 @@
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "privs.h"
 
 #ifndef CAP_BPF
@@ -117,6 +120,66 @@ int privs_drop(const struct privs_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set no-new-privs: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * capset(2) and the ambient set act on the calling thread only (libcap-ng's
+ * state is per process in older versions, so the syscalls are used as is):
+ * the threads this one creates inherit its sets, the rest of the process
+ * keeps its own.
+ */
+int privs_drop_thread(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	uint32_t keep = 0;
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data)) {
+		snprintf(err, errlen, "cannot read capabilities: %s", strerror(errno));
+		return -1;
+	}
+	/*
+	 * privs_drop kept CAP_IPC_LOCK only where memory is locked with
+	 * MCL_FUTURE under a finite RLIMIT_MEMLOCK: every later mapping of the
+	 * process is then a locked one, and without it this thread could not
+	 * allocate at all (its first malloc maps an arena).  It locks memory
+	 * and nothing else.
+	 */
+	if (data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK))
+		keep = CAP_TO_MASK(CAP_IPC_LOCK);
+	/* EINVAL: a kernel before ambient capabilities (4.3) has none to clear */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL) {
+		snprintf(err, errlen, "cannot clear the ambient capabilities: %s", strerror(errno));
+		return -1;
+	}
+	memset(data, 0, sizeof(data));
+	data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective = keep;
+	data[CAP_TO_INDEX(CAP_IPC_LOCK)].permitted = keep;
+	if (syscall(SYS_capset, &hdr, data)) {
+		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
+		return -1;
+	}
+	/* set for the process already (privs_drop); again, so this thread
+	 * cannot regain anything by exec, whoever called it */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		snprintf(err, errlen, "cannot set no-new-privs: %s", strerror(errno));
+		return -1;
+	}
+	/* measured, not assumed */
+	hdr.pid = 0;
+	if (syscall(SYS_capget, &hdr, data)) {
+		snprintf(err, errlen, "cannot read capabilities: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if ((data[i].effective | data[i].permitted) &
+			~(i == CAP_TO_INDEX(CAP_IPC_LOCK) ? keep : 0) ||
+		    data[i].inheritable) {
+			snprintf(err, errlen, "capabilities still held after dropping them");
+			return -1;
+		}
 	return 0;
 }
 
