@@ -36,7 +36,7 @@ TEST_LDLIBS := -lpthread
 
 USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
 	output.o pipeline.o cgroup.o detector.o policy.o source_live.o progid.o hostlimits.o \
-	container.o privs.o metrics.o topview.o report.o)
+	container.o privs.o metrics.o health.o topview.o report.o)
 # everything after the kernel, for harnesses and unit tests (no libbpf skeleton)
 NOLIVE_OBJS := $(filter-out $(OUT)/source_live.o,$(USER_OBJS))
 FUZZ_SRCS := $(patsubst $(OUT)/%.o,user/%.c,$(NOLIVE_OBJS))

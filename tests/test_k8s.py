@@ -344,15 +344,27 @@ def test_metrics_scraped_by_prometheus():
             wl.wait(timeout=30)
 
 
+def health_check(path):
+    """forktrace --health-check path, as the kubelet's exec probe runs it:
+    (exit code, stderr)."""
+    r = subprocess.run([FORKTRACE, "--health-check", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=10)
+    return r.returncode, r.stderr.strip()
+
+
 @test
 def test_healthz_fails_when_the_reader_is_stuck():
     """stdout into a pipe nobody reads: the main loop blocks in write, the
     ring buffer is no longer read, /healthz turns 503 while /metrics still
-    answers; reading the pipe again brings it back."""
+    answers, and the exec probe (--health-check on --heartbeat's file)
+    fails too; reading the pipe again brings both back."""
     port = free_port()
     addr = "127.0.0.1:%d" % port
+    hb_dir = tempfile.mkdtemp()
+    hb = os.path.join(hb_dir, "heartbeat")
     r, w = os.pipe()
-    proc = subprocess.Popen([FORKTRACE, "--metrics", addr], stdout=w, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([FORKTRACE, "--metrics", addr, "--heartbeat", hb], stdout=w,
+                            stderr=subprocess.PIPE)
     os.close(w)
     try:
         deadline = time.time() + 20
@@ -363,6 +375,8 @@ def test_healthz_fails_when_the_reader_is_stuck():
             except OSError:
                 time.sleep(0.1)
         check(status == 200, "never healthy")
+        rc, why = health_check(hb)
+        check(rc == 0 and not why, "--health-check while healthy: %d %r" % (rc, why))
         # fill the pipe: each fork is a line of output nobody reads
         subprocess.run(contain_cmd(["/bin/sh", "-c", "for i in $(seq 3000); do /bin/true; "
                                     "done"], max_tasks=20, timeout=60), timeout=90)
@@ -377,6 +391,9 @@ def test_healthz_fails_when_the_reader_is_stuck():
         age = metric(text, "forktrace_ring_read_age_seconds")
         check(mstatus == 200 and age is not None and age > 10, "metrics %d, age %r" %
               (mstatus, age))
+        rc, why = health_check(hb)
+        check(rc == 1 and "last read" in why, "--health-check with the reader stuck: %d %r" %
+              (rc, why))
         # drain: the reader moves on, health comes back
         os.set_blocking(r, False)
         deadline = time.time() + 20
@@ -391,6 +408,10 @@ def test_healthz_fails_when_the_reader_is_stuck():
                 break
             time.sleep(0.2)
         check(status == 200, "/healthz %d after the pipe was drained" % status)
+        deadline = time.time() + 10
+        while time.time() < deadline and health_check(hb)[0] != 0:
+            time.sleep(0.2)
+        check(health_check(hb)[0] == 0, "--health-check after the drain: %r" % (health_check(hb),))
     finally:
         proc.send_signal(signal.SIGINT)
         os.set_blocking(r, False)
@@ -404,6 +425,7 @@ def test_healthz_fails_when_the_reader_is_stuck():
             proc.kill()
         proc.wait()
         os.close(r)
+        shutil.rmtree(hb_dir, ignore_errors=True)
 
 
 def http_get_from(src, port, path, timeout):

@@ -24,6 +24,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "detector.h"
+#include "health.h"
 #include "metrics.h"
 #include "policy.h"
 #include "pipeline.h"
@@ -65,6 +66,7 @@ struct config {
 	/* node agent */
 	bool agent;
 	const char *output_path, *metrics_addr, *host_root, *container_id, *pod;
+	const char *heartbeat_path, *health_check_path;
 	struct privs_opts privs;
 	bool top, log; /* --top, --log: the live view or lines, whatever stdout is */
 	char err[512]; /* a --config/--set problem, reported after parsing */
@@ -131,6 +133,8 @@ enum {
 	OPT_LOG,
 	OPT_RING_KB,
 	OPT_MEMBERS,
+	OPT_HEARTBEAT,
+	OPT_HEALTH_CHECK,
 };
 
 static const struct argp_option options[] = {
@@ -166,6 +170,13 @@ static const struct argp_option options[] = {
 	{ "metrics", OPT_METRICS, "ADDR:PORT", 0,
 	  "Serve Prometheus metrics at /metrics and a health check at /healthz (loopback or the "
 	  "pod IP; docs/metrics.md)",
+	  3 },
+	{ "heartbeat", OPT_HEARTBEAT, "FILE", 0,
+	  "Write the time the ring buffer was last read to FILE, each second (for --health-check)",
+	  3 },
+	{ "health-check", OPT_HEALTH_CHECK, "FILE", 0,
+	  "Exit 0 if --heartbeat's FILE says the ring buffer was read in the last 10 s, else 1: "
+	  "a liveness probe no network client can starve",
 	  3 },
 	{ "user", OPT_USER, "UID[:GID]", 0,
 	  "After attaching, run as this user with only the capabilities still needed", 3 },
@@ -397,6 +408,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_HOST_ROOT:
 		c->host_root = arg;
 		break;
+	case OPT_HEARTBEAT:
+		c->heartbeat_path = arg;
+		break;
+	case OPT_HEALTH_CHECK:
+		c->health_check_path = arg;
+		break;
 	case OPT_CONTAINER:
 		c->container_id = arg;
 		break;
@@ -446,10 +463,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!!c->cgroup_path + !!c->container_id + !!c->pod > 1)
 			argp_failure(state, 2, 0, "-c, --container and --pod: one at a time");
 		if (c->read_path &&
-		    (c->container_id || c->pod || c->metrics_addr || c->agent || c->privs.user_set))
+		    (c->container_id || c->pod || c->metrics_addr || c->agent || c->privs.user_set ||
+		     c->heartbeat_path))
 			argp_failure(state, 2, 0,
-				     "--container, --pod, --metrics, --agent and --user are for "
-				     "live tracing, not -r");
+				     "--container, --pod, --metrics, --heartbeat, --agent and --user "
+				     "are for live tracing, not -r");
 		if (c->top && (c->log || c->read_path || c->json || c->alerts_only ||
 			       c->no_detect || c->output_path || c->tree || c->threads))
 			argp_failure(state, 2, 0,
@@ -859,6 +877,7 @@ static int trace_live(struct config *c)
 	};
 	uint64_t stats[FT_STAT_MAX], deadline = 0, next_stats = 0, next_metrics = 0, now;
 	struct metrics_server *metrics = NULL;
+	struct health heartbeat = { .fd = -1 };
 	struct topview *view = NULL;
 	struct live_safety *safety = NULL;
 	struct live_source *src = NULL;
@@ -914,6 +933,8 @@ static int trace_live(struct config *c)
 		po.actuator = &ops;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
 		goto cleanup;
+	if (c->heartbeat_path && health_open(c->heartbeat_path, &heartbeat, err, sizeof(err)))
+		goto cleanup;
 	/* real-time for verdicts that act; the view's keys wait for a person */
 	c->privs.memory_locked = claim_priority(c->policy.mode != POLICY_OBSERVE);
 	/* attached, files and port open: what is left needs far less */
@@ -943,6 +964,7 @@ static int trace_live(struct config *c)
 	now = procfs_boot_ns();
 	if (metrics) /* healthy from here on, while the loop reads */
 		metrics_heartbeat(metrics, now);
+	health_beat(&heartbeat, now);
 	pipeline_start(p, "live", (uint32_t)getpid());
 	if (procfs_snapshot(now, 0, pipeline_feed, p) < 0) {
 		snprintf(err, sizeof(err), "cannot read /proc: %s", strerror(errno));
@@ -993,6 +1015,7 @@ static int trace_live(struct config *c)
 			if (out && c->output_path)
 				reopen_output(c->output_path, out);
 		}
+		health_beat(&heartbeat, now);
 		if (metrics) {
 			metrics_heartbeat(metrics, now);
 			if (now >= next_metrics) {
@@ -1032,6 +1055,7 @@ cleanup:
 		fprintf(stderr, "forktrace: %s\n", err);
 	pipeline_free(p);
 	metrics_stop(metrics);
+	health_close(&heartbeat);
 	live_close(src);
 	free(metrics_text);
 	free(safety);
@@ -1059,6 +1083,10 @@ int main(int argc, char **argv)
 	policy_defaults(&c.policy); /* the mode and --act-on start here */
 	if (argp_parse(&argp, argc, argv, 0, NULL, &c))
 		return 2;
+	/* the kubelet's exec probe: nothing else is started */
+	if (c.health_check_path)
+		return health_check(c.health_check_path, procfs_boot_ns(), METRICS_HEALTH_MAX_NS,
+				    stderr);
 	libbpf_set_print(c.verbose ? libbpf_print : NULL);
 	/*
 	 * Before anything slow: a SIGINT during the BPF load must end the run

@@ -454,7 +454,7 @@ static int serve_start(struct metrics_server *m)
 
 	if (m->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	if (privs_drop_thread(m->err, sizeof(m->err)))
+	if (privs_drop_thread(true, m->err, sizeof(m->err)))
 		return -1;
 	m->daemon = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&m->addr,

@@ -129,7 +129,7 @@ int privs_drop(const struct privs_opts *o, char *err, size_t errlen)
  * the threads this one creates inherit its sets, the rest of the process
  * keeps its own.
  */
-int privs_drop_thread(char *err, size_t errlen)
+int privs_drop_thread(bool keep_memlock, char *err, size_t errlen)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
@@ -147,7 +147,7 @@ int privs_drop_thread(char *err, size_t errlen)
 	 * allocate at all (its first malloc maps an arena).  It locks memory
 	 * and nothing else.
 	 */
-	if (data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK))
+	if (keep_memlock && data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK))
 		keep = CAP_TO_MASK(CAP_IPC_LOCK);
 	/* EINVAL: a kernel before ambient capabilities (4.3) has none to clear */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL) {

@@ -38,12 +38,13 @@ int privs_drop(const struct privs_opts *o, char *err, size_t errlen);
 
 /*
  * The calling thread only: no capability in any set (effective, permitted,
- * inheritable, ambient) but CAP_IPC_LOCK where privs_drop kept it (locked
- * memory under a finite limit: without it no allocation would work), and
+ * inheritable, ambient) but, with keep_memlock, CAP_IPC_LOCK where
+ * privs_drop kept it (locked memory under a finite limit: without it no
+ * allocation would work), and
  * no-new-privs; checked after.  For a thread that faces the network:
  * threads it creates inherit the same.  -1 with a reason in err.
  */
-int privs_drop_thread(char *err, size_t errlen);
+int privs_drop_thread(bool keep_memlock, char *err, size_t errlen);
 
 /* The effective capabilities, as capability names ("cap_kill,..."). */
 void privs_describe(char *buf, size_t len);

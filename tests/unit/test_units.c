@@ -4,6 +4,7 @@
  * process table, pipeline scope, JSON escaping, recordings.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,8 +14,10 @@
 #include <zlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include "check.h"
 #include "detector.h"
+#include "health.h"
 #include "policy.h"
 #include "procfs.h"
 #include "container.h"
@@ -3311,6 +3314,81 @@ out:
 	pt_free(t);
 }
 
+/* --health-check in a child: it drops the calling thread's capabilities */
+static int health_check_in_child(const char *path, uint64_t now)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		FILE *null = fopen("/dev/null", "w");
+
+		_exit(health_check(path, now, 10000000000ull, null ? null : stderr));
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void test_health_heartbeat_file(void)
+{
+	char path[] = "/tmp/ft-heartbeat-XXXXXX", buf[64];
+	struct health h;
+	uint64_t ns = 0, t0 = 5000000000ull;
+	char err[256];
+	ssize_t n;
+	int fd = mkstemp(path);
+
+	CHECK(health_parse("00000000000000000123\n", 21, &ns) == 0 && ns == 123);
+	CHECK(health_parse("18446744073709551615\n", 21, &ns) == 0 && ns == UINT64_MAX);
+	CHECK(health_parse("18446744073709551616\n", 21, &ns) == -1); /* overflow */
+	CHECK(health_parse("", 0, &ns) == -1);
+	CHECK(health_parse("\n", 1, &ns) == -1);
+	CHECK(health_parse("123", 3, &ns) == -1);		       /* no newline */
+	CHECK(health_parse("12a\n", 4, &ns) == -1);		       /* not digits */
+	CHECK(health_parse("-1\n", 3, &ns) == -1);
+	CHECK(health_parse("000000000000000000123\n", 22, &ns) == -1); /* too long */
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, "junk that was there\n", 20) == 20);
+	close(fd);
+	/* opened: the old content is gone, and an empty file is not healthy */
+	CHECK(health_open(path, &h, err, sizeof(err)) == 0);
+	CHECK(health_check_in_child(path, t0) == 1);
+	health_beat(&h, t0);
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	CHECK(n == 21 && health_parse(buf, (size_t)n, &ns) == 0 && ns == t0);
+	/* rewritten once a second, not on every loop */
+	health_beat(&h, t0 + 500000000ull);
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	CHECK(n == 21 && health_parse(buf, (size_t)n, &ns) == 0 && ns == t0);
+	health_beat(&h, t0 + 1000000000ull);
+	fd = open(path, O_RDONLY);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	CHECK(n == 21 && health_parse(buf, (size_t)n, &ns) == 0 && ns == t0 + 1000000000ull);
+	health_close(&h);
+	/* fresh, at the limit, stale, from another boot */
+	CHECK(health_check_in_child(path, t0 + 1000000000ull) == 0);
+	CHECK(health_check_in_child(path, t0 + 11000000000ull) == 0);
+	CHECK(health_check_in_child(path, t0 + 11000000001ull) == 1);
+	CHECK(health_check_in_child(path, t0 + 60000000000ull) == 1);
+	CHECK(health_check_in_child(path, 1000000000ull) == 1);
+	/* junk, a directory, nothing */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(write(fd, "99999999999999999999999\n", 24) == 24);
+	close(fd);
+	CHECK(health_check_in_child(path, t0) == 1);
+	CHECK(health_check_in_child("/tmp", t0) == 1);
+	unlink(path);
+	CHECK(health_check_in_child(path, t0) == 1);
+}
+
 int main(void)
 {
 	RUN(test_fork_exit_basic);
@@ -3387,5 +3465,6 @@ int main(void)
 	RUN(test_policy_undecided_said_and_gave_up_stays_armed);
 	RUN(test_policy_held_stop_survives_cont);
 	RUN(test_detect_many_live_alerts);
+	RUN(test_health_heartbeat_file);
 	return SUMMARY();
 }
