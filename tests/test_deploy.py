@@ -26,6 +26,7 @@ from prom import fetch
 DEPLOY = os.path.join(ROOT, "deploy")
 K8S = os.path.join(DEPLOY, "kubernetes")
 UNIT = os.path.join(DEPLOY, "forktrace.service")
+SECCOMP_DIR = os.path.join(DEPLOY, "seccomp")
 NODE_DIR = os.path.join(ROOT, "tests", "deploy")
 VALIDATE = os.path.join(NODE_DIR, "validate.mjs")
 RULES_TEST = os.path.join(NODE_DIR, "rules_test.yaml")
@@ -116,7 +117,7 @@ def deploy_manifests_validate():
     check(lines and all(l.startswith("ok ") for l in lines), "not all ok:\n" + r.stdout)
     kinds = {docs[0]["kind"] for docs in load_manifests().values()}
     want = {"Namespace", "ServiceAccount", "ConfigMap", "DaemonSet", "PodMonitor",
-            "PrometheusRule", "Kustomization"}
+            "PrometheusRule", "NetworkPolicy", "Kustomization"}
     check(kinds == want, "deploy/kubernetes holds %r, want %r" % (sorted(kinds), sorted(want)))
     for kind in want:
         check(any(" %s" % kind in l for l in lines), "validate.mjs did not check the " + kind)
@@ -150,6 +151,26 @@ def deploy_validator_rejects_broken_manifests():
         r = validate(bad)
         check(r.returncode == 1 and "service account nobody-here not found" in r.stdout,
               "a dangling service account passed:\n" + r.stdout)
+
+        # a policy that selects no pod of ours protects nothing
+        with open(ds_path, "w") as f:
+            yaml.safe_dump(ds, f)
+        np_path = os.path.join(bad, "networkpolicy.yaml")
+        policy = manifest("NetworkPolicy")
+        broken = copy.deepcopy(policy)
+        broken["spec"]["podSelector"]["matchLabels"] = {"app.kubernetes.io/name": "nothing"}
+        with open(np_path, "w") as f:
+            yaml.safe_dump(broken, f)
+        r = validate(bad)
+        check(r.returncode == 1 and "podSelector matches no pod template" in r.stdout,
+              "a NetworkPolicy selecting nothing passed:\n" + r.stdout)
+        broken = copy.deepcopy(policy)
+        broken["spec"]["ingress"][0]["ports"][0]["port"] = "metricz"
+        with open(np_path, "w") as f:
+            yaml.safe_dump(broken, f)
+        r = validate(bad)
+        check(r.returncode == 1 and "port named metricz" in r.stdout,
+              "a NetworkPolicy on an unknown port passed:\n" + r.stdout)
 
         unknown = os.path.join(tmp, "widget.yaml")
         with open(unknown, "w") as f:
@@ -280,10 +301,20 @@ def deploy_daemonset_security():
           == "status.podIP", "POD_IP must come from status.podIP")
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     check(ports.get("metrics") == 9465, "no container port metrics: 9465")
-    for probe in ("livenessProbe", "readinessProbe"):
-        get = c.get(probe, {}).get("httpGet", {})
-        check(get.get("path") == "/healthz" and get.get("port") in (9465, "metrics"),
-              "%s must GET /healthz on 9465: %r" % (probe, get))
+    # liveness through no port (no client can starve it): the heartbeat
+    # the agent writes, read by --health-check; readiness over HTTP
+    heartbeat = [a.split("=", 1)[1] for a in args if a.startswith("--heartbeat=")]
+    check(len(heartbeat) == 1, "the agent must write a --heartbeat file: %r" % args)
+    live = c.get("livenessProbe", {})
+    check(live.get("exec", {}).get("command") ==
+          ["/usr/local/sbin/forktrace", "--health-check=" + heartbeat[0]] and
+          "httpGet" not in live, "livenessProbe must exec --health-check on %s: %r" %
+          (heartbeat[0], live))
+    check(live.get("timeoutSeconds", 1) >= 2 and live.get("failureThreshold", 3) >= 3,
+          "livenessProbe too quick to kill: %r" % live)
+    get = c.get("readinessProbe", {}).get("httpGet", {})
+    check(get.get("path") == "/healthz" and get.get("port") in (9465, "metrics"),
+          "readinessProbe must GET /healthz on 9465: %r" % get)
     res = c["resources"]
     check(res["requests"] == {"cpu": "50m", "memory": "32Mi"} and
           res["limits"] == {"cpu": "1", "memory": "128Mi"}, "resources: %r" % res)
@@ -295,6 +326,13 @@ def deploy_daemonset_security():
             "/sys/fs/cgroup": ("/host/sys/fs/cgroup", "Directory"),
             "/run/containerd": ("/host/run/containerd", ""),
             "/run/containers/storage": ("/host/run/containers/storage", "")}
+    # the heartbeat's directory: the one writable mount, in memory, tiny
+    run = [m for m in c["volumeMounts"] if heartbeat[0].startswith(m["mountPath"] + "/")]
+    check(len(run) == 1 and "emptyDir" in volumes.get(run[0]["name"], {}),
+          "the heartbeat file's directory is not an emptyDir mount: %r" % run)
+    ed = volumes[run[0]["name"]]["emptyDir"]
+    check(ed.get("medium") == "Memory" and quantity(ed.get("sizeLimit", "1Gi")) <= 2**20,
+          "heartbeat emptyDir %r" % ed)
     seen = set()
     for name, v in volumes.items():
         if "hostPath" not in v:
@@ -313,7 +351,52 @@ def deploy_daemonset_security():
         seen.add(hp["path"])
     check(seen == set(want), "host paths %r, want %r" % (sorted(seen), sorted(want)))
     for m in c["volumeMounts"]:
-        check(m.get("readOnly") is True, "%s mounted writable" % m["mountPath"])
+        check(m is run[0] or m.get("readOnly") is True, "%s mounted writable" % m["mountPath"])
+
+    # seccomp: our allowlist, not Unconfined (RuntimeDefault blocks bpf(2):
+    # deploy_image_builds_and_runs shows it)
+    sp = sc.get("seccompProfile", {})
+    check(sp.get("type") == "Localhost" and sp.get("localhostProfile") ==
+          "forktrace/forktrace.json", "seccompProfile %r" % sp)
+    prof = seccomp_profile()
+    allowed = seccomp_allowed(prof)
+    check(prof["defaultAction"] == "SCMP_ACT_ERRNO", "the profile must deny by default")
+    for name in ("bpf", "perf_event_open", "pidfd_open", "pidfd_send_signal", "kill",
+                 "mlockall", "capset", "prctl", "setresuid", "sched_setscheduler",
+                 "setpriority", "prlimit64", "accept4", "epoll_wait", "epoll_ctl", "socket",
+                 "bind", "listen", "readlinkat", "openat", "pwrite64", "ftruncate", "futex",
+                 "rt_sigaction", "clock_nanosleep"):
+        check(name in allowed, "the seccomp profile denies %s, which forktrace uses" % name)
+    for name in ("open_by_handle_at", "name_to_handle_at", "mount", "umount2", "unshare",
+                 "setns", "ptrace", "process_vm_readv", "process_vm_writev", "keyctl",
+                 "io_uring_setup", "kexec_load", "init_module", "finit_module", "userfaultfd",
+                 "pidfd_getfd", "clone3", "pivot_root", "chroot"):
+        check(name not in allowed, "the seccomp profile allows %s" % name)
+    clone = [r for r in prof["syscalls"] if "clone" in r["names"]]
+    check(len(clone) == 1 and clone[0]["args"][0]["op"] == "SCMP_CMP_MASKED_EQ" and
+          clone[0]["args"][0]["value"] & 0x10000000 and clone[0]["args"][0]["valueTwo"] == 0,
+          "clone must be allowed without namespace flags only: %r" % clone)
+
+    # only Prometheus reaches the port, and the agent reaches no one
+    policy = manifest("NetworkPolicy")
+    ps = policy["spec"]
+    check(policy["metadata"]["namespace"] == ds["metadata"]["namespace"] and
+          ps["podSelector"]["matchLabels"].items() <=
+          ds["spec"]["template"]["metadata"]["labels"].items(),
+          "the NetworkPolicy does not select the agent's pods: %r" % ps["podSelector"])
+    check(sorted(ps.get("policyTypes", [])) == ["Egress", "Ingress"],
+          "policyTypes %r: both directions" % ps.get("policyTypes"))
+    check(ps.get("egress") == [], "egress must be empty (forktrace connects nowhere): %r" %
+          ps.get("egress"))
+    check(len(ps["ingress"]) == 1, "one ingress rule: %r" % ps["ingress"])
+    rule = ps["ingress"][0]
+    check(rule.get("ports") == [{"port": "metrics", "protocol": "TCP"}],
+          "ingress ports %r" % rule.get("ports"))
+    check(rule.get("from") and all(
+        "namespaceSelector" in f and "podSelector" in f and "ipBlock" not in f and
+        f["namespaceSelector"].get("matchLabels") and f["podSelector"].get("matchLabels")
+        for f in rule["from"]), "ingress from must name a namespace and its pods: %r" %
+        rule.get("from"))
 
     # the config: the ConfigMap's forktrace.conf at --config's path
     cm = manifest("ConfigMap")
@@ -351,6 +434,18 @@ def deploy_readme_lists_the_capabilities():
               "%s is for" % cap)
 
 
+def seccomp_profile():
+    """deploy/seccomp/forktrace.json, the Localhost profile the DaemonSet names."""
+    with open(os.path.join(SECCOMP_DIR, "forktrace.json")) as f:
+        return json.load(f)
+
+
+def seccomp_allowed(prof):
+    """Syscall names the profile allows with no condition on arguments."""
+    return {n for r in prof["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" and not r.get("args")
+            for n in r["names"]}
+
+
 # --- the image -----------------------------------------------------------------
 
 def podman(*args, timeout=120):
@@ -381,8 +476,13 @@ def pod_like_run_args(conf_dir, caps, network="none"):
             "--cap-drop=all", "--cap-add=" + ",".join("CAP_" + n for n in sorted(caps)),
             "--security-opt=no-new-privileges",
             "--memory=%d" % quantity(limits["memory"]), "--cpus=%g" % quantity(limits["cpu"])]
-    if sc.get("seccompProfile", {}).get("type") == "Unconfined":
+    sp = sc.get("seccompProfile", {})
+    if sp.get("type") == "Unconfined":
         opts.append("--security-opt=seccomp=unconfined")
+    elif sp.get("type") == "Localhost":
+        # the kubelet's <root>/seccomp/forktrace/forktrace.json is deploy/seccomp's
+        opts.append("--security-opt=seccomp=" +
+                    os.path.join(SECCOMP_DIR, os.path.basename(sp["localhostProfile"])))
     mounts = {m["name"]: m for m in c["volumeMounts"]}
     for v in pod["volumes"]:
         m = mounts[v["name"]]
@@ -392,6 +492,9 @@ def pod_like_run_args(conf_dir, caps, network="none"):
                 opts.append("--volume=%s:%s:ro%s" % (v["hostPath"]["path"], m["mountPath"], prop))
         elif "configMap" in v:
             opts.append("--volume=%s:%s:ro" % (conf_dir, m["mountPath"]))
+        elif "emptyDir" in v:
+            opts.append("--tmpfs=%s:rw,size=%d,mode=0755" %
+                        (m["mountPath"], quantity(v["emptyDir"].get("sizeLimit", "1Mi"))))
     return opts
 
 
@@ -442,6 +545,15 @@ def deploy_image_builds_and_runs():
         check(start["attach"]["fork"] == "tp_btf" and start["attach"]["oom"] != "none",
               "with the DaemonSet's capabilities every probe should attach: %r" % start["attach"])
         check(events[-1].get("event") == "summary", "no summary line: %r" % events[-1])
+
+        # the runtime's default seccomp profile (here containers-common's, as
+        # CRI-O applies it) lets bpf(2) through to CAP_SYS_ADMIN only: why the
+        # DaemonSet ships a profile of its own (docs/kubernetes.md)
+        default = [o for o in opts if not o.startswith("--security-opt=seccomp=")]
+        r = podman("run", *default, tag, "-d", "1", "-j", timeout=120)
+        check(r.returncode != 0 and "Operation not permitted" in r.stderr,
+              "under the runtime's default seccomp profile: rc %d, %s" %
+              (r.returncode, r.stderr[-300:]))
 
         # and one capability fewer is not enough: the list is not decoration
         fewer = pod_like_run_args(conf_dir, caps - {"BPF"})
@@ -502,6 +614,11 @@ def deploy_image_runs_as_the_daemonset_does():
                   "the agent exited: %s" % podman("logs", name).stderr[-2000:])
             time.sleep(0.2)
         check(code == 200, "/healthz answered %r within 30 s" % code)
+        # the liveness probe, as the kubelet runs it: exec in the container
+        live = c["livenessProbe"]["exec"]["command"]
+        r = podman("exec", name, *live)
+        check(r.returncode == 0, "the liveness probe %r failed (%d): %s" %
+              (live, r.returncode, r.stderr))
         code, text = http_get("http://127.0.0.1:%d/metrics" % port)
         check(code == 200 and "forktrace_build_info{" in text and
               "forktrace_ring_read_age_seconds " in text, "/metrics: %r %r" % (code, text[:300]))

@@ -802,11 +802,14 @@ def test_daemonset_capabilities_are_the_measured_ones():
     check(sc["capabilities"]["drop"] == ["ALL"] and not sc.get("privileged"),
           "securityContext %r" % sc)
     port = free_port()
+    hb_dir = tempfile.mkdtemp()
     args = []
     for a in c["args"]:
         a = a.replace("$(POD_IP)", "127.0.0.1").replace(":9465", ":%d" % port)
         if a.startswith("--config") or a.startswith("--host-root"):
             continue  # the ConfigMap and the host's / are tested elsewhere
+        if a.startswith("--heartbeat="):
+            a = "--heartbeat=" + os.path.join(hb_dir, "heartbeat")  # the pod's emptyDir
         args.append(a)
     args += ["--tree", "-v"]
     pod = Pod("containerd", "shop", "caps-0")
@@ -874,3 +877,4 @@ def test_daemonset_capabilities_are_the_measured_ones():
         pod.cleanup()
         host.kill()
         host.wait()
+        shutil.rmtree(hb_dir, ignore_errors=True)

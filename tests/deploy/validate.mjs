@@ -10,7 +10,8 @@
 // checked by hand (its resources exist, and every manifest in its directory
 // is listed).  Then, for each directory given, the references between the
 // objects in it are resolved: namespace, service account, config map,
-// volumes, selectors, the PodMonitor's pods and port.  (The schemas do not
+// volumes, selectors, the PodMonitor's and the NetworkPolicy's pods and
+// ports.  (The schemas do not
 // reject unknown fields, so a misspelt optional field passes here;
 // tests/test_deploy.py checks the fields that matter by name, and the API
 // server's strict field validation rejects the rest at apply time.)
@@ -240,6 +241,21 @@ function checkReferences(group, obj) {
       const named = pods.some(({ obj: o }) => (o.spec.template.spec.containers ?? [])
         .some((c) => (c.ports ?? []).some((p) => p.name === ep.port)));
       if (ep.port && pods.length && !named) problems.push(`no selected container has a port named ${ep.port}`);
+    }
+  }
+  if (obj.kind === "NetworkPolicy") {
+    // a policy that selects no pod protects nothing; a port it names must
+    // be one of the selected containers'
+    const pods = group.filter(({ obj: o }) => workloads.has(o.kind) &&
+      matches(obj.spec.podSelector, o.spec?.template?.metadata?.labels));
+    if (pods.length === 0) problems.push("its podSelector matches no pod template among the manifests");
+    for (const rule of obj.spec.ingress ?? []) {
+      for (const p of rule.ports ?? []) {
+        if (typeof p.port !== "string" || !pods.length) continue;
+        const named = pods.some(({ obj: o }) => (o.spec.template.spec.containers ?? [])
+          .some((c) => (c.ports ?? []).some((cp) => cp.name === p.port)));
+        if (!named) problems.push(`no selected container has a port named ${p.port}`);
+      }
     }
   }
   return problems;
