@@ -51,6 +51,8 @@ struct det_proc {
 
 struct det_alert {
 	bool used, dirty;
+	bool retired;		/* ended to make room, its tree alive */
+	uint64_t last_active_ns; /* raised, or a member forked */
 	enum det_pattern pattern;
 	struct pt_key root;
 	uint64_t root_start_ns;
@@ -93,7 +95,10 @@ struct detector {
 	struct det_alert alerts[DET_MAX_ALERTS];
 	struct pending_fork pending[DET_PENDING];
 	uint32_t pend_head, pend_len, dirty_alerts;
-	uint64_t pend_dropped, alerts_dropped;
+	uint64_t pend_dropped, alerts_dropped, alerts_retired;
+	/* is an action holding the alert's tree id (det_set_pinned)? */
+	bool (*pinned)(void *ctx, uint32_t tree);
+	void *pin_ctx;
 	uint64_t profiles, profiled_nodes; /* the cost of detection, reported */
 	uint64_t forks;			   /* process forks fed so far */
 	/* profile scratch, sized to the table so a traversal never allocates */
@@ -833,18 +838,72 @@ static uint32_t count_live(struct detector *d, const struct proctable *t, struct
 	return live;
 }
 
-static struct det_alert *new_alert(struct detector *d, enum det_pattern p,
-				   const struct pt_entry *root, uint32_t live, uint64_t now)
-{
-	struct det_alert *a = NULL;
+static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det_verdict_fn fn,
+		      void *ctx);
 
-	for (uint32_t i = 0; i < DET_MAX_ALERTS && !a; i++)
+/* The tree's members stop pointing at the alert (its slot is reused). */
+static void untag(struct detector *d, const struct proctable *t, struct det_alert *a)
+{
+	int32_t r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+	uint16_t id = alert_id(d, a);
+	uint32_t n;
+
+	if (r == PT_NONE) {
+		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
+			if (st(d, t, i)->alert == id)
+				st(d, t, i)->alert = 0;
+		return;
+	}
+	n = walk_subtree(d, t, r, false);
+	for (uint32_t k = 0; k < n; k++)
+		if (st(d, t, d->order[k])->alert == id)
+			st(d, t, d->order[k])->alert = 0;
+}
+
+/*
+ * A slot for a new alert: a free one, else the one of the least recently
+ * active alert that no action holds, retired (ended, with its tree alive:
+ * flagged again if it grows again).  Flagged trees nobody acts on (observed,
+ * exempt, dry run) would otherwise fill the table for as long as one
+ * member lives, and a neighbour could make 1,023 of them to silence
+ * detection for everyone.  NULL (counted) only when every alert is held
+ * by an action.
+ */
+static struct det_alert *alert_slot(struct detector *d, const struct proctable *t, uint64_t now,
+				    det_verdict_fn fn, void *ctx)
+{
+	struct det_alert *victim = NULL;
+
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++)
 		if (!d->alerts[i].used)
-			a = &d->alerts[i];
-	if (!a) {
+			return &d->alerts[i];
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
+		struct det_alert *a = &d->alerts[i];
+
+		if (d->pinned && d->pinned(d->pin_ctx, alert_id(d, a)))
+			continue;
+		if (!victim || a->last_active_ns < victim->last_active_ns)
+			victim = a;
+	}
+	if (!victim) {
 		d->alerts_dropped++;
 		return NULL;
 	}
+	untag(d, t, victim);
+	victim->retired = true;
+	end_alert(d, victim, now, fn, ctx);
+	d->alerts_retired++;
+	return victim;
+}
+
+static struct det_alert *new_alert(struct detector *d, const struct proctable *t,
+				   enum det_pattern p, const struct pt_entry *root, uint32_t live,
+				   uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	struct det_alert *a = alert_slot(d, t, now, fn, ctx);
+
+	if (!a)
+		return NULL;
 	memset(a, 0, sizeof(*a));
 	a->used = true;
 	a->pattern = p;
@@ -852,12 +911,18 @@ static struct det_alert *new_alert(struct detector *d, enum det_pattern p,
 	a->root_start_ns = root->start_ns;
 	a->live = a->peak = a->reported_tasks = live;
 	a->seq = 1;
-	a->first_ns = now;
+	a->first_ns = a->last_active_ns = now;
 	a->next_count_ns = now + RECOUNT_NS;
 	memcpy(a->comm, root->comm, sizeof(a->comm));
 	memcpy(a->exe, root->filename, sizeof(a->exe));
 	memcpy(a->cmdline, root->cmdline, sizeof(a->cmdline));
 	return a;
+}
+
+void det_set_pinned(struct detector *d, bool (*pinned)(void *ctx, uint32_t tree), void *ctx)
+{
+	d->pinned = pinned;
+	d->pin_ctx = ctx;
 }
 
 /*
@@ -909,7 +974,7 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 		return;
 	profile(d, t, root, now, &pr);
 	p = name_runaway(&pr);
-	a = new_alert(d, p, pt_get(t, root), pr.live, now);
+	a = new_alert(d, t, p, pt_get(t, root), pr.live, now, fn, ctx);
 	if (!a)
 		return;
 	tag_subtree(d, t, root, alert_id(d, a));
@@ -942,6 +1007,10 @@ static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det
 	v.tree = alert_id(d, a);
 	v.doubling_ms = -1;
 	v.duration_ns = now - a->first_ns;
+	if (a->retired)
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "retired with its tree alive: every alert slot was in use and no "
+			 "action held this one; flagged again if it grows");
 	if (a->dirty)
 		d->dirty_alerts--;
 	a->used = a->dirty = false;
@@ -1125,6 +1194,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 		pp->mt_fork = true;
 	a = alert_of(d, pp);
 	if (a) { /* membership is inherited at fork */
+		a->last_active_ns = now;
 		cp->alert = pp->alert;
 		cp->flagged = true;
 		/* the peak between two counts: births since the last one (a
@@ -1181,7 +1251,7 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 	/* a tree of one process (and what it forks from now on): actionable.
 	 * Only the process is tagged: its children from before the verdict
 	 * are not what exploded (a daemon's shims and containers) */
-	a = new_alert(d, DET_THREAD_EXPLOSION, pt_get(t, slot), 1, f->h.ts_ns);
+	a = new_alert(d, t, DET_THREAD_EXPLOSION, pt_get(t, slot), 1, f->h.ts_ns, fn, ctx);
 	if (!a)
 		return;
 	p->alert = alert_id(d, a);
@@ -1465,7 +1535,7 @@ uint32_t det_flag_tree(struct detector *d, const struct proctable *t, int32_t ro
 		return id;
 	profile(d, t, root, now, &pr);
 	p = name_runaway(&pr);
-	a = new_alert(d, p, re, pr.live, now);
+	a = new_alert(d, t, p, re, pr.live, now, fn, ctx);
 	if (!a)
 		return 0;
 	id = alert_id(d, a);
@@ -1620,6 +1690,7 @@ void det_get_drops(const struct detector *d, struct det_drops *out)
 {
 	out->pending = d->pend_dropped;
 	out->alerts = d->alerts_dropped;
+	out->retired = d->alerts_retired;
 }
 
 void det_get_work(const struct detector *d, struct det_work *out)

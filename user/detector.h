@@ -161,9 +161,16 @@ uint32_t det_flag_tree(struct detector *d, const struct proctable *t, int32_t ro
 /* What the detector's fixed-size state had to drop. */
 struct det_drops {
 	uint64_t pending; /* fork_while_threaded checks beyond the queue */
-	uint64_t alerts;  /* runaway trees beyond the concurrent-alert table */
+	uint64_t alerts;  /* runaway trees not flagged: every alert held by an action */
+	uint64_t retired; /* alerts ended early to make room (their trees alive) */
 };
 void det_get_drops(const struct detector *d, struct det_drops *out);
+/*
+ * When the alert table is full, the least recently active alert is
+ * retired to make room, unless pinned says an action holds its tree id
+ * (NULL: none is held).
+ */
+void det_set_pinned(struct detector *d, bool (*pinned)(void *ctx, uint32_t tree), void *ctx);
 
 /* What detection cost: subtree walks, and the processes they visited. */
 struct det_work {

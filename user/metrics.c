@@ -176,6 +176,10 @@ size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 	       "Runaway trees not flagged: the table of concurrent alerts was full.");
 	put(&t, "forktrace_alerts_dropped_total %llu\n",
 	    (unsigned long long)s->tot.detector_dropped_alerts);
+	family(&t, "forktrace_alerts_retired_total", "counter",
+	       "Alerts of live trees nothing acted on, ended early to make room for a new one.");
+	put(&t, "forktrace_alerts_retired_total %llu\n",
+	    (unsigned long long)s->tot.detector_retired_alerts);
 	family(&t, "forktrace_actions_total", "counter",
 	       "Actions on flagged trees: kill and stop done, dry runs, refused, exempt.");
 	for (int i = 0; i < METRICS_ACTION_KINDS; i++)

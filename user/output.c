@@ -916,6 +916,7 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_nest(&j, "detector_dropped");
 	json_u64(&j, "pending_checks", tot->detector_dropped_pending);
 	json_u64(&j, "alerts", tot->detector_dropped_alerts);
+	json_u64(&j, "alerts_retired", tot->detector_retired_alerts);
 	json_nest_end(&j);
 	json_nest(&j, "detector_work");
 	json_u64(&j, "profiles", tot->detector_profiles);

@@ -22,7 +22,7 @@ struct ft_totals {
 	uint64_t lost, lost_by_type[FT_EV_MAX];
 	uint64_t resyncs, records, filtered_in_kernel;
 	uint64_t alerts, findings, signals, kernel_signals;
-	uint64_t detector_dropped_pending, detector_dropped_alerts;
+	uint64_t detector_dropped_pending, detector_dropped_alerts, detector_retired_alerts;
 	uint64_t detector_profiles, detector_nodes;
 	/* containment failures: kernel helpers that failed, children of
 	 * flagged trees the members map had no room for, and user space's

@@ -57,6 +57,9 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 			 o->table_capacity);
 		goto fail;
 	}
+	/* an alert whose tree an action holds is never retired to make room */
+	if (p->policy)
+		det_set_pinned(p->det, policy_holds, p->policy);
 	output_set_verbose(p->out, o->verbose);
 	output_set_containers(p->out, p->containers);
 	output_set_signal_lines(p->out, !o->agent);
@@ -349,6 +352,7 @@ static void note_alert_drops(struct pipeline *p, uint64_t now)
 	struct det_drops drops;
 
 	det_get_drops(p->det, &drops);
+	p->tot.detector_retired_alerts = drops.retired;
 	if (drops.alerts == p->tot.detector_dropped_alerts)
 		return;
 	p->tot.detector_dropped_alerts = drops.alerts;
@@ -356,8 +360,8 @@ static void note_alert_drops(struct pipeline *p, uint64_t now)
 		return;
 	p->drop_said_ns = now;
 	fprintf(stderr,
-		"forktrace: a runaway tree was not flagged: %u trees are flagged already "
-		"(%llu not flagged so far)\n",
+		"forktrace: a runaway tree was not flagged: all %u flagged trees are held by "
+		"actions (%llu not flagged so far)\n",
 		(unsigned)FT_MAX_TREES - 1, (unsigned long long)drops.alerts);
 }
 
@@ -728,6 +732,7 @@ int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errle
 	det_get_drops(p->det, &drops);
 	p->tot.detector_dropped_pending = drops.pending;
 	p->tot.detector_dropped_alerts = drops.alerts;
+	p->tot.detector_retired_alerts = drops.retired;
 	det_get_work(p->det, &work);
 	p->tot.detector_profiles = work.profiles;
 	p->tot.detector_nodes = work.nodes;

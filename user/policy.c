@@ -473,6 +473,13 @@ bool policy_busy(const struct policy *p)
 	return false;
 }
 
+bool policy_holds(void *ctx, uint32_t tree)
+{
+	const struct policy *p = ctx;
+
+	return tree < FT_MAX_TREES && acting(&p->actions[tree]);
+}
+
 uint64_t policy_failures(const struct policy *p)
 {
 	return p->failures;
