@@ -329,3 +329,37 @@ def default_protections_resolve_under_host_root():
               "the same bytes elsewhere killed")
     finally:
         shutil.rmtree(hr, ignore_errors=True)
+
+
+@test
+def guard_unit_rule_only_system_units():
+    """The kernel's half of the unit rule: the in-kernel fork budget (the
+    detector kept out) spares a bomb in a system unit named by --allow
+    unit:, and not one in a cgroup of that name below a user's systemd."""
+    spoof = "user.slice/user-%d.slice/user@%d.service/app.slice/ftprobe.service" % (
+        TEST_UID, TEST_UID)
+    real = "ftprobe-test.slice/ftprobe.service"
+    for rel in (spoof, real):
+        os.makedirs(os.path.join(UNIFIED, rel), exist_ok=True)
+    try:
+        for rel, want_signals in ((spoof, True), (real, False)):
+            t = Tracer("--kill", "--guard", "16", "--set", "min_tasks=1000000",
+                       "--allow", "unit:ftprobe.service")
+            try:
+                subprocess.run(contain_cmd(in_cgroup2_dir(rel, [tool("wl_bomb_c")]),
+                                           max_tasks=300, timeout=2),
+                               stdout=subprocess.DEVNULL, timeout=40)
+                evs = t.stop(settle=0.5)
+            finally:
+                t.cleanup()
+            sent = [e for e in by_event(evs, "signal") if e.get("guard") and
+                    (e.get("forker_result") == 0 or e.get("child_result") == 0)]
+            if want_signals:
+                check(sent, "%s: the kernel spared a user unit named ftprobe.service" % rel)
+            else:
+                check(not sent, "%s: the kernel signalled the allowed system unit: %r" %
+                      (rel, sent[:2]))
+        print("    guard: user unit signalled in the kernel, system unit spared")
+    finally:
+        for rel in (spoof, real):
+            remove_cgroup2(rel)

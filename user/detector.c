@@ -111,6 +111,7 @@ struct detector {
 	uint32_t *branches; /* per slot: its copies with live copies below */
 	uint32_t *growing;  /* per slot: of those, the ones with live copies below them */
 	uint32_t *idle;	    /* per slot: its live copies that are old, fork not, and lead nowhere */
+	uint64_t *growth_start; /* per slot: first fork of its earliest growing copy */
 	uint8_t *leads;	    /* per slot: a copy is in its subtree */
 	uint64_t *ages;
 };
@@ -338,10 +339,11 @@ struct detector *det_new(const struct det_config *c, uint32_t cap)
 	d->branches = calloc(cap, sizeof(*d->branches));
 	d->growing = calloc(cap, sizeof(*d->growing));
 	d->idle = calloc(cap, sizeof(*d->idle));
+	d->growth_start = calloc(cap, sizeof(*d->growth_start));
 	d->leads = calloc(cap, sizeof(*d->leads));
 	d->ages = calloc(cap, sizeof(*d->ages));
 	if (!d->procs || !d->order || !d->copy_of || !d->gen || !d->is_copy || !d->forker ||
-	    !d->sub_live || !d->branches || !d->growing || !d->idle || !d->leads || !d->ages) {
+	    !d->sub_live || !d->branches || !d->growing || !d->idle || !d->growth_start || !d->leads || !d->ages) {
 		det_free(d);
 		return NULL;
 	}
@@ -367,6 +369,7 @@ void det_free(struct detector *d)
 	free(d->branches);
 	free(d->growing);
 	free(d->idle);
+	free(d->growth_start);
 	free(d->leads);
 	free(d->ages);
 	free(d);
@@ -520,6 +523,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		d->branches[i] = 0;
 		d->growing[i] = 0;
 		d->idle[i] = 0;
+		d->growth_start[i] = 0;
 		d->leads[i] = 0;
 		d->sub_live[i] = 0;
 		if (!k) {
@@ -589,11 +593,15 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			 * workers are not branches, a C bomb's newest children are */
 			d->branches[a] += d->sub_live[i] > (uint32_t)alive ||
 					  (alive && born + d->c.window_ns >= now);
-			d->growing[a] += d->sub_live[i] > (uint32_t)alive;
-			/* a worker waiting for work: alive since before the window,
-			 * not forking, nothing below it */
-			d->idle[a] += alive && d->sub_live[i] == 1 &&
-				      born + d->c.window_ns < now && !forked_recently(d, t, i, now);
+			if (d->sub_live[i] > (uint32_t)alive) {
+				const struct det_proc *ip = st(d, t, i);
+
+				d->growing[a]++;
+				/* when the runaway below a began: its first fork */
+				if (ip->first_fork_ns && (!d->growth_start[a] ||
+							  ip->first_fork_ns < d->growth_start[a]))
+					d->growth_start[a] = ip->first_fork_ns;
+			}
 		}
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -620,6 +628,31 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	if (nages) {
 		qsort(d->ages, nages, sizeof(*d->ages), cmp_u64);
 		pr->doubling_ms = (double)d->ages[nages / 2] / 1e6;
+	}
+	/*
+	 * Idle copies: workers waiting for work since well before the runaway
+	 * beside them began (a pre-fork master's pool: alive, not forking,
+	 * nothing below, born at least four doublings of the runaway, and
+	 * the window, before its first fork).  A bomb's own stuck copies (the
+	 * seed's deadlocked children) are born as it grows, within a doubling
+	 * or two of it: no pool.
+	 */
+	{
+		uint64_t margin = d->c.window_ns;
+
+		if (pr->doubling_ms > 0 && pr->doubling_ms * 4e6 > (double)margin)
+			margin = (uint64_t)(pr->doubling_ms * 4e6);
+		for (uint32_t k = 1; k < n; k++) {
+			int32_t i = d->order[k], a = d->copy_of[i];
+			const struct pt_entry *e = pt_get(t, i);
+			uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+
+			if (!d->is_copy[i] || a == PT_NONE || !d->growth_start[a] ||
+			    e->state != PT_ALIVE || d->sub_live[i] != 1)
+				continue;
+			d->idle[a] += born + margin < d->growth_start[a] &&
+				      !forked_recently(d, t, i, now);
+		}
 	}
 	/* a rate over the last second, or over the tree's life if younger */
 	pr->births_per_s =

@@ -3071,6 +3071,43 @@ static void test_detect_master_respawn_then_worker_bombs(void)
 	synth_free(&s);
 }
 
+/*
+ * The seed's cascade: every working copy forks a replacement every 2 s and
+ * about half of them deadlock at once (alive, idle, nothing below).  The
+ * stuck copies are born after the runaway began: they are no pre-fork
+ * pool, and the top stays the root.
+ */
+static void test_detect_seed_cascade_keeps_its_root(void)
+{
+	struct synth s;
+	uint32_t top, active[512], nactive = 1, stuck = 0, made = 0;
+	uint64_t ts = 1 * SEC;
+	const struct det_verdict *v = NULL;
+
+	synth_init(&s);
+	top = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, top, "/usr/bin/python3", ARGV("python3\0svc.py"), ts + 1000);
+	active[0] = top;
+	for (int round = 0; round < 8 && !v; round++) {
+		uint32_t n = nactive;
+
+		ts += 2 * SEC;
+		for (uint32_t i = 0; i < n && nactive < 512; i++) {
+			uint32_t c = synth_fork(&s, active[i], ts += 1000000);
+
+			/* every other replacement inherits the lock and hangs */
+			if (++made % 2)
+				stuck++;
+			else
+				active[nactive++] = c;
+		}
+		v = only_alert(&s);
+	}
+	CHECK(v && v->root == top);
+	CHECK(stuck > 4);
+	synth_free(&s);
+}
+
 /* A daemon whose threads explode: the verdict's tree is the daemon and what
  * it forks from then on, never the shims and containers it ran before. */
 static void test_thread_explosion_spares_the_existing_subtree(void)
@@ -3477,6 +3514,7 @@ int main(void)
 	RUN(test_unit_rules_only_system_units);
 	RUN(test_choose_root_prefork_master);
 	RUN(test_detect_master_respawn_then_worker_bombs);
+	RUN(test_detect_seed_cascade_keeps_its_root);
 	RUN(test_thread_explosion_spares_the_existing_subtree);
 	RUN(test_policy_exe_from_the_kernel_not_proc);
 	RUN(test_policy_undecided_said_and_gave_up_stays_armed);

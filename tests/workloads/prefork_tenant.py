@@ -1,5 +1,5 @@
 """A pre-fork server shared by tenants (php-fpm, gunicorn, celery): the
-master forks 8 workers that wait for requests.  After 3 s a tenant's request
+master forks 8 workers that wait for requests.  After 4 s a tenant's request
 crashes worker 7 and the master forks a replacement; a moment later another
 request makes worker 0 fork without end (while True: os.fork()).  The
 master keeps running until killed.
@@ -43,7 +43,7 @@ def spawn():
 
 def main():
     pool = [spawn() for _ in range(WORKERS)]
-    time.sleep(3)  # the workers are idle, long past any "recent fork"
+    time.sleep(4)  # the workers are idle, long past any "recent fork"
     os.write(pool[7][1], b"crash")
     os.waitpid(pool[7][0], 0)
     pool[7] = spawn()  # the master respawns the crashed worker
