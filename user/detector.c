@@ -110,7 +110,7 @@ struct detector {
 	uint32_t *sub_live; /* per slot: live copies in its subtree */
 	uint32_t *branches; /* per slot: its copies with live copies below */
 	uint32_t *growing;  /* per slot: of those, the ones with live copies below them */
-	uint32_t *idle;	    /* per slot: its live copies that are old, fork not, and lead nowhere */
+	uint32_t *idle;	    /* per slot: its live copies that predate the runaway, idle */
 	uint64_t *growth_start; /* per slot: first fork of its earliest growing copy */
 	uint8_t *leads;	    /* per slot: a copy is in its subtree */
 	uint64_t *ages;

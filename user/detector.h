@@ -198,7 +198,8 @@ struct det_root_candidate {
 	bool forking;		/* forked within the runaway's recent past, as its copies do */
 	uint32_t live_branches; /* copies it forked that grow: live copies below, or new */
 	uint32_t growing_branches; /* of those, the ones with live copies below */
-	uint32_t idle_branches;	   /* live copies it forked, old, not forking, nothing below */
+	uint32_t idle_branches;	   /* live copies it forked long before the runaway began,
+				    * not forking, nothing below (a pool) */
 };
 uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
 
