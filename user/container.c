@@ -14,12 +14,15 @@
  * is not the container: the id must follow the prefix directly.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 #include "container.h"
 #include "procfs.h"
 
@@ -251,10 +254,13 @@ void ct_record_terminate(struct ft_container *c)
 
 /* --- the node: /proc, the cgroup2 mount, the runtimes' bundles ---------- */
 
-#define CGROUP2_MAGIC	    0x63677270
+#define CGROUP2_MAGIC 0x63677270
+/* a walk at start (the namespace root, --container) may be long */
 #define WALK_MAX_DIRS	    100000
 #define WALK_MAX_DEPTH	    32
 #define BUNDLE_CONFIG_LIMIT (1 << 20)
+/* linux/exportfs.h: kernfs's handle, the 64-bit node id (the cgroup id) */
+#define FILEID_KERNFS 0xfe
 
 /*
  * Where each CRI implementation keeps a container's OCI bundle
@@ -340,24 +346,39 @@ bool ct_join_cgroup_path(const char *ns_root, const char *path, char *out, size_
 	return true;
 }
 
-/* Read a small file whole; NULL if missing or larger than limit. */
+/*
+ * Read a small regular file whole; NULL if missing, not a regular file or
+ * larger than limit.  Opened without blocking and without following a last
+ * symlink: this runs on the event path, and a FIFO in its place would
+ * block the open for good.
+ */
 static char *slurp(const char *path, size_t limit, size_t *len)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	char *buf = NULL;
-	size_t n;
+	struct stat st;
+	size_t n = 0;
+	ssize_t got = 1;
 
-	if (!f)
+	if (fd < 0)
 		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		goto cleanup;
 	buf = malloc(limit + 1);
-	n = buf ? fread(buf, 1, limit + 1, f) : 0;
-	fclose(f);
-	if (!buf || n > limit) {
-		free(buf);
-		return NULL;
+	while (buf && n <= limit && got > 0) {
+		got = read(fd, buf + n, limit + 1 - n);
+		n += got > 0 ? (size_t)got : 0;
 	}
-	buf[n] = '\0';
-	*len = n;
+	if (buf && (got < 0 || n > limit)) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf) {
+		buf[n] = '\0';
+		*len = n;
+	}
+cleanup:
+	close(fd);
 	return buf;
 }
 
@@ -418,10 +439,11 @@ static bool walk_cgroups(const char *mnt, char *rel, size_t cap, int depth, uint
 
 	snprintf(dir, sizeof(dir), "%s%s", mnt, rel);
 	d = opendir(dir);
-	while (d && !done && (de = readdir(d))) {
+	/* a spent budget stops the reading too: a directory may be long */
+	while (d && !done && *budget && (de = readdir(d))) {
 		struct stat st;
 
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' || !*budget)
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		(*budget)--;
 		if ((size_t)snprintf(rel + at, cap - at, "/%s", de->d_name) >= cap - at)
@@ -532,45 +554,115 @@ static void find_ns_root(struct ct_node *n)
 		copy_str(n->ns_root, sizeof(n->ns_root), r.path);
 }
 
-bool ct_resolve(const struct ct_node *n, uint64_t cgroup_id, uint32_t pid, uint32_t ppid,
-		struct ft_container *out)
+/*
+ * A cgroup's path from its id alone: cgroup2 takes the kernfs node id (the
+ * id the kernel reports) as a file handle, so one open_by_handle_at and one
+ * readlink name any cgroup, however many there are, where a search of the
+ * mount costs a stat per directory.  Needs CAP_DAC_READ_SEARCH (the agent
+ * keeps it).  CT_FOUND with the path relative to the mount; CT_GONE when
+ * the cgroup no longer exists; CT_NOT_FOUND when handles cannot say (no
+ * capability, no handle support, a cgroup the mount does not show).
+ */
+static enum ct_found path_by_handle(const struct ct_node *n, uint64_t id, char *rel, size_t len)
+{
+	union {
+		struct file_handle fh;
+		char bytes[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h;
+	char link[64], path[sizeof(n->cgroup2) + 1024];
+	size_t mlen = strlen(n->cgroup2);
+	enum ct_found ret = CT_NOT_FOUND;
+	int mfd, fd;
+	ssize_t got;
+
+	memset(&h, 0, sizeof(h));
+	h.fh.handle_bytes = sizeof(id);
+	h.fh.handle_type = FILEID_KERNFS;
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	mfd = open(n->cgroup2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return CT_NOT_FOUND;
+	/* O_PATH: nothing is opened for reading, the name is all we want */
+	fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
+	close(mfd);
+	if (fd < 0)
+		return errno == ESTALE ? CT_GONE : CT_NOT_FOUND;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	got = readlink(link, path, sizeof(path) - 1);
+	close(fd);
+	if (got <= 0 || (size_t)got >= sizeof(path) - 1)
+		return CT_NOT_FOUND;
+	path[got] = '\0';
+	/* removed since the open: the kernel says so after the name */
+	if (got > 10 && !strcmp(path + got - 10, " (deleted)"))
+		return CT_GONE;
+	if ((size_t)got >= mlen && !strncmp(path, n->cgroup2, mlen) &&
+	    (path[mlen] == '/' || !path[mlen])) {
+		copy_str(rel, len, path[mlen] ? path + mlen : "/");
+		ret = CT_FOUND;
+	}
+	return ret;
+}
+
+enum ct_found ct_resolve(const struct ct_node *n, uint64_t cgroup_id, uint32_t pid, uint32_t ppid,
+			 struct ft_container *out, uint32_t *walk_budget)
 {
 	struct resolve_ctx r = { .n = n, .id = cgroup_id };
-	uint32_t budget = WALK_MAX_DIRS;
+	enum ct_found by_handle = CT_NOT_FOUND;
 	struct ct_ref ref;
 
 	memset(out, 0, sizeof(*out));
 	out->h.type = FT_EV_CONTAINER;
 	out->h.size = sizeof(*out);
 	out->h.cgroup_id = cgroup_id;
+	if (!n->cgroup2[0])
+		return CT_NOT_FOUND;
+	if (cgroup_id == 1) { /* the root's kernfs id (cgroup2 root ino): no handle */
+		r.path_ok = true;
+		copy_str(r.path, sizeof(r.path), "/");
+	} else {
+		by_handle = path_by_handle(n, cgroup_id, r.path, sizeof(r.path));
+		if (by_handle == CT_GONE)
+			return CT_GONE;
+		r.path_ok = by_handle == CT_FOUND;
+		if (r.path_ok)
+			out->h.tgid = pid;
+	}
+	/* no handles here: the process's own line, proven by the id */
 	for (int i = 0; i < 2 && !r.path_ok; i++) {
 		uint32_t who = i ? ppid : pid;
 
 		if (who && procfs_cgroups(who, on_cgroup_line, &r) == false && r.path_ok)
 			out->h.tgid = who;
 	}
-	/* gone already, or in a cgroup namespace of its own: search the mount */
-	if (!r.path_ok && n->cgroup2[0]) {
+	/*
+	 * Gone already, or in a cgroup namespace of its own: search the
+	 * mount, as far as the caller's budget goes (a stat per directory:
+	 * anyone with a delegated subtree could make it long, and churning
+	 * short-lived cgroups would have it run for each).
+	 */
+	if (!r.path_ok && walk_budget && *walk_budget) {
+		uint32_t budget = *walk_budget < CT_WALK_PER_RESOLVE ? *walk_budget
+								     : CT_WALK_PER_RESOLVE;
+		uint32_t given = budget;
 		char rel[1024] = "";
 
-		if (cgroup_id == 1) /* the root's kernfs id (cgroup2 root ino) */
-			r.path_ok = true, copy_str(r.path, sizeof(r.path), "/");
-		else
-			walk_cgroups(n->cgroup2, rel, sizeof(rel), 0, &budget, on_walk_dir, &r);
+		walk_cgroups(n->cgroup2, rel, sizeof(rel), 0, &budget, on_walk_dir, &r);
+		*walk_budget -= given - budget;
 	}
 	if (!r.path_ok)
-		return false;
+		return CT_NOT_FOUND;
 	out->flags |= FT_CT_PATH;
 	if (strlen(r.path) >= sizeof(out->cgroup))
 		out->flags |= FT_CT_TRUNCATED;
 	copy_str(out->cgroup, sizeof(out->cgroup), r.path);
 	if (!ct_from_cgroup_path(r.path, &ref))
-		return true;
+		return CT_FOUND;
 	out->runtime = ref.runtime;
 	snprintf(out->id, sizeof(out->id), "%s", ref.id);
 	snprintf(out->pod_uid, sizeof(out->pod_uid), "%s", ref.pod_uid);
 	read_bundle(n, ref.runtime, ref.id, r.path, out, NULL, 0);
-	return true;
+	return CT_FOUND;
 }
 
 struct find_ctx {
@@ -762,18 +854,30 @@ static void unlink_entry(struct ct_cache *c, int32_t i)
 	c->used--;
 }
 
+static bool pod_entry(const struct ct_entry *e)
+{
+	return e->have_rec && (e->rec.flags & FT_CT_ANNOTATED);
+}
+
 static struct ct_entry *insert(struct ct_cache *c, uint64_t id)
 {
 	struct ct_entry *e;
 	int32_t i;
 
 	if (c->used == c->cap) {
-		int32_t lru = 0;
+		int32_t lru = -1, lru_pod = 0;
 
-		for (uint32_t k = 1; k < c->cap; k++)
-			if (c->e[k].used < c->e[lru].used)
+		/* a pod's attribution last: the allow rules depend on it, and
+		 * churned cgroups (anyone's) must not push it out */
+		for (uint32_t k = 0; k < c->cap; k++) {
+			if (pod_entry(&c->e[k])) {
+				if (c->e[k].used < c->e[lru_pod].used || !pod_entry(&c->e[lru_pod]))
+					lru_pod = (int32_t)k;
+			} else if (lru < 0 || c->e[k].used < c->e[lru].used) {
 				lru = (int32_t)k;
-		unlink_entry(c, lru);
+			}
+		}
+		unlink_entry(c, lru >= 0 ? lru : lru_pod);
 		c->evictions++;
 	}
 	i = c->free_head;
@@ -814,6 +918,14 @@ bool ct_cache_due(struct ct_cache *c, uint64_t cgroup_id, uint64_t now_ns)
 	e->retry_ns = now_ns + (RETRY_FIRST_NS << e->tries);
 	e->tries++;
 	return true;
+}
+
+void ct_cache_gone(struct ct_cache *c, uint64_t cgroup_id)
+{
+	struct ct_entry *e = find(c, cgroup_id);
+
+	if (e)
+		e->tries = RETRY_TRIES;
 }
 
 void ct_cache_put(struct ct_cache *c, const struct ft_container *rec, uint64_t now_ns)

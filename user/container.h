@@ -91,12 +91,18 @@ bool ct_join_cgroup_path(const char *ns_root, const char *path, char *out, size_
 
 /*
  * Fill out (a whole FT_EV_CONTAINER record) for cgroup_id: the path from
- * /proc/<pid>/cgroup (then ppid's), checked against the id, else found by
- * walking the cgroup2 mount; the container from the path; the pod from the
- * runtime's bundle.  Returns false when not even the path was found.
+ * the id itself (a cgroup2 file handle: O(1), no walk), else from
+ * /proc/<pid>/cgroup (then ppid's) checked against the id, else by walking
+ * the cgroup2 mount: at most CT_WALK_PER_RESOLVE directories and no more
+ * than *walk_budget, which it decrements (NULL: no walk); the container
+ * from the path; the pod from the runtime's bundle.  CT_FOUND when the path
+ * was found; CT_GONE when the cgroup no longer exists (asking again is
+ * useless); CT_NOT_FOUND otherwise.
  */
-bool ct_resolve(const struct ct_node *n, uint64_t cgroup_id, uint32_t pid, uint32_t ppid,
-		struct ft_container *out);
+enum ct_found { CT_NOT_FOUND, CT_GONE, CT_FOUND };
+#define CT_WALK_PER_RESOLVE 2048
+enum ct_found ct_resolve(const struct ct_node *n, uint64_t cgroup_id, uint32_t pid, uint32_t ppid,
+			 struct ft_container *out, uint32_t *walk_budget);
 
 /* --container ID (a unique prefix of >= 12 hex digits), --pod NAMESPACE/NAME:
  * the cgroup directory to filter on.  -1 with a one-line reason in err. */
@@ -107,8 +113,12 @@ int ct_pod_cgroup(const struct ct_node *n, const char *ns_name, char *path, size
 
 /*
  * Bounded cache of cgroup id -> record, the least recently used evicted
- * (counted).  An entry without its pod is asked again, a few times, as a
- * container's bundle can appear after its first process.
+ * (counted), but a pod's attribution (FT_CT_ANNOTATED) only when nothing
+ * else is left to evict: namespace: and pod: allow rules read it, and
+ * churning short-lived cgroups through the cache must not make an
+ * allowlisted pod's processes killable.  An entry without its pod is
+ * asked again, a few times, as a container's bundle can appear after its
+ * first process.
  */
 struct ct_cache;
 
@@ -122,6 +132,8 @@ void ct_cache_free(struct ct_cache *c);
 const struct ft_container *ct_cache_get(struct ct_cache *c, uint64_t cgroup_id);
 /* live: should cgroup_id be resolved now?  Marks the attempt. */
 bool ct_cache_due(struct ct_cache *c, uint64_t cgroup_id, uint64_t now_ns);
+/* live: cgroup_id no longer exists; never due again (its entry ages out) */
+void ct_cache_gone(struct ct_cache *c, uint64_t cgroup_id);
 void ct_cache_put(struct ct_cache *c, const struct ft_container *rec, uint64_t now_ns);
 void ct_cache_get_stats(const struct ct_cache *c, struct ct_cache_stats *out);
 

@@ -65,7 +65,7 @@ struct config {
 	uint32_t nsets, nallows;
 	/* node agent */
 	bool agent;
-	const char *output_path, *metrics_addr, *host_root, *container_id, *pod;
+	const char *output_path, *metrics_addr, *host_root, *container_id, *pod, *proc_root;
 	const char *heartbeat_path, *health_check_path;
 	struct privs_opts privs;
 	bool top, log; /* --top, --log: the live view or lines, whatever stdout is */
@@ -135,6 +135,7 @@ enum {
 	OPT_MEMBERS,
 	OPT_HEARTBEAT,
 	OPT_HEALTH_CHECK,
+	OPT_PROC,
 };
 
 static const struct argp_option options[] = {
@@ -218,6 +219,10 @@ static const struct argp_option options[] = {
 	{ "members", OPT_MEMBERS, "N", 0,
 	  "Processes of flagged trees the kernel can track (65536); beyond, sweeps catch them", 1 },
 	{ "grace", OPT_GRACE, "SEC", 0, "Keep exited processes this long (5)", 1 },
+	{ "proc", OPT_PROC, "DIR", 0,
+	  "Read the processes at start and in re-syncs from DIR instead of /proc (tests and "
+	  "benchmarks: a synthetic /proc)",
+	  1 },
 	{ "noop", OPT_NOOP, "record", OPTION_ARG_OPTIONAL,
 	  "Benchmarking aid: attach the programs but have them return at once "
 	  "(=record: write a bare record per event and drop it)",
@@ -413,6 +418,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_HEALTH_CHECK:
 		c->health_check_path = arg;
+		break;
+	case OPT_PROC:
+		c->proc_root = arg;
 		break;
 	case OPT_CONTAINER:
 		c->container_id = arg;
@@ -904,6 +912,15 @@ static int trace_live(struct config *c)
 	if (scope[0] && cgroup_resolve(scope, &lo.cgroup, err, sizeof(err)))
 		goto cleanup;
 	po.containers = node;
+	if (c->proc_root) {
+		struct stat st;
+
+		if (stat(c->proc_root, &st) || !S_ISDIR(st.st_mode)) {
+			snprintf(err, sizeof(err), "--proc %s: not a directory", c->proc_root);
+			goto cleanup;
+		}
+		po.proc_root = c->proc_root;
+	}
 	if (c->output_path && open_output(c->output_path, &out, &po, err, sizeof(err)))
 		goto cleanup;
 	/* the view draws the screen: the lines (alerts only) go nowhere */
@@ -966,8 +983,9 @@ static int trace_live(struct config *c)
 		metrics_heartbeat(metrics, now);
 	health_beat(&heartbeat, now);
 	pipeline_start(p, "live", (uint32_t)getpid());
-	if (procfs_snapshot(now, 0, pipeline_feed, p) < 0) {
-		snprintf(err, sizeof(err), "cannot read /proc: %s", strerror(errno));
+	if (procfs_snapshot(c->proc_root, now, 0, pipeline_feed, p) < 0) {
+		snprintf(err, sizeof(err), "cannot read %s: %s", c->proc_root ? c->proc_root : "/proc",
+			 strerror(errno));
 		goto cleanup;
 	}
 	if (c->pid && !pipeline_root_known(p)) {

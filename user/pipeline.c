@@ -11,6 +11,10 @@
 
 #define PRUNE_INTERVAL_NS	1000000000ull
 #define CONTAINER_CACHE_DEFAULT 1024
+/* directories attribution may search per second when file handles cannot
+ * name a cgroup (ct_resolve): a few ms of stats, whatever anyone churns */
+#define WALK_DIRS_PER_SECOND 8192
+#define WALK_REFILL_NS	     1000000000ull
 
 struct pipeline {
 	struct pipeline_opts o;
@@ -27,6 +31,8 @@ struct pipeline {
 	bool root_set;
 	uint64_t last_prune_ns;
 	uint64_t drop_said_ns; /* when a full alert table was last said */
+	uint32_t walk_budget; /* ct_resolve's searches, this second */
+	uint64_t walk_refill_ns;
 	int32_t last_slot;
 	struct ft_run_info info; /* for recordings started mid-run */
 	bool writer_optional;	 /* started by pipeline_record_start */
@@ -275,6 +281,50 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 	}
 }
 
+/* Resolve a cgroup on the node (ct_resolve), within this second's search
+ * budget; a cgroup gone already is never asked again. */
+static bool resolve(struct pipeline *p, uint64_t cgroup_id, uint32_t pid, uint32_t ppid,
+		    uint64_t now_ns, struct ft_container *c)
+{
+	enum ct_found found;
+
+	if (now_ns >= p->walk_refill_ns) {
+		p->walk_budget = WALK_DIRS_PER_SECOND;
+		p->walk_refill_ns = now_ns + WALK_REFILL_NS;
+	}
+	found = ct_resolve(p->o.containers, cgroup_id, pid, ppid, c, &p->walk_budget);
+	if (found == CT_GONE)
+		ct_cache_gone(p->containers, cgroup_id);
+	c->h.ts_ns = now_ns;
+	return found == CT_FOUND;
+}
+
+/*
+ * Before the policy reads a flagged tree's attribution (namespace: and
+ * pod: rules): the root's cgroup is in the cache, asked again if it was
+ * evicted or lacks its pod.  Put in the cache and the recording, not fed:
+ * this runs inside the detector's callback (see on_policy_report).
+ */
+static void attribution_for_policy(struct pipeline *p, int32_t slot, uint64_t now_ns)
+{
+	const struct pt_entry *e = slot != PT_NONE ? pt_get(p->table, slot) : NULL;
+	const struct ft_container *have;
+	struct ft_container c;
+
+	if (!p->o.containers || !e || !e->cgroup_id)
+		return;
+	have = ct_cache_get(p->containers, e->cgroup_id);
+	if (have && (!have->runtime || (have->flags & FT_CT_ANNOTATED)))
+		return;
+	if (!resolve(p, e->cgroup_id, e->key.tgid, e->ppid_now, now_ns, &c))
+		return;
+	ct_cache_put(p->containers, &c, now_ns);
+	if (p->writer) {
+		p->tot.records++;
+		record_write(p, (const union ft_record *)&c);
+	}
+}
+
 static void on_verdict(void *ctx, const struct det_verdict *verdict)
 {
 	struct pipeline *p = ctx;
@@ -304,8 +354,11 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	if (p->ob.verdict)
 		p->ob.verdict(p->ob.ctx, v,
 			      slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
-	if (p->policy)
+	if (p->policy) {
+		if (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE)
+			attribution_for_policy(p, slot, v->ts_ns);
 		policy_on_verdict(p->policy, p->table, p->det, v, on_policy_report, p);
+	}
 }
 
 static bool shown(const struct pipeline *p, const union ft_record *rec)
@@ -336,9 +389,8 @@ static void attribute(struct pipeline *p, const struct ft_header *h)
 	}
 	if (!h->cgroup_id || !ct_cache_due(p->containers, h->cgroup_id, h->ts_ns))
 		return;
-	if (!ct_resolve(p->o.containers, h->cgroup_id, h->tgid, h->ppid, &c))
+	if (!resolve(p, h->cgroup_id, h->tgid, h->ppid, h->ts_ns, &c))
 		return;
-	c.h.ts_ns = h->ts_ns;
 	pipeline_feed(p, (const union ft_record *)&c);
 }
 
@@ -525,7 +577,7 @@ int pipeline_resync(struct pipeline *p, uint64_t now_ns)
 	int32_t i;
 
 	pt_clear_seen(p->table);
-	if (procfs_snapshot(now_ns, FT_F_RESYNC, feed_and_mark_seen, p) < 0)
+	if (procfs_snapshot(p->o.proc_root, now_ns, FT_F_RESYNC, feed_and_mark_seen, p) < 0)
 		return -1;
 	/* alive in the table, absent from /proc: its exit record was lost */
 	for (i = pt_next_unseen_alive(p->table, PT_NONE); i != PT_NONE;

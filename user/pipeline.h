@@ -37,6 +37,7 @@ struct pipeline_opts {
 	 * NULL (replay): attribution comes from the stream's records */
 	const struct ct_node *containers;
 	uint32_t container_cache; /* cgroups remembered (0: default) */
+	const char *proc_root;	  /* live: where /proc is read (NULL: /proc) */
 };
 
 struct pipeline;

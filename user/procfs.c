@@ -23,13 +23,14 @@ uint64_t procfs_boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int procfs_stat(uint32_t pid, struct procfs_stat *st)
+/* root: where /proc is read (a synthetic tree in tests; "/proc" otherwise) */
+static int stat_in(const char *root, uint32_t pid, struct procfs_stat *st)
 {
-	char path[64], buf[1024];
+	char path[PROCFS_PATH_MAX], buf[1024];
 	size_t n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	snprintf(path, sizeof(path), "%s/%u/stat", root, pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -37,6 +38,11 @@ int procfs_stat(uint32_t pid, struct procfs_stat *st)
 	fclose(f);
 	buf[n] = '\0';
 	return procfs_parse_stat(buf, st);
+}
+
+int procfs_stat(uint32_t pid, struct procfs_stat *st)
+{
+	return stat_in("/proc", pid, st);
 }
 
 int procfs_parse_stat(const char *buf, struct procfs_stat *st)
@@ -88,11 +94,11 @@ static int read_small_file(const char *path, char *buf, size_t len)
 	return n ? 0 : -1;
 }
 
-static uint32_t read_real_uid(uint32_t pid)
+static uint32_t read_real_uid(const char *root, uint32_t pid)
 {
-	char path[64], buf[2048], *p;
+	char path[PROCFS_PATH_MAX], buf[2048], *p;
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	snprintf(path, sizeof(path), "%s/%u/status", root, pid);
 	if (read_small_file(path, buf, sizeof(buf)))
 		return 0;
 	p = strstr(buf, "\nUid:");
@@ -104,16 +110,16 @@ static uint32_t read_real_uid(uint32_t pid)
  * directory's inode number), from its "0::/path" line and the cgroup2
  * mount; 0 when there is no cgroup2 mount.
  */
-static uint64_t read_cgroup2_id(uint32_t pid, const char *mnt)
+static uint64_t read_cgroup2_id(const char *root, uint32_t pid, const char *mnt)
 {
-	char path[64], line[4096], dir[8192];
+	char path[PROCFS_PATH_MAX], line[4096], dir[8192];
 	struct stat st;
 	uint64_t id = 0;
 	FILE *f;
 
 	if (!mnt[0])
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+	snprintf(path, sizeof(path), "%s/%u/cgroup", root, pid);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
@@ -183,17 +189,17 @@ bool procfs_cgroup_line(char *line, procfs_cgroup_fn fn, void *ctx)
 	return fn(ctx, ctrl + 1, cg);
 }
 
-int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *s)
+/* The rest of a process whose stat was read (st). */
+static int read_process_with(const char *root, uint32_t pid, const struct procfs_stat *stp,
+			     bool with_args, struct ft_snapshot *s)
 {
-	struct procfs_stat st;
-	struct stat cwd;
-	char path[64];
+	const struct procfs_stat st = *stp;
+	struct statx cwd;
+	char path[PROCFS_PATH_MAX];
 	ssize_t n;
 	int fd;
 
 	memset(s, 0, sizeof(*s));
-	if (procfs_stat(pid, &st))
-		return -1;
 	if (st.state == 'Z' || st.state == 'X')
 		return -1; /* already exited: its exit record is (or was) in the stream */
 	s->h.type = FT_EV_SNAPSHOT;
@@ -201,22 +207,30 @@ int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *s)
 	s->h.tgid = s->h.tid = pid;
 	s->h.ppid = st.ppid;
 	s->h.start_ns = st.start_ticks * FT_NS_PER_TICK;
-	s->h.uid = read_real_uid(pid);
-	s->h.cgroup_id = read_cgroup2_id(pid, procfs_cgroup2_mount());
+	s->h.uid = read_real_uid(root, pid);
+	s->h.cgroup_id = read_cgroup2_id(root, pid, procfs_cgroup2_mount());
 	if (st.flags & PF_KTHREAD)
 		s->h.flags |= FT_F_KTHREAD;
 	memcpy(s->h.comm, st.comm, sizeof(s->h.comm));
 	s->threads = st.threads;
-	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	/* the name only: readlink asks no file system anything */
+	snprintf(path, sizeof(path), "%s/%u/exe", root, pid);
 	n = readlink(path, s->filename, sizeof(s->filename) - 1);
 	s->filename[n > 0 ? n : 0] = '\0';
-	/* the program identity (user/progid.h) needs argv and the directory */
-	snprintf(path, sizeof(path), "/proc/%u/cwd", pid);
-	if (!stat(path, &cwd))
-		s->cwd_ino = cwd.st_ino;
+	/*
+	 * The program identity (user/progid.h) needs the directory's inode.
+	 * The process chose that directory: on a FUSE mount whose daemon
+	 * never answers, a stat (a GETATTR once the attributes expire) would
+	 * block this loop for good.  AT_STATX_DONT_SYNC takes what the kernel
+	 * has (the inode number is always there) and asks no server.
+	 */
+	snprintf(path, sizeof(path), "%s/%u/cwd", root, pid);
+	if (!statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_INO, &cwd) &&
+	    (cwd.stx_mask & STATX_INO))
+		s->cwd_ino = cwd.stx_ino;
 	/* not during a resync: reading cmdline takes the mmap lock that a
 	 * forking bomb holds most of the time */
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	snprintf(path, sizeof(path), "%s/%u/cmdline", root, pid);
 	fd = with_args ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd >= 0) {
 		n = read(fd, s->args, sizeof(s->args));
@@ -226,74 +240,130 @@ int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *s)
 	return 0;
 }
 
-static int by_start(const void *a, const void *b)
+int procfs_read_process(const char *root, uint32_t pid, bool with_args, struct ft_snapshot *s)
 {
-	const struct ft_snapshot *x = a, *y = b;
+	struct procfs_stat st;
 
-	if (x->h.start_ns != y->h.start_ns)
-		return x->h.start_ns < y->h.start_ns ? -1 : 1;
-	return x->h.tgid < y->h.tgid ? -1 : x->h.tgid > y->h.tgid;
-}
-
-static int by_pid(const void *a, const void *b)
-{
-	const struct ft_snapshot *const *x = a, *const *y = b;
-
-	return (*x)->h.tgid < (*y)->h.tgid ? -1 : (*x)->h.tgid > (*y)->h.tgid;
-}
-
-int procfs_snapshot(uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn, void *ctx)
-{
-	struct ft_snapshot *procs = NULL, **index = NULL, *grown;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	int ret = -1;
-	DIR *dir;
-
-	dir = opendir("/proc");
-	if (!dir)
+	if (stat_in(root, pid, &st)) {
+		memset(s, 0, sizeof(*s));
 		return -1;
-	while ((de = readdir(dir))) {
+	}
+	return read_process_with(root, pid, &st, with_args, s);
+}
+
+/*
+ * pids emitted so far in this snapshot: one bit per pid up to the kernel's
+ * ceiling (PID_MAX_LIMIT, 2^22 on 64-bit), 512 KiB whatever the number of
+ * processes; a pid beyond it is emitted without its ancestry first.
+ */
+#define PID_BITS (1u << 22)
+#define CHAIN_MAX 1024 /* ancestors emitted ahead of one process */
+
+static bool emitted(const uint64_t *bits, uint32_t pid)
+{
+	return pid < PID_BITS && (bits[pid / 64] >> (pid % 64) & 1);
+}
+
+static void set_emitted(uint64_t *bits, uint32_t pid)
+{
+	if (pid < PID_BITS)
+		bits[pid / 64] |= 1ull << (pid % 64);
+}
+
+struct stream {
+	const char *root;
+	uint64_t ts_ns;
+	uint16_t extra_flags;
+	ft_record_fn fn;
+	void *ctx;
+	uint64_t *bits;
+	struct {
+		uint32_t pid;
+		struct procfs_stat st;
+	} chain[CHAIN_MAX];
+	int n; /* emitted */
+	bool stop;
+};
+
+/*
+ * Emit pid, its not yet emitted ancestors first, so a parent always
+ * precedes its children (the table links a child to a parent it has):
+ * the chain upwards holds pids only, each process is read when emitted.
+ */
+static void emit_with_ancestors(struct stream *st, uint32_t pid)
+{
+	struct ft_snapshot snap;
+	struct procfs_stat ps;
+	uint32_t depth = 0, len, at = pid;
+
+	/* marked on the way up: a pid seen twice (reuse mid-walk) ends it */
+	while (depth < CHAIN_MAX && at && !emitted(st->bits, at)) {
+		set_emitted(st->bits, at);
+		if (stat_in(st->root, at, &st->chain[depth].st))
+			break;
+		st->chain[depth].pid = at;
+		at = st->chain[depth++].st.ppid;
+	}
+	len = depth;
+	while (depth-- > 0 && !st->stop) {
+		const struct procfs_stat *me = &st->chain[depth].st;
+
+		if (read_process_with(st->root, st->chain[depth].pid, me,
+				      !(st->extra_flags & FT_F_RESYNC), &snap))
+			continue;
+		/* the parent's start, as /proc says it now (a reused pid shows
+		 * another start time, and the table will not link the two) */
+		if (depth + 1 < len && st->chain[depth + 1].pid == me->ppid)
+			snap.h.pstart_ns = st->chain[depth + 1].st.start_ticks * FT_NS_PER_TICK;
+		else if (me->ppid && !stat_in(st->root, me->ppid, &ps))
+			snap.h.pstart_ns = ps.start_ticks * FT_NS_PER_TICK;
+		snap.h.ts_ns = st->ts_ns;
+		snap.h.flags |= st->extra_flags;
+		st->n++;
+		if (st->fn(st->ctx, (const union ft_record *)&snap))
+			st->stop = true;
+	}
+}
+
+int procfs_snapshot(const char *root, uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn,
+		    void *ctx)
+{
+	struct stream *st = calloc(1, sizeof(*st));
+	struct dirent *de;
+	DIR *dir = NULL;
+	int ret = -1;
+
+	if (!st)
+		goto cleanup;
+	/* zeroed pages the kernel maps as bits are set: touched as pids are */
+	st->bits = calloc(PID_BITS / 64, sizeof(uint64_t));
+	if (!st->bits)
+		goto cleanup;
+	st->root = root ? root : "/proc";
+	st->ts_ns = ts_ns;
+	st->extra_flags = extra_flags;
+	st->fn = fn;
+	st->ctx = ctx;
+	dir = opendir(st->root);
+	if (!dir)
+		goto cleanup;
+	/* as /proc is read: nothing is kept of a process once it is emitted */
+	while (!st->stop && (de = readdir(dir))) {
 		char *end;
 		unsigned long pid = strtoul(de->d_name, &end, 10);
 
-		if (!isdigit((unsigned char)de->d_name[0]) || *end || !pid)
+		if (!isdigit((unsigned char)de->d_name[0]) || *end || !pid || pid > UINT32_MAX)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 512;
-			grown = realloc(procs, cap * sizeof(*procs));
-			if (!grown)
-				goto cleanup;
-			procs = grown;
-		}
-		if (procfs_read_process((uint32_t)pid, !(extra_flags & FT_F_RESYNC), &procs[n]) ==
-		    0)
-			n++;
+		emit_with_ancestors(st, (uint32_t)pid);
 	}
-	/* a parent always starts before its child, so this order links the tree */
-	qsort(procs, n, sizeof(*procs), by_start);
-	index = malloc((n ? n : 1) * sizeof(*index));
-	if (!index)
-		goto cleanup;
-	for (size_t i = 0; i < n; i++)
-		index[i] = &procs[i];
-	qsort(index, n, sizeof(*index), by_pid);
-	for (size_t i = 0; i < n; i++) {
-		struct ft_snapshot key = { .h.tgid = procs[i].h.ppid }, *kp = &key, **parent;
-
-		parent = bsearch(&kp, index, n, sizeof(*index), by_pid);
-		procs[i].h.pstart_ns = parent ? (*parent)->h.start_ns : 0;
-		procs[i].h.ts_ns = ts_ns;
-		procs[i].h.flags |= extra_flags;
-		if (fn(ctx, (const union ft_record *)&procs[i]))
-			break;
-	}
-	ret = (int)n;
+	ret = st->n;
 cleanup:
-	if (ret < 0)
-		errno = ENOMEM;
-	closedir(dir);
-	free(index);
-	free(procs);
+	if (ret < 0 && !dir)
+		errno = st && st->bits ? errno : ENOMEM;
+	if (dir)
+		closedir(dir);
+	if (st)
+		free(st->bits);
+	free(st);
 	return ret;
 }

@@ -10,12 +10,18 @@
 #include <stdbool.h>
 #include "stream.h"
 
+/* a /proc root's path and "/PID/cmdline" fit */
+#define PROCFS_PATH_MAX 320
+
 /*
- * Emit one FT_EV_SNAPSHOT per live process (zombies skipped), parents
- * before children (sorted by start time), with extra_flags ORed into each
- * header.  Returns the number emitted, or -1 with errno set.
+ * Emit one FT_EV_SNAPSHOT per live process (zombies skipped) under root
+ * (NULL: /proc), parents before children, with extra_flags ORed into each
+ * header.  Streamed as the directory is read: memory stays bounded
+ * (~520 KiB) whatever the number of processes.  Returns the number
+ * emitted, or -1 with errno set.
  */
-int procfs_snapshot(uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn, void *ctx);
+int procfs_snapshot(const char *root, uint64_t ts_ns, uint16_t extra_flags, ft_record_fn fn,
+		    void *ctx);
 
 /* The fields of /proc/<pid>/stat forktrace uses. */
 struct procfs_stat {
@@ -40,8 +46,9 @@ bool procfs_cgroups(uint32_t pid, procfs_cgroup_fn fn, void *ctx);
 /* One line of that file ("ID:CONTROLLERS:PATH"): fn's answer, false if malformed. */
 bool procfs_cgroup_line(char *line, procfs_cgroup_fn fn, void *ctx);
 
-/* Read one process; 0 on success, -1 if it is gone or unreadable. */
-int procfs_read_process(uint32_t pid, bool with_args, struct ft_snapshot *out);
+/* Read one process from root (a /proc); 0 on success, -1 if it is gone or
+ * unreadable.  Nothing it does waits on a file system the process chose. */
+int procfs_read_process(const char *root, uint32_t pid, bool with_args, struct ft_snapshot *out);
 
 /* Where cgroup2 is mounted ("" if nowhere), looked up once. */
 const char *procfs_cgroup2_mount(void);

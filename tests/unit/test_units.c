@@ -2377,13 +2377,68 @@ static void test_container_cache_bounded_and_retried(void)
 		rec = container_rec(id, "ns", "p");
 		ct_cache_put(c, &rec, 0);
 	}
-	/* 10 was last asked before 11's retries: it is the one evicted */
-	CHECK(ct_cache_get(c, 10) == NULL);
-	CHECK(ct_cache_get(c, 11) != NULL);
+	/* 11 has no pod (yet): it goes before 10, a pod's, though 10 was
+	 * last asked before 11's retries */
+	CHECK(ct_cache_get(c, 11) == NULL);
+	CHECK(ct_cache_get(c, 10) != NULL);
 	ct_cache_get_stats(c, &st);
 	CHECK(st.entries == 4 && st.capacity == 4 && st.evictions == 1);
 	CHECK(ct_cache_get(c, 22) && ct_cache_get(c, 20));
 	ct_cache_free(c);
+}
+
+/* Anyone with a delegated cgroup subtree can churn short-lived cgroups
+ * through the cache: a pod's attribution stays (evictions take the rest
+ * first), so a pod: allow rule still spares the pod's processes after
+ * 100,000 of them; with only pods left, the least recently used pod goes. */
+static void test_container_cache_churn_keeps_pods(void)
+{
+	struct ct_cache *cache = ct_cache_new(1024);
+	struct ft_container rec = container_rec(0, "shop", "web-0"), churn;
+	struct ct_cache_stats st;
+	struct policy_opts o;
+	struct fake_act f;
+	struct report_log l;
+	struct synth s;
+	char err[256];
+
+	CHECK(cache != NULL);
+	if (!cache)
+		return;
+	ct_cache_put(cache, &rec, 0);
+	for (uint64_t id = 1000; id < 101000; id++) {
+		CHECK(ct_cache_due(cache, id, id));
+		if (id % 3 == 0) {
+			ct_cache_gone(cache, id); /* removed before it was asked */
+			continue;
+		}
+		churn = container_rec(id, NULL, NULL);
+		if (id % 3 == 1)
+			churn.runtime = CT_CONTAINERD; /* a container, no pod yet */
+		ct_cache_put(cache, &churn, id);
+	}
+	CHECK(ct_cache_get(cache, 0) && !strcmp(ct_cache_get(cache, 0)->pod, "web-0"));
+	ct_cache_get_stats(cache, &st);
+	CHECK(st.entries == 1024 && st.evictions == 100000 - 1023);
+	/* a gone cgroup is not asked again */
+	CHECK(!ct_cache_due(cache, 100998, 200000 * SEC));
+	synth_init(&s);
+	flagged_bomb(&s, "/tmp/bomb", 40);
+	memset(&f, 0, sizeof(f));
+	memset(&l, 0, sizeof(l));
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	CHECK(policy_add_allow(&o, "pod:shop/web-0", err, sizeof(err)) == 0);
+	run_policy_in(&s, &o, &f, &l, cache);
+	CHECK(l.exempt == 1 && f.nsig == 0);
+	synth_free(&s);
+	/* only pods: the least recently used pod goes */
+	for (uint64_t id = 1; id <= 1024; id++) {
+		rec = container_rec(id, "ns", "p");
+		ct_cache_put(cache, &rec, 0);
+	}
+	CHECK(ct_cache_get(cache, 0) == NULL && ct_cache_get(cache, 1024) != NULL);
+	ct_cache_free(cache);
 }
 
 /* namespace: and pod: rules read the cgroup's attribution (synthetic
@@ -3489,6 +3544,7 @@ int main(void)
 	RUN(test_detect_thread_explosion_has_a_tree);
 	RUN(test_detect_fork_while_threaded_per_tree);
 	RUN(test_policy_kills_only_the_flagged_tree);
+	RUN(test_container_cache_churn_keeps_pods);
 	RUN(test_policy_allow_dry_run_and_observe);
 	/* policy branch: eviction, allow rules, per-process actions, output */
 	RUN(test_eviction_spares_ancestors_and_pinned);
