@@ -444,3 +444,68 @@ def fuse_mount(src, uid=None, hang=False):
         wait_until(lambda: not fuse_mounted(mnt), 10)
         os.rmdir(mnt)
         shutil.rmtree(os.path.dirname(out), ignore_errors=True)
+
+
+# ---- a synthetic /proc (forktrace --proc DIR): memory through a re-sync ----
+
+def synthetic_proc(root, n):
+    """n fake processes under root, as forktrace's snapshot reads them
+    (stat, status, cgroup, exe and cwd links): one tree, most parents at
+    lower pids, every 7th at a higher one (a wrapped pid: its parent must
+    still be emitted first)."""
+    os.makedirs(root, exist_ok=True)
+    first = 100
+    for i in range(n):
+        pid = first + i
+        if i == 0:
+            ppid = 1
+        elif i % 7 == 0 and i + 1 < n:
+            ppid = pid + 1
+        else:
+            ppid = first + (i - 1) // 2
+        d = os.path.join(root, str(pid))
+        os.mkdir(d)
+        with open(os.path.join(d, "stat"), "w") as f:
+            f.write("%d (sleep) S %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 %d 3133440 "
+                    "412 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n" %
+                    (pid, ppid, pid, pid, 1000 + i))
+        with open(os.path.join(d, "status"), "w") as f:
+            f.write("Name:\tsleep\nUid:\t65534\t65534\t65534\t65534\n")
+        with open(os.path.join(d, "cgroup"), "w") as f:
+            f.write("0::/\n")
+        os.symlink("/usr/bin/sleep", os.path.join(d, "exe"))
+        os.symlink("/", os.path.join(d, "cwd"))
+
+
+def peak_rss_through_resync(n, extra=(), storm=5000):
+    """forktrace --proc on a synthetic /proc of n processes (on a tmpfs),
+    a 16 KiB ring and a contained storm so that losses make it re-sync;
+    returns (peak RSS KiB of the whole run, from wait4; re-syncs; summary)."""
+    tmp = tempfile.mkdtemp(prefix="ft-synproc-", dir="/dev/shm")
+    out = os.path.join(tmp, "out.jl")
+    try:
+        synthetic_proc(os.path.join(tmp, "proc"), n)
+        with open(out, "w") as f:
+            p = subprocess.Popen([FORKTRACE, "-j", "--proc", os.path.join(tmp, "proc"),
+                                  "--ring-kb", "16"] + list(extra), stdout=f,
+                                 stderr=subprocess.DEVNULL)
+        try:
+            check(wait_until(lambda: os.path.getsize(out) > 0 or p.poll() is not None, 60)
+                  and p.poll() is None, "forktrace --proc did not start")
+            contain([tool("storm"), "-v", str(storm)], max_tasks=20, timeout=120)
+            check(wait_until(lambda: '"event":"resync"' in open(out).read(), 30),
+                  "no re-sync after the storm's losses")
+            p.send_signal(signal.SIGINT)
+            _, status, usage = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            if p.returncode is None:
+                p.kill()
+                p.wait()
+        with open(out) as f:
+            events = [json.loads(line) for line in f]
+        s = summary(events)
+        check(p.returncode == 0 and s, "forktrace --proc exited %r" % p.returncode)
+        return usage.ru_maxrss, s["resyncs"], s
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

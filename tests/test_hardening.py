@@ -368,3 +368,65 @@ def fuse_fixture_refuses_root_and_hangs():
             check(False, "ending the fixture did not release the stuck stat")
     check(stuck.returncode != 0 and not fuse_mounted(f.mountpoint),
           "the stuck stat ended %d: %r" % (stuck.returncode, stuck.stderr.read()[-200:]))
+
+
+@test
+def fuse_hung_cwd_and_exe_do_not_stall_the_loop():
+    """A process runs from a FUSE mount and has its cwd there, then the
+    daemon stops answering (tests/fusefs.c, SIGUSR1): forktrace's snapshot
+    of that process (and its re-syncs) must not wait on the mount.  It
+    reports a workload's forks promptly (a stat of /proc/PID/cwd, a
+    GETATTR, would block it for good), re-syncs after losses, and exits
+    cleanly."""
+    with fuse_mount("/bin/sleep") as f:
+        held = subprocess.Popen(["sh", "-c", "cd %s && exec %s 120" % (f.mountpoint, f)])
+        t = None
+        try:
+            check(wait_until(lambda: os.readlink("/proc/%d/exe" % held.pid) == f, 10),
+                  "the process does not run from the mount")
+            f.hang()
+            # the daemon hangs: a stat of the process's cwd would never return
+            probe = subprocess.Popen(["stat", "-L", "/proc/%d/cwd" % held.pid],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                probe.wait(timeout=1)
+                check(False, "the hung mount answered a stat")
+            except subprocess.TimeoutExpired:
+                probe.kill()
+            # a tiny ring: the storm below makes losses, so re-syncs run too
+            t = Tracer("--ring-kb", "16")
+            rep, out = contain([tool("tree3")], max_tasks=20, timeout=30)
+            check(rep["rc"] == 0, "tree3 failed: %r" % rep)
+            seen = wait_until(lambda: '"event":"fork"' in t.text() and
+                              '"comm":"tree3"' in t.text(), 10)
+            check(seen, "forktrace reported no fork of the workload within 10 s: "
+                  "its loop is stuck on the hung mount")
+            contain([tool("storm"), "-v", "5000"], max_tasks=20, timeout=60)
+            check(wait_until(lambda: '"event":"resync"' in t.text(), 10),
+                  "no re-sync after the storm's losses")
+            t.stop(timeout=20)
+            check(t.rc == 0, "forktrace exited %r: %s" % (t.rc, t.stderr()[-300:]))
+        finally:
+            held.kill()
+            held.wait()
+            if t:
+                t.cleanup()
+
+
+@test
+def resync_memory_bounded_on_a_synthetic_30k_proc():
+    """A re-sync (and the start's snapshot) of 30,000 processes streams
+    them: forktrace's peak RSS over a whole run on a synthetic /proc of
+    30,000 (--proc, a tmpfs) exceeds that of a run on 100 by far less than
+    the array the old snapshot built (608 bytes a process, 18 MiB here).
+    The process table is held to 4,096 slots, so what it holds is the same
+    in both runs."""
+    args = ("--table-size", "4096")
+    small, r0, _ = peak_rss_through_resync(100, args)
+    big, r1, s = peak_rss_through_resync(30000, args)
+    check(r0 >= 1 and r1 >= 1, "no re-sync: %d, %d" % (r0, r1))
+    grown = (big - small) / 1024
+    print("    peak RSS: 100 processes %.1f MiB, 30,000 %.1f MiB (+%.1f MiB; the old "
+          "array alone: %.1f MiB), %d re-syncs" %
+          (small / 1024, big / 1024, grown, 30000 * 616 / 2**20, r1))
+    check(grown < 6, "peak RSS grew %.1f MiB from 100 to 30,000 processes" % grown)
