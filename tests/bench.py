@@ -730,12 +730,13 @@ def resync_memory_report(rows):
                 "{:,}".format(RESYNC_PROCS), big[0] / 1024, big[3] / 1024, big[1],
                 "{:,}".format(big[2]["peak"])), "",
             "The difference, %.1f MiB, is the table's and the detector's state for %s "
-            "more processes (~600 bytes each), not the re-sync.  With the DaemonSet's "
-            "8 MiB ring instead of 16 KiB, add at most 8 MiB of ring pages: %.1f MiB, "
-            "under its 128 MiB limit (deploy/kubernetes/daemonset.yaml); the old array "
-            "alone would have added %.0f MiB." %
-            (grown, "{:,}".format(RESYNC_PROCS - 100), max(big[0], big[3]) / 1024 + 8,
-             old_cap)]
+            "more processes (%.0f bytes each), not the re-sync.  With the DaemonSet's "
+            "8 MiB ring instead of 16 KiB, add at most 16 MiB of ring pages (its data "
+            "pages are mapped twice, see Footprint): %.1f MiB, under its 128 MiB limit "
+            "(deploy/kubernetes/daemonset.yaml); the old array would have added %.0f MiB "
+            "to that." %
+            (grown, "{:,}".format(RESYNC_PROCS - 100), grown * 2**20 / (RESYNC_PROCS - 100),
+             max(big[0], big[3]) / 1024 + 16, old_cap)]
 
 
 VIEW_STORM = ["-v", "-p", "2", "200000"]  # vforks from both CPUs, children exit at once
