@@ -363,3 +363,68 @@ def guard_unit_rule_only_system_units():
     finally:
         for rel in (spoof, real):
             remove_cgroup2(rel)
+
+
+CHURN = r"""
+import os, subprocess, sys, time
+base, seconds = sys.argv[1], float(sys.argv[2])
+end, n = time.time() + seconds, 0
+while time.time() < end:
+    d = os.path.join(base, "c%d" % n)
+    os.mkdir(d)
+    # a process in the new cgroup: its records carry an id forktrace has
+    # never seen, asked about after the cgroup is gone
+    subprocess.run(["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec /bin/true', d])
+    os.rmdir(d)
+    n += 1
+print("churned=%d" % n)
+"""
+
+
+@test
+def cgroup_churn_does_not_blind_detection():
+    """A neighbour with a delegated cgroup subtree churns short-lived
+    cgroups (each holding one short process) beside 3,000 idle ones,
+    while a C bomb starts: forktrace keeps up (no records lost), kills the
+    bomb early, and its event loop is never stalled by cgroup look-ups."""
+    idle = os.path.join(UNIFIED, "ft-churn-idle")
+    churn = os.path.join(UNIFIED, "ft-churn")
+    os.makedirs(churn, exist_ok=True)
+    for i in range(3000):
+        os.makedirs(os.path.join(idle, "i%d" % i), exist_ok=True)
+    t = Tracer("--kill")
+    churner = None
+    try:
+        churner = subprocess.Popen([PY, "-c", CHURN, churn, "8"], stdout=subprocess.PIPE,
+                                   text=True)
+        wait_for(lambda: len([e for e in by_event(tracer_events(t), "exec")
+                              if e.get("filename") == "/bin/true"]) >= 20, 8,
+                 "the churn under way")
+        tmp = tempfile.mkdtemp()
+        rep_path = os.path.join(tmp, "report.json")
+        subprocess.run(contain_cmd([tool("wl_bomb_c")], max_tasks=400, timeout=3,
+                                   report=rep_path), stdout=subprocess.DEVNULL, timeout=40)
+        out = churner.communicate(timeout=30)[0]
+        evs = t.stop(settle=0.5)
+        with open(rep_path) as f:
+            rep = json.load(f)
+        done = [e for e in by_event(evs, "action") if e.get("complete")]
+        check(done and done[0]["action"] == "kill", "no kill under churn: %r" %
+              by_event(evs, "action")[:1])
+        check(rep["peak"] < 200, "the bomb reached %d tasks under churn" % rep["peak"])
+        s = by_event(evs, "summary")[-1]
+        check(s["lost"] == 0, "records lost under cgroup churn: %r" % s["lost_by_type"])
+        print("    %s cgroups churned beside 3,000 idle; bomb peak %d, killed %.1f ms after "
+              "the verdict, nothing lost" % (out.strip().split("=")[-1], rep["peak"],
+                                             done[0]["ms"]))
+    finally:
+        if churner and churner.poll() is None:
+            churner.kill()
+            churner.wait()
+        t.cleanup()
+        for d in ([os.path.join(churn, x) for x in os.listdir(churn)] + [churn] +
+                  [os.path.join(idle, x) for x in os.listdir(idle)] + [idle]):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
