@@ -187,9 +187,11 @@ struct ft_container {
 };
 
 /*
- * Containment.  A flagged tree has an id (1..FT_MAX_TREES-1); its members
- * are keyed by identity at USER_HZ resolution (what /proc also gives), and
- * a member's children inherit the id at fork.
+ * Containment.  A tree being acted on has an id (1..FT_MAX_TREES-1), given
+ * by user space's containment (struct action in user/policy.c) for the
+ * action's life; its members are keyed by identity at USER_HZ resolution
+ * (what /proc also gives), and a member's children inherit the id at fork.
+ * The detector flags at most FT_MAX_TREES-1 trees at once too.
  */
 #define FT_MAX_TREES 1024
 

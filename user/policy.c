@@ -59,10 +59,20 @@ static const char *const default_allow[] = {
 static const char *const unit_suffixes[] = { ".service", ".scope", ".slice", ".socket",
 					     ".mount",	 ".swap",  ".target" };
 
+/*
+ * An action on a flagged tree.  Containment owns its identity: `tree` is
+ * the id the kernel knows it by (the `trees` key, the value of its
+ * `members` entries, what its action records carry) and the index of
+ * the action in policy's table; it is allocated here and freed when the
+ * action ends.  `alert` is the detector's name for the tree, the tag its
+ * members carry (det_tree_of): which processes belong to it is the
+ * detector's fact, what is done to them is containment's.
+ */
 struct action {
 	enum action_state state; /* ACTION_NONE: the slot was never used */
 	bool by_operator;	 /* the live view's s/k, not a verdict */
 	uint32_t tree, sig;
+	uint32_t alert;
 	struct pt_key root;
 	uint64_t root_start_ns;
 	char root_comm[FT_COMM_LEN];
@@ -115,7 +125,10 @@ struct allow_memo {
 struct policy {
 	struct policy_opts o;
 	struct policy_ops ops;
-	struct action actions[FT_MAX_TREES];
+	struct action actions[FT_MAX_TREES]; /* by kernel tree id; 0 unused */
+	/* per detector alert id: the kernel tree id of the action at work on
+	 * it (0: none); kept by bind_alert */
+	uint16_t by_alert[FT_MAX_TREES];
 	struct sweep_mark *marks; /* per table slot: already signalled */
 	struct allow_memo *memo;  /* per table slot */
 	uint32_t cap;
@@ -473,11 +486,39 @@ bool policy_busy(const struct policy *p)
 	return false;
 }
 
-bool policy_holds(void *ctx, uint32_t tree)
+/* The action at work on the detector's alert, or NULL. */
+static struct action *action_on(const struct policy *p, uint32_t alert)
 {
-	const struct policy *p = ctx;
+	const struct action *a;
 
-	return tree < FT_MAX_TREES && acting(&p->actions[tree]);
+	if (!alert || alert >= FT_MAX_TREES || !p->by_alert[alert])
+		return NULL;
+	a = &p->actions[p->by_alert[alert]];
+	return acting(a) && a->alert == alert ? (struct action *)a : NULL;
+}
+
+bool policy_holds(void *ctx, uint32_t alert)
+{
+	return action_on(ctx, alert) != NULL;
+}
+
+/*
+ * A kernel tree id for a new action: a slot never used, else the one
+ * whose action ended longest ago.  NULL when all are at work.
+ */
+static struct action *free_action(struct policy *p)
+{
+	struct action *best = NULL;
+
+	for (uint32_t i = 1; i < FT_MAX_TREES; i++) {
+		struct action *a = &p->actions[i];
+
+		if (a->state == ACTION_NONE)
+			return a;
+		if (!acting(a) && (!best || a->started_ns < best->started_ns))
+			best = a;
+	}
+	return best;
 }
 
 uint64_t policy_failures(const struct policy *p)
@@ -661,7 +702,7 @@ static bool in_tree(const struct proctable *t, struct detector *d, const struct 
 {
 	const struct pt_entry *e = pt_get(t, slot);
 
-	return e && e->state == PT_ALIVE && det_tree_of(d, t, slot) == a->tree;
+	return e && e->state == PT_ALIVE && det_tree_of(d, t, slot) == a->alert;
 }
 
 static void report(policy_report_fn fn, void *ctx, struct policy_report *r)
@@ -938,32 +979,43 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 		.by_operator = by_operator,
 	};
 	const struct allow_rule *first = NULL;
-	uint32_t tree = det_tree_id(d, pid, start_ns);
+	uint32_t alert = det_tree_id(d, pid, start_ns), tree;
 	uint32_t n = 0, nprot = 0, nallow = 0, nspared = 0;
 	struct action *a;
 	char why[400];
 
-	r.tree = tree;
 	r.cgroup = re ? re->cgroup_id : 0;
 	/* asked to act and cannot: say so, never return silently */
-	if (!re || !tree) {
+	if (!re || !alert) {
 		r.kind = REPORT_REFUSED;
 		r.why = !re ? "root not in the process table" : "no tree id (detector state full)";
 		report(fn, ctx, &r);
 		return;
 	}
-	a = &p->actions[tree];
 	/* one action per tree: a kill stands; a stop may become a kill */
-	if (acting(a) && (a->sig == SIGKILL || (int)a->sig == sig)) {
+	a = action_on(p, alert);
+	if (a && (a->sig == SIGKILL || (int)a->sig == sig)) {
 		r.kind = REPORT_REFUSED;
+		r.tree = a->tree;
 		r.why = a->sig == SIGKILL ? "already being killed" : "already being stopped";
 		report(fn, ctx, &r);
 		return;
 	}
-	if (acting(a))
+	if (a)
 		move_to(p, a, ACTION_SUPERSEDED, now, 0, "a kill follows", fn, ctx);
+	else
+		a = free_action(p);
+	if (!a) {
+		r.kind = REPORT_REFUSED;
+		r.why = "no kernel tree id: every one is held by an action at work";
+		report(fn, ctx, &r);
+		return;
+	}
+	tree = (uint32_t)(a - p->actions);
+	r.tree = tree;
 	memset(a, 0, sizeof(*a));
 	a->tree = tree;
+	a->alert = alert;
 	a->sig = (uint32_t)sig;
 	a->by_operator = by_operator;
 	a->root = re->key;
@@ -985,7 +1037,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 			continue;
 		if (!in_tree(t, d, a, i)) {
 			/* another alert's: armed by its own action, or left alone */
-			if (!acting(&p->actions[det_tree_of(d, t, i)]))
+			if (!action_on(p, det_tree_of(d, t, i)))
 				p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
 		} else if (protected_reason(p, e)) {
 			nprot++;
@@ -1044,19 +1096,20 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	}
 	a->state = ACTION_SIGNALLING;
 	a->phase_ns = now;
+	p->by_alert[alert] = (uint16_t)tree;
 	sweep(p, t, d, a, now, fn, ctx);
 }
 
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
 		       const struct det_verdict *v, policy_report_fn fn, void *ctx)
 {
-	uint32_t tree = det_tree_id(d, v->root, v->root_start_ns);
-
 	if (v->kind == DET_ALERT_END) {
 		/* the detector saw the tree empty: a kill is done (the
 		 * operator's too, whatever the mode) */
-		if (tree && acting(&p->actions[tree]))
-			move_to(p, &p->actions[tree], ACTION_EMPTIED, v->ts_ns, 0, NULL, fn, ctx);
+		struct action *a = action_on(p, v->tree);
+
+		if (a)
+			move_to(p, a, ACTION_EMPTIED, v->ts_ns, 0, NULL, fn, ctx);
 		return;
 	}
 	/* the operator's flag comes with the operator's action */
@@ -1079,9 +1132,9 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 		   uint64_t start_ns, uint64_t now, policy_report_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, pid, start_ns);
-	uint32_t tree = det_tree_id(d, pid, start_ns), steps = 0;
-	const struct action members = { .tree = tree };
-	struct action *a;
+	uint32_t alert = det_tree_id(d, pid, start_ns), steps = 0;
+	const struct action members = { .alert = alert };
+	struct action *a = alert && p->by_alert[alert] ? &p->actions[p->by_alert[alert]] : NULL;
 	struct policy_report r = {
 		.kind = REPORT_RESUME,
 		.ts_ns = now,
@@ -1089,23 +1142,25 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 		.root = pid,
 		.root_start_ns = start_ns,
 		.root_comm = root != PT_NONE ? pt_get(t, root)->comm : "",
-		.tree = tree,
+		.tree = a ? a->tree : 0,
 		.cgroup = root != PT_NONE ? pt_get(t, root)->cgroup_id : 0,
 		.by_operator = true,
 	};
 
-	if (root == PT_NONE || !tree) {
+	if (root == PT_NONE || !alert) {
 		r.kind = REPORT_REFUSED;
 		r.why = root == PT_NONE ? "root not in the process table" : "not a flagged tree";
 		report(fn, ctx, &r);
 		return;
 	}
-	/* only what forktrace froze: the tree's last action was its stop */
-	a = &p->actions[tree];
-	if (a->sig != SIGSTOP || a->root.tgid != pt_get(t, root)->key.tgid ||
+	/* only what forktrace froze: the tree's last action was its stop (its
+	 * slot may have gone to another tree since: the root says) */
+	if (!a || a->alert != alert || a->sig != SIGSTOP ||
+	    a->root.tgid != pt_get(t, root)->key.tgid ||
 	    a->root.start_ticks != pt_get(t, root)->key.start_ticks) {
 		r.kind = REPORT_REFUSED;
-		r.why = acting(a) ? "being killed" : "not stopped by forktrace";
+		r.why = a && a->alert == alert && acting(a) ? "being killed"
+							     : "not stopped by forktrace";
 		report(fn, ctx, &r);
 		return;
 	}

@@ -208,9 +208,9 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 void policy_tick(struct policy *p, const struct proctable *t, struct detector *d, uint64_t now,
 		 policy_report_fn fn, void *ctx);
 bool policy_busy(const struct policy *p);
-/* Is an action at work on tree (ctx: the struct policy)?  det_set_pinned's
+/* Is an action at work on the detector's alert (ctx: the struct policy)?  det_set_pinned's
  * question: such an alert is never retired to make room. */
-bool policy_holds(void *ctx, uint32_t tree);
+bool policy_holds(void *ctx, uint32_t alert);
 /* Kernel map updates (add_member, flag_tree) that failed, over the run. */
 uint64_t policy_failures(const struct policy *p);
 

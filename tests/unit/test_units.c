@@ -3346,6 +3346,49 @@ static void test_policy_held_stop_survives_cont(void)
 	synth_free(&s);
 }
 
+/*
+ * Containment owns the kernel's tree ids: the detector's alert id is only
+ * the tag its members carry.  Three trees flagged, the operator kills the
+ * third: its action has kernel id 1, the kernel is armed with that id,
+ * and policy_holds answers for the alert, not the kernel id.
+ */
+static void test_policy_owns_kernel_tree_ids(void)
+{
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t roots[3], alerts[3];
+
+	synth_init(&s);
+	for (int i = 0; i < 3; i++) {
+		char exe[32];
+
+		snprintf(exe, sizeof(exe), "/tmp/bomb%d", i);
+		roots[i] = synth_fork(&s, 50, (uint64_t)(i + 1) * SEC);
+		synth_exec(&s, roots[i], exe, (uint64_t)(i + 1) * SEC + 1000);
+		synth_bomb(&s, roots[i], (uint64_t)(i + 1) * SEC, 40, false);
+		alerts[i] = det_tree_id(s.d, roots[i], START(roots[i]));
+	}
+	CHECK(alerts[0] && alerts[1] && alerts[2] && alerts[2] != 1);
+	policy_defaults(&o);
+	o.mode = POLICY_OBSERVE;
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	policy_operator(p, s.t, s.d, roots[2], START(roots[2]), POLICY_KILL, 5 * SEC, log_report,
+			&l);
+	CHECK(f.flagged_tree == 1 && f.flagged_sig == SIGKILL);
+	CHECK(was_signalled(&f, roots[2]) && !was_signalled(&f, roots[0]) &&
+	      !was_signalled(&f, roots[1]));
+	CHECK(policy_holds(p, alerts[2]) && !policy_holds(p, alerts[0]) &&
+	      !policy_holds(p, alerts[1]));
+	policy_free(p);
+	synth_free(&s);
+}
+
 struct alert_count {
 	uint32_t alerts;
 };
@@ -3576,6 +3619,7 @@ int main(void)
 	RUN(test_policy_undecided_said_and_gave_up_stays_armed);
 	RUN(test_policy_held_stop_survives_cont);
 	RUN(test_detect_many_live_alerts);
+	RUN(test_policy_owns_kernel_tree_ids);
 	RUN(test_health_heartbeat_file);
 	return SUMMARY();
 }
