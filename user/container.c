@@ -20,10 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "container.h"
+#include "privs.h"
 #include "procfs.h"
 
 static const struct {
@@ -198,6 +206,138 @@ bool ct_parse_bundle_config(const char *text, size_t len, enum ct_runtime runtim
 	}
 	json_decref(root);
 	return named;
+}
+
+/*
+ * A config.json carries what a tenant wrote in its pod spec (args, env,
+ * annotations), so jansson never parses one where a parser bug could use
+ * the agent's capabilities.  The parse runs in a child of its own that
+ * holds no capability, has no-new-privs, and may make no system call but
+ * read, write and exit (SECCOMP_MODE_STRICT), its memory an arena mapped
+ * before (jansson's allocator hooks: brk and mmap are no longer allowed).
+ * The answer comes back through a pipe; the parent waits at most
+ * PARSE_WAIT_MS and kills a child that takes longer.
+ */
+#define PARSE_ARENA   (16u << 20) /* jansson's memory for a 1 MiB document */
+#define PARSE_WAIT_MS 500
+
+struct parsed_bundle {
+	uint32_t named;
+	struct ft_container c;
+	char cgroups_path[512];
+};
+
+/* The child's arena: jansson's allocator hooks take no context.  Only
+ * ever set in the forked child, which exits after one parse. */
+static char *arena;
+static size_t arena_used;
+
+static void *arena_alloc(size_t n)
+{
+	void *at;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!arena || n > PARSE_ARENA - arena_used)
+		return NULL;
+	at = arena + arena_used;
+	arena_used += n;
+	return at;
+}
+
+static void arena_free(void *ptr)
+{
+	(void)ptr; /* the child exits after one parse */
+}
+
+static void parse_in_child(const char *text, size_t len, enum ct_runtime runtime, int out)
+{
+	struct parsed_bundle r;
+	char ignored[256];
+	size_t at = 0;
+
+	memset(&r, 0, sizeof(r));
+	arena = mmap(NULL, PARSE_ARENA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (arena == MAP_FAILED)
+		syscall(SYS_exit, 1);
+	json_object_seed(0); /* reads /dev/urandom once: before the filter */
+	json_set_alloc_funcs(arena_alloc, arena_free);
+	if (privs_drop_thread(false, ignored, sizeof(ignored)) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0))
+		syscall(SYS_exit, 1);
+	r.named = ct_parse_bundle_config(text, len, runtime, &r.c, r.cgroups_path,
+					 sizeof(r.cgroups_path));
+	while (at < sizeof(r)) {
+		ssize_t n = write(out, (char *)&r + at, sizeof(r) - at);
+
+		if (n <= 0)
+			break;
+		at += (size_t)n;
+	}
+	syscall(SYS_exit, 0); /* exit_group is not allowed in strict mode */
+}
+
+/* 1 parsed (r filled), 0 the child failed or took too long: not known */
+static int parse_confined(const char *text, size_t len, enum ct_runtime runtime,
+			  struct parsed_bundle *r)
+{
+	int fds[2], status, ret = 0;
+	size_t got = 0;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return 0;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return 0;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		parse_in_child(text, len, runtime, fds[1]);
+	}
+	close(fds[1]);
+	while (got < sizeof(*r)) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, PARSE_WAIT_MS) <= 0)
+			break;
+		n = read(fds[0], (char *)r + got, sizeof(*r) - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	if (got < sizeof(*r))
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got == sizeof(*r) && WIFEXITED(status) && !WEXITSTATUS(status)) {
+		ct_record_terminate(&r->c);
+		r->cgroups_path[sizeof(r->cgroups_path) - 1] = '\0';
+		ret = 1;
+	}
+	return ret;
+}
+
+int ct_parse_bundle_confined(const char *json, size_t len, enum ct_runtime runtime,
+			     struct ft_container *out, char *cgroups_path, size_t cglen)
+{
+	struct parsed_bundle r;
+
+	if (!parse_confined(json, len, runtime, &r))
+		return -1;
+	if (cgroups_path && cglen)
+		copy_str(cgroups_path, cglen, r.cgroups_path);
+	if (r.named) {
+		memcpy(out->ns, r.c.ns, sizeof(out->ns));
+		memcpy(out->pod, r.c.pod, sizeof(out->pod));
+		memcpy(out->name, r.c.name, sizeof(out->name));
+		memcpy(out->pod_uid, r.c.pod_uid, sizeof(out->pod_uid));
+		out->flags |= FT_CT_ANNOTATED;
+	}
+	return r.named ? 1 : 0;
 }
 
 /*
@@ -395,6 +535,7 @@ static bool read_bundle(const struct ct_node *n, enum ct_runtime runtime, const 
 	for (int i = 0; i < CT_BUNDLE_ROOTS; i++) {
 		char path[sizeof(n->bundle_roots[0]) + CT_ID_LEN + 32], cgp[512], mine[1024];
 		struct ft_container c = { 0 };
+		struct parsed_bundle parsed;
 		size_t len;
 		char *text;
 		bool named;
@@ -406,9 +547,13 @@ static bool read_bundle(const struct ct_node *n, enum ct_runtime runtime, const 
 		text = slurp(path, BUNDLE_CONFIG_LIMIT, &len);
 		if (!text)
 			continue;
-		named = ct_parse_bundle_config(text, len, bundle_layouts[i].runtime, &c, cgp,
-					       sizeof(cgp));
+		named = parse_confined(text, len, bundle_layouts[i].runtime, &parsed) &&
+			parsed.named;
 		free(text);
+		if (named) {
+			c = parsed.c;
+			memcpy(cgp, parsed.cgroups_path, sizeof(cgp));
+		}
 		if (!named || !ct_cgroup_of_bundle(cgp, mine, sizeof(mine)) ||
 		    (cgroup && strcmp(cgroup, mine)))
 			continue;

@@ -54,6 +54,14 @@ const char *ct_runtime_name(enum ct_runtime r);
  */
 bool ct_parse_bundle_config(const char *json, size_t len, enum ct_runtime runtime,
 			    struct ft_container *out, char *cgroups_path, size_t cglen);
+/*
+ * The same parse in a child with no capability, no-new-privs and
+ * SECCOMP_MODE_STRICT (read, write, exit only), so a parser bug in a
+ * tenant's config.json is a dead child: 1 named, 0 not, -1 not known (the
+ * child failed, was killed or took too long).
+ */
+int ct_parse_bundle_confined(const char *json, size_t len, enum ct_runtime runtime,
+			     struct ft_container *out, char *cgroups_path, size_t cglen);
 
 /* The cgroup path (from the hierarchy's root) a cgroupsPath makes: systemd
  * "SLICE:PREFIX:NAME" or a path.  Pure; false if it is neither. */

@@ -2248,6 +2248,34 @@ static void test_container_bundle_annotations(void)
 	CHECK(!ct_parse_bundle_config("{\"annotations\":", 15, CT_CRIO, &c, cg, sizeof(cg)) &&
 	      !c.flags && cg[0] == '\0');
 	CHECK(!ct_parse_bundle_config("[1,2,3]", 7, CT_CRIO, &c, NULL, 0) && !c.flags);
+	/* the agent's way: the same answers from a confined child */
+	memset(&c, 0, sizeof(c));
+	CHECK(ct_parse_bundle_confined(containerd, strlen(containerd), CT_CONTAINERD, &c, cg,
+				       sizeof(cg)) == 1);
+	CHECK(!strcmp(c.ns, "shop") && !strcmp(c.pod, "web-0") && !strcmp(c.name, "app") &&
+	      !strcmp(c.pod_uid, UID) && (c.flags & FT_CT_ANNOTATED));
+	CHECK(!strcmp(cg, "kubepods-burstable-pod" UID_ ".slice:cri-containerd:" ID));
+	memset(&c, 0, sizeof(c));
+	CHECK(ct_parse_bundle_confined(crio, strlen(crio), CT_CONTAINERD, &c, NULL, 0) == 0 &&
+	      !c.flags);
+	{
+		/* a document that needs more than the child's arena: no pod,
+		 * and the agent is untouched */
+		size_t n = 1u << 20;
+		char *big = malloc(n);
+
+		CHECK(big != NULL);
+		if (big) {
+			big[0] = '[';
+			for (size_t i = 1; i + 2 < n; i += 2)
+				memcpy(big + i, "1,", 2);
+			memcpy(big + n - 2, "1]", 2);
+			memset(&c, 0, sizeof(c));
+			CHECK(ct_parse_bundle_confined(big, n, CT_CRIO, &c, NULL, 0) <= 0 &&
+			      !c.flags);
+			free(big);
+		}
+	}
 	CHECK(!ct_parse_bundle_config("{\"annotations\":{\"io.kubernetes.pod.name\":7}}", 44,
 				      CT_CRIO, &c, NULL, 0) &&
 	      !c.flags);
