@@ -3417,6 +3417,61 @@ static void test_policy_owns_kernel_tree_ids(void)
 	synth_free(&s);
 }
 
+static void deliver_verdicts(struct synth *s, struct policy *p, struct report_log *l, int *done)
+{
+	for (; *done < s->n; (*done)++)
+		policy_on_verdict(p, s->t, s->d, &s->got[*done], log_report, l);
+}
+
+/*
+ * A stopped tree whose members its owner kills from outside: the alert
+ * ends and its action ends with it (emptied), so the next runaway, given
+ * the same alert id, is acted on and stays armed.  (Found by review: the
+ * action outlived its alert, refused the next bomb and then disarmed it.)
+ */
+static void test_policy_action_ends_with_its_alert(void)
+{
+	struct fake_act f = { .with_state = true };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t a_root, a_last, b_root, b_last, b_signalled = 0;
+	int done = 0;
+
+	synth_init(&s);
+	policy_defaults(&o);
+	o.mode = POLICY_STOP;
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	a_root = flagged_bomb(&s, "/tmp/bomb", 40);
+	a_last = s.next_pid - 1;
+	deliver_verdicts(&s, p, &l, &done);
+	policy_tick(p, s.t, s.d, 2 * SEC, log_report, &l);
+	CHECK(!strcmp(l.last_state, "held"));
+	for (uint32_t pid = a_root; pid <= a_last; pid++)
+		synth_exit(&s, pid, 2 * SEC + 250000000ull + pid, SIGKILL);
+	deliver_verdicts(&s, p, &l, &done);
+	CHECK(!strcmp(l.last_state, "emptied") && f.disarmed == 1);
+	b_root = synth_fork(&s, 50, 2 * SEC + 260000000ull);
+	synth_exec(&s, b_root, "/tmp/bomb2", 2 * SEC + 260001000ull);
+	synth_bomb(&s, b_root, 2 * SEC + 260000000ull, 40, false);
+	b_last = s.next_pid - 1;
+	l.refused = 0;
+	deliver_verdicts(&s, p, &l, &done);
+	for (int k = 0; k < 20; k++)
+		policy_tick(p, s.t, s.d, 3 * SEC + (uint64_t)k * 300000000ull, log_report, &l);
+	for (uint32_t pid = b_root; pid <= b_last; pid++)
+		b_signalled += was_signalled(&f, pid);
+	CHECK(l.refused == 0 && b_signalled == b_last - b_root + 1);
+	CHECK(f.disarmed == 1 && f.flagged_sig == SIGSTOP &&
+	      policy_holds(p, det_tree_id(s.d, b_root, START(b_root))));
+	policy_free(p);
+	synth_free(&s);
+}
+
 struct alert_count {
 	uint32_t alerts;
 };
@@ -3648,6 +3703,7 @@ int main(void)
 	RUN(test_policy_held_stop_survives_cont);
 	RUN(test_detect_many_live_alerts);
 	RUN(test_policy_owns_kernel_tree_ids);
+	RUN(test_policy_action_ends_with_its_alert);
 	RUN(test_health_heartbeat_file);
 	return SUMMARY();
 }
