@@ -907,8 +907,10 @@ static struct det_alert *alert_slot(struct detector *d, const struct proctable *
 {
 	struct det_alert *victim = NULL;
 
+	/* a free id an action still holds is not free yet */
 	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++)
-		if (!d->alerts[i].used)
+		if (!d->alerts[i].used &&
+		    !(d->pinned && d->pinned(d->pin_ctx, alert_id(d, &d->alerts[i]))))
 			return &d->alerts[i];
 	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
 		struct det_alert *a = &d->alerts[i];
@@ -1122,11 +1124,21 @@ static void recount_due(struct detector *d, const struct proctable *t, uint64_t 
 static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
 			  det_verdict_fn fn, void *ctx);
 
+/* Is slot the process of a thread_explosion alert (its tree's root)? */
+static bool exploded_root(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	const struct det_alert *a = alert_of(d, st(d, t, slot));
+	const struct pt_entry *e = pt_get(t, slot);
+
+	return a && a->pattern == DET_THREAD_EXPLOSION && e && a->root.tgid == e->key.tgid &&
+	       a->root.start_ticks == e->key.start_ticks;
+}
+
 static bool look_at_copies(struct detector *d, const struct proctable *t, int32_t slot, bool outer,
 			   uint64_t now, det_verdict_fn fn, void *ctx)
 {
 	int32_t up[DET_CLIMB_MAX], chain[DET_CLIMB_MAX], x;
-	uint32_t n = 0, need = d->c.min_generations < d->c.min_generations_exec
+	uint32_t n = 0, first = 0, need = d->c.min_generations < d->c.min_generations_exec
 				   ? d->c.min_generations
 				   : d->c.min_generations_exec;
 	struct profile pr;
@@ -1154,7 +1166,16 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 	 * forking; scaled, the timer costs each node at most ~256 visits per
 	 * interval, and the count pace keeps the rest O(N log N).
 	 */
-	for (uint32_t i = 0; i < n; i++) {
+	/*
+	 * A thread explosion's tree is its process and what that forks from
+	 * the verdict on: its older children are nobody's, and a runaway
+	 * among them is looked for below it (profiles above it leave the
+	 * flagged process's subtree out).
+	 */
+	for (uint32_t i = 0; i < n; i++)
+		if (exploded_root(d, t, chain[i]))
+			first = i + 1;
+	for (uint32_t i = first; i < n; i++) {
 		struct det_proc *node = st(d, t, chain[i]);
 		uint64_t interval =
 		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
@@ -1172,7 +1193,7 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 		if (is_runaway(d, &pr)) {
 			/* a copy above, skipped for its pace, may be part of it too:
 			 * the root is the highest */
-			while (i > 0) {
+			while (i > first) {
 				profile(d, t, chain[i - 1], now, &pr);
 				if (!is_runaway(d, &pr))
 					break;

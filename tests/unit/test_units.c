@@ -3472,6 +3472,62 @@ static void test_policy_action_ends_with_its_alert(void)
 	synth_free(&s);
 }
 
+/*
+ * A process whose threads exploded (stopped: held) and whose child from
+ * before the verdict then fork-bombs: the bomb is flagged on its own and
+ * stopped.  (Review: tagging only the process had hidden its children's
+ * runaways behind the flagged process.)
+ */
+static void test_detect_bomb_below_a_thread_explosion(void)
+{
+	struct fake_act f = { .with_state = true };
+	struct report_log l = { 0 };
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint32_t root, seed, q[1200];
+	int head = 0, tail = 0, done = 0, bombs = 0, stopped = 0;
+	uint64_t ts = 1 * SEC;
+
+	synth_init(&s);
+	policy_defaults(&o);
+	o.mode = POLICY_STOP;
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	root = synth_fork(&s, 50, ts);
+	synth_exec(&s, root, "/tmp/bomb", ts + 1000);
+	seed = synth_fork(&s, root, ts += 1000000);
+	for (uint32_t n = 16; n <= 256; n *= 2) {
+		struct ft_fork th = mk_fork(root, START(root), 50, START(5), ts += 10000000);
+
+		th.h.flags |= FT_F_THREAD | FT_F_MILESTONE;
+		th.h.tid = root + 100000 + n;
+		th.parent_threads = n;
+		det_feed(s.d, s.t, (union ft_record *)&th, APPLY(s.t, th), collect, &s);
+	}
+	deliver_verdicts(&s, p, &l, &done);
+	policy_tick(p, s.t, s.d, ts + 1000, log_report, &l);
+	CHECK(fake_is_stopped(&f, root) && !fake_is_stopped(&f, seed));
+	q[tail++] = seed;
+	while (tail < 200) {
+		uint32_t pp = q[head++];
+
+		q[tail++] = synth_fork(&s, pp, ts += 300000);
+		q[tail++] = synth_fork(&s, pp, ts += 300000);
+	}
+	deliver_verdicts(&s, p, &l, &done);
+	policy_tick(p, s.t, s.d, ts + 1000, log_report, &l);
+	for (int i = 0; i < s.n; i++)
+		bombs += s.got[i].kind == DET_ALERT && s.got[i].pattern != DET_THREAD_EXPLOSION;
+	for (int i = 0; i < tail; i++)
+		stopped += was_signalled(&f, q[i]);
+	CHECK(bombs == 1 && stopped > 0);
+	policy_free(p);
+	synth_free(&s);
+}
+
 struct alert_count {
 	uint32_t alerts;
 };
@@ -3704,6 +3760,7 @@ int main(void)
 	RUN(test_detect_many_live_alerts);
 	RUN(test_policy_owns_kernel_tree_ids);
 	RUN(test_policy_action_ends_with_its_alert);
+	RUN(test_detect_bomb_below_a_thread_explosion);
 	RUN(test_health_heartbeat_file);
 	return SUMMARY();
 }
