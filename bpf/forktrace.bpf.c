@@ -370,13 +370,23 @@ static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, _
 			__builtin_memset(&uk, 0, sizeof(uk));
 			len = bpf_probe_read_kernel_str(uk.name, sizeof(uk.name),
 							BPF_CORE_READ(kn, name));
-			/* the root ("" or "/") and slices leave the verdict as it is */
-			if (len > 1 && uk.name[0] != '/' && !is_slice(uk.name, len))
-				unit_hit = bpf_map_lookup_elem(&allow_units, &uk) != NULL;
+			/* the root ("" or "/") leaves the verdict as it is; a
+			 * slice named by a rule allows what is below it, another
+			 * slice changes nothing; any other unit decides afresh */
+			if (len > 1 && uk.name[0] != '/') {
+				bool named = bpf_map_lookup_elem(&allow_units, &uk) != NULL;
+
+				if (!is_slice(uk.name, len))
+					unit_hit = named;
+				else if (named)
+					unit_hit = true;
+			}
 		}
 		css = BPF_CORE_READ(css, parent);
 	}
-	return unit_hit;
+	/* a chain deeper than the walk: its top unseen, the verdict unsure:
+	 * spare nothing on it (nested slices made on delegated ground) */
+	return css ? false : unit_hit;
 }
 
 /*

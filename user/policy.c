@@ -92,8 +92,16 @@ static bool acting(const struct action *a)
 	       a->state == ACTION_GAVE_UP;
 }
 
-/* how often a held or given-up tree is looked at again */
-#define RECHECK_NS 200000000ull
+/*
+ * How often a held, given-up or re-armed tree is looked at again: every
+ * RECHECK_NS, and RECHECK_PER_MEMBER_NS more per member, so that a big
+ * stopped tree (each look reads every member's /proc/PID/stat) costs the
+ * event loop a bounded share of its time whatever its size, and a
+ * neighbour who keeps continuing it gets one re-stop per look.  Meanwhile
+ * the kernel stops every fork at once.
+ */
+#define RECHECK_NS	      200000000ull
+#define RECHECK_PER_MEMBER_NS 100000ull
 
 struct sweep_mark {
 	struct pt_key key; /* the process the mark is for (slots are reused) */
@@ -481,7 +489,7 @@ bool policy_busy(const struct policy *p)
 {
 	/* sweeping now: come back within milliseconds */
 	for (int i = 0; i < FT_MAX_TREES; i++)
-		if (p->actions[i].state == ACTION_SIGNALLING)
+		if (p->actions[i].state == ACTION_SIGNALLING && !p->actions[i].epoch)
 			return true;
 	return false;
 }
@@ -795,7 +803,6 @@ static void move_to(struct policy *p, struct action *a, enum action_state to, ui
 		a->epoch++;
 		a->phase_ns = now;
 	}
-	a->next_sweep_ns = now + RECHECK_NS;
 	if (action_ended(to) && p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, a->tree, 0))
 		policy_failed(p, a);
 	action_report(a, &r, first || to == ACTION_SUPERSEDED ? REPORT_ACTION : REPORT_STATE, now);
@@ -836,7 +843,6 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 	struct action_obs obs;
 	enum action_state next;
 
-	a->next_sweep_ns = now + RECHECK_NS;
 	/* the bound: a table rebuilt from a damaged recording could loop */
 	for (int32_t i = root; i != PT_NONE && steps++ < p->cap;
 	     i = pt_subtree_next(t, root, i, true)) {
@@ -913,6 +919,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		r.result = ret;
 		report(fn, ctx, &r);
 	}
+	a->next_sweep_ns = now + RECHECK_NS + (uint64_t)steps * RECHECK_PER_MEMBER_NS;
 	obs = (struct action_obs){
 		.stop = a->sig == SIGSTOP,
 		.live = live,
@@ -1190,10 +1197,10 @@ void policy_tick(struct policy *p, const struct proctable *t, struct detector *d
 	for (int i = 1; i < FT_MAX_TREES; i++) {
 		struct action *a = &p->actions[i];
 
-		/* a held or given-up tree is looked at every RECHECK_NS */
-		if (a->state == ACTION_SIGNALLING ||
-		    ((a->state == ACTION_HELD || a->state == ACTION_GAVE_UP) &&
-		     now >= a->next_sweep_ns))
+		/* the first signalling at once, every look after it at the
+		 * recheck pace (RECHECK_NS) */
+		if ((a->state == ACTION_SIGNALLING && !a->epoch) ||
+		    (acting(a) && now >= a->next_sweep_ns))
 			sweep(p, t, d, a, now, fn, ctx);
 	}
 }
@@ -1343,6 +1350,14 @@ bool policy_unit_in_path(const char *cg, const char *unit)
 	 * `systemd-run --user --unit=sshd.service` lands in
 	 * .../user@1000.service/app.slice/sshd.service, and matches nothing.
 	 */
+	/*
+	 * Seen from a cgroup namespace (the DaemonSet's), a path outside it
+	 * climbs first: "/../../system.slice/sshd.service".  What it climbs
+	 * over is the namespace root's ancestors, above the agent's own
+	 * scope: slices.  The rest is the path from their common ancestor.
+	 */
+	while (!strncmp(cg, "/..", 3) && (cg[3] == '/' || cg[3] == '\0'))
+		cg += 3;
 	for (const char *c = cg; c && *c;) {
 		const char *name = c[0] == '/' ? c + 1 : c, *end = strchr(name, '/');
 		size_t len = end ? (size_t)(end - name) : strlen(name);

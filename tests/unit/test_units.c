@@ -3084,6 +3084,16 @@ static void test_unit_rules_only_system_units(void)
 				   "sshd.service"));
 	CHECK(!policy_unit_in_path("/", "sshd.service"));
 	CHECK(!policy_unit_in_path("/system.slice/sshd.service2", "sshd.service"));
+	/* from inside a cgroup namespace (the DaemonSet), outside paths climb */
+	CHECK(policy_unit_in_path("/../../../system.slice/sshd.service", "sshd.service"));
+	CHECK(policy_unit_in_path("/../../../../system.slice/kubelet.service", "kubelet.service"));
+	CHECK(!policy_unit_in_path("/../../user.slice/user-1000.slice/user@1000.service/app.slice/"
+				   "sshd.service",
+				   "sshd.service"));
+	CHECK(!policy_unit_in_path("/..x/sshd.service", "sshd.service"));
+	/* a slice rule: everything below the slice, nothing delegated */
+	CHECK(policy_unit_in_path("/user.slice/user-1000.slice/session-3.scope", "user.slice"));
+	CHECK(!policy_unit_in_path("/system.slice/x.service/app.slice/y", "app.slice"));
 }
 
 static void test_choose_root_prefork_master(void)
@@ -3366,9 +3376,13 @@ static void test_policy_held_stop_survives_cont(void)
 	CHECK(f.nsig == before);
 	policy_tick(p, s.t, s.d, 3 * SEC, log_report, &l); /* seen running: re-armed */
 	CHECK(!strcmp(l.last_state, "signalling"));
-	policy_tick(p, s.t, s.d, 3 * SEC + 1000, log_report, &l); /* stopped again */
+	/* stopped again at the next look, at the recheck pace: nothing sooner
+	 * (a neighbour who keeps continuing it gets one re-stop per look) */
+	policy_tick(p, s.t, s.d, 3 * SEC + 1000, log_report, &l);
+	CHECK(f.nsig == before);
+	policy_tick(p, s.t, s.d, 3 * SEC + 300000000ull, log_report, &l);
 	CHECK(f.nstopped == 40 && f.nsig == before + 40 && was_signalled(&f, root));
-	policy_tick(p, s.t, s.d, 3 * SEC + 2000, log_report, &l);
+	policy_tick(p, s.t, s.d, 3 * SEC + 600000000ull, log_report, &l);
 	CHECK(!strcmp(l.last_state, "held") && f.disarmed == 0 && f.flagged_sig == SIGSTOP);
 	policy_free(p);
 	synth_free(&s);
