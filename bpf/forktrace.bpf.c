@@ -418,7 +418,9 @@ static __always_inline bool may_signal_task(struct task_struct *t)
 	if (bpf_map_lookup_elem(&allow_uids, &uid))
 		return false;
 	ino = BPF_CORE_READ(t, mm, exe_file, f_inode);
-	if (ino) {
+	/* in a user namespace of its own a process can name its exe_file
+	 * (struct ft_exe_key): exe rules spare only the initial namespace's */
+	if (ino && !BPF_CORE_READ(t, cred, user_ns, level)) {
 		ek.ino = BPF_CORE_READ(ino, i_ino);
 		ek.dev = BPF_CORE_READ(ino, i_sb, s_dev);
 		if (bpf_map_lookup_elem(&allow_exes, &ek))
@@ -689,6 +691,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 
 		if (mm)
 			exe_of_file(&e->exe, RD(typed, mm->exe_file, mm, exe_file), typed);
+		e->exe.userns = BPF_CORE_READ(child, cred, user_ns, level);
 	}
 	emit(e, sizeof(*e), FT_EV_FORK, submit_flags(sizeof(*e)));
 	return 0;
@@ -742,6 +745,7 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	 * directory it was run in; its inode is enough to compare two execs */
 	e->cwd_ino = BPF_CORE_READ(p, fs, pwd.dentry, d_inode, i_ino);
 	exe_of_file(&e->exe, RD(typed, bprm->file, bprm, file), typed);
+	e->exe.userns = BPF_CORE_READ(p, cred, user_ns, level);
 	/* the path as passed to execve (may be relative), like execsnoop */
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      BPF_CORE_READ(bprm, filename)) < 0)

@@ -81,7 +81,14 @@ struct ft_header {
 struct ft_exe_key {
 	__u64 ino;
 	__u32 dev;
-	__u32 pad;
+	/*
+	 * Records: the task's user namespace level (0: the initial one).  A
+	 * process in a user namespace of its own holds CAP_CHECKPOINT_RESTORE
+	 * there and may point its exe_file at any file it can open
+	 * (prctl(PR_SET_MM_MAP)), so no exe: rule ever spares it.  Always 0
+	 * in allow_exes keys.
+	 */
+	__u32 userns;
 };
 
 struct ft_fork {

@@ -428,3 +428,32 @@ def cgroup_churn_does_not_blind_detection():
                 os.rmdir(d)
             except OSError:
                 pass
+
+
+@test
+def exe_rule_spares_nothing_in_a_user_namespace():
+    """In a user namespace of its own a process holds the capabilities to
+    point its exe_file at any file (prctl(PR_SET_MM_MAP)), so exe: rules
+    spare only processes of the initial one.  The allowed bomb run with
+    `unshare -U` is killed; run as it is, it is exempt."""
+    bomb = tool("wl_bomb_c")
+    for cmd, spared in ((["unshare", "--user", "--map-root-user", bomb], False), ([bomb], True)):
+        t = Tracer("--kill", "--allow", "exe:" + bomb)
+        try:
+            subprocess.run(contain_cmd(cmd, max_tasks=300, timeout=2),
+                           stdout=subprocess.DEVNULL, timeout=40)
+            evs = t.stop(settle=0.5)
+        finally:
+            t.cleanup()
+        actions = [e for e in by_event(evs, "action") if not e.get("dry_run")]
+        check(actions, "%r: no action" % cmd)
+        if spared:
+            check(actions[0].get("exempt"), "%r: not exempt: %r" % (cmd, actions[0]))
+        else:
+            check(actions[0]["action"] == "kill" and actions[0].get("complete") and
+                  not actions[0].get("exempt"),
+                  "an exe: rule spared a process in its own user namespace: %r" % actions[0])
+            check([e for e in by_event(evs, "signal") if e.get("via") == "kernel" and
+                   (e.get("child_result") == 0 or e.get("forker_result") == 0)],
+                  "the kernel spared every fork of the user-namespace bomb")
+    print("    exe: rule: spared in the initial user namespace, killed in its own")

@@ -121,7 +121,10 @@ struct sweep_mark {
  * match was taken from the parent (exe_from_parent) rather than read.  The
  * sweep re-checks every member every few ms and reading /proc/<pid>/exe
  * each time would cost a bomb's worth of reads; what a process runs
- * changes only at exec, which the count catches.
+ * changes at exec, which the count catches (and through prctl(PR_SET_MM_
+ * MAP/EXE_FILE), which takes CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN in
+ * the process's user namespace: outside the initial one no exe rule
+ * counts, struct ft_exe_key).
  */
 struct allow_memo {
 	struct pt_key key;
@@ -178,6 +181,42 @@ static int open_on_node(const char *host_root, const char *path)
 	return fd;
 }
 
+/*
+ * The device of fd's file as the kernel's records give it: its super
+ * block's s_dev, which /proc/self/mountinfo shows for the mount (fdinfo
+ * names it).  stat's st_dev differs on some file systems (btrfs
+ * subvolumes report a device of their own).  stat's as a fallback.
+ */
+static uint32_t kernel_dev_of(int fd, dev_t st_dev)
+{
+	unsigned int maj = major(st_dev), min = minor(st_dev);
+	char path[64], line[1024];
+	int mnt_id = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", &mnt_id) == 1)
+			break;
+	if (f)
+		fclose(f);
+	f = mnt_id >= 0 ? fopen("/proc/self/mountinfo", "re") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned int a, b;
+		int id;
+
+		if (sscanf(line, "%d %*d %u:%u", &id, &a, &b) == 3 && id == mnt_id) {
+			maj = a;
+			min = b;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return (uint32_t)(maj << 20 | (min & 0xfffff));
+}
+
 static int parse_exe(struct allow_rule *r, const char *path, const char *host_root, bool optional,
 		     char *err, size_t errlen)
 {
@@ -202,6 +241,7 @@ static int parse_exe(struct allow_rule *r, const char *path, const char *host_ro
 	/* the resolved name, for reports (the identity is what matches) */
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, real, sizeof(real) - 1);
+	r->kdev = kernel_dev_of(fd, st.st_dev);
 	close(fd);
 	if (n < 0)
 		n = 0;
@@ -219,8 +259,6 @@ static int parse_exe(struct allow_rule *r, const char *path, const char *host_ro
 	snprintf(r->path, sizeof(r->path), "%s", real);
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
-	/* stat's st_dev as super_block.s_dev: MKDEV(major, minor) */
-	r->kdev = (uint32_t)(major(st.st_dev) << 20 | (minor(st.st_dev) & 0xfffff));
 	return 0;
 }
 
@@ -606,9 +644,10 @@ static struct allow_memo *memo_of(struct policy *p, const struct pt_entry *e, in
  * fork; if the parent has not exec'd since, the parent's exe match is the
  * child's, and a bomb of thousands of forks costs one /proc read instead of
  * one each, between the verdict and the kernel's arming.  (The executable
- * can change without exec only through prctl(PR_SET_MM_EXE_FILE), which
- * needs CAP_SYS_RESOURCE; a lost exec record makes the parent's memo stale
- * the same way.)
+ * can change without exec through prctl(PR_SET_MM_MAP/EXE_FILE), which
+ * needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN in the caller's user
+ * namespace; a lost exec record makes the parent's memo stale the same
+ * way.)
  */
 static const struct allow_memo *exe_from_parent(struct policy *p, const struct proctable *t,
 						const struct pt_entry *e)
@@ -643,7 +682,9 @@ static int32_t first_exe_rule(struct policy *p, const struct pt_entry *e)
 		 * running at start (snapshots) and old recordings.
 		 */
 		if (e->exe.ino) {
-			if (e->exe.ino == r->ino && e->exe.dev == r->kdev)
+			/* a process in a user namespace of its own can name its
+			 * executable (struct ft_exe_key): no exe rule spares it */
+			if (!e->exe.userns && e->exe.ino == r->ino && e->exe.dev == r->kdev)
 				return (int32_t)i;
 			continue;
 		}
@@ -1299,6 +1340,18 @@ static int read_exe_link(const char *link, char *path, size_t len, struct stat *
 	return 0;
 }
 
+/* Is pid in forktrace's own user namespace (the initial one, as run)? */
+static bool same_user_ns(uint32_t pid)
+{
+	char link[64], mine[64], theirs[64];
+	ssize_t a, b;
+
+	snprintf(link, sizeof(link), "/proc/%u/ns/user", pid);
+	a = readlink("/proc/self/ns/user", mine, sizeof(mine) - 1);
+	b = readlink(link, theirs, sizeof(theirs) - 1);
+	return a > 0 && b == a && !memcmp(mine, theirs, (size_t)a);
+}
+
 int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, uint64_t *dev,
 		    uint64_t *ino)
 {
@@ -1335,6 +1388,10 @@ int policy_proc_exe(uint32_t pid, uint64_t start_ticks, char *path, size_t len, 
 		return -ESRCH;
 	*dev = st.st_dev;
 	*ino = st.st_ino;
+	/* in a user namespace of its own, the executable is the process's
+	 * to name (struct ft_exe_key): an identity no rule has */
+	if (!same_user_ns(pid))
+		*dev = *ino = 0;
 	return 0;
 }
 

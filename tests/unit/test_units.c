@@ -3299,6 +3299,20 @@ static void test_policy_exe_from_the_kernel_not_proc(void)
 	run_policy(&s, &o, &f, &l);
 	CHECK(f.nsig == 0 && l.exempt == 1 && f.exe_reads == 0);
 	synth_free(&s);
+
+	/* the same file, run in a user namespace of its own (where it could
+	 * have named any file its exe_file): no exe rule spares it */
+	synth_init(&s);
+	s.exe = (struct ft_exe_key){ .ino = st.st_ino,
+				     .dev = (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev)),
+				     .userns = 1 };
+	root = flagged_bomb(&s, "/tmp/anything", 40);
+	memset(&f, 0, sizeof(f));
+	memset(&l, 0, sizeof(l));
+	f.exe_refused = true;
+	run_policy(&s, &o, &f, &l);
+	CHECK(was_signalled(&f, root) && f.nsig == 40 && l.exempt == 0);
+	synth_free(&s);
 }
 
 /*
