@@ -1042,6 +1042,7 @@ static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det
 	v.tree = alert_id(d, a);
 	v.doubling_ms = -1;
 	v.duration_ns = now - a->first_ns;
+	v.retired = a->retired;
 	if (a->retired)
 		snprintf(v.evidence, sizeof(v.evidence),
 			 "retired with its tree alive: every alert slot was in use and no "

@@ -71,6 +71,7 @@ struct det_verdict {
 	uint32_t child;	      /* fork_while_threaded: the child that did not exec */
 	uint32_t restarts;    /* restart_loop */
 	bool by_operator;     /* det_flag_tree: the live view's s/k, no verdict of its own */
+	bool retired;	      /* alert_end: ended to make room, its tree alive */
 	/* the nearest host limit at this pace (filled live by the pipeline) */
 	const char *limit_name; /* NULL: not known */
 	uint64_t limit_value;

@@ -72,7 +72,9 @@ struct action {
 	enum action_state state; /* ACTION_NONE: the slot was never used */
 	bool by_operator;	 /* the live view's s/k, not a verdict */
 	uint32_t tree, sig;
-	uint32_t alert;
+	uint32_t alert;	/* 0 once detached */
+	uint32_t live;	/* live members it may signal, at its last sweep */
+	bool detached;	/* its alert retired: members are its own (in_tree) */
 	struct pt_key root;
 	uint64_t root_start_ns;
 	char root_comm[FT_COMM_LEN];
@@ -545,16 +547,27 @@ static struct action *action_on(const struct policy *p, uint32_t alert)
 
 bool policy_holds(void *ctx, uint32_t alert)
 {
-	return action_on(ctx, alert) != NULL;
+	const struct action *a = action_on(ctx, alert);
+
+	/* a held or given-up action can go on without its alert (detach) */
+	return a && a->state == ACTION_SIGNALLING;
 }
+
+static void move_to(struct policy *p, struct action *a, enum action_state to, uint64_t now,
+		    uint32_t remaining, const char *why, policy_report_fn fn, void *ctx);
 
 /*
  * A kernel tree id for a new action: a slot never used, else the one
- * whose action ended longest ago.  NULL when all are at work.
+ * whose action ended longest ago.  When every id is held by an action
+ * still at work, the held or given-up one with the fewest live members
+ * lets go of its id (its members stay as they are; a tree that grows
+ * again is flagged again): a neighbour who keeps a thousand small stopped
+ * trees must not leave the next runaway without an action.  NULL only
+ * when all are signalling.
  */
-static struct action *free_action(struct policy *p)
+static struct action *free_action(struct policy *p, uint64_t now, policy_report_fn fn, void *ctx)
 {
-	struct action *best = NULL;
+	struct action *best = NULL, *idle = NULL;
 
 	for (uint32_t i = 1; i < FT_MAX_TREES; i++) {
 		struct action *a = &p->actions[i];
@@ -563,8 +576,15 @@ static struct action *free_action(struct policy *p)
 			return a;
 		if (!acting(a) && (!best || a->started_ns < best->started_ns))
 			best = a;
+		if ((a->state == ACTION_HELD || a->state == ACTION_GAVE_UP) &&
+		    (!idle || a->live < idle->live))
+			idle = a;
 	}
-	return best;
+	if (best || !idle)
+		return best;
+	move_to(p, idle, ACTION_SUPERSEDED, now, idle->live,
+		"let go: every kernel tree id was in use; its members stay as they are", fn, ctx);
+	return idle;
 }
 
 uint64_t policy_failures(const struct policy *p)
@@ -741,17 +761,36 @@ static const struct allow_rule *allowed(struct policy *p, const struct proctable
 	return hit >= 0 ? &p->o.allow[hit] : NULL;
 }
 
+/* Did a sweep of tree see the process in slot (and is it still that one)? */
+static bool marked(const struct policy *p, int32_t slot, const struct pt_entry *e, uint32_t tree)
+{
+	const struct sweep_mark *m = slot >= 0 && (uint32_t)slot < p->cap ? &p->marks[slot] : NULL;
+
+	return m && e && m->tree == tree && m->key.tgid == e->key.tgid &&
+	       m->key.start_ticks == e->key.start_ticks;
+}
+
 /*
  * A live member of the action's tree.  Every caller walks the root's
- * subtree (pt_subtree_next), so lineage is given; the tag leaves out the
- * subtrees of other alerts below the root.
+ * subtree (pt_subtree_next, parents first), so lineage is given; the
+ * detector's tag leaves out the subtrees of other alerts below the root.
+ * A detached action (its alert retired to make room) keeps its own
+ * members: those its sweeps saw, and what they fork.
  */
-static bool in_tree(const struct proctable *t, struct detector *d, const struct action *a,
-		    int32_t slot)
+static bool in_tree(const struct policy *p, const struct proctable *t, struct detector *d,
+		    const struct action *a, int32_t slot)
 {
-	const struct pt_entry *e = pt_get(t, slot);
+	const struct pt_entry *e = pt_get(t, slot), *pe;
 
-	return e && e->state == PT_ALIVE && det_tree_of(d, t, slot) == a->alert;
+	if (!e || e->state != PT_ALIVE)
+		return false;
+	if (!a->detached)
+		return det_tree_of(d, t, slot) == a->alert;
+	if (marked(p, slot, e, a->tree))
+		return true;
+	pe = pt_get(t, e->parent);
+	return pe && pe->key.tgid == e->lineage.tgid &&
+	       pe->key.start_ticks == e->lineage.start_ticks && marked(p, e->parent, pe, a->tree);
 }
 
 static void report(policy_report_fn fn, void *ctx, struct policy_report *r)
@@ -893,7 +932,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		bool undecided = false;
 		int ret;
 
-		if (!in_tree(t, d, a, i))
+		if (!in_tree(p, t, d, a, i))
 			continue;
 		if (m->tree != a->tree || m->key.tgid != e->key.tgid ||
 		    m->key.start_ticks != e->key.start_ticks) {
@@ -961,6 +1000,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		report(fn, ctx, &r);
 	}
 	a->next_sweep_ns = now + RECHECK_NS + (uint64_t)steps * RECHECK_PER_MEMBER_NS;
+	a->live = live;
 	obs = (struct action_obs){
 		.stop = a->sig == SIGSTOP,
 		.live = live,
@@ -1052,7 +1092,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	if (a)
 		move_to(p, a, ACTION_SUPERSEDED, now, 0, "a kill follows", fn, ctx);
 	else
-		a = free_action(p);
+		a = free_action(p, now, fn, ctx);
 	if (!a) {
 		r.kind = REPORT_REFUSED;
 		r.why = "no kernel tree id: every one is held by an action at work";
@@ -1083,7 +1123,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 
 		if (e->state != PT_ALIVE)
 			continue;
-		if (!in_tree(t, d, a, i)) {
+		if (!in_tree(p, t, d, a, i)) {
 			/* another alert's: armed by its own action, or left alone */
 			if (!action_on(p, det_tree_of(d, t, i)))
 				p->scratch[p->cap - 1 - nspared++] = (uint32_t)i;
@@ -1127,7 +1167,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 		if (p->ops.add_member &&
 		    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, 0))
 			policy_failed(p, a);
-		if (in_tree(t, d, a, i))
+		if (in_tree(p, t, d, a, i))
 			p->marks[i] =
 			    (struct sweep_mark){ .key = e->key, .tree = tree, .spared = true };
 	}
@@ -1156,8 +1196,15 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		 * operator's too, whatever the mode) */
 		struct action *a = action_on(p, v->tree);
 
-		if (a)
+		/* retired to make room with its tree alive: the action goes on
+		 * alone, on the members it knows (the alert id is free now) */
+		if (a && v->retired) {
+			a->detached = true;
+			a->alert = 0;
+			p->by_alert[v->tree] = 0;
+		} else if (a) {
 			move_to(p, a, ACTION_EMPTIED, v->ts_ns, 0, NULL, fn, ctx);
+		}
 		return;
 	}
 	/* the operator's flag comes with the operator's action */
@@ -1222,7 +1269,7 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 
 		/* what the stop spared was never frozen by it; 't' is a
 		 * debugger's stop, not ours */
-		if (!in_tree(t, d, &members, i) || protected_reason(p, e) ||
+		if (!in_tree(p, t, d, &members, i) || protected_reason(p, e) ||
 		    allowed(p, t, i, false, NULL) || !p->ops.state ||
 		    p->ops.state(p->ops.ctx, e->key.tgid, e->key.start_ticks) != 'T')
 			continue;
