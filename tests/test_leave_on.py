@@ -384,13 +384,13 @@ print("churned=%d" % n)
 @test
 def cgroup_churn_does_not_blind_detection():
     """A neighbour with a delegated cgroup subtree churns short-lived
-    cgroups (each holding one short process) beside 3,000 idle ones,
+    cgroups (each holding one short process) beside 20,000 idle ones,
     while a C bomb starts: forktrace keeps up (no records lost), kills the
     bomb early, and its event loop is never stalled by cgroup look-ups."""
     idle = os.path.join(UNIFIED, "ft-churn-idle")
     churn = os.path.join(UNIFIED, "ft-churn")
     os.makedirs(churn, exist_ok=True)
-    for i in range(3000):
+    for i in range(20000):
         os.makedirs(os.path.join(idle, "i%d" % i), exist_ok=True)
     t = Tracer("--kill")
     churner = None
@@ -414,7 +414,7 @@ def cgroup_churn_does_not_blind_detection():
         check(rep["peak"] < 200, "the bomb reached %d tasks under churn" % rep["peak"])
         s = by_event(evs, "summary")[-1]
         check(s["lost"] == 0, "records lost under cgroup churn: %r" % s["lost_by_type"])
-        print("    %s cgroups churned beside 3,000 idle; bomb peak %d, killed %.1f ms after "
+        print("    %s cgroups churned beside 20,000 idle; bomb peak %d, killed %.1f ms after "
               "the verdict, nothing lost" % (out.strip().split("=")[-1], rep["peak"],
                                              done[0]["ms"]))
     finally:
