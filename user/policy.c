@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <linux/openat2.h>
+#include "cgroup.h"
 #include "policy.h"
 #include "procfs.h"
 
@@ -1290,6 +1291,112 @@ void policy_tick(struct policy *p, const struct proctable *t, struct detector *d
 		if ((a->state == ACTION_SIGNALLING && !a->epoch) ||
 		    (acting(a) && now >= a->next_sweep_ns))
 			sweep(p, t, d, a, now, fn, ctx);
+	}
+}
+
+/* --- the rules in the kernel's terms (the programs' own checks) -------- */
+
+/* One cgroup directory for the kernel's rules; 1 if it is one. */
+static int safety_try_cgroup(struct policy_kernel_rules *s, const char *dir)
+{
+	struct ft_cgroup_filter cg;
+	char ignored[512];
+	int v = 0;
+
+	if (cgroup_resolve(dir, &cg, ignored, sizeof(ignored)) || s->ncgroups == FT_GUARD_MAX_RULES)
+		return 0;
+	/* a v1 hierarchy is walked in the kernel only if listed */
+	while (cg.subsys >= 0 && v < FT_GUARD_MAX_V1 && s->v1_subsys[v] >= 0 &&
+	       s->v1_subsys[v] != cg.subsys)
+		v++;
+	if (cg.subsys >= 0 && v == FT_GUARD_MAX_V1)
+		return 0;
+	if (cg.subsys >= 0)
+		s->v1_subsys[v] = cg.subsys;
+	s->cgroups[s->ncgroups].id = cg.id;
+	s->cgroups[s->ncgroups++].subsys = cg.subsys;
+	return 1;
+}
+
+/*
+ * A cgroup rule's directories: the path itself under /sys/fs/cgroup, or a
+ * path as /proc/<pid>/cgroup shows it, in every hierarchy mounted there.
+ */
+static void safety_add_cgroup(struct policy_kernel_rules *s, const char *rule)
+{
+	static const char mnt[] = "/sys/fs/cgroup";
+	char dir[PATH_MAX + 320];
+	struct dirent *de;
+	int found;
+	DIR *d;
+
+	if (!strncmp(rule, mnt, sizeof(mnt) - 1)) {
+		found = safety_try_cgroup(s, rule);
+	} else {
+		snprintf(dir, sizeof(dir), "%s%s", mnt, rule);
+		found = safety_try_cgroup(s, dir);
+		d = opendir(mnt);
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+				continue;
+			snprintf(dir, sizeof(dir), "%s/%s%s", mnt, de->d_name, rule);
+			found += safety_try_cgroup(s, dir);
+		}
+		if (d)
+			closedir(d);
+	}
+	if (!found)
+		fprintf(stderr,
+			"forktrace: --allow cgroup:%s: no such cgroup now; signals sent in the "
+			"kernel at fork cannot spare it (the sweep still does)\n",
+			rule);
+}
+
+void policy_kernel_rules(const struct policy_opts *po, struct policy_kernel_rules *s)
+{
+	struct pt_key anc[128];
+	uint32_t n = policy_ancestors(anc, 128);
+
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < FT_GUARD_MAX_V1; i++)
+		s->v1_subsys[i] = -1;
+	for (uint32_t i = 0; i < n; i++) {
+		s->protect[i].tgid = anc[i].tgid;
+		s->protect[i].start_ticks = anc[i].start_ticks;
+	}
+	s->nprotect = n;
+	for (uint32_t i = 0; i < po->nallow; i++) {
+		const struct allow_rule *r = &po->allow[i];
+
+		switch (r->kind) {
+		case ALLOW_EXE:
+			s->exes[s->nexes].ino = r->ino;
+			s->exes[s->nexes++].dev = r->kdev;
+			break;
+		case ALLOW_UID:
+			s->uids[s->nuids++] = r->uid;
+			break;
+		case ALLOW_CGROUP:
+			safety_add_cgroup(s, r->value);
+			break;
+		case ALLOW_UNIT:
+			if (strlen(r->value) >= FT_UNIT_LEN) {
+				fprintf(stderr,
+					"forktrace: --allow unit:%s: longer than %d bytes; signals "
+					"sent in the kernel at fork cannot spare it\n",
+					r->value, FT_UNIT_LEN - 1);
+				break;
+			}
+			snprintf(s->units[s->nunits++].name, FT_UNIT_LEN, "%s", r->value);
+			break;
+		case ALLOW_COMM:
+			break; /* spoofable: user space only */
+		case ALLOW_NAMESPACE:
+		case ALLOW_POD:
+			/* the kernel has no pod names: user space spares these
+			 * (written to members as tree 0); --guard does not */
+			break;
+		}
 	}
 }
 

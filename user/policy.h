@@ -214,6 +214,29 @@ bool policy_holds(void *ctx, uint32_t alert);
 /* Kernel map updates (add_member, flag_tree) that failed, over the run. */
 uint64_t policy_failures(const struct policy *p);
 
+/*
+ * The allow rules and the protected identities (forktrace and its
+ * ancestors) in the kernel's terms, for the programs' own checks before
+ * a signal at fork (bpf/forktrace.bpf.c, may_signal_task).  One owner:
+ * the rules are parsed and translated here and nowhere else.
+ */
+struct policy_kernel_rules {
+	struct ft_member_key protect[128]; /* forktrace and its ancestors */
+	uint32_t nprotect;
+	struct ft_exe_key exes[FT_GUARD_MAX_RULES];
+	uint32_t nexes;
+	uint32_t uids[FT_GUARD_MAX_RULES];
+	uint32_t nuids;
+	struct ft_cgroup_key cgroups[FT_GUARD_MAX_RULES];
+	uint32_t ncgroups;
+	struct ft_unit_key units[FT_GUARD_MAX_RULES];
+	uint32_t nunits;
+	int32_t v1_subsys[FT_GUARD_MAX_V1]; /* -1: unused */
+};
+
+/* Translate; what the kernel cannot check is said on stderr. */
+void policy_kernel_rules(const struct policy_opts *po, struct policy_kernel_rules *out);
+
 /* The live signal primitive: pidfd_open, check the start time, signal. */
 int policy_signal_pidfd(uint32_t pid, uint64_t start_ticks, int sig);
 /* The live state probe: /proc/<pid>/stat state if the start time matches. */

@@ -114,7 +114,7 @@ static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint
 	return 0;
 }
 
-static int load_safety(struct forktrace_bpf *skel, const struct live_safety *s, char *err,
+static int load_safety(struct forktrace_bpf *skel, const struct policy_kernel_rules *s, char *err,
 		       size_t errlen)
 {
 	if (fill_map(skel->maps.protected_ids, s->protect, sizeof(s->protect[0]), s->nprotect, err,

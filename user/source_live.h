@@ -10,24 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cgroup.h"
+#include "policy.h"
 #include "stream.h"
 
 enum live_attach { LIVE_ATTACH_AUTO, LIVE_ATTACH_TP_BTF, LIVE_ATTACH_RAW_TP };
 
 /* What the kernel must never signal (bpf/forktrace.h), loaded before attach. */
-struct live_safety {
-	struct ft_member_key protect[128]; /* forktrace and its ancestors */
-	uint32_t nprotect;
-	struct ft_exe_key exes[FT_GUARD_MAX_RULES];
-	uint32_t nexes;
-	uint32_t uids[FT_GUARD_MAX_RULES];
-	uint32_t nuids;
-	struct ft_cgroup_key cgroups[FT_GUARD_MAX_RULES];
-	uint32_t ncgroups;
-	struct ft_unit_key units[FT_GUARD_MAX_RULES];
-	uint32_t nunits;
-	int32_t v1_subsys[FT_GUARD_MAX_V1]; /* -1: unused */
-};
 
 struct live_opts {
 	bool threads;
@@ -41,7 +29,7 @@ struct live_opts {
 	uint32_t guard_forks; /* in-kernel fork budget, 0: off */
 	uint64_t guard_window_ns;
 	uint32_t guard_sig;
-	const struct live_safety *safety; /* with enforce; NULL: identity checks only */
+	const struct policy_kernel_rules *safety; /* with enforce; NULL: identity checks only */
 	uint32_t noop;			  /* benchmarks, enum ft_noop */
 };
 
