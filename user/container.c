@@ -214,8 +214,12 @@ bool ct_parse_bundle_config(const char *text, size_t len, enum ct_runtime runtim
  * holds no capability, has no-new-privs, and may make no system call but
  * read, write and exit (SECCOMP_MODE_STRICT), its memory an arena mapped
  * before (jansson's allocator hooks: brk and mmap are no longer allowed).
- * The answer comes back through a pipe; the parent waits at most
- * PARSE_WAIT_MS and kills a child that takes longer.
+ * The answer comes back through a pipe, the child's only descriptor;
+ * the parent waits at most PARSE_WAIT_MS for all of it and then kills
+ * the child, done or not.  What a subverted child could still do is lie:
+ * answer another pod's names for the bundle (the cgroup the bundle makes
+ * is checked by the parent; the names are not), so a parser exploit
+ * could win its own container a namespace: or pod: rule, never more.
  */
 #define PARSE_ARENA   (16u << 20) /* jansson's memory for a 1 MiB document */
 #define PARSE_WAIT_MS 500
@@ -255,6 +259,15 @@ static void parse_in_child(const char *text, size_t len, enum ct_runtime runtime
 	size_t at = 0;
 
 	memset(&r, 0, sizeof(r));
+	/* nothing of the agent's to write to: the answer's pipe only, as 3 */
+	if (dup2(out, 3) != 3)
+		syscall(SYS_exit, 1);
+	if (syscall(SYS_close_range, 4, ~0U, 0)) /* before 5.9: one by one */
+		for (int fd = 4; fd < 65536; fd++)
+			close(fd);
+	out = 3;
+	for (int fd = 0; fd < 3; fd++)
+		close(fd);
 	arena = malloc(PARSE_ARENA); /* before the filter: malloc maps it */
 	if (!arena)
 		syscall(SYS_exit, 1);
@@ -280,6 +293,7 @@ static int parse_confined(const char *text, size_t len, enum ct_runtime runtime,
 			  struct parsed_bundle *r)
 {
 	int fds[2], status, ret = 0;
+	uint64_t deadline;
 	size_t got = 0;
 	pid_t pid;
 
@@ -296,11 +310,15 @@ static int parse_confined(const char *text, size_t len, enum ct_runtime runtime,
 		parse_in_child(text, len, runtime, fds[1]);
 	}
 	close(fds[1]);
+	deadline = procfs_boot_ns() + PARSE_WAIT_MS * 1000000ull;
 	while (got < sizeof(*r)) {
 		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		uint64_t now = procfs_boot_ns();
 		ssize_t n;
 
-		if (poll(&pfd, 1, PARSE_WAIT_MS) <= 0)
+		/* one deadline for the whole answer, however it trickles */
+		if (now >= deadline ||
+		    poll(&pfd, 1, (int)((deadline - now) / 1000000ull) + 1) <= 0)
 			break;
 		n = read(fds[0], (char *)r + got, sizeof(*r) - got);
 		if (n <= 0)
@@ -308,11 +326,14 @@ static int parse_confined(const char *text, size_t len, enum ct_runtime runtime,
 		got += (size_t)n;
 	}
 	close(fds[0]);
-	if (got < sizeof(*r))
-		kill(pid, SIGKILL);
+	/* whatever it did, the child is over now: a complete answer followed
+	 * by a spin must not hold the loop in waitpid */
+	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (got == sizeof(*r) && WIFEXITED(status) && !WEXITSTATUS(status)) {
+	/* the answer counts when complete, whether the child had exited or
+	 * was killed once it had answered */
+	if (got == sizeof(*r) && (!WIFEXITED(status) || !WEXITSTATUS(status))) {
 		ct_record_terminate(&r->c);
 		r->cgroups_path[sizeof(r->cgroups_path) - 1] = '\0';
 		ret = 1;

@@ -105,6 +105,7 @@ static bool acting(const struct action *a)
  */
 #define RECHECK_NS	      200000000ull
 #define RECHECK_PER_MEMBER_NS 100000ull
+#define RECHECK_MEMBERS_MAX   18000ull /* the pace is 2 s at most */
 
 struct sweep_mark {
 	struct pt_key key; /* the process the mark is for (slots are reused) */
@@ -560,11 +561,12 @@ static void move_to(struct policy *p, struct action *a, enum action_state to, ui
 /*
  * A kernel tree id for a new action: a slot never used, else the one
  * whose action ended longest ago.  When every id is held by an action
- * still at work, the held or given-up one with the fewest live members
- * lets go of its id (its members stay as they are; a tree that grows
- * again is flagged again): a neighbour who keeps a thousand small stopped
- * trees must not leave the next runaway without an action.  NULL only
- * when all are signalling.
+ * still at work, a *detached* one (its alert retired: its tree is
+ * flagged again if it grows) lets go of its id, the one with the fewest
+ * live members, held or given up before signalling: a neighbour who keeps
+ * a thousand small stopped trees must not leave the next runaway without
+ * an action.  An action whose alert is live never lets go (the detector
+ * would never flag its tree again).  NULL when none may.
  */
 static struct action *free_action(struct policy *p, uint64_t now, policy_report_fn fn, void *ctx)
 {
@@ -572,19 +574,27 @@ static struct action *free_action(struct policy *p, uint64_t now, policy_report_
 
 	for (uint32_t i = 1; i < FT_MAX_TREES; i++) {
 		struct action *a = &p->actions[i];
+		bool quiet;
 
 		if (a->state == ACTION_NONE)
 			return a;
 		if (!acting(a) && (!best || a->started_ns < best->started_ns))
 			best = a;
-		if ((a->state == ACTION_HELD || a->state == ACTION_GAVE_UP) &&
-		    (!idle || a->live < idle->live))
+		if (!acting(a) || !a->detached)
+			continue;
+		quiet = a->state == ACTION_HELD || a->state == ACTION_GAVE_UP;
+		if (!idle || (quiet && !(idle->state == ACTION_HELD ||
+					 idle->state == ACTION_GAVE_UP)) ||
+		    (quiet == (idle->state == ACTION_HELD || idle->state == ACTION_GAVE_UP) &&
+		     a->live < idle->live))
 			idle = a;
 	}
 	if (best || !idle)
 		return best;
 	move_to(p, idle, ACTION_SUPERSEDED, now, idle->live,
-		"let go: every kernel tree id was in use; its members stay as they are", fn, ctx);
+		"let go: every kernel tree id was in use; its members stay as they are, and "
+		"the tree is flagged again if it grows",
+		fn, ctx);
 	return idle;
 }
 
@@ -787,6 +797,9 @@ static bool in_tree(const struct policy *p, const struct proctable *t, struct de
 		return false;
 	if (!a->detached)
 		return det_tree_of(d, t, slot) == a->alert;
+	/* its own alert is retired: a tagged process is another alert's */
+	if (det_tree_of(d, t, slot))
+		return false;
 	if (marked(p, slot, e, a->tree))
 		return true;
 	pe = pt_get(t, e->parent);
@@ -920,7 +933,8 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		  uint64_t now, policy_report_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
-	uint32_t live = 0, stopped = 0, steps = 0, fresh = 0;
+	uint32_t live = 0, stopped = 0, steps = 0, fresh = 0, spared = 0;
+	uint64_t members;
 	struct action_obs obs;
 	enum action_state next;
 
@@ -948,6 +962,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 			    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, 0))
 				policy_failed(p, a);
 			m->spared = true;
+			spared++;
 			continue;
 		}
 		live++;
@@ -1000,7 +1015,10 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		r.result = ret;
 		report(fn, ctx, &r);
 	}
-	a->next_sweep_ns = now + RECHECK_NS + (uint64_t)steps * RECHECK_PER_MEMBER_NS;
+	members = live + spared;
+	a->next_sweep_ns = now + RECHECK_NS +
+			   (members < RECHECK_MEMBERS_MAX ? members : RECHECK_MEMBERS_MAX) *
+			       RECHECK_PER_MEMBER_NS;
 	a->live = live;
 	obs = (struct action_obs){
 		.stop = a->sig == SIGSTOP,
