@@ -6,6 +6,7 @@ Each one runs a workload contained (tests/contain.c) under a --kill or
 around it.  Workloads that a hostile neighbour would run go through a
 second uid (TEST_UID), so "everything of that user" never reaches the host.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ import tempfile
 from lib import (Tracer, by_event, check, contain_cmd, fuse_mount, proc_state, test, tool,
                  wait_for)
 from test_containment import check_signals
-from test_detection import PY, WL, tree_of
+from test_detection import PY, WL, run_workload, tree_of
 
 TEST_UID = 4242  # no account: a neighbour with nothing but a uid
 FUSE_UID = 65534  # fusermount3 wants an account: nobody
@@ -188,41 +189,50 @@ def remove_cgroup2(rel):
             pass
 
 
+# a cgroup a user named after a unit below their own systemd
+# (systemd-run --user --unit=ftprobe.service), and the system unit itself
+SPOOFED_UNIT = "user.slice/user-%d.slice/user@%d.service/app.slice/ftprobe.service" % (
+    TEST_UID, TEST_UID)
+SYSTEM_UNIT = "ftprobe-test.slice/ftprobe.service"
+
+
+@contextlib.contextmanager
+def unit_cgroups():
+    for rel in (SPOOFED_UNIT, SYSTEM_UNIT):
+        os.makedirs(os.path.join(UNIFIED, rel), exist_ok=True)
+    try:
+        yield
+    finally:
+        for rel in (SPOOFED_UNIT, SYSTEM_UNIT):
+            remove_cgroup2(rel)
+
+
+def first_action(events, what):
+    actions = [e for e in by_event(events, "action") if not e.get("dry_run")]
+    check(actions, "%s: no action" % what)
+    return actions[0]
+
+
 @test
 def unit_rule_cannot_be_spoofed_by_a_user_unit():
     """`--allow unit:NAME` spares a system unit, and never a cgroup a user
     named NAME below their own systemd (systemd-run --user --unit=NAME):
     the spoofed bomb is killed, the real unit's is exempt."""
-    spoof = "user.slice/user-%d.slice/user@%d.service/app.slice/ftprobe.service" % (
-        TEST_UID, TEST_UID)
-    real = "ftprobe-test.slice/ftprobe.service"
-    for rel in (spoof, real):
-        os.makedirs(os.path.join(UNIFIED, rel), exist_ok=True)
-    try:
-        for rel, want_kill in ((spoof, True), (real, False)):
-            t = Tracer("--kill", "--allow", "unit:ftprobe.service")
-            try:
-                r = subprocess.run(contain_cmd(in_cgroup2_dir(rel, as_uid([tool("wl_bomb_c")])),
-                                               max_tasks=400, timeout=3),
-                                   stdout=subprocess.DEVNULL, timeout=40)
-                check(r.returncode is not None, "contain did not finish")
-                evs = t.stop(settle=0.5)
-            finally:
-                t.cleanup()
-            actions = [e for e in by_event(evs, "action") if not e.get("dry_run")]
-            check(actions, "%s: no action at all" % rel)
+    with unit_cgroups():
+        for rel, want_kill in ((SPOOFED_UNIT, True), (SYSTEM_UNIT, False)):
+            _, evs = run_workload(in_cgroup2_dir(rel, as_uid([tool("wl_bomb_c")])), 400, 3,
+                                  tracer_args=("--kill", "--allow", "unit:ftprobe.service"),
+                                  wait_all=False)
+            a = first_action(evs, rel)
             if want_kill:
-                check(actions[0]["action"] == "kill" and actions[0].get("complete"),
-                      "a user unit named ftprobe.service was spared: %r" % actions[0])
+                check(a["action"] == "kill" and a.get("complete"),
+                      "a user unit named ftprobe.service was spared: %r" % a)
             else:
-                check(actions[0].get("exempt") and "unit:ftprobe.service" in
-                      actions[0]["reason"], "the system unit was not exempt: %r" % actions[0])
-                check(not [e for e in by_event(evs, "signal")],
+                check(a.get("exempt") and "unit:ftprobe.service" in a["reason"],
+                      "the system unit was not exempt: %r" % a)
+                check(not by_event(evs, "signal"),
                       "a process of the allowed system unit was signalled")
-        print("    spoofed user unit killed; the system unit of the same name exempt")
-    finally:
-        for rel in (spoof, real):
-            remove_cgroup2(rel)
+    print("    spoofed user unit killed; the system unit of the same name exempt")
 
 
 def kill_from_fuse(bomb, hang, cap, timeout, uid=FUSE_UID):
@@ -309,22 +319,15 @@ def default_protections_resolve_under_host_root():
               "this host has the test's paths itself; the test would prove nothing")
         for rel, spared in (("usr/bin/containerd", True), ("opt/bin/sshd-real", True),
                             ("opt/bin/other", False)):
-            t = Tracer("--kill", "--host-root", hr)
-            try:
-                subprocess.run(contain_cmd([os.path.join(hr, rel)], max_tasks=300, timeout=2),
-                               stdout=subprocess.DEVNULL, timeout=40)
-                evs = t.stop(settle=0.5)
-            finally:
-                t.cleanup()
-            actions = [e for e in by_event(evs, "action") if not e.get("dry_run")]
-            check(actions, "%s: no action" % rel)
+            _, evs = run_workload([os.path.join(hr, rel)], 300, 2,
+                                  tracer_args=("--kill", "--host-root", hr), wait_all=False)
+            a = first_action(evs, rel)
             if spared:
-                check(actions[0].get("exempt") and "exe:/usr/" in actions[0]["reason"],
-                      "/%s under --host-root was not protected: %r" % (rel, actions[0]))
+                check(a.get("exempt") and "exe:/usr/" in a["reason"],
+                      "/%s under --host-root was not protected: %r" % (rel, a))
                 check(not by_event(evs, "signal"), "/%s was signalled" % rel)
             else:
-                check(actions[0]["action"] == "kill" and actions[0].get("complete"),
-                      "/%s: %r" % (rel, actions[0]))
+                check(a["action"] == "kill" and a.get("complete"), "/%s: %r" % (rel, a))
         print("    /usr/bin/containerd and /usr/sbin/sshd of the node root protected; "
               "the same bytes elsewhere killed")
     finally:
@@ -336,22 +339,12 @@ def guard_unit_rule_only_system_units():
     """The kernel's half of the unit rule: the in-kernel fork budget (the
     detector kept out) spares a bomb in a system unit named by --allow
     unit:, and not one in a cgroup of that name below a user's systemd."""
-    spoof = "user.slice/user-%d.slice/user@%d.service/app.slice/ftprobe.service" % (
-        TEST_UID, TEST_UID)
-    real = "ftprobe-test.slice/ftprobe.service"
-    for rel in (spoof, real):
-        os.makedirs(os.path.join(UNIFIED, rel), exist_ok=True)
-    try:
-        for rel, want_signals in ((spoof, True), (real, False)):
-            t = Tracer("--kill", "--guard", "16", "--set", "min_tasks=1000000",
-                       "--allow", "unit:ftprobe.service")
-            try:
-                subprocess.run(contain_cmd(in_cgroup2_dir(rel, [tool("wl_bomb_c")]),
-                                           max_tasks=300, timeout=2),
-                               stdout=subprocess.DEVNULL, timeout=40)
-                evs = t.stop(settle=0.5)
-            finally:
-                t.cleanup()
+    with unit_cgroups():
+        for rel, want_signals in ((SPOOFED_UNIT, True), (SYSTEM_UNIT, False)):
+            _, evs = run_workload(in_cgroup2_dir(rel, [tool("wl_bomb_c")]), 300, 2,
+                                  tracer_args=("--kill", "--guard", "16", "--set",
+                                               "min_tasks=1000000", "--allow",
+                                               "unit:ftprobe.service"), wait_all=False)
             sent = [e for e in by_event(evs, "signal") if e.get("guard") and
                     (e.get("forker_result") == 0 or e.get("child_result") == 0)]
             if want_signals:
@@ -359,10 +352,7 @@ def guard_unit_rule_only_system_units():
             else:
                 check(not sent, "%s: the kernel signalled the allowed system unit: %r" %
                       (rel, sent[:2]))
-        print("    guard: user unit signalled in the kernel, system unit spared")
-    finally:
-        for rel in (spoof, real):
-            remove_cgroup2(rel)
+    print("    guard: user unit signalled in the kernel, system unit spared")
 
 
 CHURN = r"""
@@ -438,21 +428,14 @@ def exe_rule_spares_nothing_in_a_user_namespace():
     `unshare -U` is killed; run as it is, it is exempt."""
     bomb = tool("wl_bomb_c")
     for cmd, spared in ((["unshare", "--user", "--map-root-user", bomb], False), ([bomb], True)):
-        t = Tracer("--kill", "--allow", "exe:" + bomb)
-        try:
-            subprocess.run(contain_cmd(cmd, max_tasks=300, timeout=2),
-                           stdout=subprocess.DEVNULL, timeout=40)
-            evs = t.stop(settle=0.5)
-        finally:
-            t.cleanup()
-        actions = [e for e in by_event(evs, "action") if not e.get("dry_run")]
-        check(actions, "%r: no action" % cmd)
+        _, evs = run_workload(cmd, 300, 2, tracer_args=("--kill", "--allow", "exe:" + bomb),
+                              wait_all=False)
+        a = first_action(evs, " ".join(cmd))
         if spared:
-            check(actions[0].get("exempt"), "%r: not exempt: %r" % (cmd, actions[0]))
+            check(a.get("exempt"), "%r: not exempt: %r" % (cmd, a))
         else:
-            check(actions[0]["action"] == "kill" and actions[0].get("complete") and
-                  not actions[0].get("exempt"),
-                  "an exe: rule spared a process in its own user namespace: %r" % actions[0])
+            check(a["action"] == "kill" and a.get("complete") and not a.get("exempt"),
+                  "an exe: rule spared a process in its own user namespace: %r" % a)
             check([e for e in by_event(evs, "signal") if e.get("via") == "kernel" and
                    (e.get("child_result") == 0 or e.get("forker_result") == 0)],
                   "the kernel spared every fork of the user-namespace bomb")
