@@ -13,8 +13,8 @@ import shutil
 import subprocess
 import tempfile
 
-from lib import (Tracer, by_event, check, contain_cmd, fuse_mount, proc_state, test, tool,
-                 wait_for)
+from lib import (Tracer, by_event, check, contain_cmd, fuse_mount, proc_state, sweep, test,
+                 tool, wait_for)
 from test_containment import check_signals
 from test_detection import PY, WL, run_workload, tree_of
 
@@ -36,6 +36,17 @@ def cgroup_tasks(cgroup_file):
         path = f.read().strip()
     with open(os.path.join(path, "cgroup.procs")) as f:
         return [int(x) for x in f.read().split()]
+
+
+def end_run(proc, t):
+    """End a contained workload started with Popen (contain's own cleanup
+    would wait for its timeout: kill it, then sweep its cgroup) and its
+    tracer."""
+    proc.kill()
+    proc.wait()
+    sweep()
+    t.stop()
+    t.cleanup()
 
 
 def states(pids):
@@ -88,11 +99,7 @@ def held_stop_is_stopped_again_after_cont_from_outside():
               "in the kernel)" % (len(before), len(after), len(again),
                                   len([e for e in again if e.get("via") == "kernel"])))
     finally:
-        proc.kill()  # contain's own cleanup would wait for its timeout
-        proc.wait()
-        subprocess.run([tool("contain"), "--sweep"], stdout=subprocess.DEVNULL, timeout=60)
-        t.stop()
-        t.cleanup()
+        end_run(proc, t)
 
 
 @test
@@ -125,11 +132,7 @@ def thread_explosion_kills_the_process_not_its_children():
         print("    daemon %d killed; its %d shims and containers alive, none signalled" %
               (daemon, len(below)))
     finally:
-        proc.kill()
-        proc.wait()
-        subprocess.run([tool("contain"), "--sweep"], stdout=subprocess.DEVNULL, timeout=60)
-        t.stop()
-        t.cleanup()
+        end_run(proc, t)
 
 
 @test
@@ -162,11 +165,7 @@ def prefork_master_is_never_the_root_when_a_worker_bombs():
         print("    worker %d emptied in %.1f ms; master %d and %d workers alive" %
               (bomber, done["ms"], master, len(spared) - 1))
     finally:
-        proc.kill()
-        proc.wait()
-        subprocess.run([tool("contain"), "--sweep"], stdout=subprocess.DEVNULL, timeout=60)
-        t.stop()
-        t.cleanup()
+        end_run(proc, t)
 
 
 UNIFIED = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") \
