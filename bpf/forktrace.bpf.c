@@ -745,6 +745,7 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	 * directory it was run in; its inode is enough to compare two execs */
 	e->cwd_ino = BPF_CORE_READ(p, fs, pwd.dentry, d_inode, i_ino);
 	exe_of_file(&e->exe, RD(typed, bprm->file, bprm, file), typed);
+	e->exe_size = BPF_CORE_READ(bprm, file, f_inode, i_size);
 	e->exe.userns = BPF_CORE_READ(p, cred, user_ns, level);
 	/* the path as passed to execve (may be relative), like execsnoop */
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),

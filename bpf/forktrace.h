@@ -110,6 +110,13 @@ struct ft_exec {
 	__u64 cwd_ino;		/* working directory's inode: qualifies relative paths */
 	/* recording version 6 on: the file the new program runs */
 	struct ft_exe_key exe;
+	/*
+	 * recording version 7 on: that file's size in bytes (0: unknown).  A
+	 * bomb that copies its binary to a new file each generation runs a
+	 * new inode at a new path every time; the size stays (docs/detection.md,
+	 * "Kin").
+	 */
+	__u64 exe_size;
 };
 
 struct ft_exit {

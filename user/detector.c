@@ -52,6 +52,7 @@ struct det_proc {
 struct det_alert {
 	bool used, dirty;
 	bool retired;		/* ended to make room, its tree alive */
+	bool by_kin;		/* its copies are kin (same_program), not identical */
 	uint64_t last_active_ns; /* raised, or a member forked */
 	enum det_pattern pattern;
 	struct pt_key root;
@@ -84,6 +85,7 @@ struct profile {
 	uint64_t forks_by_forkers; /* their forks, and the most by one of them */
 	uint32_t most_forks;
 	uint32_t generations; /* consecutive forker generations from the root */
+	bool by_kin;	      /* copies compared by kin */
 	double births_per_s;
 	double doubling_ms; /* median age of live copies */
 };
@@ -101,6 +103,9 @@ struct detector {
 	void *pin_ctx;
 	uint64_t profiles, profiled_nodes; /* the cost of detection, reported */
 	uint64_t forks;			   /* process forks fed so far */
+	/* copies are compared by kin: set only while a kin look or a kin
+	 * alert's recount runs (with_kin) */
+	bool by_kin;
 	/* profile scratch, sized to the table so a traversal never allocates */
 	int32_t *order;
 	int32_t *copy_of;   /* per slot: nearest ancestor running the same program */
@@ -440,6 +445,17 @@ static bool forked_recently(struct detector *d, const struct proctable *t, int32
 	return forked_within(d, t, slot, now, d->c.window_ns);
 }
 
+/*
+ * N doublings of a tree as nanoseconds, saturated: a doubling time comes from
+ * the stream's timestamps, and a replayed or hostile stream's can be anything.
+ */
+static uint64_t doublings_ns(double doubling_ms, double n)
+{
+	double ns = doubling_ms * n * 1e6;
+
+	return ns <= 0 ? 0 : ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -447,9 +463,15 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Does c run a's program?  Unknown programs: only a fork without exec. */
-static bool same_program(const struct pt_entry *c, const struct pt_entry *a)
+/*
+ * Does c run a's program?  Unknown programs: only a fork without exec.
+ * By kin (user/progid.h), a copied binary, a moved script or new -c text
+ * is the same program still; unknown kin falls back to the program.
+ */
+static bool same_program(const struct pt_entry *c, const struct pt_entry *a, bool kin)
 {
+	if (kin && c->prog.kin && a->prog.kin)
+		return c->prog.kin == a->prog.kin;
 	if (!c->prog.hash || !a->prog.hash)
 		return !c->exec_seen && !c->prog.hash && !a->prog.hash;
 	return c->prog.hash == a->prog.hash;
@@ -460,7 +482,7 @@ static bool same_program(const struct pt_entry *c, const struct pt_entry *a)
  * processes of other programs (sh -c, env, timeout, make's recipe shell),
  * not above `top` (PT_NONE: no bound).  PT_NONE if there is none.
  */
-static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top)
+static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, bool kin)
 {
 	const struct pt_entry *ce = pt_get(t, c);
 	int32_t a = ce->parent;
@@ -470,7 +492,7 @@ static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top)
 
 		if (ae->key.tgid == 1 || ae->kthread)
 			return PT_NONE;
-		if (same_program(ce, ae))
+		if (same_program(ce, ae, kin))
 			return a;
 		if (a == top)
 			return PT_NONE;
@@ -513,6 +535,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 
 	memset(pr, 0, sizeof(*pr));
 	pr->doubling_ms = -1;
+	pr->by_kin = d->by_kin;
 	/* a flagged tree below is accounted for by its own alert: it must not
 	 * make its launcher look like a runaway */
 	n = walk_subtree(d, t, x, !flagged_root);
@@ -532,7 +555,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			d->copy_of[i] = PT_NONE;
 			continue;
 		}
-		a = copy_ancestor(t, i, x);
+		a = copy_ancestor(t, i, x, d->by_kin);
 		d->copy_of[i] = a;
 		d->is_copy[i] = a != PT_NONE && d->is_copy[a];
 		d->gen[i] = d->is_copy[i] ? (uint8_t)(d->gen[a] + 1 < DET_MAX_GEN ? d->gen[a] + 1
@@ -640,8 +663,8 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	{
 		uint64_t margin = d->c.window_ns;
 
-		if (pr->doubling_ms > 0 && pr->doubling_ms * 4e6 > (double)margin)
-			margin = (uint64_t)(pr->doubling_ms * 4e6);
+		if (doublings_ns(pr->doubling_ms, 4) > margin)
+			margin = doublings_ns(pr->doubling_ms, 4);
 		for (uint32_t k = 1; k < n; k++) {
 			int32_t i = d->order[k], a = d->copy_of[i];
 			const struct pt_entry *e = pt_get(t, i);
@@ -650,7 +673,8 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			if (!d->is_copy[i] || a == PT_NONE || !d->growth_start[a] ||
 			    e->state != PT_ALIVE || d->sub_live[i] != 1)
 				continue;
-			d->idle[a] += born + margin < d->growth_start[a] &&
+			d->idle[a] += d->growth_start[a] > margin &&
+				      born < d->growth_start[a] - margin &&
 				      !forked_recently(d, t, i, now);
 		}
 	}
@@ -678,11 +702,25 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 {
 	uint32_t need = exec_replication(pr) ? d->c.min_generations_exec : d->c.min_generations;
 	uint32_t tasks = d->c.min_tasks;
+	bool busy = (uint64_t)pr->other * 100 > (uint64_t)pr->copies * d->c.max_other_pct;
 
+	/*
+	 * Kin are looser than copies (any -c text of one interpreter, any
+	 * binary of one size): they must replicate as deep as exec'd copies
+	 * do and branch as they go (as many forkers as a binary tree that
+	 * deep has above its last level: a build's nested steps, run one
+	 * directory at a time, are a chain), and work by other programs
+	 * vetoes, as a build's compilers or a test suite's tests would.
+	 */
+	if (pr->by_kin) {
+		need = d->c.min_generations_exec;
+		if (busy || pr->forkers < (need < 32 ? 1u << (need - 1) : UINT32_MAX))
+			return false;
+	}
 	/* work by other programs raises the bar (two more generations, four
 	 * times the copies), it never vetoes: a bomb that runs a few commands
 	 * per copy is still a bomb */
-	if ((uint64_t)pr->other * 100 > (uint64_t)pr->copies * d->c.max_other_pct) {
+	if (busy) {
 		need += 2;
 		tasks *= 4;
 	}
@@ -819,15 +857,21 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 	if (off >= len)
 		return;
 	if (p == DET_RECURSIVE_SPAWN)
-		snprintf(v->evidence + off, len - off, "; %u of %u copies exec'd the program again",
-			 pr->exec_edges, pr->exec_edges + pr->fork_edges);
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; %u of %u copies exec'd the program again",
+					pr->exec_edges, pr->exec_edges + pr->fork_edges);
 	else if (p == DET_NESTED_POOL)
-		snprintf(v->evidence + off, len - off,
+		off += (size_t)snprintf(v->evidence + off, len - off,
 			 "; %u of %u forkers started their copies in one burst (%u "
 			 "multithreaded), as pools do",
 			 pr->bursts, pr->settled, pr->mt_forkers);
 	else
-		snprintf(v->evidence + off, len - off, "; copies are forks without exec");
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; copies are forks without exec");
+	if (pr->by_kin && off < len)
+		snprintf(v->evidence + off, len - off,
+			 "; copies are kin, not identical (a binary of one size at new paths, "
+			 "a script of one name in new places, or new -c text)");
 }
 
 static uint16_t alert_id(const struct detector *d, const struct det_alert *a)
@@ -1001,8 +1045,8 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 
 	/* "recently": within two doublings of the runaway, or the window */
 	recent = d->c.window_ns;
-	if (top->doubling_ms > 0 && top->doubling_ms * 2e6 > (double)recent)
-		recent = (uint64_t)(top->doubling_ms * 2e6);
+	if (doublings_ns(top->doubling_ms, 2) > recent)
+		recent = doublings_ns(top->doubling_ms, 2);
 	/* branches[] still holds the profile of chain[0], the widest view */
 	root = choose_root(d, t, chain, n, recent, now);
 	if (root == PT_NONE)
@@ -1012,6 +1056,7 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 	a = new_alert(d, t, p, pt_get(t, root), pr.live, now, fn, ctx);
 	if (!a)
 		return;
+	a->by_kin = d->by_kin;
 	tag_subtree(d, t, root, alert_id(d, a));
 	base_verdict(&v, DET_ALERT, p, now, t, root);
 	fill_tree_verdict(&v, &pr);
@@ -1080,7 +1125,9 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 	if (a->live < 2 * a->reported_tasks || r == PT_NONE || a->pattern == DET_THREAD_EXPLOSION)
 		return;
 	a->reported_tasks = a->live;
+	d->by_kin = a->by_kin; /* the update counts copies as the alert did */
 	profile(d, t, r, now, &pr);
+	d->by_kin = false;
 	base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
 	fill_tree_verdict(&v, &pr);
 	tree_evidence(&v, &pr, a->pattern);
@@ -1146,8 +1193,8 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 
 	if (outer) /* slot is a copy of an outer program: its chain starts at it */
 		up[n++] = slot;
-	for (x = copy_ancestor(t, slot, PT_NONE); x != PT_NONE && n < DET_CLIMB_MAX;
-	     x = copy_ancestor(t, x, PT_NONE))
+	for (x = copy_ancestor(t, slot, PT_NONE, d->by_kin); x != PT_NONE && n < DET_CLIMB_MAX;
+	     x = copy_ancestor(t, x, PT_NONE, d->by_kin))
 		up[n++] = x;
 	/* a generation of forkers needs a copy below it: n copies above the
 	 * new one make at most n forker generations */
@@ -1225,10 +1272,27 @@ static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t
 
 		if (ye->key.tgid == 1 || ye->kthread)
 			break;
-		if (copy_ancestor(t, y, PT_NONE) != PT_NONE || !same_program(ye, pt_get(t, x)))
+		if (copy_ancestor(t, y, PT_NONE, d->by_kin) != PT_NONE ||
+		    !same_program(ye, pt_get(t, x), d->by_kin))
 			return look_at_copies(d, t, y, true, now, fn, ctx);
 	}
 	return false;
+}
+
+/*
+ * The second look, by kin: only where kin and program disagree about the
+ * nearest copy above slot (the exec of a copied binary, of a script moved
+ * elsewhere, of new -c text).  A fork without exec runs its parent's
+ * program either way, and the first look judged that.
+ */
+static void look_at_kin(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
+			det_verdict_fn fn, void *ctx)
+{
+	if (copy_ancestor(t, slot, PT_NONE, true) == copy_ancestor(t, slot, PT_NONE, false))
+		return;
+	d->by_kin = true;
+	look_at_copies(d, t, slot, false, now, fn, ctx);
+	d->by_kin = false;
 }
 
 static void on_process_fork(struct detector *d, const struct proctable *t, int32_t child,
@@ -1262,7 +1326,8 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 			member_changed(d, t, a, now, fn, ctx);
 		return;
 	}
-	look_at_copies(d, t, child, false, now, fn, ctx);
+	if (!look_at_copies(d, t, child, false, now, fn, ctx))
+		look_at_kin(d, t, child, now, fn, ctx);
 }
 
 static void on_exec(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
@@ -1272,10 +1337,10 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 	struct det_proc *pp = st(d, t, e->parent);
 
 	/* its parent starts other programs: its fresh forks will exec too */
-	if (pp && !same_program(e, pt_get(t, e->parent)))
+	if (pp && !same_program(e, pt_get(t, e->parent), false))
 		pp->spawner = true;
-	if (!st(d, t, slot)->alert)
-		look_at_copies(d, t, slot, false, now, fn, ctx);
+	if (!st(d, t, slot)->alert && !look_at_copies(d, t, slot, false, now, fn, ctx))
+		look_at_kin(d, t, slot, now, fn, ctx);
 }
 
 static void on_thread_start(struct detector *d, const struct proctable *t, int32_t slot,
@@ -1385,8 +1450,8 @@ static int32_t copy_top(const struct proctable *t, int32_t slot)
 {
 	int32_t top = slot;
 
-	for (int n = 0, a = copy_ancestor(t, slot, PT_NONE); a != PT_NONE && n < DET_CLIMB_MAX;
-	     a = copy_ancestor(t, a, PT_NONE), n++)
+	for (int n = 0, a = copy_ancestor(t, slot, PT_NONE, false);
+	     a != PT_NONE && n < DET_CLIMB_MAX; a = copy_ancestor(t, a, PT_NONE, false), n++)
 		top = a;
 	return top;
 }
@@ -1672,7 +1737,7 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 
 		if (e->key.tgid <= 1 || e->kthread || interactive(e) ||
 		    !forked_within(d, t, i, now, recent) ||
-		    (pe && pe->key.tgid > 1 && !interactive(pe) && same_program(e, pe) &&
+		    (pe && pe->key.tgid > 1 && !interactive(pe) && same_program(e, pe, false) &&
 		     (pe->state == PT_DEAD || forked_within(d, t, e->parent, now, recent))) ||
 		    alert_of(d, st(d, t, i)))
 			continue;
@@ -1693,8 +1758,8 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 		}
 		/* "still forking" as raise_alert judges it: two doublings, or the window */
 		root = choose_root(d, t, chain, len,
-				   pr.doubling_ms * 2e6 > (double)d->c.window_ns
-				       ? (uint64_t)(pr.doubling_ms * 2e6)
+				   doublings_ns(pr.doubling_ms, 2) > d->c.window_ns
+				       ? doublings_ns(pr.doubling_ms, 2)
 				       : d->c.window_ns,
 				   now);
 		for (uint32_t k = 0; k < n && !listed; k++)

@@ -362,12 +362,13 @@ static void copy_args(struct pt_entry *e, const struct ft_exec *x)
 /* The program an exec (or a /proc snapshot) shows; multiprocessing's
  * spawned workers run their parent's. */
 static void set_prog(struct proctable *t, int32_t i, const char *filename, const char *args,
-		     uint32_t args_len, uint64_t cwd)
+		     uint32_t args_len, uint64_t cwd, uint64_t exe_size)
 {
 	struct pt_entry *e = &t->slots[i];
 
 	e->prog =
 	    prog_identify(filename, args, args_len < FT_ARGS_LEN ? args_len : FT_ARGS_LEN, cwd);
+	prog_set_exe_size(&e->prog, exe_size);
 	if (e->prog.kind == PROG_INHERIT && e->parent != PT_NONE)
 		e->prog = t->slots[e->parent].prog;
 }
@@ -486,7 +487,7 @@ static int32_t apply_snapshot(struct proctable *t, const struct ft_snapshot *s)
 	e->threads = s->threads;
 	e->ppid_now = h->ppid;
 	set_lineage(t, i, h->ppid, h->pstart_ns);
-	set_prog(t, i, s->filename, s->args, s->args_len, s->cwd_ino);
+	set_prog(t, i, s->filename, s->args, s->args_len, s->cwd_ino, 0);
 	return i;
 }
 
@@ -523,7 +524,7 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 			e->ppid_now = h->ppid;
 		set_lineage(t, i, h->ppid, h->pstart_ns);
 		x = (const struct ft_exec *)h;
-		set_prog(t, i, x->filename, x->args, x->args_len, x->cwd_ino);
+		set_prog(t, i, x->filename, x->args, x->args_len, x->cwd_ino, x->exe_size);
 		/* a recording from before version 6 says nothing: unknown */
 		e->exe = x->exe;
 		return i;

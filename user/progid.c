@@ -123,7 +123,18 @@ static struct prog_id path_id(enum prog_kind k, const char *path, uint64_t cwd)
 		norm[n++] = *p;
 	}
 	norm[n] = '\0';
-	return (struct prog_id){ hash_of(k, NULL, norm, norm[0] == '/' ? 0 : cwd), k };
+	return (struct prog_id){ hash_of(k, NULL, norm, norm[0] == '/' ? 0 : cwd), k,
+				 hash_of(k, "kin", base_name(norm), 0) };
+}
+
+/* An interpreter's program given as text or a module: its kin is its
+ * family and kind for text (the text is what a copy varies), the module
+ * itself for a module. */
+static struct prog_id text_id(enum prog_kind k, const char *family, const char *text)
+{
+	uint64_t h = hash_of(k, family, text, 0);
+
+	return (struct prog_id){ h, k, k == PROG_CODE ? hash_of(k, family, "kin", 0) : h };
 }
 
 static bool in_list(const char *s, const char *const *list, size_t n)
@@ -148,9 +159,7 @@ static struct prog_id interp_program(const struct interp *in, char **av, int ac,
 			continue;
 		if (a[0] == '-' && a[1] == '-') {
 			if (in->long_code && !strcmp(a, in->long_code) && i + 1 < ac)
-				return (struct prog_id){
-					hash_of(PROG_CODE, in->family, av[i + 1], 0), PROG_CODE
-				};
+				return text_id(PROG_CODE, in->family, av[i + 1]);
 			if (in_list(a, in->long_arg, 3))
 				i++;
 			continue;
@@ -166,13 +175,9 @@ static struct prog_id interp_program(const struct interp *in, char **av, int ac,
 				} else if (strchr(in->code_opts, *o)) {
 					if (!strncmp(rest, "from multiprocessing", 20))
 						return (struct prog_id){ 0, PROG_INHERIT };
-					return (struct prog_id){
-						hash_of(PROG_CODE, in->family, rest, 0), PROG_CODE
-					};
+					return text_id(PROG_CODE, in->family, rest);
 				} else if (*o && strchr(in->module_opts, *o)) {
-					return (struct prog_id){ hash_of(PROG_MODULE, in->family,
-									 rest, 0),
-								 PROG_MODULE };
+					return text_id(PROG_MODULE, in->family, rest);
 				} else if (*o && strchr(in->arg_opts, *o)) {
 					if (!attached)
 						i++;
@@ -182,7 +187,7 @@ static struct prog_id interp_program(const struct interp *in, char **av, int ac,
 			continue;
 		}
 		if (code_mode)
-			return (struct prog_id){ hash_of(PROG_CODE, in->family, a, 0), PROG_CODE };
+			return text_id(PROG_CODE, in->family, a);
 		if (!strcmp(a, "-"))
 			break; /* program on stdin: like an interactive one */
 		if (cut && i == ac - 1)
@@ -191,7 +196,7 @@ static struct prog_id interp_program(const struct interp *in, char **av, int ac,
 	}
 	if (cut) /* options filled the bytes the record carries */
 		return (struct prog_id){ 0, PROG_NONE };
-	return (struct prog_id){ hash_of(PROG_INTERACTIVE, in->family, "", 0), PROG_INTERACTIVE };
+	return text_id(PROG_INTERACTIVE, in->family, "");
 }
 
 struct prog_id prog_identify(const char *filename, const char *argv, size_t len, uint64_t cwd)
@@ -239,6 +244,12 @@ struct prog_id prog_identify(const char *filename, const char *argv, size_t len,
 			if (!strcmp(av[i], filename))
 				return path_id(PROG_SCRIPT, filename, cwd);
 	return path_id(PROG_EXE, filename, cwd);
+}
+
+void prog_set_exe_size(struct prog_id *id, uint64_t size)
+{
+	if (id->kind == PROG_EXE && size)
+		id->kin = hash_of(PROG_EXE, "size", "", size);
 }
 
 const char *prog_kind_name(enum prog_kind k)

@@ -24,6 +24,14 @@ enum prog_kind {
 struct prog_id {
 	uint64_t hash; /* 0 only with PROG_NONE or PROG_INHERIT */
 	enum prog_kind kind;
+	/*
+	 * Kin: the program up to what a copy can change without doing anything
+	 * else: a binary's size (its path can be a fresh copy's, or relative
+	 * from another directory; prog_set_exe_size), a script's file name
+	 * without its directory, an interpreter's -c text whatever it says.
+	 * The detector's second look (docs/detection.md, "Kin").  0: unknown.
+	 */
+	uint64_t kin;
 };
 
 /*
@@ -33,6 +41,10 @@ struct prog_id {
  * which qualifies relative paths.
  */
 struct prog_id prog_identify(const char *filename, const char *argv, size_t len, uint64_t cwd);
+
+/* A binary's kin from its size in bytes (the kernel's exec record); a
+ * size of 0 (unknown) leaves the kin prog_identify gave. */
+void prog_set_exe_size(struct prog_id *id, uint64_t size);
 
 const char *prog_kind_name(enum prog_kind k);
 

@@ -626,7 +626,10 @@ static void write_plot(FILE *f, const struct report *r, bool standalone)
 		fprintf(f,
 			"<text x=\"%.1f\" y=\"%d\" font-size=\"11\" "
 			"text-anchor=\"middle\">%gs</text>\n",
-			plot_x(r, r->first_ns + (uint64_t)(s * 1e9)), PLOT_BASE + 16, s);
+			plot_x(r, s * 1e9 < (double)(r->last_ns - r->first_ns)
+				      ? r->first_ns + (uint64_t)(s * 1e9)
+				      : r->last_ns),
+			PLOT_BASE + 16, s);
 	fprintf(f,
 		"<text x=\"%d\" y=\"%d\" font-size=\"12\">live tasks</text>"
 		"<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">seconds from the "

@@ -614,6 +614,8 @@ struct synth {
 	int n;
 	uint32_t next_pid;
 	struct ft_exe_key exe; /* what fork and exec records say the program is */
+	uint64_t exe_size;     /* what exec records say its size is */
+	uint64_t cwd;	       /* the working directory exec records carry */
 };
 
 static void collect(void *ctx, const struct det_verdict *v)
@@ -677,6 +679,8 @@ static void synth_exec_argv(struct synth *s, uint32_t pid, const char *file, con
 	snprintf(e.h.comm, sizeof(e.h.comm), "%s", strrchr(file, '/') + 1);
 	snprintf(e.filename, sizeof(e.filename), "%s", file);
 	e.exe = s->exe;
+	e.exe_size = s->exe_size;
+	e.cwd_ino = s->cwd;
 	det_feed(s->d, s->t, (union ft_record *)&e, APPLY(s->t, e), collect, s);
 }
 
@@ -955,6 +959,40 @@ static void test_prog_identity_table(void)
 	CHECK(pid_of("/usr/bin/python3", "python3\0-W\0ignore", 17, 7).kind == PROG_EXE);
 	/* cut inside -c text: the text's start still names it */
 	CHECK(pid_of("/usr/bin/python3", "python3\0-c\0print(1); pri", 24, 7).kind == PROG_CODE);
+}
+
+/* Kin: what a copy can change without doing anything else (progid.h). */
+static void test_prog_kin(void)
+{
+	struct prog_id a = pid_of("/usr/bin/python3", ARGV("python3\0-c\0spawn() # 1"), 7);
+	struct prog_id b = pid_of("/usr/bin/python3", ARGV("python3\0-c\0spawn() # 2"), 7);
+	struct prog_id x = pid_of("/tmp/s/copy-1", ARGV("/tmp/s/copy-1"), 7);
+	struct prog_id y = pid_of("/tmp/s/copy-2", ARGV("/tmp/s/copy-2"), 7);
+
+	/* -c text: another program, the same kin; another interpreter's is not */
+	CHECK(a.hash != b.hash && a.kin && a.kin == b.kin);
+	CHECK(pid_of("/bin/sh", ARGV("sh\0-c\0spawn"), 7).kin != a.kin);
+	/* a script by its file name, wherever it is */
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0me.py"), 7).kin ==
+	      pid_of("/usr/bin/python3", ARGV("python3\0../d/me.py"), 8).kin);
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0me.py"), 7).kin !=
+	      pid_of("/usr/bin/python3", ARGV("python3\0you.py"), 7).kin);
+	/* modules: kin is the program */
+	CHECK(pid_of("/usr/bin/python3", ARGV("python3\0-m\0pytest"), 7).kin ==
+	      pid_of("/usr/bin/python3", ARGV("python3\0-m\0pytest"), 7).hash);
+	/* binaries: one size at new paths is one kin; unknown size, the name */
+	CHECK(x.hash != y.hash);
+	prog_set_exe_size(&x, 16328);
+	prog_set_exe_size(&y, 16328);
+	CHECK(x.kin == y.kin && x.kin);
+	prog_set_exe_size(&y, 16336);
+	CHECK(x.kin != y.kin);
+	CHECK(pid_of("./bomb", ARGV("./bomb"), 7).kin == pid_of("../bomb", ARGV("../bomb"), 8).kin);
+	/* size is a binary's kin only: a script keeps its name */
+	a = pid_of("/usr/bin/python3", ARGV("python3\0me.py"), 7);
+	b = a;
+	prog_set_exe_size(&b, 6000000);
+	CHECK(a.kin == b.kin);
 }
 
 static void test_choose_root(void)
@@ -1288,6 +1326,146 @@ static void test_detect_copies_through_a_shell(void)
 	v = only_alert(&s);
 	CHECK(v && v->pattern == DET_RECURSIVE_SPAWN && v->root == q[0]);
 	CHECK(v && v->tasks < 200);
+	synth_free(&s);
+}
+
+/*
+ * A bomb of kin that are not copies: each process starts two processes of
+ * a program made for them, `mk(s, parent, child, ts)` (a copied binary, new
+ * -c text, a relative path from a new directory).  Flagged by kin at 6
+ * exec generations, before 200 tasks, rooted at the first.
+ */
+typedef void (*kin_exec_fn)(struct synth *s, uint32_t pid, int gen, uint64_t ts);
+
+static const struct det_verdict *synth_kin_bomb(struct synth *s, kin_exec_fn mk, uint32_t *first)
+{
+	uint32_t q[256];
+	int gen[256], head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+
+	q[tail] = synth_fork(s, 50, ts);
+	gen[tail] = 0;
+	mk(s, q[tail++], 0, ts + 1000);
+	*first = q[0];
+	while (tail < 250 && !count_kind(s, DET_ALERT, 0)) {
+		uint32_t p = q[head];
+		int g = gen[head++];
+
+		for (int k = 0; k < 2; k++) {
+			q[tail] = synth_fork(s, p, ts += 1000000);
+			gen[tail] = g + 1;
+			mk(s, q[tail++], g + 1, ts + 300000);
+		}
+	}
+	return only_alert(s);
+}
+
+static void exec_copied_binary(struct synth *s, uint32_t pid, int gen, uint64_t ts)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/tmp/scratch/copy-%u", pid);
+	s->exe.ino = 5000 + pid; /* a new file every time */
+	s->exe_size = 16328;
+	synth_exec_argv(s, pid, path, path, strlen(path) + 1, ts);
+}
+
+static void exec_new_c_text(struct synth *s, uint32_t pid, int gen, uint64_t ts)
+{
+	char argv[128];
+	int n = snprintf(argv, sizeof(argv), "python3%c-c%cimport os; spawn(2) # %d", 0, 0, gen);
+
+	synth_exec_argv(s, pid, "/usr/bin/python3", argv, (size_t)n + 1, ts);
+}
+
+static void exec_from_new_dir(struct synth *s, uint32_t pid, int gen, uint64_t ts)
+{
+	s->cwd = 900 + (uint64_t)gen; /* mkdir d; cd d; ../bomb */
+	s->exe_size = 16328;
+	synth_exec_argv(s, pid, "../bomb", ARGV("../bomb"), ts);
+}
+
+static void test_detect_kin_bombs(void)
+{
+	static const kin_exec_fn shapes[] = { exec_copied_binary, exec_new_c_text,
+					      exec_from_new_dir };
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		const struct det_verdict *v;
+		struct synth s;
+		uint32_t first;
+
+		synth_init(&s);
+		v = synth_kin_bomb(&s, shapes[i], &first);
+		CHECK(v && v->pattern == DET_RECURSIVE_SPAWN && v->root == first);
+		CHECK(v && v->tasks < 200 && strstr(v->evidence, "kin"));
+		if (!v || v->root != first || !strstr(v->evidence, "kin"))
+			fprintf(stderr, "    kin bomb %zu: %u tasks: %s\n", i, v ? v->tasks : 0,
+				v ? v->evidence : "no alert");
+		synth_free(&s);
+	}
+}
+
+/*
+ * Kin that do work are no bomb: a build driven by nested `sh -c` steps,
+ * eight deep and two wide, each step's shell running three compiles besides
+ * the next level; every -c text differs, all of one kin.  Deep enough for
+ * the exec rule even with the bar raised: only the work vetoes.
+ */
+static void synth_ci_steps(struct synth *s, uint32_t sh, int depth, uint64_t *ts)
+{
+	char argv[64];
+
+	for (int k = 0; k < 3; k++) {
+		uint32_t work = synth_fork(s, sh, *ts += 2000000);
+
+		synth_exec_argv(s, work, "/usr/bin/cc", ARGV("cc\0-c\0f.c"), *ts + 50000);
+		synth_exit(s, work, *ts += 20000000, 0);
+	}
+	if (!depth)
+		return;
+	for (int i = 0; i < 2; i++) {
+		uint32_t c = synth_fork(s, sh, *ts += 1000000);
+		int n = snprintf(argv, sizeof(argv), "sh%c-c%cstep %d.%d", 0, 0, depth, i);
+
+		synth_exec_argv(s, c, "/bin/sh", argv, (size_t)n + 1, *ts + 50000);
+		synth_ci_steps(s, c, depth - 1, ts);
+	}
+}
+
+static void test_detect_kin_that_work_are_quiet(void)
+{
+	struct synth s;
+	uint64_t ts = 1 * SEC;
+	uint32_t top;
+
+	synth_init(&s);
+	top = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, top, "/bin/sh", ARGV("sh\0-c\0ci all"), ts + 1000);
+	synth_ci_steps(&s, top, 8, &ts);
+	CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+	synth_free(&s);
+	/*
+	 * A chain is no doubling: twenty nested steps, each leaving a helper
+	 * step running beside the next (40 live kin, 20 generations, doing
+	 * nothing else), have one forker per generation.
+	 */
+	synth_init(&s);
+	ts = 1 * SEC;
+	top = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, top, "/bin/sh", ARGV("sh\0-c\0ci all"), ts + 1000);
+	for (int depth = 0; depth < 20; depth++) {
+		char argv[64];
+		uint32_t helper = synth_fork(&s, top, ts += 1000000), next;
+		int n = snprintf(argv, sizeof(argv), "sh%c-c%chelper %d", 0, 0, depth);
+
+		synth_exec_argv(&s, helper, "/bin/sh", argv, (size_t)n + 1, ts + 50000);
+		next = synth_fork(&s, top, ts += 1000000);
+		n = snprintf(argv, sizeof(argv), "sh%c-c%cstep %d", 0, 0, depth);
+		synth_exec_argv(&s, next, "/bin/sh", argv, (size_t)n + 1, ts + 50000);
+		top = next;
+	}
+	CHECK(count_kind(&s, DET_ALERT, 0) == 0);
 	synth_free(&s);
 }
 
@@ -3883,6 +4061,9 @@ int main(void)
 	RUN(test_detect_supervisor_launches_respawn);
 	RUN(test_detect_interactive_shell_is_launcher);
 	RUN(test_detect_copies_through_a_shell);
+	RUN(test_prog_kin);
+	RUN(test_detect_kin_bombs);
+	RUN(test_detect_kin_that_work_are_quiet);
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
