@@ -1389,6 +1389,36 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 	fn(ctx, &v);
 }
 
+/*
+ * Did a child fail on its own?  An exit code, or a signal a program raises
+ * against itself (a crash, an abort, a limit).  SIGTERM, SIGKILL, SIGINT,
+ * SIGHUP and the like come from someone else: a pool shutting its workers
+ * down, a test terminating what it started, are no restarts.
+ */
+static bool crashed(uint32_t status)
+{
+	switch (status & 0x7f) {
+	case 0:
+		return status != 0;
+	case 4: case 5: case 6: case 7: case 8: case 11: case 24: case 25: case 31:
+		return true; /* SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGSEGV SIGXCPU SIGXFSZ SIGSYS */
+	default:
+		return false;
+	}
+}
+
+/* What a restart restarts: the program with its arguments, as given. */
+static uint64_t restart_identity(const struct pt_entry *e)
+{
+	uint64_t h = e->prog.hash ^ 0xcbf29ce484222325ull;
+
+	for (const char *c = e->cmdline; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 0x100000001b3ull;
+	}
+	return h ? h : 1;
+}
+
 /* A child exited: a parent re-spawning one program that fails at once? */
 static void on_process_exit(struct detector *d, const struct proctable *t, int32_t slot,
 			    const struct ft_exit *x, det_verdict_fn fn, void *ctx)
@@ -1406,9 +1436,10 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	/* forktrace's own kills (members of flagged trees) are no evidence */
 	if (cp->flagged || !e->born_ns || e->parent == PT_NONE || !(p = st(d, t, e->parent)))
 		return;
-	failed = x->exit_code != 0 && x->h.ts_ns - e->born_ns <= d->c.restart_max_life_ns;
-	/* one program restarted, not a runner running different tests */
-	same = p->fail_run && e->prog.hash == p->fail_prog &&
+	failed = crashed(x->exit_code) && x->h.ts_ns - e->born_ns <= d->c.restart_max_life_ns;
+	/* one command restarted, not a runner running different tests, nor a
+	 * test script running one program on many inputs */
+	same = p->fail_run && restart_identity(e) == p->fail_prog &&
 	       x->h.ts_ns <= p->fail_first_ns + d->c.restart_window_ns;
 	/*
 	 * Other children (the watchdog's own sleep, say) neither count nor
@@ -1422,7 +1453,7 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	if (!same) {
 		p->fail_run = p->restart_reported = 0;
 		p->fail_first_ns = x->h.ts_ns;
-		p->fail_prog = e->prog.hash;
+		p->fail_prog = restart_identity(e);
 	}
 	p->fail_run++;
 	/* report at restart_min failures, then at each doubling */

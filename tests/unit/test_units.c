@@ -1607,6 +1607,33 @@ static void test_detect_test_suite_is_no_restart_loop(void)
 	}
 	CHECK(count_kind(&s, DET_ALERT, 0) == 0);
 	synth_free(&s);
+
+	/* a test script running one program on many bad inputs (sed's
+	 * compile-errors.sh): each run fails, no run is a restart */
+	synth_init(&s);
+	worker = synth_fork(&s, 50, ts);
+	for (int i = 0; i < 40; i++) {
+		uint32_t c = synth_fork(&s, worker, ts += 20000000);
+		int len = snprintf(argv, sizeof(argv), "sed%c-e%cs/x/y/%d%c", 0, 0, i, 0);
+
+		synth_exec_argv(&s, c, "/bin/sed", argv, (size_t)len, ts + 100000);
+		synth_exit(&s, c, ts + 2000000, 1 << 8);
+	}
+	CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+	synth_free(&s);
+
+	/* workers a test terminates (SIGKILL, SIGTERM) did not crash */
+	for (uint32_t sig = 9; sig <= 15; sig += 6) {
+		synth_init(&s);
+		worker = synth_fork(&s, 50, ts);
+		for (int i = 0; i < 40; i++) {
+			uint32_t c = synth_fork(&s, worker, ts += 20000000);
+
+			synth_exit(&s, c, ts + 2000000, sig);
+		}
+		CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+		synth_free(&s);
+	}
 }
 
 /* A flagged bomb's members killed by forktrace do not make a restart loop,
