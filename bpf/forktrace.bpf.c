@@ -161,6 +161,25 @@ struct {
 	__type(value, struct guard_count);
 } guard_counts SEC(".maps");
 
+/*
+ * Fork failures per process since its last record (ft_fork_fail): a bomb
+ * at its cap fails forks as fast as it can retry, and one record per
+ * failure would flood the ring the detector needs for the rest of the
+ * host.  LRU: a process that stopped failing is forgotten first.
+ */
+struct fail_rate {
+	__u64 last_ns;
+	__u32 pending;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tgid */
+	__type(value, struct fail_rate);
+} fail_rates SEC(".maps");
+
 static __always_inline void stat_inc(__u32 slot)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &slot);
@@ -895,6 +914,109 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(exit_raw, struct task_struct *p)
 {
 	return on_exit(p, exit_group_dead(p, ctx), false);
+}
+
+/*
+ * sched_process_free: the task is freed once its parent reaped it (or at
+ * exit, when nobody has to wait for it).  Only the group leader's: a
+ * process is a zombie until its leader is released.  Not filtered by
+ * --cgroup: by now the task may have left its cgroup, and a reap user
+ * space does not know is dropped there at the cost of a lookup.
+ */
+static __always_inline int on_free(struct task_struct *p, const bool typed)
+{
+	struct ft_reap rec;
+
+	if (noop || RD(typed, p->pid, p, pid) != RD(typed, p->tgid, p, tgid))
+		return 0;
+	__builtin_memset(&rec, 0, sizeof(rec));
+	fill_header(&rec.h, FT_EV_REAP, sizeof(rec), p, typed);
+	emit(&rec, sizeof(rec), FT_EV_REAP, submit_flags(sizeof(rec)));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(free_btf, struct task_struct *p)
+{
+	return on_free(p, true);
+}
+
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(free_raw, struct task_struct *p)
+{
+	return on_free(p, false);
+}
+
+/*
+ * The context of a syscalls:sys_exit_NAME tracepoint, as its format file
+ * gives it (stable since syscall tracepoints exist): the common header,
+ * the syscall number, the return value.  vmlinux.h has no type of its own
+ * for it (trace_event_raw_sys_exit is raw_syscalls', with a long id).
+ */
+struct ft_sys_exit_ctx {
+	__u64 common;
+	int nr;
+	long ret;
+};
+
+/*
+ * A fork the kernel refused (syscalls:sys_exit_* with an error).  The
+ * ERESTART* codes are a fork interrupted by a signal and retried, no
+ * refusal.  Rate-limited per process (fail_rates).
+ */
+static __always_inline int on_fork_fail(long ret, __u32 call)
+{
+	struct task_struct *cur;
+	struct ft_fork_fail rec;
+	struct fail_rate *r, fresh = {};
+	__u32 tgid;
+	__u64 now;
+
+	if (noop || ret >= 0 || ret < -4095 || (ret <= -512 && ret >= -516))
+		return 0;
+	cur = (struct task_struct *)bpf_get_current_task();
+	if (!in_filter_cgroup(cur))
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	now = bpf_ktime_get_boot_ns();
+	r = bpf_map_lookup_elem(&fail_rates, &tgid);
+	if (r && now - r->last_ns < FT_FAIL_PERIOD_NS) {
+		__sync_fetch_and_add(&r->pending, 1);
+		return 0;
+	}
+	__builtin_memset(&rec, 0, sizeof(rec));
+	fill_header(&rec.h, FT_EV_FORK_FAIL, sizeof(rec), cur, false);
+	rec.err = (__s32)ret;
+	rec.syscall = call;
+	rec.count = 1 + (r ? r->pending : 0);
+	fresh.last_ns = now;
+	bpf_map_update_elem(&fail_rates, &tgid, &fresh, BPF_ANY);
+	emit(&rec, sizeof(rec), FT_EV_FORK_FAIL, submit_flags(sizeof(rec)));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone")
+int fail_clone(struct ft_sys_exit_ctx *ctx)
+{
+	return on_fork_fail(ctx->ret, FT_CALL_CLONE);
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone3")
+int fail_clone3(struct ft_sys_exit_ctx *ctx)
+{
+	return on_fork_fail(ctx->ret, FT_CALL_CLONE3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fork")
+int fail_fork(struct ft_sys_exit_ctx *ctx)
+{
+	return on_fork_fail(ctx->ret, FT_CALL_FORK);
+}
+
+SEC("tracepoint/syscalls/sys_exit_vfork")
+int fail_vfork(struct ft_sys_exit_ctx *ctx)
+{
+	return on_fork_fail(ctx->ret, FT_CALL_VFORK);
 }
 
 /*

@@ -29,6 +29,8 @@ enum ft_event_type {
 	FT_EV_PROBE = 11,     /* kernel, --noop=record only: a bare header, dropped */
 	FT_EV_CONTAINER = 12, /* user: what a cgroup is (path, container, pod) */
 	FT_EV_POLICY = 13,    /* user: what --kill/--stop or an operator did to a tree */
+	FT_EV_REAP = 14,      /* kernel: a process's task was freed: reaped, no zombie */
+	FT_EV_FORK_FAIL = 15, /* kernel: fork, vfork, clone or clone3 returned an error */
 	FT_EV_MAX,
 };
 
@@ -157,6 +159,33 @@ struct ft_lost {
 	__u32 lost_type;    /* enum ft_event_type that was dropped */
 	__u32 pad;
 	__u64 count;
+};
+
+/*
+ * A reaped process (sched_process_free, for the thread group leader): the
+ * header's subject is the process, its ppid the parent that reaped it (or
+ * the reaper it was handed to).  Between its exit record and this one the
+ * process was a zombie.
+ */
+struct ft_reap {
+	struct ft_header h;
+};
+
+/* ft_fork_fail.syscall */
+enum ft_fork_call { FT_CALL_CLONE = 0, FT_CALL_CLONE3, FT_CALL_FORK, FT_CALL_VFORK, FT_CALL_MAX };
+
+/*
+ * Forks refused by the kernel: the header's subject is the caller.  At
+ * most one record per process per FT_FAIL_PERIOD_NS, counting the
+ * failures since its last one: a bomb at its cap retries without pause.
+ */
+#define FT_FAIL_PERIOD_NS 100000000ull
+struct ft_fork_fail {
+	struct ft_header h;
+	__s32 err;     /* the negative errno (-EAGAIN: a pids, nproc or pid_max limit) */
+	__u32 syscall; /* enum ft_fork_call */
+	__u32 count;   /* failures this record stands for (>= 1) */
+	__u32 pad;
 };
 
 struct ft_counters {

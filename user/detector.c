@@ -47,6 +47,25 @@ struct det_proc {
 	bool mt_fork, fwt_reported_self, thr_reported;
 	bool spawner; /* a child of it exec'd another program */
 	bool flagged; /* was a member of a flagged tree: its death is no evidence */
+	/* zombie_leak, as the parent: its children exited and not reaped */
+	uint32_t zombies, zombies_reported, zombie_seq;
+	uint64_t zombie_first_ns; /* the oldest of this run of zombies died */
+	/*
+	 * process_leak, as the parent: its live children that run its own
+	 * program and fork nothing (hung workers), and those that exec'd one
+	 * other program and fork nothing (jobs a daemon runs)
+	 */
+	struct pile {
+		uint64_t prog, half_ns; /* half_ns: when live reached leak_min / 2 */
+		uint32_t live, peak;
+	} piles[2];
+	uint32_t leak_reported, leak_seq;
+	/* as a child: counted in its parent's zombies; in which pile (1 + index) */
+	bool zombie_counted;
+	uint8_t pile;
+	/* forks_refused, at the refused tree's top */
+	uint64_t refused, refused_reported;
+	uint32_t refused_seq;
 };
 
 struct det_alert {
@@ -104,8 +123,11 @@ struct detector {
 	uint64_t profiles, profiled_nodes; /* the cost of detection, reported */
 	uint64_t forks;			   /* process forks fed so far */
 	/* copies are compared by kin: set only while a kin look or a kin
-	 * alert's recount runs (with_kin) */
+	 * alert's recount runs (look_at_kin, recount) */
 	bool by_kin;
+	/* the stream carries reaps (recording version 8 on, a live kernel):
+	 * only then is an exited child a zombie until one says otherwise */
+	bool reaps_seen;
 	/* profile scratch, sized to the table so a traversal never allocates */
 	int32_t *order;
 	int32_t *copy_of;   /* per slot: nearest ancestor running the same program */
@@ -127,6 +149,9 @@ static const char *const pattern_names[DET_PATTERN_MAX] = {
 	[DET_RESTART_LOOP] = "restart_loop",
 	[DET_THREAD_EXPLOSION] = "thread_explosion",
 	[DET_FORK_WHILE_THREADED] = "fork_while_threaded",
+	[DET_ZOMBIE_LEAK] = "zombie_leak",
+	[DET_PROCESS_LEAK] = "process_leak",
+	[DET_FORKS_REFUSED] = "forks_refused",
 };
 
 const char *det_pattern_name(enum det_pattern p)
@@ -138,6 +163,9 @@ const char *det_severity(enum det_pattern p)
 {
 	switch (p) {
 	case DET_RESTART_LOOP:
+	case DET_ZOMBIE_LEAK:
+	case DET_PROCESS_LEAK:
+	case DET_FORKS_REFUSED:
 		return "warning";
 	case DET_FORK_WHILE_THREADED:
 		return "info";
@@ -162,7 +190,27 @@ void det_config_defaults(struct det_config *c)
 		.thread_doubling_ns = 1000000000ull,
 		.exec_grace_ns = 100000000ull,
 		.max_other_pct = 200,
+		.zombie_min = 32,
+		.zombie_min_age_ns = 2000000000ull,
+		.leak_min = 32,
+		.leak_min_span_ns = 2000000000ull,
 	};
+}
+
+bool det_pattern_actionable(enum det_pattern p)
+{
+	switch (p) {
+	case DET_FORK_BOMB:
+	case DET_RECURSIVE_SPAWN:
+	case DET_NESTED_POOL:
+	case DET_RESTART_LOOP:
+	case DET_THREAD_EXPLOSION:
+		return true;
+	default:
+		/* findings, and warnings about a parent's children or refused
+		 * forks: no tree of their own to stop */
+		return false;
+	}
 }
 
 struct knob {
@@ -190,6 +238,10 @@ static const struct knob knobs[] = {
 	KNOB("thread_doubling_ms", thread_doubling_ns, 'm', 1, 3600000),
 	KNOB("exec_grace_ms", exec_grace_ns, 'm', 1, 60000),
 	KNOB("max_other_pct", max_other_pct, 'u', 0, 100000),
+	KNOB("zombie_min", zombie_min, 'u', 2, 1 << 22),
+	KNOB("zombie_min_age_ms", zombie_min_age_ns, 'm', 0, 3600000),
+	KNOB("leak_min", leak_min, 'u', 4, 1 << 22),
+	KNOB("leak_min_span_ms", leak_min_span_ns, 'm', 0, 3600000),
 };
 
 int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen)
@@ -789,6 +841,15 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
 	return chain[i].interactive ? n : i;
 }
 
+double det_seconds_to_limit_linear(double per_minute, uint64_t limit, uint64_t used)
+{
+	if (!(per_minute > 0))
+		return -1;
+	if (used >= limit)
+		return 0;
+	return (double)(limit - used) * 60.0 / per_minute;
+}
+
 double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used)
 {
 	if (doubling_ms <= 0 || !tasks)
@@ -1279,6 +1340,167 @@ static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t
 	return false;
 }
 
+/* --- a parent's children piling up: zombies and idle workers ----------- */
+
+enum { PILE_FORKS, PILE_EXECS };
+
+/* Growth per minute: gained since since_ns (0 when too short to say). */
+static double growth_per_minute(uint32_t gained, uint64_t since_ns, uint64_t now)
+{
+	return since_ns && now > since_ns + 100000000ull
+		   ? (double)gained * 60e9 / (double)(now - since_ns)
+		   : 0;
+}
+
+/* A parent's pile of children, reported: at the threshold, then at each doubling. */
+static void pile_verdict(struct detector *d, const struct proctable *t, int32_t parent,
+			 enum det_pattern p, uint32_t n, double rate, int32_t child, uint64_t now,
+			 det_verdict_fn fn, void *ctx)
+{
+	struct det_proc *pp = st(d, t, parent);
+	const struct pt_entry *ce = pt_get(t, child), *pe = pt_get(t, parent);
+	uint32_t *seq = p == DET_ZOMBIE_LEAK ? &pp->zombie_seq : &pp->leak_seq;
+	struct det_verdict v;
+
+	base_verdict(&v, *seq ? DET_ALERT_UPDATE : DET_ALERT, p, now, t, parent);
+	v.seq = ++*seq;
+	v.leaked = v.tasks = n;
+	v.per_minute = rate;
+	v.child = ce ? ce->key.tgid : 0;
+	if (p == DET_ZOMBIE_LEAK)
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "%u children exited and were never reaped (the first %.1f s ago), "
+			 "%.0f more a minute; each holds a pid until its parent waits for it "
+			 "(the parent is the remedy: its children are already dead)",
+			 n, (double)(now - pp->zombie_first_ns) / 1e9, rate);
+	else
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "%u live children of one program ('%.64s'), none forking, "
+			 "%.0f more a minute: hung or leaked workers, or jobs piling up",
+			 n,
+			 /* a fork without exec runs its parent's command line */
+			 ce && ce->cmdline[0] ? ce->cmdline
+			 : ce && ce->exec_seen ? ce->comm
+			 : pe->cmdline[0] ? pe->cmdline : pe->comm,
+			 rate);
+	fn(ctx, &v);
+}
+
+/* Can children pile up under pe?  Not init's, a kernel thread's, or an
+ * interactive shell's (a user's background jobs). */
+static bool pile_parent(const struct pt_entry *pe)
+{
+	return pe && pe->key.tgid > 1 && !pe->kthread && pe->state == PT_ALIVE &&
+	       !interactive(pe);
+}
+
+/* slot exited: a zombie of its parent until a reap record says otherwise */
+static void zombie_exit(struct detector *d, const struct proctable *t, int32_t slot,
+			const struct ft_exit *x, det_verdict_fn fn, void *ctx)
+{
+	int32_t ps = pt_find(t, x->h.ppid, x->h.pstart_ns);
+	struct det_proc *pp, *cp = st(d, t, slot);
+	uint64_t now = x->h.ts_ns;
+
+	if (!d->reaps_seen || !cp || ps == PT_NONE || !pile_parent(pt_get(t, ps)))
+		return;
+	pp = st(d, t, ps);
+	if (!pp->zombies++) {
+		pp->zombie_first_ns = now;
+		pp->zombies_reported = 0;
+	}
+	cp->zombie_counted = true;
+	if (pp->zombies < d->c.zombie_min || pp->zombies < 2 * pp->zombies_reported ||
+	    now < pp->zombie_first_ns + d->c.zombie_min_age_ns)
+		return;
+	pp->zombies_reported = pp->zombies;
+	pile_verdict(d, t, ps, DET_ZOMBIE_LEAK, pp->zombies,
+		     growth_per_minute(pp->zombies, pp->zombie_first_ns, now), slot, now, fn, ctx);
+}
+
+/*
+ * A reap: the subject (slot; PT_NONE once pruned) is no zombie any more.
+ * Its reaper is the header's parent: the parent that counted it, unless
+ * that parent died and handed it to another reaper (whose count never had it).
+ */
+static void on_reap(struct detector *d, const struct proctable *t, int32_t slot,
+		    const struct ft_header *h)
+{
+	int32_t ps = pt_find(t, h->ppid, h->pstart_ns);
+	struct det_proc *pp, *cp = slot != PT_NONE ? st(d, t, slot) : NULL;
+
+	d->reaps_seen = true;
+	if (cp) {
+		if (!cp->zombie_counted)
+			return;
+		cp->zombie_counted = false;
+	}
+	if (ps == PT_NONE || !(pp = st(d, t, ps)) || !pp->zombies)
+		return;
+	if (!--pp->zombies)
+		pp->zombies_reported = 0;
+}
+
+/* slot forked, exec'd or exited: it is no idle child of its parent's pile now */
+static void pile_remove(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	struct det_proc *cp = st(d, t, slot), *pp;
+	struct pile *pl;
+
+	if (!cp || !cp->pile)
+		return;
+	pp = st(d, t, pt_get(t, slot)->parent);
+	pl = pp ? &pp->piles[cp->pile - 1] : NULL;
+	cp->pile = 0;
+	if (!pl || !pl->live)
+		return;
+	if (--pl->live < d->c.leak_min / 4)
+		pl->half_ns = 0; /* a run of growth is over */
+	if (!pl->live)
+		pl->peak = 0;
+}
+
+/*
+ * slot is a new child (PILE_FORKS: it runs its parent's program) or has
+ * just exec'd another program (PILE_EXECS): count it in its parent's pile.
+ * A pile that grows past leak_min, its second half born over at least
+ * leak_min_span, or past eight times leak_min however fast (well past a
+ * pool's size), is a process_leak.  A pool starts its workers in a burst
+ * and then holds that size: no new peak.
+ */
+static void pile_add(struct detector *d, const struct proctable *t, int32_t slot, int kind,
+		     uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *cp = st(d, t, slot), *pp;
+	struct pile *pl;
+	bool slow;
+
+	if (!cp || cp->pile || cp->flagged || !e->prog.hash || e->parent == PT_NONE ||
+	    !pile_parent(pt_get(t, e->parent)))
+		return;
+	pp = st(d, t, e->parent);
+	pl = &pp->piles[kind];
+	if (!pl->live)
+		pl->prog = e->prog.hash;
+	if (e->prog.hash != pl->prog)
+		return;
+	cp->pile = (uint8_t)(kind + 1);
+	if (++pl->live == d->c.leak_min / 2 && !pl->half_ns)
+		pl->half_ns = now;
+	if (pl->live <= pl->peak)
+		return;
+	pl->peak = pl->live;
+	slow = pl->half_ns && now >= pl->half_ns + d->c.leak_min_span_ns;
+	if (pl->live < d->c.leak_min || pl->live < 2 * pp->leak_reported ||
+	    (!slow && pl->live < 8 * d->c.leak_min))
+		return;
+	pp->leak_reported = pl->live;
+	pile_verdict(d, t, e->parent, DET_PROCESS_LEAK, pl->live,
+		     growth_per_minute(pl->live - d->c.leak_min / 2, pl->half_ns, now), slot, now,
+		     fn, ctx);
+}
+
 /*
  * The second look, by kin: only where kin and program disagree about the
  * nearest copy above slot (the exec of a copied binary, of a script moved
@@ -1305,6 +1527,9 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 
 	if (!pp || !cp)
 		return;
+	/* the parent forks: no idle child of its own parent; the child is one */
+	pile_remove(d, t, parent);
+	pile_add(d, t, child, PILE_FORKS, now, fn, ctx);
 	d->forks++;
 	if (!pp->nforks++)
 		pp->first_fork_ns = now;
@@ -1339,6 +1564,8 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 	/* its parent starts other programs: its fresh forks will exec too */
 	if (pp && !same_program(e, pt_get(t, e->parent), false))
 		pp->spawner = true;
+	pile_remove(d, t, slot);
+	pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
 	if (!st(d, t, slot)->alert && !look_at_copies(d, t, slot, false, now, fn, ctx))
 		look_at_kin(d, t, slot, now, fn, ctx);
 }
@@ -1429,6 +1656,10 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	struct det_verdict v;
 	bool failed, same;
 
+	pile_remove(d, t, slot);
+	/* a flagged tree's members die by forktrace's hand: no leak of theirs */
+	if (cp && !cp->flagged)
+		zombie_exit(d, t, slot, x, fn, ctx);
 	if (a) {
 		a->exits_since_count++;
 		member_changed(d, t, a, x->h.ts_ns, fn, ctx);
@@ -1485,6 +1716,90 @@ static int32_t copy_top(const struct proctable *t, int32_t slot)
 	     a != PT_NONE && n < DET_CLIMB_MAX; a = copy_ancestor(t, a, PT_NONE, false), n++)
 		top = a;
 	return top;
+}
+
+/*
+ * The flagged tree (an alert's) in slot's cgroup, else in its uid, with the
+ * most live tasks: the likeliest user of the limit slot's fork hit.
+ */
+static struct det_alert *culprit_of(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	const struct pt_entry *ce = pt_get(t, slot);
+	struct det_alert *best = NULL;
+	bool best_cg = false;
+
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
+		struct det_alert *a = &d->alerts[i];
+		int32_t r;
+		const struct pt_entry *re;
+		bool cg;
+
+		if (!a->used || a->pattern == DET_THREAD_EXPLOSION)
+			continue;
+		r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+		re = pt_get(t, r);
+		if (!re)
+			continue;
+		cg = re->cgroup_id && re->cgroup_id == ce->cgroup_id;
+		if (!cg && re->uid != ce->uid)
+			continue;
+		if (!best || (cg && !best_cg) || (cg == best_cg && a->live > best->live)) {
+			best = a;
+			best_cg = cg;
+		}
+	}
+	return best;
+}
+
+/*
+ * The kernel refused slot's fork(s): counted at the refused tree (the
+ * flagged tree slot is in, else the highest copy of its program above
+ * it), reported at the first refusal and at each doubling of the count,
+ * with who used the limit up.
+ */
+static void on_fork_refused(struct detector *d, const struct proctable *t, int32_t slot,
+			    const struct ft_fork_fail *f, det_verdict_fn fn, void *ctx)
+{
+	struct det_alert *own = alert_of(d, st(d, t, slot)), *culprit;
+	int32_t top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
+			  : copy_top(t, slot);
+	const struct pt_entry *ce = pt_get(t, slot);
+	struct det_proc *tp;
+	struct det_verdict v;
+	size_t off;
+
+	if (top == PT_NONE)
+		top = slot;
+	tp = st(d, t, top);
+	tp->refused += f->count;
+	if (tp->refused < 2 * tp->refused_reported)
+		return;
+	tp->refused_reported = tp->refused;
+	base_verdict(&v, tp->refused_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_FORKS_REFUSED,
+		     f->h.ts_ns, t, top);
+	v.seq = ++tp->refused_seq;
+	v.err = f->err;
+	v.refused = tp->refused;
+	v.child = ce->key.tgid;
+	culprit = culprit_of(d, t, slot);
+	off = (size_t)snprintf(v.evidence, sizeof(v.evidence),
+			       "%llu forks refused in this tree (errno %d, last by %u '%.16s'); ",
+			       (unsigned long long)tp->refused, -f->err, ce->key.tgid, ce->comm);
+	if (culprit) {
+		v.culprit = culprit->root.tgid;
+		v.culprit_comm = culprit->comm;
+		v.culprit_tree = alert_id(d, culprit);
+		v.culprit_tasks = culprit->live;
+		snprintf(v.evidence + off, sizeof(v.evidence) - off,
+			 "the limit went to flagged tree %u, %s %u '%.16s', %u live tasks%s",
+			 v.culprit_tree, det_pattern_name(culprit->pattern), v.culprit,
+			 culprit->comm, culprit->live, culprit == own ? " (itself)" : "");
+	} else {
+		v.culprit_comm = "";
+		snprintf(v.evidence + off, sizeof(v.evidence) - off,
+			 "no flagged tree in its cgroup or uid to blame");
+	}
+	fn(ctx, &v);
 }
 
 /*
@@ -1560,9 +1875,16 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 			f->flagged = true;
 		return;
 	}
+	if (h->type == FT_EV_REAP) {
+		on_reap(d, t, slot, h); /* its subject may be gone from the table */
+		return;
+	}
 	if (slot == PT_NONE || !pt_get(t, slot))
 		return;
 	switch (h->type) {
+	case FT_EV_FORK_FAIL:
+		on_fork_refused(d, t, slot, &rec->fork_fail, fn, ctx);
+		break;
 	case FT_EV_FORK:
 		if (h->flags & FT_F_THREAD) {
 			on_thread_start(d, t, slot, &rec->fork, fn, ctx);

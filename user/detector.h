@@ -23,6 +23,9 @@ enum det_pattern {
 	DET_RESTART_LOOP,
 	DET_THREAD_EXPLOSION,
 	DET_FORK_WHILE_THREADED,
+	DET_ZOMBIE_LEAK,   /* a parent's unreaped children pile up */
+	DET_PROCESS_LEAK,  /* a parent's idle children of one program pile up */
+	DET_FORKS_REFUSED, /* the kernel refuses a tree's forks */
 	DET_PATTERN_MAX,
 };
 
@@ -42,6 +45,10 @@ struct det_config {
 	uint64_t thread_doubling_ns;
 	uint64_t exec_grace_ns; /* fork_while_threaded: exec within this is safe */
 	uint32_t max_other_pct; /* work done by other programs, per copy, at most */
+	uint32_t zombie_min;	/* unreaped children of one parent before zombie_leak */
+	uint64_t zombie_min_age_ns; /* ... unreaped for at least this long */
+	uint32_t leak_min;	    /* idle children of one program before process_leak */
+	uint64_t leak_min_span_ns;  /* ... the second half of them born over at least this */
 };
 
 /* What the detector says.  Strings point into detector memory: copy to keep. */
@@ -72,6 +79,16 @@ struct det_verdict {
 	uint32_t restarts;    /* restart_loop */
 	bool by_operator;     /* det_flag_tree: the live view's s/k, no verdict of its own */
 	bool retired;	      /* alert_end: ended to make room, its tree alive */
+	/* zombie_leak, process_leak: how many, and their growth per minute */
+	uint32_t leaked;
+	double per_minute;
+	/* forks_refused: the errno (negative), refusals so far, and the
+	 * flagged tree (root, id) in the caller's cgroup, else its uid, with
+	 * the most live tasks: who used the limit up (culprit 0: none) */
+	int32_t err;
+	uint64_t refused;
+	uint32_t culprit, culprit_tree, culprit_tasks;
+	const char *culprit_comm;
 	/* the nearest host limit at this pace (filled live by the pipeline) */
 	const char *limit_name; /* NULL: not known */
 	uint64_t limit_value;
@@ -207,6 +224,10 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
 /* Seconds until a tree of `tasks` doubling every doubling_ms fills the
  * headroom (limit - used) left under a limit; < 0 when not growing. */
 double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used);
+/* The same for a count growing by per_minute (a leak): linear. */
+double det_seconds_to_limit_linear(double per_minute, uint64_t limit, uint64_t used);
+/* Patterns whose verdicts name a tree --kill/--stop can act on. */
+bool det_pattern_actionable(enum det_pattern p);
 
 /*
  * How a process has forked so far (nforks forks between first_ns and

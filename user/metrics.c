@@ -121,8 +121,9 @@ static const char *tree_labels(const struct metrics_tree *tr, uint32_t rank, cha
 
 size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 {
-	static const uint32_t event_types[] = { FT_EV_FORK, FT_EV_EXEC, FT_EV_EXIT, FT_EV_OOM,
-						FT_EV_ACTION };
+	static const uint32_t event_types[] = { FT_EV_FORK, FT_EV_EXEC,	 FT_EV_EXIT,
+						FT_EV_OOM,  FT_EV_ACTION, FT_EV_REAP,
+						FT_EV_FORK_FAIL };
 	struct text t = { .buf = buf, .len = len };
 	char k[200], labels[FT_CT_POD_LEN * 6];
 	uint64_t cum = 0;
@@ -146,6 +147,15 @@ size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 		put(&t, "forktrace_records_lost_total{type=\"%s\"} %llu\n",
 		    ft_type_name(event_types[i]),
 		    (unsigned long long)s->tot.lost_by_type[event_types[i]]);
+	family(&t, "forktrace_fork_failures_total", "counter",
+	       "Forks the kernel refused (pids.max, RLIMIT_NPROC, pid_max: EAGAIN), by errno.");
+	put(&t, "forktrace_fork_failures_total{errno=\"EAGAIN\"} %llu\n",
+	    (unsigned long long)s->tot.fork_failures_eagain);
+	put(&t, "forktrace_fork_failures_total{errno=\"ENOMEM\"} %llu\n",
+	    (unsigned long long)s->tot.fork_failures_enomem);
+	put(&t, "forktrace_fork_failures_total{errno=\"other\"} %llu\n",
+	    (unsigned long long)(s->tot.fork_failures - s->tot.fork_failures_eagain -
+				 s->tot.fork_failures_enomem));
 	family(&t, "forktrace_resyncs_total", "counter",
 	       "Re-syncs of the process table from /proc after losses.");
 	put(&t, "forktrace_resyncs_total %llu\n", (unsigned long long)s->tot.resyncs);

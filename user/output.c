@@ -84,6 +84,21 @@ static const char *signal_name(int sig)
 	return abbrev ? abbrev : "?";
 }
 
+/* "EAGAIN" for -EAGAIN; "?" for what glibc does not name */
+static const char *errno_name(int32_t err)
+{
+	const char *name = err < 0 ? strerrorname_np(-err) : NULL;
+
+	return name ? name : "?";
+}
+
+static const char *fork_call_name(const union ft_record *rec)
+{
+	static const char *const names[FT_CALL_MAX] = { "clone", "clone3", "fork", "vfork" };
+
+	return rec->fork_fail.syscall < FT_CALL_MAX ? names[rec->fork_fail.syscall] : "?";
+}
+
 /* Printable copy of an untrusted string for human output. */
 static const char *printable(const char *s, size_t n, char *buf, size_t len)
 {
@@ -277,6 +292,16 @@ static void human_record(struct output *o, const union ft_record *rec, const str
 								  : "sent",
 			 rec->action.guard ? " [fork budget guard]" : "");
 		break;
+	case FT_EV_FORK_FAIL:
+		event = "FORKFAIL";
+		snprintf(detail, sizeof(detail), "%s refused: %s", fork_call_name(rec),
+			 errno_name(rec->fork_fail.err));
+		if (rec->fork_fail.count > 1) {
+			n = strlen(detail);
+			snprintf(detail + n, sizeof(detail) - n, " (%u times in %.0f ms)",
+				 rec->fork_fail.count, (double)FT_FAIL_PERIOD_NS / 1e6);
+		}
+		break;
 	case FT_EV_RESYNC:
 		event = "RESYNC";
 		pid = ppid = 0;
@@ -392,6 +417,13 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_attribution(o, &j, h->cgroup_id);
 		json_end(&j);
 		return;
+	case FT_EV_FORK_FAIL:
+		json_header(o, &j, "fork_failed", h->ts_ns, h->tgid, h->comm);
+		json_u64(&j, "ppid", h->ppid);
+		json_str(&j, "syscall", fork_call_name(rec));
+		json_str(&j, "errno", errno_name(rec->fork_fail.err));
+		json_u64(&j, "count", rec->fork_fail.count);
+		break;
 	case FT_EV_RESYNC:
 		json_header(o, &j, "resync", h->ts_ns, 0, "");
 		json_u64(&j, "added", rec->resync.added);
@@ -482,6 +514,14 @@ static void human_verdict(struct output *o, const struct det_verdict *v, uint64_
 		fprintf(o->f, ": %u threads\n", v->threads);
 	else if (v->pattern == DET_RESTART_LOOP)
 		fprintf(o->f, ": %u restarts, %.1f/s\n", v->restarts, v->births_per_s);
+	else if (v->pattern == DET_ZOMBIE_LEAK || v->pattern == DET_PROCESS_LEAK)
+		fprintf(o->f, ": %u %s, %.0f more a minute%s%s%s\n", v->leaked,
+			v->pattern == DET_ZOMBIE_LEAK ? "zombies" : "idle children", v->per_minute,
+			v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
+			v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
+	else if (v->pattern == DET_FORKS_REFUSED)
+		fprintf(o->f, ": %llu forks refused (%s)\n", (unsigned long long)v->refused,
+			errno_name(v->err));
 	else
 		fprintf(
 		    o->f,
@@ -506,6 +546,16 @@ static void human_verdict(struct output *o, const struct det_verdict *v, uint64_
 		human_gen_list(o->f, "forkers per generation", v->forkers_per_gen, v->ngen);
 	}
 	fprintf(o->f, "%-45s evidence: %s\n", "", v->evidence);
+}
+
+/* the nearest host limit at the verdict's pace, when the pipeline found one */
+static void json_limit(struct json_line *j, const struct det_verdict *v)
+{
+	if (!v->limit_name)
+		return;
+	json_str(j, "limit", v->limit_name);
+	json_u64(j, "limit_value", v->limit_value);
+	json_f64(j, "limit_seconds", v->limit_seconds);
 }
 
 static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t cgroup_id)
@@ -550,6 +600,26 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 		json_f64(&j, "restarts_per_s", v->births_per_s);
 		json_u64(&j, "child", v->child);
 		break;
+	case DET_ZOMBIE_LEAK:
+	case DET_PROCESS_LEAK:
+		json_u64(&j, v->pattern == DET_ZOMBIE_LEAK ? "zombies" : "children", v->leaked);
+		json_f64(&j, "per_minute", v->per_minute);
+		json_u64(&j, "child", v->child);
+		json_limit(&j, v);
+		break;
+	case DET_FORKS_REFUSED:
+		json_str(&j, "errno", errno_name(v->err));
+		json_u64(&j, "refused", v->refused);
+		json_u64(&j, "caller", v->child);
+		if (v->culprit) {
+			json_nest(&j, "culprit");
+			json_u64(&j, "root", v->culprit);
+			json_strn(&j, "root_comm", v->culprit_comm, FT_COMM_LEN);
+			json_u64(&j, "tree", v->culprit_tree);
+			json_u64(&j, "tasks", v->culprit_tasks);
+			json_nest_end(&j);
+		}
+		break;
 	default:
 		if (v->kind == DET_ALERT_END) {
 			json_u64(&j, "peak_tasks", v->peak_tasks);
@@ -566,11 +636,7 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 			json_null_field(&j, "doubling_ms");
 		json_u32_array(&j, "live_per_generation", v->live_per_gen, v->ngen);
 		json_u32_array(&j, "forkers_per_generation", v->forkers_per_gen, v->ngen);
-		if (v->limit_name) {
-			json_str(&j, "limit", v->limit_name);
-			json_u64(&j, "limit_value", v->limit_value);
-			json_f64(&j, "limit_seconds", v->limit_seconds);
-		}
+		json_limit(&j, v);
 	}
 	json_str(&j, "evidence", v->evidence);
 	if (v->by_operator)

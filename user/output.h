@@ -28,6 +28,8 @@ struct ft_totals {
 	 * flagged trees the members map had no room for, and user space's
 	 * kernel map updates that failed */
 	uint64_t kernel_signal_failed, member_map_full, policy_failures;
+	/* forks the kernel refused, by errno (the most common ones) */
+	uint64_t fork_failures, fork_failures_eagain, fork_failures_enomem;
 };
 
 struct output;

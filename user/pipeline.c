@@ -127,6 +127,11 @@ static void count(struct ft_totals *tot, const union ft_record *rec)
 	case FT_EV_OOM:
 		tot->ooms++;
 		break;
+	case FT_EV_FORK_FAIL:
+		tot->fork_failures += rec->fork_fail.count;
+		tot->fork_failures_eagain += rec->fork_fail.err == -EAGAIN ? rec->fork_fail.count : 0;
+		tot->fork_failures_enomem += rec->fork_fail.err == -ENOMEM ? rec->fork_fail.count : 0;
+		break;
 	default:
 		break;
 	}
@@ -257,7 +262,7 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 	uint64_t uid_tasks = 0;
 	int n;
 
-	if (!root || v->doubling_ms <= 0)
+	if (!root || (v->doubling_ms <= 0 && !(v->per_minute > 0)))
 		return;
 	/* a few file reads before the kill; the table walk only where
 	 * RLIMIT_NPROC applies (not to root) */
@@ -270,8 +275,10 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 	}
 	n = limits_read(root->key.tgid, root->uid, uid_tasks, lim);
 	for (int i = 0; i < n; i++) {
-		double s =
-		    det_seconds_to_limit(v->tasks, v->doubling_ms, lim[i].limit, lim[i].used);
+		double s = v->per_minute > 0 ? det_seconds_to_limit_linear(v->per_minute,
+									      lim[i].limit, lim[i].used)
+					     : det_seconds_to_limit(v->tasks, v->doubling_ms,
+								    lim[i].limit, lim[i].used);
 
 		if (s >= 0 && (!v->limit_name || s < v->limit_seconds)) {
 			v->limit_name = lim[i].name;
@@ -488,6 +495,11 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 			policy_report_of(&rec->policy, &r);
 			on_policy_report(p, &r);
 		}
+		break;
+	case FT_EV_REAP:
+		/* the zombies' bookkeeping: the detector's, never shown */
+		if (!p->o.no_detect)
+			det_feed(p->det, p->table, rec, slot, on_verdict, p);
 		break;
 	case FT_EV_COUNTERS:
 		p->tot.threads_started = rec->counters.threads_started;

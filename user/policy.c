@@ -454,7 +454,7 @@ int policy_set_act_on(struct policy_opts *o, const char *list, char *err, size_t
 		for (p = 0; p < DET_PATTERN_MAX; p++)
 			if (!strcmp(tok, det_pattern_name(p)))
 				break;
-		if (p == DET_PATTERN_MAX || p == DET_FORK_WHILE_THREADED) {
+		if (p == DET_PATTERN_MAX || !det_pattern_actionable(p)) {
 			snprintf(err, errlen, "--act-on: '%s' is not a pattern forktrace acts on",
 				 tok);
 			return -1;

@@ -533,6 +533,9 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 		if (i != PT_NONE)
 			mark_dead(t, i, h->ts_ns);
 		return i;
+	case FT_EV_REAP:
+	case FT_EV_FORK_FAIL:
+		return pt_find(t, h->tgid, h->start_ns);
 	case FT_EV_OOM:
 		if (h->flags & FT_F_OOM_TASK)
 			return pt_find(t, h->tgid, h->start_ns);

@@ -197,6 +197,24 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	bpf_program__set_autoload(skel->progs.fork_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.exec_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.exit_raw, !use_btf);
+	/* reaps (zombies): sched_process_free has had one argument, the task,
+	 * for as long as BTF tracepoints exist */
+	bpf_program__set_autoload(skel->progs.free_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.free_raw, !use_btf);
+	/*
+	 * Refused forks: the syscall exit tracepoints need CONFIG_FTRACE_SYSCALLS
+	 * and tracefs, and an architecture has only the calls it has (arm64:
+	 * no fork or vfork).  Each one found is attached; none found, and
+	 * forktrace runs without them.
+	 */
+	bpf_program__set_autoload(skel->progs.fail_clone,
+				  classic_tracepoint_exists("syscalls", "sys_exit_clone"));
+	bpf_program__set_autoload(skel->progs.fail_clone3,
+				  classic_tracepoint_exists("syscalls", "sys_exit_clone3"));
+	bpf_program__set_autoload(skel->progs.fail_fork,
+				  classic_tracepoint_exists("syscalls", "sys_exit_fork"));
+	bpf_program__set_autoload(skel->progs.fail_vfork,
+				  classic_tracepoint_exists("syscalls", "sys_exit_vfork"));
 
 	/* mark_victim: (task, uid) after 72ba14deb40a and its backports, (pid) before */
 	bpf_program__set_autoload(skel->progs.oom_task_btf, use_btf && oom_args == 2);

@@ -31,6 +31,10 @@ size_t ft_record_size(uint32_t type)
 		return sizeof(struct ft_container);
 	case FT_EV_POLICY:
 		return sizeof(struct ft_policy);
+	case FT_EV_REAP:
+		return sizeof(struct ft_reap);
+	case FT_EV_FORK_FAIL:
+		return sizeof(struct ft_fork_fail);
 	default:
 		return 0;
 	}
@@ -45,7 +49,8 @@ const char *ft_type_name(uint32_t type)
 		[FT_EV_LOST] = "lost",	       [FT_EV_RESYNC] = "resync",
 		[FT_EV_COUNTERS] = "counters", [FT_EV_ACTION] = "action",
 		[FT_EV_PROBE] = "probe",       [FT_EV_CONTAINER] = "container",
-		[FT_EV_POLICY] = "policy",
+		[FT_EV_POLICY] = "policy",     [FT_EV_REAP] = "reap",
+		[FT_EV_FORK_FAIL] = "fork_fail",
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";
@@ -65,6 +70,9 @@ bool ft_record_sane(union ft_record *rec)
 		rec->exec.args_len = FT_ARGS_LEN;
 	if (rec->h.type == FT_EV_SNAPSHOT && rec->snapshot.args_len > FT_ARGS_LEN)
 		rec->snapshot.args_len = FT_ARGS_LEN;
+	if (rec->h.type == FT_EV_FORK_FAIL)
+		return rec->fork_fail.err < 0 && rec->fork_fail.err >= -4095 &&
+		       rec->fork_fail.syscall < FT_CALL_MAX && rec->fork_fail.count;
 	if (rec->h.type == FT_EV_POLICY) {
 		rec->policy.why[sizeof(rec->policy.why) - 1] = '\0';
 		/* what a replay turns back into a report must be one */

@@ -26,6 +26,8 @@ union ft_record {
 	struct ft_action action;
 	struct ft_container container;
 	struct ft_policy policy;
+	struct ft_reap reap;
+	struct ft_fork_fail fork_fail;
 };
 
 /* What a run was: written first in a recording, printed in "start". */

@@ -1221,6 +1221,10 @@ static void test_seconds_to_limit(void)
 	CHECK(det_seconds_to_limit(100, 2000, 1000, 1000) == 0);
 	CHECK(det_seconds_to_limit(100, -1, 1000, 10) < 0);
 	CHECK(det_seconds_to_limit(0, 2000, 1000, 10) < 0);
+	/* a leak of 300 a minute fills 500 more in 100 s */
+	CHECK(det_seconds_to_limit_linear(300, 1000, 500) == 100);
+	CHECK(det_seconds_to_limit_linear(300, 1000, 1000) == 0);
+	CHECK(det_seconds_to_limit_linear(0, 1000, 10) < 0);
 }
 
 /* Find the one alert of kind DET_ALERT in s, or NULL. */
@@ -1466,6 +1470,168 @@ static void test_detect_kin_that_work_are_quiet(void)
 		top = next;
 	}
 	CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+	synth_free(&s);
+}
+
+/* pid exits at ts, its parent being ppid (who must reap it) */
+static void synth_exit_of(struct synth *s, uint32_t pid, uint32_t ppid, uint64_t ts)
+{
+	struct ft_exit x = mk_exit(pid, START(pid), ppid, ts, 0);
+
+	x.h.pstart_ns = ppid == 50 ? START(5) : START(ppid);
+	det_feed(s->d, s->t, (union ft_record *)&x, APPLY(s->t, x), collect, s);
+}
+
+/* pid, child of ppid, was reaped at ts */
+static void synth_reap(struct synth *s, uint32_t pid, uint32_t ppid, uint64_t ts)
+{
+	struct ft_reap r = { 0 };
+
+	r.h.type = FT_EV_REAP;
+	r.h.size = sizeof(r);
+	r.h.ts_ns = ts;
+	r.h.tgid = r.h.tid = pid;
+	r.h.start_ns = START(pid);
+	r.h.ppid = ppid;
+	r.h.pstart_ns = ppid == 50 ? START(5) : START(ppid);
+	det_feed(s->d, s->t, (union ft_record *)&r, APPLY(s->t, r), collect, s);
+}
+
+static const struct det_verdict *first_of(const struct synth *s, enum det_pattern p)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->got[i].kind == DET_ALERT && s->got[i].pattern == p)
+			return &s->got[i];
+	return NULL;
+}
+
+/*
+ * A parent forking a child every 100 ms that exits at once, never reaped:
+ * zombie_leak at 32, named with its rate.  Reaped children, or a stream
+ * with no reaps at all (a recording from before version 8), are none.
+ */
+static void test_detect_zombie_leak(void)
+{
+	for (int mode = 0; mode < 3; mode++) {
+		const struct det_verdict *v;
+		struct synth s;
+		uint64_t ts = 1 * SEC;
+		uint32_t parent;
+
+		synth_init(&s);
+		parent = synth_fork(&s, 50, ts);
+		if (mode != 2) /* someone else's child, reaped: the stream carries reaps */
+			synth_reap(&s, synth_fork(&s, 50, ts), 50, ts + 1000);
+		for (int i = 0; i < 60; i++) {
+			uint32_t c = synth_fork(&s, parent, ts += 100000000);
+
+			synth_exit_of(&s, c, parent, ts + 1000000);
+			if (mode == 1)
+				synth_reap(&s, c, parent, ts + 2000000);
+		}
+		v = first_of(&s, DET_ZOMBIE_LEAK);
+		if (mode) {
+			CHECK(!v);
+		} else {
+			CHECK(v && v->root == parent && v->leaked == 32);
+			CHECK(v && v->per_minute > 400 && v->per_minute < 800);
+			CHECK(count_kind(&s, DET_ALERT, 0) == 1);
+		}
+		synth_free(&s);
+	}
+}
+
+/*
+ * The seed's watchdog without the cascade: a worker forked every 200 ms,
+ * each hung for good: process_leak at 32, about 300 a minute.  A pool that
+ * starts 64 workers at once, or grows 1, 2, 4 ... 64 within three seconds,
+ * and then replaces the ones that exit, is no leak.
+ */
+static void test_detect_process_leak(void)
+{
+	for (int mode = 0; mode < 3; mode++) {
+		const struct det_verdict *v;
+		struct synth s;
+		uint64_t ts = 1 * SEC;
+		uint32_t parent, live[64];
+		int n = 0;
+
+		synth_init(&s);
+		parent = synth_fork(&s, 50, ts);
+		synth_exec_argv(&s, parent, "/usr/bin/python3", ARGV("python3\0dog.py"), ts + 1000);
+		if (mode == 0) {
+			for (int i = 0; i < 60; i++)
+				synth_fork(&s, parent, ts += 200000000);
+		} else {
+			for (int step = 1; n < 64; step *= 2) {
+				for (int k = 0; k < (mode == 1 ? 64 : step) && n < 64; k++)
+					live[n++] = synth_fork(&s, parent, ts += 1000000);
+				ts += 500000000;
+			}
+			for (int i = 0; i < 200; i++) { /* recycled: one out, one in */
+				synth_exit_of(&s, live[i % 64], parent, ts += 50000000);
+				live[i % 64] = synth_fork(&s, parent, ts += 1000000);
+			}
+		}
+		v = first_of(&s, DET_PROCESS_LEAK);
+		if (mode) {
+			CHECK(!v);
+		} else {
+			CHECK(v && v->root == parent && v->leaked == 32);
+			CHECK(v && v->per_minute > 200 && v->per_minute < 400);
+			CHECK(v && strstr(v->evidence, "dog.py"));
+		}
+		synth_free(&s);
+	}
+}
+
+/*
+ * Forks refused: a flagged bomb's members, then a neighbour's process in
+ * the same cgroup: each refused tree reported once (doublings aside), the
+ * bomb named as the culprit of both.
+ */
+static void test_detect_forks_refused(void)
+{
+	struct synth s;
+	const struct det_verdict *v;
+	struct ft_fork_fail f = { 0 };
+	uint32_t root, other;
+	uint64_t ts;
+
+	synth_init(&s);
+	root = synth_fork(&s, 50, 1 * SEC);
+	synth_exec(&s, root, "/tmp/bomb", 1 * SEC + 1000);
+	ts = synth_bomb(&s, root, 1 * SEC, 100, false);
+	CHECK(count_kind(&s, DET_ALERT, root) == 1);
+	other = synth_fork(&s, 50, ts += 1000000);
+	synth_exec(&s, other, "/usr/bin/make", ts += 1000000);
+	f.h.type = FT_EV_FORK_FAIL;
+	f.h.size = sizeof(f);
+	f.err = -EAGAIN;
+	f.syscall = FT_CALL_CLONE;
+	for (int i = 0; i < 8; i++) {
+		uint32_t pid = i < 4 ? root + 1 + (uint32_t)i : other;
+
+		f.h.ts_ns = ts += 1000000;
+		f.h.tgid = f.h.tid = pid;
+		f.h.start_ns = START(pid);
+		f.count = 3;
+		det_feed(s.d, s.t, (union ft_record *)&f, APPLY(s.t, f), collect, &s);
+	}
+	v = first_of(&s, DET_FORKS_REFUSED);
+	CHECK(v && v->root == root && v->err == -EAGAIN && v->culprit == root);
+	CHECK(v && strstr(v->evidence, "(itself)"));
+	{
+		int mine = 0, theirs = 0;
+
+		for (int i = 0; i < s.n; i++)
+			if (s.got[i].pattern == DET_FORKS_REFUSED) {
+				mine += s.got[i].root == root;
+				theirs += s.got[i].root == other && s.got[i].culprit == root;
+			}
+		/* 3, 6, then 12 refusals: the first and two doublings */
+		CHECK(mine == 3 && theirs == 3);
+	}
 	synth_free(&s);
 }
 
@@ -4091,6 +4257,9 @@ int main(void)
 	RUN(test_prog_kin);
 	RUN(test_detect_kin_bombs);
 	RUN(test_detect_kin_that_work_are_quiet);
+	RUN(test_detect_zombie_leak);
+	RUN(test_detect_process_leak);
+	RUN(test_detect_forks_refused);
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
