@@ -21,6 +21,7 @@ import test_deploy  # noqa: E402,F401
 import test_views  # noqa: E402,F401
 import test_hardening  # noqa: E402,F401
 import test_leave_on  # noqa: E402,F401
+import test_hiding  # noqa: E402,F401
 
 
 def main():

@@ -39,6 +39,12 @@ BOMBS = {
                         400, 10, None),
     "seed_cascade": ([PY, WL + "/py_seed_cascade.py"], "fork_bomb", 1000, 40, None),
     "c_doubling_2s": ([tool("wl_c_slow_doubling")], "fork_bomb", 400, 16, None),
+    # a new program every generation: copies by kin (tests/test_hiding.py
+    # has the chdir bombs, whose directories need a scratch to clean)
+    "copy_bomb": (["env", "FT_UNLINK_COPIES=1", "FT_RETRY=1", tool("wl_copy_bomb")],
+                  "recursive_spawn", 400, 4, None),
+    "varying_c_bomb": ([PY, WL + "/py_varying_c_bomb.py", "counter"], "recursive_spawn", 400,
+                       10, "GEN ="),
 }
 
 BENIGN = {
@@ -57,6 +63,8 @@ BENIGN = {
     "prefork_grows_to_cap": ([PY, WL + "/prefork_grow.py"], 1000, 30),
     "regression_suite": ([PY, WL + "/regress_suite.py"], 1000, 40),
     "build_driver_copies": ([PY, WL + "/build_driver.py"], 1000, 60),
+    "node_cluster": (["node", WL + "/node_cluster.js"], 200, 30),
+    "perl_fork_rounds": (["perl", WL + "/perl_forker.pl"], 200, 30),
 }
 
 

@@ -125,8 +125,9 @@ struct detector {
 	/* copies are compared by kin: set only while a kin look or a kin
 	 * alert's recount runs (look_at_kin, recount) */
 	bool by_kin;
-	/* the stream carries reaps (recording version 8 on, a live kernel):
-	 * only then is an exited child a zombie until one says otherwise */
+	/* the stream carries reaps (a live run says so with a reap of pid 0
+	 * before its first record): only then is an exited child a zombie
+	 * until one says otherwise */
 	bool reaps_seen;
 	/* profile scratch, sized to the table so a traversal never allocates */
 	int32_t *order;

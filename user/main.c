@@ -885,6 +885,15 @@ static int trace_live(struct config *c)
 		snprintf(err, sizeof(err), "-p %u: process exited before tracing started", c->pid);
 		goto cleanup;
 	}
+	{
+		/* reaps are traced from here on (a reap of pid 0, in the stream
+		 * and its recording): an exited child is a zombie until its reap
+		 * record comes, however quiet the host */
+		struct ft_reap traced = { .h = { .type = FT_EV_REAP, .size = sizeof(traced),
+						 .ts_ns = now } };
+
+		pipeline_feed(p, (const union ft_record *)&traced);
+	}
 	if (c->duration_s > 0)
 		deadline = now + (uint64_t)(c->duration_s * 1e9);
 	if (c->top) {

@@ -1,0 +1,178 @@
+"""Live tests of runaways that hide (issue: identity games, slow leaks,
+zombies and failed forks).
+
+Each workload (tests/workloads, written without sight of the detector)
+runs contained (tests/contain.c) under a tracer, launched from a shell the
+way a user starts it.  Bombs that change their program every generation
+must be flagged by kin and emptied under --kill with their launcher alive;
+leaks and zombies must be named with their parent, rate and time to the
+limit within 10 s; refused forks must be reported with the tree and errno.
+"""
+import shutil
+import tempfile
+
+from lib import by_event, check, test, tool
+from test_containment import check_signals
+from test_detection import PY, WL, run_workload, tree_of
+
+# name: the bomb's command; each copy runs a program of its own: a fresh
+# copy of the binary, new -c text, or a relative path from a new directory
+KIN_BOMBS = {
+    "copy_bomb": ["env", "FT_UNLINK_COPIES=1", "FT_RETRY=1", tool("wl_copy_bomb")],
+    "varying_c_counter": [PY, WL + "/py_varying_c_bomb.py", "counter"],
+    "varying_c_comment": [PY, WL + "/py_varying_c_bomb.py", "comment"],
+    "chdir_script_copies": ["/bin/sh", WL + "/chdir_bomb.sh", "copy"],
+    "chdir_binary_up": ["env", "FT_RETRY=1", tool("wl_chdir_bomb_c"), "up"],
+}
+
+
+def launched_from_a_shell(cmd, scratch):
+    """sh runs cmd with TMPDIR in scratch, then says it is still alive."""
+    return ["/bin/sh", "-c", '"$@"; echo launcher-alive', "sh",
+            "env", "TMPDIR=" + scratch, "FT_SCRATCH=" + scratch] + list(cmd)
+
+
+def first_alerts(events, pids, pattern=None):
+    return [e for e in by_event(events, "alert") if not e.get("update") and e["root"] in pids
+            and (pattern is None or e["pattern"] == pattern)]
+
+
+def make_kin_test(name):
+    def fn():
+        scratch = tempfile.mkdtemp(prefix="ft-kin-")
+        try:
+            rep, events = run_workload(launched_from_a_shell(KIN_BOMBS[name], scratch), 600, 20,
+                                       tracer_args=("--kill",), wait_all=False)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        pids = tree_of(events, rep["pid"])
+        alerts = first_alerts(events, pids)
+        check(alerts, "%s: no alert (tree of %d processes)" % (name, len(pids)))
+        a = alerts[0]
+        # by kin, or by program when the varying part fell past the argv
+        # bytes the kernel's record carries
+        check(a["pattern"] == "recursive_spawn", "%s: %s: %s" %
+              (name, a["pattern"], a["evidence"]))
+        check(a["tasks"] < 200, "%s: flagged only at %d tasks" % (name, a["tasks"]))
+        done = [e for e in by_event(events, "action")
+                if e["root"] == a["root"] and e.get("complete")]
+        check(done, "%s: the tree of %d was never emptied (%r)" %
+              (name, a["root"], by_event(events, "action")[:2]))
+        check("launcher-alive" in rep["stdout"], "%s: the launcher shell died" % name)
+        check_signals(name, rep, events, a["root"], {rep["pid"]})
+        print("    %s: flagged%s at %d tasks, emptied %.0f ms after" %
+              (name, " by kin" if "kin" in a["evidence"] else "", a["tasks"], done[0]["ms"]))
+    fn.__name__ = "kin_bomb_" + name
+    return test(fn)
+
+
+for _name in KIN_BOMBS:
+    make_kin_test(_name)
+
+
+def pile_alert(cmd, pattern, cap=600, timeout=12, args=("--kill",)):
+    """Run cmd (which piles children up under its first process) and return
+    the pile's first alert, the run's report and events."""
+    rep, events = run_workload(cmd, cap, timeout, tracer_args=args, wait_all=False)
+    pids = tree_of(events, rep["pid"])
+    alerts = first_alerts(events, pids, pattern)
+    check(alerts, "%s: no %s alert (tree of %d processes; alerts %r)" %
+          (cmd[-1], pattern, len(pids), first_alerts(events, pids)[:2]))
+    forks = [e for e in by_event(events, "fork") if e["pid"] in pids]
+    a = alerts[0]
+    return a, rep, events, (a["ts"] - min(e["ts"] for e in forks)) / 1e9
+
+
+def check_pile(name, a, rep, events, after_s, what):
+    check(a["root"] == rep["pid"], "%s: named %d (%s), want the parent %d" %
+          (name, a["root"], a.get("cmdline"), rep["pid"]))
+    check(after_s <= 10, "%s: named only %.1f s after it started" % (name, after_s))
+    check(a["per_minute"] > 0 and a[what] >= 32, "%s: %r" % (name, a))
+    check(a.get("limit") and a.get("limit_seconds", -1) >= 0,
+          "%s: no time to the nearest limit: %r" % (name, a))
+    check(not by_event(events, "action"), "%s: acted on a warning: %r" %
+          (name, by_event(events, "action")[:1]))
+    check_signals(name, rep, events, 0, {rep["pid"]})
+    print("    %s: %d %s after %.1f s, %.0f a minute, %s in %.0f s" %
+          (name, a[what], what, after_s, a["per_minute"], a["limit"], a["limit_seconds"]))
+
+
+@test
+def hung_worker_leak_is_named():
+    """The seed's watchdog forks a worker every 0.2 s while a thread holds a
+    lock; each worker deadlocks and nobody reaps: process_leak, naming the
+    watchdog, its rate and the time to the contain cgroup's pids.max."""
+    a, rep, events, after = pile_alert([PY, WL + "/py_hung_worker_leak.py"], "process_leak")
+    check("py_hung_worker_leak" in a["evidence"], "evidence names no program: %s" %
+          a["evidence"])
+    check_pile("hung_worker_leak", a, rep, events, after, "children")
+
+
+@test
+def zombie_leak_is_named():
+    """A parent that forks a child every 0.1 s and never waits (C and
+    Python): zombie_leak, naming the parent."""
+    for name, cmd in (("zombie_leak_c", [tool("wl_zombie_leak")]),
+                      ("zombie_leak_py", [PY, WL + "/py_zombie_leak.py"])):
+        a, rep, events, after = pile_alert(cmd, "zombie_leak")
+        check_pile(name, a, rep, events, after, "zombies")
+
+
+@test
+def daemon_spawned_bomb_is_warned_about():
+    """Each job asks a local job runner for two more: every copy is the
+    daemon's child, no chain of copies.  A process_leak warning names the
+    daemon and the job's program before 500 tasks; the daemon is never
+    signalled."""
+    a, rep, events, after = pile_alert([PY, WL + "/daemon_spawned_bomb.py"], "process_leak",
+                                       cap=600, timeout=15)
+    check(a["children"] < 500, "warned only at %d children" % a["children"])
+    check(a["root"] == rep["pid"], "named %d, want the daemon %d" % (a["root"], rep["pid"]))
+    check_signals("daemon_spawned_bomb", rep, events, 0, {rep["pid"]})
+    print("    daemon_spawned_bomb: %d children after %.1f s, %.0f a minute: %s" %
+          (a["children"], after, a["per_minute"], a["evidence"][:100]))
+
+
+@test
+def refused_forks_are_reported():
+    """A C bomb under a pids cap of 40 (observed, not killed): the kernel
+    refuses its forks; fork_failed records carry the caller and errno, and
+    a forks_refused warning names the refused tree and the tree that used
+    the limit up (the flagged bomb, itself)."""
+    rep, events = run_workload([tool("wl_bomb_c")], 40, 4, wait_all=False)
+    pids = tree_of(events, rep["pid"])
+    failed = [e for e in by_event(events, "fork_failed") if e["pid"] in pids]
+    check(failed, "no fork_failed records from the bomb's tree")
+    # a pids limit is EAGAIN; the kernel may also run short of memory for
+    # the new task beside a bomb
+    errnos = {e["errno"] for e in failed}
+    check("EAGAIN" in errnos and errnos <= {"EAGAIN", "ENOMEM"}, "errnos %r" % sorted(errnos))
+    refused = first_alerts(events, pids, "forks_refused")
+    check(refused, "no forks_refused warning")
+    r = refused[0]
+    bomb = first_alerts(events, pids, "fork_bomb")
+    check(bomb and r["root"] == bomb[0]["root"], "refused tree %d, the bomb's %r" %
+          (r["root"], bomb[:1]))
+    check(r.get("culprit", {}).get("root") == r["root"], "culprit %r" % r.get("culprit"))
+    print("    %d fork_failed records (%d forks refused); %s" %
+          (len(failed), sum(e["count"] for e in failed), r["evidence"][:120]))
+
+
+@test
+def refused_forks_in_a_capped_cgroup_name_the_neighbour():
+    """Two trees in one pids cgroup: a bomb uses the cap up, a shell loop
+    beside it (launched first) has its forks refused.  The loop's refusal
+    names the bomb's flagged tree as the one that used the limit."""
+    script = ('(while :; do /bin/true || sleep 0.01; done) & loop=$!; sleep 0.3; %s & '
+              'sleep 3; kill $loop' % tool("wl_bomb_c"))
+    rep, events = run_workload(["/bin/sh", "-c", script], 60, 6, wait_all=False)
+    pids = tree_of(events, rep["pid"])
+    bomb = first_alerts(events, pids, "fork_bomb")
+    check(bomb, "the bomb was not flagged")
+    others = [e for e in first_alerts(events, pids, "forks_refused")
+              if e["root"] != bomb[0]["root"]]
+    check(others, "no refusal outside the bomb's tree was reported: %r" %
+          first_alerts(events, pids, "forks_refused")[:2])
+    check(all(e.get("culprit", {}).get("root") == bomb[0]["root"] for e in others),
+          "culprits %r, want the bomb %d" % ([e.get("culprit") for e in others],
+                                            bomb[0]["root"]))
