@@ -47,8 +47,17 @@ struct det_proc {
 	bool mt_fork, fwt_reported_self, thr_reported;
 	bool spawner; /* a child of it exec'd another program */
 	bool flagged; /* was a member of a flagged tree: its death is no evidence */
-	/* zombie_leak, as the parent: its children exited and not reaped */
+	/*
+	 * zombie_leak, as the parent: its children exited and not reaped, in
+	 * three ages.  A reap is seen when the kernel frees the task, an RCU
+	 * grace period after the parent's wait: a busy shell loop always has
+	 * a few children between exit and free.  So zombies count only once
+	 * they have outlived a whole period (zombie_min_age): those that died
+	 * before the previous period began.
+	 */
 	uint32_t zombies, zombies_reported, zombie_seq;
+	uint32_t z_cur, z_prev, z_old;	/* died in this period, the last one, before */
+	uint64_t z_cur_start, z_prev_start;
 	uint64_t zombie_first_ns; /* the oldest of this run of zombies died */
 	/*
 	 * process_leak, as the parent: its live children that run its own
@@ -1395,6 +1404,23 @@ static bool pile_parent(const struct pt_entry *pe)
 	       !interactive(pe);
 }
 
+/* A new period of zombie ages, if the current one is over (see det_proc). */
+static void zombie_periods(struct det_proc *pp, uint64_t period, uint64_t now)
+{
+	if (now < pp->z_cur_start + period)
+		return;
+	pp->z_old += pp->z_prev;
+	/* a whole period with no death: the current one aged twice */
+	if (now >= pp->z_cur_start + 2 * period) {
+		pp->z_old += pp->z_cur;
+		pp->z_cur = 0;
+	}
+	pp->z_prev = pp->z_cur;
+	pp->z_prev_start = pp->z_cur_start;
+	pp->z_cur = 0;
+	pp->z_cur_start = now;
+}
+
 /* slot exited: a zombie of its parent until a reap record says otherwise */
 static void zombie_exit(struct detector *d, const struct proctable *t, int32_t slot,
 			const struct ft_exit *x, det_verdict_fn fn, void *ctx)
@@ -1409,10 +1435,13 @@ static void zombie_exit(struct detector *d, const struct proctable *t, int32_t s
 	if (!pp->zombies++) {
 		pp->zombie_first_ns = now;
 		pp->zombies_reported = 0;
+		pp->z_cur_start = now;
 	}
+	zombie_periods(pp, d->c.zombie_min_age_ns, now);
+	pp->z_cur++;
 	cp->zombie_counted = true;
-	if (pp->zombies < d->c.zombie_min || pp->zombies < 2 * pp->zombies_reported ||
-	    now < pp->zombie_first_ns + d->c.zombie_min_age_ns)
+	/* the old ones decide; the report counts them all */
+	if (pp->z_old < d->c.zombie_min || pp->zombies < 2 * pp->zombies_reported)
 		return;
 	pp->zombies_reported = pp->zombies;
 	pile_verdict(d, t, ps, DET_ZOMBIE_LEAK, pp->zombies,
@@ -1430,6 +1459,8 @@ static void on_reap(struct detector *d, const struct proctable *t, int32_t slot,
 	int32_t ps = pt_find(t, h->ppid, h->pstart_ns);
 	struct det_proc *pp, *cp = slot != PT_NONE ? st(d, t, slot) : NULL;
 
+	uint64_t died;
+
 	d->reaps_seen = true;
 	if (cp) {
 		if (!cp->zombie_counted)
@@ -1438,8 +1469,22 @@ static void on_reap(struct detector *d, const struct proctable *t, int32_t slot,
 	}
 	if (ps == PT_NONE || !(pp = st(d, t, ps)) || !pp->zombies)
 		return;
-	if (!--pp->zombies)
+	/* out of the age it died in; a child gone from the table died long ago */
+	died = cp ? pt_get(t, slot)->died_ns : 0;
+	if (died >= pp->z_cur_start && pp->z_cur)
+		pp->z_cur--;
+	else if (died >= pp->z_prev_start && pp->z_prev)
+		pp->z_prev--;
+	else if (pp->z_old)
+		pp->z_old--;
+	else if (pp->z_prev)
+		pp->z_prev--;
+	else if (pp->z_cur)
+		pp->z_cur--;
+	if (!--pp->zombies) {
 		pp->zombies_reported = 0;
+		pp->z_cur = pp->z_prev = pp->z_old = 0;
+	}
 }
 
 /* slot forked, exec'd or exited: it is no idle child of its parent's pile now */
