@@ -48,7 +48,7 @@ REGRESS_BINS := $(addprefix $(OUT)/regress_,$(FUZZERS))
 TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog fusefs) \
 	$(WORKLOADS) $(REGRESS_BINS)
 
-.PHONY: all deps run test unit bench clean vmlinux format image install screenshots fuzz \
+.PHONY: all deps run test unit bench realworld clean vmlinux format image install screenshots fuzz \
 	check sanitize-check
 all: $(BIN)
 
@@ -176,6 +176,13 @@ install: all
 # the node agent's image (deploy/Containerfile, FROM scratch): podman, offline
 image: all
 	@scripts/build-image.sh
+
+# real builds and test suites under --kill, no alert allowed (tests/realworld.py);
+# sources by apt-get source into build/sources (scripts/fetch-sources.sh)
+realworld:
+	@scripts/install-deps.sh realworld
+	@$(MAKE) --no-print-directory all $(OUT)/contain
+	@python3 tests/realworld.py
 
 bench:
 	@scripts/install-deps.sh bench

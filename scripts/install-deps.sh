@@ -12,6 +12,14 @@ BUILD="clang make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 TEST="python3 python3-yaml procps util-linux runc podman prometheus tmux chromium tidy \
 	cppcheck fuse3 libfuse3-dev"
 BENCH="bpftrace forkstat"
+# make realworld (tests/realworld.py; make bench runs it too): dpkg-source for
+# apt-get source (scripts/fetch-sources.sh); what the chosen Debian sources
+# need for `./configure && make && make check` beyond gcc and make: gzip's
+# Debian patch touches configure.ac, so its make re-runs aclocal, automake,
+# autoconf and makeinfo (its Build-Depends: autoconf, automake, texinfo);
+# sed's needs nothing more (its testsuite's few perl scripts: perl); and
+# CPython's own test suites for the interpreter Debian ships
+REALWORLD="dpkg-dev autoconf automake texinfo perl libpython3.11-testsuite"
 # make test-kernels: qemu, and what tests/kernels/mkroot.py copies into the guest
 # make fuzz: libFuzzer and the sanitizers' runtimes for clang
 FUZZ="libclang-rt-14-dev"
@@ -20,10 +28,11 @@ KERNELS="qemu-system-x86 busybox-static bash dash coreutils findutils grep sed m
 case "${1:-build}" in
 build) want="$BUILD" ;;
 test) want="$BUILD $TEST" ;;
-bench) want="$BUILD $TEST $BENCH" ;;
+bench) want="$BUILD $TEST $BENCH $REALWORLD" ;;
+realworld) want="$BUILD python3 util-linux $REALWORLD" ;;
 kernels) want="$BUILD $TEST $KERNELS" ;;
 fuzz) want="$BUILD $FUZZ" ;;
-*) echo "usage: $0 [build|test|bench|kernels|fuzz]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|test|bench|realworld|kernels|fuzz]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -502,7 +502,8 @@ def false_alarm_report(rows):
         "anywhere in the workload or above it (the harness, the shell, this benchmark); "
         "processes = the workload's tree per the fork events (median); peak = most tasks in "
         "its pids cgroup (last run).  The same workloads run under `--kill` in `make test` "
-        "(`kill_spares_*`), where any signal fails the test." % RUNS,
+        "(`kill_spares_*`), where any signal fails the test.  Real builds and test suites "
+        "are in the next section." % RUNS,
         "",
         "| workload | runs | alerts | processes | peak tasks | seconds |",
         "|---|---:|---:|---:|---:|---:|",
@@ -511,6 +512,14 @@ def false_alarm_report(rows):
         lines.append("| %s | %d | %d | %.0f | %d | %.1f%s |" % (
             name, runs, alerts, procs, peak, secs, " (%d failed)" % failed if failed else ""))
     return lines
+
+
+def bench_realworld():
+    """tests/realworld.py's workloads (real builds and test suites), once each
+    under --kill: minutes each, so not three runs like the section above.
+    This process holds the live-run lock already."""
+    import realworld
+    return realworld.report(realworld.run_workloads(realworld.WORKLOADS))
 
 
 def detector_cost_report(cost):
@@ -848,6 +857,7 @@ SECTIONS = [
     ("tracing", measure_tracing),
     ("detection", lambda: detection_report(bench_detection(RUNS))),
     ("false_alarms", lambda: false_alarm_report(bench_false_alarms(RUNS))),
+    ("realworld", bench_realworld),
     ("detector_cost", lambda: detector_cost_report(bench_detector_cost())),
     ("containment", lambda: containment_report(bench_containment())),
     ("footprint", lambda: footprint_report(bench_footprint())),
