@@ -1,6 +1,9 @@
 # forktrace build.  `make` builds ./forktrace; `sudo make run` and
 # `sudo make test` first install what is missing (scripts/install-deps.sh).
 
+# a recipe that fails leaves no half-written target for the next make to trust
+.DELETE_ON_ERROR:
+
 VERSION := 0.1.0
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
@@ -58,17 +61,25 @@ deps:
 $(OUT):
 	@mkdir -p $@
 
-$(OUT)/forktrace.bpf.o: bpf/forktrace.bpf.c bpf/forktrace.h bpf/compat.h \
+# the object the skeleton embeds: linked by bpftool, which drops the DWARF
+# (BTF stays: CO-RE needs it)
+$(OUT)/forktrace.debug.bpf.o: bpf/forktrace.bpf.c bpf/forktrace.h bpf/compat.h \
 		vmlinux/$(ARCH)/vmlinux.h | $(OUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/forktrace.bpf.o: $(OUT)/forktrace.debug.bpf.o
+	$(BPFTOOL) gen object $@ $<
 
 $(OUT)/forktrace.skel.h: $(OUT)/forktrace.bpf.o
 	$(BPFTOOL) gen skeleton $< name forktrace_bpf > $@
 
 $(OUT)/source_live.o: $(OUT)/forktrace.skel.h
 
-$(OUT)/%.o: user/%.c user/*.h bpf/forktrace.h | $(OUT)
-	$(CC) $(CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+# each object depends on the headers it includes (-MMD writes $(OUT)/*.d)
+$(OUT)/%.o: user/%.c | $(OUT)
+	$(CC) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(wildcard $(OUT)/*.d)
 
 $(BIN): $(OUT)/main.o $(USER_OBJS)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
@@ -89,8 +100,9 @@ $(OUT)/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(FU
 		-fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Itests/fuzz \
 		$(filter %.c,$^) $(LDLIBS) -o $@
 
-# static analysis: the build with warnings as errors, and cppcheck
-# (.cppcheck-suppressions says what it may not report, and why)
+# static analysis: the build with warnings as errors, cppcheck
+# (.cppcheck-suppressions says what it may not report, and why), and the
+# names comments give (scripts/check-comment-names.py)
 CPPCHECK := cppcheck --quiet --enable=warning,portability,performance --std=c11 \
 	--library=posix -D_GNU_SOURCE -DFORKTRACE_VERSION='"x"' \
 	'-DLIBBPF_OPTS(TYPE,NAME,...)=struct TYPE NAME = {__VA_ARGS__}' --error-exitcode=1 \
@@ -100,7 +112,8 @@ check:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory -B all $(TEST_BINS) EXTRA_CFLAGS=-Werror
 	$(CPPCHECK) user/*.c tests/unit/test_units.c tests/fuzz/*.c
-	@echo "check: no warnings (gcc -Wall -Wextra -Wshadow -Wformat=2 -Werror, cppcheck)"
+	@python3 scripts/check-comment-names.py
+	@echo "check: no warnings (gcc -Wall -Wextra -Wshadow -Wformat=2 -Werror, cppcheck), no stale names in comments"
 
 # ASan (with leaks) and UBSan over everything that needs no kernel
 sanitize-check:

@@ -56,9 +56,9 @@ extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type
 				__u64 value) __ksym __weak;
 
 /*
- * 16 MiB by default (the loader may resize before load): ~160k fork
- * records, enough to ride out a bomb at this machine's fork ceiling while
- * the reader is descheduled for a second.
+ * The loader always sizes it before load (--ring-mb, --ring-kb; 8 MiB by
+ * default): enough to ride out a bomb at the fork ceiling while the reader
+ * is descheduled (docs/performance.md has what a size holds).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """forktrace's test runner: the C unit tests, then live tests that load the
-BPF programs, fork real processes and compare.  Ends with "N passed, N failed".
+BPF programs, fork real processes and compare.  Ends with "N passed, N failed,
+N skipped" (a test that cannot measure its subject here skips, never passes).
 
     python3 tests/run.py [-k SUBSTRING] [--list]
 """
@@ -12,7 +13,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import TESTS, Fail, hold_live_lock, sweep, tool  # noqa: E402
+from lib import TESTS, Fail, Skip, hold_live_lock, sweep, tool  # noqa: E402
 import test_foundation  # noqa: E402,F401  (registers tests)
 import test_detection  # noqa: E402,F401
 import test_containment  # noqa: E402,F401
@@ -38,15 +39,21 @@ def main():
     os.makedirs("/sys/fs/bpf", exist_ok=True)
     lock = hold_live_lock()  # noqa: F841 - held until exit
     sweep()
-    passed = failed = 0
+    passed = failed = skipped = 0
     if opts.k in "unit":
         r = subprocess.run([tool("test_units")], stdout=subprocess.PIPE, text=True)
         print(r.stdout, end="")
-        last = r.stdout.strip().splitlines()[-1].split()
-        passed += int(last[0])
-        failed += int(last[2])
-        if r.returncode and not int(last[2]):
+        lines = r.stdout.strip().splitlines()
+        last = lines[-1].split() if lines else []
+        if len(last) >= 4 and last[1] == "passed," and last[3] == "failed":
+            passed += int(last[0])
+            failed += int(last[2])
+            if r.returncode and not int(last[2]):
+                failed += 1
+        else:  # it crashed before its summary: that is a failure
             failed += 1
+            print("FAIL unit: test_units ended with status %d before its summary" %
+                  r.returncode)
     for t in TESTS:
         if opts.k not in t.__name__:
             continue
@@ -55,6 +62,9 @@ def main():
             t()
             passed += 1
             print("ok   %s (%.1fs)" % (t.__name__, time.time() - began))
+        except Skip as e:
+            skipped += 1
+            print("skip %s (%.1fs): %s" % (t.__name__, time.time() - began, e))
         except Exception as e:  # noqa: BLE001 - a test's crash is its failure
             failed += 1
             print("FAIL %s (%.1fs): %s" % (t.__name__, time.time() - began, e))
@@ -69,7 +79,7 @@ def main():
             failed += 1
             with open(os.path.join(logs, name)) as f:
                 print("FAIL sanitizer report %s:\n%s" % (name, f.read()[:3000]))
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
 

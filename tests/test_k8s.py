@@ -14,8 +14,8 @@ import tempfile
 import threading
 import time
 
-from lib import (FORKTRACE, ROOT, SANITIZED, Tracer, by_event, check, contain_cmd, free_port,
-                 proc_status, summary, test, tool)
+from lib import (FORKTRACE, ROOT, SANITIZED, Skip, Tracer, by_event, check, contain_cmd,
+                 free_port, proc_status, summary, test, tool)
 from oci import Pod
 from prom import Prometheus, fetch, promtool_check_metrics
 
@@ -794,8 +794,7 @@ def test_daemonset_capabilities_are_the_measured_ones():
     if SANITIZED:
         # ASan's shadow memory cannot be locked, so IPC_LOCK's effect is
         # unmeasurable in that build: this one measures the real binary
-        print("    not under the sanitizers: mlockall cannot lock ASan's shadow memory")
-        return
+        raise Skip("not under the sanitizers: mlockall cannot lock ASan's shadow memory")
     c = daemonset_container()
     sc = c["securityContext"]
     caps = set(sc["capabilities"]["add"])

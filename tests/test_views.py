@@ -46,6 +46,18 @@ class View:
     def keys(self, *keys):
         subprocess.run(TMUX + ["send-keys", "-t", "view"] + list(keys), check=True)
 
+    def signal(self, sig):
+        """Signal this view's forktrace (the pane shell's child), nothing else
+        on the host."""
+        r = subprocess.run(TMUX + ["display-message", "-p", "-t", "view", "#{pane_pid}"],
+                           stdout=subprocess.PIPE, text=True, check=True)
+        shell = int(r.stdout.strip())
+        with open("/proc/%d/task/%d/children" % (shell, shell)) as f:
+            kids = [int(p) for p in f.read().split()]
+        mine = [p for p in kids if open("/proc/%d/comm" % p).read().strip() == "forktrace"]
+        check(len(mine) == 1, "the view's forktrace among %r" % kids)
+        os.kill(mine[0], sig)
+
     def wait_for(self, pred, timeout, msg, step=0.05):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -224,7 +236,7 @@ def live_view_crash_restores_terminal():
     work = tempfile.mkdtemp(prefix="ft-view-")
     view = View(work)
     try:
-        subprocess.run(["pkill", "-SEGV", "-f", "^%s --top" % re.escape(FORKTRACE)])
+        view.signal(signal.SIGSEGV)
         view.ended(128 + signal.SIGSEGV, "a crash")
     finally:
         view.close()
@@ -281,7 +293,7 @@ def live_view_stop_continue_no_color_and_bad_use():
         check(all(proc_state(p) in ("S", "R") for p in members),
               "not all running: %r" % [proc_state(p) for p in members])
         check(wait_file(done, 20), "the work did not finish after c")
-        subprocess.run(["pkill", "-TERM", "-f", "^%s --top" % re.escape(FORKTRACE)])
+        view.signal(signal.SIGTERM)
         view.ended(0, "SIGTERM")
     finally:
         view.close()
