@@ -103,6 +103,8 @@ struct profile {
 	uint32_t live_copies, copies;	 /* copies of the root's program, root included */
 	uint32_t other;			 /* processes of other programs that lead to no copy */
 	uint32_t exec_edges, fork_edges; /* how the copies came to run the program */
+	uint32_t clone_edges;		 /* exec edges that ran the very command line of
+					  * the copy above, in the same directory */
 	uint32_t births_window, births_1s;
 	uint32_t ngen;
 	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
@@ -191,6 +193,7 @@ void det_config_defaults(struct det_config *c)
 		.min_tasks = 16,
 		.min_generations = 3,
 		.min_generations_exec = 6,
+		.min_generations_clone = 4,
 		.max_doubling_ns = 60000000000ull,
 		.analysis_interval_ns = 20000000ull,
 		.restart_min = 8,
@@ -239,6 +242,7 @@ static const struct knob knobs[] = {
 	KNOB("min_tasks", min_tasks, 'u', 2, 1000000),
 	KNOB("min_generations", min_generations, 'u', 2, DET_MAX_GEN - 1),
 	KNOB("min_generations_exec", min_generations_exec, 'u', 2, DET_MAX_GEN - 1),
+	KNOB("min_generations_clone", min_generations_clone, 'u', 2, DET_MAX_GEN - 1),
 	KNOB("max_doubling_ms", max_doubling_ns, 'm', 1, 3600000),
 	KNOB("analysis_interval_ms", analysis_interval_ns, 'm', 0, 10000),
 	KNOB("restart_min", restart_min, 'u', 2, 1000000),
@@ -667,10 +671,15 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		}
 		if (!k || !established(d, t, i, a, now))
 			continue;
-		if (e->exec_seen)
+		if (e->exec_seen) {
+			const struct pt_entry *ae = pt_get(t, a);
+
 			pr->exec_edges++;
-		else
+			pr->clone_edges += !pr->by_kin && e->cwd_ino && e->cwd_ino == ae->cwd_ino &&
+					   e->cmdline[0] && !strcmp(e->cmdline, ae->cmdline);
+		} else {
 			pr->fork_edges++;
+		}
 		if (d->sub_live[i]) {
 			d->forker[a] = 1;
 			/* a branch of the runaway has live copies below the copy,
@@ -779,6 +788,19 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 		if (busy || pr->forkers < (need < 32 ? 1u << (need - 1) : UINT32_MAX))
 			return false;
 	}
+	/*
+	 * Clones: copies that exec'd the very command line of the copy above
+	 * them, in the same directory.  A build recurses into other
+	 * directories (make -C sub, cd sub && make) and a test runner gives
+	 * each child other arguments; a command that runs itself again,
+	 * unchanged, where it is, ends only at the host's limits.  Most exec
+	 * edges clones, and branching (a binary tree's forkers that deep):
+	 * min_generations_clone is enough.
+	 */
+	else if (exec_replication(pr) && pr->clone_edges * 4 >= pr->exec_edges * 3 &&
+		 d->c.min_generations_clone < need &&
+		 pr->forkers >= 1u << (d->c.min_generations_clone - 1))
+		need = d->c.min_generations_clone;
 	/* work by other programs raises the bar (two more generations, four
 	 * times the copies), it never vetoes: a bomb that runs a few commands
 	 * per copy is still a bomb */
@@ -929,8 +951,10 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 		return;
 	if (p == DET_RECURSIVE_SPAWN)
 		off += (size_t)snprintf(v->evidence + off, len - off,
-					"; %u of %u copies exec'd the program again",
-					pr->exec_edges, pr->exec_edges + pr->fork_edges);
+					"; %u of %u copies exec'd the program again (%u the same "
+					"command line in the same directory)",
+					pr->exec_edges, pr->exec_edges + pr->fork_edges,
+					pr->clone_edges);
 	else if (p == DET_NESTED_POOL)
 		off += (size_t)snprintf(v->evidence + off, len - off,
 			 "; %u of %u forkers started their copies in one burst (%u "

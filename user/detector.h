@@ -36,6 +36,7 @@ struct det_config {
 	uint32_t min_tasks;	       /* live replicating tasks before a tree is a runaway */
 	uint32_t min_generations;      /* consecutive generations of copies forking copies */
 	uint32_t min_generations_exec; /* the same when the copies exec the program again */
+	uint32_t min_generations_clone; /* ... the same command line in the same directory */
 	uint64_t max_doubling_ns;      /* population doubling time at most */
 	uint64_t analysis_interval_ns;
 	uint32_t restart_min; /* failing short-lived children in a row */

@@ -1334,6 +1334,82 @@ static void test_detect_copies_through_a_shell(void)
 }
 
 /*
+ * Clones: a script re-running itself through `sh -c`, the same command in
+ * the same directory every time: flagged at min_generations_clone, well
+ * before 40 tasks.  A recursive make five levels deep fanning out three
+ * ways, every level's makes started before any compiler (breadth first,
+ * as -j does), is quiet: its sub-makes run in other directories (cd sub
+ * && make: the same command line) or with other arguments (make -C sub).
+ */
+static void test_detect_clones(void)
+{
+	const struct det_verdict *v;
+	struct synth s;
+	uint32_t q[256];
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+
+	synth_init(&s);
+	s.cwd = 77;
+	q[tail] = synth_fork(&s, 50, ts);
+	synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"), ts + 1000);
+	while (tail < 120 && !count_kind(&s, DET_ALERT, 0)) {
+		uint32_t p = q[head++];
+
+		for (int k = 0; k < 2; k++) {
+			uint32_t sh = synth_fork(&s, p, ts += 1000000);
+
+			synth_exec_argv(&s, sh, "/bin/sh", ARGV("/bin/sh\0-c\0python3 x.py"),
+					ts + 100000);
+			q[tail] = synth_fork(&s, sh, ts += 1000000);
+			synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"),
+					ts + 100000);
+		}
+	}
+	v = only_alert(&s);
+	CHECK(v && v->pattern == DET_RECURSIVE_SPAWN && v->root == q[0]);
+	CHECK(v && v->tasks <= 40 && strstr(v->evidence, "same command line"));
+	synth_free(&s);
+
+	for (int style = 0; style < 2; style++) {
+		uint32_t level[400], next[400];
+		int n = 1, made = 1;
+
+		synth_init(&s);
+		s.cwd = 100;
+		level[0] = synth_fork(&s, 50, ts);
+		synth_exec_argv(&s, level[0], "/usr/bin/make", ARGV("make\0-j64"), ts + 1000);
+		for (int depth = 1; depth <= 5; depth++) {
+			int m = 0;
+
+			for (int i = 0; i < n; i++)
+				for (int k = 0; k < 3 && m < 400; k++) {
+					uint32_t c = synth_fork(&s, level[i], ts += 200000);
+
+					if (style == 0) { /* cd sub && $(MAKE): same argv, new cwd */
+						s.cwd = 100 + (uint64_t)(++made);
+						synth_exec_argv(&s, c, "/usr/bin/make", ARGV("make"),
+								ts + 50000);
+					} else { /* $(MAKE) -C sub */
+						char argv[32];
+						int len = snprintf(argv, sizeof(argv), "make%c-C%cd%d", 0,
+								   0, ++made);
+
+						synth_exec_argv(&s, c, "/usr/bin/make", argv,
+								(size_t)len + 1, ts + 50000);
+					}
+					next[m++] = c;
+				}
+			memcpy(level, next, sizeof(level[0]) * (size_t)m);
+			n = m;
+		}
+		CHECK(made > 300);
+		CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+		synth_free(&s);
+	}
+}
+
+/*
  * A bomb of kin that are not copies: each process starts two processes of
  * a program made for them, `mk(s, parent, child, ts)` (a copied binary, new
  * -c text, a relative path from a new directory).  Flagged by kin at 6
@@ -4270,6 +4346,7 @@ int main(void)
 	RUN(test_detect_interactive_shell_is_launcher);
 	RUN(test_detect_copies_through_a_shell);
 	RUN(test_prog_kin);
+	RUN(test_detect_clones);
 	RUN(test_detect_kin_bombs);
 	RUN(test_detect_kin_that_work_are_quiet);
 	RUN(test_detect_zombie_leak);
