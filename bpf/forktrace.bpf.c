@@ -180,6 +180,26 @@ struct {
 	__type(value, struct fail_rate);
 } fail_rates SEC(".maps");
 
+/*
+ * And at most FT_FAIL_BUDGET records per CPU per FT_FAIL_PERIOD_NS, however
+ * many processes fail: more processes than fail_rates holds (a host at
+ * pid_max) would otherwise each write one per failure.  Over budget, the
+ * failure waits in its process's count for that process's next record.
+ */
+#define FT_FAIL_BUDGET 32
+struct fail_budget {
+	__u64 period_start;
+	__u32 used;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fail_budget);
+} fail_budgets SEC(".maps");
+
 static __always_inline void stat_inc(__u32 slot)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &slot);
@@ -918,16 +938,17 @@ int BPF_PROG(exit_raw, struct task_struct *p)
 
 /*
  * sched_process_free: the task is freed once its parent reaped it (or at
- * exit, when nobody has to wait for it).  Only the group leader's: a
- * process is a zombie until its leader is released.  Not filtered by
- * --cgroup: by now the task may have left its cgroup, and a reap user
- * space does not know is dropped there at the cost of a lookup.
+ * exit, when nobody has to wait for it), an RCU grace period later.  Only
+ * the group leader's: a process is a zombie until its leader is released.
  */
 static __always_inline int on_free(struct task_struct *p, const bool typed)
 {
 	struct ft_reap rec;
 
 	if (noop || RD(typed, p->pid, p, pid) != RD(typed, p->tgid, p, tgid))
+		return 0;
+	/* the task keeps its css_set until it is freed: --cgroup holds */
+	if (!in_filter_cgroup(p))
 		return 0;
 	__builtin_memset(&rec, 0, sizeof(rec));
 	fill_header(&rec.h, FT_EV_REAP, sizeof(rec), p, typed);
@@ -960,19 +981,23 @@ struct ft_sys_exit_ctx {
 };
 
 /*
- * A fork the kernel refused (syscalls:sys_exit_* with an error).  The
- * ERESTART* codes are a fork interrupted by a signal and retried, no
- * refusal.  Rate-limited per process (fail_rates).
+ * A fork the kernel refused for want of room (syscalls:sys_exit_* with
+ * -EAGAIN: pids.max, RLIMIT_NPROC, pid_max, threads-max; -ENOMEM).  Other
+ * errors are no refusal: ENOSYS from a seccomp filter that hides clone3
+ * (glibc falls back to clone), EINVAL or EPERM from a flag probe, the
+ * ERESTART* codes of a fork a signal interrupted.  Rate-limited per
+ * process (fail_rates) and per CPU (fail_budgets).
  */
 static __always_inline int on_fork_fail(long ret, __u32 call)
 {
 	struct task_struct *cur;
 	struct ft_fork_fail rec;
 	struct fail_rate *r, fresh = {};
-	__u32 tgid;
+	struct fail_budget *b;
+	__u32 tgid, zero = 0;
 	__u64 now;
 
-	if (noop || ret >= 0 || ret < -4095 || (ret <= -512 && ret >= -516))
+	if (noop || (ret != -11 && ret != -12)) /* -EAGAIN, -ENOMEM */
 		return 0;
 	cur = (struct task_struct *)bpf_get_current_task();
 	if (!in_filter_cgroup(cur))
@@ -984,6 +1009,24 @@ static __always_inline int on_fork_fail(long ret, __u32 call)
 		__sync_fetch_and_add(&r->pending, 1);
 		return 0;
 	}
+	b = bpf_map_lookup_elem(&fail_budgets, &zero);
+	if (!b)
+		return 0;
+	if (now - b->period_start >= FT_FAIL_PERIOD_NS) {
+		b->period_start = now;
+		b->used = 0;
+	}
+	if (b->used >= FT_FAIL_BUDGET) {
+		/* counted, to be said by this process's next record */
+		if (r) {
+			__sync_fetch_and_add(&r->pending, 1);
+		} else {
+			fresh.pending = 1;
+			bpf_map_update_elem(&fail_rates, &tgid, &fresh, BPF_NOEXIST);
+		}
+		return 0;
+	}
+	b->used++;
 	__builtin_memset(&rec, 0, sizeof(rec));
 	fill_header(&rec.h, FT_EV_FORK_FAIL, sizeof(rec), cur, false);
 	rec.err = (__s32)ret;

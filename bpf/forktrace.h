@@ -182,7 +182,7 @@ enum ft_fork_call { FT_CALL_CLONE = 0, FT_CALL_CLONE3, FT_CALL_FORK, FT_CALL_VFO
 #define FT_FAIL_PERIOD_NS 100000000ull
 struct ft_fork_fail {
 	struct ft_header h;
-	__s32 err;     /* the negative errno (-EAGAIN: a pids, nproc or pid_max limit) */
+	__s32 err;     /* -EAGAIN (pids.max, RLIMIT_NPROC, pid_max) or -ENOMEM */
 	__u32 syscall; /* enum ft_fork_call */
 	__u32 count;   /* failures this record stands for (>= 1) */
 	__u32 pad;

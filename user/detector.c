@@ -25,6 +25,7 @@
 #define DET_PENDING	  1024
 #define DET_CLIMB_MAX	  64	      /* table parents climbed looking for copies */
 #define DET_COPY_HOPS	  8	      /* intermediaries between two copies, at most */
+#define DET_KIN_GAP	  4	      /* windows between a kin and the kin it started, at most */
 #define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
 #define POOL_BURST_NS	  10000000ull /* the least quiet that makes forks a burst */
 #define POOL_SPREAD_NS	  50000000ull /* the longest burst: a slow bomb's forks are further apart */
@@ -534,10 +535,29 @@ static int cmp_u64(const void *a, const void *b)
  * By kin (user/progid.h), a copied binary, a moved script or new -c text
  * is the same program still; unknown kin falls back to the program.
  */
+static const char *file_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 static bool same_program(const struct pt_entry *c, const struct pt_entry *a, bool kin)
 {
-	if (kin && c->prog.kin && a->prog.kin)
+	if (kin && c->prog.kin && a->prog.kin) {
+		/*
+		 * One file under two names is no copy: a multi-call binary
+		 * (busybox), or an interpreter binfmt_misc runs for every
+		 * foreign binary (qemu-user in an emulated build), whose exec
+		 * the kernel reports as that one interpreter's.  A copied
+		 * binary is a new file of the same size.
+		 */
+		if (c->prog.kind == PROG_EXE && a->prog.kind == PROG_EXE && c->exe.ino &&
+		    c->exe.ino == a->exe.ino && c->exe.dev == a->exe.dev &&
+		    strcmp(file_name(c->filename), file_name(a->filename)))
+			return false;
 		return c->prog.kin == a->prog.kin;
+	}
 	if (!c->prog.hash || !a->prog.hash)
 		return !c->exec_seen && !c->prog.hash && !a->prog.hash;
 	return c->prog.hash == a->prog.hash;
@@ -547,10 +567,18 @@ static bool same_program(const struct pt_entry *c, const struct pt_entry *a, boo
  * c's nearest ancestor running c's program, through at most DET_COPY_HOPS
  * processes of other programs (sh -c, env, timeout, make's recipe shell),
  * not above `top` (PT_NONE: no bound).  PT_NONE if there is none.
+ *
+ * By kin, only an ancestor born at most DET_KIN_GAP windows before c: kin
+ * are loose (every sh -c is kin of every other), and a bomb's copies start
+ * their kin as soon as they run, while an entrypoint's or a CI runner's
+ * shell started long before the job shells below it.  Without the bound
+ * a -c bomb in one job would make the container's entrypoint its root.
  */
-static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, bool kin)
+static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, bool kin,
+			     uint64_t window)
 {
 	const struct pt_entry *ce = pt_get(t, c);
+	uint64_t c_born = ce->born_ns ? ce->born_ns : ce->start_ns;
 	int32_t a = ce->parent;
 
 	for (int hop = 0; a != PT_NONE && hop <= DET_COPY_HOPS; hop++) {
@@ -558,8 +586,13 @@ static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, 
 
 		if (ae->key.tgid == 1 || ae->kthread)
 			return PT_NONE;
-		if (same_program(ce, ae, kin))
+		if (same_program(ce, ae, kin)) {
+			uint64_t a_born = ae->born_ns ? ae->born_ns : ae->start_ns;
+
+			if (kin && a_born + DET_KIN_GAP * window < c_born)
+				return PT_NONE;
 			return a;
+		}
 		if (a == top)
 			return PT_NONE;
 		a = ae->parent;
@@ -621,7 +654,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			d->copy_of[i] = PT_NONE;
 			continue;
 		}
-		a = copy_ancestor(t, i, x, d->by_kin);
+		a = copy_ancestor(t, i, x, d->by_kin, d->c.window_ns);
 		d->copy_of[i] = a;
 		d->is_copy[i] = a != PT_NONE && d->is_copy[a];
 		d->gen[i] = d->is_copy[i] ? (uint8_t)(d->gen[a] + 1 < DET_MAX_GEN ? d->gen[a] + 1
@@ -780,12 +813,13 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 	 * binary of one size): they must replicate as deep as exec'd copies
 	 * do and branch as they go (as many forkers as a binary tree that
 	 * deep has above its last level: a build's nested steps, run one
-	 * directory at a time, are a chain), and work by other programs
-	 * vetoes, as a build's compilers or a test suite's tests would.
+	 * directory at a time, are a chain).  Work by other programs raises
+	 * the bar below, as for copies: a veto would let a bomb that runs a
+	 * few commands per copy grow unflagged.
 	 */
 	if (pr->by_kin) {
 		need = d->c.min_generations_exec;
-		if (busy || pr->forkers < (need < 32 ? 1u << (need - 1) : UINT32_MAX))
+		if (pr->forkers < (need < 32 ? 1u << (need - 1) : UINT32_MAX))
 			return false;
 	}
 	/*
@@ -1288,8 +1322,8 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 
 	if (outer) /* slot is a copy of an outer program: its chain starts at it */
 		up[n++] = slot;
-	for (x = copy_ancestor(t, slot, PT_NONE, d->by_kin); x != PT_NONE && n < DET_CLIMB_MAX;
-	     x = copy_ancestor(t, x, PT_NONE, d->by_kin))
+	for (x = copy_ancestor(t, slot, PT_NONE, d->by_kin, d->c.window_ns); x != PT_NONE && n < DET_CLIMB_MAX;
+	     x = copy_ancestor(t, x, PT_NONE, d->by_kin, d->c.window_ns))
 		up[n++] = x;
 	/* a generation of forkers needs a copy below it: n copies above the
 	 * new one make at most n forker generations */
@@ -1367,7 +1401,7 @@ static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t
 
 		if (ye->key.tgid == 1 || ye->kthread)
 			break;
-		if (copy_ancestor(t, y, PT_NONE, d->by_kin) != PT_NONE ||
+		if (copy_ancestor(t, y, PT_NONE, d->by_kin, d->c.window_ns) != PT_NONE ||
 		    !same_program(ye, pt_get(t, x), d->by_kin))
 			return look_at_copies(d, t, y, true, now, fn, ctx);
 	}
@@ -1473,19 +1507,15 @@ static void zombie_exit(struct detector *d, const struct proctable *t, int32_t s
 }
 
 /*
- * A reap: the subject (slot; PT_NONE once pruned) is no zombie any more.
- * Its reaper is the header's parent: the parent that counted it, unless
- * that parent died and handed it to another reaper (whose count never had it).
+ * slot (PT_NONE once pruned) is no zombie any more: the reaper ps took it
+ * (the parent that counted it, unless that parent died and handed it to
+ * another reaper, whose count never had it).
  */
-static void on_reap(struct detector *d, const struct proctable *t, int32_t slot,
-		    const struct ft_header *h)
+static void reaped(struct detector *d, const struct proctable *t, int32_t slot, int32_t ps)
 {
-	int32_t ps = pt_find(t, h->ppid, h->pstart_ns);
 	struct det_proc *pp, *cp = slot != PT_NONE ? st(d, t, slot) : NULL;
-
 	uint64_t died;
 
-	d->reaps_seen = true;
 	if (cp) {
 		if (!cp->zombie_counted)
 			return;
@@ -1508,6 +1538,30 @@ static void on_reap(struct detector *d, const struct proctable *t, int32_t slot,
 	if (!--pp->zombies) {
 		pp->zombies_reported = 0;
 		pp->z_cur = pp->z_prev = pp->z_old = 0;
+	}
+}
+
+/* A reap record: its header's parent is the reaper. */
+static void on_reap(struct detector *d, const struct proctable *t, int32_t slot,
+		    const struct ft_header *h)
+{
+	d->reaps_seen = true;
+	reaped(d, t, slot, pt_find(t, h->ppid, h->pstart_ns));
+}
+
+/*
+ * Reaps or exits were lost (the ring was full): a zombie count can no
+ * longer be trusted to come down.  Every count starts again from zero;
+ * a leak that goes on is counted again within two periods.
+ */
+static void zombies_forget(struct detector *d)
+{
+	for (uint32_t i = 0; i < d->cap; i++) {
+		struct det_proc *p = &d->procs[i];
+
+		p->zombie_counted = false;
+		p->zombies = p->zombies_reported = 0;
+		p->z_cur = p->z_prev = p->z_old = 0;
 	}
 }
 
@@ -1551,9 +1605,10 @@ static void pile_add(struct detector *d, const struct proctable *t, int32_t slot
 		return;
 	pp = st(d, t, e->parent);
 	pl = &pp->piles[kind];
+	/* by kin: jobs of new -c text, or copied binaries, are one pile */
 	if (!pl->live)
-		pl->prog = e->prog.hash;
-	if (e->prog.hash != pl->prog)
+		pl->prog = e->prog.kin ? e->prog.kin : e->prog.hash;
+	if ((e->prog.kin ? e->prog.kin : e->prog.hash) != pl->prog)
 		return;
 	cp->pile = (uint8_t)(kind + 1);
 	if (++pl->live == d->c.leak_min / 2 && !pl->half_ns)
@@ -1580,7 +1635,8 @@ static void pile_add(struct detector *d, const struct proctable *t, int32_t slot
 static void look_at_kin(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
 			det_verdict_fn fn, void *ctx)
 {
-	if (copy_ancestor(t, slot, PT_NONE, true) == copy_ancestor(t, slot, PT_NONE, false))
+	if (copy_ancestor(t, slot, PT_NONE, true, d->c.window_ns) ==
+	    copy_ancestor(t, slot, PT_NONE, false, 0))
 		return;
 	d->by_kin = true;
 	look_at_copies(d, t, slot, false, now, fn, ctx);
@@ -1782,15 +1838,18 @@ static int32_t copy_top(const struct proctable *t, int32_t slot)
 {
 	int32_t top = slot;
 
-	for (int n = 0, a = copy_ancestor(t, slot, PT_NONE, false);
-	     a != PT_NONE && n < DET_CLIMB_MAX; a = copy_ancestor(t, a, PT_NONE, false), n++)
+	for (int n = 0, a = copy_ancestor(t, slot, PT_NONE, false, 0);
+	     a != PT_NONE && n < DET_CLIMB_MAX; a = copy_ancestor(t, a, PT_NONE, false, 0), n++)
 		top = a;
 	return top;
 }
 
 /*
- * The flagged tree (an alert's) in slot's cgroup, else in its uid, with the
- * most live tasks: the likeliest user of the limit slot's fork hit.
+ * The flagged tree (an alert's) in slot's cgroup, else in its uid unless
+ * that is root's, with the most live tasks: the likeliest user of the limit
+ * slot's fork hit.  A pod's pids.max counts its own cgroup; RLIMIT_NPROC
+ * counts a uid across pods, but never root's (uid 0 is shared by every
+ * root container, and RLIMIT_NPROC does not apply to it).
  */
 static struct det_alert *culprit_of(struct detector *d, const struct proctable *t, int32_t slot)
 {
@@ -1811,7 +1870,7 @@ static struct det_alert *culprit_of(struct detector *d, const struct proctable *
 		if (!re)
 			continue;
 		cg = re->cgroup_id && re->cgroup_id == ce->cgroup_id;
-		if (!cg && re->uid != ce->uid)
+		if (!cg && (re->uid != ce->uid || !ce->uid))
 			continue;
 		if (!best || (cg && !best_cg) || (cg == best_cg && a->live > best->live)) {
 			best = a;
@@ -1949,6 +2008,11 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 		on_reap(d, t, slot, h); /* its subject may be gone from the table */
 		return;
 	}
+	if (h->type == FT_EV_LOST) {
+		if (rec->lost.lost_type == FT_EV_REAP || rec->lost.lost_type == FT_EV_EXIT)
+			zombies_forget(d);
+		return;
+	}
 	if (slot == PT_NONE || !pt_get(t, slot))
 		return;
 	switch (h->type) {
@@ -1983,6 +2047,9 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 			on_process_exit(d, t, slot, &rec->exit, fn, ctx);
 		break;
 	case FT_EV_GONE:
+		/* gone from /proc: exited (its exit lost) and reaped */
+		pile_remove(d, t, slot);
+		reaped(d, t, slot, pt_get(t, slot)->parent);
 		a = alert_of(d, st(d, t, slot));
 		if (a) {
 			a->exits_since_count++;
@@ -2040,6 +2107,14 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 	out->doubling_ms = pr.doubling_ms;
 	out->growing = pr.births_window > 0 && pr.doubling_ms >= 0 &&
 		       pr.doubling_ms * 1e6 <= (double)d->c.max_doubling_ns;
+}
+
+bool det_any_flagged(const struct detector *d)
+{
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++)
+		if (d->alerts[i].used)
+			return true;
+	return false;
 }
 
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns)

@@ -42,6 +42,9 @@
 
 static volatile sig_atomic_t exiting, reload;
 
+/* --refused-forks: when the syscall exit tracepoints are attached */
+enum refusals { REFUSALS_FLAGGED, REFUSALS_ALWAYS, REFUSALS_NEVER };
+
 struct config {
 	bool json, tree, threads, verbose;
 	double duration_s;
@@ -57,6 +60,7 @@ struct config {
 	bool wakeup_set; /* --wakeup-kb given: keep it even when acting */
 	bool no_detect;
 	uint32_t noop; /* enum ft_noop */
+	enum refusals refusals; /* --refused-forks */
 	/* the settings SIGHUP re-reads: --config's file, then --set and --allow */
 	const char *config_path;
 	const char *sets[MAX_ARG_RULES], *allows[MAX_ARG_RULES];
@@ -134,6 +138,7 @@ enum {
 	OPT_HEARTBEAT,
 	OPT_HEALTH_CHECK,
 	OPT_PROC,
+	OPT_REFUSED,
 };
 
 static const struct argp_option options[] = {
@@ -211,6 +216,10 @@ static const struct argp_option options[] = {
 	{ "attach", OPT_ATTACH, "MODE", 0, "auto (default), tp_btf or raw_tp", 1 },
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 1 },
 	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (8)", 1 },
+	{ "refused-forks", OPT_REFUSED, "WHEN", 0,
+	  "Trace forks the kernel refuses: 'flagged' (while a runaway is flagged: the default), "
+	  "'always' (every syscall then takes the kernel's slower path) or 'never'",
+	  1 },
 	{ "ring-kb", OPT_RING_KB, "KB", 0,
 	  "Ring buffer size in KiB, a power of two from the page size (tests of losses)", 1 },
 	{ "table-size", OPT_TABLE, "N", 0, "Process table capacity (65536)", 1 },
@@ -379,6 +388,18 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_DETECT:
 		c->no_detect = true;
+		break;
+	case OPT_REFUSED:
+		if (!strcmp(arg, "flagged"))
+			c->refusals = REFUSALS_FLAGGED;
+		else if (!strcmp(arg, "always"))
+			c->refusals = REFUSALS_ALWAYS;
+		else if (!strcmp(arg, "never"))
+			c->refusals = REFUSALS_NEVER;
+		else
+			argp_failure(state, 2, 0,
+				     "invalid --refused-forks '%s': want flagged, always or never",
+				     arg);
 		break;
 	case OPT_NOOP:
 		if (arg && strcmp(arg, "record"))
@@ -788,7 +809,7 @@ static int trace_live(struct config *c)
 	char err[512] = "", scope[PATH_MAX] = "", *metrics_text = NULL;
 	FILE *out = NULL;
 	int ret = 1, n;
-	bool busy = false;
+	bool busy = false, refusals_said = false;
 
 	if (c->pid && kill((pid_t)c->pid, 0) && errno == ESRCH) {
 		snprintf(err, sizeof(err), "-p %u: no such process", c->pid);
@@ -921,6 +942,15 @@ static int trace_live(struct config *c)
 		now = procfs_boot_ns();
 		busy = pipeline_tick(p, now);
 		fflush(po.out);
+		/* refused forks are traced while they can tell something */
+		if (c->refusals != REFUSALS_NEVER &&
+		    live_trace_refusals(src, c->refusals == REFUSALS_ALWAYS ||
+						 pipeline_flagged(p)) < 0 &&
+		    !refusals_said) {
+			refusals_said = true;
+			fprintf(stderr, "forktrace: cannot trace refused forks: %s\n",
+				strerror(errno));
+		}
 		if (now >= next_stats) {
 			next_stats = now + STATS_INTERVAL_NS;
 			/* losses first get their LOST records, then /proc fills the gap */

@@ -455,6 +455,9 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 
 	switch (h->type) {
 	case FT_EV_LOST:
+		/* the detector forgets what lost records would have corrected */
+		if (!p->o.no_detect)
+			det_feed(p->det, p->table, rec, slot, on_verdict, p);
 		p->tot.lost += rec->lost.count;
 		if (rec->lost.lost_type < FT_EV_MAX)
 			p->tot.lost_by_type[rec->lost.lost_type] += rec->lost.count;
@@ -774,6 +777,11 @@ int pipeline_record_stop(struct pipeline *p, char *err, size_t errlen)
 bool pipeline_recording(const struct pipeline *p)
 {
 	return p->writer != NULL;
+}
+
+bool pipeline_flagged(const struct pipeline *p)
+{
+	return !p->o.no_detect && det_any_flagged(p->det);
 }
 
 bool pipeline_root_known(const struct pipeline *p)

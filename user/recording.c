@@ -236,6 +236,9 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 		want = offsetof(struct ft_exec, exe);
 	if (r->version == 6 && rec->h.type == FT_EV_EXEC)
 		want = offsetof(struct ft_exec, exe_size);
+	/* reap and fork_fail records exist from version 8 on */
+	if (r->version < 8 && (rec->h.type == FT_EV_REAP || rec->h.type == FT_EV_FORK_FAIL))
+		want = 0;
 	if (!want || want != fr.len || rec->h.size != fr.len) {
 		snprintf(err, errlen, "%s: unknown record type %u of %u bytes at offset %ld",
 			 r->path, rec->h.type, fr.len, r->offset);

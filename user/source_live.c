@@ -25,6 +25,10 @@
 
 struct live_source {
 	struct forktrace_bpf *skel;
+	/* the refused-fork programs (loaded where this kernel has their
+	 * tracepoints) and their links while attached (live_trace_refusals) */
+	struct bpf_program *fail_progs[FT_CALL_MAX];
+	struct bpf_link *fail_links[FT_CALL_MAX];
 	struct ring_buffer *rb;
 	int ncpus;
 	ft_record_fn fn;
@@ -204,17 +208,33 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	/*
 	 * Refused forks: the syscall exit tracepoints need CONFIG_FTRACE_SYSCALLS
 	 * and tracefs, and an architecture has only the calls it has (arm64:
-	 * no fork or vfork).  Each one found is attached; none found, and
-	 * forktrace runs without them.
+	 * no fork or vfork).  Each one found is loaded; none found, and
+	 * forktrace runs without them.  None is attached here: while any
+	 * syscall tracepoint is, every syscall of every task takes the
+	 * kernel's slow path (docs/performance.md), so they are attached when
+	 * asked (live_trace_refusals).
 	 */
-	bpf_program__set_autoload(skel->progs.fail_clone,
-				  classic_tracepoint_exists("syscalls", "sys_exit_clone"));
-	bpf_program__set_autoload(skel->progs.fail_clone3,
-				  classic_tracepoint_exists("syscalls", "sys_exit_clone3"));
-	bpf_program__set_autoload(skel->progs.fail_fork,
-				  classic_tracepoint_exists("syscalls", "sys_exit_fork"));
-	bpf_program__set_autoload(skel->progs.fail_vfork,
-				  classic_tracepoint_exists("syscalls", "sys_exit_vfork"));
+	{
+		static const char *const calls[FT_CALL_MAX] = {
+			[FT_CALL_CLONE] = "sys_exit_clone",
+			[FT_CALL_CLONE3] = "sys_exit_clone3",
+			[FT_CALL_FORK] = "sys_exit_fork",
+			[FT_CALL_VFORK] = "sys_exit_vfork",
+		};
+
+		s->fail_progs[FT_CALL_CLONE] = skel->progs.fail_clone;
+		s->fail_progs[FT_CALL_CLONE3] = skel->progs.fail_clone3;
+		s->fail_progs[FT_CALL_FORK] = skel->progs.fail_fork;
+		s->fail_progs[FT_CALL_VFORK] = skel->progs.fail_vfork;
+		for (int i = 0; i < FT_CALL_MAX; i++) {
+			bool found = classic_tracepoint_exists("syscalls", calls[i]);
+
+			bpf_program__set_autoload(s->fail_progs[i], found);
+			bpf_program__set_autoattach(s->fail_progs[i], false);
+			if (!found)
+				s->fail_progs[i] = NULL;
+		}
+	}
 
 	/* mark_victim: (task, uid) after 72ba14deb40a and its backports, (pid) before */
 	bpf_program__set_autoload(skel->progs.oom_task_btf, use_btf && oom_args == 2);
@@ -352,6 +372,28 @@ int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx)
 	return m < 0 ? m : n + m;
 }
 
+int live_trace_refusals(struct live_source *s, bool on)
+{
+	int attached = 0;
+
+	for (int i = 0; i < FT_CALL_MAX; i++) {
+		if (!s->fail_progs[i])
+			continue;
+		if (on && !s->fail_links[i]) {
+			struct bpf_link *l = bpf_program__attach(s->fail_progs[i]);
+
+			if (!l)
+				return -1;
+			s->fail_links[i] = l;
+		} else if (!on && s->fail_links[i]) {
+			bpf_link__destroy(s->fail_links[i]);
+			s->fail_links[i] = NULL;
+		}
+		attached += s->fail_links[i] != NULL;
+	}
+	return attached;
+}
+
 int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX])
 {
 	uint64_t *percpu = calloc((size_t)s->ncpus, sizeof(*percpu));
@@ -442,6 +484,8 @@ int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig)
 
 void live_close(struct live_source *s)
 {
+	if (s)
+		live_trace_refusals(s, false);
 	if (!s)
 		return;
 	if (s->bad_records) /* a BPF object and loader out of step: never expected */

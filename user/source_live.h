@@ -42,6 +42,11 @@ int live_open(const struct live_opts *o, struct live_source **out, struct ft_run
 int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx);
 /* Cumulative kernel counters (enum ft_stat slots), summed over CPUs. */
 int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX]);
+/*
+ * Trace refused forks (the syscall exit tracepoints this kernel has) or
+ * stop: returns how many are attached, -1 if one failed to attach.
+ */
+int live_trace_refusals(struct live_source *s, bool on);
 /* One map lookup: 0, or -errno (what privs_drop measures CAP_BPF with). */
 int live_probe_maps(void *s);
 /* Containment: put a process in flagged tree `tree`, and set the tree's signal. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include "stream.h"
@@ -70,8 +71,8 @@ bool ft_record_sane(union ft_record *rec)
 		rec->exec.args_len = FT_ARGS_LEN;
 	if (rec->h.type == FT_EV_SNAPSHOT && rec->snapshot.args_len > FT_ARGS_LEN)
 		rec->snapshot.args_len = FT_ARGS_LEN;
-	if (rec->h.type == FT_EV_FORK_FAIL)
-		return rec->fork_fail.err < 0 && rec->fork_fail.err >= -4095 &&
+	if (rec->h.type == FT_EV_FORK_FAIL) /* the kernel records only these */
+		return (rec->fork_fail.err == -EAGAIN || rec->fork_fail.err == -ENOMEM) &&
 		       rec->fork_fail.syscall < FT_CALL_MAX && rec->fork_fail.count;
 	if (rec->h.type == FT_EV_POLICY) {
 		rec->policy.why[sizeof(rec->policy.why) - 1] = '\0';
