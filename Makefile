@@ -48,7 +48,8 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloa
 # builds that replay the corpora and past crashes in make test
 FUZZERS := recording record config procfs json
 REGRESS_BINS := $(addprefix $(OUT)/regress_,$(FUZZERS))
-TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog fusefs) \
+TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog fusefs \
+	sysloop) \
 	$(WORKLOADS) $(REGRESS_BINS)
 
 .PHONY: all deps run test unit bench realworld clean vmlinux format image install screenshots fuzz \

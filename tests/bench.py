@@ -421,6 +421,44 @@ def bench_detector_cost(reps=5):
     return records, median(with_d), median(without), cost
 
 
+def bench_syscalls(pairs=5):
+    """getppid() on one CPU with no tracer, with forktrace, and with forktrace
+    --refused-forks=never, in rotating order: what the syscall exit
+    tracepoints (refused forks) cost every syscall on the host."""
+    setups = [("no tracer", None), ("forktrace", []),
+              ("forktrace --refused-forks=never", ["--refused-forks=never"])]
+    ns = {name: [] for name, _ in setups}
+    for i in range(pairs):
+        for name, args in setups[i % 3:] + setups[:i % 3]:
+            t = Tracer(*args) if args is not None else None
+            try:
+                out = subprocess.run(["taskset", "-c", "0", tool("sysloop"), "2000000"],
+                                     stdout=subprocess.PIPE, text=True, check=True).stdout
+            finally:
+                if t:
+                    t.stop(settle=0)
+                    t.cleanup()
+            ns[name].append(float(out))
+    rows = [(name, median(ns[name])) for name, _ in setups]
+    for name, v in rows:
+        print("  %-34s %.1f ns per getppid()" % (name, v), flush=True)
+    return rows
+
+
+def syscalls_report(rows):
+    base = rows[0][1]
+    lines = ["## Cost on every syscall", "",
+             "tests/sysloop.c: 2,000,000 getppid() calls pinned to CPU 0, %d rounds per setup "
+             "in rotating order, medians.  Refused forks are traced on the syscall exit "
+             "tracepoints (docs/detection.md, `forks_refused`); while any syscall tracepoint "
+             "is attached, every syscall of every task on the host takes the kernel's slower "
+             "exit path, whatever the syscall.  `--refused-forks=never` leaves it out." % 5, "",
+             "| setup | ns per syscall | ratio |", "|---|---:|---:|"]
+    for name, v in rows:
+        lines.append("| %s | %.1f | %.2f |" % (name, v, v / base if base else 0))
+    return lines
+
+
 PROC_KILLER = os.path.join(ROOT, "tests", "proc_killer.py")
 CONTAIN_CAP = 500  # 1,000 froze this 2-vCPU VM (and the harness) for seconds
 
@@ -858,6 +896,7 @@ SECTIONS = [
     ("detection", lambda: detection_report(bench_detection(RUNS))),
     ("false_alarms", lambda: false_alarm_report(bench_false_alarms(RUNS))),
     ("realworld", bench_realworld),
+    ("syscalls", lambda: syscalls_report(bench_syscalls())),
     ("detector_cost", lambda: detector_cost_report(bench_detector_cost())),
     ("containment", lambda: containment_report(bench_containment())),
     ("footprint", lambda: footprint_report(bench_footprint())),

@@ -135,11 +135,11 @@ def daemon_spawned_bomb_is_warned_about():
 
 @test
 def refused_forks_are_reported():
-    """A C bomb under a pids cap of 40 (observed, not killed): the kernel
+    """A C bomb under a pids cap of 100 (observed, not killed): the kernel
     refuses its forks; fork_failed records carry the caller and errno, and
     a forks_refused warning names the refused tree and the tree that used
     the limit up (the flagged bomb, itself)."""
-    rep, events = run_workload([tool("wl_bomb_c")], 40, 4, wait_all=False)
+    rep, events = run_workload([tool("wl_bomb_c")], 100, 4, wait_all=False)
     pids = tree_of(events, rep["pid"])
     failed = [e for e in by_event(events, "fork_failed") if e["pid"] in pids]
     check(failed, "no fork_failed records from the bomb's tree")

@@ -2109,14 +2109,6 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 		       pr.doubling_ms * 1e6 <= (double)d->c.max_doubling_ns;
 }
 
-bool det_any_flagged(const struct detector *d)
-{
-	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++)
-		if (d->alerts[i].used)
-			return true;
-	return false;
-}
-
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns)
 {
 	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {

@@ -141,8 +141,6 @@ void det_finish(struct detector *d, const struct proctable *t, uint64_t now, det
 void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim, uint64_t now,
 		  struct det_oom_tree *out);
 
-/* Is any tree flagged now (an alert not yet ended)? */
-bool det_any_flagged(const struct detector *d);
 /* Flagged-tree id (1..FT_MAX_TREES-1) of the alert rooted at (pid, start), or 0. */
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
 /* Flagged-tree id a process belongs to, or 0. */

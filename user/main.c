@@ -42,8 +42,6 @@
 
 static volatile sig_atomic_t exiting, reload;
 
-/* --refused-forks: when the syscall exit tracepoints are attached */
-enum refusals { REFUSALS_FLAGGED, REFUSALS_ALWAYS, REFUSALS_NEVER };
 
 struct config {
 	bool json, tree, threads, verbose;
@@ -60,7 +58,7 @@ struct config {
 	bool wakeup_set; /* --wakeup-kb given: keep it even when acting */
 	bool no_detect;
 	uint32_t noop; /* enum ft_noop */
-	enum refusals refusals; /* --refused-forks */
+	bool no_refusals; /* --refused-forks=never */
 	/* the settings SIGHUP re-reads: --config's file, then --set and --allow */
 	const char *config_path;
 	const char *sets[MAX_ARG_RULES], *allows[MAX_ARG_RULES];
@@ -217,8 +215,8 @@ static const struct argp_option options[] = {
 	{ "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use instead of /sys/kernel/btf/vmlinux", 1 },
 	{ "ring-mb", OPT_RING_MB, "MB", 0, "Ring buffer size in MiB, a power of two (8)", 1 },
 	{ "refused-forks", OPT_REFUSED, "WHEN", 0,
-	  "Trace forks the kernel refuses: 'flagged' (while a runaway is flagged: the default), "
-	  "'always' (every syscall then takes the kernel's slower path) or 'never'",
+	  "Trace forks the kernel refuses: 'always' (the default; every syscall on the host "
+	  "then takes the kernel's slower path, docs/performance.md) or 'never'",
 	  1 },
 	{ "ring-kb", OPT_RING_KB, "KB", 0,
 	  "Ring buffer size in KiB, a power of two from the page size (tests of losses)", 1 },
@@ -390,16 +388,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		c->no_detect = true;
 		break;
 	case OPT_REFUSED:
-		if (!strcmp(arg, "flagged"))
-			c->refusals = REFUSALS_FLAGGED;
-		else if (!strcmp(arg, "always"))
-			c->refusals = REFUSALS_ALWAYS;
-		else if (!strcmp(arg, "never"))
-			c->refusals = REFUSALS_NEVER;
-		else
+		if (strcmp(arg, "always") && strcmp(arg, "never"))
 			argp_failure(state, 2, 0,
-				     "invalid --refused-forks '%s': want flagged, always or never",
-				     arg);
+				     "invalid --refused-forks '%s': want always or never", arg);
+		c->no_refusals = !strcmp(arg, "never");
 		break;
 	case OPT_NOOP:
 		if (arg && strcmp(arg, "record"))
@@ -809,7 +801,7 @@ static int trace_live(struct config *c)
 	char err[512] = "", scope[PATH_MAX] = "", *metrics_text = NULL;
 	FILE *out = NULL;
 	int ret = 1, n;
-	bool busy = false, refusals_said = false;
+	bool busy = false;
 
 	if (c->pid && kill((pid_t)c->pid, 0) && errno == ESRCH) {
 		snprintf(err, sizeof(err), "-p %u: no such process", c->pid);
@@ -869,6 +861,14 @@ static int trace_live(struct config *c)
 	/* real-time for verdicts that act; the view's keys wait for a person */
 	c->privs.memory_locked = claim_priority(c->policy.mode != POLICY_OBSERVE);
 	/* attached, files and port open: what is left needs far less */
+	/*
+	 * Refused forks: attached now or never, as attaching takes the
+	 * privileges dropped below (perf_event_open).  Without them (a kernel
+	 * without syscall tracepoints, a container without tracefs or
+	 * CAP_PERFMON) forktrace runs on, and says so.
+	 */
+	if (!c->no_refusals && live_trace_refusals(src, true) < 0)
+		fprintf(stderr, "forktrace: refused forks are not traced: %s\n", strerror(errno));
 	c->privs.signals = lo.enforce;
 	c->privs.bpf_probe = live_probe_maps;
 	c->privs.probe_ctx = src;
@@ -942,15 +942,7 @@ static int trace_live(struct config *c)
 		now = procfs_boot_ns();
 		busy = pipeline_tick(p, now);
 		fflush(po.out);
-		/* refused forks are traced while they can tell something */
-		if (c->refusals != REFUSALS_NEVER &&
-		    live_trace_refusals(src, c->refusals == REFUSALS_ALWAYS ||
-						 pipeline_flagged(p)) < 0 &&
-		    !refusals_said) {
-			refusals_said = true;
-			fprintf(stderr, "forktrace: cannot trace refused forks: %s\n",
-				strerror(errno));
-		}
+
 		if (now >= next_stats) {
 			next_stats = now + STATS_INTERVAL_NS;
 			/* losses first get their LOST records, then /proc fills the gap */

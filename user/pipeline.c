@@ -779,11 +779,6 @@ bool pipeline_recording(const struct pipeline *p)
 	return p->writer != NULL;
 }
 
-bool pipeline_flagged(const struct pipeline *p)
-{
-	return !p->o.no_detect && det_any_flagged(p->det);
-}
-
 bool pipeline_root_known(const struct pipeline *p)
 {
 	return p->root_set;

@@ -112,8 +112,6 @@ bool pipeline_recording(const struct pipeline *p);
 
 /* Did -p name a process the stream has shown? */
 bool pipeline_root_known(const struct pipeline *p);
-/* Is a runaway flagged now (what --refused-forks=flagged waits for)? */
-bool pipeline_flagged(const struct pipeline *p);
 /* The first error that stopped the pipeline, or NULL. */
 const char *pipeline_error(const struct pipeline *p);
 

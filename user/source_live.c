@@ -211,8 +211,8 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	 * no fork or vfork).  Each one found is loaded; none found, and
 	 * forktrace runs without them.  None is attached here: while any
 	 * syscall tracepoint is, every syscall of every task takes the
-	 * kernel's slow path (docs/performance.md), so they are attached when
-	 * asked (live_trace_refusals).
+	 * kernel's slow path (docs/performance.md), so the caller decides
+	 * (live_trace_refusals, --refused-forks).
 	 */
 	{
 		static const char *const calls[FT_CALL_MAX] = {
