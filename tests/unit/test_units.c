@@ -1306,32 +1306,47 @@ static void test_detect_interactive_shell_is_launcher(void)
 }
 
 /* python -> sh -c 'python x.py' -> python: copies through a shell. */
-static void test_detect_copies_through_a_shell(void)
+/*
+ * python3 x.py running two copies of itself each through `sh -c`, from
+ * working directory cwd (0: unknown), until an alert or 120 copies.
+ * Returns the only alert (NULL if none or more), the first copy in *root.
+ */
+static const struct det_verdict *synth_shell_respawn(struct synth *s, uint64_t cwd,
+						     uint32_t *root)
 {
-	struct synth s;
 	uint32_t q[256];
 	int head = 0, tail = 0;
 	uint64_t ts = 1 * SEC;
-	const struct det_verdict *v;
 
-	synth_init(&s);
-	q[tail] = synth_fork(&s, 50, ts);
-	synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"), ts + 1000);
-	while (tail < 120) {
+	s->cwd = cwd;
+	q[tail] = synth_fork(s, 50, ts);
+	synth_exec_argv(s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"), ts + 1000);
+	*root = q[0];
+	while (tail < 120 && !count_kind(s, DET_ALERT, 0)) {
 		uint32_t p = q[head++];
 
 		for (int k = 0; k < 2; k++) {
-			uint32_t sh = synth_fork(&s, p, ts += 1000000);
+			uint32_t sh = synth_fork(s, p, ts += 1000000);
 
-			synth_exec_argv(&s, sh, "/bin/sh", ARGV("/bin/sh\0-c\0python3 x.py"),
+			synth_exec_argv(s, sh, "/bin/sh", ARGV("/bin/sh\0-c\0python3 x.py"),
 					ts + 100000);
-			q[tail] = synth_fork(&s, sh, ts += 1000000);
-			synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"),
+			q[tail] = synth_fork(s, sh, ts += 1000000);
+			synth_exec_argv(s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"),
 					ts + 100000);
 		}
 	}
-	v = only_alert(&s);
-	CHECK(v && v->pattern == DET_RECURSIVE_SPAWN && v->root == q[0]);
+	return only_alert(s);
+}
+
+static void test_detect_copies_through_a_shell(void)
+{
+	struct synth s;
+	const struct det_verdict *v;
+	uint32_t root;
+
+	synth_init(&s);
+	v = synth_shell_respawn(&s, 0, &root);
+	CHECK(v && v->pattern == DET_RECURSIVE_SPAWN && v->root == root);
 	CHECK(v && v->tasks < 200);
 	synth_free(&s);
 }
@@ -1348,29 +1363,12 @@ static void test_detect_clones(void)
 {
 	const struct det_verdict *v;
 	struct synth s;
-	uint32_t q[256];
-	int head = 0, tail = 0;
+	uint32_t root;
 	uint64_t ts = 1 * SEC;
 
 	synth_init(&s);
-	s.cwd = 77;
-	q[tail] = synth_fork(&s, 50, ts);
-	synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"), ts + 1000);
-	while (tail < 120 && !count_kind(&s, DET_ALERT, 0)) {
-		uint32_t p = q[head++];
-
-		for (int k = 0; k < 2; k++) {
-			uint32_t sh = synth_fork(&s, p, ts += 1000000);
-
-			synth_exec_argv(&s, sh, "/bin/sh", ARGV("/bin/sh\0-c\0python3 x.py"),
-					ts + 100000);
-			q[tail] = synth_fork(&s, sh, ts += 1000000);
-			synth_exec_argv(&s, q[tail++], "/usr/bin/python3", ARGV("python3\0x.py"),
-					ts + 100000);
-		}
-	}
-	v = only_alert(&s);
-	CHECK(v && v->pattern == DET_RECURSIVE_SPAWN && v->root == q[0]);
+	v = synth_shell_respawn(&s, 77, &root);
+	CHECK(v && v->pattern == DET_RECURSIVE_SPAWN && v->root == root);
 	CHECK(v && v->tasks <= 40 && strstr(v->evidence, "same command line"));
 	synth_free(&s);
 
