@@ -63,7 +63,7 @@ BENIGN = {
     "prefork_grows_to_cap": ([PY, WL + "/prefork_grow.py"], 1000, 30),
     "regression_suite": ([PY, WL + "/regress_suite.py"], 1000, 40),
     "build_driver_copies": ([PY, WL + "/build_driver.py"], 1000, 60),
-    "node_cluster": (["node", WL + "/node_cluster.js"], 200, 30),
+    "node_cluster": (["node", WL + "/node_cluster.js", "8"], 300, 30),
     "perl_fork_rounds": (["perl", WL + "/perl_forker.pl"], 200, 30),
 }
 
