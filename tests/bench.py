@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (FORKTRACE, hold_live_lock, ROOT, Tracer, by_event, contain, contain_cmd, proc_status,  # noqa
-                 peak_rss_through_resync, summary, storm_result, sweep, tool)
+                 peak_rss_through_resync, runaway_alerts, summary, storm_result, sweep, tool)
 from test_detection import BENIGN, BOMBS, WL, above, run_workload, tree_of  # noqa: E402
 
 PAIRS = int(os.environ.get("BENCH_PAIRS", "9"))
@@ -328,7 +328,7 @@ def first_alert(events, rep, root_mark):
     """The bomb's first alert, blamed on its own root (a launched bomb's
     root is below the launcher, named by root_mark)."""
     pids = tree_of(events, rep["pid"])
-    alerts = [e for e in by_event(events, "alert") if e["root"] in pids and not e["update"]
+    alerts = [e for e in runaway_alerts(events) if e["root"] in pids and not e["update"]
               and (e["root"] == rep["pid"] if root_mark is None
                    else root_mark in e.get("cmdline", ""))]
     return (alerts[0] if alerts else None), pids

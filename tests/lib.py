@@ -231,6 +231,12 @@ def by_event(events, name, **match):
             and all(e.get(k) == v for k, v in match.items())]
 
 
+def runaway_alerts(events):
+    """Alerts that are verdicts on a tree's growth: not the forks_refused
+    warning, which a capped bomb draws whether or not it is flagged."""
+    return [e for e in by_event(events, "alert") if e.get("pattern") != "forks_refused"]
+
+
 def summary(events):
     s = by_event(events, "summary")
     return s[-1] if s else None

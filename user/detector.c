@@ -1443,7 +1443,7 @@ static void pile_verdict(struct detector *d, const struct proctable *t, int32_t 
 			 n, (double)(now - pp->zombie_first_ns) / 1e9, rate);
 	else
 		snprintf(v.evidence, sizeof(v.evidence),
-			 "%u live children of one program ('%.64s'), none forking, "
+			 "%u live children of one program ('%.200s'), none forking, "
 			 "%.0f more a minute: hung or leaked workers, or jobs piling up",
 			 n,
 			 /* a fork without exec runs its parent's command line */
