@@ -1373,7 +1373,7 @@ static void test_detect_clones(void)
 	synth_free(&s);
 
 	for (int style = 0; style < 2; style++) {
-		uint32_t level[400], next[400];
+		uint32_t level[400], next[400] = { 0 };
 		int n = 1, made = 1;
 
 		synth_init(&s);
