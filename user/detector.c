@@ -535,13 +535,6 @@ static int cmp_u64(const void *a, const void *b)
  * By kin (user/progid.h), a copied binary, a moved script or new -c text
  * is the same program still; unknown kin falls back to the program.
  */
-static const char *file_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 static bool same_program(const struct pt_entry *c, const struct pt_entry *a, bool kin)
 {
 	if (kin && c->prog.kin && a->prog.kin) {
@@ -554,7 +547,7 @@ static bool same_program(const struct pt_entry *c, const struct pt_entry *a, boo
 		 */
 		if (c->prog.kind == PROG_EXE && a->prog.kind == PROG_EXE && c->exe.ino &&
 		    c->exe.ino == a->exe.ino && c->exe.dev == a->exe.dev &&
-		    strcmp(file_name(c->filename), file_name(a->filename)))
+		    strcmp(prog_base_name(c->filename), prog_base_name(a->filename)))
 			return false;
 		return c->prog.kin == a->prog.kin;
 	}

@@ -64,7 +64,7 @@ static uint64_t hash_of(enum prog_kind k, const char *family, const char *s, uin
 	return h ? h : 1;
 }
 
-static const char *base_name(const char *path)
+const char *prog_base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
@@ -75,7 +75,7 @@ static const char *base_name(const char *path)
 static const struct interp *interp_of(const char *path)
 {
 	char fam[32];
-	const char *b = base_name(path);
+	const char *b = prog_base_name(path);
 	size_t n = strlen(b);
 
 	while (n && ((b[n - 1] >= '0' && b[n - 1] <= '9') || b[n - 1] == '.'))
@@ -96,7 +96,7 @@ static const struct interp *interp_of(const char *path)
 
 static bool is_wrapper(const char *path)
 {
-	const char *b = base_name(path);
+	const char *b = prog_base_name(path);
 
 	for (size_t i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++)
 		if (!strcmp(b, wrappers[i]))
@@ -124,7 +124,7 @@ static struct prog_id path_id(enum prog_kind k, const char *path, uint64_t cwd)
 	}
 	norm[n] = '\0';
 	return (struct prog_id){ hash_of(k, NULL, norm, norm[0] == '/' ? 0 : cwd), k,
-				 hash_of(k, "kin", base_name(norm), 0) };
+				 hash_of(k, "kin", prog_base_name(norm), 0) };
 }
 
 /* An interpreter's program given as text or a module: its kin is its

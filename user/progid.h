@@ -47,5 +47,7 @@ struct prog_id prog_identify(const char *filename, const char *argv, size_t len,
 void prog_set_exe_size(struct prog_id *id, uint64_t size);
 
 const char *prog_kind_name(enum prog_kind k);
+/* A path's last component: "/usr/bin/make" -> "make". */
+const char *prog_base_name(const char *path);
 
 #endif /* FT_PROGID_H */
