@@ -168,8 +168,10 @@ struct {
  * host.  LRU: a process that stopped failing is forgotten first.
  */
 struct fail_rate {
-	__u64 last_ns;
-	__u32 pending;
+	__u64 last_ns; /* of its last record, 0 for none yet */
+	__u32 pending; /* failures since, not yet in a record */
+	__s32 err;     /* the last of them */
+	__u32 call;
 	__u32 pad;
 };
 
@@ -554,13 +556,18 @@ static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_membe
 	 * Re-arm after two quiet windows: a tree the guard emptied, or one
 	 * whose burst was legitimate (and spared), gets its budget back
 	 * rather than having every later fork signalled for good.
+	 *
+	 * Another CPU may have stored a later time than this CPU's now (a bomb
+	 * forks on every CPU at once): now - last_over would wrap to a huge
+	 * value and hand the bomb a fresh budget, so a time ahead of now is
+	 * no quiet spell.
 	 */
-	if (gc->tripped && now - gc->last_over > 2 * guard_window_ns) {
+	if (gc->tripped && now > gc->last_over && now - gc->last_over > 2 * guard_window_ns) {
 		gc->tripped = 0;
 		gc->window_start = now;
 		gc->forks = 0;
 	}
-	if (!gc->tripped && now - gc->window_start > guard_window_ns) {
+	if (!gc->tripped && now > gc->window_start && now - gc->window_start > guard_window_ns) {
 		gc->window_start = now;
 		gc->forks = 0;
 	}
@@ -854,6 +861,33 @@ static __always_inline void enforce_exit(struct task_struct *p, bool group_dead,
 		bpf_map_delete_elem(&members, &k);
 }
 
+/*
+ * Failures a process had counted but not yet said (fail_rates) are said as
+ * it exits, else they would be lost with it: the last period's retries of
+ * any process, and the only refusal of one that gave up at once (dash
+ * exits on a failed fork) and came over budget.  Not budgeted: at most one
+ * record per exit, which writes one anyway.
+ */
+static __always_inline void flush_fork_fails(struct task_struct *p, const bool typed)
+{
+	__u32 tgid = RD(typed, p->tgid, p, tgid);
+	struct ft_fork_fail rec;
+	struct fail_rate *r;
+
+	r = bpf_map_lookup_elem(&fail_rates, &tgid);
+	if (!r)
+		return;
+	if (r->pending) {
+		__builtin_memset(&rec, 0, sizeof(rec));
+		fill_header(&rec.h, FT_EV_FORK_FAIL, sizeof(rec), p, typed);
+		rec.err = r->err;
+		rec.syscall = r->call;
+		rec.count = r->pending;
+		emit(&rec, sizeof(rec), FT_EV_FORK_FAIL, submit_flags(sizeof(rec)));
+	}
+	bpf_map_delete_elem(&fail_rates, &tgid);
+}
+
 static __always_inline int on_exit(struct task_struct *p, bool group_dead, const bool typed)
 {
 	struct ft_exit rec, *e = &rec;
@@ -873,6 +907,8 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 	}
 	if (!in_filter_cgroup(p))
 		return 0;
+	if (group_dead)
+		flush_fork_fails(p, typed);
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_EXIT, sizeof(*e), p, typed);
 	if (group_dead)
@@ -1005,8 +1041,11 @@ static __always_inline int on_fork_fail(long ret, __u32 call)
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	now = bpf_ktime_get_boot_ns();
 	r = bpf_map_lookup_elem(&fail_rates, &tgid);
-	if (r && now - r->last_ns < FT_FAIL_PERIOD_NS) {
+	/* last_ns may be ahead of now: another thread's, on another CPU */
+	if (r && (now <= r->last_ns || now - r->last_ns < FT_FAIL_PERIOD_NS)) {
 		__sync_fetch_and_add(&r->pending, 1);
+		r->err = (__s32)ret;
+		r->call = call;
 		return 0;
 	}
 	b = bpf_map_lookup_elem(&fail_budgets, &zero);
@@ -1020,8 +1059,12 @@ static __always_inline int on_fork_fail(long ret, __u32 call)
 		/* counted, to be said by this process's next record */
 		if (r) {
 			__sync_fetch_and_add(&r->pending, 1);
+			r->err = (__s32)ret;
+			r->call = call;
 		} else {
 			fresh.pending = 1;
+			fresh.err = (__s32)ret;
+			fresh.call = call;
 			bpf_map_update_elem(&fail_rates, &tgid, &fresh, BPF_NOEXIST);
 		}
 		return 0;

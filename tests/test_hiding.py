@@ -158,17 +158,31 @@ def refused_forks_are_reported():
           (len(failed), sum(e["count"] for e in failed), r["evidence"][:120]))
 
 
+
 @test
 def refused_forks_in_a_capped_cgroup_name_the_neighbour():
-    """Two trees in one pids cgroup: a bomb uses the cap up, a shell loop
-    beside it (launched first) has its forks refused.  The loop's refusal
-    names the bomb's flagged tree as the one that used the limit."""
-    script = ('(while :; do /bin/true || sleep 0.01; done) & loop=$!; sleep 0.3; %s & '
-              'sleep 3; kill $loop' % tool("wl_bomb_c"))
-    rep, events = run_workload(["/bin/sh", "-c", script], 60, 6, wait_all=False)
+    """Two trees in one pids cgroup: a bomb uses the cap up, a service beside
+    it (started first, forking a job every 20 ms and retrying when refused)
+    has its forks refused.  The service's refusal names the bomb's flagged
+    tree as the one that used the limit."""
+    # nothing after the bomb starts may need a fork of the launching shell
+    script = ('%s %s/py_fork_retrier.py 3.5 & svc=$!; sleep 0.5; %s & wait $svc' %
+              (PY, WL, tool("wl_bomb_c")))
+    rep, events = run_workload(["/bin/sh", "-c", script], 200, 8, wait_all=False)
     pids = tree_of(events, rep["pid"])
     bomb = first_alerts(events, pids, "fork_bomb")
     check(bomb, "the bomb was not flagged")
+    said = [l for l in rep["stdout"].splitlines() if l.startswith("refused ")]
+    check(said and said[-1] != "refused 0",
+          "the service's forks were never refused: %r" % rep["stdout"][-200:])
+    svc = [e for e in by_event(events, "exec") if e.get("filename") == PY and
+           e["pid"] in pids]
+    counted = sum(e["count"] for e in by_event(events, "fork_failed")
+                  if svc and e["pid"] == svc[0]["pid"])
+    # one record per process per 100 ms counts the failures in between; the
+    # count since its last record is said as it exits
+    check(counted == int(said[-1].split()[1]), "the service saw %s, the records count %d" %
+          (said[-1], counted))
     others = [e for e in first_alerts(events, pids, "forks_refused")
               if e["root"] != bomb[0]["root"]]
     check(others, "no refusal outside the bomb's tree was reported: %r" %

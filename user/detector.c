@@ -76,6 +76,7 @@ struct det_proc {
 	/* forks_refused, at the refused tree's top */
 	uint64_t refused, refused_reported;
 	uint32_t refused_seq;
+	uint64_t refused_ns; /* as the caller: its last fork the kernel refused */
 };
 
 struct det_alert {
@@ -724,6 +725,24 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			}
 		}
 	}
+	/*
+	 * A copy whose fork was just refused tried to make the next generation:
+	 * a tree that filled its cgroup within milliseconds is shallow (its
+	 * oldest copies made most of the forks) and makes no more forks to be
+	 * looked at by, but its youngest copies keep trying.  Only where copies
+	 * replicate by fork, so the refused child would have been a copy: a
+	 * build refused by a host-wide limit a neighbour used up gains no
+	 * generation of exec'd copies this way.
+	 */
+	if (pr->exec_edges <= pr->fork_edges)
+		for (uint32_t k = 0; k < n; k++) {
+			int32_t i = d->order[k];
+			const struct det_proc *p = st(d, t, i);
+
+			if (d->is_copy[i] && pt_get(t, i)->state == PT_ALIVE && p->refused_ns &&
+			    p->refused_ns + d->c.window_ns >= now)
+				d->forker[i] = 1;
+		}
 	for (uint32_t k = 0; k < n; k++) {
 		int32_t i = d->order[k];
 		const struct det_proc *p;
@@ -1304,23 +1323,31 @@ static bool exploded_root(struct detector *d, const struct proctable *t, int32_t
 	       a->root.start_ticks == e->key.start_ticks;
 }
 
-static bool look_at_copies(struct detector *d, const struct proctable *t, int32_t slot, bool outer,
-			   uint64_t now, det_verdict_fn fn, void *ctx)
+/* Where a look's chain of copies starts, and how it is paced. */
+enum look_from {
+	LOOK_NEW_COPY, /* slot was just made: the copies above it, each at its pace */
+	LOOK_FORKER,   /* slot tried to fork: it and the copies above, each at its pace */
+	LOOK_OUTER,    /* slot is a copy of an outer program: it and above, now */
+};
+
+static bool look_at_copies(struct detector *d, const struct proctable *t, int32_t slot,
+			   enum look_from from, uint64_t now, det_verdict_fn fn, void *ctx)
 {
 	int32_t up[DET_CLIMB_MAX], chain[DET_CLIMB_MAX], x;
 	uint32_t n = 0, first = 0, need = d->c.min_generations < d->c.min_generations_exec
 				   ? d->c.min_generations
 				   : d->c.min_generations_exec;
+	bool outer = from == LOOK_OUTER;
 	struct profile pr;
 
-	if (outer) /* slot is a copy of an outer program: its chain starts at it */
+	if (from != LOOK_NEW_COPY)
 		up[n++] = slot;
 	for (x = copy_ancestor(t, slot, PT_NONE, d->by_kin, d->c.window_ns); x != PT_NONE && n < DET_CLIMB_MAX;
 	     x = copy_ancestor(t, x, PT_NONE, d->by_kin, d->c.window_ns))
 		up[n++] = x;
 	/* a generation of forkers needs a copy below it: n copies above the
 	 * new one make at most n forker generations */
-	if (!outer && n < need)
+	if (from == LOOK_NEW_COPY && n < need)
 		return false;
 	for (uint32_t i = 0; i < n; i++)
 		chain[i] = up[n - 1 - i];
@@ -1396,7 +1423,7 @@ static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t
 			break;
 		if (copy_ancestor(t, y, PT_NONE, d->by_kin, d->c.window_ns) != PT_NONE ||
 		    !same_program(ye, pt_get(t, x), d->by_kin))
-			return look_at_copies(d, t, y, true, now, fn, ctx);
+			return look_at_copies(d, t, y, LOOK_OUTER, now, fn, ctx);
 	}
 	return false;
 }
@@ -1632,7 +1659,7 @@ static void look_at_kin(struct detector *d, const struct proctable *t, int32_t s
 	    copy_ancestor(t, slot, PT_NONE, false, 0))
 		return;
 	d->by_kin = true;
-	look_at_copies(d, t, slot, false, now, fn, ctx);
+	look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx);
 	d->by_kin = false;
 }
 
@@ -1670,7 +1697,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 			member_changed(d, t, a, now, fn, ctx);
 		return;
 	}
-	if (!look_at_copies(d, t, child, false, now, fn, ctx))
+	if (!look_at_copies(d, t, child, LOOK_NEW_COPY, now, fn, ctx))
 		look_at_kin(d, t, child, now, fn, ctx);
 }
 
@@ -1685,7 +1712,7 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 		pp->spawner = true;
 	pile_remove(d, t, slot);
 	pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
-	if (!st(d, t, slot)->alert && !look_at_copies(d, t, slot, false, now, fn, ctx))
+	if (!st(d, t, slot)->alert && !look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx))
 		look_at_kin(d, t, slot, now, fn, ctx);
 }
 
@@ -1882,14 +1909,28 @@ static struct det_alert *culprit_of(struct detector *d, const struct proctable *
 static void on_fork_refused(struct detector *d, const struct proctable *t, int32_t slot,
 			    const struct ft_fork_fail *f, det_verdict_fn fn, void *ctx)
 {
-	struct det_alert *own = alert_of(d, st(d, t, slot)), *culprit;
-	int32_t top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
-			  : copy_top(t, slot);
+	struct det_proc *fp = st(d, t, slot), *tp;
+	struct det_alert *own, *culprit;
 	const struct pt_entry *ce = pt_get(t, slot);
-	struct det_proc *tp;
+	uint64_t now = f->h.ts_ns;
 	struct det_verdict v;
+	int32_t top;
 	size_t off;
 
+	/*
+	 * A refused fork is a fork attempt (profile() counts it as one), and a
+	 * tree stalled at its cap makes no more forks to be looked at by.  A
+	 * bomb that filled its cgroup between two looks is looked at again
+	 * here (at the timer's pace: refusals do not count as forks), before
+	 * its refusals or its neighbours' are reported without a tree to blame.
+	 */
+	if (fp)
+		fp->refused_ns = now;
+	own = alert_of(d, fp);
+	if (!own && look_at_copies(d, t, slot, LOOK_FORKER, now, fn, ctx))
+		own = alert_of(d, fp);
+	top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
+		  : copy_top(t, slot);
 	if (top == PT_NONE)
 		top = slot;
 	tp = st(d, t, top);

@@ -1731,6 +1731,100 @@ static void test_detect_process_leak(void)
 	}
 }
 
+/* the kernel refused count forks by pid at ts (errno EAGAIN) */
+static void synth_refuse(struct synth *s, uint32_t pid, uint32_t count, uint64_t ts)
+{
+	struct ft_fork_fail f = { 0 };
+
+	f.h.type = FT_EV_FORK_FAIL;
+	f.h.size = sizeof(f);
+	f.h.ts_ns = ts;
+	f.h.tgid = f.h.tid = pid;
+	f.h.start_ns = START(pid);
+	f.h.cgroup_id = s->cgroup;
+	f.err = -EAGAIN;
+	f.syscall = FT_CALL_CLONE;
+	f.count = count;
+	det_feed(s->d, s->t, (union ft_record *)&f, APPLY(s->t, f), collect, s);
+}
+
+/*
+ * A C bomb that filled a small cgroup between two looks: in 2 ms its root
+ * made most of the 56 forks, so two generations of forkers, and no fork
+ * since.  Its youngest copies' refused forks are the third generation:
+ * flagged as a fork bomb (forkers that keep trying are no pool that went
+ * quiet), before the neighbour's refusal, which names it.  A pool whose
+ * workers are refused (their children would be its third generation only
+ * if they were pools too) and a deep build refused by a full host stay
+ * quiet.
+ */
+static void test_detect_bomb_stalled_at_its_cap(void)
+{
+	for (int shape = 0; shape < 3; shape++) {
+		struct synth s;
+		uint32_t root, kids[64], young[64], loop;
+		int nkids = 0, nyoung = 0;
+		uint64_t ts = 1 * SEC;
+		const struct det_verdict *v;
+
+		synth_init(&s);
+		s.cgroup = 900;
+		loop = synth_fork(&s, 50, ts);
+		root = synth_fork(&s, 50, ts += 300000000);
+		if (shape == 2) {
+			int n;
+
+			/* five levels of sub-makes, two per make, nothing to build:
+			 * one generation short of min_generations_exec */
+			uint32_t makes[64];
+
+			synth_exec_argv(&s, root, "/usr/bin/make", ARGV("make\0-j"), ts += 1000);
+			makes[0] = root;
+			n = 1;
+			for (int i = 0; n < 63; i++)
+				for (int k = 0; k < 2; k++) {
+					makes[n] = synth_fork(&s, makes[i], ts += 300000);
+					synth_exec_argv(&s, makes[n++], "/usr/bin/make",
+							ARGV("make\0-C\0dir"), ts += 100000);
+				}
+			for (uint32_t pid = root + 1; pid < s.next_pid; pid++)
+				synth_refuse(&s, pid, 1, ts += 30000000);
+			for (int i = 0; i < s.n; i++)
+				CHECK(s.got[i].pattern == DET_FORKS_REFUSED);
+			synth_free(&s);
+			continue;
+		}
+		synth_exec(&s, root, shape ? "/usr/bin/pooled" : "/tmp/bomb", ts += 1000);
+		for (int i = 0; i < 40; i++)
+			kids[nkids++] = synth_fork(&s, root, ts += 20000);
+		if (shape == 0)
+			for (int i = 0; i < 4; i++)
+				for (int k = 0; k < 3; k++)
+					young[nyoung++] = synth_fork(&s, kids[i], ts += 20000);
+		CHECK(!first_of(&s, DET_FORK_BOMB) && !first_of(&s, DET_NESTED_POOL));
+		ts += 30000000;
+		for (int i = 0; i < nyoung; i++)
+			synth_refuse(&s, young[i], 1, ts += 100000);
+		for (int i = 0; i < nkids; i++)
+			synth_refuse(&s, kids[i], 1, ts += 100000);
+		synth_refuse(&s, loop, 1, ts += 100000);
+		if (shape == 1) {
+			CHECK(!first_of(&s, DET_FORK_BOMB) && !first_of(&s, DET_NESTED_POOL));
+			synth_free(&s);
+			continue;
+		}
+		v = first_of(&s, DET_FORK_BOMB);
+		CHECK(v && v->root == root);
+		CHECK(!first_of(&s, DET_NESTED_POOL));
+		v = NULL;
+		for (int i = 0; i < s.n; i++)
+			if (s.got[i].pattern == DET_FORKS_REFUSED && s.got[i].child == loop)
+				v = &s.got[i];
+		CHECK(v && v->culprit == root);
+		synth_free(&s);
+	}
+}
+
 /*
  * Forks refused: a flagged bomb's members, then a neighbour's process in
  * the same cgroup: each refused tree reported once (doublings aside), the
@@ -4428,6 +4522,7 @@ int main(void)
 	RUN(test_detect_zombie_leak);
 	RUN(test_detect_process_leak);
 	RUN(test_detect_forks_refused);
+	RUN(test_detect_bomb_stalled_at_its_cap);
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
