@@ -865,8 +865,9 @@ static __always_inline void enforce_exit(struct task_struct *p, bool group_dead,
  * Failures a process had counted but not yet said (fail_rates) are said as
  * it exits, else they would be lost with it: the last period's retries of
  * any process, and the only refusal of one that gave up at once (dash
- * exits on a failed fork) and came over budget.  Not budgeted: at most one
- * record per exit, which writes one anyway.
+ * exits on a failed fork) and came over budget.  Not budgeted (the point
+ * is to lose no count): at most one record per exit, which writes one
+ * anyway.  Its header is the exiting thread's, and its time the exit's.
  */
 static __always_inline void flush_fork_fails(struct task_struct *p, const bool typed)
 {
@@ -907,8 +908,6 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 	}
 	if (!in_filter_cgroup(p))
 		return 0;
-	if (group_dead)
-		flush_fork_fails(p, typed);
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_EXIT, sizeof(*e), p, typed);
 	if (group_dead)
@@ -920,6 +919,10 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 	e->exit_code = RD(typed, p->exit_code, p, exit_code);
 	e->nr_threads = RD(typed, p->signal->nr_threads, p, signal, nr_threads);
 	emit(e, sizeof(*e), FT_EV_EXIT, submit_flags(sizeof(*e)));
+	/* after the exit: on a ring with room for one, the exit is the one
+	 * to keep (a lost exit makes the detector forget every zombie) */
+	if (group_dead)
+		flush_fork_fails(p, typed);
 	return 0;
 }
 
@@ -1016,6 +1019,47 @@ struct ft_sys_exit_ctx {
 	long ret;
 };
 
+/* pids cgroup levels looked at above the caller's own (a pod's is a few
+ * levels below the root: kubepods/burstable/pod.../container) */
+#define FT_PIDS_LEVELS 8
+
+/*
+ * The limit of the caller's pids cgroup, or an ancestor's, that is full:
+ * pids_can_fork() refused the fork at the first level whose counter would
+ * pass its limit, and gave the charge back, so that level still holds its
+ * limit's worth (unless a task left since: then 0, and the refusal counts
+ * for less).  0 also on a kernel without the pids controller.
+ */
+static __always_inline __u32 full_pids_limit(struct task_struct *cur)
+{
+	struct cgroup_subsys_state *css;
+	struct css_set *cgroups;
+	int id;
+
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, pids_cgrp_id))
+		return 0;
+	id = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
+	if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
+		return 0;
+	cgroups = BPF_CORE_READ(cur, cgroups);
+	if (!cgroups || bpf_core_read(&css, sizeof(css), &cgroups->subsys[id]))
+		return 0;
+	for (int i = 0; i < FT_PIDS_LEVELS && css; i++) {
+		struct pids_cgroup *pids = (void *)css; /* css is its first member */
+		__s64 counter = 0, limit = 0;
+
+		/* read by size: limit was an int64_t before it became an
+		 * atomic64_t, at the same place */
+		if (bpf_core_read(&counter, sizeof(counter), &pids->counter) ||
+		    bpf_core_read(&limit, sizeof(limit), &pids->limit))
+			return 0;
+		if (limit > 0 && limit <= 0x7fffffff && counter >= limit)
+			return (__u32)limit;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return 0;
+}
+
 /*
  * A fork the kernel refused for want of room (syscalls:sys_exit_* with
  * -EAGAIN: pids.max, RLIMIT_NPROC, pid_max, threads-max; -ENOMEM).  Other
@@ -1051,7 +1095,8 @@ static __always_inline int on_fork_fail(long ret, __u32 call)
 	b = bpf_map_lookup_elem(&fail_budgets, &zero);
 	if (!b)
 		return 0;
-	if (now - b->period_start >= FT_FAIL_PERIOD_NS) {
+	/* a program preempted on this CPU may have stored a later start */
+	if (now > b->period_start && now - b->period_start >= FT_FAIL_PERIOD_NS) {
 		b->period_start = now;
 		b->used = 0;
 	}
@@ -1075,6 +1120,7 @@ static __always_inline int on_fork_fail(long ret, __u32 call)
 	rec.err = (__s32)ret;
 	rec.syscall = call;
 	rec.count = 1 + (r ? r->pending : 0);
+	rec.pids_limit = full_pids_limit(cur);
 	fresh.last_ns = now;
 	bpf_map_update_elem(&fail_rates, &tgid, &fresh, BPF_ANY);
 	emit(&rec, sizeof(rec), FT_EV_FORK_FAIL, submit_flags(sizeof(rec)));

@@ -185,7 +185,14 @@ struct ft_fork_fail {
 	__s32 err;     /* -EAGAIN (pids.max, RLIMIT_NPROC, pid_max) or -ENOMEM */
 	__u32 syscall; /* enum ft_fork_call */
 	__u32 count;   /* failures this record stands for (>= 1) */
-	__u32 pad;
+	/*
+	 * The pids.max of the caller's pids cgroup, or of an ancestor, that
+	 * was full as the fork returned: the refusal was that limit's, and it
+	 * says how many tasks it holds.  0: none was full (RLIMIT_NPROC,
+	 * pid_max, threads-max, memory), or not known (the record a process's
+	 * exit writes, recordings made before it was filled).
+	 */
+	__u32 pids_limit;
 };
 
 struct ft_counters {

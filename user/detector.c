@@ -76,7 +76,9 @@ struct det_proc {
 	/* forks_refused, at the refused tree's top */
 	uint64_t refused, refused_reported;
 	uint32_t refused_seq;
-	uint64_t refused_ns; /* as the caller: its last fork the kernel refused */
+	/* as the caller: its last fork a full pids.max refused, and that limit */
+	uint64_t refused_ns;
+	uint32_t refused_limit;
 };
 
 struct det_alert {
@@ -729,10 +731,13 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	 * A copy whose fork was just refused tried to make the next generation:
 	 * a tree that filled its cgroup within milliseconds is shallow (its
 	 * oldest copies made most of the forks) and makes no more forks to be
-	 * looked at by, but its youngest copies keep trying.  Only where copies
-	 * replicate by fork, so the refused child would have been a copy: a
-	 * build refused by a host-wide limit a neighbour used up gains no
-	 * generation of exec'd copies this way.
+	 * looked at by, but its youngest copies keep trying.  Only when the
+	 * tree itself filled the limit that refused it: a full pids.max (the
+	 * kernel's record says which) of which its live copies hold at least
+	 * half.  A limit a neighbour used up (pid_max, threads-max, a shared
+	 * RLIMIT_NPROC, most of a pod's pids.max) must never add a generation
+	 * to an innocent tree.  And only where copies replicate by fork, so
+	 * the refused child would have been a copy: exec'd copies gain none.
 	 */
 	if (pr->exec_edges <= pr->fork_edges)
 		for (uint32_t k = 0; k < n; k++) {
@@ -740,7 +745,8 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			const struct det_proc *p = st(d, t, i);
 
 			if (d->is_copy[i] && pt_get(t, i)->state == PT_ALIVE && p->refused_ns &&
-			    p->refused_ns + d->c.window_ns >= now)
+			    p->refused_ns + d->c.window_ns >= now &&
+			    (uint64_t)pr->live_copies * 2 >= p->refused_limit)
 				d->forker[i] = 1;
 		}
 	for (uint32_t k = 0; k < n; k++) {
@@ -1921,11 +1927,14 @@ static void on_fork_refused(struct detector *d, const struct proctable *t, int32
 	 * A refused fork is a fork attempt (profile() counts it as one), and a
 	 * tree stalled at its cap makes no more forks to be looked at by.  A
 	 * bomb that filled its cgroup between two looks is looked at again
-	 * here (at the timer's pace: refusals do not count as forks), before
-	 * its refusals or its neighbours' are reported without a tree to blame.
+	 * here, at the pace looks at forks keep (a refusal is no fork: it does
+	 * not advance the count that pace also follows), before its refusals
+	 * or its neighbours' are reported without a tree to blame.
 	 */
-	if (fp)
+	if (fp && f->pids_limit) {
 		fp->refused_ns = now;
+		fp->refused_limit = f->pids_limit;
+	}
 	own = alert_of(d, fp);
 	if (!own && look_at_copies(d, t, slot, LOOK_FORKER, now, fn, ctx))
 		own = alert_of(d, fp);

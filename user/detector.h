@@ -90,6 +90,10 @@ struct det_verdict {
 	uint64_t refused;
 	uint32_t culprit, culprit_tree, culprit_tasks;
 	const char *culprit_comm;
+	/* the kernel's own count, cross-checked live by the pipeline: forks
+	 * its pids controller refused (pids.events "max"), when it was read */
+	bool pids_events_read;
+	uint64_t pids_events_max;
 	/* the nearest host limit at this pace (filled live by the pipeline) */
 	const char *limit_name; /* NULL: not known */
 	uint64_t limit_value;

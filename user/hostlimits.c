@@ -23,55 +23,119 @@ static int read_u64(const char *path, uint64_t *v)
 	return 0;
 }
 
-struct tightest {
-	struct host_limit *out;
-	uint64_t headroom;
-	bool found;
-};
-
-/* One cgroup line: walk its path upwards, every level's pids.max applies. */
-static bool pids_line(void *ctx, const char *ctrl, const char *cg)
+/* Each level of one /proc/PID/cgroup line's pids cgroup, deepest first:
+ * a v1 "pids" hierarchy, or cgroup2 (mounted at /sys/fs/cgroup, or at
+ * /sys/fs/cgroup/unified on hybrid hosts).  dir: the level's directory. */
+static void pids_levels(const char *ctrl, const char *cg, void (*fn)(void *ctx, const char *dir),
+			void *ctx)
 {
 	static const char *const v1[] = { "/sys/fs/cgroup/pids", NULL };
 	static const char *const v2[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	const char *const *roots = !strcmp(ctrl, "pids") ? v1 : !*ctrl ? v2 : NULL;
-	struct tightest *tt = ctx;
-	char file[4400];
-	uint64_t max, cur;
+	char dir[4400];
 
 	for (int r = 0; roots && r < 2 && roots[r]; r++) {
 		for (size_t n = strlen(cg); n > 0;) {
-			snprintf(file, sizeof(file), "%s%.*s/pids.max", roots[r], (int)n, cg);
-			if (!read_u64(file, &max)) {
-				snprintf(file, sizeof(file), "%s%.*s/pids.current", roots[r],
-					 (int)n, cg);
-				if (!read_u64(file, &cur) &&
-				    max - (cur < max ? cur : max) < tt->headroom) {
-					tt->headroom = max - (cur < max ? cur : max);
-					*tt->out = (struct host_limit){ "pids.max", max, cur };
-					tt->found = true;
-				}
-			}
+			snprintf(dir, sizeof(dir), "%s%.*s", roots[r], (int)n, cg);
+			fn(ctx, dir);
 			while (n > 0 && cg[n - 1] != '/')
 				n--;
 			if (n > 0)
 				n--; /* drop the slash */
 		}
 	}
+}
+
+struct tightest {
+	struct host_limit *out;
+	uint64_t headroom;
+	bool found;
+};
+
+/* every level's pids.max applies: the one with the least headroom */
+static void tightest_level(void *ctx, const char *dir)
+{
+	struct tightest *tt = ctx;
+	char file[4500];
+	uint64_t max, cur;
+
+	snprintf(file, sizeof(file), "%s/pids.max", dir);
+	if (read_u64(file, &max))
+		return;
+	snprintf(file, sizeof(file), "%s/pids.current", dir);
+	if (!read_u64(file, &cur) && max - (cur < max ? cur : max) < tt->headroom) {
+		tt->headroom = max - (cur < max ? cur : max);
+		*tt->out = (struct host_limit){ "pids.max", max, cur };
+		tt->found = true;
+	}
+}
+
+static bool pids_line(void *ctx, const char *ctrl, const char *cg)
+{
+	pids_levels(ctrl, cg, tightest_level, ctx);
 	return false; /* every hierarchy */
 }
 
-/*
- * The tightest pids.max on the way from pid's pids cgroup up to the root:
- * a v1 "pids" hierarchy, or cgroup2 (mounted at /sys/fs/cgroup, or at
- * /sys/fs/cgroup/unified on hybrid hosts).
- */
+/* The tightest pids.max on the way from pid's pids cgroup up to the root. */
 static int pids_cgroup(uint32_t pid, struct host_limit *out)
 {
 	struct tightest tt = { out, UINT64_MAX, false };
 
 	procfs_cgroups(pid, pids_line, &tt);
 	return tt.found;
+}
+
+struct pids_events {
+	uint64_t most;
+	bool found;
+};
+
+/* "max N" of one pids.events file; -1 when unreadable */
+static int read_max_events(const char *path, uint64_t *v)
+{
+	char line[128];
+	FILE *f = fopen(path, "re");
+	int ok = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "max ", 4)) {
+			*v = strtoull(line + 4, NULL, 10);
+			ok = 0;
+		}
+	fclose(f);
+	return ok;
+}
+
+/* every level's pids.events: the largest count of forks refused */
+static void events_level(void *ctx, const char *dir)
+{
+	struct pids_events *pe = ctx;
+	char file[4500];
+	uint64_t refused;
+
+	snprintf(file, sizeof(file), "%s/pids.events", dir);
+	if (read_max_events(file, &refused))
+		return;
+	pe->found = true;
+	if (refused > pe->most)
+		pe->most = refused;
+}
+
+static bool pids_events_line(void *ctx, const char *ctrl, const char *cg)
+{
+	pids_levels(ctrl, cg, events_level, ctx);
+	return false; /* every hierarchy */
+}
+
+int limits_pids_refused(uint32_t pid, uint64_t *refused)
+{
+	struct pids_events pe = { 0, false };
+
+	procfs_cgroups(pid, pids_events_line, &pe);
+	*refused = pe.most;
+	return pe.found;
 }
 
 int limits_read(uint32_t pid, uint32_t uid, uint64_t uid_tasks, struct host_limit *out)

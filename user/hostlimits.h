@@ -20,4 +20,12 @@ struct host_limit {
  * returns how many were read. */
 int limits_read(uint32_t pid, uint32_t uid, uint64_t uid_tasks, struct host_limit *out);
 
+/*
+ * The forks the pids controller refused ("max" in pids.events) in pid's
+ * pids cgroup or, where a kernel counts them at the level whose pids.max
+ * was hit, an ancestor: the largest count on the way up.  0 when no
+ * pids.events could be read (no pids controller, the process gone).
+ */
+int limits_pids_refused(uint32_t pid, uint64_t *refused);
+
 #endif /* FT_HOSTLIMITS_H */

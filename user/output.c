@@ -423,6 +423,8 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 		json_str(&j, "syscall", fork_call_name(rec));
 		json_str(&j, "errno", errno_name(rec->fork_fail.err));
 		json_u64(&j, "count", rec->fork_fail.count);
+		if (rec->fork_fail.pids_limit)
+			json_u64(&j, "pids_limit", rec->fork_fail.pids_limit);
 		break;
 	case FT_EV_RESYNC:
 		json_header(o, &j, "resync", h->ts_ns, 0, "");
@@ -611,6 +613,8 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 		json_str(&j, "errno", errno_name(v->err));
 		json_u64(&j, "refused", v->refused);
 		json_u64(&j, "caller", v->child);
+		if (v->pids_events_read)
+			json_u64(&j, "pids_events_max", v->pids_events_max);
 		if (v->culprit) {
 			json_nest(&j, "culprit");
 			json_u64(&j, "root", v->culprit);

@@ -288,6 +288,28 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 	}
 }
 
+/*
+ * forks_refused, cross-checked with the kernel (live only): pids.events of
+ * the caller's pids cgroup.  Refusals there are its pids.max's; none with
+ * forks refused means another limit (RLIMIT_NPROC, pid_max, threads-max).
+ */
+static void pids_events_check(struct det_verdict *v)
+{
+	size_t len = strnlen(v->evidence, sizeof(v->evidence));
+
+	if (!limits_pids_refused(v->child, &v->pids_events_max))
+		return;
+	v->pids_events_read = true;
+	if (v->pids_events_max)
+		snprintf(v->evidence + len, sizeof(v->evidence) - len,
+			 "; its pids cgroup's pids.events counts %llu forks refused by pids.max",
+			 (unsigned long long)v->pids_events_max);
+	else
+		snprintf(v->evidence + len, sizeof(v->evidence) - len,
+			 "; its pids cgroup's pids.events counts none: another limit "
+			 "(RLIMIT_NPROC, pid_max, threads-max)");
+}
+
 /* Resolve a cgroup on the node (ct_resolve), within this second's search
  * budget; a cgroup gone already is never asked again. */
 static bool resolve(struct pipeline *p, uint64_t cgroup_id, uint32_t pid, uint32_t ppid,
@@ -357,6 +379,9 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION &&
 	    (!p->policy || !(p->o.policy.act_on & (1u << v->pattern))))
 		nearest_limit(p, slot, v);
+	if (p->o.host_limits && v->pattern == DET_FORKS_REFUSED &&
+	    (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE))
+		pids_events_check(v);
 	output_verdict(p->out, v, slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
 	if (p->ob.verdict)
 		p->ob.verdict(p->ob.ctx, v,

@@ -1731,8 +1731,10 @@ static void test_detect_process_leak(void)
 	}
 }
 
-/* the kernel refused count forks by pid at ts (errno EAGAIN) */
-static void synth_refuse(struct synth *s, uint32_t pid, uint32_t count, uint64_t ts)
+/* the kernel refused count forks by pid at ts (errno EAGAIN); pids_limit:
+ * the full pids.max that refused them, 0 for another limit */
+static void synth_refuse(struct synth *s, uint32_t pid, uint32_t count, uint32_t pids_limit,
+			 uint64_t ts)
 {
 	struct ft_fork_fail f = { 0 };
 
@@ -1745,24 +1747,28 @@ static void synth_refuse(struct synth *s, uint32_t pid, uint32_t count, uint64_t
 	f.err = -EAGAIN;
 	f.syscall = FT_CALL_CLONE;
 	f.count = count;
+	f.pids_limit = pids_limit;
 	det_feed(s->d, s->t, (union ft_record *)&f, APPLY(s->t, f), collect, s);
 }
 
 /*
  * A C bomb that filled a small cgroup between two looks: in 2 ms its root
- * made most of the 56 forks, so two generations of forkers, and no fork
- * since.  Its youngest copies' refused forks are the third generation:
- * flagged as a fork bomb (forkers that keep trying are no pool that went
- * quiet), before the neighbour's refusal, which names it.  A pool whose
- * workers are refused (their children would be its third generation only
- * if they were pools too) and a deep build refused by a full host stay
- * quiet.
+ * made most of the 53 forks, so two generations of forkers, and no fork
+ * since.  Its youngest copies' forks refused by the full pids.max of 60 it
+ * fills are the third generation: flagged as a fork bomb, before the
+ * neighbour's refusal, which names it.  The same tree refused by a limit
+ * a neighbour used up is left alone: by pid_max or RLIMIT_NPROC (no full
+ * pids.max in the record), or by a pod's pids.max of 400 it holds a
+ * fraction of.  So is a build of exec'd copies refused by a pids.max it
+ * fills (one generation short of min_generations_exec).
  */
 static void test_detect_bomb_stalled_at_its_cap(void)
 {
-	for (int shape = 0; shape < 3; shape++) {
+	static const uint32_t limit_of_shape[] = { 60, 0, 400, 64 };
+
+	for (int shape = 0; shape < 4; shape++) {
 		struct synth s;
-		uint32_t root, kids[64], young[64], loop;
+		uint32_t root, kids[64], young[64], loop, limit = limit_of_shape[shape];
 		int nkids = 0, nyoung = 0;
 		uint64_t ts = 1 * SEC;
 		const struct det_verdict *v;
@@ -1771,16 +1777,13 @@ static void test_detect_bomb_stalled_at_its_cap(void)
 		s.cgroup = 900;
 		loop = synth_fork(&s, 50, ts);
 		root = synth_fork(&s, 50, ts += 300000000);
-		if (shape == 2) {
-			int n;
-
-			/* five levels of sub-makes, two per make, nothing to build:
-			 * one generation short of min_generations_exec */
+		if (shape == 3) {
+			/* five levels of sub-makes, two per make, nothing to build */
 			uint32_t makes[64];
+			int n = 1;
 
 			synth_exec_argv(&s, root, "/usr/bin/make", ARGV("make\0-j"), ts += 1000);
 			makes[0] = root;
-			n = 1;
 			for (int i = 0; n < 63; i++)
 				for (int k = 0; k < 2; k++) {
 					makes[n] = synth_fork(&s, makes[i], ts += 300000);
@@ -1788,28 +1791,28 @@ static void test_detect_bomb_stalled_at_its_cap(void)
 							ARGV("make\0-C\0dir"), ts += 100000);
 				}
 			for (uint32_t pid = root + 1; pid < s.next_pid; pid++)
-				synth_refuse(&s, pid, 1, ts += 30000000);
+				synth_refuse(&s, pid, 1, limit, ts += 30000000);
 			for (int i = 0; i < s.n; i++)
 				CHECK(s.got[i].pattern == DET_FORKS_REFUSED);
 			synth_free(&s);
 			continue;
 		}
-		synth_exec(&s, root, shape ? "/usr/bin/pooled" : "/tmp/bomb", ts += 1000);
+		synth_exec(&s, root, "/tmp/bomb", ts += 1000);
 		for (int i = 0; i < 40; i++)
 			kids[nkids++] = synth_fork(&s, root, ts += 20000);
-		if (shape == 0)
-			for (int i = 0; i < 4; i++)
-				for (int k = 0; k < 3; k++)
-					young[nyoung++] = synth_fork(&s, kids[i], ts += 20000);
+		for (int i = 0; i < 4; i++)
+			for (int k = 0; k < 3; k++)
+				young[nyoung++] = synth_fork(&s, kids[i], ts += 20000);
 		CHECK(!first_of(&s, DET_FORK_BOMB) && !first_of(&s, DET_NESTED_POOL));
 		ts += 30000000;
 		for (int i = 0; i < nyoung; i++)
-			synth_refuse(&s, young[i], 1, ts += 100000);
+			synth_refuse(&s, young[i], 1, limit, ts += 100000);
 		for (int i = 0; i < nkids; i++)
-			synth_refuse(&s, kids[i], 1, ts += 100000);
-		synth_refuse(&s, loop, 1, ts += 100000);
-		if (shape == 1) {
-			CHECK(!first_of(&s, DET_FORK_BOMB) && !first_of(&s, DET_NESTED_POOL));
+			synth_refuse(&s, kids[i], 1, limit, ts += 100000);
+		synth_refuse(&s, loop, 1, limit, ts += 100000);
+		if (shape) {
+			for (int i = 0; i < s.n; i++)
+				CHECK(s.got[i].pattern == DET_FORKS_REFUSED);
 			synth_free(&s);
 			continue;
 		}
