@@ -1838,7 +1838,6 @@ static void test_detect_forks_refused(void)
 {
 	struct synth s;
 	const struct det_verdict *v;
-	struct ft_fork_fail f = { 0 };
 	uint32_t root, other;
 	uint64_t ts;
 
@@ -1850,19 +1849,8 @@ static void test_detect_forks_refused(void)
 	CHECK(count_kind(&s, DET_ALERT, root) == 1);
 	other = synth_fork(&s, 50, ts += 1000000);
 	synth_exec(&s, other, "/usr/bin/make", ts += 1000000);
-	f.h.type = FT_EV_FORK_FAIL;
-	f.h.size = sizeof(f);
-	f.err = -EAGAIN;
-	f.syscall = FT_CALL_CLONE;
-	for (int i = 0; i < 8; i++) {
-		uint32_t pid = i < 4 ? root + 1 + (uint32_t)i : other;
-
-		f.h.ts_ns = ts += 1000000;
-		f.h.tgid = f.h.tid = pid;
-		f.h.start_ns = START(pid);
-		f.count = 3;
-		det_feed(s.d, s.t, (union ft_record *)&f, APPLY(s.t, f), collect, &s);
-	}
+	for (int i = 0; i < 8; i++)
+		synth_refuse(&s, i < 4 ? root + 1 + (uint32_t)i : other, 3, 0, ts += 1000000);
 	v = first_of(&s, DET_FORKS_REFUSED);
 	CHECK(v && v->root == root && v->err == -EAGAIN && v->culprit == root);
 	CHECK(v && strstr(v->evidence, "(itself)"));
@@ -1880,11 +1868,8 @@ static void test_detect_forks_refused(void)
 	s.cgroup = 901;
 	other = synth_fork(&s, 50, ts += 1000000);
 	synth_exec(&s, other, "/usr/bin/make", ts += 1000000);
-	f.h.ts_ns = ts += 1000000;
-	f.h.tgid = f.h.tid = other;
-	f.h.start_ns = START(other);
 	s.n = 0;
-	det_feed(s.d, s.t, (union ft_record *)&f, APPLY(s.t, f), collect, &s);
+	synth_refuse(&s, other, 3, 0, ts += 1000000);
 	v = first_of(&s, DET_FORKS_REFUSED);
 	CHECK(v && v->root == other && !v->culprit);
 	synth_free(&s);
