@@ -734,9 +734,10 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	 * looked at by, but its youngest copies keep trying.  Only when the
 	 * tree itself filled the limit that refused it: a full pids.max (the
 	 * kernel's record says which) of which its live copies hold at least
-	 * half.  A limit a neighbour used up (pid_max, threads-max, a shared
-	 * RLIMIT_NPROC, most of a pod's pids.max) must never add a generation
-	 * to an innocent tree.  And only where copies replicate by fork, so
+	 * half, and not a small one (under twice min_tasks a couple of a
+	 * shared daemon's copies would be half of it).  A limit a neighbour
+	 * used up (pid_max, threads-max, a shared RLIMIT_NPROC, most of a
+	 * pod's pids.max) must never add a generation to an innocent tree.  And only where copies replicate by fork, so
 	 * the refused child would have been a copy: exec'd copies gain none.
 	 */
 	if (pr->exec_edges <= pr->fork_edges)
@@ -746,6 +747,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 
 			if (d->is_copy[i] && pt_get(t, i)->state == PT_ALIVE && p->refused_ns &&
 			    p->refused_ns + d->c.window_ns >= now &&
+			    p->refused_limit >= 2 * d->c.min_tasks &&
 			    (uint64_t)pr->live_copies * 2 >= p->refused_limit)
 				d->forker[i] = 1;
 		}
@@ -1931,8 +1933,8 @@ static void on_fork_refused(struct detector *d, const struct proctable *t, int32
 	 * not advance the count that pace also follows), before its refusals
 	 * or its neighbours' are reported without a tree to blame.
 	 */
-	if (fp && f->pids_limit) {
-		fp->refused_ns = now;
+	if (fp) { /* the last refusal says which limit refused it */
+		fp->refused_ns = f->pids_limit ? now : 0;
 		fp->refused_limit = f->pids_limit;
 	}
 	own = alert_of(d, fp);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "hostlimits.h"
 #include "procfs.h"
 
@@ -86,8 +87,8 @@ static int pids_cgroup(uint32_t pid, struct host_limit *out)
 }
 
 struct pids_events {
-	uint64_t most;
-	bool found;
+	uint64_t refused;
+	bool looked, found;
 };
 
 /* "max N" of one pids.events file; -1 when unreadable */
@@ -108,33 +109,44 @@ static int read_max_events(const char *path, uint64_t *v)
 	return ok;
 }
 
-/* every level's pids.events: the largest count of forks refused */
+/* the deepest level only: the caller's own cgroup */
 static void events_level(void *ctx, const char *dir)
 {
 	struct pids_events *pe = ctx;
 	char file[4500];
-	uint64_t refused;
 
-	snprintf(file, sizeof(file), "%s/pids.events", dir);
-	if (read_max_events(file, &refused))
+	/* a hierarchy not mounted there (cgroup2 of a hybrid host) is no
+	 * answer: the next root, or the next line, may have it */
+	if (pe->looked || access(dir, F_OK))
 		return;
-	pe->found = true;
-	if (refused > pe->most)
-		pe->most = refused;
+	pe->looked = true;
+	snprintf(file, sizeof(file), "%s/pids.events.local", dir);
+	if (!read_max_events(file, &pe->refused)) {
+		pe->found = true;
+		return;
+	}
+	snprintf(file, sizeof(file), "%s/pids.events", dir);
+	pe->found = !read_max_events(file, &pe->refused);
 }
 
 static bool pids_events_line(void *ctx, const char *ctrl, const char *cg)
 {
+	struct pids_events *pe = ctx;
+
+	/* "/..": a cgroup outside this cgroup namespace, not under our mount */
+	if (!strncmp(cg, "/..", 3) || pe->found)
+		return false;
+	pe->looked = false;
 	pids_levels(ctrl, cg, events_level, ctx);
 	return false; /* every hierarchy */
 }
 
 int limits_pids_refused(uint32_t pid, uint64_t *refused)
 {
-	struct pids_events pe = { 0, false };
+	struct pids_events pe = { 0, false, false };
 
 	procfs_cgroups(pid, pids_events_line, &pe);
-	*refused = pe.most;
+	*refused = pe.refused;
 	return pe.found;
 }
 

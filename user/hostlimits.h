@@ -21,10 +21,13 @@ struct host_limit {
 int limits_read(uint32_t pid, uint32_t uid, uint64_t uid_tasks, struct host_limit *out);
 
 /*
- * The forks the pids controller refused ("max" in pids.events) in pid's
- * pids cgroup or, where a kernel counts them at the level whose pids.max
- * was hit, an ancestor: the largest count on the way up.  0 when no
- * pids.events could be read (no pids controller, the process gone).
+ * The forks the pids controller refused in pid's own pids cgroup, by its
+ * limit or an ancestor's: "max" of pids.events.local where the kernel has
+ * it (Linux 6.11 made pids.events count at the level whose limit was hit
+ * and every level above it, node-wide counts near the root), else of
+ * pids.events, which counted at the forking task's cgroup.  0 when none
+ * could be read (no pids controller, the process gone, a cgroup outside
+ * this cgroup namespace).
  */
 int limits_pids_refused(uint32_t pid, uint64_t *refused);
 

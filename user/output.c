@@ -521,6 +521,11 @@ static void human_verdict(struct output *o, const struct det_verdict *v, uint64_
 			v->pattern == DET_ZOMBIE_LEAK ? "zombies" : "idle children", v->per_minute,
 			v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
 			v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
+	else if (v->pattern == DET_FORKS_REFUSED && v->pids_events_read)
+		fprintf(o->f, ": %llu forks refused (%s); pids.events: %llu by pids.max%s\n",
+			(unsigned long long)v->refused, errno_name(v->err),
+			(unsigned long long)v->pids_events_max,
+			v->pids_events_max ? "" : ", another limit");
 	else if (v->pattern == DET_FORKS_REFUSED)
 		fprintf(o->f, ": %llu forks refused (%s)\n", (unsigned long long)v->refused,
 			errno_name(v->err));

@@ -290,24 +290,13 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 
 /*
  * forks_refused, cross-checked with the kernel (live only): pids.events of
- * the caller's pids cgroup.  Refusals there are its pids.max's; none with
+ * the caller's pids cgroup.  Refusals there are a pids.max's; none with
  * forks refused means another limit (RLIMIT_NPROC, pid_max, threads-max).
+ * A field of its own, never the evidence: a replay cannot read it.
  */
 static void pids_events_check(struct det_verdict *v)
 {
-	size_t len = strnlen(v->evidence, sizeof(v->evidence));
-
-	if (!limits_pids_refused(v->child, &v->pids_events_max))
-		return;
-	v->pids_events_read = true;
-	if (v->pids_events_max)
-		snprintf(v->evidence + len, sizeof(v->evidence) - len,
-			 "; its pids cgroup's pids.events counts %llu forks refused by pids.max",
-			 (unsigned long long)v->pids_events_max);
-	else
-		snprintf(v->evidence + len, sizeof(v->evidence) - len,
-			 "; its pids cgroup's pids.events counts none: another limit "
-			 "(RLIMIT_NPROC, pid_max, threads-max)");
+	v->pids_events_read = limits_pids_refused(v->child, &v->pids_events_max) > 0;
 }
 
 /* Resolve a cgroup on the node (ct_resolve), within this second's search

@@ -1758,15 +1758,16 @@ static void synth_refuse(struct synth *s, uint32_t pid, uint32_t count, uint32_t
  * fills are the third generation: flagged as a fork bomb, before the
  * neighbour's refusal, which names it.  The same tree refused by a limit
  * a neighbour used up is left alone: by pid_max or RLIMIT_NPROC (no full
- * pids.max in the record), or by a pod's pids.max of 400 it holds a
- * fraction of.  So is a build of exec'd copies refused by a pids.max it
+ * pids.max in the record), by a pod's pids.max of 400 it holds a fraction
+ * of, or by a pids.max of 30 (under twice min_tasks: a few of a shared
+ * daemon's copies would fill half of it).  So is a build of exec'd copies refused by a pids.max it
  * fills (one generation short of min_generations_exec).
  */
 static void test_detect_bomb_stalled_at_its_cap(void)
 {
-	static const uint32_t limit_of_shape[] = { 60, 0, 400, 64 };
+	static const uint32_t limit_of_shape[] = { 60, 0, 400, 64, 30 };
 
-	for (int shape = 0; shape < 4; shape++) {
+	for (int shape = 0; shape < 5; shape++) {
 		struct synth s;
 		uint32_t root, kids[64], young[64], loop, limit = limit_of_shape[shape];
 		int nkids = 0, nyoung = 0;
