@@ -1048,8 +1048,7 @@ static __always_inline __u32 full_pids_limit(struct task_struct *cur)
 		struct pids_cgroup *pids = (void *)css; /* css is its first member */
 		__s64 counter = 0, limit = 0;
 
-		/* read by size: limit was an int64_t before it became an
-		 * atomic64_t, at the same place */
+		/* both atomic64_t: read as the 8 bytes they hold */
 		if (bpf_core_read(&counter, sizeof(counter), &pids->counter) ||
 		    bpf_core_read(&limit, sizeof(limit), &pids->limit))
 			return 0;

@@ -737,8 +737,9 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	 * half, and not a small one (under twice min_tasks a couple of a
 	 * shared daemon's copies would be half of it).  A limit a neighbour
 	 * used up (pid_max, threads-max, a shared RLIMIT_NPROC, most of a
-	 * pod's pids.max) must never add a generation to an innocent tree.  And only where copies replicate by fork, so
-	 * the refused child would have been a copy: exec'd copies gain none.
+	 * pod's pids.max) must never add a generation to an innocent tree.
+	 * And only where copies replicate by fork, so the refused child would
+	 * have been a copy: exec'd copies gain none.
 	 */
 	if (pr->exec_edges <= pr->fork_edges)
 		for (uint32_t k = 0; k < n; k++) {
