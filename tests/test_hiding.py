@@ -203,9 +203,10 @@ def refused_forks_in_a_capped_cgroup_name_the_neighbour():
     # nothing after the bomb starts may need a fork of the launching shell
     script = ('%s %s/py_fork_retrier.py 3.5 & svc=$!; sleep 0.5; %s & wait $svc' %
               (PY, WL, tool("wl_bomb_c")))
-    # a small cap: the bomb's copies spin on refused forks, and the fewer
-    # they are the sooner the service gets a CPU to try and to report on
-    rep, events = run_workload(["/bin/sh", "-c", script], 60, 20, wait_all=False)
+    # a cap the bomb grows into over a few doublings (a cap it filled in
+    # one burst would leave it too shallow to flag: refusals are no
+    # growth); the service still gets a CPU to try and to report on
+    rep, events = run_workload(["/bin/sh", "-c", script], 300, 20, wait_all=False)
     pids = tree_of(events, rep["pid"])
     bomb = first_alerts(events, pids, "fork_bomb")
     check(bomb, "the bomb was not flagged")

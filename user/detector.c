@@ -76,9 +76,6 @@ struct det_proc {
 	/* forks_refused, at the refused tree's top */
 	uint64_t refused, refused_reported;
 	uint32_t refused_seq;
-	/* as the caller: its last fork a full pids.max refused, and that limit */
-	uint64_t refused_ns;
-	uint32_t refused_limit;
 };
 
 struct det_alert {
@@ -727,31 +724,6 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			}
 		}
 	}
-	/*
-	 * A copy whose fork was just refused tried to make the next generation:
-	 * a tree that filled its cgroup within milliseconds is shallow (its
-	 * oldest copies made most of the forks) and makes no more forks to be
-	 * looked at by, but its youngest copies keep trying.  Only when the
-	 * tree itself filled the limit that refused it: a full pids.max (the
-	 * kernel's record says which) of which its live copies hold at least
-	 * half, and not a small one (under twice min_tasks a couple of a
-	 * shared daemon's copies would be half of it).  A limit a neighbour
-	 * used up (pid_max, threads-max, a shared RLIMIT_NPROC, most of a
-	 * pod's pids.max) must never add a generation to an innocent tree.
-	 * And only where copies replicate by fork, so the refused child would
-	 * have been a copy: exec'd copies gain none.
-	 */
-	if (pr->exec_edges <= pr->fork_edges)
-		for (uint32_t k = 0; k < n; k++) {
-			int32_t i = d->order[k];
-			const struct det_proc *p = st(d, t, i);
-
-			if (d->is_copy[i] && pt_get(t, i)->state == PT_ALIVE && p->refused_ns &&
-			    p->refused_ns + d->c.window_ns >= now &&
-			    p->refused_limit >= 2 * d->c.min_tasks &&
-			    (uint64_t)pr->live_copies * 2 >= p->refused_limit)
-				d->forker[i] = 1;
-		}
 	for (uint32_t k = 0; k < n; k++) {
 		int32_t i = d->order[k];
 		const struct det_proc *p;
@@ -1335,7 +1307,6 @@ static bool exploded_root(struct detector *d, const struct proctable *t, int32_t
 /* Where a look's chain of copies starts, and how it is paced. */
 enum look_from {
 	LOOK_NEW_COPY, /* slot was just made: the copies above it, each at its pace */
-	LOOK_FORKER,   /* slot tried to fork: it and the copies above, each at its pace */
 	LOOK_OUTER,    /* slot is a copy of an outer program: it and above, now */
 };
 
@@ -1918,29 +1889,20 @@ static struct det_alert *culprit_of(struct detector *d, const struct proctable *
 static void on_fork_refused(struct detector *d, const struct proctable *t, int32_t slot,
 			    const struct ft_fork_fail *f, det_verdict_fn fn, void *ctx)
 {
-	struct det_proc *fp = st(d, t, slot), *tp;
+	struct det_proc *tp;
 	struct det_alert *own, *culprit;
 	const struct pt_entry *ce = pt_get(t, slot);
-	uint64_t now = f->h.ts_ns;
 	struct det_verdict v;
 	int32_t top;
 	size_t off;
 
 	/*
-	 * A refused fork is a fork attempt (profile() counts it as one), and a
-	 * tree stalled at its cap makes no more forks to be looked at by.  A
-	 * bomb that filled its cgroup between two looks is looked at again
-	 * here, at the pace looks at forks keep (a refusal is no fork: it does
-	 * not advance the count that pace also follows), before its refusals
-	 * or its neighbours' are reported without a tree to blame.
+	 * Refusals are no evidence of growth: a tree stalled at a limit a
+	 * neighbour used up (pid_max, a shared RLIMIT_NPROC, a pod's pids.max)
+	 * must not look any more like a runaway for it.  They are reported,
+	 * and blamed on a flagged tree, never counted as forks.
 	 */
-	if (fp) { /* the last refusal says which limit refused it */
-		fp->refused_ns = f->pids_limit ? now : 0;
-		fp->refused_limit = f->pids_limit;
-	}
-	own = alert_of(d, fp);
-	if (!own && look_at_copies(d, t, slot, LOOK_FORKER, now, fn, ctx))
-		own = alert_of(d, fp);
+	own = alert_of(d, st(d, t, slot));
 	top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
 		  : copy_top(t, slot);
 	if (top == PT_NONE)

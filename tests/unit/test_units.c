@@ -1752,31 +1752,26 @@ static void synth_refuse(struct synth *s, uint32_t pid, uint32_t count, uint32_t
 }
 
 /*
- * A C bomb that filled a small cgroup between two looks: in 2 ms its root
- * made most of the 53 forks, so two generations of forkers, and no fork
- * since.  Its youngest copies' forks refused by the full pids.max of 60 it
- * fills are the third generation: flagged as a fork bomb, before the
- * neighbour's refusal, which names it.  The same tree refused by a limit
- * a neighbour used up is left alone: by pid_max or RLIMIT_NPROC (no full
- * pids.max in the record), by a pod's pids.max of 400 it holds a fraction
- * of, or by a pids.max of 30 (under twice min_tasks: a few of a shared
- * daemon's copies would fill half of it).  So is a build of exec'd copies refused by a pids.max it
- * fills (one generation short of min_generations_exec).
+ * Refusals are no growth.  A C bomb that filled its cgroup between two
+ * looks (its root made most of the 53 forks in 2 ms: two generations of
+ * forkers) whose copies are then refused, by its own full pids.max or by
+ * a limit a neighbour used up, gains no generation: the same records come
+ * from an innocent two-level tree next to a neighbour that exhausted
+ * pid_max or a shared RLIMIT_NPROC.  Nor does a build of exec'd copies.
+ * Each refusal is reported; none is a verdict on the tree.
  */
-static void test_detect_bomb_stalled_at_its_cap(void)
+static void test_detect_refusals_are_no_growth(void)
 {
-	static const uint32_t limit_of_shape[] = { 60, 0, 400, 64, 30 };
+	static const uint32_t limit_of_shape[] = { 60, 0, 400, 64 };
 
-	for (int shape = 0; shape < 5; shape++) {
+	for (int shape = 0; shape < 4; shape++) {
 		struct synth s;
-		uint32_t root, kids[64], young[64], loop, limit = limit_of_shape[shape];
-		int nkids = 0, nyoung = 0;
+		uint32_t root, kids[64], young[64], limit = limit_of_shape[shape];
+		int nkids = 0, nyoung = 0, refusals = 0;
 		uint64_t ts = 1 * SEC;
-		const struct det_verdict *v;
 
 		synth_init(&s);
 		s.cgroup = 900;
-		loop = synth_fork(&s, 50, ts);
 		root = synth_fork(&s, 50, ts += 300000000);
 		if (shape == 3) {
 			/* five levels of sub-makes, two per make, nothing to build */
@@ -1793,38 +1788,27 @@ static void test_detect_bomb_stalled_at_its_cap(void)
 				}
 			for (uint32_t pid = root + 1; pid < s.next_pid; pid++)
 				synth_refuse(&s, pid, 1, limit, ts += 30000000);
-			for (int i = 0; i < s.n; i++)
-				CHECK(s.got[i].pattern == DET_FORKS_REFUSED);
-			synth_free(&s);
-			continue;
+		} else {
+			synth_exec(&s, root, "/tmp/bomb", ts += 1000);
+			for (int i = 0; i < 40; i++)
+				kids[nkids++] = synth_fork(&s, root, ts += 20000);
+			for (int i = 0; i < 4; i++)
+				for (int k = 0; k < 3; k++)
+					young[nyoung++] = synth_fork(&s, kids[i], ts += 20000);
+			CHECK(s.n == 0);
+			ts += 30000000;
+			for (int round = 0; round < 3; round++, ts += 100000000) {
+				for (int i = 0; i < nyoung; i++)
+					synth_refuse(&s, young[i], 1, limit, ts += 100000);
+				for (int i = 0; i < nkids; i++)
+					synth_refuse(&s, kids[i], 1, limit, ts += 100000);
+			}
 		}
-		synth_exec(&s, root, "/tmp/bomb", ts += 1000);
-		for (int i = 0; i < 40; i++)
-			kids[nkids++] = synth_fork(&s, root, ts += 20000);
-		for (int i = 0; i < 4; i++)
-			for (int k = 0; k < 3; k++)
-				young[nyoung++] = synth_fork(&s, kids[i], ts += 20000);
-		CHECK(!first_of(&s, DET_FORK_BOMB) && !first_of(&s, DET_NESTED_POOL));
-		ts += 30000000;
-		for (int i = 0; i < nyoung; i++)
-			synth_refuse(&s, young[i], 1, limit, ts += 100000);
-		for (int i = 0; i < nkids; i++)
-			synth_refuse(&s, kids[i], 1, limit, ts += 100000);
-		synth_refuse(&s, loop, 1, limit, ts += 100000);
-		if (shape) {
-			for (int i = 0; i < s.n; i++)
-				CHECK(s.got[i].pattern == DET_FORKS_REFUSED);
-			synth_free(&s);
-			continue;
+		for (int i = 0; i < s.n; i++) {
+			CHECK(s.got[i].pattern == DET_FORKS_REFUSED);
+			refusals += s.got[i].pattern == DET_FORKS_REFUSED;
 		}
-		v = first_of(&s, DET_FORK_BOMB);
-		CHECK(v && v->root == root);
-		CHECK(!first_of(&s, DET_NESTED_POOL));
-		v = NULL;
-		for (int i = 0; i < s.n; i++)
-			if (s.got[i].pattern == DET_FORKS_REFUSED && s.got[i].child == loop)
-				v = &s.got[i];
-		CHECK(v && v->culprit == root);
+		CHECK(refusals > 0);
 		synth_free(&s);
 	}
 }
@@ -4511,7 +4495,7 @@ int main(void)
 	RUN(test_detect_zombie_leak);
 	RUN(test_detect_process_leak);
 	RUN(test_detect_forks_refused);
-	RUN(test_detect_bomb_stalled_at_its_cap);
+	RUN(test_detect_refusals_are_no_growth);
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
