@@ -155,8 +155,10 @@ def prefork_master_is_never_the_root_when_a_worker_bombs():
                                  if e.get("complete")], 10, "a completed kill")[0]
         evs = tracer_events(t)
         alert = [e for e in by_event(evs, "alert") if e["root"] == done["root"]][0]
-        check(alert["root"] == bomber, "root %d (%s), want the bombing worker %d; master %d" %
-              (alert["root"], alert.get("cmdline"), bomber, master))
+        check(alert["root"] == bomber, "root %d (%s), want the bombing worker %d; master %d "
+              "(%s at %s tasks: %s)" % (alert["root"], alert.get("cmdline"), bomber, master,
+                                        alert["pattern"], alert.get("tasks"),
+                                        alert.get("evidence")))
         spared = [master] + [w for w in workers if w != bomber]
         gone = {p: proc_state(p) for p in spared if proc_state(p) in (None, "Z")}
         check(not gone, "the master or an idle worker died: %r" % gone)
