@@ -758,10 +758,37 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	 * or two of it: no pool.
 	 */
 	{
-		uint64_t margin = d->c.window_ns;
+		uint64_t margin = d->c.window_ns, began = 0;
+		double runaway_ms = pr->doubling_ms;
+		uint32_t young = 0;
 
-		if (doublings_ns(pr->doubling_ms, 4) > margin)
-			margin = doublings_ns(pr->doubling_ms, 4);
+		/*
+		 * The runaway's own pace: the median age of the live copies
+		 * born since its first fork.  The whole tree's median counts
+		 * the very workers in question: a young master's 8 workers,
+		 * 4 s old, beside a bomb first looked at with 8 copies, made
+		 * the median 4 s, the margin 16 s, and the master the root.
+		 */
+		for (uint32_t k = 0; k < n; k++) {
+			uint64_t gs = d->growth_start[d->order[k]];
+
+			if (gs && (!began || gs < began))
+				began = gs;
+		}
+		for (uint32_t k = 0; began && k < n; k++) {
+			int32_t i = d->order[k];
+			const struct pt_entry *e = pt_get(t, i);
+			uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+
+			if (d->is_copy[i] && e->state == PT_ALIVE && born >= began)
+				d->ages[young++] = now > born ? now - born : 0;
+		}
+		if (young) {
+			qsort(d->ages, young, sizeof(*d->ages), cmp_u64);
+			runaway_ms = (double)d->ages[young / 2] / 1e6;
+		}
+		if (doublings_ns(runaway_ms, 4) > margin)
+			margin = doublings_ns(runaway_ms, 4);
 		for (uint32_t k = 1; k < n; k++) {
 			int32_t i = d->order[k], a = d->copy_of[i];
 			const struct pt_entry *e = pt_get(t, i);

@@ -3739,6 +3739,48 @@ static void test_choose_root_prefork_master(void)
  * master respawns it, and less than a second later another worker bombs:
  * the worker is the root, never the master.
  */
+/*
+ * A young pre-fork master (8 workers, 4 s old) whose worker bombs at a
+ * moderate pace (one fork per 5 to 100 ms): first looked at with about as
+ * many bomb copies as old workers, the tree's median age is a worker's.
+ * The workers are idle all the same: the root is the bombing worker, at
+ * every pace, never the master.
+ */
+static void test_detect_young_prefork_master_is_not_the_root(void)
+{
+	static const uint64_t paces[] = { 300000, 5000000, 20000000, 50000000, 100000000 };
+
+	for (int k = 0; k < 5; k++) {
+		struct synth s;
+		uint32_t master, workers[8], q[256];
+		int head = 0, tail = 0;
+		uint64_t ts = 1 * SEC;
+		const struct det_verdict *v;
+
+		synth_init(&s);
+		master = synth_fork(&s, 50, ts);
+		synth_exec_argv(&s, master, "/usr/bin/python3", ARGV("python3\0t.py"), ts + 1000);
+		for (int i = 0; i < 8; i++)
+			workers[i] = synth_fork(&s, master, ts += 1000000);
+		ts += 4 * SEC;
+		synth_exit(&s, workers[7], ts, SIGSEGV);
+		workers[7] = synth_fork(&s, master, ts += 1000000);
+		ts += 200000000;
+		q[tail++] = workers[0];
+		while (tail < 120) {
+			uint32_t p = q[head++];
+
+			q[tail++] = synth_fork(&s, p, ts += paces[k]);
+			q[tail++] = synth_fork(&s, p, ts += paces[k]);
+		}
+		v = first_of(&s, DET_FORK_BOMB) ? first_of(&s, DET_FORK_BOMB)
+						: first_of(&s, DET_NESTED_POOL);
+		CHECK(v && v->root == workers[0]);
+		CHECK(count_kind(&s, DET_ALERT, master) == 0);
+		synth_free(&s);
+	}
+}
+
 static void test_detect_master_respawn_then_worker_bombs(void)
 {
 	struct synth s;
@@ -4530,6 +4572,7 @@ int main(void)
 	RUN(test_unit_rules_only_system_units);
 	RUN(test_choose_root_prefork_master);
 	RUN(test_detect_master_respawn_then_worker_bombs);
+	RUN(test_detect_young_prefork_master_is_not_the_root);
 	RUN(test_detect_seed_cascade_keeps_its_root);
 	RUN(test_thread_explosion_spares_the_existing_subtree);
 	RUN(test_policy_exe_from_the_kernel_not_proc);
