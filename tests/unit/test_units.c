@@ -3740,6 +3740,40 @@ static void test_choose_root_prefork_master(void)
  * the worker is the root, never the master.
  */
 /*
+ * A pre-fork master runs 8 workers for age_ns, respawns the crashed worker
+ * 7, and gap_ns later worker 0 bombs (every copy forks two, one per pace
+ * ns) up to 120 copies.  The first runaway alert, or NULL.
+ */
+static const struct det_verdict *synth_prefork_bomb(struct synth *s, const char *file,
+						    const char *argv, size_t argv_len,
+						    uint64_t age_ns, uint64_t gap_ns,
+						    uint64_t pace, uint32_t *master,
+						    uint32_t *workers)
+{
+	uint32_t q[256];
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+
+	*master = synth_fork(s, 50, ts);
+	synth_exec_argv(s, *master, file, argv, argv_len, ts + 1000);
+	for (int i = 0; i < 8; i++)
+		workers[i] = synth_fork(s, *master, ts += 1000000);
+	ts += age_ns;
+	synth_exit(s, workers[7], ts, SIGSEGV);
+	workers[7] = synth_fork(s, *master, ts += 1000000);
+	ts += gap_ns;
+	q[tail++] = workers[0];
+	while (tail < 120) {
+		uint32_t p = q[head++];
+
+		q[tail++] = synth_fork(s, p, ts += pace);
+		q[tail++] = synth_fork(s, p, ts += pace);
+	}
+	return first_of(s, DET_FORK_BOMB) ? first_of(s, DET_FORK_BOMB)
+					  : first_of(s, DET_NESTED_POOL);
+}
+
+/*
  * A young pre-fork master (8 workers, 4 s old) whose worker bombs at a
  * moderate pace (one fork per 5 to 100 ms): first looked at with about as
  * many bomb copies as old workers, the tree's median age is a worker's.
@@ -3752,29 +3786,12 @@ static void test_detect_young_prefork_master_is_not_the_root(void)
 
 	for (int k = 0; k < 5; k++) {
 		struct synth s;
-		uint32_t master, workers[8], q[256];
-		int head = 0, tail = 0;
-		uint64_t ts = 1 * SEC;
+		uint32_t master, workers[8];
 		const struct det_verdict *v;
 
 		synth_init(&s);
-		master = synth_fork(&s, 50, ts);
-		synth_exec_argv(&s, master, "/usr/bin/python3", ARGV("python3\0t.py"), ts + 1000);
-		for (int i = 0; i < 8; i++)
-			workers[i] = synth_fork(&s, master, ts += 1000000);
-		ts += 4 * SEC;
-		synth_exit(&s, workers[7], ts, SIGSEGV);
-		workers[7] = synth_fork(&s, master, ts += 1000000);
-		ts += 200000000;
-		q[tail++] = workers[0];
-		while (tail < 120) {
-			uint32_t p = q[head++];
-
-			q[tail++] = synth_fork(&s, p, ts += paces[k]);
-			q[tail++] = synth_fork(&s, p, ts += paces[k]);
-		}
-		v = first_of(&s, DET_FORK_BOMB) ? first_of(&s, DET_FORK_BOMB)
-						: first_of(&s, DET_NESTED_POOL);
+		v = synth_prefork_bomb(&s, "/usr/bin/python3", ARGV("python3\0t.py"), 4 * SEC,
+				       200000000, paces[k], &master, workers);
 		CHECK(v && v->root == workers[0]);
 		CHECK(count_kind(&s, DET_ALERT, master) == 0);
 		synth_free(&s);
@@ -3784,26 +3801,12 @@ static void test_detect_young_prefork_master_is_not_the_root(void)
 static void test_detect_master_respawn_then_worker_bombs(void)
 {
 	struct synth s;
-	uint32_t master, workers[8], q[256];
-	int head = 0, tail = 0;
-	uint64_t ts = 1 * SEC;
+	uint32_t master, workers[8];
 	const struct det_verdict *v;
 
 	synth_init(&s);
-	master = synth_fork(&s, 50, ts);
-	synth_exec_argv(&s, master, "/usr/sbin/php-fpm", ARGV("php-fpm\0-F"), ts + 1000);
-	for (int i = 0; i < 8; i++)
-		workers[i] = synth_fork(&s, master, ts += 1000000);
-	ts += 60 * SEC;
-	synth_exit(&s, workers[7], ts, SIGSEGV);
-	workers[7] = synth_fork(&s, master, ts += 1000000);
-	q[tail++] = workers[0];
-	while (tail < 120) {
-		uint32_t p = q[head++];
-
-		q[tail++] = synth_fork(&s, p, ts += 300000);
-		q[tail++] = synth_fork(&s, p, ts += 300000);
-	}
+	synth_prefork_bomb(&s, "/usr/sbin/php-fpm", ARGV("php-fpm\0-F"), 60 * SEC, 0, 300000,
+			   &master, workers);
 	v = only_alert(&s);
 	CHECK(v && v->root == workers[0] && v->launcher == master);
 	CHECK(count_kind(&s, DET_ALERT, master) == 0);
