@@ -12,7 +12,7 @@ import shutil
 import tempfile
 
 from lib import by_event, check, summary, test, tool
-from test_containment import check_signals
+from test_containment import check_signals, signalled_pids
 from test_detection import PY, WL, run_workload, tree_of
 
 # name: the bomb's command; each copy runs a program of its own: a fresh
@@ -118,19 +118,60 @@ def zombie_leak_is_named():
         check_pile(name, a, rep, events, after, "zombies")
 
 
-@test
-def daemon_spawned_bomb_is_warned_about():
-    """Each job asks a local job runner for two more: every copy is the
-    daemon's child, no chain of copies.  A process_leak warning names the
-    daemon and the job's program before 500 tasks; the daemon is never
+DAEMON_BOMB = [PY, WL + "/daemon_spawned_bomb.py"]
+
+
+def storm_alert(args):
+    """The daemon-spawned bomb's first spawn_storm alert: rooted at the
+    daemon, before 500 jobs, naming the jobs' program; the daemon is never
     signalled."""
-    a, rep, events, after = pile_alert([PY, WL + "/daemon_spawned_bomb.py"], "process_leak",
-                                       cap=600, timeout=15)
-    check(a["children"] < 500, "warned only at %d children" % a["children"])
+    a, rep, events, after = pile_alert(DAEMON_BOMB, "spawn_storm", cap=600, timeout=15,
+                                       args=args)
     check(a["root"] == rep["pid"], "named %d, want the daemon %d" % (a["root"], rep["pid"]))
-    check_signals("daemon_spawned_bomb", rep, events, 0, {rep["pid"]})
-    print("    daemon_spawned_bomb: %d children after %.1f s, %.0f a minute: %s" %
-          (a["children"], after, a["per_minute"], a["evidence"][:100]))
+    check(a["children"] < 500, "named only at %d jobs" % a["children"])
+    check("--job" in a["evidence"], "the jobs' program is not named: %s" % a["evidence"])
+    check_signals("daemon_spawned_bomb", rep, events, rep["pid"], {rep["pid"]})
+    return a, rep, events, after
+
+
+@test
+def daemon_spawned_bomb_is_named_toward_its_limit():
+    """Each job asks a local job runner for two more: every copy is the
+    daemon's child, no chain of copies.  Observed: a spawn_storm names the
+    daemon and the jobs' program before 500 jobs, with the time to the
+    contain cgroup's pids.max; nothing is signalled."""
+    a, rep, events, after = storm_alert(())
+    check(a.get("limit") == "pids.max" and 0 <= a.get("limit_seconds", -1) < 120,
+          "no time to the pids.max: %r" % a)
+    check(not by_event(events, "action") and not by_event(events, "signal"),
+          "acted while observing: %r" % (by_event(events, "action")[:1],))
+    print("    daemon_spawned_bomb: spawn_storm at %d jobs after %.1f s, %.0f a minute, "
+          "pids.max in %.0f s" % (a["children"], after, a["per_minute"], a["limit_seconds"]))
+
+
+@test
+def daemon_spawned_bomb_jobs_are_emptied_daemon_spared():
+    """The same under --kill: the jobs are killed, those the daemon starts
+    afterwards (its queue still holds requests of jobs killed mid-way) as
+    they come, until the daemon starts no more; the daemon lives on."""
+    a, rep, events, after = storm_alert(("--kill",))
+    daemon = rep["pid"]
+    done = [e for e in by_event(events, "action") if e["tree"] == a["tree"] and e.get("complete")]
+    check(done and done[0]["state"] == "emptied", "jobs never emptied: %r" %
+          by_event(events, "action")[:2])
+    jobs = [e for e in by_event(events, "fork") if e["ppid"] == daemon]
+    late = [e for e in jobs if e["ts"] > a["ts"] + 3e9]
+    check(not late, "the daemon still started %d jobs more than 3 s after the alert" % len(late))
+    hit = set()
+    for e in by_event(events, "signal"):
+        hit |= signalled_pids(e)
+    check(hit and hit <= {e["pid"] for e in jobs}, "signalled beyond the jobs: %r" %
+          sorted(hit - {e["pid"] for e in jobs})[:5])
+    ends = [e["ts"] for e in by_event(events, "exit") if e["pid"] == daemon]
+    check(not ends or min(ends) > a["ts"] + 5e9, "the daemon died %.1f s after the alert" %
+          ((min(ends) - a["ts"]) / 1e9 if ends else 0))
+    print("    daemon_spawned_bomb: %d jobs at the alert, %d jobs in all, %d signalled, the "
+          "daemon alive" % (a["children"], len(jobs), len(hit)))
 
 
 @test

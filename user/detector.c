@@ -68,8 +68,16 @@ struct det_proc {
 	struct pile {
 		uint64_t prog, half_ns; /* half_ns: when live reached leak_min / 2 */
 		uint32_t live, peak;
+		/* spawn_storm (exec'd jobs only): when the peak last reached a
+		 * power of two, and which; the largest size it ever held still
+		 * for leak_min_span; when its present growth began (after a
+		 * still spell, or from empty): the jobs born since are the
+		 * storm's, those from before are left alone */
+		uint64_t pow_ns, peak_ns, growth_ns;
+		uint32_t pow, held;
 	} piles[2];
 	uint32_t leak_reported, leak_seq;
+	uint16_t storm; /* as the parent: its spawn_storm alert (1 + index), 0 for none */
 	/* as a child: counted in its parent's zombies; in which pile (1 + index) */
 	bool zombie_counted;
 	uint8_t pile;
@@ -91,6 +99,10 @@ struct det_alert {
 	char comm[FT_COMM_LEN];
 	char exe[FT_FILENAME_LEN];
 	char cmdline[FT_ARGS_LEN];
+	/* spawn_storm: its members are the root's jobs of this program (by
+	 * kin) born since storm_since, not the root */
+	uint64_t storm_prog, storm_since;
+	char storm_cmd[160]; /* a job's command line, for its updates */
 };
 
 struct pending_fork {
@@ -165,6 +177,7 @@ static const char *const pattern_names[DET_PATTERN_MAX] = {
 	[DET_ZOMBIE_LEAK] = "zombie_leak",
 	[DET_PROCESS_LEAK] = "process_leak",
 	[DET_FORKS_REFUSED] = "forks_refused",
+	[DET_SPAWN_STORM] = "spawn_storm",
 };
 
 const char *det_pattern_name(enum det_pattern p)
@@ -208,6 +221,8 @@ void det_config_defaults(struct det_config *c)
 		.zombie_min_age_ns = 2000000000ull,
 		.leak_min = 32,
 		.leak_min_span_ns = 2000000000ull,
+		.storm_min = 128,
+		.storm_doubling_ns = 10000000000ull,
 	};
 }
 
@@ -219,6 +234,7 @@ bool det_pattern_actionable(enum det_pattern p)
 	case DET_NESTED_POOL:
 	case DET_RESTART_LOOP:
 	case DET_THREAD_EXPLOSION:
+	case DET_SPAWN_STORM: /* the jobs are the tree: their parent is spared */
 		return true;
 	default:
 		/* findings, and warnings about a parent's children or refused
@@ -257,6 +273,8 @@ static const struct knob knobs[] = {
 	KNOB("zombie_min_age_ms", zombie_min_age_ns, 'm', 0, 3600000),
 	KNOB("leak_min", leak_min, 'u', 4, 1 << 22),
 	KNOB("leak_min_span_ms", leak_min_span_ns, 'm', 0, 3600000),
+	KNOB("storm_min", storm_min, 'u', 8, 1 << 22),
+	KNOB("storm_doubling_ms", storm_doubling_ns, 'm', 1, 600000),
 };
 
 int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen)
@@ -1247,6 +1265,27 @@ static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det
 	fn(ctx, &v);
 }
 
+/* Growth per minute: gained since since_ns (0 when too short to say). */
+static double growth_per_minute(uint32_t gained, uint64_t since_ns, uint64_t now)
+{
+	return since_ns && now > since_ns + 100000000ull
+		   ? (double)gained * 60e9 / (double)(now - since_ns)
+		   : 0;
+}
+
+/* What a spawn_storm verdict (alert or update) says of its jobs. */
+static void storm_verdict(struct detector *d, struct det_alert *a, struct det_verdict *v,
+			  uint64_t now, uint32_t child)
+{
+	v->seq = a->seq;
+	v->tree = alert_id(d, a);
+	v->tasks = v->leaked = a->live;
+	v->peak_tasks = a->peak;
+	/* the pace since the growth began: its nearest limit, and whether to act */
+	v->per_minute = growth_per_minute(a->live, a->storm_since, now);
+	v->child = child;
+}
+
 /*
  * Recount a flagged tree's live members: end the alert when it is empty,
  * report an update when it doubled since the last report.
@@ -1266,14 +1305,37 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 	a->live = count_live(d, t, a);
 	if (a->live > a->peak)
 		a->peak = a->live;
+	/*
+	 * A storm's parent still holds requests from jobs stopped mid-way (a
+	 * job runner's queue): empty, it is over only once no job has come
+	 * for a window; a job that comes meanwhile is one of its members.
+	 */
+	if (!a->live && a->pattern == DET_SPAWN_STORM && now < a->last_active_ns + d->c.window_ns) {
+		a->next_count_ns = a->last_active_ns + d->c.window_ns;
+		a->dirty = true;
+		d->dirty_alerts++;
+		return;
+	}
 	if (!a->live) {
 		end_alert(d, a, now, fn, ctx);
 		return;
 	}
 	r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+	/* a tree of one process: no tree profile to say */
 	if (a->live < 2 * a->reported_tasks || r == PT_NONE || a->pattern == DET_THREAD_EXPLOSION)
 		return;
 	a->reported_tasks = a->live;
+	if (a->pattern == DET_SPAWN_STORM) { /* a parent's jobs: no tree profile either */
+		base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
+		a->seq++;
+		storm_verdict(d, a, &v, now, 0);
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "its idle jobs of one program ('%.200s') still doubling: %u now, "
+			 "%.0f more a minute; this process is spared",
+			 a->storm_cmd, a->live, v.per_minute);
+		fn(ctx, &v);
+		return;
+	}
 	d->by_kin = a->by_kin; /* the update counts copies as the alert did */
 	profile(d, t, r, now, &pr);
 	d->by_kin = false;
@@ -1439,14 +1501,6 @@ static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t
 
 enum { PILE_FORKS, PILE_EXECS };
 
-/* Growth per minute: gained since since_ns (0 when too short to say). */
-static double growth_per_minute(uint32_t gained, uint64_t since_ns, uint64_t now)
-{
-	return since_ns && now > since_ns + 100000000ull
-		   ? (double)gained * 60e9 / (double)(now - since_ns)
-		   : 0;
-}
-
 /* A parent's pile of children, reported: at the threshold, then at each doubling. */
 static void pile_verdict(struct detector *d, const struct proctable *t, int32_t parent,
 			 enum det_pattern p, uint32_t n, double rate, int32_t child, uint64_t now,
@@ -1608,7 +1662,115 @@ static void pile_remove(struct detector *d, const struct proctable *t, int32_t s
 	if (--pl->live < d->c.leak_min / 4)
 		pl->half_ns = 0; /* a run of growth is over */
 	if (!pl->live)
-		pl->peak = 0;
+		pl->peak = pl->pow = 0;
+}
+
+bool det_spawn_storm(const struct det_config *c, uint32_t jobs, uint64_t doubling_ns,
+		     uint32_t held)
+{
+	return jobs >= c->storm_min && doubling_ns <= c->storm_doubling_ns &&
+	       (uint64_t)jobs >= 2ull * held;
+}
+
+/* parent's spawn_storm alert, if it has one still raised */
+static struct det_alert *storm_of(struct detector *d, const struct proctable *t, int32_t parent)
+{
+	const struct pt_entry *pe = pt_get(t, parent);
+	struct det_proc *pp = st(d, t, parent);
+	struct det_alert *a;
+
+	if (!pp || !pp->storm || pp->storm > DET_MAX_ALERTS)
+		return NULL;
+	a = &d->alerts[pp->storm - 1];
+	if (a->used && a->pattern == DET_SPAWN_STORM && a->root.tgid == pe->key.tgid &&
+	    a->root.start_ticks == pe->key.start_ticks)
+		return a;
+	pp->storm = 0;
+	return NULL;
+}
+
+/*
+ * Could slot, a child of storm a's root, be one of its jobs?  Alive, in
+ * no alert, running the storm's program (by kin: jobs of new -c text are
+ * one storm), born since the growth began.  Jobs that were there while
+ * the parent held still, and children the table knows only from /proc (no
+ * birth time), are left alone.
+ */
+static bool storm_kin(struct detector *d, const struct proctable *t, int32_t slot,
+		      const struct det_alert *a)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *cp = st(d, t, slot);
+
+	return e && cp && e->state == PT_ALIVE && !alert_of(d, cp) &&
+	       (e->prog.kin ? e->prog.kin : e->prog.hash) == a->storm_prog && e->born_ns &&
+	       e->born_ns >= a->storm_since;
+}
+
+/*
+ * A job just exec'd under a parent with a spawn_storm raised: one more of
+ * the storm's, if it runs the storm's program.  True if it joined.
+ */
+static bool storm_join(struct detector *d, const struct proctable *t, int32_t slot,
+		       uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_alert *a = e->parent != PT_NONE ? storm_of(d, t, e->parent) : NULL;
+
+	if (!a || !storm_kin(d, t, slot, a))
+		return false;
+	tag_subtree(d, t, slot, alert_id(d, a));
+	a->last_active_ns = now;
+	if (++a->forks_since_count >= a->live)
+		member_changed(d, t, a, now, fn, ctx);
+	return true;
+}
+
+/*
+ * pl, parent's pile of exec'd jobs, just doubled to pl->pow in doubling_ns
+ * and det_spawn_storm says it is a storm: the jobs are copies asking their
+ * parent for more copies (a job runner, systemd-run, at, a container
+ * runtime).  The alert is rooted at the parent, which names it; its
+ * members are the jobs alone, so an action stops them, never the parent.
+ */
+static void raise_storm(struct detector *d, const struct proctable *t, int32_t parent,
+			struct pile *pl, int32_t child, uint64_t doubling_ns, uint64_t now,
+			det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *pe = pt_get(t, parent), *ce = pt_get(t, child);
+	struct det_verdict v;
+	struct det_alert *a = new_alert(d, t, DET_SPAWN_STORM, pe, 0, now, fn, ctx);
+	uint32_t n = 0, jobs = pl->pow, held = pl->held;
+	uint16_t id;
+
+	if (!a)
+		return;
+	id = alert_id(d, a);
+	a->storm_prog = pl->prog;
+	a->storm_since = pl->growth_ns;
+	st(d, t, parent)->storm = id;
+	for (int32_t c = pe->first_child, next; c != PT_NONE; c = next) {
+		next = pt_get(t, c)->next_sibling;
+		/* idle jobs only: one that forked is no longer in the pile */
+		if (st(d, t, c)->pile == PILE_EXECS + 1 && storm_kin(d, t, c, a)) {
+			pile_remove(d, t, c);
+			tag_subtree(d, t, c, id);
+			n++;
+		}
+	}
+	a->live = a->peak = a->reported_tasks = n;
+	/* a fork without exec runs its parent's command line */
+	snprintf(a->storm_cmd, sizeof(a->storm_cmd), "%.159s",
+		 ce && ce->cmdline[0] ? ce->cmdline : ce ? ce->comm : "?");
+	base_verdict(&v, DET_ALERT, DET_SPAWN_STORM, now, t, parent);
+	storm_verdict(d, a, &v, now, ce ? ce->key.tgid : 0);
+	v.doubling_ms = (double)doubling_ns / 1e6;
+	snprintf(v.evidence, sizeof(v.evidence),
+		 "its idle jobs of one program ('%.200s') doubled to %u in %.1f s, past "
+		 "twice the %u it ever held: copies asking it for more copies; the %u born "
+		 "since the growth began are the runaway, this process is spared",
+		 a->storm_cmd, jobs, (double)doubling_ns / 1e9, held, n);
+	fn(ctx, &v);
 }
 
 /*
@@ -1638,11 +1800,32 @@ static void pile_add(struct detector *d, const struct proctable *t, int32_t slot
 	if ((e->prog.kin ? e->prog.kin : e->prog.hash) != pl->prog)
 		return;
 	cp->pile = (uint8_t)(kind + 1);
-	if (++pl->live == d->c.leak_min / 2 && !pl->half_ns)
+	/* growth is told by births: a job's exec comes after its fork */
+	if (++pl->live == 1 && !pl->peak)
+		pl->growth_ns = e->born_ns ? e->born_ns : now;
+	if (pl->live == d->c.leak_min / 2 && !pl->half_ns)
 		pl->half_ns = now;
 	if (pl->live <= pl->peak)
 		return;
+	/* a new peak after a still spell: what it held is its normal */
+	if (pl->peak && now >= pl->peak_ns + d->c.leak_min_span_ns) {
+		if (pl->peak > pl->held)
+			pl->held = pl->peak;
+		pl->growth_ns = e->born_ns ? e->born_ns : now;
+	}
 	pl->peak = pl->live;
+	pl->peak_ns = now;
+	if (!(pl->peak & (pl->peak - 1))) {
+		uint64_t since = pl->pow && pl->pow == pl->peak / 2 ? pl->pow_ns : 0;
+
+		pl->pow = pl->peak;
+		pl->pow_ns = now;
+		if (kind == PILE_EXECS && since && !storm_of(d, t, e->parent) &&
+		    det_spawn_storm(&d->c, pl->pow, now - since, pl->held)) {
+			raise_storm(d, t, e->parent, pl, slot, now - since, now, fn, ctx);
+			return;
+		}
+	}
 	slow = pl->half_ns && now >= pl->half_ns + d->c.leak_min_span_ns;
 	if (pl->live < d->c.leak_min || pl->live < 2 * pp->leak_reported ||
 	    (!slow && pl->live < 8 * d->c.leak_min))
@@ -1718,7 +1901,8 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 	if (pp && !same_program(e, pt_get(t, e->parent), false))
 		pp->spawner = true;
 	pile_remove(d, t, slot);
-	pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
+	if (!storm_join(d, t, slot, now, fn, ctx))
+		pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
 	if (!st(d, t, slot)->alert && !look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx))
 		look_at_kin(d, t, slot, now, fn, ctx);
 }
@@ -2153,6 +2337,20 @@ uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns)
 			return i + 1;
 	}
 	return 0;
+}
+
+bool det_tree_rooted_at(const struct detector *d, uint32_t tree, uint32_t pid, uint64_t start_ns)
+{
+	const struct det_alert *a = tree && tree <= DET_MAX_ALERTS ? &d->alerts[tree - 1] : NULL;
+
+	return a && a->used && a->root.tgid == pid && a->root.start_ticks == pt_ticks(start_ns);
+}
+
+bool det_tree_lasting(const struct detector *d, uint32_t tree)
+{
+	const struct det_alert *a = tree && tree <= DET_MAX_ALERTS ? &d->alerts[tree - 1] : NULL;
+
+	return a && a->used && a->pattern == DET_SPAWN_STORM;
 }
 
 uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot)

@@ -26,6 +26,7 @@ enum det_pattern {
 	DET_ZOMBIE_LEAK,   /* a parent's unreaped children pile up */
 	DET_PROCESS_LEAK,  /* a parent's idle children of one program pile up */
 	DET_FORKS_REFUSED, /* the kernel refuses a tree's forks */
+	DET_SPAWN_STORM,   /* a parent's exec'd jobs of one program keep doubling */
 	DET_PATTERN_MAX,
 };
 
@@ -50,6 +51,8 @@ struct det_config {
 	uint64_t zombie_min_age_ns; /* ... unreaped for at least this long */
 	uint32_t leak_min;	    /* idle children of one program before process_leak */
 	uint64_t leak_min_span_ns;  /* ... the second half of them born over at least this */
+	uint32_t storm_min;	    /* idle exec'd jobs of one program before spawn_storm */
+	uint64_t storm_doubling_ns; /* ... the last doubling to it within this */
 };
 
 /* What the detector says.  Strings point into detector memory: copy to keep. */
@@ -148,6 +151,11 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 /* Flagged-tree id (1..FT_MAX_TREES-1) of the alert rooted at (pid, start), or 0. */
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
 /* Flagged-tree id a process belongs to, or 0. */
+/* Is tree (an alert id) rooted at (pid, start_ns)? */
+bool det_tree_rooted_at(const struct detector *d, uint32_t tree, uint32_t pid, uint64_t start_ns);
+/* Do tree's members come from outside its root's lineage of copies (a
+ * spawn_storm's parent keeps starting them)?  Then empty is no end. */
+bool det_tree_lasting(const struct detector *d, uint32_t tree);
 uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot);
 
 /* A tree that is growing now (or under an alert), for metrics and views. */
@@ -229,6 +237,16 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
 /* Seconds until a tree of `tasks` doubling every doubling_ms fills the
  * headroom (limit - used) left under a limit; < 0 when not growing. */
 double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used);
+/*
+ * spawn_storm's rule: a parent's idle exec'd jobs of one program just
+ * doubled to `jobs` (a power of two) in doubling_ns, and the most it ever
+ * held still was `held`.  A storm is at least storm_min of them, doubling
+ * within storm_doubling, past twice what the parent held before (a pool,
+ * a pre-fork server of that size, is its normal).
+ */
+bool det_spawn_storm(const struct det_config *c, uint32_t jobs, uint64_t doubling_ns,
+		     uint32_t held);
+
 /* The same for a count growing by per_minute (a leak): linear. */
 double det_seconds_to_limit_linear(double per_minute, uint64_t limit, uint64_t used);
 /* Patterns whose verdicts name a tree --kill/--stop can act on. */

@@ -516,9 +516,13 @@ static void human_verdict(struct output *o, const struct det_verdict *v, uint64_
 		fprintf(o->f, ": %u threads\n", v->threads);
 	else if (v->pattern == DET_RESTART_LOOP)
 		fprintf(o->f, ": %u restarts, %.1f/s\n", v->restarts, v->births_per_s);
-	else if (v->pattern == DET_ZOMBIE_LEAK || v->pattern == DET_PROCESS_LEAK)
+	else if (v->pattern == DET_ZOMBIE_LEAK || v->pattern == DET_PROCESS_LEAK ||
+		 v->pattern == DET_SPAWN_STORM)
 		fprintf(o->f, ": %u %s, %.0f more a minute%s%s%s\n", v->leaked,
-			v->pattern == DET_ZOMBIE_LEAK ? "zombies" : "idle children", v->per_minute,
+			v->pattern == DET_ZOMBIE_LEAK	? "zombies"
+			: v->pattern == DET_SPAWN_STORM ? "jobs (it is spared)"
+							: "idle children",
+			v->per_minute,
 			v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
 			v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
 	else if (v->pattern == DET_FORKS_REFUSED && v->pids_events_read)
@@ -607,8 +611,11 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 		json_f64(&j, "restarts_per_s", v->births_per_s);
 		json_u64(&j, "child", v->child);
 		break;
+	case DET_SPAWN_STORM: /* its jobs are counted as a leak's children */
 	case DET_ZOMBIE_LEAK:
 	case DET_PROCESS_LEAK:
+		if (v->pattern == DET_SPAWN_STORM && v->doubling_ms > 0)
+			json_f64(&j, "doubling_ms", v->doubling_ms);
 		json_u64(&j, v->pattern == DET_ZOMBIE_LEAK ? "zombies" : "children", v->leaked);
 		json_f64(&j, "per_minute", v->per_minute);
 		json_u64(&j, "child", v->child);

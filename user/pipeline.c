@@ -366,7 +366,8 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	/* the limit takes file reads: never between a verdict and its kill */
 	if (p->o.host_limits && (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE) &&
 	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION &&
-	    (!p->policy || !(p->o.policy.act_on & (1u << v->pattern))))
+	    (!p->policy || !(p->o.policy.act_on & (1u << v->pattern)) ||
+	     v->pattern == DET_SPAWN_STORM)) /* whether to act on it depends on it */
 		nearest_limit(p, slot, v);
 	if (p->o.host_limits && v->pattern == DET_FORKS_REFUSED &&
 	    (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE))

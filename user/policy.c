@@ -72,6 +72,7 @@ static const char *const unit_suffixes[] = { ".service", ".scope", ".slice", ".s
 struct action {
 	enum action_state state; /* ACTION_NONE: the slot was never used */
 	bool by_operator;	 /* the live view's s/k, not a verdict */
+	bool lasting;		 /* action_obs.lasting: a spawn_storm's jobs */
 	uint32_t tree, sig;
 	uint32_t alert;	/* 0 once detached */
 	uint32_t live;	/* live members it may signal, at its last sweep */
@@ -106,6 +107,9 @@ static bool acting(const struct action *a)
 #define RECHECK_NS	      200000000ull
 #define RECHECK_PER_MEMBER_NS 100000ull
 #define RECHECK_MEMBERS_MAX   18000ull /* the pace is 2 s at most */
+/* A lasting action's pace: a storm's new job is signalled before it has
+ * started up and asked its parent for more */
+#define LASTING_SWEEP_NS 5000000ull
 
 struct sweep_mark {
 	struct pt_key key; /* the process the mark is for (slots are reused) */
@@ -395,8 +399,9 @@ void policy_defaults_at(struct policy_opts *o, const char *host_root)
 
 	memset(o, 0, sizeof(*o));
 	o->act_on = 1u << DET_FORK_BOMB | 1u << DET_RECURSIVE_SPAWN | 1u << DET_NESTED_POOL |
-		    1u << DET_THREAD_EXPLOSION;
+		    1u << DET_THREAD_EXPLOSION | 1u << DET_SPAWN_STORM;
 	o->give_up_ns = 10000000000ull;
+	o->storm_horizon_ns = 60000000000ull;
 	snprintf(o->host_root, sizeof(o->host_root), "%s", host_root ? host_root : "");
 	/* a default whose file this host lacks (or has as no regular file)
 	 * is inert, never an error: the result is deliberately not checked */
@@ -823,18 +828,18 @@ enum action_state action_next(enum action_state s, const struct action_obs *o)
 	switch (s) {
 	case ACTION_SIGNALLING:
 		if (!o->live)
-			return ACTION_EMPTIED;
+			return o->lasting ? ACTION_SIGNALLING : ACTION_EMPTIED;
 		if (o->stop && o->stopped == o->live)
 			return ACTION_HELD;
 		return o->past_deadline ? ACTION_GAVE_UP : ACTION_SIGNALLING;
 	case ACTION_HELD:
 		if (!o->live)
-			return ACTION_EMPTIED;
+			return o->lasting ? ACTION_HELD : ACTION_EMPTIED;
 		/* continued from outside (kill -CONT): stop it again */
 		return o->stopped < o->live ? ACTION_SIGNALLING : ACTION_HELD;
 	case ACTION_GAVE_UP:
 		if (!o->live)
-			return ACTION_EMPTIED;
+			return o->lasting ? ACTION_GAVE_UP : ACTION_EMPTIED;
 		if (o->stop && o->stopped == o->live)
 			return ACTION_HELD;
 		/* what could not be signalled is growing again: try again */
@@ -1019,6 +1024,8 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 	a->next_sweep_ns = now + RECHECK_NS +
 			   (members < RECHECK_MEMBERS_MAX ? members : RECHECK_MEMBERS_MAX) *
 			       RECHECK_PER_MEMBER_NS;
+	if (a->lasting)
+		a->next_sweep_ns = now + LASTING_SWEEP_NS;
 	a->live = live;
 	obs = (struct action_obs){
 		.stop = a->sig == SIGSTOP,
@@ -1026,7 +1033,11 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		.stopped = stopped,
 		.grew = fresh > 0,
 		.past_deadline = now > a->phase_ns + p->o.give_up_ns,
+		.lasting = a->lasting,
 	};
+	/* empty and waiting for the parent's next job: no deadline runs */
+	if (a->lasting && !live)
+		a->phase_ns = now;
 	next = action_next(a->state, &obs);
 	/* a kill ends when the detector sees the tree empty (policy_on_verdict),
 	 * or here: no member left that it may signal */
@@ -1069,11 +1080,13 @@ static void explain_exempt(struct policy *p, const struct proctable *t, int32_t 
 /*
  * Act on the flagged tree rooted at (pid, start_ns) with sig: a verdict's
  * action or the operator's.  The same rules either way: protected and
- * allowed members are spared, in user space and in the kernel.
+ * allowed members are spared, in user space and in the kernel.  alert:
+ * the verdict's tree (one root may root two alerts: a spawn_storm's
+ * members are its jobs, not its root's tree), 0 to look it up by root.
  */
 static void act(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
-		uint64_t start_ns, uint64_t now, int sig, bool dry_run, bool by_operator,
-		policy_report_fn fn, void *ctx)
+		uint64_t start_ns, uint32_t alert, uint64_t now, int sig, bool dry_run,
+		bool by_operator, policy_report_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, pid, start_ns);
 	const struct pt_entry *re = pt_get(t, root);
@@ -1086,12 +1099,14 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 		.by_operator = by_operator,
 	};
 	const struct allow_rule *first = NULL;
-	uint32_t alert = det_tree_id(d, pid, start_ns), tree;
+	uint32_t tree;
 	uint32_t n = 0, nprot = 0, nallow = 0, nspared = 0;
 	struct action *a;
 	char why[400];
 
 	r.cgroup = re ? re->cgroup_id : 0;
+	if (!det_tree_rooted_at(d, alert, pid, start_ns))
+		alert = det_tree_id(d, pid, start_ns);
 	/* asked to act and cannot: say so, never return silently */
 	if (!re || !alert) {
 		r.kind = REPORT_REFUSED;
@@ -1125,6 +1140,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	a->alert = alert;
 	a->sig = (uint32_t)sig;
 	a->by_operator = by_operator;
+	a->lasting = det_tree_lasting(d, alert);
 	a->root = re->key;
 	a->root_start_ns = start_ns;
 	memcpy(a->root_comm, re->comm, sizeof(a->root_comm));
@@ -1207,9 +1223,16 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	sweep(p, t, d, a, now, fn, ctx);
 }
 
+bool policy_storm_due(const struct det_verdict *v, uint64_t horizon_ns)
+{
+	return v->limit_name && v->limit_seconds >= 0 && v->limit_seconds * 1e9 <= (double)horizon_ns;
+}
+
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
 		       const struct det_verdict *v, policy_report_fn fn, void *ctx)
 {
+	bool storm = v->pattern == DET_SPAWN_STORM;
+
 	if (v->kind == DET_ALERT_END) {
 		/* the detector saw the tree empty: a kill is done (the
 		 * operator's too, whatever the mode) */
@@ -1227,10 +1250,15 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 		return;
 	}
 	/* the operator's flag comes with the operator's action */
-	if (p->o.mode == POLICY_OBSERVE || v->kind != DET_ALERT || v->by_operator ||
-	    !(p->o.act_on & (1u << v->pattern)))
+	if (p->o.mode == POLICY_OBSERVE || v->by_operator || !(p->o.act_on & (1u << v->pattern)))
 		return;
-	act(p, t, d, v->root, v->root_start_ns, v->ts_ns,
+	/* a storm is acted on once its pace nears a limit: at its alert, or
+	 * at an update (each doubling) if not before */
+	if (storm ? (v->kind != DET_ALERT && v->kind != DET_ALERT_UPDATE) ||
+			action_on(p, v->tree) || !policy_storm_due(v, p->o.storm_horizon_ns)
+		  : v->kind != DET_ALERT)
+		return;
+	act(p, t, d, v->root, v->root_start_ns, v->tree, v->ts_ns,
 	    p->o.mode == POLICY_STOP ? SIGSTOP : SIGKILL, p->o.dry_run, false, fn, ctx);
 }
 
@@ -1238,8 +1266,8 @@ void policy_operator(struct policy *p, const struct proctable *t, struct detecto
 		     uint64_t start_ns, enum policy_mode mode, uint64_t now, policy_report_fn fn,
 		     void *ctx)
 {
-	act(p, t, d, pid, start_ns, now, mode == POLICY_STOP ? SIGSTOP : SIGKILL, false, true, fn,
-	    ctx);
+	act(p, t, d, pid, start_ns, 0, now, mode == POLICY_STOP ? SIGSTOP : SIGKILL, false, true,
+	    fn, ctx);
 }
 
 void policy_resume(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
@@ -1306,7 +1334,7 @@ void policy_tick(struct policy *p, const struct proctable *t, struct detector *d
 
 		/* the first signalling at once, every look after it at the
 		 * recheck pace (RECHECK_NS) */
-		if ((a->state == ACTION_SIGNALLING && !a->epoch) ||
+		if ((a->state == ACTION_SIGNALLING && !a->epoch && !a->lasting) ||
 		    (acting(a) && now >= a->next_sweep_ns))
 			sweep(p, t, d, a, now, fn, ctx);
 	}

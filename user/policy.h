@@ -57,6 +57,9 @@ struct policy_opts {
 	struct allow_rule allow[POLICY_MAX_ALLOW];
 	uint32_t nallow;
 	uint64_t give_up_ns; /* stop sweeping a tree after this long */
+	/* a spawn_storm is acted on only when its pace reaches a limit
+	 * within this (policy_storm_due) */
+	uint64_t storm_horizon_ns;
 };
 
 /* How actions reach processes: live, BPF maps and pidfds; in tests, fakes. */
@@ -125,6 +128,9 @@ struct action_obs {
 	uint32_t stopped;   /* of those, in state T */
 	bool grew;	    /* a member appeared since the last sweep */
 	bool past_deadline; /* give_up_ns since SIGNALLING began */
+	/* its members come from outside its tree (a spawn_storm's parent
+	 * keeps starting jobs): empty is no end, the detector's alert end is */
+	bool lasting;
 };
 
 /* The next state: a pure function, unit-tested on its own. */
@@ -190,6 +196,15 @@ void policy_free(struct policy *p);
 void policy_set_allow(struct policy *p, const struct policy_opts *o);
 /* Where processes run, for namespace: and pod: rules (by cgroup id). */
 void policy_set_containers(struct policy *p, struct ct_cache *containers);
+
+/*
+ * Is a spawn_storm verdict one to act on?  Only toward a limit: its
+ * nearest limit (pids.max, RLIMIT_NPROC, pid_max) is reached within
+ * horizon_ns at its pace.  A pool or a parallel run of that size on a host
+ * with room for it (xargs -P, a test runner's workers) is named, never
+ * stopped; without a limit reading (a replay) nothing is acted on.
+ */
+bool policy_storm_due(const struct det_verdict *v, uint64_t horizon_ns);
 
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
 		       const struct det_verdict *v, policy_report_fn fn, void *ctx);

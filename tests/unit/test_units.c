@@ -1731,6 +1731,114 @@ static void test_detect_process_leak(void)
 	}
 }
 
+/* daemon starts a job at ts: a fork that execs python3 job.py 1 ms later */
+static uint32_t synth_job(struct synth *s, uint32_t daemon, uint64_t ts)
+{
+	uint32_t job = synth_fork(s, daemon, ts);
+
+	synth_exec_argv(s, job, "/usr/bin/python3", ARGV("python3\0job.py"), ts + 1000000);
+	return job;
+}
+
+/*
+ * A job runner (python3 runner.py) that holds nold jobs still for 9 s, then
+ * starts njobs more, one each gap (forks that exec nothing with !exec),
+ * and at the 20th a child of another program (*other).  Returns the
+ * runner; *ts is the last job's time.
+ */
+static uint32_t synth_runner(struct synth *s, uint32_t nold, uint32_t *old, uint32_t njobs,
+			     uint32_t *jobs, uint64_t gap, bool exec, uint32_t *other, uint64_t *ts)
+{
+	uint32_t daemon = synth_fork(s, 50, *ts);
+
+	synth_exec_argv(s, daemon, "/usr/bin/python3", ARGV("python3\0runner.py"), *ts + 1000);
+	for (uint32_t i = 0; i < nold; i++)
+		old[i] = synth_job(s, daemon, *ts += 5000000);
+	*ts += 9 * SEC;
+	for (uint32_t n = 0; n < njobs; n++) {
+		jobs[n] = exec ? synth_job(s, daemon, *ts += gap) : synth_fork(s, daemon, *ts += gap);
+		if (n == 19) {
+			*other = synth_fork(s, daemon, *ts += 1000);
+			synth_exec(s, *other, "/bin/sh", *ts += 1000);
+		}
+	}
+	return daemon;
+}
+
+/* the spawn_storm rule alone: size, pace, and what the parent held before */
+static void test_spawn_storm_rule(void)
+{
+	struct det_config c;
+
+	det_config_defaults(&c);
+	CHECK(det_spawn_storm(&c, 128, 3 * SEC, 0));
+	CHECK(det_spawn_storm(&c, 256, 10 * SEC, 128));
+	CHECK(!det_spawn_storm(&c, 64, 1 * SEC, 0));	    /* a pool's size */
+	CHECK(!det_spawn_storm(&c, 128, 11 * SEC, 0));	    /* a leak's pace */
+	CHECK(!det_spawn_storm(&c, 256, 1 * SEC, 129));	    /* not twice what it held */
+	c.storm_min = 512;
+	CHECK(!det_spawn_storm(&c, 256, 1 * SEC, 0));
+}
+
+/*
+ * A job runner (python3 runner.py) whose jobs (python3 job.py) each ask it
+ * for more, at the pace two CPUs start Python: 40 a second, steady.
+ * spawn_storm at 128 jobs, rooted at the runner, which is no member: its
+ * members are the jobs born since the growth began, not the 4 it held
+ * still for 9 s before, nor its other children; a job it starts after the
+ * alert joins it.  Emptied, the alert waits a window for more jobs (the
+ * runner's queue still holds requests of jobs killed mid-way), then ends.
+ * Jobs leaking at 5 a second, a runner that held 100 jobs growing to 190,
+ * and forks that exec nothing (a pre-fork server's workers) are no storm.
+ */
+static void test_detect_spawn_storm(void)
+{
+	for (int mode = 0; mode < 4; mode++) {
+		const struct det_verdict *v;
+		struct synth s;
+		uint64_t ts = 1 * SEC, gap = mode == 1 ? 200000000 : 25000000;
+		uint32_t daemon, old[100], jobs[200], other = 0, late, n = mode == 2 ? 90 : 140;
+
+		synth_init(&s);
+		daemon = synth_runner(&s, mode == 2 ? 100 : 4, old, n, jobs, gap, mode != 3, &other,
+				      &ts);
+		v = first_of(&s, DET_SPAWN_STORM);
+		if (mode) {
+			CHECK(!v);
+			CHECK(mode != 1 || first_of(&s, DET_PROCESS_LEAK));
+			synth_free(&s);
+			continue;
+		}
+		CHECK(v && v->root == daemon && v->tree && v->leaked == 124);
+		CHECK(v && v->per_minute > 2000 && v->per_minute < 2800);
+		CHECK(v && strstr(v->evidence, "job.py") && strstr(v->evidence, "spared"));
+		if (!v)
+			break;
+		CHECK(det_tree_rooted_at(s.d, v->tree, daemon, START(daemon)));
+		CHECK(det_tree_lasting(s.d, v->tree));
+		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, daemon, START(daemon))) == 0);
+		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, old[0], START(old[0]))) == 0);
+		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, other, START(other))) == 0);
+		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, jobs[0], START(jobs[0]))) == v->tree);
+		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, jobs[139], START(jobs[139]))) == v->tree);
+		late = synth_job(&s, daemon, ts += gap);
+		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, late, START(late))) == v->tree);
+		/* all killed: the alert waits for the runner's next job */
+		for (uint32_t i = 0; i < n; i++)
+			synth_exit_of(&s, jobs[i], daemon, ts += 100000);
+		synth_exit_of(&s, late, daemon, ts += 100000);
+		CHECK(s.got[s.n - 1].kind != DET_ALERT_END);
+		late = synth_job(&s, daemon, ts += SEC);
+		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, late, START(late))) == v->tree);
+		synth_exit_of(&s, late, daemon, ts += 100000);
+		synth_exit_of(&s, old[0], daemon, ts += SEC); /* within the window */
+		CHECK(s.got[s.n - 1].kind != DET_ALERT_END);
+		synth_exit_of(&s, old[1], daemon, ts += 2 * SEC);
+		CHECK(s.got[s.n - 1].kind == DET_ALERT_END && s.got[s.n - 1].pattern == DET_SPAWN_STORM);
+		synth_free(&s);
+	}
+}
+
 /* the kernel refused count forks by pid at ts (errno EAGAIN); pids_limit:
  * the full pids.max that refused them, 0 for another limit */
 static void synth_refuse(struct synth *s, uint32_t pid, uint32_t count, uint32_t pids_limit,
@@ -3661,6 +3769,12 @@ static void test_action_next_rules(void)
 	CHECK(action_next(ACTION_GAVE_UP, &kill) == ACTION_SIGNALLING);
 	kill.live = 0;
 	CHECK(action_next(ACTION_GAVE_UP, &kill) == ACTION_EMPTIED);
+	/* a lasting action (a spawn_storm's) is not ended by being empty */
+	kill.lasting = true;
+	CHECK(action_next(ACTION_GAVE_UP, &kill) == ACTION_GAVE_UP);
+	CHECK(action_next(ACTION_SIGNALLING, &kill) == ACTION_SIGNALLING);
+	CHECK(action_next(ACTION_HELD, &kill) == ACTION_HELD);
+	kill.lasting = false;
 	/* ended states stay ended, and only they clear the kernel's signal */
 	for (int st = ACTION_EMPTIED; st <= ACTION_SUPERSEDED; st++) {
 		CHECK(action_ended((enum action_state)st));
@@ -4047,6 +4161,76 @@ static void test_policy_held_stop_survives_cont(void)
 	CHECK(f.nstopped == 40 && f.nsig == before + 40 && was_signalled(&f, root));
 	policy_tick(p, s.t, s.d, 3 * SEC + 600000000ull, log_report, &l);
 	CHECK(!strcmp(l.last_state, "held") && f.disarmed == 0 && f.flagged_sig == SIGSTOP);
+	policy_free(p);
+	synth_free(&s);
+}
+
+/*
+ * A spawn_storm is acted on only toward a limit (policy_storm_due), on its
+ * jobs alone: the runner, the jobs it held before and its other child are
+ * spared in user space and in the kernel.  Empty, the action lasts: a job
+ * the runner starts then is signalled at once; the action ends with the
+ * detector's alert.
+ */
+static void test_policy_spawn_storm_spares_its_parent(void)
+{
+	struct fake_act f = { 0 };
+	struct report_log l = { 0 };
+	struct det_verdict v;
+	struct policy_opts o;
+	struct policy *p;
+	struct synth s;
+	uint64_t ts = 1 * SEC;
+	uint32_t daemon, old[4], jobs[140], other = 0, late;
+	const struct det_verdict *got;
+
+	synth_init(&s);
+	daemon = synth_runner(&s, 4, old, 140, jobs, 25000000, true, &other, &ts);
+	got = first_of(&s, DET_SPAWN_STORM);
+	CHECK(got != NULL);
+	if (!got) {
+		synth_free(&s);
+		return;
+	}
+	v = *got;
+	CHECK(!policy_storm_due(&v, 60 * SEC)); /* no limit read: a replay */
+	v.limit_name = "pids.max";
+	v.limit_seconds = 61;
+	CHECK(!policy_storm_due(&v, 60 * SEC));
+	policy_defaults(&o);
+	o.mode = POLICY_KILL;
+	p = fake_policy(&s, &o, &f);
+	CHECK(p != NULL);
+	if (!p) {
+		synth_free(&s);
+		return;
+	}
+	policy_on_verdict(p, s.t, s.d, &v, log_report, &l);
+	CHECK(f.nsig == 0 && !f.flagged_sig);
+	v.limit_seconds = 20;
+	policy_on_verdict(p, s.t, s.d, &v, log_report, &l);
+	/* the 124 of the alert and the 16 that joined it since */
+	CHECK(f.flagged_sig == SIGKILL && f.nsig == 140);
+	CHECK(was_signalled(&f, jobs[0]) && was_signalled(&f, jobs[139]));
+	CHECK(!was_signalled(&f, daemon) && !was_signalled(&f, old[0]) && !was_signalled(&f, other));
+	CHECK(f.spared >= 6); /* the runner, its 4 old jobs, its other child */
+	/* all gone; the runner's next job is signalled at the next tick */
+	for (uint32_t i = 0; i < 140; i++)
+		synth_exit_of(&s, jobs[i], daemon, ts += 100000);
+	policy_tick(p, s.t, s.d, ts, log_report, &l);
+	CHECK(l.actions == 0 && f.disarmed == 0);
+	late = synth_job(&s, daemon, ts += 500000000);
+	policy_tick(p, s.t, s.d, ts + 2000000, log_report, &l);
+	CHECK(f.nsig == 141 && was_signalled(&f, late));
+	synth_exit_of(&s, late, daemon, ts += 100000);
+	policy_tick(p, s.t, s.d, ts += 20 * SEC, log_report, &l); /* past give_up: no matter */
+	CHECK(l.actions == 0 && f.disarmed == 0);
+	/* the runner quiet for a window: the alert ends, and the action */
+	synth_exit_of(&s, old[0], daemon, ts += 3 * SEC);
+	for (int i = 0; i < s.n; i++)
+		if (s.got[i].kind == DET_ALERT_END)
+			policy_on_verdict(p, s.t, s.d, &s.got[i], log_report, &l);
+	CHECK(l.actions == 1 && !strcmp(l.last_state, "emptied") && f.disarmed == 1);
 	policy_free(p);
 	synth_free(&s);
 }
@@ -4539,6 +4723,8 @@ int main(void)
 	RUN(test_detect_kin_that_work_are_quiet);
 	RUN(test_detect_zombie_leak);
 	RUN(test_detect_process_leak);
+	RUN(test_spawn_storm_rule);
+	RUN(test_detect_spawn_storm);
 	RUN(test_detect_forks_refused);
 	RUN(test_detect_refusals_are_no_growth);
 	RUN(test_detect_deep_recursive_make_is_quiet);
@@ -4584,6 +4770,7 @@ int main(void)
 	RUN(test_detect_many_live_alerts);
 	RUN(test_policy_owns_kernel_tree_ids);
 	RUN(test_policy_action_ends_with_its_alert);
+	RUN(test_policy_spawn_storm_spares_its_parent);
 	RUN(test_detect_bomb_below_a_thread_explosion);
 	RUN(test_policy_held_trees_do_not_pin_the_table);
 	RUN(test_health_heartbeat_file);
