@@ -205,7 +205,7 @@ static const struct argp_option options[] = {
 	  2 },
 	{ "act-on", OPT_ACT_ON, "PATTERNS", 0,
 	  "Patterns that trigger --kill/--stop (fork_bomb,recursive_spawn,nested_pool,"
-	  "thread_explosion; restart_loop only if listed)",
+	  "thread_explosion,spawn_storm: its jobs, toward a limit; restart_loop only if listed)",
 	  2 },
 	{ "guard", OPT_GUARD, "FORKS", 0,
 	  "In-kernel backstop: kill a tree whose descendants fork more than FORKS times in a "
