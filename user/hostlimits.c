@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "container.h"
 #include "hostlimits.h"
 #include "procfs.h"
 
@@ -24,30 +25,46 @@ static int read_u64(const char *path, uint64_t *v)
 	return 0;
 }
 
-/* Each level of one /proc/PID/cgroup line's pids cgroup, deepest first:
- * a v1 "pids" hierarchy, or cgroup2 (mounted at /sys/fs/cgroup, or at
- * /sys/fs/cgroup/unified on hybrid hosts).  dir: the level's directory. */
-static void pids_levels(const char *ctrl, const char *cg, void (*fn)(void *ctx, const char *dir),
-			void *ctx)
-{
-	static const char *const v1[] = { "/sys/fs/cgroup/pids", NULL };
-	static const char *const v2[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-	const char *const *roots = !strcmp(ctrl, "pids") ? v1 : !*ctrl ? v2 : NULL;
-	char dir[4400];
+/* a level's directory: the mount (ct_node's cgroup2, 512) and a path */
+#define LEVEL_DIR_MAX 4700
 
-	for (int r = 0; roots && r < 2 && roots[r]; r++) {
-		for (size_t n = strlen(cg); n > 0;) {
-			snprintf(dir, sizeof(dir), "%s%.*s", roots[r], (int)n, cg);
+/*
+ * Each level of one /proc/PID/cgroup line's pids cgroup, deepest first, on
+ * the node n describes (ct_node_init: under --host-root in a pod): cgroup2
+ * at n->cgroup2 (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid
+ * hosts), or a v1 "pids" hierarchy at /sys/fs/cgroup/pids.  The line's
+ * path is relative to forktrace's cgroup namespace: joined to n->ns_root
+ * as container.c does ("/../.." climbs out of a pod's); a v1 path only in
+ * the host's namespace, whose root is the only one known.  dir: the
+ * level's directory.
+ */
+static void pids_levels(const struct ct_node *n, const char *ctrl, const char *cg,
+			void (*fn)(void *ctx, const char *dir), void *ctx)
+{
+	char v1[sizeof(n->host_root) + 32], host[4096], dir[LEVEL_DIR_MAX];
+	const char *root = NULL;
+
+	if (!strcmp(ctrl, "pids") && !n->ns_root[0] &&
+	    (size_t)snprintf(v1, sizeof(v1), "%s/sys/fs/cgroup/pids", n->host_root) < sizeof(v1))
+		root = v1;
+	else if (!*ctrl && n->cgroup2[0])
+		root = n->cgroup2;
+	if (!root || !ct_join_cgroup_path(root == v1 ? "" : n->ns_root, cg, host, sizeof(host)))
+		return;
+	for (size_t len = strlen(host); len > 0;) {
+		int at = snprintf(dir, sizeof(dir), "%s%.*s", root, (int)len, host);
+
+		if (at > 0 && (size_t)at < sizeof(dir))
 			fn(ctx, dir);
-			while (n > 0 && cg[n - 1] != '/')
-				n--;
-			if (n > 0)
-				n--; /* drop the slash */
-		}
+		while (len > 0 && host[len - 1] != '/')
+			len--;
+		if (len > 0)
+			len--; /* drop the slash */
 	}
 }
 
 struct tightest {
+	const struct ct_node *n;
 	struct host_limit *out;
 	uint64_t headroom;
 	bool found;
@@ -57,7 +74,7 @@ struct tightest {
 static void tightest_level(void *ctx, const char *dir)
 {
 	struct tightest *tt = ctx;
-	char file[4500];
+	char file[LEVEL_DIR_MAX + 32];
 	uint64_t max, cur;
 
 	snprintf(file, sizeof(file), "%s/pids.max", dir);
@@ -73,20 +90,23 @@ static void tightest_level(void *ctx, const char *dir)
 
 static bool pids_line(void *ctx, const char *ctrl, const char *cg)
 {
-	pids_levels(ctrl, cg, tightest_level, ctx);
+	const struct tightest *tt = ctx;
+
+	pids_levels(tt->n, ctrl, cg, tightest_level, ctx);
 	return false; /* every hierarchy */
 }
 
 /* The tightest pids.max on the way from pid's pids cgroup up to the root. */
-static int pids_cgroup(uint32_t pid, struct host_limit *out)
+static int pids_cgroup(const struct ct_node *n, uint32_t pid, struct host_limit *out)
 {
-	struct tightest tt = { out, UINT64_MAX, false };
+	struct tightest tt = { n, out, UINT64_MAX, false };
 
 	procfs_cgroups(pid, pids_line, &tt);
 	return tt.found;
 }
 
 struct pids_events {
+	const struct ct_node *n;
 	uint64_t refused;
 	bool looked, found;
 };
@@ -113,10 +133,10 @@ static int read_max_events(const char *path, uint64_t *v)
 static void events_level(void *ctx, const char *dir)
 {
 	struct pids_events *pe = ctx;
-	char file[4500];
+	char file[LEVEL_DIR_MAX + 32];
 
-	/* a hierarchy not mounted there (cgroup2 of a hybrid host) is no
-	 * answer: the next root, or the next line, may have it */
+	/* a hierarchy without this cgroup there (not mounted, or not in
+	 * this layout) is no answer: the next line may have it */
 	if (pe->looked || access(dir, F_OK))
 		return;
 	pe->looked = true;
@@ -133,31 +153,33 @@ static bool pids_events_line(void *ctx, const char *ctrl, const char *cg)
 {
 	struct pids_events *pe = ctx;
 
-	/* "/..": a cgroup outside this cgroup namespace, not under our mount */
-	if (!strncmp(cg, "/..", 3) || pe->found)
+	if (pe->found)
 		return false;
 	pe->looked = false;
-	pids_levels(ctrl, cg, events_level, ctx);
+	pids_levels(pe->n, ctrl, cg, events_level, ctx);
 	return false; /* every hierarchy */
 }
 
-int limits_pids_refused(uint32_t pid, uint64_t *refused)
+int limits_pids_refused(const struct ct_node *n, uint32_t pid, uint64_t *refused)
 {
-	struct pids_events pe = { 0, false, false };
+	struct pids_events pe = { n, 0, false, false };
 
-	procfs_cgroups(pid, pids_events_line, &pe);
+	if (n)
+		procfs_cgroups(pid, pids_events_line, &pe);
 	*refused = pe.refused;
 	return pe.found;
 }
 
-int limits_read(uint32_t pid, uint32_t uid, uint64_t uid_tasks, struct host_limit *out)
+int limits_read(const struct ct_node *node, uint32_t pid, uint32_t uid, uint64_t uid_tasks,
+		struct host_limit *out)
 {
 	uint64_t threads = 0, v;
 	char path[64], line[256];
 	int n = 0;
 	FILE *f;
 
-	n += pids_cgroup(pid, &out[n]);
+	if (node)
+		n += pids_cgroup(node, pid, &out[n]);
 	/* the 4th field of loadavg is running/total tasks: the tasks in use */
 	f = fopen("/proc/loadavg", "re");
 	if (f) {

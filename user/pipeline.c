@@ -273,7 +273,7 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 		if (e->state == PT_ALIVE && e->uid == root->uid)
 			uid_tasks += e->threads ? e->threads : 1;
 	}
-	n = limits_read(root->key.tgid, root->uid, uid_tasks, lim);
+	n = limits_read(p->o.containers, root->key.tgid, root->uid, uid_tasks, lim);
 	for (int i = 0; i < n; i++) {
 		double s = v->per_minute > 0 ? det_seconds_to_limit_linear(v->per_minute,
 									      lim[i].limit, lim[i].used)
@@ -294,9 +294,10 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
  * forks refused means another limit (RLIMIT_NPROC, pid_max, threads-max).
  * A field of its own, never the evidence: a replay cannot read it.
  */
-static void pids_events_check(struct det_verdict *v)
+static void pids_events_check(const struct pipeline *p, struct det_verdict *v)
 {
-	v->pids_events_read = limits_pids_refused(v->child, &v->pids_events_max) > 0;
+	v->pids_events_read =
+	    limits_pids_refused(p->o.containers, v->child, &v->pids_events_max) > 0;
 }
 
 /* Resolve a cgroup on the node (ct_resolve), within this second's search
@@ -371,7 +372,7 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 		nearest_limit(p, slot, v);
 	if (p->o.host_limits && v->pattern == DET_FORKS_REFUSED &&
 	    (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE))
-		pids_events_check(v);
+		pids_events_check(p, v);
 	output_verdict(p->out, v, slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
 	if (p->ob.verdict)
 		p->ob.verdict(p->ob.ctx, v,

@@ -33,7 +33,8 @@ struct pipeline_opts {
 	struct policy_opts policy;
 	const struct policy_ops *actuator; /* NULL: never act (replay) */
 	bool host_limits;		   /* live: alerts say when the nearest host limit is hit */
-	/* live: resolve each new cgroup on this node into a container record;
+	/* live: resolve each new cgroup on this node into a container record,
+	 * and read host limits (pids.max, pids.events) in its cgroup mounts;
 	 * NULL (replay): attribution comes from the stream's records */
 	const struct ct_node *containers;
 	uint32_t container_cache; /* cgroups remembered (0: default) */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "check.h"
 #include "detector.h"
 #include "health.h"
+#include "hostlimits.h"
 #include "policy.h"
 #include "procfs.h"
 #include "container.h"
@@ -3068,6 +3070,188 @@ static void test_container_ns_paths(void)
 	CHECK(!ct_join_cgroup_path("/abc", "/defgh", tiny, sizeof(tiny)));
 }
 
+/* --- host limits read on the node's cgroupfs (--host-root) -------------- */
+
+/*
+ * A node root in a temporary directory, as a pod sees it under --host-root:
+ * its cgroup2 mount at ROOT/sys/fs/cgroup, forktrace's cgroup namespace
+ * rooted at ns_root there.  The process read is this one (its
+ * /proc/self/cgroup line, whatever it is, joined to ns_root as
+ * /proc/<pid>/cgroup paths are): own is that cgroup's path on the node.
+ */
+struct fake_node {
+	char root[64];
+	char own[1024];
+	struct ct_node n;
+};
+
+static bool own_cgroup2_path(void *ctx, const char *ctrl, const char *path)
+{
+	if (ctrl[0])
+		return false;
+	snprintf(ctx, 1024, "%s", path);
+	return true;
+}
+
+static int fake_node_init(struct fake_node *f, const char *ns_root)
+{
+	char seen[1024] = "";
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->root, sizeof(f->root), "/tmp/forktrace-unit-node-XXXXXX");
+	if (!mkdtemp(f->root))
+		return -1;
+	snprintf(f->n.host_root, sizeof(f->n.host_root), "%s", f->root);
+	snprintf(f->n.cgroup2, sizeof(f->n.cgroup2), "%s/sys/fs/cgroup", f->root);
+	snprintf(f->n.ns_root, sizeof(f->n.ns_root), "%s", ns_root);
+	if (!procfs_cgroups((uint32_t)getpid(), own_cgroup2_path, seen) ||
+	    !ct_join_cgroup_path(ns_root, seen, f->own, sizeof(f->own)))
+		return -1;
+	return 0;
+}
+
+/* the directory of the cgroup at path (from the mount's root), made with
+ * every directory above it */
+static int fake_cgroup_dir(const struct fake_node *f, const char *path, char *dir, size_t len)
+{
+	size_t at = strlen(f->root);
+
+	if ((size_t)snprintf(dir, len, "%s/sys/fs/cgroup%s", f->root, path) >= len)
+		return -1;
+	for (size_t i = at + 1;; i++) {
+		char c = dir[i];
+
+		if (c && c != '/')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return -1;
+		dir[i] = c;
+		if (!c)
+			return 0;
+	}
+}
+
+static int fake_cgroup_file(const struct fake_node *f, const char *path, const char *name,
+			    const char *text)
+{
+	char dir[1200], file[1300];
+	FILE *out;
+	int ok;
+
+	if (fake_cgroup_dir(f, path, dir, sizeof(dir)) ||
+	    (size_t)snprintf(file, sizeof(file), "%s/%s", dir, name) >= sizeof(file))
+		return -1;
+	out = fopen(file, "we");
+	if (!out)
+		return -1;
+	ok = fputs(text, out) >= 0;
+	return fclose(out) == 0 && ok ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void fake_node_remove(const struct fake_node *f)
+{
+	if (f->root[0])
+		CHECK(nftw(f->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+/* the pids.max limits_read finds for this process on the node, or NULL */
+static const struct host_limit *own_pids_max(const struct fake_node *f, struct host_limit *lim)
+{
+	int n = limits_read(&f->n, (uint32_t)getpid(), 0, 0, lim);
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(lim[i].name, "pids.max"))
+			return &lim[i];
+	return NULL;
+}
+
+#define AGENT_POD "/kubepods.slice/kubepods-pod1.slice"
+#define AGENT_NS  AGENT_POD "/cri-containerd-agent.scope"
+
+/*
+ * In a pod, the nearest pids.max is the node's: read under --host-root,
+ * at the path /proc/<pid>/cgroup gives joined to the agent's namespace
+ * root, and at every level above it, outside the namespace too (kubelet's
+ * pod limit).  The host's own /sys/fs/cgroup is not what is read.
+ */
+static void test_hostlimits_pids_max_under_host_root(void)
+{
+	struct host_limit lim[LIMITS_MAX];
+	const struct host_limit *pm;
+	struct fake_node f;
+
+	CHECK(fake_node_init(&f, AGENT_NS) == 0);
+	CHECK(!strncmp(f.own, AGENT_NS, strlen(AGENT_NS)));
+	/* the process's own cgroup: room for 400 more; the pod's: 10 */
+	CHECK(fake_cgroup_file(&f, f.own, "pids.max", "500\n") == 0);
+	CHECK(fake_cgroup_file(&f, f.own, "pids.current", "100\n") == 0);
+	CHECK(fake_cgroup_file(&f, AGENT_POD, "pids.max", "1000\n") == 0);
+	CHECK(fake_cgroup_file(&f, AGENT_POD, "pids.current", "990\n") == 0);
+	pm = own_pids_max(&f, lim);
+	CHECK(pm && pm->limit == 1000 && pm->used == 990);
+
+	/* the pod's limit gone: the process's own */
+	CHECK(fake_cgroup_file(&f, AGENT_POD, "pids.max", "max\n") == 0);
+	pm = own_pids_max(&f, lim);
+	CHECK(pm && pm->limit == 500 && pm->used == 100);
+
+	/* no cgroup2 mount on the node: no pids.max, and no v1 hierarchy
+	 * read from a namespace whose v1 root is not known */
+	f.n.cgroup2[0] = '\0';
+	CHECK(fake_cgroup_file(&f, "/pids", "pids.max", "7\n") == 0);
+	CHECK(fake_cgroup_file(&f, "/pids", "pids.current", "1\n") == 0);
+	CHECK(own_pids_max(&f, lim) == NULL);
+	fake_node_remove(&f);
+
+	/* in the node's own cgroup namespace (the systemd unit with
+	 * --host-root): the path as /proc shows it */
+	CHECK(fake_node_init(&f, "") == 0);
+	CHECK(fake_cgroup_file(&f, f.own, "pids.max", "300\n") == 0);
+	CHECK(fake_cgroup_file(&f, f.own, "pids.current", "299\n") == 0);
+	pm = own_pids_max(&f, lim);
+	CHECK(pm && pm->limit == 300 && pm->used == 299);
+	fake_node_remove(&f);
+}
+
+/*
+ * forks_refused's cross-check: pids.events.local (else pids.events) of the
+ * process's own cgroup on the node, read under --host-root through the
+ * agent's namespace root; a level above is not the process's count.
+ */
+static void test_hostlimits_pids_events_under_host_root(void)
+{
+	uint64_t refused = 0;
+	struct fake_node f;
+	char file[1600];
+
+	CHECK(fake_node_init(&f, AGENT_NS) == 0);
+	CHECK(fake_cgroup_file(&f, AGENT_POD, "pids.events", "max 99\n") == 0);
+	CHECK(fake_cgroup_file(&f, f.own, "pids.events", "max 3\n") == 0);
+	CHECK(fake_cgroup_file(&f, f.own, "pids.events.local", "max 7\n") == 0);
+	CHECK(limits_pids_refused(&f.n, (uint32_t)getpid(), &refused) == 1 && refused == 7);
+
+	/* before Linux 6.11: pids.events alone */
+	snprintf(file, sizeof(file), "%s%s/pids.events.local", f.n.cgroup2, f.own);
+	CHECK(unlink(file) == 0);
+	refused = 0;
+	CHECK(limits_pids_refused(&f.n, (uint32_t)getpid(), &refused) == 1 && refused == 3);
+
+	/* the process's cgroup has neither: not its pod's count */
+	snprintf(file, sizeof(file), "%s%s/pids.events", f.n.cgroup2, f.own);
+	CHECK(unlink(file) == 0);
+	CHECK(limits_pids_refused(&f.n, (uint32_t)getpid(), &refused) == 0);
+
+	/* no node given: nothing read */
+	CHECK(limits_pids_refused(NULL, (uint32_t)getpid(), &refused) == 0);
+	fake_node_remove(&f);
+}
+
 static struct ft_container container_rec(uint64_t cgroup_id, const char *ns, const char *pod)
 {
 	struct ft_container c;
@@ -4709,6 +4893,8 @@ int main(void)
 	RUN(test_container_bundle_annotations);
 	RUN(test_container_cgroup_of_bundle);
 	RUN(test_container_ns_paths);
+	RUN(test_hostlimits_pids_max_under_host_root);
+	RUN(test_hostlimits_pids_events_under_host_root);
 	RUN(test_container_cache_bounded_and_retried);
 	RUN(test_policy_pod_rules);
 	RUN(test_replay_attributes_from_container_records);
