@@ -102,7 +102,9 @@ struct det_alert {
 	/* spawn_storm: its members are the root's jobs of this program (by
 	 * kin) born since storm_since, not the root */
 	uint64_t storm_prog, storm_since;
-	char storm_cmd[160]; /* a job's command line, for its updates */
+	uint64_t storm_empty_ns; /* found empty: a window of joins counted from */
+	uint32_t storm_joins;	 /* jobs joined since storm_empty_ns */
+	char storm_cmd[160];	 /* a job's command line, for its updates */
 };
 
 struct pending_fork {
@@ -1307,11 +1309,24 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 		a->peak = a->live;
 	/*
 	 * A storm's parent still holds requests from jobs stopped mid-way (a
-	 * job runner's queue): empty, it is over only once no job has come
-	 * for a window; a job that comes meanwhile is one of its members.
+	 * job runner's queue): empty, it is over once fewer than storm_min / 8
+	 * jobs came in a window (a trickle of jobs does not keep it, and the
+	 * kernel tree id of its action, for ever); a job that comes meanwhile
+	 * is one of its members.
 	 */
-	if (!a->live && a->pattern == DET_SPAWN_STORM && now < a->last_active_ns + d->c.window_ns) {
-		a->next_count_ns = a->last_active_ns + d->c.window_ns;
+	if (!a->live && a->pattern == DET_SPAWN_STORM) {
+		if (!a->storm_empty_ns) {
+			a->storm_empty_ns = now;
+			a->storm_joins = 0;
+		} else if (now >= a->storm_empty_ns + d->c.window_ns) {
+			if (a->storm_joins < d->c.storm_min / 8) {
+				end_alert(d, a, now, fn, ctx);
+				return;
+			}
+			a->storm_empty_ns = now;
+			a->storm_joins = 0;
+		}
+		a->next_count_ns = a->storm_empty_ns + d->c.window_ns;
 		a->dirty = true;
 		d->dirty_alerts++;
 		return;
@@ -1719,7 +1734,9 @@ static bool storm_join(struct detector *d, const struct proctable *t, int32_t sl
 
 	if (!a || !storm_kin(d, t, slot, a))
 		return false;
-	tag_subtree(d, t, slot, alert_id(d, a));
+	st(d, t, slot)->alert = alert_id(d, a);
+	st(d, t, slot)->flagged = true;
+	a->storm_joins++;
 	a->last_active_ns = now;
 	if (++a->forks_since_count >= a->live)
 		member_changed(d, t, a, now, fn, ctx);
@@ -1754,7 +1771,8 @@ static void raise_storm(struct detector *d, const struct proctable *t, int32_t p
 		/* idle jobs only: one that forked is no longer in the pile */
 		if (st(d, t, c)->pile == PILE_EXECS + 1 && storm_kin(d, t, c, a)) {
 			pile_remove(d, t, c);
-			tag_subtree(d, t, c, id);
+			st(d, t, c)->alert = id;
+			st(d, t, c)->flagged = true;
 			n++;
 		}
 	}
@@ -1766,7 +1784,7 @@ static void raise_storm(struct detector *d, const struct proctable *t, int32_t p
 	storm_verdict(d, a, &v, now, ce ? ce->key.tgid : 0);
 	v.doubling_ms = (double)doubling_ns / 1e6;
 	snprintf(v.evidence, sizeof(v.evidence),
-		 "its idle jobs of one program ('%.200s') doubled to %u in %.1f s, past "
+		 "its idle jobs of one program ('%.200s') doubled to %u in %.1f s, at least "
 		 "twice the %u it ever held: copies asking it for more copies; the %u born "
 		 "since the growth began are the runaway, this process is spared",
 		 a->storm_cmd, jobs, (double)doubling_ns / 1e9, held, n);
@@ -1873,6 +1891,19 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	if (f->parent_threads > 1)
 		pp->mt_fork = true;
 	a = alert_of(d, pp);
+	/*
+	 * A storm's job that forks is no idle job.  While an action holds the
+	 * storm, what it forks is a member like it (the kernel stops it too);
+	 * otherwise it leaves the storm, and what it starts is looked at as
+	 * any tree (a storm nobody acts on must not hide a bomb below it).
+	 */
+	if (a && a->pattern == DET_SPAWN_STORM &&
+	    !(d->pinned && d->pinned(d->pin_ctx, alert_id(d, a)))) {
+		pp->alert = 0;
+		pp->flagged = false;
+		member_changed(d, t, a, now, fn, ctx);
+		a = NULL;
+	}
 	if (a) { /* membership is inherited at fork */
 		a->last_active_ns = now;
 		cp->alert = pp->alert;

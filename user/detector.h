@@ -99,7 +99,7 @@ struct det_verdict {
 	uint64_t pids_events_max;
 	/* the nearest host limit at this pace (filled live by the pipeline) */
 	const char *limit_name; /* NULL: not known */
-	uint64_t limit_value;
+	uint64_t limit_value, limit_used; /* used: what the limit counts now */
 	double limit_seconds;
 	char evidence[512];
 };

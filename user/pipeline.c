@@ -283,6 +283,7 @@ static void nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *
 		if (s >= 0 && (!v->limit_name || s < v->limit_seconds)) {
 			v->limit_name = lim[i].name;
 			v->limit_value = lim[i].limit;
+			v->limit_used = lim[i].used;
 			v->limit_seconds = s;
 		}
 	}

@@ -109,7 +109,8 @@ static bool acting(const struct action *a)
 #define RECHECK_MEMBERS_MAX   18000ull /* the pace is 2 s at most */
 /* A lasting action's pace: a storm's new job is signalled before it has
  * started up and asked its parent for more */
-#define LASTING_SWEEP_NS 5000000ull
+#define LASTING_SWEEP_NS      5000000ull
+#define LASTING_PER_MEMBER_NS 1000ull
 
 struct sweep_mark {
 	struct pt_key key; /* the process the mark is for (slots are reused) */
@@ -1024,8 +1025,10 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 	a->next_sweep_ns = now + RECHECK_NS +
 			   (members < RECHECK_MEMBERS_MAX ? members : RECHECK_MEMBERS_MAX) *
 			       RECHECK_PER_MEMBER_NS;
+	/* a lasting action walks its root's subtree (a daemon's, maybe big)
+	 * each look: at most a share of the loop's time, whatever its size */
 	if (a->lasting)
-		a->next_sweep_ns = now + LASTING_SWEEP_NS;
+		a->next_sweep_ns = now + LASTING_SWEEP_NS + steps * LASTING_PER_MEMBER_NS;
 	a->live = live;
 	obs = (struct action_obs){
 		.stop = a->sig == SIGSTOP,
@@ -1199,6 +1202,11 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 		int32_t i = (int32_t)p->scratch[p->cap - 1 - k];
 		const struct pt_entry *e = pt_get(t, i);
 
+		/* a storm's members are its root's children: the root alone
+		 * bounds the kernel's arming (its other subtrees hold none),
+		 * and a daemon's big subtree does not fill the map */
+		if (a->lasting && i != root && !in_tree(p, t, d, a, i))
+			continue;
 		if (p->ops.add_member &&
 		    p->ops.add_member(p->ops.ctx, e->key.tgid, e->key.start_ticks, 0))
 			policy_failed(p, a);
@@ -1225,7 +1233,10 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 
 bool policy_storm_due(const struct det_verdict *v, uint64_t horizon_ns)
 {
-	return v->limit_name && v->limit_seconds >= 0 && v->limit_seconds * 1e9 <= (double)horizon_ns;
+	uint64_t room = v->limit_value > v->limit_used ? v->limit_value - v->limit_used : 0;
+
+	return v->limit_name && v->per_minute > 0 && v->limit_seconds >= 0 &&
+	       v->limit_seconds * 1e9 <= (double)horizon_ns && room <= 3ull * v->tasks;
 }
 
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,

@@ -200,9 +200,11 @@ void policy_set_containers(struct policy *p, struct ct_cache *containers);
 /*
  * Is a spawn_storm verdict one to act on?  Only toward a limit: its
  * nearest limit (pids.max, RLIMIT_NPROC, pid_max) is reached within
- * horizon_ns at its pace.  A pool or a parallel run of that size on a host
- * with room for it (xargs -P, a test runner's workers) is named, never
- * stopped; without a limit reading (a replay) nothing is acted on.
+ * horizon_ns at its measured pace, and within its next two doublings (the
+ * room left is at most three times its jobs).  A burst of that size with
+ * room for twice as many again (xargs -P, a test runner's workers, a
+ * service's requests) is named, never stopped; without a limit reading or
+ * a pace (a replay, a burst too short to measure) nothing is acted on.
  */
 bool policy_storm_due(const struct det_verdict *v, uint64_t horizon_ns);
 
