@@ -4362,7 +4362,8 @@ static void test_policy_held_stop_survives_cont(void)
 /*
  * A spawn_storm is acted on only toward a limit (policy_storm_due), on its
  * jobs alone: the runner, the jobs it held before and its other child are
- * spared in user space and in the kernel.  Empty, the action lasts: a job
+ * never signalled, and the kernel is told of the runner alone (it bounds
+ * the kernel's arming).  Empty, the action lasts: a job
  * the runner starts then is signalled at once; the action ends with the
  * detector's alert.
  */
