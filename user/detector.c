@@ -31,6 +31,7 @@
 #define POOL_SPREAD_NS	  50000000ull /* the longest burst: a slow bomb's forks are further apart */
 #define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
 #define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
+#define STORM_JOINS	  16	      /* new jobs in a window that keep an empty storm */
 
 struct det_proc {
 	struct pt_key key;
@@ -102,8 +103,8 @@ struct det_alert {
 	/* spawn_storm: its members are the root's jobs of this program (by
 	 * kin) born since storm_since, not the root */
 	uint64_t storm_prog, storm_since;
-	uint64_t storm_empty_ns; /* found empty: a window of joins counted from */
-	uint32_t storm_joins;	 /* jobs joined since storm_empty_ns */
+	uint64_t storm_join_ns[STORM_JOINS]; /* its latest joins, a ring */
+	uint32_t storm_joins;		     /* joins so far */
 	char storm_cmd[160];	 /* a job's command line, for its updates */
 };
 
@@ -1309,27 +1310,21 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 		a->peak = a->live;
 	/*
 	 * A storm's parent still holds requests from jobs stopped mid-way (a
-	 * job runner's queue): empty, it is over once fewer than storm_min / 8
-	 * jobs came in a window (a trickle of jobs does not keep it, and the
-	 * kernel tree id of its action, for ever); a job that comes meanwhile
-	 * is one of its members.
+	 * job runner's queue): empty, it is over once fewer than STORM_JOINS
+	 * jobs came in the last window (a trickle of jobs does not keep it,
+	 * and the kernel tree id of its action, for ever); a job that comes
+	 * meanwhile is one of its members.
 	 */
-	if (!a->live && a->pattern == DET_SPAWN_STORM) {
-		if (!a->storm_empty_ns) {
-			a->storm_empty_ns = now;
-			a->storm_joins = 0;
-		} else if (now >= a->storm_empty_ns + d->c.window_ns) {
-			if (a->storm_joins < d->c.storm_min / 8) {
-				end_alert(d, a, now, fn, ctx);
-				return;
-			}
-			a->storm_empty_ns = now;
-			a->storm_joins = 0;
+	if (!a->live && a->pattern == DET_SPAWN_STORM && a->storm_joins >= STORM_JOINS) {
+		/* the oldest of the latest STORM_JOINS joins */
+		uint64_t oldest = a->storm_join_ns[a->storm_joins % STORM_JOINS];
+
+		if (now < oldest + d->c.window_ns) {
+			a->next_count_ns = oldest + d->c.window_ns;
+			a->dirty = true;
+			d->dirty_alerts++;
+			return;
 		}
-		a->next_count_ns = a->storm_empty_ns + d->c.window_ns;
-		a->dirty = true;
-		d->dirty_alerts++;
-		return;
 	}
 	if (!a->live) {
 		end_alert(d, a, now, fn, ctx);
@@ -1736,7 +1731,7 @@ static bool storm_join(struct detector *d, const struct proctable *t, int32_t sl
 		return false;
 	st(d, t, slot)->alert = alert_id(d, a);
 	st(d, t, slot)->flagged = true;
-	a->storm_joins++;
+	a->storm_join_ns[a->storm_joins++ % STORM_JOINS] = now;
 	a->last_active_ns = now;
 	if (++a->forks_since_count >= a->live)
 		member_changed(d, t, a, now, fn, ctx);
