@@ -1717,6 +1717,16 @@ static bool storm_kin(struct detector *d, const struct proctable *t, int32_t slo
 	       e->born_ns >= a->storm_since;
 }
 
+/* slot is one of storm a's members, alone: an idle job has no children */
+static void storm_tag(struct detector *d, const struct proctable *t, int32_t slot,
+		      const struct det_alert *a)
+{
+	struct det_proc *p = st(d, t, slot);
+
+	p->alert = alert_id(d, a);
+	p->flagged = true;
+}
+
 /*
  * A job just exec'd under a parent with a spawn_storm raised: one more of
  * the storm's, if it runs the storm's program.  True if it joined.
@@ -1729,8 +1739,7 @@ static bool storm_join(struct detector *d, const struct proctable *t, int32_t sl
 
 	if (!a || !storm_kin(d, t, slot, a))
 		return false;
-	st(d, t, slot)->alert = alert_id(d, a);
-	st(d, t, slot)->flagged = true;
+	storm_tag(d, t, slot, a);
 	a->storm_join_ns[a->storm_joins++ % STORM_JOINS] = now;
 	a->last_active_ns = now;
 	if (++a->forks_since_count >= a->live)
@@ -1766,8 +1775,7 @@ static void raise_storm(struct detector *d, const struct proctable *t, int32_t p
 		/* idle jobs only: one that forked is no longer in the pile */
 		if (st(d, t, c)->pile == PILE_EXECS + 1 && storm_kin(d, t, c, a)) {
 			pile_remove(d, t, c);
-			st(d, t, c)->alert = id;
-			st(d, t, c)->flagged = true;
+			storm_tag(d, t, c, a);
 			n++;
 		}
 	}
