@@ -940,8 +940,12 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
 		(chain[i].alive && !chain[i].forking && chain[i].live_branches <= 1) ||
 		/* a pre-fork master: idle workers beside the branch that runs
 		 * away, however recently it forked (a tenant can make it
-		 * respawn a worker by crashing one) */
-		(chain[i].alive && chain[i].idle_branches &&
+		 * respawn a worker by crashing one).  Masters fork from one
+		 * thread; children forked from many threads may sit idle
+		 * because they inherited a lock no thread of theirs will
+		 * release: the seed's watchdog, whose hung children are no
+		 * pool and whose other children run away. */
+		(chain[i].alive && !chain[i].threaded && chain[i].idle_branches &&
 		 chain[i].idle_branches >= chain[i].growing_branches)))
 		i++;
 	/* an interactive shell is a launcher, never a root */
@@ -1192,6 +1196,7 @@ static int32_t choose_root(struct detector *d, const struct proctable *t, const 
 		cand[i].idle_branches = d->idle[chain[i]];
 		cand[i].alive = pt_get(t, chain[i])->state == PT_ALIVE;
 		cand[i].forking = st(d, t, chain[i])->last_fork_ns + recent >= now;
+		cand[i].threaded = st(d, t, chain[i])->mt_fork;
 	}
 	i = det_choose_root(cand, i);
 	return i < n ? chain[i] : PT_NONE;

@@ -619,6 +619,7 @@ struct synth {
 	uint64_t exe_size;     /* what exec records say its size is */
 	uint64_t cwd;	       /* the working directory exec records carry */
 	uint64_t cgroup;       /* the cgroup fork records carry */
+	uint32_t parent_threads; /* the forking parent's threads, fork records say */
 };
 
 static void collect(void *ctx, const struct det_verdict *v)
@@ -658,6 +659,8 @@ static uint32_t synth_fork(struct synth *s, uint32_t ppid, uint64_t ts)
 
 	f.exe = s->exe;
 	f.h.cgroup_id = s->cgroup;
+	if (s->parent_threads)
+		f.parent_threads = s->parent_threads;
 	det_feed(s->d, s->t, (union ft_record *)&f, APPLY(s->t, f), collect, s);
 	return pid;
 }
@@ -4036,10 +4039,20 @@ static void test_choose_root_prefork_master(void)
 		{ .alive = true, .forking = true, .live_branches = 3, .growing_branches = 3 },
 	};
 
+	/* the seed's watchdog forks a worker every 2 s while its threads
+	 * hold a lock: two workers hung on it (idle), the third runs away */
+	struct det_root_candidate seed[] = {
+		{ .alive = true, .forking = true, .live_branches = 1, .growing_branches = 1,
+		  .idle_branches = 2, .threaded = true },
+		{ .alive = true, .forking = true, .live_branches = 3, .growing_branches = 2,
+		  .threaded = true },
+	};
+
 	CHECK(det_choose_root(fpm, 2) == 1);
 	CHECK(det_choose_root(cbomb, 2) == 0);
 	CHECK(det_choose_root(mixed, 2) == 0);
 	CHECK(det_choose_root(dead, 2) == 0);
+	CHECK(det_choose_root(seed, 2) == 0);
 }
 
 /*
@@ -4156,6 +4169,48 @@ static void test_detect_seed_cascade_keeps_its_root(void)
 	CHECK(v && v->root == top);
 	CHECK(stuck > 4);
 	synth_free(&s);
+}
+
+/*
+ * The seed's cascade when the watchdog's first workers all hang: six
+ * hung children, 2 s apart, before one that works and runs away.  Forked
+ * from one thread they would be a pre-fork master's idle pool, and the
+ * worker the root; forked while the watchdog's threads held the lock,
+ * they are hung, and the watchdog, which goes on forking, is the root.
+ */
+static void test_detect_seed_cascade_hung_first_workers(void)
+{
+	for (int threaded = 0; threaded < 2; threaded++) {
+		struct synth s;
+		uint32_t top, active[512], nactive = 1, made = 0;
+		uint64_t ts = 1 * SEC;
+		const struct det_verdict *v = NULL;
+
+		synth_init(&s);
+		s.parent_threads = threaded ? 3 : 1;
+		top = synth_fork(&s, 50, ts);
+		synth_exec_argv(&s, top, "/usr/bin/python3", ARGV("python3\0svc.py"), ts + 1000);
+		for (int i = 0; i < 6; i++)
+			synth_fork(&s, top, ts += 2 * SEC);
+		ts += 2 * SEC;
+		active[0] = synth_fork(&s, top, ts);
+		for (int round = 0; round < 8 && !v; round++) {
+			uint32_t n = nactive;
+
+			ts += 2 * SEC;
+			/* the watchdog goes on forking; so does every working copy */
+			synth_fork(&s, top, ts);
+			for (uint32_t i = 0; i < n && nactive < 512; i++) {
+				uint32_t c = synth_fork(&s, active[i], ts += 1000000);
+
+				if (++made % 2 == 0)
+					active[nactive++] = c;
+			}
+			v = only_alert(&s);
+		}
+		CHECK(v && v->root == (threaded ? top : active[0]));
+		synth_free(&s);
+	}
 }
 
 /* A daemon whose threads explode: the verdict's tree is the daemon and what
@@ -4969,6 +5024,7 @@ int main(void)
 	RUN(test_detect_master_respawn_then_worker_bombs);
 	RUN(test_detect_young_prefork_master_is_not_the_root);
 	RUN(test_detect_seed_cascade_keeps_its_root);
+	RUN(test_detect_seed_cascade_hung_first_workers);
 	RUN(test_thread_explosion_spares_the_existing_subtree);
 	RUN(test_policy_exe_from_the_kernel_not_proc);
 	RUN(test_policy_undecided_said_and_gave_up_stays_armed);
