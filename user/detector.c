@@ -24,6 +24,7 @@
 #define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..1023, shared with the kernel */
 #define DET_PENDING	  1024
 #define DET_CLIMB_MAX	  64	      /* table parents climbed looking for copies */
+#define SEEN_COMMANDS	  256	      /* commands a profile remembers (a power of two) */
 #define DET_COPY_HOPS	  8	      /* intermediaries between two copies, at most */
 #define DET_KIN_GAP	  4	      /* windows between a kin and the kin it started, at most */
 #define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
@@ -121,6 +122,8 @@ struct profile {
 	uint32_t exec_edges, fork_edges; /* how the copies came to run the program */
 	uint32_t clone_edges;		 /* exec edges that ran the very command line of
 					  * the copy above, in the same directory */
+	uint32_t direct_edges;		 /* edges whose copy above is its parent: no
+					  * program of another kind between them */
 	uint32_t births_window, births_1s;
 	uint32_t ngen;
 	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
@@ -169,6 +172,13 @@ struct detector {
 	uint64_t *growth_start; /* per slot: first fork of its earliest growing copy */
 	uint8_t *leads;	    /* per slot: a copy is in its subtree */
 	uint64_t *ages;
+	/* the commands (prog_command) a profile's exec'd copies ran, each with
+	 * the shallowest generation it ran at; a slot is the profile's while
+	 * its stamp is d->profiles + 1.  Bounded: once full, no more kept */
+	struct seen_command {
+		uint64_t command, stamp;
+		uint8_t gen;
+	} seen_commands[SEEN_COMMANDS];
 };
 static const char *const pattern_names[DET_PATTERN_MAX] = {
 	[DET_FORK_BOMB] = "fork_bomb",
@@ -634,6 +644,37 @@ static bool established(struct detector *d, const struct proctable *t, int32_t c
 }
 
 /*
+ * Did a copy at a shallower generation of this profile run e's very
+ * command (argv and directory)?  Remembers e's at generation gen.  A
+ * runner's jobs differ in their arguments, a build's steps in their
+ * directories; a script that starts `self --shard 0` and `self --shard 1`,
+ * each of which starts both again, repeats its parent's command or its
+ * parent's sibling's, generation after generation.
+ */
+static bool command_repeats(struct detector *d, const struct pt_entry *e, uint8_t gen)
+{
+	uint64_t stamp = d->profiles + 1;
+	uint32_t h = (uint32_t)(e->command ^ (e->command >> 32));
+
+	if (!e->command || !e->cwd_ino)
+		return false;
+	for (uint32_t probe = 0; probe < 8; probe++) {
+		struct seen_command *sc = &d->seen_commands[(h + probe) & (SEEN_COMMANDS - 1)];
+
+		if (sc->stamp != stamp) {
+			*sc = (struct seen_command){ e->command, stamp, gen };
+			return false;
+		}
+		if (sc->command == e->command) {
+			if (gen < sc->gen)
+				sc->gen = gen;
+			return sc->gen < gen;
+		}
+	}
+	return false;
+}
+
+/*
  * One pass over the subtree of x: copies of x's program and their copy
  * generations, the processes of other programs, live population, births,
  * forkers, and the median age of live copies (a population growing
@@ -692,7 +733,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		int32_t i = d->order[k], a = d->copy_of[i];
 		const struct pt_entry *e = pt_get(t, i);
 		uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
-		bool alive = e->state == PT_ALIVE;
+		bool alive = e->state == PT_ALIVE, repeats;
 
 		pr->members++;
 		pr->live += alive;
@@ -716,14 +757,17 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 				pr->ngen = d->gen[i] + 1u;
 			d->ages[nages++] = now > born ? now - born : 0;
 		}
+		repeats = e->exec_seen && !pr->by_kin && command_repeats(d, e, d->gen[i]);
 		if (!k || !established(d, t, i, a, now))
 			continue;
+		pr->direct_edges += e->parent == a;
 		if (e->exec_seen) {
 			const struct pt_entry *ae = pt_get(t, a);
 
 			pr->exec_edges++;
-			pr->clone_edges += !pr->by_kin && e->cwd_ino && e->cwd_ino == ae->cwd_ino &&
-					   e->cmdline[0] && !strcmp(e->cmdline, ae->cmdline);
+			/* the copy above's command, or one run higher up */
+			pr->clone_edges += !pr->by_kin && e->cwd_ino &&
+					   ((e->command && e->command == ae->command) || repeats);
 		} else {
 			pr->fork_edges++;
 		}
@@ -831,6 +875,16 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		pr->generations++;
 }
 
+static uint32_t widest_forker_generation(const struct profile *pr)
+{
+	uint32_t most = 0;
+
+	for (uint32_t g = 0; g < DET_MAX_GEN; g++)
+		if (pr->forkers_per_gen[g] > most)
+			most = pr->forkers_per_gen[g];
+	return most;
+}
+
 static bool exec_replication(const struct profile *pr)
 {
 	return pr->exec_edges > pr->fork_edges;
@@ -860,6 +914,21 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 	 */
 	if (pr->by_kin) {
 		need = d->c.min_generations_exec;
+		/*
+		 * Kin that only start their kin, themselves (3 edges in 4 with
+		 * no program of another kind between them) and doubling (a
+		 * generation of forkers as wide as a binary tree's at the
+		 * clones' depth): a binary that runs two of its own copies,
+		 * -c text that runs two new texts.  They need only the clones'
+		 * depth.  A build's `sh -c` steps are kin through make or a
+		 * driver between them, or do work (compilers, tests); a chain of
+		 * steps, each leaving a helper beside the next, is one forker
+		 * wide: they keep the exec bar.
+		 */
+		if (!busy && d->c.min_generations_clone < need &&
+		    pr->direct_edges * 4 >= (pr->exec_edges + pr->fork_edges) * 3 &&
+		    widest_forker_generation(pr) >= 1u << (d->c.min_generations_clone - 2))
+			need = d->c.min_generations_clone;
 		if (pr->forkers < (need < 32 ? 1u << (need - 1) : UINT32_MAX))
 			return false;
 	}

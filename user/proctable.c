@@ -370,6 +370,7 @@ static void set_prog(struct proctable *t, int32_t i, const char *filename, const
 	    prog_identify(filename, args, args_len < FT_ARGS_LEN ? args_len : FT_ARGS_LEN, cwd);
 	prog_set_exe_size(&e->prog, exe_size);
 	e->cwd_ino = cwd;
+	e->command = prog_command(args, args_len < FT_ARGS_LEN ? args_len : FT_ARGS_LEN, cwd);
 	if (e->prog.kind == PROG_INHERIT && e->parent != PT_NONE)
 		e->prog = t->slots[e->parent].prog;
 }

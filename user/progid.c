@@ -64,6 +64,20 @@ static uint64_t hash_of(enum prog_kind k, const char *family, const char *s, uin
 	return h ? h : 1;
 }
 
+uint64_t prog_command(const char *argv, size_t len, uint64_t cwd)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	/* a NUL-terminated copy and one cut short hash alike */
+	while (len && !argv[len - 1])
+		len--;
+	if (!len)
+		return 0;
+	h = fnv(h, (const char *)&cwd, sizeof(cwd));
+	h = fnv(h, argv, len);
+	return h ? h : 1;
+}
+
 const char *prog_base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');

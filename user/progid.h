@@ -46,6 +46,14 @@ struct prog_id prog_identify(const char *filename, const char *argv, size_t len,
  * size of 0 (unknown) leaves the kin prog_identify gave. */
 void prog_set_exe_size(struct prog_id *id, uint64_t size);
 
+/*
+ * A command exactly as run: its argv (NUL-separated, len bytes, as
+ * prog_identify takes it) in its working directory, hashed.  Two execs
+ * with one key ran the same command line in the same place: a command
+ * that runs itself again, unchanged, where it is.  0: no argv.
+ */
+uint64_t prog_command(const char *argv, size_t len, uint64_t cwd);
+
 const char *prog_kind_name(enum prog_kind k);
 /* A path's last component: "/usr/bin/make" -> "make". */
 const char *prog_base_name(const char *path);
