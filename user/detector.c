@@ -875,16 +875,6 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		pr->generations++;
 }
 
-static uint32_t widest_forker_generation(const struct profile *pr)
-{
-	uint32_t most = 0;
-
-	for (uint32_t g = 0; g < DET_MAX_GEN; g++)
-		if (pr->forkers_per_gen[g] > most)
-			most = pr->forkers_per_gen[g];
-	return most;
-}
-
 static bool exec_replication(const struct profile *pr)
 {
 	return pr->exec_edges > pr->fork_edges;
@@ -916,18 +906,18 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 		need = d->c.min_generations_exec;
 		/*
 		 * Kin that only start their kin, themselves (3 edges in 4 with
-		 * no program of another kind between them) and doubling (a
-		 * generation of forkers as wide as a binary tree's at the
-		 * clones' depth): a binary that runs two of its own copies,
-		 * -c text that runs two new texts.  They need only the clones'
-		 * depth.  A build's `sh -c` steps are kin through make or a
-		 * driver between them, or do work (compilers, tests); a chain of
-		 * steps, each leaving a helper beside the next, is one forker
-		 * wide: they keep the exec bar.
+		 * no program of another kind between them), and branch (twice
+		 * as many forkers as generations, however lopsided): a binary
+		 * that runs two of its own copies, -c text that runs two new
+		 * texts.  They need only the clones' depth.  A build's `sh -c`
+		 * steps are kin through make or a driver between them, or do
+		 * work (compilers, tests); a chain of steps, each leaving a
+		 * helper beside the next, is one forker a generation: they keep
+		 * the exec bar.
 		 */
 		if (!busy && d->c.min_generations_clone < need &&
 		    pr->direct_edges * 4 >= (pr->exec_edges + pr->fork_edges) * 3 &&
-		    widest_forker_generation(pr) >= 1u << (d->c.min_generations_clone - 2))
+		    pr->forkers >= 2 * pr->generations)
 			need = d->c.min_generations_clone;
 		if (pr->forkers < (need < 32 ? 1u << (need - 1) : UINT32_MAX))
 			return false;
