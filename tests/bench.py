@@ -369,6 +369,104 @@ def bench_detection(runs=3):
     return rows
 
 
+def bench_hiding(runs=3):
+    """The runaways that hide (tests/test_hiding.py): bombs that change
+    their program every generation, launched from a shell, observed then
+    under --kill; and the slow ones a parent piles up (hung workers,
+    zombies, a daemon's jobs), observed then, for the storm, under --kill."""
+    import test_hiding as th
+    from lib import Fail
+    kin, piles = [], []
+    for name, cmd in th.KIN_BOMBS.items():
+        size, by_kin, peaks, emptied = [], 0, [], 0
+        for kill in (False, True):
+            for _ in range(runs):
+                scratch = tempfile.mkdtemp(prefix="ft-bench-kin-")
+                try:
+                    rep, events = run_workload(th.launched_from_a_shell(cmd, scratch), 600, 20,
+                                               tracer_args=("--kill",) if kill else (),
+                                               wait_all=False)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
+                alerts = th.first_alerts(events, tree_of(events, rep["pid"]), "recursive_spawn")
+                if kill:
+                    peaks.append(rep["peak"])
+                    emptied += any(e.get("complete") and e["action"] == "kill"
+                                   for e in by_event(events, "action"))
+                elif alerts:
+                    size.append(alerts[0]["tasks"])
+                    by_kin += "kin" in alerts[0]["evidence"]
+        kin.append((name, size, by_kin, median(peaks), emptied, runs))
+        print("  %-22s tasks at alert %s (%d by kin), peak under --kill %.0f, emptied %d/%d" %
+              (name, size, by_kin, median(peaks), emptied, runs), flush=True)
+    shapes = [("hung_worker_leak", [th.PY, WL + "/py_hung_worker_leak.py"], "process_leak",
+               "children", ()),
+              ("zombie_leak_c", [tool("wl_zombie_leak")], "zombie_leak", "zombies", ()),
+              ("zombie_leak_py", [th.PY, WL + "/py_zombie_leak.py"], "zombie_leak", "zombies", ()),
+              ("daemon_spawned_bomb", th.DAEMON_BOMB, "spawn_storm", "children", ()),
+              ("daemon_spawned_bomb --kill", th.DAEMON_BOMB, "spawn_storm", "children",
+               ("--kill",))]
+    for name, cmd, pattern, what, args in shapes:
+        count, after, rate, left, peaks, emptied, missed = [], [], [], [], [], 0, 0
+        for _ in range(runs):
+            try:
+                a, rep, events, secs = th.pile_alert(cmd, pattern, cap=600, timeout=15, args=args)
+            except Fail:
+                missed += 1
+                continue
+            count.append(a[what])
+            after.append(secs)
+            rate.append(a["per_minute"])
+            left.append(a.get("limit_seconds", float("nan")))
+            peaks.append(rep["peak"])
+            emptied += any(e.get("complete") and e["tree"] == a["tree"]
+                           for e in by_event(events, "action"))
+        piles.append((name, pattern, what, median(count), median(after), median(rate),
+                      median(left), median(peaks), emptied if args else None, runs, missed))
+        print("  %-26s %s at %.0f %s after %.1f s, %.0f a minute, limit in %.0f s, peak %.0f%s" %
+              (name, pattern, median(count), what, median(after), median(rate), median(left),
+               median(peaks), ", emptied %d/%d" % (emptied, runs) if args else ""), flush=True)
+    return kin, piles
+
+
+def hiding_report(result):
+    kin, piles = result
+    lines = [
+        "## Runaways that hide",
+        "",
+        "Bombs that run a new program every generation (KIN_BOMBS in tests/test_hiding.py), "
+        "each launched from a shell, run %d times observed (tasks at alert: live tasks in the "
+        "tree when flagged; by kin: alerts whose evidence says so) and %d times under `--kill` "
+        "(peak: most tasks in the pids cgroup, cap 600; emptied: runs whose kill action "
+        "reports the tree empty).  Medians." % (RUNS, RUNS),
+        "",
+        "| workload | tasks at alert (each run) | by kin | peak under --kill | emptied |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, size, by_kin, peak, emptied, runs in kin:
+        lines.append("| %s | %s | %d/%d | %.0f | %d/%d |" % (
+            name, " ".join("%d" % s for s in size) or "missed", by_kin, len(size), peak,
+            emptied, runs))
+    lines += [
+        "",
+        "Slow runaways a parent piles up, in a pids cgroup capped at 600, each run %d times: "
+        "the count the first alert names (live idle children, zombies, or a daemon's jobs), "
+        "seconds from the parent's first fork to the alert, the growth it reports and the "
+        "seconds it gives to the nearest limit (here the cap); peak tasks in the cgroup.  "
+        "Warnings are never acted on; the storm is, under `--kill` (emptied: its action "
+        "reports the jobs gone, the daemon alive).  Medians." % RUNS,
+        "",
+        "| workload | pattern | named at | after s | per minute | limit in s | peak | emptied |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, pattern, what, count, after, rate, left, peak, emptied, runs, missed in piles:
+        lines.append("| %s | %s | %.0f %s | %.1f | %.0f | %.0f | %.0f | %s |" % (
+            name, pattern if not missed else "%s (missed %d/%d)" % (pattern, missed, runs),
+            count, what, after, rate, left, peak,
+            "%d/%d" % (emptied, runs) if emptied is not None else "-"))
+    return lines
+
+
 def bench_false_alarms(runs=3):
     """Per benign workload: alerts anywhere in it or above it, observing."""
     rows = []
@@ -894,6 +992,7 @@ def measure_tracing():
 SECTIONS = [
     ("tracing", measure_tracing),
     ("detection", lambda: detection_report(bench_detection(RUNS))),
+    ("hiding", lambda: hiding_report(bench_hiding(RUNS))),
     ("false_alarms", lambda: false_alarm_report(bench_false_alarms(RUNS))),
     ("realworld", bench_realworld),
     ("syscalls", lambda: syscalls_report(bench_syscalls())),

@@ -150,12 +150,12 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 
 /* Flagged-tree id (1..FT_MAX_TREES-1) of the alert rooted at (pid, start), or 0. */
 uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
-/* Flagged-tree id a process belongs to, or 0. */
 /* Is tree (an alert id) rooted at (pid, start_ns)? */
 bool det_tree_rooted_at(const struct detector *d, uint32_t tree, uint32_t pid, uint64_t start_ns);
 /* Do tree's members come from outside its root's lineage of copies (a
  * spawn_storm's parent keeps starting them)?  Then empty is no end. */
 bool det_tree_lasting(const struct detector *d, uint32_t tree);
+/* Flagged-tree id a process belongs to, or 0. */
 uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot);
 
 /* A tree that is growing now (or under an alert), for metrics and views. */

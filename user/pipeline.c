@@ -362,9 +362,12 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 		p->tot.findings++;
 	if (!v->by_operator)
 		metrics_count_verdict(&p->counts, v);
-	/* a flagged tree's root stays in the table for as long as the alert */
+	/* a flagged tree's root stays in the table for as long as an alert
+	 * rooted there lasts (a daemon can root a storm and a leak) */
 	if (v->tree && slot != PT_NONE && v->kind != DET_FINDING)
-		pt_set_pinned(p->table, slot, v->kind != DET_ALERT_END);
+		pt_set_pinned(p->table, slot,
+			      v->kind != DET_ALERT_END ||
+				  det_tree_id(p->det, v->root, v->root_start_ns));
 	/* the limit takes file reads: never between a verdict and its kill */
 	if (p->o.host_limits && (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE) &&
 	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION &&
