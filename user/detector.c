@@ -135,6 +135,7 @@ struct profile {
 	uint32_t most_forks;
 	uint32_t generations; /* consecutive forker generations from the root */
 	bool by_kin;	      /* copies compared by kin */
+	bool script;	      /* the root runs a script (its kin: the file's name) */
 	double births_per_s;
 	double doubling_ms; /* median age of live copies */
 };
@@ -690,6 +691,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	memset(pr, 0, sizeof(*pr));
 	pr->doubling_ms = -1;
 	pr->by_kin = d->by_kin;
+	pr->script = pt_get(t, x)->prog.kind == PROG_SCRIPT;
 	/* a flagged tree below is accounted for by its own alert: it must not
 	 * make its launcher look like a runaway */
 	n = walk_subtree(d, t, x, !flagged_root);
@@ -913,9 +915,11 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 		 * steps are kin through make or a driver between them, or do
 		 * work (compilers, tests); a chain of steps, each leaving a
 		 * helper beside the next, is one forker a generation: they keep
-		 * the exec bar.
+		 * the exec bar.  So do scripts of one name: a build whose
+		 * build.sh starts each subdirectory's build.sh in the background
+		 * starts its kin itself, branching, before any work.
 		 */
-		if (!busy && d->c.min_generations_clone < need &&
+		if (!busy && !pr->script && d->c.min_generations_clone < need &&
 		    pr->direct_edges * 4 >= (pr->exec_edges + pr->fork_edges) * 3 &&
 		    pr->forkers >= 2 * pr->generations)
 			need = d->c.min_generations_clone;
@@ -999,12 +1003,8 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
 		(chain[i].alive && !chain[i].forking && chain[i].live_branches <= 1) ||
 		/* a pre-fork master: idle workers beside the branch that runs
 		 * away, however recently it forked (a tenant can make it
-		 * respawn a worker by crashing one).  Masters fork from one
-		 * thread; children forked from many threads may sit idle
-		 * because they inherited a lock no thread of theirs will
-		 * release: the seed's watchdog, whose hung children are no
-		 * pool and whose other children run away. */
-		(chain[i].alive && !chain[i].threaded && chain[i].idle_branches &&
+		 * respawn a worker by crashing one) */
+		(chain[i].alive && chain[i].idle_branches &&
 		 chain[i].idle_branches >= chain[i].growing_branches)))
 		i++;
 	/* an interactive shell is a launcher, never a root */
@@ -1255,7 +1255,6 @@ static int32_t choose_root(struct detector *d, const struct proctable *t, const 
 		cand[i].idle_branches = d->idle[chain[i]];
 		cand[i].alive = pt_get(t, chain[i])->state == PT_ALIVE;
 		cand[i].forking = st(d, t, chain[i])->last_fork_ns + recent >= now;
-		cand[i].threaded = st(d, t, chain[i])->mt_fork;
 	}
 	i = det_choose_root(cand, i);
 	return i < n ? chain[i] : PT_NONE;

@@ -231,8 +231,6 @@ struct det_root_candidate {
 	uint32_t growing_branches; /* of those, the ones with live copies below */
 	uint32_t idle_branches;	   /* live copies it forked long before the runaway began,
 				    * not forking, nothing below (a pool) */
-	bool threaded;		/* forked while multithreaded: its idle children may be
-				 * hung on a lock a thread held (the seed), not a pool */
 };
 uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
 

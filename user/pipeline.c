@@ -363,7 +363,7 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	if (!v->by_operator)
 		metrics_count_verdict(&p->counts, v);
 	/* a flagged tree's root stays in the table for as long as an alert
-	 * rooted there lasts (a daemon can root a storm and a leak) */
+	 * rooted there lasts (a daemon can root a storm and a runaway) */
 	if (v->tree && slot != PT_NONE && v->kind != DET_FINDING)
 		pt_set_pinned(p->table, slot,
 			      v->kind != DET_ALERT_END ||
