@@ -657,7 +657,10 @@ static bool command_repeats(struct detector *d, const struct pt_entry *e, uint8_
 	uint64_t stamp = d->profiles + 1;
 	uint32_t h = (uint32_t)(e->command ^ (e->command >> 32));
 
-	if (!e->command || !e->cwd_ino)
+	/* an argv cut short is compared with its parent's only, as before:
+	 * commands alike in the bytes the record carries may differ after
+	 * them (a JVM's classpath) */
+	if (!e->command || !e->cwd_ino || strnlen(e->cmdline, FT_ARGS_LEN) >= FT_ARGS_LEN - 1)
 		return false;
 	for (uint32_t probe = 0; probe < 8; probe++) {
 		struct seen_command *sc = &d->seen_commands[(h + probe) & (SEEN_COMMANDS - 1)];

@@ -68,10 +68,7 @@ uint64_t prog_command(const char *argv, size_t len, uint64_t cwd)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
-	/* argv cut short: two commands alike in the bytes the record
-	 * carries may differ after them (a JVM's classpath) */
-	if (!len || argv[len - 1])
-		return 0;
+	/* a NUL-terminated copy and one cut short hash alike */
 	while (len && !argv[len - 1])
 		len--;
 	if (!len)

@@ -50,8 +50,7 @@ void prog_set_exe_size(struct prog_id *id, uint64_t size);
  * A command exactly as run: its argv (NUL-separated, len bytes, as
  * prog_identify takes it) in its working directory, hashed.  Two execs
  * with one key ran the same command line in the same place: a command
- * that runs itself again, unchanged, where it is.  0: no argv, or argv
- * cut short (its last byte is no NUL).
+ * that runs itself again, unchanged, where it is.  0: no argv.
  */
 uint64_t prog_command(const char *argv, size_t len, uint64_t cwd);
 
