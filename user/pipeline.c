@@ -15,6 +15,9 @@
  * name a cgroup (ct_resolve): a few ms of stats, whatever anyone churns */
 #define WALK_DIRS_PER_SECOND 8192
 #define WALK_REFILL_NS	     1000000000ull
+/* policy outcomes one record can cause (an alert acted on, refused, ...)
+ * before the core takes them, after that record */
+#define PENDING_POLICY_MAX 64
 
 struct pipeline {
 	struct pipeline_opts o;
@@ -37,6 +40,15 @@ struct pipeline {
 	struct ft_run_info info; /* for recordings started mid-run */
 	bool writer_optional;	 /* started by pipeline_record_start */
 	struct pipeline_observer ob;
+	/*
+	 * The core runs one record at a time: what it makes while it runs
+	 * (policy outcomes, from the detector's and policy's callbacks)
+	 * waits here and is fed after the record that caused it.  A nested
+	 * feed would prune the table and move last_slot under the record.
+	 */
+	bool feeding;
+	struct ft_policy pending[PENDING_POLICY_MAX];
+	uint32_t npending;
 	char error[512];
 };
 
@@ -221,6 +233,8 @@ static int record_write(struct pipeline *p, const union ft_record *rec)
 	return 0;
 }
 
+static int feed_core(struct pipeline *p, const union ft_record *rec);
+
 static void on_policy_report(void *ctx, const struct policy_report *r)
 {
 	struct pipeline *p = ctx;
@@ -240,13 +254,21 @@ static void on_policy_report(void *ctx, const struct policy_report *r)
 	if (p->ob.policy)
 		p->ob.policy(p->ob.ctx, r);
 	/*
-	 * Live: into the recording (a replay's come from it).  Written, not
-	 * fed: this runs inside the detector's and policy's callbacks, where
-	 * a nested pipeline_feed would prune the table and move last_slot.
+	 * Live: into the stream, and so the recording (a replay's come from
+	 * it).  Made while the core runs a record: queued behind it.  A
+	 * queue full (more outcomes from one record than it holds) writes
+	 * the rest straight to the recording, in order, as nothing is lost.
 	 */
-	if (p->policy && p->writer && policy_record(r, &rec)) {
+	if (!p->policy || !policy_record(r, &rec))
+		return;
+	if (!p->feeding) {
+		feed_core(p, (const union ft_record *)&rec);
+	} else if (p->npending < PENDING_POLICY_MAX) {
+		p->pending[p->npending++] = rec;
+	} else {
 		p->tot.records++;
-		record_write(p, (const union ft_record *)&rec);
+		if (p->writer)
+			record_write(p, (const union ft_record *)&rec);
 	}
 }
 
@@ -418,7 +440,7 @@ static void attribute(struct pipeline *p, const struct ft_header *h)
 		return;
 	if (!resolve(p, h->cgroup_id, h->tgid, h->ppid, h->ts_ns, &c))
 		return;
-	pipeline_feed(p, (const union ft_record *)&c);
+	feed_core(p, (const union ft_record *)&c);
 }
 
 /*
@@ -444,9 +466,51 @@ static void note_alert_drops(struct pipeline *p, uint64_t now)
 		(unsigned)FT_MAX_TREES - 1, (unsigned long long)drops.alerts);
 }
 
+/*
+ * The live stage ahead of the core, then the core, then what the core
+ * made meanwhile.  Containers (live only: a replay's recording has their
+ * records) are resolved on the node and put in the stream ahead of the
+ * record that named them.
+ */
 int pipeline_feed(void *ctx, const union ft_record *rec)
 {
 	struct pipeline *p = ctx;
+	union ft_record fixed;
+	int32_t slot;
+	int ret;
+
+	if (p->error[0])
+		return 1;
+	if (p->feeding) { /* never: the core queues what it makes */
+		snprintf(p->error, sizeof(p->error), "a record was fed from inside the feed");
+		return 1;
+	}
+	/* a snapshot read through a cgroup namespace of our own (a pod) has
+	 * no id yet: the node's mount has it */
+	if (p->o.containers && rec->h.type == FT_EV_SNAPSHOT && !rec->h.cgroup_id) {
+		memcpy(&fixed, rec, sizeof(rec->snapshot));
+		fixed.h.cgroup_id = ct_pid_cgroup_id(p->o.containers, rec->h.tgid);
+		if (fixed.h.cgroup_id)
+			rec = &fixed;
+	}
+	p->feeding = true;
+	if (p->o.containers)
+		attribute(p, &rec->h);
+	ret = feed_core(p, rec);
+	/* the record's own slot, for the caller (pipeline_resync) */
+	slot = p->last_slot;
+	for (uint32_t i = 0; i < p->npending; i++)
+		ret |= feed_core(p, (const union ft_record *)&p->pending[i]);
+	p->npending = 0;
+	p->last_slot = slot;
+	p->feeding = false;
+	return ret;
+}
+
+/* The core: one record into the recording, the table, the detector (and
+ * through its verdicts the policy), the outputs and observers. */
+static int feed_core(struct pipeline *p, const union ft_record *rec)
+{
 	const struct ft_header *h = &rec->h;
 	struct det_oom_tree oom, *victim_tree = NULL;
 	uint64_t dups;
@@ -454,18 +518,6 @@ int pipeline_feed(void *ctx, const union ft_record *rec)
 
 	if (p->error[0])
 		return 1;
-	/* a snapshot read through a cgroup namespace of our own (a pod) has
-	 * no id yet: the node's mount has it */
-	if (p->o.containers && h->type == FT_EV_SNAPSHOT && !h->cgroup_id) {
-		union ft_record fixed;
-
-		memcpy(&fixed, rec, sizeof(rec->snapshot));
-		fixed.h.cgroup_id = ct_pid_cgroup_id(p->o.containers, h->tgid);
-		if (fixed.h.cgroup_id)
-			return pipeline_feed(p, &fixed);
-	}
-	if (p->o.containers)
-		attribute(p, h);
 	p->tot.records++;
 	if (p->writer && record_write(p, rec))
 		return 1;

@@ -2524,6 +2524,106 @@ static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *
 	run_policy_in(s, o, f, l, NULL);
 }
 
+/* The record types a pipeline observer saw, in order. */
+struct seen_types {
+	uint32_t type[4096], n;
+	uint32_t policy_at; /* index of the first FT_EV_POLICY, or 0 */
+};
+
+static void see_type(void *ctx, const union ft_record *rec, const struct det_oom_tree *oom)
+{
+	struct seen_types *s = ctx;
+
+	if (rec->h.type == FT_EV_POLICY && !s->policy_at)
+		s->policy_at = s->n;
+	if (s->n < 4096)
+		s->type[s->n++] = rec->h.type;
+}
+
+/*
+ * The core runs one record at a time.  A live policy's outcome (a dry run
+ * on a C bomb's alert, made inside the detector's callback) is queued and
+ * fed after the fork that raised the alert: the observers see it, the
+ * recording has it in the same place, and a replay of that recording
+ * shows the same stream.
+ */
+static void test_pipeline_feeds_policy_outcomes_after_their_record(void)
+{
+	const char *path = tmp_path("policy-queue");
+	struct ft_run_info info = { .kernel = "test" };
+	struct policy_ops ops = { .flag_tree = fake_flag, .add_member = fake_member,
+				  .signal = fake_signal, .exe = fake_exe };
+	struct seen_types *live = calloc(1, sizeof(*live)), *replay = calloc(1, sizeof(*replay));
+	struct pipeline_observer ob = { .record = see_type };
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0), shell = mk_snap(50, START(5), 1, START(1));
+	struct pipeline_opts po = { 0 };
+	struct fake_act f = { 0 };
+	struct pipeline *p = NULL;
+	struct ft_reader *r = NULL;
+	union ft_record in;
+	uint32_t q[128], next = 1000;
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+	char err[512];
+	FILE *out = fopen("/dev/null", "w");
+
+	CHECK(live && replay && out);
+	if (!live || !replay || !out)
+		goto out;
+	ops.ctx = &f;
+	po.out = out;
+	po.format = OUT_JSON;
+	po.table_capacity = 4096;
+	po.grace_ns = 5 * SEC;
+	po.write_path = path;
+	po.actuator = &ops;
+	det_config_defaults(&po.detect);
+	policy_defaults(&po.policy);
+	po.policy.mode = POLICY_KILL;
+	po.policy.dry_run = true;
+	CHECK(pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+	if (!p)
+		goto out;
+	f.t = pipeline_table(p);
+	ob.ctx = live;
+	pipeline_observe(p, &ob);
+	pipeline_feed(p, (const union ft_record *)&init);
+	pipeline_feed(p, (const union ft_record *)&shell);
+	q[tail++] = 50;
+	while (tail < 120 && !live->policy_at) {
+		uint32_t parent = q[head++];
+
+		for (int k = 0; k < 2; k++) {
+			struct ft_fork fk = mk_fork(next, START(next), parent,
+						    parent == 50 ? START(5) : START(parent),
+						    ts += 1000000);
+
+			CHECK(pipeline_feed(p, (const union ft_record *)&fk) == 0);
+			q[tail++] = next++;
+		}
+	}
+	/* the dry run came in the stream, right after the fork it answered */
+	CHECK(live->policy_at > 0 && live->type[live->policy_at - 1] == FT_EV_FORK);
+	CHECK(!pipeline_error(p));
+	pipeline_free(p);
+	p = NULL;
+
+	/* the recording holds the stream the observers saw */
+	CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
+	while (r && ft_reader_next(r, &in, err, sizeof(err)) > 0)
+		see_type(replay, &in, NULL);
+	CHECK(replay->n == live->n && replay->policy_at == live->policy_at);
+	CHECK(!memcmp(replay->type, live->type, sizeof(live->type[0]) * live->n));
+out:
+	pipeline_free(p);
+	ft_reader_close(r);
+	if (out)
+		fclose(out);
+	free(live);
+	free(replay);
+	unlink(path);
+}
+
 static void test_policy_kills_only_the_flagged_tree(void)
 {
 	struct policy_opts o;
@@ -5040,6 +5140,7 @@ int main(void)
 	RUN(test_procfs_stat_survives_hostile_comm);
 	RUN(test_recording_roundtrip_and_damage);
 	RUN(test_pipeline_pid_scope_and_lost);
+	RUN(test_pipeline_feeds_policy_outcomes_after_their_record);
 	RUN(test_detect_grows_then_stops);
 	RUN(test_detect_two_bombs_at_once);
 	RUN(test_detect_root_exits_early);
