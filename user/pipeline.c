@@ -262,7 +262,7 @@ static void on_policy_report(void *ctx, const struct policy_report *r)
 	if (!p->policy || !policy_record(r, &rec))
 		return;
 	if (!p->feeding) {
-		feed_core(p, (const union ft_record *)&rec);
+		pipeline_feed(p, (const union ft_record *)&rec);
 	} else if (p->npending < PENDING_POLICY_MAX) {
 		p->pending[p->npending++] = rec;
 	} else {
