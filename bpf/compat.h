@@ -21,11 +21,11 @@
  */
 struct mm_rss_stat___pre62 {
 	atomic_long_t count[4];
-};
+} __attribute__((preserve_access_index));
 
 struct mm_struct___pre62 {
 	struct mm_rss_stat___pre62 rss_stat;
-};
+} __attribute__((preserve_access_index));
 
 /* enum mm_counter_type order has been stable since 4.x */
 #define FT_MM_FILEPAGES	 0
