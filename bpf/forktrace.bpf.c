@@ -676,7 +676,6 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	/* membership is inherited at fork, keyed by identity: pid reuse safe */
 	if (bpf_map_update_elem(&members, &ck, tree, BPF_ANY))
 		stat_inc(FT_STAT_MEMBER_FULL);
-	__sync_fetch_and_add(&pol->forks_stopped, 1);
 	signal_fork(parent, child, *tree, pol->sig, 0, typed);
 }
 

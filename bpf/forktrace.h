@@ -254,7 +254,6 @@ struct ft_member_key {
 struct ft_tree_policy {
 	__u32 sig; /* 0: not acted on (yet) */
 	__u32 pad;
-	__u64 forks_stopped;
 };
 
 /* ft_action results that are not a helper's return value */

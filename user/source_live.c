@@ -188,6 +188,24 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 			 strerror(-ret));
 		goto fail;
 	}
+	/*
+	 * Observing never reads or writes the containment maps (every use is
+	 * behind the enforce rodata flag): one entry each, not the megabytes
+	 * of a preallocated 65,536-entry hash.
+	 */
+	if (!o->enforce) {
+		struct bpf_map *unused[] = { skel->maps.members, skel->maps.guard_of,
+					     skel->maps.guard_counts };
+
+		for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
+			ret = bpf_map__set_max_entries(unused[i], 1);
+			if (ret) {
+				snprintf(err, errlen, "map %s: size rejected: %s",
+					 bpf_map__name(unused[i]), strerror(-ret));
+				goto fail;
+			}
+		}
+	}
 	ret = bpf_map__set_max_entries(skel->maps.events, o->ring_bytes);
 	if (ret) {
 		snprintf(err, errlen, "ring buffer size %u rejected: %s", o->ring_bytes,
