@@ -31,6 +31,7 @@ enum ft_event_type {
 	FT_EV_POLICY = 13,    /* user: what --kill/--stop or an operator did to a tree */
 	FT_EV_REAP = 14,      /* kernel: a process's task was freed: reaped, no zombie */
 	FT_EV_FORK_FAIL = 15, /* kernel: fork, vfork, clone or clone3 returned an error */
+	FT_EV_SETTINGS = 16,  /* user: the detector's settings from here on */
 	FT_EV_MAX,
 };
 
@@ -281,6 +282,19 @@ struct ft_action {
 /* ft_policy.flags */
 #define FT_POL_COMPLETE (1u << 0) /* action: the tree emptied (kill) or froze (stop) */
 #define FT_POL_OPERATOR (1u << 1) /* asked for in the live view, not by a verdict */
+
+/*
+ * The detector's settings a run used from this record on (its start, and
+ * each SIGHUP): "name=value" lines, as --set takes them, so that a replay
+ * and a report raise the alerts the run raised.  Never from the kernel.
+ */
+#define FT_SETTINGS_LEN 1536
+struct ft_settings {
+	struct ft_header h;
+	__u32 len; /* bytes of text used, at most FT_SETTINGS_LEN - 1 */
+	__u32 pad;
+	char text[FT_SETTINGS_LEN];
+};
 
 /*
  * A policy outcome, for recordings: a replay and a report see the kill's

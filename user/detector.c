@@ -321,8 +321,8 @@ int det_config_set(struct det_config *c, const char *assignment, char *err, size
 				 k->min, k->max);
 			return -1;
 		}
-		if (k->kind == 'm')
-			*(uint64_t *)((char *)c + k->off) = (uint64_t)(v * 1e6);
+		if (k->kind == 'm') /* rounded: what det_config_format wrote reads back */
+			*(uint64_t *)((char *)c + k->off) = (uint64_t)llround(v * 1e6);
 		else if (k->kind == 'u')
 			*(uint32_t *)((char *)c + k->off) = (uint32_t)v;
 		else /* the field at off is a double: the table says so */
@@ -331,6 +331,36 @@ int det_config_set(struct det_config *c, const char *assignment, char *err, size
 	}
 	snprintf(err, errlen, "unknown setting '%s'", name);
 	return -1;
+}
+
+size_t det_config_format(const struct det_config *c, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		const struct knob *k = &knobs[i];
+		const char *field = (const char *)c + k->off;
+		uint64_t ns;
+		uint32_t u;
+		double f;
+		int n;
+
+		if (k->kind == 'm') {
+			memcpy(&ns, field, sizeof(ns));
+			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+				     "%s=%.17g\n", k->name, (double)ns / 1e6);
+		} else if (k->kind == 'u') {
+			memcpy(&u, field, sizeof(u));
+			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+				     "%s=%u\n", k->name, u);
+		} else {
+			memcpy(&f, field, sizeof(f));
+			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+				     "%s=%.17g\n", k->name, f);
+		}
+		off += n > 0 ? (size_t)n : 0;
+	}
+	return off;
 }
 
 /* Where a config line stops being text (a control byte, invalid UTF-8), or -1. */

@@ -124,6 +124,9 @@ struct detector;
 void det_config_defaults(struct det_config *c);
 /* "key=value" into c; -1 with a one-line reason in err. */
 int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen);
+/* c as "key=value" lines det_config_set reads back to c; the bytes the
+ * whole text needs, as snprintf counts (buf holds len - 1 of them). */
+size_t det_config_format(const struct det_config *c, char *buf, size_t len);
 /*
  * A file of key = value lines (# comments); -1 with "FILE:LINE: reason".
  * other, if given, sees each line first (keys of other modules): 0 it took

@@ -558,6 +558,8 @@ static struct pipeline_opts pipeline_options(const struct config *c)
 		.alerts_only = c->alerts_only,
 		.agent = c->agent,
 		.detect = c->detect,
+		/* a replay takes the recording's settings unless told others */
+		.settings_fixed = c->config_path || c->nsets,
 		.policy = c->policy,
 		.no_detect = c->no_detect,
 		.verbose = c->verbose,
@@ -749,6 +751,7 @@ static void reload_settings(const struct config *c, struct pipeline *p)
 		return;
 	}
 	pipeline_reconfigure(p, &detect, &policy);
+	pipeline_note_settings(p, procfs_boot_ns());
 	fprintf(stderr, "forktrace: SIGHUP: settings re-read%s%s\n", c->config_path ? " from " : "",
 		c->config_path ? c->config_path : "");
 }
@@ -897,6 +900,7 @@ static int trace_live(struct config *c)
 		metrics_heartbeat(metrics, now);
 	health_beat(&heartbeat, now);
 	pipeline_start(p, "live", (uint32_t)getpid());
+	pipeline_note_settings(p, now);
 	if (procfs_snapshot(c->proc_root, now, 0, pipeline_feed, p) < 0) {
 		snprintf(err, sizeof(err), "cannot read %s: %s", c->proc_root ? c->proc_root : "/proc",
 			 strerror(errno));

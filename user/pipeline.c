@@ -466,6 +466,51 @@ static void note_alert_drops(struct pipeline *p, uint64_t now)
 		(unsigned)FT_MAX_TREES - 1, (unsigned long long)drops.alerts);
 }
 
+/* A SETTINGS record's lines over the current thresholds; 0, or -1 with
+ * the run stopped (a bad line is a damaged recording). */
+static int apply_settings(struct pipeline *p, const struct ft_settings *s)
+{
+	struct det_config c = p->o.detect;
+	char line[128], why[256];
+	const char *at = s->text;
+
+	while (*at) {
+		size_t n = strcspn(at, "\n");
+
+		if (n >= sizeof(line)) {
+			snprintf(p->error, sizeof(p->error), "settings record: a line of %zu bytes",
+				 n);
+			return -1;
+		}
+		memcpy(line, at, n);
+		line[n] = '\0';
+		at += n + (at[n] == '\n');
+		if (n && det_config_set(&c, line, why, sizeof(why))) {
+			snprintf(p->error, sizeof(p->error), "settings record: %s", why);
+			return -1;
+		}
+	}
+	p->o.detect = c;
+	det_set_config(p->det, &c);
+	return 0;
+}
+
+void pipeline_note_settings(struct pipeline *p, uint64_t now_ns)
+{
+	struct ft_settings rec;
+	size_t n;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.h.type = FT_EV_SETTINGS;
+	rec.h.size = sizeof(rec);
+	rec.h.ts_ns = now_ns;
+	n = det_config_format(&p->o.detect, rec.text, sizeof(rec.text));
+	if (n >= sizeof(rec.text)) /* never: the knobs fit twice over */
+		return;
+	rec.len = (uint32_t)n;
+	pipeline_feed(p, (const union ft_record *)&rec);
+}
+
 /*
  * The live stage ahead of the core, then the core, then what the core
  * made meanwhile.  Containers (live only: a replay's recording has their
@@ -570,6 +615,12 @@ static int feed_core(struct pipeline *p, const union ft_record *rec)
 			policy_report_of(&rec->policy, &r);
 			on_policy_report(p, &r);
 		}
+		break;
+	case FT_EV_SETTINGS:
+		/* the run's thresholds, live and in a replay alike, unless the
+		 * replay's command line set its own */
+		if (!p->o.settings_fixed && apply_settings(p, &rec->settings))
+			return 1;
 		break;
 	case FT_EV_REAP:
 		/* the zombies' bookkeeping: the detector's, never shown */
@@ -828,6 +879,7 @@ int pipeline_record_start(struct pipeline *p, const char *path, uint64_t now_ns,
 	if (ft_writer_open(path, &p->info, false, &p->writer, err, errlen))
 		return -1;
 	p->writer_optional = true;
+	pipeline_note_settings(p, now_ns);
 	/* the processes already running, so the recording's table is whole */
 	if (pipeline_resync(p, now_ns)) {
 		snprintf(err, errlen, "cannot read /proc: %s", strerror(errno));

@@ -30,6 +30,9 @@ struct pipeline_opts {
 	bool verbose;		/* -v: one line per signal in human output */
 	bool no_detect;		/* trace only */
 	struct det_config detect;
+	/* a replay's --config/--set: they win over the recording's settings
+	 * records (else a replay takes the settings the run had) */
+	bool settings_fixed;
 	struct policy_opts policy;
 	const struct policy_ops *actuator; /* NULL: never act (replay) */
 	bool host_limits;		   /* live: alerts say when the nearest host limit is hit */
@@ -55,6 +58,9 @@ int pipeline_feed(void *p, const union ft_record *rec);
  * Returns true when new losses were found (the caller then re-syncs). */
 bool pipeline_note_kernel_stats(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
 				uint64_t now_ns);
+/* Live only: the detector's settings into the stream (and so into the
+ * recording) as a SETTINGS record: at the start and after each SIGHUP. */
+void pipeline_note_settings(struct pipeline *p, uint64_t now_ns);
 /* Live only: emit the kernel's final counters as a COUNTERS record. */
 void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX], uint64_t now_ns);
 /* Live only: reconcile the table with /proc (SNAPSHOT/GONE/RESYNC records). */

@@ -239,6 +239,9 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 	/* reap and fork_fail records exist from version 8 on */
 	if (r->version < 8 && (rec->h.type == FT_EV_REAP || rec->h.type == FT_EV_FORK_FAIL))
 		want = 0;
+	/* settings records from version 9 on */
+	if (r->version < 9 && rec->h.type == FT_EV_SETTINGS)
+		want = 0;
 	if (!want || want != fr.len || rec->h.size != fr.len) {
 		snprintf(err, errlen, "%s: unknown record type %u of %u bytes at offset %ld",
 			 r->path, rec->h.type, fr.len, r->offset);

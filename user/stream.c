@@ -36,6 +36,8 @@ size_t ft_record_size(uint32_t type)
 		return sizeof(struct ft_reap);
 	case FT_EV_FORK_FAIL:
 		return sizeof(struct ft_fork_fail);
+	case FT_EV_SETTINGS:
+		return sizeof(struct ft_settings);
 	default:
 		return 0;
 	}
@@ -51,7 +53,7 @@ const char *ft_type_name(uint32_t type)
 		[FT_EV_COUNTERS] = "counters", [FT_EV_ACTION] = "action",
 		[FT_EV_PROBE] = "probe",       [FT_EV_CONTAINER] = "container",
 		[FT_EV_POLICY] = "policy",     [FT_EV_REAP] = "reap",
-		[FT_EV_FORK_FAIL] = "fork_fail",
+		[FT_EV_FORK_FAIL] = "fork_fail", [FT_EV_SETTINGS] = "settings",
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";
@@ -74,6 +76,11 @@ bool ft_record_sane(union ft_record *rec)
 	if (rec->h.type == FT_EV_FORK_FAIL) /* the kernel records only these */
 		return (rec->fork_fail.err == -EAGAIN || rec->fork_fail.err == -ENOMEM) &&
 		       rec->fork_fail.syscall < FT_CALL_MAX && rec->fork_fail.count;
+	if (rec->h.type == FT_EV_SETTINGS) {
+		if (rec->settings.len >= FT_SETTINGS_LEN)
+			return false;
+		rec->settings.text[rec->settings.len] = '\0';
+	}
 	if (rec->h.type == FT_EV_POLICY) {
 		rec->policy.why[sizeof(rec->policy.why) - 1] = '\0';
 		/* what a replay turns back into a report must be one */

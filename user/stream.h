@@ -28,6 +28,7 @@ union ft_record {
 	struct ft_policy policy;
 	struct ft_reap reap;
 	struct ft_fork_fail fork_fail;
+	struct ft_settings settings;
 };
 
 /* What a run was: written first in a recording, printed in "start". */

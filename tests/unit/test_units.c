@@ -2524,6 +2524,120 @@ static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *
 	run_policy_in(s, o, f, l, NULL);
 }
 
+/* The detector's settings as text read back to the same settings. */
+static void test_det_config_format_reads_back(void)
+{
+	struct det_config c, back;
+	char text[FT_SETTINGS_LEN], err[256], line[128];
+	const char *at;
+	size_t n;
+
+	det_config_defaults(&c);
+	CHECK(det_config_set(&c, "window_ms=1500.5", err, sizeof(err)) == 0);
+	CHECK(det_config_set(&c, "min_tasks=40", err, sizeof(err)) == 0);
+	CHECK(det_config_set(&c, "storm_doubling_ms=1234.567891", err, sizeof(err)) == 0);
+	n = det_config_format(&c, text, sizeof(text));
+	CHECK(n > 0 && n < sizeof(text) && strlen(text) == n);
+	CHECK(strstr(text, "min_tasks=40\n") && strstr(text, "window_ms=1500.5\n"));
+	det_config_defaults(&back);
+	for (at = text; *at;) {
+		size_t len = strcspn(at, "\n");
+
+		CHECK(len < sizeof(line));
+		if (len >= sizeof(line))
+			break;
+		memcpy(line, at, len);
+		line[len] = '\0';
+		CHECK(det_config_set(&back, line, err, sizeof(err)) == 0);
+		at += len + (at[len] == '\n');
+	}
+	CHECK(!memcmp(&c, &back, sizeof(c)));
+	/* a short buffer: what it needs, cut and terminated */
+	CHECK(det_config_format(&c, text, 10) == n && strlen(text) == 9);
+}
+
+/*
+ * A recording carries the run's settings: a bomb recorded under
+ * min_tasks=1000 (no alert live) replays with no alert, as the run had;
+ * a replay told its own settings (--set) uses them and flags it.
+ */
+static void test_replay_takes_the_recorded_settings(void)
+{
+	const char *path = tmp_path("settings");
+	struct ft_run_info info = { .kernel = "test" };
+	struct ft_writer *w = NULL;
+	struct ft_settings set;
+	char err[512];
+	uint32_t next = 1000, q[200];
+	int head = 0, tail = 0;
+	uint64_t ts = SEC;
+
+	CHECK(ft_writer_open(path, &info, true, &w, err, sizeof(err)) == 0);
+	if (!w)
+		return;
+	memset(&set, 0, sizeof(set));
+	set.h.type = FT_EV_SETTINGS;
+	set.h.size = sizeof(set);
+	set.h.ts_ns = ts;
+	{
+		struct det_config c;
+
+		det_config_defaults(&c);
+		CHECK(det_config_set(&c, "min_tasks=1000", err, sizeof(err)) == 0);
+		set.len = (uint32_t)det_config_format(&c, set.text, sizeof(set.text));
+	}
+	CHECK(ft_writer_put(w, (const union ft_record *)&set, err, sizeof(err)) == 0);
+	q[tail++] = 50;
+	{
+		struct ft_snapshot init = mk_snap(1, START(1), 0, 0),
+				   shell = mk_snap(50, START(5), 1, START(1));
+
+		CHECK(ft_writer_put(w, (const union ft_record *)&init, err, sizeof(err)) == 0);
+		CHECK(ft_writer_put(w, (const union ft_record *)&shell, err, sizeof(err)) == 0);
+	}
+	while (tail < 180) {
+		uint32_t parent = q[head++];
+
+		for (int k = 0; k < 2; k++) {
+			struct ft_fork fk = mk_fork(next, START(next), parent,
+						    parent == 50 ? START(5) : START(parent),
+						    ts += 1000000);
+
+			CHECK(ft_writer_put(w, (const union ft_record *)&fk, err, sizeof(err)) == 0);
+			q[tail++] = next++;
+		}
+	}
+	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
+
+	for (int fixed = 0; fixed < 2; fixed++) {
+		struct pipeline_opts po = { 0 };
+		struct pipeline *p = NULL;
+		struct ft_reader *r = NULL;
+		union ft_record in;
+		char *text = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&text, &len);
+
+		po.out = out;
+		po.format = OUT_JSON;
+		po.alerts_only = true;
+		po.table_capacity = 4096;
+		po.grace_ns = 5 * SEC;
+		po.settings_fixed = fixed;
+		det_config_defaults(&po.detect);
+		CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
+		CHECK(pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+		while (r && p && ft_reader_next(r, &in, err, sizeof(err)) > 0)
+			CHECK(pipeline_feed(p, &in) == 0);
+		pipeline_free(p);
+		ft_reader_close(r);
+		fclose(out);
+		CHECK(text && (strstr(text, "\"event\":\"alert\"") != NULL) == fixed);
+		free(text);
+	}
+	unlink(path);
+}
+
 /* The record types a pipeline observer saw, in order. */
 struct seen_types {
 	uint32_t type[4096], n;
@@ -5141,6 +5255,8 @@ int main(void)
 	RUN(test_recording_roundtrip_and_damage);
 	RUN(test_pipeline_pid_scope_and_lost);
 	RUN(test_pipeline_feeds_policy_outcomes_after_their_record);
+	RUN(test_det_config_format_reads_back);
+	RUN(test_replay_takes_the_recorded_settings);
 	RUN(test_detect_grows_then_stops);
 	RUN(test_detect_two_bombs_at_once);
 	RUN(test_detect_root_exits_early);
