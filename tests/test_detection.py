@@ -247,10 +247,24 @@ def replay_of_recorded_bomb_gives_same_alerts():
 @test
 def thresholds_are_configurable():
     cmd, _, cap, timeout, _ = BOMBS["c_bomb"]
-    rep, events = run_workload(cmd, cap, timeout, tracer_args=("--set", "min_tasks=1000"))
-    pids = tree_of(events, rep["pid"])
-    check(not [e for e in runaway_alerts(events) if e["root"] in pids],
-          "min_tasks=1000 still flagged a 400-task tree")
+    path = tempfile.mktemp(suffix=".ftr")
+    try:
+        rep, events = run_workload(cmd, cap, timeout,
+                                   tracer_args=("--set", "min_tasks=1000", "-w", path))
+        pids = tree_of(events, rep["pid"])
+        check(not [e for e in runaway_alerts(events) if e["root"] in pids],
+              "min_tasks=1000 still flagged a 400-task tree")
+        # the recording carries the run's settings: its replay is as quiet,
+        # unless the replay sets its own
+        for args, want in ((), False), (("--set", "min_tasks=16"), True):
+            r = run_forktrace("-j", "--alerts", "-r", path, *args)
+            got = [json.loads(line) for line in r.stdout.splitlines()]
+            flagged = [e for e in got if e["event"] == "alert" and e["root"] in pids]
+            check(r.returncode == 0 and bool(flagged) == want,
+                  "replay %s: %d alerts in the bomb (%s)" % (args, len(flagged), r.stderr))
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
     conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
     conf.write("# test\nmin_tasks = 8\nwindow_ms = 3000\nbogus = 1\n")
     conf.close()
