@@ -49,7 +49,6 @@ const volatile __s32 rule_v1_subsys[FT_GUARD_MAX_V1] = { -1, -1, -1, -1 };
 const volatile __u32 noop = FT_NOOP_OFF;
 
 #define PIDTYPE_TGID_ 1
-#define TICK_NS	      10000000ull /* USER_HZ: the grain of /proc start times */
 
 /* kfunc from 6.13; resolved to NULL by libbpf where the kernel lacks it */
 extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
@@ -363,7 +362,7 @@ static __always_inline void member_key(struct ft_member_key *k, __u32 tgid, __u6
 {
 	k->tgid = tgid;
 	k->pad = 0;
-	k->start_ticks = start_ns / TICK_NS;
+	k->start_ticks = start_ns / FT_NS_PER_TICK;
 }
 
 /* Does the NUL-terminated name (len bytes with the NUL) end in ".slice"? */

@@ -245,6 +245,9 @@ struct ft_container {
  * The detector flags at most FT_MAX_TREES-1 trees at once too.
  */
 #define FT_MAX_TREES 1024
+/* /proc/<pid>/stat gives start times in USER_HZ ticks (100 a second on
+ * every Linux ABI): identities compare at that grain on both sides */
+#define FT_NS_PER_TICK 10000000ull
 
 struct ft_member_key {
 	__u32 tgid;

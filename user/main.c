@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "container.h"
+#include "defaults.h"
 #include "detector.h"
 #include "health.h"
 #include "metrics.h"
@@ -1015,8 +1016,8 @@ int main(int argc, char **argv)
 {
 	struct config c = {
 		.ring_bytes = 8u << 20,
-		.table_capacity = 65536,
-		.grace_ns = 5000000000ull,
+		.table_capacity = FT_TABLE_DEFAULT,
+		.grace_ns = FT_GRACE_NS_DEFAULT,
 		.wakeup_bytes = 64u << 10,
 	};
 	const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };

@@ -16,9 +16,6 @@
 #include "forktrace.h"
 #include "progid.h"
 
-/* /proc/<pid>/stat reports start time in USER_HZ ticks; compare at that grain */
-#define FT_NS_PER_TICK 10000000ull
-
 #define PT_NONE (-1)
 
 enum pt_state { PT_ALIVE = 0, PT_DEAD = 1 };

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <jansson.h>
 #include "report.h"
+#include "defaults.h"
 #include "utf8.h"
 #include "pipeline.h"
 #include "recording.h"
@@ -28,7 +29,6 @@
 #define MAX_LOSSES    64
 #define TOP_PER_STEP  16
 #define MIN_INTERVAL  10000000ull /* 10 ms between samples at least */
-#define TABLE_DEFAULT 65536
 
 /* One process of a tree picture, in pre-order. */
 struct node {
@@ -475,8 +475,8 @@ static int replay_into(struct report *r, char *err, size_t errlen)
 	}
 	po.out = devnull;
 	po.alerts_only = true;
-	po.table_capacity = TABLE_DEFAULT;
-	po.grace_ns = 5000000000ull;
+	po.table_capacity = FT_TABLE_DEFAULT;
+	po.grace_ns = FT_GRACE_NS_DEFAULT;
 	det_config_defaults(&po.detect);
 	policy_defaults(&po.policy);
 	r->cap = po.table_capacity;
