@@ -402,6 +402,23 @@ bool ct_cgroup_of_bundle(const char *cgroups_path, char *out, size_t len)
 				c2 + 1) < len - at;
 }
 
+void ct_label(const struct ft_container *c, enum ct_label_form form, char *buf, size_t len)
+{
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!c || !c->runtime)
+		return;
+	if (!(c->flags & FT_CT_ANNOTATED))
+		snprintf(buf, len, "%s%.12s", form == CT_LABEL_POD ? "" : "container ", c->id);
+	else if (form == CT_LABEL_POD)
+		snprintf(buf, len, "%s/%s", c->ns, c->pod);
+	else if (form == CT_LABEL_FULL)
+		snprintf(buf, len, "%s/%s/%s", c->ns, c->pod, c->name);
+	else
+		snprintf(buf, len, "pod %s/%s, container %s", c->ns, c->pod, c->name);
+}
+
 void ct_record_terminate(struct ft_container *c)
 {
 	c->id[sizeof(c->id) - 1] = '\0';

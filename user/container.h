@@ -70,6 +70,19 @@ bool ct_cgroup_of_bundle(const char *cgroups_path, char *out, size_t len);
 /* NUL-terminate every string of a record read from a file. */
 void ct_record_terminate(struct ft_container *c);
 
+/* How much a label says of a container (ct_label). */
+enum ct_label_form {
+	CT_LABEL_POD,	/* "ns/pod", or "0123456789ab" (a column) */
+	CT_LABEL_FULL,	/* "ns/pod/name", or "container 0123456789ab" */
+	CT_LABEL_PROSE, /* "pod ns/pod, container name", or "container 0123456789ab" */
+};
+/*
+ * What c is, for people: a pod's container by its Kubernetes names, any
+ * other runtime's by its id's first 12 characters; "" when c is NULL or
+ * no container.  The one place these are worded.
+ */
+void ct_label(const struct ft_container *c, enum ct_label_form form, char *buf, size_t len);
+
 /*
  * Where this node keeps what attribution reads: host_root prefixes the
  * host's paths when forktrace runs in a container ("" on the host).

@@ -1163,7 +1163,7 @@ static void tag_subtree(struct detector *d, const struct proctable *t, int32_t r
  * detector and policy share (a second tally, kept per fork and exit, drifts
  * when a resync and a late exit report one death twice).
  */
-static uint32_t count_live(struct detector *d, const struct proctable *t, struct det_alert *a)
+static uint32_t count_members(struct detector *d, const struct proctable *t, struct det_alert *a)
 {
 	int32_t r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
 	uint16_t id = alert_id(d, a);
@@ -1401,7 +1401,7 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 	a->dirty = false;
 	a->forks_since_count = a->exits_since_count = 0;
 	a->next_count_ns = now + RECOUNT_NS;
-	a->live = count_live(d, t, a);
+	a->live = count_members(d, t, a);
 	if (a->live > a->peak)
 		a->peak = a->live;
 	/*

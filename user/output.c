@@ -146,12 +146,9 @@ static const char *human_attribution(struct output *o, uint64_t cgroup_id, char 
 	char text[FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN + 4];
 
 	buf[0] = '\0';
-	if (!c || !c->runtime)
+	ct_label(c, CT_LABEL_FULL, text, sizeof(text));
+	if (!text[0])
 		return buf;
-	if (c->flags & FT_CT_ANNOTATED)
-		snprintf(text, sizeof(text), "%s/%s/%s", c->ns, c->pod, c->name);
-	else
-		snprintf(text, sizeof(text), "container %.12s", c->id);
 	buf[0] = ' ';
 	buf[1] = '[';
 	printable(text, sizeof(text), buf + 2, len - 3);
@@ -831,14 +828,14 @@ struct tree_walk {
 	char prefix[TREE_MAX_DEPTH * 2 + 8];
 };
 
-static uint32_t count_live(const struct proctable *t, int32_t i, uint32_t *live, int depth)
+static uint32_t subtree_live(const struct proctable *t, int32_t i, uint32_t *live, int depth)
 {
 	const struct pt_entry *e = pt_get(t, i);
 	uint32_t n = e->state == PT_ALIVE && !e->kthread;
 
 	if (depth < TREE_MAX_DEPTH * 4)
 		for (int32_t c = e->first_child; c != PT_NONE; c = pt_get(t, c)->next_sibling)
-			n += count_live(t, c, live, depth + 1);
+			n += subtree_live(t, c, live, depth + 1);
 	live[i] = n;
 	return n;
 }
@@ -935,7 +932,7 @@ void output_tree(struct output *o, const struct proctable *t, int32_t root, uint
 
 		if (root != PT_NONE ? i != root : e->parent != PT_NONE)
 			continue;
-		if (!count_live(t, i, w.live, 0) || e->kthread)
+		if (!subtree_live(t, i, w.live, 0) || e->kthread)
 			continue;
 		w.prefix[0] = '\0';
 		print_node(&w, i, 0, 1);

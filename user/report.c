@@ -773,15 +773,10 @@ static void wall_time(const struct report *r, uint64_t ts, char *buf, size_t len
 		snprintf(buf, len, "+%.3f s", (double)(ts - r->first_ns) / 1e9);
 }
 
-static void describe_pod(struct report *r, uint64_t cgroup, char *buf, size_t len)
+static void pod_prose(struct report *r, uint64_t cgroup, char *buf, size_t len)
 {
-	const struct ft_container *c = cgroup ? pipeline_container(r->p, cgroup) : NULL;
-
-	if (c && (c->flags & FT_CT_ANNOTATED))
-		snprintf(buf, len, "pod %s/%s, container %s", c->ns, c->pod, c->name);
-	else if (c && c->runtime)
-		snprintf(buf, len, "container %.12s", c->id);
-	else
+	ct_label(cgroup ? pipeline_container(r->p, cgroup) : NULL, CT_LABEL_PROSE, buf, len);
+	if (len > 1 && !buf[0])
 		snprintf(buf, len, "-");
 }
 
@@ -816,7 +811,7 @@ static void write_alert(FILE *f, struct report *r, const struct alert *a)
 	snprintf(buf, sizeof(buf), "%u %s%s%s", v->launcher, a->launcher_comm,
 		 a->launcher_cmdline[0] ? ": " : "", a->launcher_cmdline);
 	row2(f, "launched by", v->launcher ? buf : "-");
-	describe_pod(r, a->cgroup, buf, sizeof(buf));
+	pod_prose(r, a->cgroup, buf, sizeof(buf));
 	row2(f, "where", buf);
 	snprintf(buf, sizeof(buf),
 		 "%u live at the alert, %u at the peak; %.1f births/s; "

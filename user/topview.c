@@ -288,16 +288,9 @@ static int by_key(const void *a, const void *b, void *ctx)
 	return x->t.live > y->t.live ? -1 : x->t.live < y->t.live;
 }
 
-static void describe_pod(struct pipeline *p, uint64_t cgroup, char *buf, size_t len)
+static void pod_label(struct pipeline *p, uint64_t cgroup, char *buf, size_t len)
 {
-	const struct ft_container *c = cgroup ? pipeline_container(p, cgroup) : NULL;
-
-	if (c && (c->flags & FT_CT_ANNOTATED))
-		snprintf(buf, len, "%s/%s", c->ns, c->pod);
-	else if (c && c->runtime && c->id[0])
-		snprintf(buf, len, "%.12s", c->id);
-	else
-		buf[0] = '\0';
+	ct_label(cgroup ? pipeline_container(p, cgroup) : NULL, CT_LABEL_POD, buf, len);
 }
 
 /* The command line without argv[0]'s directory: at 80 columns
@@ -330,7 +323,7 @@ static void build_rows(struct topview *v, uint64_t now)
 		if (!e)
 			continue;
 		r->t = top[i];
-		describe_pod(v->p, e->cgroup_id, r->pod, sizeof(r->pod));
+		pod_label(v->p, e->cgroup_id, r->pod, sizeof(r->pod));
 		command_of(e, r->cmd, sizeof(r->cmd));
 		r->uid = e->uid;
 		f = (struct topview_row_facts){ e->comm, r->cmd, r->pod, e->uid };

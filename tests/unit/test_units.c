@@ -3312,6 +3312,37 @@ static void test_container_bundle_annotations(void)
 
 /* The cgroup a bundle's cgroupsPath makes: what a process's cgroup must
  * be for the bundle's pod to be believed. */
+/* Each form of a container's label, a pod's and a bare runtime's. */
+static void test_container_label_forms(void)
+{
+	struct ft_container c;
+	char buf[256];
+
+	memset(&c, 0, sizeof(c));
+	ct_label(&c, CT_LABEL_FULL, buf, sizeof(buf));
+	CHECK(buf[0] == '\0'); /* no container */
+	ct_label(NULL, CT_LABEL_POD, buf, sizeof(buf));
+	CHECK(buf[0] == '\0');
+	c.runtime = CT_CONTAINERD;
+	snprintf(c.id, sizeof(c.id), "0123456789abcdef0123");
+	ct_label(&c, CT_LABEL_POD, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "0123456789ab"));
+	ct_label(&c, CT_LABEL_FULL, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "container 0123456789ab"));
+	c.flags |= FT_CT_ANNOTATED;
+	snprintf(c.ns, sizeof(c.ns), "shop");
+	snprintf(c.pod, sizeof(c.pod), "web-0");
+	snprintf(c.name, sizeof(c.name), "app");
+	ct_label(&c, CT_LABEL_POD, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "shop/web-0"));
+	ct_label(&c, CT_LABEL_FULL, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "shop/web-0/app"));
+	ct_label(&c, CT_LABEL_PROSE, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "pod shop/web-0, container app"));
+	ct_label(&c, CT_LABEL_PROSE, buf, 5); /* cut, terminated */
+	CHECK(!strcmp(buf, "pod "));
+}
+
 static void test_container_cgroup_of_bundle(void)
 {
 	static const struct {
@@ -5272,6 +5303,7 @@ int main(void)
 	RUN(test_container_from_cgroup_path);
 	RUN(test_container_bundle_annotations);
 	RUN(test_container_cgroup_of_bundle);
+	RUN(test_container_label_forms);
 	RUN(test_container_ns_paths);
 	RUN(test_hostlimits_pids_max_under_host_root);
 	RUN(test_hostlimits_pids_events_under_host_root);
