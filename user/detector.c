@@ -86,6 +86,10 @@ struct det_proc {
 	/* forks_refused, at the refused tree's top */
 	uint64_t refused, refused_reported;
 	uint32_t refused_seq;
+	/* as the caller: its last refused fork, and the pids.max that refused
+	 * it (0: another limit, pid_max, threads-max, RLIMIT_NPROC) */
+	uint64_t own_refused_ns;
+	uint32_t own_refused_limit;
 };
 
 struct det_alert {
@@ -128,6 +132,10 @@ struct profile {
 	uint32_t ngen;
 	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
 	uint32_t forkers_per_gen[DET_MAX_GEN]; /* copies with live copies below */
+	/* copies without copies below whose forks a pids.max the tree itself
+	 * fills refused: the generation they were denied */
+	uint32_t refused_per_gen[DET_MAX_GEN];
+	uint32_t refused_copies;
 	uint32_t forkers, mt_forkers, live_forkers;
 	uint32_t settled, bursts;  /* forkers whose rhythm shows (det_fork_rhythm);
 				    * of those, the ones that forked in one burst */
@@ -708,6 +716,34 @@ static bool command_repeats(struct detector *d, const struct pt_entry *e, uint8_
 	return false;
 }
 
+static bool exec_replication(const struct profile *pr)
+{
+	return pr->exec_edges > pr->fork_edges;
+}
+
+/*
+ * A copy that tried to fork a copy of its own and was refused by a full
+ * pids.max its tree holds at least three quarters of: a bomb that filled
+ * its cgroup before it was looked at (a C bomb under a low cap can do so
+ * in two generations) keeps trying, and each refused fork is the next
+ * generation it was denied.  A refusal by another limit (pid_max,
+ * threads-max, RLIMIT_NPROC: 0 here), or by a pids.max others filled, is
+ * no evidence about this tree: a neighbour that used the host's or a
+ * shared cgroup's room up must not make an innocent tree look deeper.
+ * Forks without exec only: a build's exec'd copies that fill their cap
+ * fail their jobs, they are no bomb for it.  Called once pr->live counts
+ * the whole subtree.
+ */
+static bool denied_by_own_limit(struct detector *d, const struct proctable *t, int32_t i,
+				const struct profile *pr, uint64_t now)
+{
+	const struct det_proc *p = st(d, t, i);
+
+	return pt_get(t, i)->state == PT_ALIVE && p->own_refused_limit &&
+	       p->own_refused_ns + d->c.window_ns >= now &&
+	       (uint64_t)pr->live * 4 >= (uint64_t)p->own_refused_limit * 3;
+}
+
 /*
  * One pass over the subtree of x: copies of x's program and their copy
  * generations, the processes of other programs, live population, births,
@@ -829,8 +865,14 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		const struct det_proc *p;
 		enum det_rhythm rhythm;
 
-		if (!d->forker[i])
+		if (!d->forker[i]) {
+			if (d->is_copy[i] && !exec_replication(pr) && !pr->by_kin &&
+			    denied_by_own_limit(d, t, i, pr, now)) {
+				pr->refused_per_gen[d->gen[i]]++;
+				pr->refused_copies++;
+			}
 			continue;
+		}
 		p = st(d, t, i);
 		pr->forkers_per_gen[d->gen[i]]++;
 		pr->forkers++;
@@ -906,13 +948,9 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	pr->births_per_s =
 	    pr->births_1s * 1e9 /
 	    (double)(now - first_recent_birth > 1000000 ? now - first_recent_birth : 1000000);
-	while (pr->generations < DET_MAX_GEN && pr->forkers_per_gen[pr->generations])
+	while (pr->generations < DET_MAX_GEN && (pr->forkers_per_gen[pr->generations] ||
+						 pr->refused_per_gen[pr->generations]))
 		pr->generations++;
-}
-
-static bool exec_replication(const struct profile *pr)
-{
-	return pr->exec_edges > pr->fork_edges;
 }
 
 /*
@@ -1134,6 +1172,10 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 	else
 		off += (size_t)snprintf(v->evidence + off, len - off,
 					"; copies are forks without exec");
+	if (pr->refused_copies && off < len)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; forks refused by a pids.max the tree itself fills "
+					"(refused copies: %u)", pr->refused_copies);
 	if (pr->by_kin && off < len)
 		snprintf(v->evidence + off, len - off,
 			 "; copies are kin, not identical (a binary of one size at new paths, "
@@ -1502,6 +1544,7 @@ static bool exploded_root(struct detector *d, const struct proctable *t, int32_t
 /* Where a look's chain of copies starts, and how it is paced. */
 enum look_from {
 	LOOK_NEW_COPY, /* slot was just made: the copies above it, each at its pace */
+	LOOK_REFUSED,  /* slot's fork was refused: the same, one generation denied */
 	LOOK_OUTER,    /* slot is a copy of an outer program: it and above, now */
 };
 
@@ -1515,14 +1558,14 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 	bool outer = from == LOOK_OUTER;
 	struct profile pr;
 
-	if (from != LOOK_NEW_COPY)
+	if (from == LOOK_OUTER)
 		up[n++] = slot;
 	for (x = copy_ancestor(t, slot, PT_NONE, d->by_kin, d->c.window_ns); x != PT_NONE && n < DET_CLIMB_MAX;
 	     x = copy_ancestor(t, x, PT_NONE, d->by_kin, d->c.window_ns))
 		up[n++] = x;
 	/* a generation of forkers needs a copy below it: n copies above the
 	 * new one make at most n forker generations */
-	if (from == LOOK_NEW_COPY && n < need)
+	if ((from == LOOK_NEW_COPY && n < need) || (from == LOOK_REFUSED && n + 1 < need))
 		return false;
 	for (uint32_t i = 0; i < n; i++)
 		chain[i] = up[n - 1 - i];
@@ -2239,11 +2282,17 @@ static void on_fork_refused(struct detector *d, const struct proctable *t, int32
 
 	/*
 	 * Refusals are no evidence of growth: a tree stalled at a limit a
-	 * neighbour used up (pid_max, a shared RLIMIT_NPROC, a pod's pids.max)
-	 * must not look any more like a runaway for it.  They are reported,
-	 * and blamed on a flagged tree, never counted as forks.
+	 * neighbour used up (pid_max, a shared RLIMIT_NPROC, a pids.max others
+	 * filled) must not look any more like a runaway for it.  They are
+	 * reported, and blamed on a flagged tree, never counted as forks.
+	 * Unless the tree itself holds the pids.max that refused it: then a
+	 * copy that keeps forking is a generation denied (denied_by_own_limit).
 	 */
 	own = alert_of(d, st(d, t, slot));
+	st(d, t, slot)->own_refused_ns = f->h.ts_ns;
+	st(d, t, slot)->own_refused_limit = f->pids_limit;
+	if (!own && f->pids_limit && look_at_copies(d, t, slot, LOOK_REFUSED, f->h.ts_ns, fn, ctx))
+		own = alert_of(d, st(d, t, slot));
 	top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
 		  : copy_top(t, slot);
 	if (top == PT_NONE)

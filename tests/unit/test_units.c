@@ -1957,22 +1957,29 @@ static void synth_refuse(struct synth *s, uint32_t pid, uint32_t count, uint32_t
 }
 
 /*
- * Refusals are no growth.  A C bomb that filled its cgroup between two
- * looks (its root made most of the 53 forks in 2 ms: two generations of
- * forkers) whose copies are then refused, by its own full pids.max or by
- * a limit a neighbour used up, gains no generation: the same records come
- * from an innocent two-level tree next to a neighbour that exhausted
- * pid_max or a shared RLIMIT_NPROC.  Nor does a build of exec'd copies.
- * Each refusal is reported; none is a verdict on the tree.
+ * Refusals are growth only where the tree filled its own pids.max.  A C
+ * bomb that filled its cgroup between two looks (its root made most of
+ * the 53 forks in 2 ms: two generations of forkers) and whose newest
+ * copies keep forking against that cap is denied its third generation:
+ * flagged (shape 0).  The same records are no verdict:
+ *  1. when the limit was another (pid_max, a shared RLIMIT_NPROC: 0): an
+ *     innocent two-level tree next to a neighbour that used it up;
+ *  2. when the full pids.max holds 400: others filled it;
+ *  3. for a build of exec'd copies at its own cap (its makes fail jobs);
+ *  4. when only the first generation is refused: a pool at its cap whose
+ *     workers try to start helpers;
+ *  5. for one generation of copies (a root and its 58 children) refused:
+ *     two generations are no runaway, refused or not.
+ * Each refusal is reported either way.
  */
-static void test_detect_refusals_are_no_growth(void)
+static void test_detect_refusals_are_growth_only_at_own_limit(void)
 {
-	static const uint32_t limit_of_shape[] = { 60, 0, 400, 64 };
+	static const uint32_t limit_of_shape[] = { 60, 0, 400, 64, 60, 60 };
 
-	for (int shape = 0; shape < 4; shape++) {
+	for (int shape = 0; shape < 6; shape++) {
 		struct synth s;
 		uint32_t root, kids[64], young[64], limit = limit_of_shape[shape];
-		int nkids = 0, nyoung = 0, refusals = 0;
+		int nkids = 0, nyoung = 0, refusals = 0, alerts = 0;
 		uint64_t ts = 1 * SEC;
 
 		synth_init(&s);
@@ -1995,25 +2002,41 @@ static void test_detect_refusals_are_no_growth(void)
 				synth_refuse(&s, pid, 1, limit, ts += 30000000);
 		} else {
 			synth_exec(&s, root, "/tmp/bomb", ts += 1000);
-			for (int i = 0; i < 40; i++)
+			for (int i = 0; i < (shape == 5 ? 58 : 40); i++)
 				kids[nkids++] = synth_fork(&s, root, ts += 20000);
-			for (int i = 0; i < 4; i++)
+			for (int i = 0; i < (shape == 5 ? 0 : 4); i++)
 				for (int k = 0; k < 3; k++)
 					young[nyoung++] = synth_fork(&s, kids[i], ts += 20000);
 			CHECK(s.n == 0);
 			ts += 30000000;
 			for (int round = 0; round < 3; round++, ts += 100000000) {
-				for (int i = 0; i < nyoung; i++)
+				for (int i = 0; i < nyoung && shape != 4; i++)
 					synth_refuse(&s, young[i], 1, limit, ts += 100000);
 				for (int i = 0; i < nkids; i++)
 					synth_refuse(&s, kids[i], 1, limit, ts += 100000);
 			}
 		}
 		for (int i = 0; i < s.n; i++) {
-			CHECK(s.got[i].pattern == DET_FORKS_REFUSED);
-			refusals += s.got[i].pattern == DET_FORKS_REFUSED;
+			const struct det_verdict *v = &s.got[i];
+
+			if (v->pattern == DET_FORKS_REFUSED) {
+				refusals++;
+				continue;
+			}
+			CHECK(shape == 0 && v->kind == DET_ALERT && v->pattern == DET_FORK_BOMB &&
+			      v->root == root && v->tasks == 53 &&
+			      strstr(v->evidence, "pids.max the tree itself fills (refused copies: 1)"));
+			alerts++;
 		}
 		CHECK(refusals > 0);
+		CHECK(alerts == (shape == 0));
+		if (shape == 0) {
+			/* once flagged, the refusals are pinned on the bomb itself */
+			const struct det_verdict *last = &s.got[s.n - 1];
+
+			CHECK(last->pattern == DET_FORKS_REFUSED && last->root == root &&
+			      last->culprit == root);
+		}
 		synth_free(&s);
 	}
 }
@@ -5326,7 +5349,7 @@ int main(void)
 	RUN(test_spawn_storm_rule);
 	RUN(test_detect_spawn_storm);
 	RUN(test_detect_forks_refused);
-	RUN(test_detect_refusals_are_no_growth);
+	RUN(test_detect_refusals_are_growth_only_at_own_limit);
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
