@@ -716,6 +716,20 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	if (thread)
 		e->h.flags |= FT_F_THREAD | (milestone ? FT_F_MILESTONE : 0);
 	/*
+	 * A process that shares its parent's memory (vfork, posix_spawn's
+	 * CLONE_VM|CLONE_VFORK) is a spawn in flight: its parent waits until
+	 * it execs or exits.  CLONE_VFORK itself is not on the task yet
+	 * (kernel_clone sets vfork_done after this tracepoint), the shared mm
+	 * is.  User space must not take it for a copy that forks on its own.
+	 * Kernel threads have no mm at all.
+	 */
+	else {
+		struct mm_struct *cmm = RD(typed, child->mm, child, mm);
+
+		if (cmm && cmm == RD(typed, parent->mm, parent, mm))
+			e->h.flags |= FT_F_SHARED_VM;
+	}
+	/*
 	 * Lineage is the forking process, not child->real_parent: with
 	 * CLONE_PARENT (and for threads) those differ, and "who forked whom"
 	 * is what tree detection needs.

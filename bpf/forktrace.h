@@ -51,6 +51,7 @@ enum ft_noop {
 #define FT_F_OOM_SCORE	(1u << 5) /* oom: oom_score_adj valid */
 #define FT_F_RESYNC	(1u << 6) /* snapshot/gone produced by a resync */
 #define FT_F_MILESTONE	(1u << 7) /* thread fork sent without -T: count hit 2^n */
+#define FT_F_SHARED_VM	(1u << 8) /* fork of a process sharing its parent's memory */
 
 /*
  * Identity: (tgid, start_ns) where start_ns is the group leader's

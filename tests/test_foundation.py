@@ -87,6 +87,39 @@ def live_raw_tp_fallback_same_tree():
     check_tree3(manifest, events)
 
 
+SPAWN_AND_FORK = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+os.waitpid(pid, 0)
+spawned = os.posix_spawn("/bin/true", ["true"], os.environ)
+os.waitpid(spawned, 0)
+print(pid, spawned)
+"""
+
+
+@test
+def live_spawned_children_share_their_parents_memory():
+    """posix_spawn's child (CLONE_VM|CLONE_VFORK) is marked shared_vm, a
+    plain fork's is not: the detector counts only the latter as a copy that
+    forks on its own.  Both attach modes read it."""
+    for attach in ("tp_btf", "raw_tp"):
+        t = Tracer("--attach", attach)
+        try:
+            rep, out = contain(["python3", "-c", SPAWN_AND_FORK], max_tasks=20, timeout=20)
+            events = t.stop()
+        finally:
+            t.cleanup()
+        check(rep.get("exit_code") == 0, "workload failed: %r" % rep)
+        forked, spawned = (int(x) for x in out.split())
+        f = by_event(events, "fork", pid=forked)
+        s = by_event(events, "fork", pid=spawned)
+        check(len(f) == 1 and len(s) == 1, "%s: forks %r %r" % (attach, f, s))
+        check("shared_vm" not in f[0], "%s: a plain fork marked shared_vm: %r" % (attach, f[0]))
+        check(s[0].get("shared_vm") is True, "%s: posix_spawn not marked: %r" % (attach, s[0]))
+
+
 @test
 def live_preexisting_process_in_tree():
     sleeper = subprocess.Popen(["sleep", "60"])

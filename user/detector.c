@@ -668,7 +668,10 @@ static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, 
  * programs (make, a shell running commands) is about to exec one: it is not
  * a copy until it shows it is (it exec'd the same program, forked, or
  * stayed without exec past exec_grace).  A fork of a program that never
- * starts other programs (a C bomb) is a copy at once.
+ * starts other programs (a C bomb) is a copy at once.  A child sharing its
+ * parent's memory (vfork, posix_spawn) is about to exec whatever its
+ * parent is: make spawns sub-makes, so make is never a spawner by the rule
+ * above, and a -j build's sub-makes in flight would count as forks.
  */
 static bool established(struct detector *d, const struct proctable *t, int32_t c, int32_t anc,
 			uint64_t now)
@@ -677,7 +680,12 @@ static bool established(struct detector *d, const struct proctable *t, int32_t c
 	const struct det_proc *ap = st(d, t, anc);
 	uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
 
-	if (e->exec_seen || e->first_child != PT_NONE || !ap->spawner)
+	if (e->exec_seen || e->first_child != PT_NONE)
+		return true;
+	/* a vfork or posix_spawn child: its parent waits for its exec */
+	if (e->shared_vm)
+		return false;
+	if (!ap->spawner)
 		return true;
 	return e->state == PT_ALIVE && born + d->c.exec_grace_ns <= now;
 }
@@ -2422,7 +2430,10 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 			on_thread_start(d, t, slot, &rec->fork, fn, ctx);
 			break;
 		}
-		if (rec->fork.parent_threads > 1 && pt_get(t, slot)->parent != PT_NONE) {
+		/* a vfork or posix_spawn child copies no memory, and no lock
+		 * another thread held: no fork_while_threaded */
+		if (rec->fork.parent_threads > 1 && !(h->flags & FT_F_SHARED_VM) &&
+		    pt_get(t, slot)->parent != PT_NONE) {
 			struct pending_fork *pf;
 
 			if (d->pend_len == DET_PENDING) {

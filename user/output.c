@@ -336,6 +336,8 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 			json_u64(&j, "ppid", h->ppid);
 			json_u64(&j, "real_ppid", rec->fork.real_ppid);
 			json_u64(&j, "parent_tid", rec->fork.parent_tid);
+			if (h->flags & FT_F_SHARED_VM)
+				json_bool(&j, "shared_vm", true);
 		}
 		json_u64(&j, "parent_threads", rec->fork.parent_threads);
 		break;

@@ -419,6 +419,7 @@ static int32_t apply_fork(struct proctable *t, const struct ft_fork *f)
 		t->st.resurrect_refused++;
 	}
 	e->born_ns = h->ts_ns;
+	e->shared_vm = h->flags & FT_F_SHARED_VM;
 	if (!e->ppid_now)
 		e->ppid_now = f->real_ppid;
 	set_lineage(t, i, h->ppid, h->pstart_ns);

@@ -46,6 +46,7 @@ struct pt_entry {
 	struct ft_exe_key exe;	   /* its executable, from the kernel's records (ino 0: unknown) */
 	uint8_t state, origin;
 	bool has_exit_code, exec_seen, kthread, reparented, seen;
+	bool shared_vm; /* forked sharing its parent's memory: runs only to exec */
 	bool pinned;	/* never evicted or pruned (pt_set_pinned) */
 	bool evictable; /* on the evictable list */
 	uint32_t execs; /* exec records seen: cached facts about the image go stale */
