@@ -669,8 +669,8 @@ static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, 
  * a copy until it shows it is (it exec'd the same program, forked, or
  * stayed without exec past exec_grace).  A fork of a program that never
  * starts other programs (a C bomb) is a copy at once.  A child sharing its
- * parent's memory (vfork, posix_spawn) is about to exec whatever its
- * parent is: make spawns sub-makes, so make is never a spawner by the rule
+ * parent's memory (vfork, posix_spawn) is about to exec, within the grace,
+ * whatever its parent is: make spawns sub-makes, so make is never a spawner by the rule
  * above, and a -j build's sub-makes in flight would count as forks.
  */
 static bool established(struct detector *d, const struct proctable *t, int32_t c, int32_t anc,
@@ -682,10 +682,10 @@ static bool established(struct detector *d, const struct proctable *t, int32_t c
 
 	if (e->exec_seen || e->first_child != PT_NONE)
 		return true;
-	/* a vfork or posix_spawn child: its parent waits for its exec */
-	if (e->shared_vm)
-		return false;
-	if (!ap->spawner)
+	/* a vfork or posix_spawn child is as a spawner's: its parent waits
+	 * for its exec (a clone(CLONE_VM) bomb's newest copies wait only the
+	 * grace) */
+	if (!ap->spawner && !e->shared_vm)
 		return true;
 	return e->state == PT_ALIVE && born + d->c.exec_grace_ns <= now;
 }
