@@ -830,18 +830,6 @@ struct tree_walk {
 	char prefix[TREE_MAX_DEPTH * 2 + 8];
 };
 
-static uint32_t subtree_live(const struct proctable *t, int32_t i, uint32_t *live, int depth)
-{
-	const struct pt_entry *e = pt_get(t, i);
-	uint32_t n = e->state == PT_ALIVE && !e->kthread;
-
-	if (depth < TREE_MAX_DEPTH * 4)
-		for (int32_t c = e->first_child; c != PT_NONE; c = pt_get(t, c)->next_sibling)
-			n += subtree_live(t, c, live, depth + 1);
-	live[i] = n;
-	return n;
-}
-
 static bool is_plain_leaf(const struct tree_walk *w, int32_t i)
 {
 	const struct pt_entry *e = pt_get(w->t, i);
@@ -923,10 +911,12 @@ void output_tree(struct output *o, const struct proctable *t, int32_t root, uint
 {
 	struct tree_walk w = { .o = o, .t = t, .ts = ts_ns };
 	const struct pt_stats *st = pt_get_stats(t);
+	int32_t *order;
 
 	w.live = calloc(st->capacity, sizeof(*w.live));
-	if (!w.live)
-		return;
+	order = calloc(st->capacity, sizeof(*order));
+	if (!w.live || !order)
+		goto cleanup;
 	if (o->fmt == OUT_HUMAN)
 		fprintf(o->f, "\nProcess tree (live processes per subtree in brackets):\n");
 	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
@@ -934,12 +924,15 @@ void output_tree(struct output *o, const struct proctable *t, int32_t root, uint
 
 		if (root != PT_NONE ? i != root : e->parent != PT_NONE)
 			continue;
-		if (!subtree_live(t, i, w.live, 0) || e->kthread)
+		if (!pt_subtree_sizes(t, i, order, st->capacity, w.live, true) || !w.live[i] ||
+		    e->kthread)
 			continue;
 		w.prefix[0] = '\0';
 		print_node(&w, i, 0, 1);
 		print_subtree(&w, i, 0);
 	}
+cleanup:
+	free(order);
 	free(w.live);
 }
 

@@ -573,6 +573,29 @@ int32_t pt_subtree_next(const struct proctable *t, int32_t root, int32_t cur, bo
 	return PT_NONE;
 }
 
+uint32_t pt_subtree_sizes(const struct proctable *t, int32_t root, int32_t *order, uint32_t cap,
+			  uint32_t *size, bool live_only)
+{
+	uint32_t n = 0;
+
+	if (!pt_get(t, root))
+		return 0;
+	for (int32_t i = root; i != PT_NONE && n < cap; i = pt_subtree_next(t, root, i, true))
+		order[n++] = i;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct pt_entry *e = &t->slots[order[k]];
+
+		size[order[k]] = !live_only || (e->state == PT_ALIVE && !e->kthread);
+	}
+	/* parents come before their children: sum from the end */
+	for (uint32_t k = n; k-- > 1;) {
+		int32_t parent = t->slots[order[k]].parent;
+
+		size[parent] += size[order[k]];
+	}
+	return n;
+}
+
 void pt_prune(struct proctable *t, uint64_t now_ns)
 {
 	int32_t i = t->dead_head;

@@ -81,6 +81,17 @@ bool pt_is_descendant(const struct proctable *t, int32_t slot, int32_t ancestor)
  * descend = false skips cur's descendants.
  */
 int32_t pt_subtree_next(const struct proctable *t, int32_t root, int32_t cur, bool descend);
+/*
+ * The one count of a subtree's processes, for every stage that draws or
+ * sizes one (the printed tree, the live view, the report): root's subtree
+ * in pt_subtree_next's order into order[] (at most cap slots), and into
+ * size[slot], for each slot listed, the processes of its own subtree
+ * (itself included): live user processes only, or all the table holds.
+ * order and size are the caller's (sized to the table's capacity, as
+ * pt_get_stats says).  Returns how many slots were listed.
+ */
+uint32_t pt_subtree_sizes(const struct proctable *t, int32_t root, int32_t *order, uint32_t cap,
+			  uint32_t *size, bool live_only);
 
 /* Drop dead entries older than the grace period whose children are gone. */
 void pt_prune(struct proctable *t, uint64_t now_ns);

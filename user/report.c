@@ -226,17 +226,7 @@ static void capture(struct report *r, const struct proctable *t, int32_t root, u
 
 	if (!pic->nodes && !(pic->nodes = calloc(MAX_NODES, sizeof(*pic->nodes))))
 		return;
-	for (int32_t i = root; i != PT_NONE && n < r->cap; i = pt_subtree_next(t, root, i, true))
-		r->scratch[n++] = i;
-	for (uint32_t k = 0; k < n; k++)
-		r->members[r->scratch[k]] = 1;
-	/* pre-order lists parents first: sum from the end */
-	for (uint32_t k = n; k-- > 1;) {
-		int32_t parent = pt_get(t, r->scratch[k])->parent;
-
-		if (parent != PT_NONE)
-			r->members[parent] += r->members[r->scratch[k]];
-	}
+	n = pt_subtree_sizes(t, root, r->scratch, r->cap, r->members, false);
 	pic->n = pic->left_out = 0;
 	pic->ts_ns = ts;
 	for (uint32_t k = 0; k < n; k++) {

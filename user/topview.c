@@ -546,21 +546,10 @@ static void draw_tree(struct topview *v, const struct row *r, int y, int ymax, i
 {
 	const struct proctable *t = pipeline_table(v->p);
 	int32_t root = pt_find(t, r->t.root, r->t.root_start_ns);
-	uint32_t n = 0;
 
 	if (root == PT_NONE || y >= ymax)
 		return;
-	for (int32_t i = root; i != PT_NONE && n < v->cap; i = pt_subtree_next(t, root, i, true))
-		v->order[n++] = i;
-	/* children after parents in pre-order: sum bottom-up */
-	for (uint32_t k = 0; k < n; k++)
-		v->sub_live[v->order[k]] = pt_get(t, v->order[k])->state == PT_ALIVE;
-	for (uint32_t k = n; k-- > 1;) {
-		int32_t parent = pt_get(t, v->order[k])->parent;
-
-		if (parent != PT_NONE)
-			v->sub_live[parent] += v->sub_live[v->order[k]];
-	}
+	pt_subtree_sizes(t, root, v->order, v->cap, v->sub_live, true);
 	attron(A_BOLD);
 	mvprintw(y++, 0, "tree %u, expanded (enter folds it)", r->t.root);
 	attroff(A_BOLD);

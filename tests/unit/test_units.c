@@ -185,6 +185,21 @@ static void test_subtree_walk(void)
 	CHECK(skipped == 4); /* 100, 101, 102, 105 */
 	/* a leaf's walk is itself */
 	CHECK(pt_subtree_next(t, slot[105], slot[105], true) == PT_NONE);
+	/* sizes: 101 is dead, so 100 holds 5 live of 6; 101's subtree 2 of 3 */
+	{
+		uint32_t size[128] = { 0 };
+		int32_t listed[128];
+
+		CHECK(pt_subtree_sizes(t, slot[100], listed, 128, size, true) == 6);
+		CHECK(size[slot[100]] == 5 && size[slot[101]] == 2 && size[slot[102]] == 2 &&
+		      size[slot[105]] == 1);
+		CHECK(pt_subtree_sizes(t, slot[100], listed, 128, size, false) == 6);
+		CHECK(size[slot[100]] == 6 && size[slot[101]] == 3);
+		/* a walk cut at 3 slots counts those it listed: 100, a child, its child */
+		CHECK(pt_subtree_sizes(t, slot[100], listed, 3, size, false) == 3);
+		CHECK(size[slot[100]] == 3 && size[listed[1]] == 2 && size[listed[2]] == 1);
+		CHECK(pt_subtree_sizes(t, PT_NONE, listed, 128, size, true) == 0);
+	}
 	pt_free(t);
 }
 
