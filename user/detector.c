@@ -669,8 +669,8 @@ static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, 
  * a copy until it shows it is (it exec'd the same program, forked, or
  * stayed without exec past exec_grace).  A fork of a program that never
  * starts other programs (a C bomb) is a copy at once.  A child sharing its
- * parent's memory (vfork, posix_spawn) is about to exec, within the grace,
- * whatever its parent is: make spawns sub-makes, so make is never a spawner by the rule
+ * parent's memory (vfork, posix_spawn) is about to exec, whatever its
+ * parent is: make spawns sub-makes, so make is never a spawner by the rule
  * above, and a -j build's sub-makes in flight would count as forks.
  */
 static bool established(struct detector *d, const struct proctable *t, int32_t c, int32_t anc,
@@ -682,10 +682,12 @@ static bool established(struct detector *d, const struct proctable *t, int32_t c
 
 	if (e->exec_seen || e->first_child != PT_NONE)
 		return true;
-	/* a vfork or posix_spawn child is as a spawner's: its parent waits
-	 * for its exec (a clone(CLONE_VM) bomb's newest copies wait only the
-	 * grace) */
-	if (!ap->spawner && !e->shared_vm)
+	/* a vfork or posix_spawn child cannot branch: its parent waits for
+	 * its exec, however long a loaded host makes that (a clone(CLONE_VM)
+	 * bomb's newest copies count once they fork: a generation later) */
+	if (e->shared_vm)
+		return false;
+	if (!ap->spawner)
 		return true;
 	return e->state == PT_ALIVE && born + d->c.exec_grace_ns <= now;
 }
@@ -731,25 +733,68 @@ static bool exec_replication(const struct profile *pr)
 
 /*
  * A copy that tried to fork a copy of its own and was refused by a full
- * pids.max its tree holds at least three quarters of: a bomb that filled
- * its cgroup before it was looked at (a C bomb under a low cap can do so
- * in two generations) keeps trying, and each refused fork is the next
- * generation it was denied.  A refusal by another limit (pid_max,
- * threads-max, RLIMIT_NPROC: 0 here), or by a pids.max others filled, is
- * no evidence about this tree: a neighbour that used the host's or a
- * shared cgroup's room up must not make an innocent tree look deeper.
- * Forks without exec only: a build's exec'd copies that fill their cap
- * fail their jobs, they are no bomb for it.  Called once pr->live counts
- * the whole subtree.
+ * pids.max its tree fills: a bomb that filled its cgroup before it was
+ * looked at (a C bomb under a low cap can do so in two generations) keeps
+ * trying, and each refused fork is the next generation it was denied.
+ * Only what cannot be another tree's doing, or a refused job:
+ *  - a pids.max (pid_max, threads-max, RLIMIT_NPROC are 0 here: a
+ *    neighbour that used the host's room up must not add a generation);
+ *  - held three quarters by this tree's live members in the refused
+ *    copies' cgroup (not by others sharing the limit; a harness's small
+ *    per-test cgroup is not filled by the harness around it);
+ *  - a binary's copies that fork without exec (a shell's subshell or an
+ *    interpreter's pool worker at its cap was starting a command; exec'd
+ *    copies and kin are builds' shapes), refused at fork, clone or clone3
+ *    (a vfork is an exec to be), that never started another program;
+ *  - copies refused under two parents at least, in one generation.
+ * Counts them into pr->refused_per_gen; called once the edges are known.
  */
-static bool denied_by_own_limit(struct detector *d, const struct proctable *t, int32_t i,
-				const struct profile *pr, uint64_t now)
+static void count_denied(struct detector *d, const struct proctable *t, uint32_t n,
+			 struct profile *pr, uint64_t now)
 {
-	const struct det_proc *p = st(d, t, i);
+	uint64_t cgroup = 0;
+	uint32_t limit = 0, held = 0;
+	int32_t first_parent[DET_MAX_GEN];
+	bool two_parents[DET_MAX_GEN] = { false };
 
-	return pt_get(t, i)->state == PT_ALIVE && p->own_refused_limit &&
-	       p->own_refused_ns + d->c.window_ns >= now &&
-	       (uint64_t)pr->live * 4 >= (uint64_t)p->own_refused_limit * 3;
+	if (pr->exec_edges > pr->fork_edges || pr->by_kin ||
+	    pt_get(t, d->order[0])->prog.kind != PROG_EXE)
+		return;
+	for (uint32_t g = 0; g < DET_MAX_GEN; g++)
+		first_parent[g] = PT_NONE;
+	/* the cgroup and limit of the first refused copy, and its members */
+	for (uint32_t k = 1; k < n && !limit; k++)
+		if (d->is_copy[d->order[k]] && st(d, t, d->order[k])->own_refused_limit) {
+			limit = st(d, t, d->order[k])->own_refused_limit;
+			cgroup = pt_get(t, d->order[k])->cgroup_id;
+		}
+	if (!limit)
+		return;
+	for (uint32_t k = 0; k < n; k++)
+		held += pt_get(t, d->order[k])->state == PT_ALIVE &&
+			pt_get(t, d->order[k])->cgroup_id == cgroup;
+	if ((uint64_t)held * 4 < (uint64_t)limit * 3)
+		return;
+	for (uint32_t k = 1; k < n; k++) {
+		int32_t i = d->order[k];
+		const struct pt_entry *e = pt_get(t, i);
+		const struct det_proc *p = st(d, t, i);
+		uint8_t g = d->gen[i];
+
+		if (!d->is_copy[i] || d->forker[i] || e->state != PT_ALIVE ||
+		    e->cgroup_id != cgroup || p->own_refused_limit != limit ||
+		    p->own_refused_ns + d->c.window_ns < now || p->spawner)
+			continue;
+		pr->refused_per_gen[g]++;
+		if (first_parent[g] == PT_NONE)
+			first_parent[g] = e->parent;
+		two_parents[g] |= first_parent[g] != e->parent;
+	}
+	for (uint32_t g = 0; g < DET_MAX_GEN; g++) {
+		if (!two_parents[g])
+			pr->refused_per_gen[g] = 0;
+		pr->refused_copies += pr->refused_per_gen[g];
+	}
 }
 
 /*
@@ -868,19 +913,14 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			}
 		}
 	}
+	count_denied(d, t, n, pr, now);
 	for (uint32_t k = 0; k < n; k++) {
 		int32_t i = d->order[k];
 		const struct det_proc *p;
 		enum det_rhythm rhythm;
 
-		if (!d->forker[i]) {
-			if (d->is_copy[i] && !exec_replication(pr) && !pr->by_kin &&
-			    denied_by_own_limit(d, t, i, pr, now)) {
-				pr->refused_per_gen[d->gen[i]]++;
-				pr->refused_copies++;
-			}
+		if (!d->forker[i])
 			continue;
-		}
 		p = st(d, t, i);
 		pr->forkers_per_gen[d->gen[i]]++;
 		pr->forkers++;
@@ -1182,8 +1222,9 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 					"; copies are forks without exec");
 	if (pr->refused_copies && off < len)
 		off += (size_t)snprintf(v->evidence + off, len - off,
-					"; forks refused by a pids.max the tree itself fills "
-					"(refused copies: %u)", pr->refused_copies);
+					"; %u copies of the last generation were refused "
+					"forks by a pids.max the tree itself fills",
+					pr->refused_copies);
 	if (pr->by_kin && off < len)
 		snprintf(v->evidence + off, len - off,
 			 "; copies are kin, not identical (a binary of one size at new paths, "
@@ -2294,11 +2335,16 @@ static void on_fork_refused(struct detector *d, const struct proctable *t, int32
 	 * filled) must not look any more like a runaway for it.  They are
 	 * reported, and blamed on a flagged tree, never counted as forks.
 	 * Unless the tree itself holds the pids.max that refused it: then a
-	 * copy that keeps forking is a generation denied (denied_by_own_limit).
+	 * copy that keeps forking is a generation denied (count_denied).
 	 */
 	own = alert_of(d, st(d, t, slot));
-	st(d, t, slot)->own_refused_ns = f->h.ts_ns;
-	st(d, t, slot)->own_refused_limit = f->pids_limit;
+	/* a refusal by another limit says nothing of the cap: it keeps the
+	 * last one (a slot freed between the refusal and the kernel's read
+	 * of the counter makes a record say 0) */
+	if (f->pids_limit && f->syscall != FT_CALL_VFORK) {
+		st(d, t, slot)->own_refused_ns = f->h.ts_ns;
+		st(d, t, slot)->own_refused_limit = f->pids_limit;
+	}
 	if (!own && f->pids_limit && look_at_copies(d, t, slot, LOOK_REFUSED, f->h.ts_ns, fn, ctx))
 		own = alert_of(d, st(d, t, slot));
 	top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
