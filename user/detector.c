@@ -757,7 +757,7 @@ static void count_denied(struct detector *d, const struct proctable *t, uint32_t
 	int32_t first_parent[DET_MAX_GEN];
 	bool two_parents[DET_MAX_GEN] = { false };
 
-	if (pr->exec_edges > pr->fork_edges || pr->by_kin ||
+	if (exec_replication(pr) || pr->by_kin ||
 	    pt_get(t, d->order[0])->prog.kind != PROG_EXE)
 		return;
 	for (uint32_t g = 0; g < DET_MAX_GEN; g++)
@@ -2344,9 +2344,9 @@ static void on_fork_refused(struct detector *d, const struct proctable *t, int32
 	if (f->pids_limit && f->syscall != FT_CALL_VFORK) {
 		st(d, t, slot)->own_refused_ns = f->h.ts_ns;
 		st(d, t, slot)->own_refused_limit = f->pids_limit;
+		if (!own && look_at_copies(d, t, slot, LOOK_REFUSED, f->h.ts_ns, fn, ctx))
+			own = alert_of(d, st(d, t, slot));
 	}
-	if (!own && f->pids_limit && look_at_copies(d, t, slot, LOOK_REFUSED, f->h.ts_ns, fn, ctx))
-		own = alert_of(d, st(d, t, slot));
 	top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
 		  : copy_top(t, slot);
 	if (top == PT_NONE)
