@@ -48,9 +48,7 @@ struct det_proc {
 	uint32_t fwt_count, fwt_reported; /* fork_while_threaded, aggregated here */
 	uint16_t alert;			  /* 1 + index into alerts, 0 for none */
 	bool mt_fork, fwt_reported_self, thr_reported;
-	/* a child of it exec'd another program, or of the process it was
-	 * forked from, since the last exec: it runs that process's code */
-	bool spawner;
+	bool spawner; /* a child of it exec'd another program */
 	bool flagged; /* was a member of a flagged tree: its death is no evidence */
 	/*
 	 * zombie_leak, as the parent: its children exited and not reaped, in
@@ -689,7 +687,7 @@ static bool established(struct detector *d, const struct proctable *t, int32_t c
 	 * bomb's newest copies count once they fork: a generation later) */
 	if (e->shared_vm)
 		return false;
-	if (!ap->spawner && !e->prog.shell)
+	if (!ap->spawner)
 		return true;
 	return e->state == PT_ALIVE && born + d->c.exec_grace_ns <= now;
 }
@@ -2083,10 +2081,6 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	pp->last_fork_ns = now;
 	if (f->parent_threads > 1)
 		pp->mt_fork = true;
-	/* a shell's subshell, a spawning server's worker: its first command
-	 * is no copy either (25 background pipelines of a script, each loop
-	 * starting its first command, were three generations of copies) */
-	cp->spawner = pp->spawner;
 	a = alert_of(d, pp);
 	/*
 	 * A storm's job that forks is no idle job.  While an action holds the
@@ -2128,8 +2122,6 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 	/* its parent starts other programs: its fresh forks will exec too */
 	if (pp && !same_program(e, pt_get(t, e->parent), false))
 		pp->spawner = true;
-	/* a new program: what the old one started says nothing of it */
-	st(d, t, slot)->spawner = false;
 	pile_remove(d, t, slot);
 	if (!storm_join(d, t, slot, now, fn, ctx))
 		pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);

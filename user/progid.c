@@ -108,12 +108,6 @@ static const struct interp *interp_of(const char *path)
 	return NULL;
 }
 
-static bool is_shell(const struct interp *in)
-{
-	return in && (!strcmp(in->family, "sh") || !strcmp(in->family, "bash") ||
-		      !strcmp(in->family, "zsh") || !strcmp(in->family, "ksh"));
-}
-
 static bool is_wrapper(const char *path)
 {
 	const char *b = prog_base_name(path);
@@ -246,12 +240,11 @@ struct prog_id prog_identify(const char *filename, const char *argv, size_t len,
 	in = interp_of(filename);
 	if (in) {
 		id = interp_program(in, av + 1, ac > 0 ? ac - 1 : 0, cwd, cut);
+		if (id.kind != PROG_NONE)
+			return id;
 		/* not known from argv: the interpreter's executable, as a
 		 * binary's (coarser, never a different program per copy) */
-		if (id.kind == PROG_NONE)
-			id = path_id(PROG_EXE, filename, cwd);
-		id.shell = is_shell(in);
-		return id;
+		return path_id(PROG_EXE, filename, cwd);
 	}
 	/*
 	 * A script run by its shebang: execve's filename is the script, and
@@ -262,11 +255,8 @@ struct prog_id prog_identify(const char *filename, const char *argv, size_t len,
 	 */
 	if (ac >= 2 && (interp_of(av[0]) || is_wrapper(av[0])))
 		for (int i = 1; i < ac; i++)
-			if (!strcmp(av[i], filename)) {
-				id = path_id(PROG_SCRIPT, filename, cwd);
-				id.shell = is_shell(interp_of(av[0]));
-				return id;
-			}
+			if (!strcmp(av[i], filename))
+				return path_id(PROG_SCRIPT, filename, cwd);
 	return path_id(PROG_EXE, filename, cwd);
 }
 

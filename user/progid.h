@@ -32,9 +32,6 @@ struct prog_id {
 	 * The detector's second look (docs/detection.md, "Kin").  0: unknown.
 	 */
 	uint64_t kin;
-	/* run by a shell (sh, bash, zsh, ksh): whatever its forks do, they
-	 * are about to run a command, as a spawner's (docs/detection.md) */
-	bool shell;
 };
 
 /*
