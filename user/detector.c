@@ -33,6 +33,8 @@
 #define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
 #define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
 #define STORM_JOINS	  16	      /* new jobs in a window that keep an empty storm */
+#define FANOUT_BRANCHES	  4	      /* live branches of each wide forker (fans_out) */
+#define FANOUT_GEN2	  16	      /* live copies in the fan-out's second generation */
 
 struct det_proc {
 	struct pt_key key;
@@ -142,6 +144,8 @@ struct profile {
 	uint64_t forks_by_forkers; /* their forks, and the most by one of them */
 	uint32_t most_forks;
 	uint32_t generations; /* consecutive forker generations from the root */
+	uint32_t wide_gen1;   /* second-generation forkers with FANOUT_BRANCHES live branches */
+	bool exe_root;	      /* the root runs a binary, not an interpreter */
 	bool by_kin;	      /* copies compared by kin */
 	bool script;	      /* the root runs a script (its kin: the file's name) */
 	double births_per_s;
@@ -245,6 +249,7 @@ void det_config_defaults(struct det_config *c)
 		.leak_min_span_ns = 2000000000ull,
 		.storm_min = 128,
 		.storm_doubling_ns = 10000000000ull,
+		.fanout_min_tasks = 24,
 	};
 }
 
@@ -297,6 +302,7 @@ static const struct knob knobs[] = {
 	KNOB("leak_min_span_ms", leak_min_span_ns, 'm', 0, 3600000),
 	KNOB("storm_min", storm_min, 'u', 8, 1 << 22),
 	KNOB("storm_doubling_ms", storm_doubling_ns, 'm', 1, 600000),
+	KNOB("fanout_min_tasks", fanout_min_tasks, 'u', 0, 1000000),
 };
 
 int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen)
@@ -814,6 +820,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	pr->doubling_ms = -1;
 	pr->by_kin = d->by_kin;
 	pr->script = pt_get(t, x)->prog.kind == PROG_SCRIPT;
+	pr->exe_root = pt_get(t, x)->prog.kind == PROG_EXE;
 	/* a flagged tree below is accounted for by its own alert: it must not
 	 * make its launcher look like a runaway */
 	n = walk_subtree(d, t, x, !flagged_root);
@@ -923,6 +930,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			continue;
 		p = st(d, t, i);
 		pr->forkers_per_gen[d->gen[i]]++;
+		pr->wide_gen1 += d->gen[i] == 1 && d->branches[i] >= FANOUT_BRANCHES;
 		pr->forkers++;
 		pr->live_forkers += pt_get(t, i)->state == PT_ALIVE;
 		pr->mt_forkers += p->mt_fork;
@@ -1002,6 +1010,27 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 }
 
 /*
+ * A binary's fork-only copies fanning out two generations at once: the
+ * root started copies, and two of them or more each started several copies
+ * of their own, their children many; nothing else ran in the tree, and it
+ * all happened within a fraction of the window.  A C bomb's third
+ * generation can come late: its root and first copies fork twenty times
+ * each before the scheduler runs a grandchild, so three generations of
+ * forkers took up to 80 tasks where the fan-out shows at ~24.  Pools
+ * fork one level (a master's workers), or are interpreters; a worker
+ * that starts one helper is no fan-out; exec'd or kin copies are other
+ * shapes, with their own bars.  fanout_min_tasks 0 turns it off.
+ */
+static bool fans_out(const struct detector *d, const struct profile *pr)
+{
+	return d->c.fanout_min_tasks && pr->exe_root && !pr->by_kin && !pr->exec_edges &&
+	       pr->fork_edges && !pr->other && !pr->bursts && pr->generations >= 2 &&
+	       pr->wide_gen1 >= 2 && pr->live_per_gen[2] >= FANOUT_GEN2 &&
+	       pr->live_copies >= d->c.fanout_min_tasks && pr->live_copies >= d->c.min_tasks &&
+	       pr->doubling_ms >= 0 && pr->doubling_ms * 1e6 * 8 <= (double)d->c.window_ns;
+}
+
+/*
  * A runaway: copies forking copies for enough consecutive generations (more
  * when each copy is a new exec, as recursive builds are), enough live
  * copies, still doubling (the median copy is young), and the copies doing
@@ -1014,6 +1043,8 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 	uint32_t tasks = d->c.min_tasks;
 	bool busy = (uint64_t)pr->other * 100 > (uint64_t)pr->copies * d->c.max_other_pct;
 
+	if (fans_out(d, pr))
+		return true;
 	/*
 	 * Kin are looser than copies (any -c text of one interpreter, any
 	 * binary of one size): they must replicate as deep as exec'd copies
@@ -1220,6 +1251,11 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 	else
 		off += (size_t)snprintf(v->evidence + off, len - off,
 					"; copies are forks without exec");
+	if (pr->generations < 3 && pr->wide_gen1 >= 2 && off < len)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; a fan-out: %u of the root's copies each started %u "
+					"copies or more, %u of theirs alive",
+					pr->wide_gen1, FANOUT_BRANCHES, pr->live_per_gen[2]);
 	if (pr->refused_copies && off < len)
 		off += (size_t)snprintf(v->evidence + off, len - off,
 					"; %u copies of the last generation were refused "
@@ -1597,6 +1633,19 @@ enum look_from {
 	LOOK_OUTER,    /* slot is a copy of an outer program: it and above, now */
 };
 
+/*
+ * A grandchild of a binary's copy, by forks alone (up: its copies above,
+ * nearest first): a fan-out (fans_out) shows at two generations, before
+ * the copy chain is deep enough for the other rules.  Builds' sub-makes
+ * exec: their looks keep the pace they had.
+ */
+static bool fanout_look(const struct detector *d, const struct proctable *t, const int32_t *up,
+			uint32_t n)
+{
+	return d->c.fanout_min_tasks && n == 2 && !pt_get(t, up[0])->exec_seen &&
+	       pt_get(t, up[1])->prog.kind == PROG_EXE;
+}
+
 static bool look_at_copies(struct detector *d, const struct proctable *t, int32_t slot,
 			   enum look_from from, uint64_t now, det_verdict_fn fn, void *ctx)
 {
@@ -1614,7 +1663,8 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 		up[n++] = x;
 	/* a generation of forkers needs a copy below it: n copies above the
 	 * new one make at most n forker generations */
-	if ((from == LOOK_NEW_COPY && n < need) || (from == LOOK_REFUSED && n + 1 < need))
+	if ((from == LOOK_NEW_COPY && n < need && !fanout_look(d, t, up, n)) ||
+	    (from == LOOK_REFUSED && n + 1 < need))
 		return false;
 	for (uint32_t i = 0; i < n; i++)
 		chain[i] = up[n - 1 - i];

@@ -53,6 +53,7 @@ struct det_config {
 	uint64_t leak_min_span_ns;  /* ... the second half of them born over at least this */
 	uint32_t storm_min;	    /* idle exec'd jobs of one program before spawn_storm */
 	uint64_t storm_doubling_ns; /* ... the last doubling to it within this */
+	uint32_t fanout_min_tasks;  /* live copies of a two-generation fan-out; 0: off */
 };
 
 /* What the detector says.  Strings point into detector memory: copy to keep. */

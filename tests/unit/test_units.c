@@ -2206,6 +2206,94 @@ static void test_detect_forks_refused(void)
 }
 
 /*
+ * A C bomb's third generation can come late: its root and first copies
+ * fork many times before the scheduler runs a grandchild.  The fan-out
+ * (root -> 4 copies, two of them 10 copies each, nothing else run, within
+ * milliseconds) is flagged at two generations.  Each shape after the
+ * first takes one condition away and is not flagged by it:
+ *  1 fanout_min_tasks=0      2 one wide forker (20 and 1)
+ *  3 a Python root           4 one process ran another program
+ *  5 spread over 4 s         6 the root's copies exec'd the bomb again
+ *  7 2 x 8 copies: 19 tasks  8 forkers that forked in a burst, long ago
+ *  9 the third generation under 16 (20 copies, two forkers of 7)
+ */
+static void test_detect_fanout_is_two_generations(void)
+{
+	for (int shape = 0; shape < 10; shape++) {
+		struct synth s;
+		uint32_t root, kids[32];
+		int nkids = shape == 9 ? 20 : 4, each = shape == 7 ? 8 : shape == 9 ? 7 : 10;
+		uint64_t ts = 1 * SEC, step = shape == 5 ? 100000000 : 20000;
+
+		synth_init(&s);
+		if (shape == 1) {
+			struct det_config c;
+			char err[128];
+
+			det_config_defaults(&c);
+			CHECK(det_config_set(&c, "fanout_min_tasks=0", err, sizeof(err)) == 0);
+			det_set_config(s.d, &c);
+		}
+		if (shape == 7)
+			nkids = 2;
+		root = synth_fork(&s, 50, ts += 1000);
+		if (shape == 3)
+			synth_exec_argv(&s, root, "/usr/bin/python3", ARGV("python3\0b.py"), ts += 1000);
+		else
+			synth_exec(&s, root, "/tmp/bomb", ts += 1000);
+		if (shape == 4) {
+			uint32_t helper = synth_fork(&s, root, ts += step);
+
+			synth_exec(&s, helper, "/usr/bin/logger", ts += step);
+		}
+		for (int i = 0; i < nkids; i++) {
+			kids[i] = synth_fork(&s, root, ts += step);
+			if (shape == 6)
+				synth_exec(&s, kids[i], "/tmp/bomb", ts += step);
+		}
+		if (shape == 8)
+			ts += 200000000;
+		for (int k = 0; k < 2; k++)
+			for (int j = 0; j < (shape == 2 && k ? 1 : shape == 2 ? 20 : each); j++)
+				synth_fork(&s, kids[k], ts += step);
+		if (shape == 8) {
+			/* a pool: each forker's burst is long over when a worker
+			 * is replaced */
+			ts += 200000000;
+			synth_fork(&s, kids[0], ts += step);
+		}
+		/*
+		 * One more look, past the pace, that needs no grandchild's fork
+		 * to reach the rule: a grandchild refused by a roomy pids.max
+		 * after a neighbour's forks (a look 20 ms later would find
+		 * every forker's burst over)
+		 */
+		if (shape) {
+			uint32_t last = s.next_pid - 1, other = synth_fork(&s, 50, ts += step);
+
+			synth_exec(&s, other, "/usr/bin/other", ts += step);
+			for (int i = 0; i < 16; i++)
+				synth_fork(&s, other, ts += step);
+			synth_refuse(&s, last, 1, 400, ts += step);
+		}
+		if (!shape) {
+			const struct det_verdict *v = first_of(&s, DET_FORK_BOMB);
+
+			CHECK(count_kind(&s, DET_ALERT, root) == 1);
+			CHECK(v && v->root == root && v->generations == 2 &&
+			      v->tasks >= 24 && v->tasks <= 26 && strstr(v->evidence, "a fan-out"));
+		} else {
+			for (int i = 0; i < s.n; i++)
+				if (s.got[i].pattern != DET_FORKS_REFUSED) {
+					fprintf(stderr, "    shape %d: %s\n", shape, s.got[i].evidence);
+					CHECK(!"flagged");
+				}
+		}
+		synth_free(&s);
+	}
+}
+
+/*
  * A recursive make, `levels` levels of sub-makes below the top with fanout
  * directories each, all at once (-j high); every leaf make runs compile jobs
  * (sh -> cc).  Returns the number of processes.
@@ -2260,8 +2348,8 @@ static void test_detect_deep_recursive_make_is_quiet(void)
 		n = synth_recursive_make(&s, top, shapes[i % 4][0], shapes[i % 4][1], &ts);
 		CHECK(n > 100);
 		if (count_kind(&s, DET_ALERT, 0))
-			fprintf(stderr, "    make %d levels x %d%s: alert at %u\n", shapes[i % 4][0],
-				shapes[i % 4][1], i >= 4 ? " (emulated)" : "", s.got[0].tasks);
+			fprintf(stderr, "    make %d levels x %d%s: alert at %u: %s %s\n", shapes[i % 4][0],
+				shapes[i % 4][1], i >= 4 ? " (emulated)" : "", s.got[0].tasks, s.got[0].root_exe, s.got[0].evidence);
 		CHECK(count_kind(&s, DET_ALERT, 0) == 0);
 		synth_free(&s);
 	}
@@ -5476,6 +5564,7 @@ int main(void)
 	RUN(test_detect_forks_refused);
 	RUN(test_detect_spawns_in_flight_are_no_forks);
 	RUN(test_detect_refusals_are_growth_only_at_own_limit);
+	RUN(test_detect_fanout_is_two_generations);
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
