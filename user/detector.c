@@ -33,8 +33,8 @@
 #define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
 #define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
 #define STORM_JOINS	  16	      /* new jobs in a window that keep an empty storm */
-#define FANOUT_BRANCHES	  4	      /* live branches of each wide forker (fans_out) */
-#define FANOUT_GEN2	  16	      /* live copies in the fan-out's second generation */
+#define FANOUT_BRANCHES	  4u	      /* live branches of each wide forker (fans_out) */
+#define FANOUT_GEN2	  16u	      /* live copies in the fan-out's second generation */
 
 struct det_proc {
 	struct pt_key key;
