@@ -145,6 +145,8 @@ struct profile {
 	uint32_t most_forks;
 	uint32_t generations; /* consecutive forker generations from the root */
 	uint32_t wide_gen1;   /* second-generation forkers with FANOUT_BRANCHES live branches */
+	uint32_t root_branches; /* the root's live branches (profile: branches) */
+	uint64_t root_age_ns;
 	bool exe_root;	      /* the root runs a binary, not an interpreter */
 	bool by_kin;	      /* copies compared by kin */
 	bool script;	      /* the root runs a script (its kin: the file's name) */
@@ -821,6 +823,12 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	pr->by_kin = d->by_kin;
 	pr->script = pt_get(t, x)->prog.kind == PROG_SCRIPT;
 	pr->exe_root = pt_get(t, x)->prog.kind == PROG_EXE;
+	{
+		const struct pt_entry *xe = pt_get(t, x);
+		uint64_t born = xe->born_ns ? xe->born_ns : xe->start_ns;
+
+		pr->root_age_ns = now > born ? now - born : 0;
+	}
 	/* a flagged tree below is accounted for by its own alert: it must not
 	 * make its launcher look like a runaway */
 	n = walk_subtree(d, t, x, !flagged_root);
@@ -921,6 +929,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		}
 	}
 	count_denied(d, t, n, pr, now);
+	pr->root_branches = d->branches[x];
 	for (uint32_t k = 0; k < n; k++) {
 		int32_t i = d->order[k];
 		const struct det_proc *p;
@@ -1010,21 +1019,27 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 }
 
 /*
- * A binary's fork-only copies fanning out two generations at once: the
- * root started copies, and two of them or more each started several copies
- * of their own, their children many; nothing else ran in the tree, and it
- * all happened within a fraction of the window.  A C bomb's third
- * generation can come late: its root and first copies fork twenty times
- * each before the scheduler runs a grandchild, so three generations of
- * forkers took up to 80 tasks where the fan-out shows at ~24.  Pools
- * fork one level (a master's workers), or are interpreters; a worker
- * that starts one helper is no fan-out; exec'd or kin copies are other
- * shapes, with their own bars.  fanout_min_tasks 0 turns it off.
+ * A binary's fork-only copies fanning out two generations at once: a root
+ * born within the window started many copies, and two of them or more each
+ * started several copies of their own, their children many; nothing else
+ * ran in the tree, and it all happened within a fraction of the window.
+ * A C bomb's third generation can come late: its root and first copies
+ * fork twenty times each before the scheduler runs a grandchild, so three
+ * generations of forkers took up to 80 tasks where the fan-out shows at
+ * ~24.  Pools fork one level (a master's workers), or are interpreters; a
+ * worker that starts one helper is no fan-out; exec'd or kin copies are
+ * other shapes, with their own bars.  A long-lived master (an application
+ * server embedding an interpreter, whose workers open pools of their own;
+ * a container's PID 1 seen only by a snapshot) is no young root: its
+ * workers' pools wait for the third generation, as before.  One generation
+ * below min_generations; fanout_min_tasks 0 turns it off.
  */
 static bool fans_out(const struct detector *d, const struct profile *pr)
 {
 	return d->c.fanout_min_tasks && pr->exe_root && !pr->by_kin && !pr->exec_edges &&
-	       pr->fork_edges && !pr->other && !pr->bursts && pr->generations >= 2 &&
+	       !pr->other && !pr->bursts &&
+	       pr->generations + 1 >= d->c.min_generations && pr->root_age_ns <= d->c.window_ns &&
+	       pr->root_branches >= 2 * FANOUT_BRANCHES &&
 	       pr->wide_gen1 >= 2 && pr->live_per_gen[2] >= FANOUT_GEN2 &&
 	       pr->live_copies >= d->c.fanout_min_tasks && pr->live_copies >= d->c.min_tasks &&
 	       pr->doubling_ms >= 0 && pr->doubling_ms * 1e6 * 8 <= (double)d->c.window_ns;
@@ -1634,16 +1649,16 @@ enum look_from {
 };
 
 /*
- * A grandchild of a binary's copy, by forks alone (up: its copies above,
- * nearest first): a fan-out (fans_out) shows at two generations, before
- * the copy chain is deep enough for the other rules.  Builds' sub-makes
+ * A grandchild of a binary's copy, by forks alone (up: its n copies
+ * above, nearest first): a fan-out (fans_out) shows one generation before
+ * min_generations, before the copy chain is deep enough for the other
+ * rules.  Builds' sub-makes
  * exec: their looks keep the pace they had.
  */
 static bool fanout_look(const struct detector *d, const struct proctable *t, const int32_t *up,
 			uint32_t n)
 {
-	return d->c.fanout_min_tasks && n == 2 && !pt_get(t, up[0])->exec_seen &&
-	       pt_get(t, up[1])->prog.kind == PROG_EXE;
+	return d->c.fanout_min_tasks && n >= 2 && !pt_get(t, up[0])->exec_seen && pt_get(t, up[n - 1])->prog.kind == PROG_EXE;
 }
 
 static bool look_at_copies(struct detector *d, const struct proctable *t, int32_t slot,

@@ -2208,54 +2208,66 @@ static void test_detect_forks_refused(void)
 /*
  * A C bomb's third generation can come late: its root and first copies
  * fork many times before the scheduler runs a grandchild.  The fan-out
- * (root -> 4 copies, two of them 10 copies each, nothing else run, within
- * milliseconds) is flagged at two generations.  Each shape after the
- * first takes one condition away and is not flagged by it:
+ * (a young root -> 8 copies, two of them 10 copies each, nothing else
+ * run, within milliseconds) is flagged at two generations.  Each shape
+ * after the first takes one condition away and is not flagged by it:
  *  1 fanout_min_tasks=0      2 one wide forker (20 and 1)
  *  3 a Python root           4 one process ran another program
- *  5 spread over 4 s         6 the root's copies exec'd the bomb again
- *  7 2 x 8 copies: 19 tasks  8 forkers that forked in a burst, long ago
+ *  5 spread over 0.9 s       6 the root's copies exec'd the bomb again
+ *  7 fanout_min_tasks=40     8 forkers that forked in a burst, long ago
  *  9 the third generation under 16 (20 copies, two forkers of 7)
+ * 10 a root 10 s old (a master embedding an interpreter, its workers'
+ *    pools)                 11 a root of 5 copies
+ * 12 min_generations=4: the fan-out needs three
  */
 static void test_detect_fanout_is_two_generations(void)
 {
-	for (int shape = 0; shape < 10; shape++) {
+	for (int shape = 0; shape < 13; shape++) {
 		struct synth s;
 		uint32_t root, kids[32];
-		int nkids = shape == 9 ? 20 : 4, each = shape == 7 ? 8 : shape == 9 ? 7 : 10;
-		uint64_t ts = 1 * SEC, step = shape == 5 ? 100000000 : 20000;
+		int nkids = shape == 9 ? 20 : shape == 11 ? 5 : 8, each = shape == 9 ? 7 : 10;
+		uint64_t ts = 1 * SEC, step = shape == 5 ? 30000000 : 20000;
 
 		synth_init(&s);
-		if (shape == 1) {
+		if (shape == 1 || shape == 7 || shape == 12) {
 			struct det_config c;
 			char err[128];
 
 			det_config_defaults(&c);
-			CHECK(det_config_set(&c, "fanout_min_tasks=0", err, sizeof(err)) == 0);
+			CHECK(det_config_set(&c,
+					     shape == 1   ? "fanout_min_tasks=0"
+					     : shape == 7 ? "fanout_min_tasks=40"
+							  : "min_generations=4",
+					     err, sizeof(err)) == 0);
 			det_set_config(s.d, &c);
 		}
-		if (shape == 7)
-			nkids = 2;
 		root = synth_fork(&s, 50, ts += 1000);
+		if (shape == 10)
+			ts += 10 * SEC;
 		if (shape == 3)
 			synth_exec_argv(&s, root, "/usr/bin/python3", ARGV("python3\0b.py"), ts += 1000);
 		else
 			synth_exec(&s, root, "/tmp/bomb", ts += 1000);
-		if (shape == 4) {
-			uint32_t helper = synth_fork(&s, root, ts += step);
-
-			synth_exec(&s, helper, "/usr/bin/logger", ts += step);
-		}
 		for (int i = 0; i < nkids; i++) {
 			kids[i] = synth_fork(&s, root, ts += step);
 			if (shape == 6)
 				synth_exec(&s, kids[i], "/tmp/bomb", ts += step);
 		}
+		if (shape == 4) {
+			uint32_t helper = synth_fork(&s, kids[7], ts += step);
+
+			synth_exec(&s, helper, "/usr/bin/logger", ts += step);
+		}
 		if (shape == 8)
 			ts += 200000000;
-		for (int k = 0; k < 2; k++)
-			for (int j = 0; j < (shape == 2 && k ? 1 : shape == 2 ? 20 : each); j++)
-				synth_fork(&s, kids[k], ts += step);
+		/* the two wide copies fork in turn, as on two CPUs; then a third
+		 * (a bomb keeps forking: looks keep their pace) */
+		for (int j = 0; j < (shape == 2 ? 20 : each); j++)
+			for (int k = 0; k < 2; k++)
+				if (!(shape == 2 && k && j))
+					synth_fork(&s, kids[k], ts += step);
+		for (int j = 0; j < 8 && shape != 2 && shape != 9; j++)
+			synth_fork(&s, kids[2], ts += step);
 		if (shape == 8) {
 			/* a pool: each forker's burst is long over when a worker
 			 * is replaced */
@@ -2281,7 +2293,7 @@ static void test_detect_fanout_is_two_generations(void)
 
 			CHECK(count_kind(&s, DET_ALERT, root) == 1);
 			CHECK(v && v->root == root && v->generations == 2 &&
-			      v->tasks >= 24 && v->tasks <= 26 && strstr(v->evidence, "a fan-out"));
+			      v->tasks >= 25 && v->tasks <= 37 && strstr(v->evidence, "a fan-out"));
 		} else {
 			for (int i = 0; i < s.n; i++)
 				if (s.got[i].pattern != DET_FORKS_REFUSED) {
