@@ -570,8 +570,14 @@ static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_membe
 		gc->window_start = now;
 		gc->forks = 0;
 	}
-	if (!gc->tripped && ++gc->forks <= guard_forks)
-		return;
+	/* every CPU may fork into one tree at once: an atomic add loses no
+	 * fork (a plain ++ let concurrent forks past the budget); the count
+	 * read back may include other CPUs' forks, which only trips sooner */
+	if (!gc->tripped) {
+		__sync_fetch_and_add(&gc->forks, 1);
+		if (gc->forks <= guard_forks)
+			return;
+	}
 	gc->tripped = 1;
 	gc->last_over = now;
 	signal_fork(parent, child, 0, guard_sig, 1, typed);

@@ -35,6 +35,7 @@
 #define STORM_JOINS	  16	      /* new jobs in a window that keep an empty storm */
 #define FANOUT_BRANCHES	  4u	      /* live branches of each wide forker (fans_out) */
 #define FANOUT_GEN2	  16u	      /* live copies in the fan-out's second generation */
+#define FANOUT_SMALL	  64u	      /* members a fan-out look profiles on every fork */
 
 struct det_proc {
 	struct pt_key key;
@@ -43,6 +44,7 @@ struct det_proc {
 	uint64_t last_analysis_ns;
 	uint64_t forks_at_analysis; /* detector's fork count then */
 	uint32_t members_at_analysis;
+	uint8_t depth_at_analysis; /* the deepest copy below it looked at */
 	uint64_t fail_first_ns;
 	uint64_t thr_ns[DET_THREAD_LEVELS];
 	uint64_t fail_prog; /* the program of the failing run of children */
@@ -1661,6 +1663,20 @@ static bool fanout_look(const struct detector *d, const struct proctable *t, con
 	return d->c.fanout_min_tasks && n >= 2 && !pt_get(t, up[0])->exec_seen && pt_get(t, up[n - 1])->prog.kind == PROG_EXE;
 }
 
+/*
+ * Is x a young binary whose subtree, at its last look, was small enough
+ * to profile on every fork for a fan-out (fans_out)?
+ */
+static bool fanout_due(const struct detector *d, const struct proctable *t, int32_t x,
+		       const struct det_proc *node, uint64_t now)
+{
+	const struct pt_entry *e = pt_get(t, x);
+	uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+
+	return d->c.fanout_min_tasks && node->members_at_analysis < FANOUT_SMALL &&
+	       e->prog.kind == PROG_EXE && born + d->c.window_ns >= now;
+}
+
 static bool look_at_copies(struct detector *d, const struct proctable *t, int32_t slot,
 			   enum look_from from, uint64_t now, det_verdict_fn fn, void *ctx)
 {
@@ -1709,17 +1725,37 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 		uint64_t interval =
 		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
 
+		/* generations of copies below chain[i], the new one's included */
+		uint32_t depth = n - i + (from == LOOK_REFUSED) - outer;
+
 		if (alert_of(d, node))
 			return false; /* already flagged (or inside a flagged tree) */
-		if (!outer &&
-		    d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
-		    now < node->last_analysis_ns + interval)
-			continue;
-		node->last_analysis_ns = now;
-		node->forks_at_analysis = d->forks;
-		profile(d, t, chain[i], now, &pr);
-		node->members_at_analysis = pr.members;
-		if (is_runaway(d, &pr)) {
+		/* a copy deeper than any before is a generation more: looked at
+		 * at once (at most DET_MAX_GEN times a node), not at the pace
+		 * of the forks that fill the generations above */
+		bool paced = !outer && depth <= node->depth_at_analysis &&
+			     d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
+			     now < node->last_analysis_ns + interval;
+
+		if (paced) {
+			/* a young binary's small fan-out is checked on every fork
+			 * (its profile is small): only for the fan-out, leaving
+			 * the pace, and what it smooths, to the other rules */
+			if (!fanout_due(d, t, chain[i], node, now))
+				continue;
+			profile(d, t, chain[i], now, &pr);
+			if (!fans_out(d, &pr))
+				continue;
+		} else {
+			node->last_analysis_ns = now;
+			node->forks_at_analysis = d->forks;
+			if (depth > node->depth_at_analysis)
+				node->depth_at_analysis =
+				    (uint8_t)(depth < DET_MAX_GEN ? depth : DET_MAX_GEN);
+			profile(d, t, chain[i], now, &pr);
+			node->members_at_analysis = pr.members;
+		}
+		if (paced || is_runaway(d, &pr)) {
 			/* a copy above, skipped for its pace, may be part of it too:
 			 * the root is the highest */
 			while (i > first) {
