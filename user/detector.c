@@ -1664,6 +1664,25 @@ static bool fanout_look(const struct detector *d, const struct proctable *t, con
 }
 
 /*
+ * Live children of x that run its program (copies, by program or kin),
+ * counted to two among its first 64 children: a parent of thousands of
+ * exited children costs a fork no more than that.
+ */
+static uint32_t live_copy_children(const struct detector *d, const struct proctable *t, int32_t x)
+{
+	const struct pt_entry *xe = pt_get(t, x);
+	uint32_t live = 0, seen = 0;
+
+	for (int32_t c = xe->first_child; c != PT_NONE && live < 2 && seen++ < 64;
+	     c = pt_get(t, c)->next_sibling) {
+		const struct pt_entry *ce = pt_get(t, c);
+
+		live += ce->state == PT_ALIVE && same_program(ce, xe, d->by_kin);
+	}
+	return live;
+}
+
+/*
  * Is x a young binary whose subtree, at its last look, was small enough
  * to profile on every fork for a fan-out (fans_out)?
  */
@@ -1684,7 +1703,7 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 	uint32_t n = 0, first = 0, need = d->c.min_generations < d->c.min_generations_exec
 				   ? d->c.min_generations
 				   : d->c.min_generations_exec;
-	bool outer = from == LOOK_OUTER;
+	bool outer = from == LOOK_OUTER, branching = false, fanout_checked = false;
 	struct profile pr;
 
 	if (from == LOOK_OUTER)
@@ -1720,29 +1739,38 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 	for (uint32_t i = 0; i < n; i++)
 		if (exploded_root(d, t, chain[i]))
 			first = i + 1;
+	/* does the generation above slot's parent branch (two live copies)? */
+	if (n >= 2 && !outer)
+		branching = live_copy_children(d, t, up[1]) >= 2;
 	for (uint32_t i = first; i < n; i++) {
 		struct det_proc *node = st(d, t, chain[i]);
 		uint64_t interval =
 		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
 
-		/* generations of copies below chain[i], the new one's included */
-		uint32_t depth = n - i + (from == LOOK_REFUSED) - outer;
+		/* generations of copies below chain[i] down to slot (at most
+		 * DET_CLIMB_MAX: kept whole, a deeper chain would bypass the
+		 * pace on every fork) */
+		uint32_t depth = n - i - outer;
 
 		if (alert_of(d, node))
 			return false; /* already flagged (or inside a flagged tree) */
-		/* a copy deeper than any before is a generation more: looked at
-		 * at once (at most DET_MAX_GEN times a node), not at the pace
-		 * of the forks that fill the generations above */
-		bool paced = !outer && depth <= node->depth_at_analysis &&
+		/* a copy deeper than any before, below a generation that
+		 * branches, is a generation more: looked at at once (at most
+		 * DET_CLIMB_MAX times a node), not at the pace of the forks
+		 * that fill the generations above.  A chain (a daemon's
+		 * fork-fork-exec detach) keeps the pace. */
+		bool paced = !outer && (depth <= node->depth_at_analysis || !branching) &&
 			     d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
 			     now < node->last_analysis_ns + interval;
 
 		if (paced) {
 			/* a young binary's small fan-out is checked on every fork
 			 * (its profile is small): only for the fan-out, leaving
-			 * the pace, and what it smooths, to the other rules */
-			if (!fanout_due(d, t, chain[i], node, now))
+			 * the pace, and what it smooths, to the other rules; one
+			 * such profile a fork, the highest node's */
+			if (fanout_checked || !fanout_due(d, t, chain[i], node, now))
 				continue;
+			fanout_checked = true;
 			profile(d, t, chain[i], now, &pr);
 			if (!fans_out(d, &pr))
 				continue;
@@ -1750,8 +1778,7 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 			node->last_analysis_ns = now;
 			node->forks_at_analysis = d->forks;
 			if (depth > node->depth_at_analysis)
-				node->depth_at_analysis =
-				    (uint8_t)(depth < DET_MAX_GEN ? depth : DET_MAX_GEN);
+				node->depth_at_analysis = (uint8_t)depth;
 			profile(d, t, chain[i], now, &pr);
 			node->members_at_analysis = pr.members;
 		}

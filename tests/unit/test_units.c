@@ -2336,6 +2336,41 @@ static void test_detect_new_generation_is_looked_at_once(void)
 }
 
 /*
+ * A chain of 40 fork-only copies, grown a minute apart (never a runaway),
+ * the last but one with a second copy, whose last copy forks and reaps a
+ * child 300 times: each fork's look
+ * keeps the pace of every copy above it.  A depth remembered only to 32
+ * let every node deeper than that be profiled on every fork (~8,000
+ * nodes a fork instead of ~150).
+ */
+static void test_detect_deep_chain_keeps_its_pace(void)
+{
+	struct synth s;
+	struct det_work w;
+	uint32_t last, prev = 0;
+	uint64_t ts = 1 * SEC;
+
+	synth_init(&s);
+	last = synth_fork(&s, 50, ts);
+	synth_exec(&s, last, "/tmp/chain", ts += 1000);
+	for (int i = 0; i < 40; i++) {
+		prev = last;
+		last = synth_fork(&s, last, ts += 61 * SEC);
+	}
+	/* the generation above the forking copy branches */
+	synth_fork(&s, prev, ts += 61 * SEC);
+	for (int i = 0; i < 300; i++) {
+		uint32_t c = synth_fork(&s, last, ts += 1000000);
+
+		synth_exit_of(&s, c, last, ts += 100000);
+	}
+	det_get_work(s.d, &w);
+	CHECK(count_kind(&s, DET_ALERT, 0) == 0);
+	CHECK(w.nodes < 1000ull * 300);
+	synth_free(&s);
+}
+
+/*
  * A recursive make, `levels` levels of sub-makes below the top with fanout
  * directories each, all at once (-j high); every leaf make runs compile jobs
  * (sh -> cc).  Returns the number of processes.
@@ -5608,6 +5643,7 @@ int main(void)
 	RUN(test_detect_refusals_are_growth_only_at_own_limit);
 	RUN(test_detect_fanout_is_two_generations);
 	RUN(test_detect_new_generation_is_looked_at_once);
+	RUN(test_detect_deep_chain_keeps_its_pace);
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
