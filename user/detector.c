@@ -647,11 +647,17 @@ static bool same_program(const struct pt_entry *c, const struct pt_entry *a, boo
  * shell started long before the job shells below it.  Without the bound
  * a -c bomb in one job would make the container's entrypoint its root.
  */
+/* When a process began: its fork, or its start for one seen only in a snapshot. */
+static uint64_t born_of(const struct pt_entry *e)
+{
+	return e->born_ns ? e->born_ns : e->start_ns;
+}
+
 static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, bool kin,
 			     uint64_t window)
 {
 	const struct pt_entry *ce = pt_get(t, c);
-	uint64_t c_born = ce->born_ns ? ce->born_ns : ce->start_ns;
+	uint64_t c_born = born_of(ce);
 	int32_t a = ce->parent;
 
 	for (int hop = 0; a != PT_NONE && hop <= DET_COPY_HOPS; hop++) {
@@ -660,7 +666,7 @@ static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, 
 		if (ae->key.tgid == 1 || ae->kthread)
 			return PT_NONE;
 		if (same_program(ce, ae, kin)) {
-			uint64_t a_born = ae->born_ns ? ae->born_ns : ae->start_ns;
+			uint64_t a_born = born_of(ae);
 
 			if (kin && a_born + DET_KIN_GAP * window < c_born)
 				return PT_NONE;
@@ -688,7 +694,7 @@ static bool established(struct detector *d, const struct proctable *t, int32_t c
 {
 	const struct pt_entry *e = pt_get(t, c);
 	const struct det_proc *ap = st(d, t, anc);
-	uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+	uint64_t born = born_of(e);
 
 	if (e->exec_seen || e->first_child != PT_NONE)
 		return true;
@@ -827,9 +833,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	pr->exe_root = pt_get(t, x)->prog.kind == PROG_EXE;
 	{
 		const struct pt_entry *xe = pt_get(t, x);
-		uint64_t born = xe->born_ns ? xe->born_ns : xe->start_ns;
-
-		pr->root_age_ns = now > born ? now - born : 0;
+		pr->root_age_ns = now > born_of(xe) ? now - born_of(xe) : 0;
 	}
 	/* a flagged tree below is accounted for by its own alert: it must not
 	 * make its launcher look like a runaway */
@@ -873,7 +877,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 	for (uint32_t k = 0; k < n; k++) {
 		int32_t i = d->order[k], a = d->copy_of[i];
 		const struct pt_entry *e = pt_get(t, i);
-		uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+		uint64_t born = born_of(e);
 		bool alive = e->state == PT_ALIVE, repeats;
 
 		pr->members++;
@@ -987,7 +991,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		for (uint32_t k = 0; began && k < n; k++) {
 			int32_t i = d->order[k];
 			const struct pt_entry *e = pt_get(t, i);
-			uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+			uint64_t born = born_of(e);
 
 			if (d->is_copy[i] && e->state == PT_ALIVE && born >= began)
 				d->ages[young++] = now > born ? now - born : 0;
@@ -1001,7 +1005,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 		for (uint32_t k = 1; k < n; k++) {
 			int32_t i = d->order[k], a = d->copy_of[i];
 			const struct pt_entry *e = pt_get(t, i);
-			uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+			uint64_t born = born_of(e);
 
 			if (!d->is_copy[i] || a == PT_NONE || !d->growth_start[a] ||
 			    e->state != PT_ALIVE || d->sub_live[i] != 1)
@@ -1690,7 +1694,7 @@ static bool fanout_due(const struct detector *d, const struct proctable *t, int3
 		       const struct det_proc *node, uint64_t now)
 {
 	const struct pt_entry *e = pt_get(t, x);
-	uint64_t born = e->born_ns ? e->born_ns : e->start_ns;
+	uint64_t born = born_of(e);
 
 	return d->c.fanout_min_tasks && node->members_at_analysis < FANOUT_SMALL &&
 	       e->prog.kind == PROG_EXE && born + d->c.window_ns >= now;
