@@ -37,12 +37,21 @@ LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm -ljansson -lmicrohttpd 
 	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 TEST_LDLIBS := -lpthread
 
-USER_OBJS := $(addprefix $(OUT)/,stream.o proctable.o recording.o procfs.o json.o \
-	output.o pipeline.o cgroup.o detector.o policy.o source_live.o progid.o hostlimits.o \
-	container.o privs.o metrics.o health.o topview.o report.o)
+# the stages, one folder each, in floors (docs/design.md): core/ (records,
+# table, detector), live/ (the kernel, /proc, cgroups, containers, limits),
+# contain/ (containment), present/ (outputs), pipeline.c (the stages wired),
+# front/ (the live view, the report command); main.c on top
+STAGES := core live contain present front
+vpath %.c $(addprefix user/,$(STAGES)) user
+CORE_OBJS := $(patsubst user/core/%.c,$(OUT)/%.o,$(wildcard user/core/*.c))
+USER_OBJS := $(CORE_OBJS) $(patsubst %.c,$(OUT)/%.o,$(notdir $(wildcard \
+	$(addprefix user/,$(addsuffix /*.c,live contain present front))))) $(OUT)/pipeline.o \
+	$(OUT)/config.o
 # everything after the kernel, for harnesses and unit tests (no libbpf skeleton)
 NOLIVE_OBJS := $(filter-out $(OUT)/source_live.o,$(USER_OBJS))
-FUZZ_SRCS := $(patsubst $(OUT)/%.o,user/%.c,$(NOLIVE_OBJS))
+FUZZ_SRCS := $(filter-out user/live/source_live.c,$(wildcard $(addprefix user/,$(addsuffix \
+	/*.c,$(STAGES))))) user/pipeline.c user/config.c
+USER_HDRS := $(wildcard user/*.h $(addprefix user/,$(addsuffix /*.h,$(STAGES))))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
 # fuzz harnesses (tests/fuzz/): libFuzzer builds for make fuzz, and plain
 # builds that replay the corpora and past crashes in make test
@@ -77,13 +86,32 @@ $(OUT)/forktrace.skel.h: $(OUT)/forktrace.bpf.o
 $(OUT)/source_live.o: $(OUT)/forktrace.skel.h
 
 # each object depends on the headers it includes (-MMD writes $(OUT)/*.d)
-$(OUT)/%.o: user/%.c | $(OUT)
+$(OUT)/%.o: %.c | $(OUT)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(wildcard $(OUT)/*.d)
 
 $(BIN): $(OUT)/main.o $(USER_OBJS)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
+
+# the core alone: its objects built without libbpf, the BPF skeleton or
+# the build folder's headers, and its unit tests (test_units.c with
+# FT_CORE_ONLY) linked with none of libbpf, libelf or the stages above it
+CORE_ALONE := $(OUT)/core-alone
+$(CORE_ALONE)/%.o: user/core/%.c user/core/*.h bpf/forktrace.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -I$(OUT),$(CFLAGS)) -c $< -o $@
+
+$(CORE_ALONE)/test_core: tests/unit/test_units.c tests/unit/check.h \
+		$(patsubst user/core/%.c,$(CORE_ALONE)/%.o,$(wildcard user/core/*.c))
+	$(CC) $(filter-out -I$(OUT),$(CFLAGS)) -DFT_CORE_ONLY -Itests/unit $(filter %.c %.o,$^) \
+		-ljansson -lz -lm -o $@
+
+.PHONY: core-alone
+core-alone: $(CORE_ALONE)/test_core
+	@$(CORE_ALONE)/test_core > $(CORE_ALONE)/test_core.log || \
+		{ grep -v '^ok' $(CORE_ALONE)/test_core.log; exit 1; }
+	@echo "core alone: $$(tail -1 $(CORE_ALONE)/test_core.log)"
 
 # test helpers and unit tests (docs/testing.md)
 $(OUT)/test_units: tests/unit/test_units.c $(NOLIVE_OBJS) \
@@ -96,7 +124,7 @@ $(OUT)/test_pidreuse: tests/pidreuse.c $(filter-out $(OUT)/source_live.o,$(USER_
 # always with ASan and UBSan, from the sources: a past crash (a misaligned
 # read, say) shows only to the sanitizers
 $(OUT)/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(FUZZ_SRCS) \
-		user/*.h | $(OUT)
+		$(USER_HDRS) | $(OUT)
 	$(CC) $(CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Itests/fuzz \
 		$(filter %.c,$^) $(LDLIBS) -o $@
@@ -112,9 +140,11 @@ CPPCHECK := cppcheck --quiet --enable=warning,portability,performance --std=c11 
 check:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory -B all $(TEST_BINS) EXTRA_CFLAGS=-Werror
-	$(CPPCHECK) user/*.c tests/unit/test_units.c tests/fuzz/*.c
+	$(CPPCHECK) $(FUZZ_SRCS) user/main.c user/live/source_live.c tests/unit/test_units.c tests/fuzz/*.c
 	@python3 scripts/check-comment-names.py
-	@echo "check: no warnings (gcc -Wall -Wextra -Wshadow -Wformat=2 -Werror, cppcheck), no stale names in comments"
+	@python3 scripts/check-floors.py
+	@$(MAKE) --no-print-directory core-alone
+	@echo "check: no warnings (gcc -Wall -Wextra -Wshadow -Wformat=2 -Werror, cppcheck), no stale names in comments, no include up a floor, the core without libbpf"
 
 # ASan (with leaks) and UBSan over everything that needs no kernel
 sanitize-check:
@@ -130,7 +160,7 @@ FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
 	-DFORKTRACE_VERSION='"$(VERSION)"' -Ibpf -Iuser -Itests/fuzz -I$(OUT)
 
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) user/*.h | $(OUT)
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) $(USER_HDRS) | $(OUT)
 	@mkdir -p $(FUZZ_OUT)
 	$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_SRCS) $(LDLIBS) -o $@
 
@@ -207,7 +237,8 @@ vmlinux:
 	scripts/gen-vmlinux.sh
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*.c tests/unit/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*.c $(wildcard $(addprefix user/,$(addsuffix /*.c,$(STAGES)))) \
+		$(USER_HDRS) tests/*.c tests/unit/*.c
 
 clean:
 	rm -rf $(OUT) forktrace

@@ -7,7 +7,7 @@
  * suffix stripped) describe older layouts.  Each one names the kernel change
  * it covers.  Nothing here compares kernel versions: every choice is a CO-RE
  * existence check resolved at load time, or a rodata flag that the loader
- * set from a BTF lookup (user/source_live.c).
+ * set from a BTF lookup (user/live/source_live.c).
  */
 #ifndef FORKTRACE_COMPAT_H
 #define FORKTRACE_COMPAT_H

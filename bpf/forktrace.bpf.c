@@ -386,7 +386,7 @@ static __always_inline bool is_slice(const char *name, long len)
  * rules) and the directory name (unit rules: systemd names a unit's cgroup
  * after the unit, e.g. system.slice/sshd.service).  A unit rule matches
  * only a system unit, one with nothing but slices above it, as
- * policy_unit_in_path (user/policy.c) decides: below a unit is delegated
+ * policy_unit_in_path (user/contain/policy.c) decides: below a unit is delegated
  * ground where anyone with the delegation names directories as they like
  * (a user's systemd-run --user --unit=sshd.service makes
  * user@1000.service/app.slice/sshd.service).  Walking up, each unit seen

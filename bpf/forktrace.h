@@ -6,7 +6,7 @@
  * EXIT and OOM; user space adds SNAPSHOT, GONE and LOST so that one stream
  * (live or recorded) carries everything the process table needs.  The
  * layout is part of the recording format (docs/recording.md): append
- * fields only at the end of a type and bump FT_REC_VERSION (user/recording.h).
+ * fields only at the end of a type and bump FT_REC_VERSION (user/core/recording.h).
  */
 #ifndef FORKTRACE_H
 #define FORKTRACE_H
@@ -210,7 +210,7 @@ struct ft_counters {
 /*
  * What a cgroup is, read on the node the first time a record shows its id:
  * its path and, inside a container, the runtime's id and the pod the OCI
- * bundle's annotations name (user/container.h).  Live runs put one in the
+ * bundle's annotations name (user/core/container.h).  Live runs put one in the
  * stream before the first record of each cgroup, so a replay attributes
  * exactly as the run did.  Strings are NUL-terminated; "" when unknown.
  */
@@ -240,7 +240,7 @@ struct ft_container {
 
 /*
  * Containment.  A tree being acted on has an id (1..FT_MAX_TREES-1), given
- * by user space's containment (struct action in user/policy.c) for the
+ * by user space's containment (struct action in user/contain/policy.c) for the
  * action's life; its members are keyed by identity at USER_HZ resolution
  * (what /proc also gives), and a member's children inherit the id at fork.
  * The detector flags at most FT_MAX_TREES-1 trees at once too.
@@ -275,7 +275,7 @@ struct ft_action {
 	__u32 pad;
 };
 
-/* ft_policy.kind: as user/policy.h's enum report_kind */
+/* ft_policy.kind: as user/contain/policy.h's enum report_kind */
 #define FT_POL_ACTION  1 /* a tree's kill or stop ended (done, or gave up) */
 #define FT_POL_EXEMPT  2 /* act-on verdict, nobody may be signalled */
 #define FT_POL_DRY_RUN 3

@@ -4,7 +4,7 @@ forktrace's must name one that exists.
 
 Looks at the comments of the C sources (bpf/, user/, tests/ and its
 subfolders) and of the Python tests and scripts.  A file is a path with a
-folder of the repository (user/policy.c, docs/detection.md); a constant or
+folder of the repository (user/contain/policy.c, docs/detection.md); a constant or
 a function is a name with one of forktrace's own prefixes (FT_, DET_, PT_,
 det_, pt_, policy_, ...): kernel and library names are not checked.
 Prints each stale name with its place and exits 1 if there is one.
@@ -14,7 +14,9 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-C_DIRS = ["bpf", "user", "tests", "tests/unit", "tests/fuzz", "tests/workloads"]
+# user/ and its stage folders (docs/design.md)
+USER_DIRS = sorted(os.path.relpath(d, ROOT) for d, _, _ in os.walk(os.path.join(ROOT, "user")))
+C_DIRS = ["bpf"] + USER_DIRS + ["tests", "tests/unit", "tests/fuzz", "tests/workloads"]
 PY_DIRS = ["tests", "tests/kernels", "tests/fuzz", "scripts"]
 FOLDERS = ("bpf/", "user/", "tests/", "docs/", "scripts/", "deploy/", ".ci/")
 PATH = re.compile(r"(?<![\w/.-])((?:%s)[\w./-]*\w)" % "|".join(re.escape(f) for f in FOLDERS))

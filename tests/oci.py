@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 
-from lib import contain_cmd
+from lib import contain_cmd, wait_until
 
 RUNTIME_DIRS = {
     "containerd": "/run/containerd/io.containerd.runtime.v2.task/k8s.io/%s",
@@ -129,15 +129,17 @@ class Container:
         return json.loads(r.stdout) if r.returncode == 0 else None
 
     def wait_running(self, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        """runc's state once running (lib.wait_until); an error if the
+        container exits or is not running after timeout seconds."""
+        def running_or_gone():
             st = self.state()
             if st and st.get("status") == "running":
                 return st
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError("container %s did not start: %s" % (self.name, self.stderr()))
+            return "gone" if self.proc.poll() is not None else None
+        st = wait_until(running_or_gone, timeout)
+        if not st or st == "gone":
+            raise RuntimeError("container %s did not start: %s" % (self.name, self.stderr()))
+        return st
 
     def stderr(self):
         if self.proc and self.proc.poll() is not None:

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
-#include "policy.h"
-#include "procfs.h"
+#include "contain/policy.h"
+#include "live/procfs.h"
 
 static uint64_t start_ticks(pid_t pid)
 {

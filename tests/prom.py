@@ -29,6 +29,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from lib import wait_until
+
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 
@@ -139,16 +141,18 @@ class Prometheus:
         raise ValueError("query %r gave a %s, not a vector or scalar" % (expr, kind))
 
     def wait_for(self, expr, pred, timeout=20):
-        """Poll query(expr) until pred(result) is true; return that result."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = self.query(expr)
-            if pred(result):
-                return result
-            if time.monotonic() >= deadline:
-                raise TimeoutError("%r after %gs: %r; targets %r"
-                                   % (expr, timeout, result, self.targets_up()))
-            time.sleep(0.25)
+        """query(expr) once pred accepts it (lib.wait_until, an empty
+        result wrapped so it counts); TimeoutError after timeout seconds."""
+        last = []
+
+        def accepted():
+            last[:] = [self.query(expr)]
+            return last if pred(last[0]) else None
+        got = wait_until(accepted, timeout, step=0.25)
+        if not got:
+            raise TimeoutError("%r after %gs: %r; targets %r"
+                               % (expr, timeout, last[0] if last else None, self.targets_up()))
+        return got[0]
 
     def targets_up(self):
         """[(scrapeUrl, health, lastError)] for the active targets."""

@@ -33,7 +33,7 @@ RULES_TEST = os.path.join(NODE_DIR, "rules_test.yaml")
 BUILD_IMAGE = os.path.join(ROOT, "scripts", "build-image.sh")
 PODMAN = os.path.join(ROOT, "scripts", "podman.sh")
 
-# the metric names forktrace exports (user/metrics.c); every name a rule
+# the metric names forktrace exports (user/present/metrics.c); every name a rule
 # uses must be one of them
 METRICS = {
     "forktrace_alerts_total", "forktrace_records_lost_total", "forktrace_events_total",

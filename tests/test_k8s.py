@@ -15,7 +15,8 @@ import threading
 import time
 
 from lib import (FORKTRACE, ROOT, SANITIZED, Skip, Tracer, by_event, check, contain_cmd,
-                 free_port, proc_status, runaway_alerts, summary, test, tool)
+                 free_port, proc_status, runaway_alerts, summary, test, tool,
+                 wait_until)
 from oci import Pod
 from prom import Prometheus, fetch, promtool_check_metrics
 
@@ -37,15 +38,16 @@ def comm(pid):
 
 
 def wait_event(t, name, pred, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    """The first `name` event of tracer t that pred accepts, waited for up
+    to timeout seconds; None if none came."""
+    def found():
         for line in t.text().splitlines():
             if '"event":"%s"' % name in line:
                 e = json.loads(line)
                 if pred(e):
                     return e
-        time.sleep(0.1)
-    return None
+        return None
+    return wait_until(found, timeout, step=0.1)
 
 
 def pod_bomb_killed(runtime):

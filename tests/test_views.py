@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 from lib import (ARTIFACTS, FORKTRACE, Tracer, ansi_to_html, by_event, check, chromium_png,
                  contain_cmd, count_color, has_color_codes, png_pixels, proc_state,
-                 run_forktrace, test, tool, wait_file)
+                 run_forktrace, test, tool, wait_file, wait_until)
 
 TMUX = ["tmux", "-L", "forktrace-test"]  # a server of our own, not the user's
 
@@ -59,13 +59,13 @@ class View:
         os.kill(mine[0], sig)
 
     def wait_for(self, pred, timeout, msg, step=0.05):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            s = self.screen()
-            if pred(s):
-                return s
-            time.sleep(step)
-        raise AssertionError("%s; screen:\n%s" % (msg, self.screen()))
+        """The screen once pred accepts it (lib.wait_until); fails naming
+        msg, with the last screen, after timeout seconds."""
+        s = wait_until(lambda: (lambda scr: scr if pred(scr) else None)(self.screen()), timeout,
+                       step)
+        if not s:
+            raise AssertionError("%s; screen:\n%s" % (msg, self.screen()))
+        return s
 
     def rows(self, screen=None):
         """The tree rows: the lines after the column header, up to a blank."""

@@ -19,20 +19,22 @@
 #include <sys/stat.h>
 #include <sys/resource.h>
 #include <bpf/libbpf.h>
-#include "cgroup.h"
-#include "container.h"
-#include "defaults.h"
-#include "detector.h"
-#include "health.h"
-#include "metrics.h"
-#include "policy.h"
+#include "live/cgroup.h"
+#include "config.h"
+#include "core/container.h"
+#include "live/container_node.h"
+#include "core/defaults.h"
+#include "core/detector.h"
+#include "present/health.h"
+#include "present/metrics.h"
+#include "contain/policy.h"
 #include "pipeline.h"
-#include "privs.h"
-#include "procfs.h"
-#include "recording.h"
-#include "report.h"
-#include "source_live.h"
-#include "topview.h"
+#include "live/privs.h"
+#include "live/procfs.h"
+#include "core/recording.h"
+#include "front/report.h"
+#include "live/source_live.h"
+#include "front/topview.h"
 
 #define STATS_INTERVAL_NS   200000000ull /* how often kernel loss counters are read */
 #define POLL_TIMEOUT_MS	    50
@@ -271,7 +273,7 @@ static int load_settings(const struct config *c, struct det_config *detect,
 	fresh.dry_run = policy->dry_run;
 	fresh.act_on = policy->act_on;
 	if (c->config_path &&
-	    det_config_load(detect, c->config_path, policy_config_line, &fresh, err, errlen))
+	    config_load(c->config_path, detect, &fresh, err, errlen))
 		return -1;
 	for (uint32_t i = 0; i < c->nsets; i++)
 		if (det_config_set(detect, c->sets[i], why, sizeof(why))) {
@@ -797,7 +799,7 @@ static int trace_live(struct config *c)
 	struct metrics_server *metrics = NULL;
 	struct health heartbeat = { .fd = -1 };
 	struct topview *view = NULL;
-	struct policy_kernel_rules *safety = NULL;
+	struct live_safety_rules *safety = NULL;
 	struct live_source *src = NULL;
 	struct pipeline *p = NULL;
 	struct ct_node *node = NULL;

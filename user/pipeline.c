@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pipeline.h"
-#include "hostlimits.h"
-#include "procfs.h"
-#include "proctable.h"
-#include "recording.h"
+#include "live/container_node.h"
+#include "live/hostlimits.h"
+#include "live/procfs.h"
+#include "core/proctable.h"
+#include "core/recording.h"
 
 #define PRUNE_INTERVAL_NS	1000000000ull
 #define CONTAINER_CACHE_DEFAULT 1024

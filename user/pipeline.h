@@ -9,12 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "container.h"
-#include "detector.h"
-#include "metrics.h"
-#include "output.h"
-#include "policy.h"
-#include "stream.h"
+#include "core/container.h"
+#include "core/detector.h"
+#include "present/metrics.h"
+#include "present/output.h"
+#include "contain/policy.h"
+#include "core/stream.h"
 
 struct pipeline_opts {
 	FILE *out;

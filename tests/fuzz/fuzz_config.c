@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz.h"
-#include "detector.h"
-#include "policy.h"
+#include "core/detector.h"
+#include "contain/policy.h"
+#include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	det_config_defaults(&c);
 	policy_defaults(po);
-	det_config_load(&c, path, policy_config_line, po, err, sizeof(err));
+	config_load(path, &c, po, err, sizeof(err));
 	memcpy(text, data, size);
 	text[size] = '\0';
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <jansson.h>
 #include "fuzz.h"
-#include "utf8.h"
-#include "json.h"
+#include "core/utf8.h"
+#include "present/json.h"
 
 /* What the reader of the line must see: the writer's documented mapping. */
 static size_t expected(const uint8_t *s, size_t n, char *out)

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz.h"
-#include "container.h"
-#include "procfs.h"
+#include "core/container.h"
+#include "live/procfs.h"
 
 static bool any_line(void *ctx, const char *ctrl, const char *path)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "fuzz.h"
 #include "pipeline.h"
-#include "recording.h"
+#include "core/recording.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,22 +16,27 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
-#include "check.h"
-#include "detector.h"
-#include "health.h"
-#include "hostlimits.h"
-#include "policy.h"
-#include "procfs.h"
-#include "container.h"
-#include "metrics.h"
-#include "json.h"
-#include "progid.h"
-#include "pipeline.h"
-#include "proctable.h"
-#include "recording.h"
-#include "report.h"
 #include <jansson.h>
-#include "topview.h"
+#include "check.h"
+#include "core/container.h"
+#include "core/detector.h"
+#include "core/progid.h"
+#include "core/proctable.h"
+#include "core/recording.h"
+/* FT_CORE_ONLY: the core's tests alone, built without libbpf (make
+ * core-alone); the rest need the stages above it */
+#ifndef FT_CORE_ONLY
+#include "contain/policy.h"
+#include "front/report.h"
+#include "front/topview.h"
+#include "live/container_node.h"
+#include "live/hostlimits.h"
+#include "live/procfs.h"
+#include "pipeline.h"
+#include "present/health.h"
+#include "present/json.h"
+#include "present/metrics.h"
+#endif
 
 #define SEC	 1000000000ull
 #define START(n) ((uint64_t)(n)*FT_NS_PER_TICK) /* start times one tick apart */
@@ -425,6 +430,7 @@ static void test_eviction_spares_ancestors_and_pinned(void)
 	pt_free(t);
 }
 
+#ifndef FT_CORE_ONLY
 static void test_json_escaping(void)
 {
 	char out[256];
@@ -446,6 +452,7 @@ static void test_json_escaping(void)
 	json_escape(out, 4, "abcdef", 6);
 	CHECK(!strcmp(out, "abc"));
 }
+#endif
 
 static const char *tmp_path(const char *name)
 {
@@ -549,6 +556,7 @@ static void test_recording_roundtrip_and_damage(void)
 	unlink(path);
 }
 
+#ifndef FT_CORE_ONLY
 /* Run a synthetic stream through the whole pipeline, JSON into a buffer. */
 static char *run_pipeline(const union ft_record *const *recs, int n, uint32_t root_pid, bool tree)
 {
@@ -621,6 +629,7 @@ static void test_pipeline_pid_scope_and_lost(void)
 	CHECK(out && count_lines(out, "\"event\":\"fork\"") == 3);
 	free(out);
 }
+#endif
 
 /* --- detector on synthetic streams ------------------------------------- */
 
@@ -2648,6 +2657,7 @@ static void test_detect_fork_while_threaded_per_tree(void)
 
 /* --- policy on a synthetic flagged tree, with a recording fake actuator -- */
 
+#ifndef FT_CORE_ONLY
 struct fake_act {
 	uint32_t signalled[256], nsig, members, flagged_tree, flagged_sig;
 	uint32_t spared;   /* add_member calls with tree 0 */
@@ -2836,6 +2846,7 @@ static void run_policy(struct synth *s, struct policy_opts *o, struct fake_act *
 {
 	run_policy_in(s, o, f, l, NULL);
 }
+#endif
 
 /* The detector's settings as text read back to the same settings. */
 static void test_det_config_format_reads_back(void)
@@ -2869,6 +2880,7 @@ static void test_det_config_format_reads_back(void)
 	CHECK(det_config_format(&c, text, 10) == n && strlen(text) == 9);
 }
 
+#ifndef FT_CORE_ONLY
 /*
  * A recording carries the run's settings: a bomb recorded under
  * min_tasks=1000 (no alert live) replays with no alert, as the run had;
@@ -3446,6 +3458,7 @@ static void test_summary_reports_kernel_failures(void)
 				 "\"policy_failures\":0"));
 	free(out);
 }
+#endif
 
 /*
  * A recording as versions 2 to 4 wrote it: their header ended the run info
@@ -3519,6 +3532,7 @@ static void test_recording_old_versions_readable(void)
 	unlink(path);
 }
 
+#ifndef FT_CORE_ONLY
 static void test_procfs_stat_survives_hostile_comm(void)
 {
 	const char *hostile = "a) b (c) 1 2";
@@ -3536,6 +3550,7 @@ static void test_procfs_stat_survives_hostile_comm(void)
 	CHECK(st.start_ticks > 0);
 	CHECK(procfs_stat(0x3fffffff, &st) == -1); /* no such pid */
 }
+#endif
 
 /* --- container attribution: bundle annotations, the cache, pod rules ----- */
 
@@ -3543,6 +3558,7 @@ static void test_procfs_stat_survives_hostile_comm(void)
 #define UID  "8f3c2b1a-1d2e-4f5a-9b8c-7d6e5f4a3b2c"
 #define UID_ "8f3c2b1a_1d2e_4f5a_9b8c_7d6e5f4a3b2c" /* as systemd unit names spell it */
 
+#ifndef FT_CORE_ONLY
 static void test_container_bundle_annotations(void)
 {
 	static const char containerd[] =
@@ -3622,6 +3638,7 @@ static void test_container_bundle_annotations(void)
 	CHECK(ct_parse_bundle_config(longname, strlen(longname), CT_CRIO, &c, NULL, 0));
 	CHECK(strlen(c.pod) == sizeof(c.pod) - 1 && c.ns[0] == '\0');
 }
+#endif
 
 /* The cgroup a bundle's cgroupsPath makes: what a process's cgroup must
  * be for the bundle's pod to be believed. */
@@ -3725,6 +3742,7 @@ static void test_container_ns_paths(void)
 
 /* --- host limits read on the node's cgroupfs (--host-root) -------------- */
 
+#ifndef FT_CORE_ONLY
 /*
  * A node root in a temporary directory, as a pod sees it under --host-root:
  * its cgroup2 mount at ROOT/sys/fs/cgroup, forktrace's cgroup namespace
@@ -3823,10 +3841,12 @@ static const struct host_limit *own_pids_max(const struct fake_node *f, struct h
 			return &lim[i];
 	return NULL;
 }
+#endif
 
 #define AGENT_POD "/kubepods.slice/kubepods-pod1.slice"
 #define AGENT_NS  AGENT_POD "/cri-containerd-agent.scope"
 
+#ifndef FT_CORE_ONLY
 /*
  * In a pod, the nearest pids.max is the node's: read under --host-root,
  * at the path /proc/<pid>/cgroup gives joined to the agent's namespace
@@ -3904,6 +3924,7 @@ static void test_hostlimits_pids_events_under_host_root(void)
 	CHECK(limits_pids_refused(NULL, (uint32_t)getpid(), &refused) == 0);
 	fake_node_remove(&f);
 }
+#endif
 
 static struct ft_container container_rec(uint64_t cgroup_id, const char *ns, const char *pod)
 {
@@ -3964,6 +3985,7 @@ static void test_container_cache_bounded_and_retried(void)
 	ct_cache_free(c);
 }
 
+#ifndef FT_CORE_ONLY
 /* Anyone with a delegated cgroup subtree can churn short-lived cgroups
  * through the cache: a pod's attribution stays (evictions take the rest
  * first), so a pod: allow rule still spares the pod's processes after
@@ -4133,9 +4155,11 @@ out:
 	free(text);
 	unlink(path);
 }
+#endif
 
 /* --- metrics: the exposition text --------------------------------------- */
 
+#ifndef FT_CORE_ONLY
 static void test_metrics_render(void)
 {
 	struct metrics_sample *s = calloc(1, sizeof(*s));
@@ -4320,6 +4344,7 @@ static void test_operator_flag_stop_and_resume(void)
 out:
 	synth_free(&s);
 }
+#endif
 
 /* The trees the live view lists: never a launcher, a shell or a kernel thread. */
 static void test_top_trees_roots(void)
@@ -4368,6 +4393,7 @@ static void test_top_trees_roots(void)
 	synth_free(&s);
 }
 
+#ifndef FT_CORE_ONLY
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -4574,10 +4600,12 @@ out:
 		fclose(po.out);
 	free(text);
 }
+#endif
 
 
 /* --- containment you can leave on (the action's life, identity, roots) --- */
 
+#ifndef FT_CORE_ONLY
 static void test_action_next_rules(void)
 {
 	struct action_obs kill = { .live = 3 }, stop = { .stop = true, .live = 3 };
@@ -4693,6 +4721,7 @@ static void test_choose_root_prefork_master(void)
 	CHECK(det_choose_root(dead, 2) == 0);
 	CHECK(det_choose_root(seed, 2) == 1);
 }
+#endif
 
 /*
  * A pre-fork master with 8 workers; the tenant crashes one worker, the
@@ -4859,6 +4888,7 @@ static void test_detect_seed_cascade_hung_first_workers(void)
 	}
 }
 
+#ifndef FT_CORE_ONLY
 /* A daemon whose threads explode: the verdict's tree is the daemon and what
  * it forks from then on, never the shims and containers it ran before. */
 static void test_thread_explosion_spares_the_existing_subtree(void)
@@ -5430,6 +5460,7 @@ out:
 	det_free(w.d);
 	pt_free(w.t);
 }
+#endif
 
 struct alert_count {
 	uint32_t alerts;
@@ -5508,6 +5539,7 @@ out:
 	pt_free(t);
 }
 
+#ifndef FT_CORE_ONLY
 /* --health-check in a child: it drops the calling thread's capabilities */
 static int health_check_in_child(const char *path, uint64_t now)
 {
@@ -5582,6 +5614,7 @@ static void test_health_heartbeat_file(void)
 	unlink(path);
 	CHECK(health_check_in_child(path, t0) == 1);
 }
+#endif
 
 int main(void)
 {
@@ -5594,13 +5627,19 @@ int main(void)
 	RUN(test_gone_and_prune);
 	RUN(test_dead_ancestor_of_live_tree_is_kept);
 	RUN(test_eviction_at_bound);
+#ifndef FT_CORE_ONLY
 	RUN(test_json_escaping);
 	RUN(test_procfs_stat_survives_hostile_comm);
+#endif
 	RUN(test_recording_roundtrip_and_damage);
+#ifndef FT_CORE_ONLY
 	RUN(test_pipeline_pid_scope_and_lost);
 	RUN(test_pipeline_feeds_policy_outcomes_after_their_record);
+#endif
 	RUN(test_det_config_format_reads_back);
+#ifndef FT_CORE_ONLY
 	RUN(test_replay_takes_the_recorded_settings);
+#endif
 	RUN(test_detect_grows_then_stops);
 	RUN(test_detect_two_bombs_at_once);
 	RUN(test_detect_root_exits_early);
@@ -5614,16 +5653,22 @@ int main(void)
 	RUN(test_detect_starved_c_bomb_is_no_pool);
 	RUN(test_detect_loaded_nested_pool);
 	RUN(test_container_from_cgroup_path);
+#ifndef FT_CORE_ONLY
 	RUN(test_container_bundle_annotations);
+#endif
 	RUN(test_container_cgroup_of_bundle);
 	RUN(test_container_label_forms);
 	RUN(test_container_ns_paths);
+#ifndef FT_CORE_ONLY
 	RUN(test_hostlimits_pids_max_under_host_root);
 	RUN(test_hostlimits_pids_events_under_host_root);
+#endif
 	RUN(test_container_cache_bounded_and_retried);
+#ifndef FT_CORE_ONLY
 	RUN(test_policy_pod_rules);
 	RUN(test_replay_attributes_from_container_records);
 	RUN(test_metrics_render);
+#endif
 	RUN(test_detect_supervisor_launches_respawn);
 	RUN(test_detect_interactive_shell_is_launcher);
 	RUN(test_detect_copies_through_a_shell);
@@ -5651,11 +5696,14 @@ int main(void)
 	RUN(test_detect_own_kills_and_double_deaths);
 	RUN(test_detect_thread_explosion_has_a_tree);
 	RUN(test_detect_fork_while_threaded_per_tree);
+#ifndef FT_CORE_ONLY
 	RUN(test_policy_kills_only_the_flagged_tree);
 	RUN(test_container_cache_churn_keeps_pods);
 	RUN(test_policy_allow_dry_run_and_observe);
+#endif
 	/* policy branch: eviction, allow rules, per-process actions, output */
 	RUN(test_eviction_spares_ancestors_and_pinned);
+#ifndef FT_CORE_ONLY
 	RUN(test_policy_exe_rules_and_allowed_root);
 	RUN(test_policy_protected_root_members_signalled);
 	RUN(test_policy_unreadable_exe_is_not_inherited);
@@ -5664,33 +5712,44 @@ int main(void)
 	RUN(test_policy_refusals_and_failures);
 	RUN(test_output_action_line_and_verbose);
 	RUN(test_summary_reports_kernel_failures);
+#endif
 	RUN(test_recording_old_versions_readable);
 	/* the live view's and the report's rules, the operator's actions */
+#ifndef FT_CORE_ONLY
 	RUN(test_topview_filter);
 	RUN(test_report_helpers);
 	RUN(test_operator_flag_stop_and_resume);
+#endif
 	RUN(test_top_trees_roots);
+#ifndef FT_CORE_ONLY
 	RUN(test_report_hostile_names);
 	RUN(test_json_line_too_long);
 	RUN(test_replay_reports_recorded_actions);
+#endif
 	/* containment you can leave on */
+#ifndef FT_CORE_ONLY
 	RUN(test_action_next_rules);
 	RUN(test_unit_rules_only_system_units);
 	RUN(test_choose_root_prefork_master);
+#endif
 	RUN(test_detect_master_respawn_then_worker_bombs);
 	RUN(test_detect_young_prefork_master_is_not_the_root);
 	RUN(test_detect_seed_cascade_keeps_its_root);
 	RUN(test_detect_seed_cascade_hung_first_workers);
+#ifndef FT_CORE_ONLY
 	RUN(test_thread_explosion_spares_the_existing_subtree);
 	RUN(test_policy_exe_from_the_kernel_not_proc);
 	RUN(test_policy_undecided_said_and_gave_up_stays_armed);
 	RUN(test_policy_held_stop_survives_cont);
+#endif
 	RUN(test_detect_many_live_alerts);
+#ifndef FT_CORE_ONLY
 	RUN(test_policy_owns_kernel_tree_ids);
 	RUN(test_policy_action_ends_with_its_alert);
 	RUN(test_policy_spawn_storm_spares_its_parent);
 	RUN(test_detect_bomb_below_a_thread_explosion);
 	RUN(test_policy_held_trees_do_not_pin_the_table);
 	RUN(test_health_heartbeat_file);
+#endif
 	return SUMMARY();
 }

@@ -1,0 +1,2822 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Growth detector.  The model (docs/detection.md): a runaway tree
+ * *replicates*: copies of one program start copies of that program, which
+ * start copies in turn, generation after generation, while the population
+ * keeps doubling.  A copy is a process running the same program as its
+ * nearest ancestor that does (user/core/progid.h): a fork without exec, the
+ * same executable again, or the same script again through a shell, env or
+ * any other chain of programs.  Bounded parallelism does not replicate
+ * deeply: make runs sh runs gcc (other programs doing the work), a pool's
+ * workers do not start pools, and a recursive build's depth is its
+ * directory tree's.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/detector.h"
+#include "core/utf8.h"
+
+
+#define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..1023, shared with the kernel */
+#define DET_PENDING	  1024
+#define DET_CLIMB_MAX	  64	      /* table parents climbed looking for copies */
+#define SEEN_COMMANDS	  256	      /* commands a profile remembers (a power of two) */
+#define DET_COPY_HOPS	  8	      /* intermediaries between two copies, at most */
+#define DET_KIN_GAP	  4	      /* windows between a kin and the kin it started, at most */
+#define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
+#define POOL_BURST_NS	  10000000ull /* the least quiet that makes forks a burst */
+#define POOL_SPREAD_NS	  50000000ull /* the longest burst: a slow bomb's forks are further apart */
+#define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
+#define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
+#define STORM_JOINS	  16	      /* new jobs in a window that keep an empty storm */
+#define FANOUT_BRANCHES	  4u	      /* live branches of each wide forker (fans_out) */
+#define FANOUT_GEN2	  16u	      /* live copies in the fan-out's second generation */
+#define FANOUT_SMALL	  64u	      /* members a fan-out look profiles on every fork */
+
+struct det_proc {
+	struct pt_key key;
+	uint64_t first_fork_ns, last_fork_ns;
+	uint32_t nforks;
+	uint64_t last_analysis_ns;
+	uint64_t forks_at_analysis; /* detector's fork count then */
+	uint32_t members_at_analysis;
+	uint8_t depth_at_analysis; /* the deepest copy below it looked at */
+	uint64_t fail_first_ns;
+	uint64_t thr_ns[DET_THREAD_LEVELS];
+	uint64_t fail_prog; /* the program of the failing run of children */
+	uint32_t fail_run, restart_reported, restart_seq;
+	uint32_t fwt_count, fwt_reported; /* fork_while_threaded, aggregated here */
+	uint16_t alert;			  /* 1 + index into alerts, 0 for none */
+	bool mt_fork, fwt_reported_self, thr_reported;
+	bool spawner; /* a child of it exec'd another program */
+	bool flagged; /* was a member of a flagged tree: its death is no evidence */
+	/*
+	 * zombie_leak, as the parent: its children exited and not reaped, in
+	 * three ages.  A reap is seen when the kernel frees the task, an RCU
+	 * grace period after the parent's wait: a busy shell loop always has
+	 * a few children between exit and free.  So zombies count only once
+	 * they have outlived a whole period (zombie_min_age): those that died
+	 * before the previous period began.
+	 */
+	uint32_t zombies, zombies_reported, zombie_seq;
+	uint32_t z_cur, z_prev, z_old;	/* died in this period, the last one, before */
+	uint64_t z_cur_start, z_prev_start;
+	uint64_t zombie_first_ns; /* the oldest of this run of zombies died */
+	/*
+	 * process_leak, as the parent: its live children that run its own
+	 * program and fork nothing (hung workers), and those that exec'd one
+	 * other program and fork nothing (jobs a daemon runs)
+	 */
+	struct pile {
+		uint64_t prog, half_ns; /* half_ns: when live reached leak_min / 2 */
+		uint32_t live, peak;
+		/* spawn_storm (exec'd jobs only): when the peak last reached a
+		 * power of two, and which; the largest size it ever held still
+		 * for leak_min_span; when its present growth began (after a
+		 * still spell, or from empty): the jobs born since are the
+		 * storm's, those from before are left alone */
+		uint64_t pow_ns, peak_ns, growth_ns;
+		uint32_t pow, held;
+	} piles[2];
+	uint32_t leak_reported, leak_seq;
+	uint16_t storm; /* as the parent: its spawn_storm alert (1 + index), 0 for none */
+	/* as a child: counted in its parent's zombies; in which pile (1 + index) */
+	bool zombie_counted;
+	uint8_t pile;
+	/* forks_refused, at the refused tree's top */
+	uint64_t refused, refused_reported;
+	uint32_t refused_seq;
+	/* as the caller: its last refused fork, and the pids.max that refused
+	 * it (0: another limit, pid_max, threads-max, RLIMIT_NPROC) */
+	uint64_t own_refused_ns;
+	uint32_t own_refused_limit;
+};
+
+struct det_alert {
+	bool used, dirty;
+	bool retired;		/* ended to make room, its tree alive */
+	bool by_kin;		/* its copies are kin (same_program), not identical */
+	uint64_t last_active_ns; /* raised, or a member forked */
+	enum det_pattern pattern;
+	struct pt_key root;
+	uint64_t root_start_ns;
+	uint32_t live, peak, reported_tasks, seq, forks_since_count, exits_since_count;
+	uint64_t first_ns, next_count_ns;
+	char comm[FT_COMM_LEN];
+	char exe[FT_FILENAME_LEN];
+	char cmdline[FT_ARGS_LEN];
+	/* spawn_storm: its members are the root's jobs of this program (by
+	 * kin) born since storm_since, not the root */
+	uint64_t storm_prog, storm_since;
+	uint64_t storm_join_ns[STORM_JOINS]; /* its latest joins, a ring */
+	uint32_t storm_joins;		     /* joins so far */
+	char storm_cmd[160];	 /* a job's command line, for its updates */
+};
+
+struct pending_fork {
+	struct pt_key child, parent;
+	uint32_t threads;
+	uint64_t ts;
+};
+
+struct profile {
+	uint32_t live, members;		 /* the whole subtree */
+	uint32_t live_copies, copies;	 /* copies of the root's program, root included */
+	uint32_t other;			 /* processes of other programs that lead to no copy */
+	uint32_t exec_edges, fork_edges; /* how the copies came to run the program */
+	uint32_t clone_edges;		 /* exec edges that ran the very command line of
+					  * the copy above, in the same directory */
+	uint32_t direct_edges;		 /* edges whose copy above is its parent: no
+					  * program of another kind between them */
+	uint32_t births_window, births_1s;
+	uint32_t ngen;
+	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
+	uint32_t forkers_per_gen[DET_MAX_GEN]; /* copies with live copies below */
+	/* copies without copies below whose forks a pids.max the tree itself
+	 * fills refused: the generation they were denied */
+	uint32_t refused_per_gen[DET_MAX_GEN];
+	uint32_t refused_copies;
+	uint32_t forkers, mt_forkers, live_forkers;
+	uint32_t settled, bursts;  /* forkers whose rhythm shows (det_fork_rhythm);
+				    * of those, the ones that forked in one burst */
+	uint64_t forks_by_forkers; /* their forks, and the most by one of them */
+	uint32_t most_forks;
+	uint32_t generations; /* consecutive forker generations from the root */
+	uint32_t wide_gen1;   /* second-generation forkers with FANOUT_BRANCHES live branches */
+	uint32_t root_branches; /* the root's live branches (profile: branches) */
+	uint64_t root_age_ns;
+	bool exe_root;	      /* the root runs a binary, not an interpreter */
+	bool by_kin;	      /* copies compared by kin */
+	bool script;	      /* the root runs a script (its kin: the file's name) */
+	double births_per_s;
+	double doubling_ms; /* median age of live copies */
+};
+
+struct detector {
+	struct det_config c;
+	uint32_t cap;
+	struct det_proc *procs;
+	struct det_alert alerts[DET_MAX_ALERTS];
+	struct pending_fork pending[DET_PENDING];
+	uint32_t pend_head, pend_len, dirty_alerts;
+	uint64_t pend_dropped, alerts_dropped, alerts_retired;
+	/* is an action holding the alert's tree id (det_set_pinned)? */
+	bool (*pinned)(void *ctx, uint32_t tree);
+	void *pin_ctx;
+	uint64_t profiles, profiled_nodes; /* the cost of detection, reported */
+	uint64_t forks;			   /* process forks fed so far */
+	/* copies are compared by kin: set only while a kin look or a kin
+	 * alert's recount runs (look_at_kin, recount) */
+	bool by_kin;
+	/* the stream carries reaps (a live run says so with a reap of pid 0
+	 * before its first record): only then is an exited child a zombie
+	 * until one says otherwise */
+	bool reaps_seen;
+	/* profile scratch, sized to the table so a traversal never allocates */
+	int32_t *order;
+	int32_t *copy_of;   /* per slot: nearest ancestor running the same program */
+	uint8_t *gen;	    /* per slot: copy generation below the profile's root */
+	uint8_t *is_copy;   /* per slot: a copy of the profile's root */
+	uint8_t *forker;    /* per slot: has a copy with live copies below */
+	uint32_t *sub_live; /* per slot: live copies in its subtree */
+	uint32_t *branches; /* per slot: its copies with live copies below */
+	uint32_t *growing;  /* per slot: of those, the ones with live copies below them */
+	uint32_t *idle;	    /* per slot: its live copies that predate the runaway, idle */
+	uint64_t *growth_start; /* per slot: first fork of its earliest growing copy */
+	uint8_t *leads;	    /* per slot: a copy is in its subtree */
+	uint64_t *ages;
+	/* the commands (prog_command) a profile's exec'd copies ran, each with
+	 * the shallowest generation it ran at; a slot is the profile's while
+	 * its stamp is d->profiles + 1.  Bounded: once full, no more kept */
+	struct seen_command {
+		uint64_t command, stamp;
+		uint8_t gen;
+	} seen_commands[SEEN_COMMANDS];
+};
+static const char *const pattern_names[DET_PATTERN_MAX] = {
+	[DET_FORK_BOMB] = "fork_bomb",
+	[DET_RECURSIVE_SPAWN] = "recursive_spawn",
+	[DET_NESTED_POOL] = "nested_pool",
+	[DET_RESTART_LOOP] = "restart_loop",
+	[DET_THREAD_EXPLOSION] = "thread_explosion",
+	[DET_FORK_WHILE_THREADED] = "fork_while_threaded",
+	[DET_ZOMBIE_LEAK] = "zombie_leak",
+	[DET_PROCESS_LEAK] = "process_leak",
+	[DET_FORKS_REFUSED] = "forks_refused",
+	[DET_SPAWN_STORM] = "spawn_storm",
+};
+
+const char *det_pattern_name(enum det_pattern p)
+{
+	return p < DET_PATTERN_MAX ? pattern_names[p] : "unknown";
+}
+
+const char *det_severity(enum det_pattern p)
+{
+	switch (p) {
+	case DET_RESTART_LOOP:
+	case DET_ZOMBIE_LEAK:
+	case DET_PROCESS_LEAK:
+	case DET_FORKS_REFUSED:
+		return "warning";
+	case DET_FORK_WHILE_THREADED:
+		return "info";
+	default:
+		return "critical";
+	}
+}
+
+/* static: its padding is zero, so configs compare whole (memcmp) */
+static const struct det_config det_defaults = {
+	.window_ns = 2000000000ull,
+	.min_tasks = 16,
+	.min_generations = 3,
+	.min_generations_exec = 6,
+	.min_generations_clone = 4,
+	.max_doubling_ns = 60000000000ull,
+	.analysis_interval_ns = 20000000ull,
+	.restart_min = 8,
+	.restart_window_ns = 10000000000ull,
+	.restart_max_life_ns = 1000000000ull,
+	.thread_min = 128,
+	.thread_doubling_ns = 1000000000ull,
+	.exec_grace_ns = 100000000ull,
+	.max_other_pct = 200,
+	.zombie_min = 32,
+	.zombie_min_age_ns = 2000000000ull,
+	.leak_min = 32,
+	.leak_min_span_ns = 2000000000ull,
+	.storm_min = 128,
+	.storm_doubling_ns = 10000000000ull,
+	.fanout_min_tasks = 24,
+};
+
+void det_config_defaults(struct det_config *c)
+{
+	memcpy(c, &det_defaults, sizeof(*c));
+}
+
+bool det_pattern_actionable(enum det_pattern p)
+{
+	switch (p) {
+	case DET_FORK_BOMB:
+	case DET_RECURSIVE_SPAWN:
+	case DET_NESTED_POOL:
+	case DET_RESTART_LOOP:
+	case DET_THREAD_EXPLOSION:
+	case DET_SPAWN_STORM: /* the jobs are the tree: their parent is spared */
+		return true;
+	default:
+		/* findings, and warnings about a parent's children or refused
+		 * forks: no tree of their own to stop */
+		return false;
+	}
+}
+
+struct knob {
+	const char *name;
+	size_t off;
+	char kind; /* 'm': ms stored as ns, 'u': uint32, 'f': double */
+	double min, max;
+};
+
+#define KNOB(n, field, kind, lo, hi)                                                               \
+	{                                                                                          \
+		n, offsetof(struct det_config, field), kind, lo, hi                                \
+	}
+static const struct knob knobs[] = {
+	KNOB("window_ms", window_ns, 'm', 10, 600000),
+	KNOB("min_tasks", min_tasks, 'u', 2, 1000000),
+	KNOB("min_generations", min_generations, 'u', 2, DET_MAX_GEN - 1),
+	KNOB("min_generations_exec", min_generations_exec, 'u', 2, DET_MAX_GEN - 1),
+	KNOB("min_generations_clone", min_generations_clone, 'u', 2, DET_MAX_GEN - 1),
+	KNOB("max_doubling_ms", max_doubling_ns, 'm', 1, 3600000),
+	KNOB("analysis_interval_ms", analysis_interval_ns, 'm', 0, 10000),
+	KNOB("restart_min", restart_min, 'u', 2, 1000000),
+	KNOB("restart_window_ms", restart_window_ns, 'm', 100, 3600000),
+	KNOB("restart_max_life_ms", restart_max_life_ns, 'm', 1, 3600000),
+	KNOB("thread_min", thread_min, 'u', 32, 1 << 22),
+	KNOB("thread_doubling_ms", thread_doubling_ns, 'm', 1, 3600000),
+	KNOB("exec_grace_ms", exec_grace_ns, 'm', 1, 60000),
+	KNOB("max_other_pct", max_other_pct, 'u', 0, 100000),
+	KNOB("zombie_min", zombie_min, 'u', 2, 1 << 22),
+	KNOB("zombie_min_age_ms", zombie_min_age_ns, 'm', 0, 3600000),
+	KNOB("leak_min", leak_min, 'u', 4, 1 << 22),
+	KNOB("leak_min_span_ms", leak_min_span_ns, 'm', 0, 3600000),
+	KNOB("storm_min", storm_min, 'u', 8, 1 << 22),
+	KNOB("storm_doubling_ms", storm_doubling_ns, 'm', 1, 600000),
+	KNOB("fanout_min_tasks", fanout_min_tasks, 'u', 0, 1000000),
+};
+
+int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen)
+{
+	char name[64];
+	const char *eq = strchr(assignment, '=');
+	size_t n;
+
+	if (!eq || (n = (size_t)(eq - assignment)) == 0 || n >= sizeof(name)) {
+		snprintf(err, errlen, "'%s': want key=value", assignment);
+		return -1;
+	}
+	memcpy(name, assignment, n);
+	name[n] = '\0';
+	while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		name[--n] = '\0';
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		const struct knob *k = &knobs[i];
+		char *end;
+		double v;
+
+		if (strcmp(name, k->name))
+			continue;
+		errno = 0;
+		v = strtod(eq + 1, &end);
+		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+			end++;
+		if (errno || end == eq + 1 || *end || v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: '%s' is not a number in %g..%g", k->name, eq + 1,
+				 k->min, k->max);
+			return -1;
+		}
+		if (k->kind == 'm') /* rounded: what det_config_format wrote reads back */
+			*(uint64_t *)((char *)c + k->off) = (uint64_t)llround(v * 1e6);
+		else if (k->kind == 'u')
+			*(uint32_t *)((char *)c + k->off) = (uint32_t)v;
+		else /* the field at off is a double: the table says so */
+			memcpy((char *)c + k->off, &v, sizeof(v));
+		return 0;
+	}
+	snprintf(err, errlen, "unknown setting '%s'", name);
+	return -1;
+}
+
+size_t det_config_format(const struct det_config *c, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		const struct knob *k = &knobs[i];
+		const char *field = (const char *)c + k->off;
+		uint64_t ns;
+		uint32_t u;
+		double f;
+		int n;
+
+		if (k->kind == 'm') {
+			memcpy(&ns, field, sizeof(ns));
+			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+				     "%s=%.17g\n", k->name, (double)ns / 1e6);
+		} else if (k->kind == 'u') {
+			memcpy(&u, field, sizeof(u));
+			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+				     "%s=%u\n", k->name, u);
+		} else {
+			memcpy(&f, field, sizeof(f));
+			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
+				     "%s=%.17g\n", k->name, f);
+		}
+		off += n > 0 ? (size_t)n : 0;
+	}
+	return off;
+}
+
+struct detector *det_new(const struct det_config *c, uint32_t cap)
+{
+	struct detector *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->c = *c;
+	d->cap = cap;
+	d->procs = calloc(cap, sizeof(*d->procs));
+	d->order = calloc(cap, sizeof(*d->order));
+	d->copy_of = calloc(cap, sizeof(*d->copy_of));
+	d->gen = calloc(cap, sizeof(*d->gen));
+	d->is_copy = calloc(cap, sizeof(*d->is_copy));
+	d->forker = calloc(cap, sizeof(*d->forker));
+	d->sub_live = calloc(cap, sizeof(*d->sub_live));
+	d->branches = calloc(cap, sizeof(*d->branches));
+	d->growing = calloc(cap, sizeof(*d->growing));
+	d->idle = calloc(cap, sizeof(*d->idle));
+	d->growth_start = calloc(cap, sizeof(*d->growth_start));
+	d->leads = calloc(cap, sizeof(*d->leads));
+	d->ages = calloc(cap, sizeof(*d->ages));
+	if (!d->procs || !d->order || !d->copy_of || !d->gen || !d->is_copy || !d->forker ||
+	    !d->sub_live || !d->branches || !d->growing || !d->idle || !d->growth_start || !d->leads || !d->ages) {
+		det_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void det_set_config(struct detector *d, const struct det_config *c)
+{
+	d->c = *c;
+}
+
+void det_free(struct detector *d)
+{
+	if (!d)
+		return;
+	free(d->procs);
+	free(d->order);
+	free(d->copy_of);
+	free(d->gen);
+	free(d->is_copy);
+	free(d->forker);
+	free(d->sub_live);
+	free(d->branches);
+	free(d->growing);
+	free(d->idle);
+	free(d->growth_start);
+	free(d->leads);
+	free(d->ages);
+	free(d);
+}
+
+/* Per-process state, reset when the table reuses the slot for another process. */
+static struct det_proc *proc_state(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *p;
+
+	if (!e)
+		return NULL;
+	p = &d->procs[slot];
+	if (p->key.tgid != e->key.tgid || p->key.start_ticks != e->key.start_ticks) {
+		memset(p, 0, sizeof(*p));
+		p->key = e->key;
+	}
+	return p;
+}
+
+static struct det_alert *alert_of(struct detector *d, const struct det_proc *p)
+{
+	if (!p || !p->alert || p->alert > DET_MAX_ALERTS || !d->alerts[p->alert - 1].used)
+		return NULL;
+	return &d->alerts[p->alert - 1];
+}
+
+/*
+ * Breadth-first walk of root's subtree into d->order (parents before
+ * children); skip_flagged leaves out the subtrees of live alerts' members
+ * below root.  Returns how many.
+ */
+static uint32_t walk_subtree(struct detector *d, const struct proctable *t, int32_t root,
+			     bool skip_flagged)
+{
+	uint32_t n = 0, head = 0;
+
+	d->order[n++] = root;
+	while (head < n) {
+		const struct pt_entry *e = pt_get(t, d->order[head++]);
+
+		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
+		     c = pt_get(t, c)->next_sibling)
+			if (!skip_flagged || !alert_of(d, proc_state(d, t, c)))
+				d->order[n++] = c;
+	}
+	return n;
+}
+
+/* the shell itself, not its subshells (forks that inherit its kind) */
+static bool interactive(const struct pt_entry *e)
+{
+	return e->prog.kind == PROG_INTERACTIVE && e->exec_seen;
+}
+
+static bool forked_within(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
+			  uint64_t span)
+{
+	struct det_proc *p = proc_state(d, t, slot);
+
+	return p && p->last_fork_ns && p->last_fork_ns + span >= now;
+}
+
+static bool forked_recently(struct detector *d, const struct proctable *t, int32_t slot,
+			    uint64_t now)
+{
+	return forked_within(d, t, slot, now, d->c.window_ns);
+}
+
+/*
+ * N doublings of a tree as nanoseconds, saturated: a doubling time comes from
+ * the stream's timestamps, and a replayed or hostile stream's can be anything.
+ */
+static uint64_t doublings_ns(double doubling_ms, double n)
+{
+	double ns = doubling_ms * n * 1e6;
+
+	return ns <= 0 ? 0 : ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Does c run a's program?  Unknown programs: only a fork without exec.
+ * By kin (user/core/progid.h), a copied binary, a moved script or new -c text
+ * is the same program still; unknown kin falls back to the program.
+ */
+static bool same_program(const struct pt_entry *c, const struct pt_entry *a, bool kin)
+{
+	if (kin && c->prog.kin && a->prog.kin) {
+		/*
+		 * One file under two names is no copy: a multi-call binary
+		 * (busybox), or an interpreter binfmt_misc runs for every
+		 * foreign binary (qemu-user in an emulated build), whose exec
+		 * the kernel reports as that one interpreter's.  A copied
+		 * binary is a new file of the same size.
+		 */
+		if (c->prog.kind == PROG_EXE && a->prog.kind == PROG_EXE && c->exe.ino &&
+		    c->exe.ino == a->exe.ino && c->exe.dev == a->exe.dev &&
+		    strcmp(prog_base_name(c->filename), prog_base_name(a->filename)))
+			return false;
+		return c->prog.kin == a->prog.kin;
+	}
+	if (!c->prog.hash || !a->prog.hash)
+		return !c->exec_seen && !c->prog.hash && !a->prog.hash;
+	return c->prog.hash == a->prog.hash;
+}
+
+/*
+ * c's nearest ancestor running c's program, through at most DET_COPY_HOPS
+ * processes of other programs (sh -c, env, timeout, make's recipe shell),
+ * not above `top` (PT_NONE: no bound).  PT_NONE if there is none.
+ *
+ * By kin, only an ancestor born at most DET_KIN_GAP windows before c: kin
+ * are loose (every sh -c is kin of every other), and a bomb's copies start
+ * their kin as soon as they run, while an entrypoint's or a CI runner's
+ * shell started long before the job shells below it.  Without the bound
+ * a -c bomb in one job would make the container's entrypoint its root.
+ */
+/* When a process began: its fork, or its start for one seen only in a snapshot. */
+static uint64_t born_of(const struct pt_entry *e)
+{
+	return e->born_ns ? e->born_ns : e->start_ns;
+}
+
+static int32_t copy_ancestor(const struct proctable *t, int32_t c, int32_t top, bool kin,
+			     uint64_t window)
+{
+	const struct pt_entry *ce = pt_get(t, c);
+	uint64_t c_born = born_of(ce);
+	int32_t a = ce->parent;
+
+	for (int hop = 0; a != PT_NONE && hop <= DET_COPY_HOPS; hop++) {
+		const struct pt_entry *ae = pt_get(t, a);
+
+		if (ae->key.tgid == 1 || ae->kthread)
+			return PT_NONE;
+		if (same_program(ce, ae, kin)) {
+			uint64_t a_born = born_of(ae);
+
+			if (kin && a_born + DET_KIN_GAP * window < c_born)
+				return PT_NONE;
+			return a;
+		}
+		if (a == top)
+			return PT_NONE;
+		a = ae->parent;
+	}
+	return PT_NONE;
+}
+
+/*
+ * Is copy c established?  A fresh fork of a program that starts other
+ * programs (make, a shell running commands) is about to exec one: it is not
+ * a copy until it shows it is (it exec'd the same program, forked, or
+ * stayed without exec past exec_grace).  A fork of a program that never
+ * starts other programs (a C bomb) is a copy at once.  A child sharing its
+ * parent's memory (vfork, posix_spawn) is about to exec, whatever its
+ * parent is: make spawns sub-makes, so make is never a spawner by the rule
+ * above, and a -j build's sub-makes in flight would count as forks.
+ */
+static bool established(struct detector *d, const struct proctable *t, int32_t c, int32_t anc,
+			uint64_t now)
+{
+	const struct pt_entry *e = pt_get(t, c);
+	const struct det_proc *ap = proc_state(d, t, anc);
+	uint64_t born = born_of(e);
+
+	if (e->exec_seen || e->first_child != PT_NONE)
+		return true;
+	/* a vfork or posix_spawn child cannot branch: its parent waits for
+	 * its exec, however long a loaded host makes that (a clone(CLONE_VM)
+	 * bomb's newest copies count once they fork: a generation later) */
+	if (e->shared_vm)
+		return false;
+	if (!ap->spawner)
+		return true;
+	return e->state == PT_ALIVE && born + d->c.exec_grace_ns <= now;
+}
+
+/*
+ * Did a copy at a shallower generation of this profile run e's very
+ * command (argv and directory)?  Remembers e's at generation gen.  A
+ * runner's jobs differ in their arguments, a build's steps in their
+ * directories; a script that starts `self --shard 0` and `self --shard 1`,
+ * each of which starts both again, repeats its parent's command or its
+ * parent's sibling's, generation after generation.
+ */
+static bool command_repeats(struct detector *d, const struct pt_entry *e, uint8_t gen)
+{
+	uint64_t stamp = d->profiles + 1;
+	uint32_t h = (uint32_t)(e->command ^ (e->command >> 32));
+
+	/* an argv cut short is compared with its parent's only, as before:
+	 * commands alike in the bytes the record carries may differ after
+	 * them (a JVM's classpath) */
+	if (!e->command || !e->cwd_ino || strnlen(e->cmdline, FT_ARGS_LEN) >= FT_ARGS_LEN - 1)
+		return false;
+	for (uint32_t probe = 0; probe < 8; probe++) {
+		struct seen_command *sc = &d->seen_commands[(h + probe) & (SEEN_COMMANDS - 1)];
+
+		if (sc->stamp != stamp) {
+			*sc = (struct seen_command){ e->command, stamp, gen };
+			return false;
+		}
+		if (sc->command == e->command) {
+			if (gen < sc->gen)
+				sc->gen = gen;
+			return sc->gen < gen;
+		}
+	}
+	return false;
+}
+
+static bool exec_replication(const struct profile *pr)
+{
+	return pr->exec_edges > pr->fork_edges;
+}
+
+/*
+ * A copy that tried to fork a copy of its own and was refused by a full
+ * pids.max its tree fills: a bomb that filled its cgroup before it was
+ * looked at (a C bomb under a low cap can do so in two generations) keeps
+ * trying, and each refused fork is the next generation it was denied.
+ * Only what cannot be another tree's doing, or a refused job:
+ *  - a pids.max (pid_max, threads-max, RLIMIT_NPROC are 0 here: a
+ *    neighbour that used the host's room up must not add a generation);
+ *  - held three quarters by this tree's live members in the refused
+ *    copies' cgroup (not by others sharing the limit; a harness's small
+ *    per-test cgroup is not filled by the harness around it);
+ *  - a binary's copies that fork without exec (a shell's subshell or an
+ *    interpreter's pool worker at its cap was starting a command; exec'd
+ *    copies and kin are builds' shapes), refused at fork, clone or clone3
+ *    (a vfork is an exec to be), that never started another program;
+ *  - copies refused under two parents at least, in one generation.
+ * Counts them into pr->refused_per_gen; called once the edges are known.
+ */
+static void count_denied(struct detector *d, const struct proctable *t, uint32_t n,
+			 struct profile *pr, uint64_t now)
+{
+	uint64_t cgroup = 0;
+	uint32_t limit = 0, held = 0;
+	int32_t first_parent[DET_MAX_GEN];
+	bool two_parents[DET_MAX_GEN] = { false };
+
+	if (exec_replication(pr) || pr->by_kin ||
+	    pt_get(t, d->order[0])->prog.kind != PROG_EXE)
+		return;
+	for (uint32_t g = 0; g < DET_MAX_GEN; g++)
+		first_parent[g] = PT_NONE;
+	/* the cgroup and limit of the first refused copy, and its members */
+	for (uint32_t k = 1; k < n && !limit; k++)
+		if (d->is_copy[d->order[k]] && proc_state(d, t, d->order[k])->own_refused_limit) {
+			limit = proc_state(d, t, d->order[k])->own_refused_limit;
+			cgroup = pt_get(t, d->order[k])->cgroup_id;
+		}
+	if (!limit)
+		return;
+	for (uint32_t k = 0; k < n; k++)
+		held += pt_get(t, d->order[k])->state == PT_ALIVE &&
+			pt_get(t, d->order[k])->cgroup_id == cgroup;
+	if ((uint64_t)held * 4 < (uint64_t)limit * 3)
+		return;
+	for (uint32_t k = 1; k < n; k++) {
+		int32_t i = d->order[k];
+		const struct pt_entry *e = pt_get(t, i);
+		const struct det_proc *p = proc_state(d, t, i);
+		uint8_t g = d->gen[i];
+
+		if (!d->is_copy[i] || d->forker[i] || e->state != PT_ALIVE ||
+		    e->cgroup_id != cgroup || p->own_refused_limit != limit ||
+		    p->own_refused_ns + d->c.window_ns < now || p->spawner)
+			continue;
+		pr->refused_per_gen[g]++;
+		if (first_parent[g] == PT_NONE)
+			first_parent[g] = e->parent;
+		two_parents[g] |= first_parent[g] != e->parent;
+	}
+	for (uint32_t g = 0; g < DET_MAX_GEN; g++) {
+		if (!two_parents[g])
+			pr->refused_per_gen[g] = 0;
+		pr->refused_copies += pr->refused_per_gen[g];
+	}
+}
+
+/*
+ * One pass over the subtree of x: copies of x's program and their copy
+ * generations, the processes of other programs, live population, births,
+ * forkers, and the median age of live copies (a population growing
+ * exponentially doubles about once per median age).
+ */
+static void profile(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
+		    struct profile *pr)
+{
+	uint32_t n, nages = 0;
+	uint64_t first_recent_birth = now;
+	bool flagged_root = alert_of(d, proc_state(d, t, x)) != NULL;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->doubling_ms = -1;
+	pr->by_kin = d->by_kin;
+	pr->script = pt_get(t, x)->prog.kind == PROG_SCRIPT;
+	pr->exe_root = pt_get(t, x)->prog.kind == PROG_EXE;
+	{
+		const struct pt_entry *xe = pt_get(t, x);
+		pr->root_age_ns = now > born_of(xe) ? now - born_of(xe) : 0;
+	}
+	/* a flagged tree below is accounted for by its own alert: it must not
+	 * make its launcher look like a runaway */
+	n = walk_subtree(d, t, x, !flagged_root);
+	for (uint32_t k = 0; k < n; k++) {
+		int32_t i = d->order[k], a;
+
+		d->forker[i] = 0;
+		d->branches[i] = 0;
+		d->growing[i] = 0;
+		d->idle[i] = 0;
+		d->growth_start[i] = 0;
+		d->leads[i] = 0;
+		d->sub_live[i] = 0;
+		if (!k) {
+			d->is_copy[i] = 1;
+			d->gen[i] = 0;
+			d->copy_of[i] = PT_NONE;
+			continue;
+		}
+		a = copy_ancestor(t, i, x, d->by_kin, d->c.window_ns);
+		d->copy_of[i] = a;
+		d->is_copy[i] = a != PT_NONE && d->is_copy[a];
+		d->gen[i] = d->is_copy[i] ? (uint8_t)(d->gen[a] + 1 < DET_MAX_GEN ? d->gen[a] + 1
+										  : DET_MAX_GEN - 1)
+					  : 0;
+	}
+	/* children after parents: sum live copies upwards, mark what leads to a copy */
+	for (uint32_t k = n; k-- > 0;) {
+		int32_t i = d->order[k], parent = pt_get(t, i)->parent;
+
+		if (d->is_copy[i]) {
+			d->sub_live[i] += pt_get(t, i)->state == PT_ALIVE;
+			d->leads[i] = 1;
+		}
+		if (k) {
+			d->sub_live[parent] += d->sub_live[i];
+			d->leads[parent] |= d->leads[i];
+		}
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		int32_t i = d->order[k], a = d->copy_of[i];
+		const struct pt_entry *e = pt_get(t, i);
+		uint64_t born = born_of(e);
+		bool alive = e->state == PT_ALIVE, repeats;
+
+		pr->members++;
+		pr->live += alive;
+		if (e->born_ns && e->born_ns + d->c.window_ns >= now)
+			pr->births_window++;
+		if (e->born_ns && e->born_ns + 1000000000ull >= now) {
+			pr->births_1s++;
+			if (e->born_ns < first_recent_birth)
+				first_recent_birth = e->born_ns;
+		}
+		if (!d->is_copy[i]) {
+			/* other programs: the work a build or a test runner does */
+			pr->other += !d->leads[i];
+			continue;
+		}
+		pr->copies++;
+		if (alive) {
+			pr->live_copies++;
+			pr->live_per_gen[d->gen[i]]++;
+			if (d->gen[i] + 1u > pr->ngen)
+				pr->ngen = d->gen[i] + 1u;
+			d->ages[nages++] = now > born ? now - born : 0;
+		}
+		repeats = e->exec_seen && !pr->by_kin && command_repeats(d, e, d->gen[i]);
+		if (!k || !established(d, t, i, a, now))
+			continue;
+		pr->direct_edges += e->parent == a;
+		if (e->exec_seen) {
+			const struct pt_entry *ae = pt_get(t, a);
+
+			pr->exec_edges++;
+			/* the copy above's command, or one run higher up */
+			pr->clone_edges += !pr->by_kin && e->cwd_ino &&
+					   ((e->command && e->command == ae->command) || repeats);
+		} else {
+			pr->fork_edges++;
+		}
+		if (d->sub_live[i]) {
+			d->forker[a] = 1;
+			/* a branch of the runaway has live copies below the copy,
+			 * or is a copy just made: a pre-fork master's long-idle
+			 * workers are not branches, a C bomb's newest children are */
+			d->branches[a] += d->sub_live[i] > (uint32_t)alive ||
+					  (alive && born + d->c.window_ns >= now);
+			if (d->sub_live[i] > (uint32_t)alive) {
+				const struct det_proc *ip = proc_state(d, t, i);
+
+				d->growing[a]++;
+				/* when the runaway below a began: its first fork */
+				if (ip->first_fork_ns && (!d->growth_start[a] ||
+							  ip->first_fork_ns < d->growth_start[a]))
+					d->growth_start[a] = ip->first_fork_ns;
+			}
+		}
+	}
+	count_denied(d, t, n, pr, now);
+	pr->root_branches = d->branches[x];
+	for (uint32_t k = 0; k < n; k++) {
+		int32_t i = d->order[k];
+		const struct det_proc *p;
+		enum det_rhythm rhythm;
+
+		if (!d->forker[i])
+			continue;
+		p = proc_state(d, t, i);
+		pr->forkers_per_gen[d->gen[i]]++;
+		pr->wide_gen1 += d->gen[i] == 1 && d->branches[i] >= FANOUT_BRANCHES;
+		pr->forkers++;
+		pr->live_forkers += pt_get(t, i)->state == PT_ALIVE;
+		pr->mt_forkers += p->mt_fork;
+		/* judged once its rhythm shows: a burst then quiet, or not */
+		rhythm = det_fork_rhythm(p->nforks, p->first_fork_ns, p->last_fork_ns, now);
+		pr->settled += rhythm != DET_RHYTHM_UNDECIDED;
+		pr->bursts += rhythm == DET_RHYTHM_BURST;
+		pr->forks_by_forkers += p->nforks;
+		pr->most_forks = p->nforks > pr->most_forks ? p->nforks : pr->most_forks;
+	}
+	d->profiles++;
+	d->profiled_nodes += n;
+	if (nages) {
+		qsort(d->ages, nages, sizeof(*d->ages), cmp_u64);
+		pr->doubling_ms = (double)d->ages[nages / 2] / 1e6;
+	}
+	/*
+	 * Idle copies: workers waiting for work since well before the runaway
+	 * beside them began (a pre-fork master's pool: alive, not forking,
+	 * nothing below, born at least four doublings of the runaway, and
+	 * the window, before its first fork).  A bomb's own stuck copies (the
+	 * seed's deadlocked children) are born as it grows, within a doubling
+	 * or two of it: no pool.
+	 */
+	{
+		uint64_t margin = d->c.window_ns, began = 0;
+		double runaway_ms = pr->doubling_ms;
+		uint32_t young = 0;
+
+		/*
+		 * The runaway's own pace: the median age of the live copies
+		 * born since its first fork.  The whole tree's median counts
+		 * the very workers in question: a young master's 8 workers,
+		 * 4 s old, beside a bomb first looked at with 8 copies, made
+		 * the median 4 s, the margin 16 s, and the master the root.
+		 */
+		for (uint32_t k = 0; k < n; k++) {
+			uint64_t gs = d->growth_start[d->order[k]];
+
+			if (gs && (!began || gs < began))
+				began = gs;
+		}
+		for (uint32_t k = 0; began && k < n; k++) {
+			int32_t i = d->order[k];
+			const struct pt_entry *e = pt_get(t, i);
+			uint64_t born = born_of(e);
+
+			if (d->is_copy[i] && e->state == PT_ALIVE && born >= began)
+				d->ages[young++] = now > born ? now - born : 0;
+		}
+		if (young) {
+			qsort(d->ages, young, sizeof(*d->ages), cmp_u64);
+			runaway_ms = (double)d->ages[young / 2] / 1e6;
+		}
+		if (doublings_ns(runaway_ms, 4) > margin)
+			margin = doublings_ns(runaway_ms, 4);
+		for (uint32_t k = 1; k < n; k++) {
+			int32_t i = d->order[k], a = d->copy_of[i];
+			const struct pt_entry *e = pt_get(t, i);
+			uint64_t born = born_of(e);
+
+			if (!d->is_copy[i] || a == PT_NONE || !d->growth_start[a] ||
+			    e->state != PT_ALIVE || d->sub_live[i] != 1)
+				continue;
+			d->idle[a] += d->growth_start[a] > margin &&
+				      born < d->growth_start[a] - margin &&
+				      !forked_recently(d, t, i, now);
+		}
+	}
+	/* a rate over the last second, or over the tree's life if younger */
+	pr->births_per_s =
+	    pr->births_1s * 1e9 /
+	    (double)(now - first_recent_birth > 1000000 ? now - first_recent_birth : 1000000);
+	while (pr->generations < DET_MAX_GEN && (pr->forkers_per_gen[pr->generations] ||
+						 pr->refused_per_gen[pr->generations]))
+		pr->generations++;
+}
+
+/*
+ * A binary's fork-only copies fanning out two generations at once: a root
+ * born within the window started many copies, and two of them or more each
+ * started several copies of their own, their children many; nothing else
+ * ran in the tree, and it all happened within a fraction of the window.
+ * A C bomb's third generation can come late: its root and first copies
+ * fork twenty times each before the scheduler runs a grandchild, so three
+ * generations of forkers took up to 80 tasks where the fan-out shows at
+ * ~24.  Pools fork one level (a master's workers), or are interpreters; a
+ * worker that starts one helper is no fan-out; exec'd or kin copies are
+ * other shapes, with their own bars.  A long-lived master (an application
+ * server embedding an interpreter, whose workers open pools of their own;
+ * a container's PID 1 seen only by a snapshot) is no young root: its
+ * workers' pools wait for the third generation, as before.  One generation
+ * below min_generations; fanout_min_tasks 0 turns it off.
+ */
+static bool fans_out(const struct detector *d, const struct profile *pr)
+{
+	return d->c.fanout_min_tasks && pr->exe_root && !pr->by_kin && !pr->exec_edges &&
+	       !pr->other && !pr->bursts &&
+	       pr->generations + 1 >= d->c.min_generations && pr->root_age_ns <= d->c.window_ns &&
+	       pr->root_branches >= 2 * FANOUT_BRANCHES &&
+	       pr->wide_gen1 >= 2 && pr->live_per_gen[2] >= FANOUT_GEN2 &&
+	       pr->live_copies >= d->c.fanout_min_tasks && pr->live_copies >= d->c.min_tasks &&
+	       pr->doubling_ms >= 0 && pr->doubling_ms * 1e6 * 8 <= (double)d->c.window_ns;
+}
+
+/*
+ * A runaway: copies forking copies for enough consecutive generations (more
+ * when each copy is a new exec, as recursive builds are), enough live
+ * copies, still doubling (the median copy is young), and the copies doing
+ * little but copy themselves: a build's or a test suite's processes mostly
+ * run other programs (compilers, tests), a bomb's run nothing else.
+ */
+static bool is_runaway(const struct detector *d, const struct profile *pr)
+{
+	uint32_t need = exec_replication(pr) ? d->c.min_generations_exec : d->c.min_generations;
+	uint32_t tasks = d->c.min_tasks;
+	bool busy = (uint64_t)pr->other * 100 > (uint64_t)pr->copies * d->c.max_other_pct;
+
+	if (fans_out(d, pr))
+		return true;
+	/*
+	 * Kin are looser than copies (any -c text of one interpreter, any
+	 * binary of one size): they must replicate as deep as exec'd copies
+	 * do and branch as they go (as many forkers as a binary tree that
+	 * deep has above its last level: a build's nested steps, run one
+	 * directory at a time, are a chain).  Work by other programs raises
+	 * the bar below, as for copies: a veto would let a bomb that runs a
+	 * few commands per copy grow unflagged.
+	 */
+	if (pr->by_kin) {
+		need = d->c.min_generations_exec;
+		/*
+		 * Kin that only start their kin, themselves (3 edges in 4 with
+		 * no program of another kind between them), and branch (twice
+		 * as many forkers as generations, however lopsided): a binary
+		 * that runs two of its own copies, -c text that runs two new
+		 * texts.  They need only the clones' depth.  A build's `sh -c`
+		 * steps are kin through make or a driver between them, or do
+		 * work (compilers, tests); a chain of steps, each leaving a
+		 * helper beside the next, is one forker a generation: they keep
+		 * the exec bar.  So do scripts of one name: a build whose
+		 * build.sh starts each subdirectory's build.sh in the background
+		 * starts its kin itself, branching, before any work.
+		 */
+		if (!busy && !pr->script && d->c.min_generations_clone < need &&
+		    pr->direct_edges * 4 >= (pr->exec_edges + pr->fork_edges) * 3 &&
+		    pr->forkers >= 2 * pr->generations)
+			need = d->c.min_generations_clone;
+		if (pr->forkers < (need < 32 ? 1u << (need - 1) : UINT32_MAX))
+			return false;
+	}
+	/*
+	 * Clones: copies that exec'd the very command line of the copy above
+	 * them, in the same directory.  A build recurses into other
+	 * directories (make -C sub, cd sub && make) and a test runner gives
+	 * each child other arguments; a command that runs itself again,
+	 * unchanged, where it is, ends only at the host's limits.  Most exec
+	 * edges clones, and branching (a binary tree's forkers that deep):
+	 * min_generations_clone is enough.
+	 */
+	else if (exec_replication(pr) && pr->clone_edges * 4 >= pr->exec_edges * 3 &&
+		 d->c.min_generations_clone < need &&
+		 pr->forkers >= 1u << (d->c.min_generations_clone - 1))
+		need = d->c.min_generations_clone;
+	/* work by other programs raises the bar (two more generations, four
+	 * times the copies), it never vetoes: a bomb that runs a few commands
+	 * per copy is still a bomb */
+	if (busy) {
+		need += 2;
+		tasks *= 4;
+	}
+	return pr->generations >= need && pr->live_copies >= tasks && pr->doubling_ms >= 0 &&
+	       pr->doubling_ms * 1e6 <= (double)d->c.max_doubling_ns;
+}
+
+static enum det_pattern name_runaway(const struct profile *pr)
+{
+	/* each generation exec'd the program again: a script re-invoking itself */
+	if (exec_replication(pr))
+		return DET_RECURSIVE_SPAWN;
+	/*
+	 * Pools: forkers that started their workers in one burst and then
+	 * stopped, staying alive to wait on them, from multithreaded parents
+	 * (a pool's manager threads) or not.  A bomb's forkers keep forking
+	 * (the C and the slow bomb) or die after forking (the shell bomb).
+	 * And every pool forker starts as many workers as the next, while a
+	 * bomb's oldest forker has forked the most: on a CPU-starved host a C
+	 * bomb's forkers fork in bursts too (one per time slice), but the
+	 * root's count runs far ahead of the mean.
+	 */
+	bool even = (uint64_t)pr->most_forks * pr->forkers <= 2 * pr->forks_by_forkers;
+
+	if (even && pr->settled >= 2 && pr->bursts * 4 >= pr->settled * 3 &&
+	    pr->live_forkers * 4 >= pr->forkers * 3)
+		return DET_NESTED_POOL;
+	if (even && pr->settled && pr->mt_forkers * 2 >= pr->forkers &&
+	    pr->bursts * 2 >= pr->settled)
+		return DET_NESTED_POOL;
+	return DET_FORK_BOMB;
+}
+
+enum det_rhythm det_fork_rhythm(uint32_t nforks, uint64_t first_ns, uint64_t last_ns, uint64_t now)
+{
+	uint64_t spread = last_ns - first_ns, quiet = now - last_ns;
+
+	if (!nforks || last_ns < first_ns || now < last_ns)
+		return DET_RHYTHM_UNDECIDED;
+	if (nforks >= 2 && spread <= POOL_SPREAD_NS) {
+		/* a burst is one once the quiet after it is twice as long */
+		if (quiet >= POOL_BURST_NS && quiet >= 2 * spread)
+			return DET_RHYTHM_BURST;
+		return DET_RHYTHM_UNDECIDED;
+	}
+	/* one fork so far, or forks too far apart for a burst */
+	return now - first_ns >= POOL_BURST_NS ? DET_RHYTHM_STEADY : DET_RHYTHM_UNDECIDED;
+}
+
+uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
+{
+	uint32_t i = 0;
+
+	if (!n)
+		return 0; /* no candidate: none chosen (n) */
+	while (i + 1 < n &&
+	       (chain[i].interactive ||
+		(chain[i].alive && !chain[i].forking && chain[i].live_branches <= 1) ||
+		/* a pre-fork master: idle workers beside the branch that runs
+		 * away, however recently it forked (a tenant can make it
+		 * respawn a worker by crashing one) */
+		(chain[i].alive && chain[i].idle_branches &&
+		 chain[i].idle_branches >= chain[i].growing_branches)))
+		i++;
+	/* an interactive shell is a launcher, never a root */
+	return chain[i].interactive ? n : i;
+}
+
+double det_seconds_to_limit_linear(double per_minute, uint64_t limit, uint64_t used)
+{
+	if (!(per_minute > 0))
+		return -1;
+	if (used >= limit)
+		return 0;
+	return (double)(limit - used) * 60.0 / per_minute;
+}
+
+double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used)
+{
+	if (doubling_ms <= 0 || !tasks)
+		return -1;
+	if (used >= limit)
+		return 0;
+	return doubling_ms / 1e3 * log2(1.0 + (double)(limit - used) / (double)tasks);
+}
+
+static void fill_tree_verdict(struct det_verdict *v, const struct profile *pr)
+{
+	v->tasks = pr->live;
+	v->generations = pr->generations;
+	v->births_per_s = pr->births_per_s;
+	v->doubling_ms = pr->doubling_ms;
+	v->ngen = pr->ngen;
+	memcpy(v->live_per_gen, pr->live_per_gen, sizeof(v->live_per_gen));
+	memcpy(v->forkers_per_gen, pr->forkers_per_gen, sizeof(v->forkers_per_gen));
+	for (uint32_t g = 0; g < DET_MAX_GEN; g++)
+		if (pr->forkers_per_gen[g] && g + 1 > v->ngen)
+			v->ngen = g + 1;
+}
+
+static void base_verdict(struct det_verdict *v, enum det_kind kind, enum det_pattern p,
+			 uint64_t now, const struct proctable *t, int32_t root)
+{
+	const struct pt_entry *re = pt_get(t, root), *le = pt_get(t, re->parent);
+
+	memset(v, 0, sizeof(*v));
+	v->kind = kind;
+	v->pattern = p;
+	v->ts_ns = now;
+	v->root = re->key.tgid;
+	v->root_start_ns = re->start_ns;
+	v->root_comm = re->comm;
+	v->root_exe = re->filename;
+	v->cmdline = re->cmdline;
+	v->launcher_comm = v->launcher_cmdline = "";
+	if (le) {
+		v->launcher = le->key.tgid;
+		v->launcher_comm = le->comm;
+		v->launcher_cmdline = le->cmdline;
+	} else {
+		v->launcher = re->lineage.tgid;
+	}
+	v->doubling_ms = -1;
+}
+
+/* What the profile shows, in words that hold whatever its numbers are. */
+static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum det_pattern p)
+{
+	size_t off, len = sizeof(v->evidence);
+
+	off = (size_t)snprintf(v->evidence, len,
+			       "%u live copies of one program; copies forked copies for %u "
+			       "generations in a row (forkers by generation:",
+			       pr->live_copies, pr->generations);
+	for (uint32_t g = 0; g < pr->ngen && g < DET_MAX_GEN && off < len; g++)
+		off +=
+		    (size_t)snprintf(v->evidence + off, len - off, " %u", pr->forkers_per_gen[g]);
+	if (off < len)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"); median copy %.1f s old; %u of %u processes ran "
+					"other programs",
+					pr->doubling_ms / 1e3, pr->other, pr->members);
+	if (off >= len)
+		return;
+	if (p == DET_RECURSIVE_SPAWN)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; %u of %u copies exec'd the program again (%u the same "
+					"command line in the same directory)",
+					pr->exec_edges, pr->exec_edges + pr->fork_edges,
+					pr->clone_edges);
+	else if (p == DET_NESTED_POOL)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+			 "; %u of %u forkers started their copies in one burst (%u "
+			 "multithreaded), as pools do",
+			 pr->bursts, pr->settled, pr->mt_forkers);
+	else
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; copies are forks without exec");
+	if (pr->generations < 3 && pr->wide_gen1 >= 2 && off < len)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; a fan-out: %u of the root's copies each started %u "
+					"copies or more, %u of theirs alive",
+					pr->wide_gen1, FANOUT_BRANCHES, pr->live_per_gen[2]);
+	if (pr->refused_copies && off < len)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; %u copies of the last generation were refused "
+					"forks by a pids.max the tree itself fills",
+					pr->refused_copies);
+	if (pr->by_kin && off < len)
+		snprintf(v->evidence + off, len - off,
+			 "; copies are kin, not identical (a binary of one size at new paths, "
+			 "a script of one name in new places, or new -c text)");
+}
+
+static uint16_t alert_id(const struct detector *d, const struct det_alert *a)
+{
+	return (uint16_t)(a - d->alerts + 1);
+}
+
+/* Tag every process of root's subtree, but another alert's, as a member of a. */
+static void tag_subtree(struct detector *d, const struct proctable *t, int32_t root, uint16_t a)
+{
+	uint32_t n = walk_subtree(d, t, root, true);
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct det_proc *p = proc_state(d, t, d->order[k]);
+
+		p->alert = a;
+		p->flagged = true;
+	}
+}
+
+/*
+ * The live members of a flagged tree, counted in the table: the one count
+ * detector and policy share (a second tally, kept per fork and exit, drifts
+ * when a resync and a late exit report one death twice).
+ */
+static uint32_t count_members(struct detector *d, const struct proctable *t, struct det_alert *a)
+{
+	int32_t r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+	uint16_t id = alert_id(d, a);
+	uint32_t n, live = 0;
+
+	if (r == PT_NONE) { /* root evicted: every tagged member, wherever */
+		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
+			live += pt_get(t, i)->state == PT_ALIVE && proc_state(d, t, i)->alert == id;
+		return live;
+	}
+	n = walk_subtree(d, t, r, false);
+	for (uint32_t k = 0; k < n; k++)
+		live += pt_get(t, d->order[k])->state == PT_ALIVE &&
+			proc_state(d, t, d->order[k])->alert == id;
+	return live;
+}
+
+static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det_verdict_fn fn,
+		      void *ctx);
+
+/* The tree's members stop pointing at the alert (its slot is reused). */
+static void untag(struct detector *d, const struct proctable *t, struct det_alert *a)
+{
+	int32_t r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+	uint16_t id = alert_id(d, a);
+	uint32_t n;
+
+	if (r == PT_NONE) {
+		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
+			if (proc_state(d, t, i)->alert == id)
+				proc_state(d, t, i)->alert = 0;
+		return;
+	}
+	n = walk_subtree(d, t, r, false);
+	for (uint32_t k = 0; k < n; k++)
+		if (proc_state(d, t, d->order[k])->alert == id)
+			proc_state(d, t, d->order[k])->alert = 0;
+}
+
+/*
+ * A slot for a new alert: a free one, else the one of the least recently
+ * active alert that no action holds, retired (ended, with its tree alive:
+ * flagged again if it grows again).  Flagged trees nobody acts on (observed,
+ * exempt, dry run) would otherwise fill the table for as long as one
+ * member lives, and a neighbour could make 1,023 of them to silence
+ * detection for everyone.  NULL (counted) only when every alert is held
+ * by an action.
+ */
+static struct det_alert *alert_slot(struct detector *d, const struct proctable *t, uint64_t now,
+				    det_verdict_fn fn, void *ctx)
+{
+	struct det_alert *victim = NULL;
+
+	/* a free id an action still holds is not free yet */
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++)
+		if (!d->alerts[i].used &&
+		    !(d->pinned && d->pinned(d->pin_ctx, alert_id(d, &d->alerts[i]))))
+			return &d->alerts[i];
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
+		struct det_alert *a = &d->alerts[i];
+
+		if (d->pinned && d->pinned(d->pin_ctx, alert_id(d, a)))
+			continue;
+		if (!victim || a->last_active_ns < victim->last_active_ns)
+			victim = a;
+	}
+	if (!victim) {
+		d->alerts_dropped++;
+		return NULL;
+	}
+	untag(d, t, victim);
+	victim->retired = true;
+	end_alert(d, victim, now, fn, ctx);
+	d->alerts_retired++;
+	return victim;
+}
+
+static struct det_alert *new_alert(struct detector *d, const struct proctable *t,
+				   enum det_pattern p, const struct pt_entry *root, uint32_t live,
+				   uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	struct det_alert *a = alert_slot(d, t, now, fn, ctx);
+
+	if (!a)
+		return NULL;
+	memset(a, 0, sizeof(*a));
+	a->used = true;
+	a->pattern = p;
+	a->root = root->key;
+	a->root_start_ns = root->start_ns;
+	a->live = a->peak = a->reported_tasks = live;
+	a->seq = 1;
+	a->first_ns = a->last_active_ns = now;
+	a->next_count_ns = now + RECOUNT_NS;
+	memcpy(a->comm, root->comm, sizeof(a->comm));
+	memcpy(a->exe, root->filename, sizeof(a->exe));
+	memcpy(a->cmdline, root->cmdline, sizeof(a->cmdline));
+	return a;
+}
+
+void det_set_pinned(struct detector *d, bool (*pinned)(void *ctx, uint32_t tree), void *ctx)
+{
+	d->pinned = pinned;
+	d->pin_ctx = ctx;
+}
+
+/*
+ * The root among chain[0..n-1], copies top-down (det_choose_root), with
+ * the facts of each: d->branches must hold a profile of chain[0].  "Still
+ * forking" means within `recent`.  PT_NONE: only an interactive shell.
+ */
+static int32_t choose_root(struct detector *d, const struct proctable *t, const int32_t *chain,
+			   uint32_t n, uint64_t recent, uint64_t now)
+{
+	struct det_root_candidate cand[DET_CLIMB_MAX];
+	uint32_t i;
+
+	for (i = 0; i < n && i < DET_CLIMB_MAX; i++) {
+		cand[i].interactive = interactive(pt_get(t, chain[i]));
+		cand[i].live_branches = d->branches[chain[i]];
+		cand[i].growing_branches = d->growing[chain[i]];
+		cand[i].idle_branches = d->idle[chain[i]];
+		cand[i].alive = pt_get(t, chain[i])->state == PT_ALIVE;
+		cand[i].forking = proc_state(d, t, chain[i])->last_fork_ns + recent >= now;
+	}
+	i = det_choose_root(cand, i);
+	return i < n ? chain[i] : PT_NONE;
+}
+
+/*
+ * x is the highest copy found to be a runaway; chain[0..n-1] the copies
+ * from x down towards the fork that triggered the look.  Choose the root
+ * (det_choose_root), profile it and raise the alert.
+ */
+static void raise_alert(struct detector *d, const struct proctable *t, const int32_t *chain,
+			uint32_t n, const struct profile *top, uint64_t now, det_verdict_fn fn,
+			void *ctx)
+{
+	uint64_t recent;
+	struct det_verdict v;
+	struct det_alert *a;
+	struct profile pr;
+	enum det_pattern p;
+	int32_t root;
+
+	/* "recently": within two doublings of the runaway, or the window */
+	recent = d->c.window_ns;
+	if (doublings_ns(top->doubling_ms, 2) > recent)
+		recent = doublings_ns(top->doubling_ms, 2);
+	/* branches[] still holds the profile of chain[0], the widest view */
+	root = choose_root(d, t, chain, n, recent, now);
+	if (root == PT_NONE)
+		return;
+	profile(d, t, root, now, &pr);
+	p = name_runaway(&pr);
+	a = new_alert(d, t, p, pt_get(t, root), pr.live, now, fn, ctx);
+	if (!a)
+		return;
+	a->by_kin = d->by_kin;
+	tag_subtree(d, t, root, alert_id(d, a));
+	base_verdict(&v, DET_ALERT, p, now, t, root);
+	fill_tree_verdict(&v, &pr);
+	tree_evidence(&v, &pr, p);
+	v.seq = 1;
+	v.tree = alert_id(d, a);
+	v.peak_tasks = a->peak;
+	fn(ctx, &v);
+}
+
+static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det_verdict_fn fn,
+		      void *ctx)
+{
+	struct det_verdict v;
+
+	memset(&v, 0, sizeof(v));
+	v.kind = DET_ALERT_END;
+	v.pattern = a->pattern;
+	v.ts_ns = now;
+	v.root = a->root.tgid;
+	v.root_start_ns = a->root_start_ns;
+	v.root_comm = a->comm;
+	v.root_exe = a->exe;
+	v.cmdline = a->cmdline;
+	v.launcher_comm = v.launcher_cmdline = "";
+	v.peak_tasks = a->peak;
+	v.seq = ++a->seq;
+	v.tree = alert_id(d, a);
+	v.doubling_ms = -1;
+	v.duration_ns = now - a->first_ns;
+	v.retired = a->retired;
+	if (a->retired)
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "retired with its tree alive: every alert slot was in use and no "
+			 "action held this one; flagged again if it grows");
+	if (a->dirty)
+		d->dirty_alerts--;
+	a->used = a->dirty = false;
+	fn(ctx, &v);
+}
+
+/* Growth per minute: gained since since_ns (0 when too short to say). */
+static double growth_per_minute(uint32_t gained, uint64_t since_ns, uint64_t now)
+{
+	return since_ns && now > since_ns + 100000000ull
+		   ? (double)gained * 60e9 / (double)(now - since_ns)
+		   : 0;
+}
+
+/* What a spawn_storm verdict (alert or update) says of its jobs. */
+static void storm_verdict(struct detector *d, struct det_alert *a, struct det_verdict *v,
+			  uint64_t now, uint32_t child)
+{
+	v->seq = a->seq;
+	v->tree = alert_id(d, a);
+	v->tasks = v->leaked = a->live;
+	v->peak_tasks = a->peak;
+	/* the pace since the growth began: its nearest limit, and whether to act */
+	v->per_minute = growth_per_minute(a->live, a->storm_since, now);
+	v->child = child;
+}
+
+/*
+ * Recount a flagged tree's live members: end the alert when it is empty,
+ * report an update when it doubled since the last report.
+ */
+static void recount(struct detector *d, const struct proctable *t, struct det_alert *a,
+		    uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	int32_t r;
+	struct det_verdict v;
+	struct profile pr;
+
+	if (a->dirty)
+		d->dirty_alerts--;
+	a->dirty = false;
+	a->forks_since_count = a->exits_since_count = 0;
+	a->next_count_ns = now + RECOUNT_NS;
+	a->live = count_members(d, t, a);
+	if (a->live > a->peak)
+		a->peak = a->live;
+	/*
+	 * A storm's parent still holds requests from jobs stopped mid-way (a
+	 * job runner's queue): empty, it is over once fewer than STORM_JOINS
+	 * jobs came in the last window (a trickle of jobs does not keep it,
+	 * and the kernel tree id of its action, for ever); a job that comes
+	 * meanwhile is one of its members.
+	 */
+	if (!a->live && a->pattern == DET_SPAWN_STORM && a->storm_joins >= STORM_JOINS) {
+		/* the oldest of the latest STORM_JOINS joins */
+		uint64_t oldest = a->storm_join_ns[a->storm_joins % STORM_JOINS];
+
+		if (now < oldest + d->c.window_ns) {
+			a->next_count_ns = oldest + d->c.window_ns;
+			a->dirty = true;
+			d->dirty_alerts++;
+			return;
+		}
+	}
+	if (!a->live) {
+		end_alert(d, a, now, fn, ctx);
+		return;
+	}
+	r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+	/* a tree of one process: no tree profile to say */
+	if (a->live < 2 * a->reported_tasks || r == PT_NONE || a->pattern == DET_THREAD_EXPLOSION)
+		return;
+	a->reported_tasks = a->live;
+	if (a->pattern == DET_SPAWN_STORM) { /* a parent's jobs: no tree profile either */
+		base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
+		a->seq++;
+		storm_verdict(d, a, &v, now, 0);
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "its idle jobs of one program ('%.200s') still doubling: %u now, "
+			 "%.0f more a minute; this process is spared",
+			 a->storm_cmd, a->live, v.per_minute);
+		fn(ctx, &v);
+		return;
+	}
+	d->by_kin = a->by_kin; /* the update counts copies as the alert did */
+	profile(d, t, r, now, &pr);
+	d->by_kin = false;
+	base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
+	fill_tree_verdict(&v, &pr);
+	tree_evidence(&v, &pr, a->pattern);
+	v.tasks = a->live;
+	v.seq = ++a->seq;
+	v.tree = alert_id(d, a);
+	v.peak_tasks = a->peak;
+	fn(ctx, &v);
+}
+
+/*
+ * A member forked or died: recount now, or soon if it was just done.  Once
+ * as many deaths were reported as there were live members at the last
+ * count, the tree may be empty: recount at once (a death reported twice,
+ * by a resync and by its exit record, only brings a count forward).
+ */
+static void member_changed(struct detector *d, const struct proctable *t, struct det_alert *a,
+			   uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	if (now >= a->next_count_ns || a->exits_since_count >= a->live) {
+		recount(d, t, a, now, fn, ctx);
+	} else if (!a->dirty) {
+		a->dirty = true;
+		d->dirty_alerts++;
+	}
+}
+
+static void recount_due(struct detector *d, const struct proctable *t, uint64_t now,
+			det_verdict_fn fn, void *ctx)
+{
+	for (uint32_t i = 0; i < DET_MAX_ALERTS && d->dirty_alerts; i++)
+		if (d->alerts[i].used && d->alerts[i].dirty && now >= d->alerts[i].next_count_ns)
+			recount(d, t, &d->alerts[i], now, fn, ctx);
+}
+
+/*
+ * A copy was made (a fork, or an exec of a program an ancestor runs).
+ * Climb the copies above it; if there are enough generations for a
+ * runaway, profile the chain from the highest copy down: the first that
+ * is a runaway holds the root (then chosen by det_choose_root).
+ */
+static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
+			  det_verdict_fn fn, void *ctx);
+
+/* Is slot the process of a thread_explosion alert (its tree's root)? */
+static bool exploded_root(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	const struct det_alert *a = alert_of(d, proc_state(d, t, slot));
+	const struct pt_entry *e = pt_get(t, slot);
+
+	return a && a->pattern == DET_THREAD_EXPLOSION && e && a->root.tgid == e->key.tgid &&
+	       a->root.start_ticks == e->key.start_ticks;
+}
+
+/* Where a look's chain of copies starts, and how it is paced. */
+enum look_from {
+	LOOK_NEW_COPY, /* slot was just made: the copies above it, each at its pace */
+	LOOK_REFUSED,  /* slot's fork was refused: the same, one generation denied */
+	LOOK_OUTER,    /* slot is a copy of an outer program: it and above, now */
+};
+
+/*
+ * A grandchild of a binary's copy, by forks alone (up: its n copies
+ * above, nearest first): a fan-out (fans_out) shows one generation before
+ * min_generations, before the copy chain is deep enough for the other
+ * rules.  Builds' sub-makes
+ * exec: their looks keep the pace they had.
+ */
+static bool fanout_look(const struct detector *d, const struct proctable *t, const int32_t *up,
+			uint32_t n)
+{
+	return d->c.fanout_min_tasks && n >= 2 && !pt_get(t, up[0])->exec_seen && pt_get(t, up[n - 1])->prog.kind == PROG_EXE;
+}
+
+/*
+ * Live children of x that run its program (copies, by program or kin),
+ * counted to two among its first 64 children: a parent of thousands of
+ * exited children costs a fork no more than that.
+ */
+static uint32_t live_copy_children(const struct detector *d, const struct proctable *t, int32_t x)
+{
+	const struct pt_entry *xe = pt_get(t, x);
+	uint32_t live = 0, seen = 0;
+
+	for (int32_t c = xe->first_child; c != PT_NONE && live < 2 && seen++ < 64;
+	     c = pt_get(t, c)->next_sibling) {
+		const struct pt_entry *ce = pt_get(t, c);
+
+		live += ce->state == PT_ALIVE && same_program(ce, xe, d->by_kin);
+	}
+	return live;
+}
+
+/*
+ * Is x a young binary whose subtree, at its last look, was small enough
+ * to profile on every fork for a fan-out (fans_out)?
+ */
+static bool fanout_due(const struct detector *d, const struct proctable *t, int32_t x,
+		       const struct det_proc *node, uint64_t now)
+{
+	const struct pt_entry *e = pt_get(t, x);
+	uint64_t born = born_of(e);
+
+	return d->c.fanout_min_tasks && node->members_at_analysis < FANOUT_SMALL &&
+	       e->prog.kind == PROG_EXE && born + d->c.window_ns >= now;
+}
+
+static bool look_at_copies(struct detector *d, const struct proctable *t, int32_t slot,
+			   enum look_from from, uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	int32_t up[DET_CLIMB_MAX], chain[DET_CLIMB_MAX], x;
+	uint32_t n = 0, first = 0, need = d->c.min_generations < d->c.min_generations_exec
+				   ? d->c.min_generations
+				   : d->c.min_generations_exec;
+	bool outer = from == LOOK_OUTER, branching = false, fanout_checked = false;
+	struct profile pr;
+
+	if (from == LOOK_OUTER)
+		up[n++] = slot;
+	for (x = copy_ancestor(t, slot, PT_NONE, d->by_kin, d->c.window_ns); x != PT_NONE && n < DET_CLIMB_MAX;
+	     x = copy_ancestor(t, x, PT_NONE, d->by_kin, d->c.window_ns))
+		up[n++] = x;
+	/* a generation of forkers needs a copy below it: n copies above the
+	 * new one make at most n forker generations */
+	if ((from == LOOK_NEW_COPY && n < need && !fanout_look(d, t, up, n)) ||
+	    (from == LOOK_REFUSED && n + 1 < need))
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		chain[i] = up[n - 1 - i];
+	/*
+	 * Each copy on the chain keeps its own pace: it is looked at again
+	 * once a quarter of its own subtree's size in forks has happened, or
+	 * after an interval that also grows with that size.  A bomb's root is
+	 * small and looked at often (it reaches hundreds of tasks in
+	 * milliseconds: time alone is too coarse, and a slow bomb needs the
+	 * timer); a long-lived copy high above it, whose subtree may hold
+	 * thousands of exited processes, rarely.  A fixed interval would
+	 * re-walk such a subtree 50 times a second for as long as it keeps
+	 * forking; scaled, the timer costs each node at most ~256 visits per
+	 * interval, and the count pace keeps the rest O(N log N).
+	 */
+	/*
+	 * A thread explosion's tree is its process and what that forks from
+	 * the verdict on: its older children are nobody's, and a runaway
+	 * among them is looked for below it (profiles above it leave the
+	 * flagged process's subtree out).
+	 */
+	for (uint32_t i = 0; i < n; i++)
+		if (exploded_root(d, t, chain[i]))
+			first = i + 1;
+	/* does the generation above slot's parent branch (two live copies)? */
+	if (n >= 2 && !outer)
+		branching = live_copy_children(d, t, up[1]) >= 2;
+	for (uint32_t i = first; i < n; i++) {
+		struct det_proc *node = proc_state(d, t, chain[i]);
+		uint64_t interval =
+		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
+
+		/* generations of copies below chain[i] down to slot (at most
+		 * DET_CLIMB_MAX: kept whole, a deeper chain would bypass the
+		 * pace on every fork) */
+		uint32_t depth = n - i - outer;
+
+		if (alert_of(d, node))
+			return false; /* already flagged (or inside a flagged tree) */
+		/* a copy deeper than any before, below a generation that
+		 * branches, is a generation more: looked at at once (at most
+		 * DET_CLIMB_MAX times a node), not at the pace of the forks
+		 * that fill the generations above.  A chain (a daemon's
+		 * fork-fork-exec detach) keeps the pace. */
+		bool paced = !outer && (depth <= node->depth_at_analysis || !branching) &&
+			     d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
+			     now < node->last_analysis_ns + interval;
+
+		if (paced) {
+			/* a young binary's small fan-out is checked on every fork
+			 * (its profile is small): only for the fan-out, leaving
+			 * the pace, and what it smooths, to the other rules; one
+			 * such profile a fork, the highest node's */
+			if (fanout_checked || !fanout_due(d, t, chain[i], node, now))
+				continue;
+			fanout_checked = true;
+			profile(d, t, chain[i], now, &pr);
+			if (!fans_out(d, &pr))
+				continue;
+		} else {
+			node->last_analysis_ns = now;
+			node->forks_at_analysis = d->forks;
+			if (depth > node->depth_at_analysis)
+				node->depth_at_analysis = (uint8_t)depth;
+			profile(d, t, chain[i], now, &pr);
+			node->members_at_analysis = pr.members;
+		}
+		if (paced || is_runaway(d, &pr)) {
+			/* a copy above, skipped for its pace, may be part of it too:
+			 * the root is the highest */
+			while (i > first) {
+				profile(d, t, chain[i - 1], now, &pr);
+				if (!is_runaway(d, &pr))
+					break;
+				i--;
+			}
+			/* python -> sh -c -> python: the shells are copies of one
+			 * another too; the runaway's root is the outermost program's
+			 * (the first python), so look at copies around this chain */
+			if (!outer && outer_runaway(d, t, chain[i], now, fn, ctx))
+				return true;
+			profile(d, t, chain[i], now, &pr);
+			raise_alert(d, t, chain + i, n - i, &pr, now, fn, ctx);
+			return true;
+		}
+		if (pr.live_copies < d->c.min_tasks)
+			return false; /* smaller subtrees below cannot qualify either */
+	}
+	return false;
+}
+
+static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
+			  det_verdict_fn fn, void *ctx)
+{
+	int32_t y = pt_get(t, x)->parent;
+
+	for (int hop = 0; y != PT_NONE && hop <= DET_COPY_HOPS; hop++, y = pt_get(t, y)->parent) {
+		const struct pt_entry *ye = pt_get(t, y);
+
+		if (ye->key.tgid == 1 || ye->kthread)
+			break;
+		if (copy_ancestor(t, y, PT_NONE, d->by_kin, d->c.window_ns) != PT_NONE ||
+		    !same_program(ye, pt_get(t, x), d->by_kin))
+			return look_at_copies(d, t, y, LOOK_OUTER, now, fn, ctx);
+	}
+	return false;
+}
+
+/* --- a parent's children piling up: zombies and idle workers ----------- */
+
+enum { PILE_FORKS, PILE_EXECS };
+
+/* A parent's pile of children, reported: at the threshold, then at each doubling. */
+static void pile_verdict(struct detector *d, const struct proctable *t, int32_t parent,
+			 enum det_pattern p, uint32_t n, double rate, int32_t child, uint64_t now,
+			 det_verdict_fn fn, void *ctx)
+{
+	struct det_proc *pp = proc_state(d, t, parent);
+	const struct pt_entry *ce = pt_get(t, child), *pe = pt_get(t, parent);
+	uint32_t *seq = p == DET_ZOMBIE_LEAK ? &pp->zombie_seq : &pp->leak_seq;
+	struct det_verdict v;
+
+	base_verdict(&v, *seq ? DET_ALERT_UPDATE : DET_ALERT, p, now, t, parent);
+	v.seq = ++*seq;
+	v.leaked = v.tasks = n;
+	v.per_minute = rate;
+	v.child = ce ? ce->key.tgid : 0;
+	if (p == DET_ZOMBIE_LEAK)
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "%u children exited and were never reaped (the first %.1f s ago), "
+			 "%.0f more a minute; each holds a pid until its parent waits for it "
+			 "(the parent is the remedy: its children are already dead)",
+			 n, (double)(now - pp->zombie_first_ns) / 1e9, rate);
+	else
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "%u live children of one program ('%.200s'), none forking, "
+			 "%.0f more a minute: hung or leaked workers, or jobs piling up",
+			 n,
+			 /* a fork without exec runs its parent's command line */
+			 ce && ce->cmdline[0] ? ce->cmdline
+			 : ce && ce->exec_seen ? ce->comm
+			 : pe->cmdline[0] ? pe->cmdline : pe->comm,
+			 rate);
+	fn(ctx, &v);
+}
+
+/* Can children pile up under pe?  Not init's, a kernel thread's, or an
+ * interactive shell's (a user's background jobs). */
+static bool pile_parent(const struct pt_entry *pe)
+{
+	return pe && pe->key.tgid > 1 && !pe->kthread && pe->state == PT_ALIVE &&
+	       !interactive(pe);
+}
+
+/* A new period of zombie ages, if the current one is over (see det_proc). */
+static void zombie_periods(struct det_proc *pp, uint64_t period, uint64_t now)
+{
+	if (now < pp->z_cur_start + period)
+		return;
+	pp->z_old += pp->z_prev;
+	/* a whole period with no death: the current one aged twice */
+	if (now >= pp->z_cur_start + 2 * period) {
+		pp->z_old += pp->z_cur;
+		pp->z_cur = 0;
+	}
+	pp->z_prev = pp->z_cur;
+	pp->z_prev_start = pp->z_cur_start;
+	pp->z_cur = 0;
+	pp->z_cur_start = now;
+}
+
+/* slot exited: a zombie of its parent until a reap record says otherwise */
+static void zombie_exit(struct detector *d, const struct proctable *t, int32_t slot,
+			const struct ft_exit *x, det_verdict_fn fn, void *ctx)
+{
+	int32_t ps = pt_find(t, x->h.ppid, x->h.pstart_ns);
+	struct det_proc *pp, *cp = proc_state(d, t, slot);
+	uint64_t now = x->h.ts_ns;
+
+	if (!d->reaps_seen || !cp || ps == PT_NONE || !pile_parent(pt_get(t, ps)))
+		return;
+	pp = proc_state(d, t, ps);
+	if (!pp->zombies++) {
+		pp->zombie_first_ns = now;
+		pp->zombies_reported = 0;
+		pp->z_cur_start = now;
+	}
+	zombie_periods(pp, d->c.zombie_min_age_ns, now);
+	pp->z_cur++;
+	cp->zombie_counted = true;
+	/* the old ones decide; the report counts them all */
+	if (pp->z_old < d->c.zombie_min || pp->zombies < 2 * pp->zombies_reported)
+		return;
+	pp->zombies_reported = pp->zombies;
+	pile_verdict(d, t, ps, DET_ZOMBIE_LEAK, pp->zombies,
+		     growth_per_minute(pp->zombies, pp->zombie_first_ns, now), slot, now, fn, ctx);
+}
+
+/*
+ * slot (PT_NONE once pruned) is no zombie any more: the reaper ps took it
+ * (the parent that counted it, unless that parent died and handed it to
+ * another reaper, whose count never had it).
+ */
+static void reaped(struct detector *d, const struct proctable *t, int32_t slot, int32_t ps)
+{
+	struct det_proc *pp, *cp = slot != PT_NONE ? proc_state(d, t, slot) : NULL;
+	uint64_t died;
+
+	if (cp) {
+		if (!cp->zombie_counted)
+			return;
+		cp->zombie_counted = false;
+	}
+	if (ps == PT_NONE || !(pp = proc_state(d, t, ps)) || !pp->zombies)
+		return;
+	/* out of the age it died in; a child gone from the table died long ago */
+	died = cp ? pt_get(t, slot)->died_ns : 0;
+	if (died >= pp->z_cur_start && pp->z_cur)
+		pp->z_cur--;
+	else if (died >= pp->z_prev_start && pp->z_prev)
+		pp->z_prev--;
+	else if (pp->z_old)
+		pp->z_old--;
+	else if (pp->z_prev)
+		pp->z_prev--;
+	else if (pp->z_cur)
+		pp->z_cur--;
+	if (!--pp->zombies) {
+		pp->zombies_reported = 0;
+		pp->z_cur = pp->z_prev = pp->z_old = 0;
+	}
+}
+
+/* A reap record: its header's parent is the reaper. */
+static void on_reap(struct detector *d, const struct proctable *t, int32_t slot,
+		    const struct ft_header *h)
+{
+	d->reaps_seen = true;
+	reaped(d, t, slot, pt_find(t, h->ppid, h->pstart_ns));
+}
+
+/*
+ * Reaps or exits were lost (the ring was full): a zombie count can no
+ * longer be trusted to come down.  Every count starts again from zero;
+ * a leak that goes on is counted again within two periods.
+ */
+static void zombies_forget(struct detector *d)
+{
+	for (uint32_t i = 0; i < d->cap; i++) {
+		struct det_proc *p = &d->procs[i];
+
+		p->zombie_counted = false;
+		p->zombies = p->zombies_reported = 0;
+		p->z_cur = p->z_prev = p->z_old = 0;
+	}
+}
+
+/* slot forked, exec'd or exited: it is no idle child of its parent's pile now */
+static void pile_remove(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	struct det_proc *cp = proc_state(d, t, slot), *pp;
+	struct pile *pl;
+
+	if (!cp || !cp->pile)
+		return;
+	pp = proc_state(d, t, pt_get(t, slot)->parent);
+	pl = pp ? &pp->piles[cp->pile - 1] : NULL;
+	cp->pile = 0;
+	if (!pl || !pl->live)
+		return;
+	if (--pl->live < d->c.leak_min / 4)
+		pl->half_ns = 0; /* a run of growth is over */
+	if (!pl->live)
+		pl->peak = pl->pow = 0;
+}
+
+bool det_spawn_storm(const struct det_config *c, uint32_t jobs, uint64_t doubling_ns,
+		     uint32_t held)
+{
+	return jobs >= c->storm_min && doubling_ns <= c->storm_doubling_ns &&
+	       (uint64_t)jobs >= 2ull * held;
+}
+
+/* parent's spawn_storm alert, if it has one still raised */
+static struct det_alert *storm_of(struct detector *d, const struct proctable *t, int32_t parent)
+{
+	const struct pt_entry *pe = pt_get(t, parent);
+	struct det_proc *pp = proc_state(d, t, parent);
+	struct det_alert *a;
+
+	if (!pp || !pp->storm || pp->storm > DET_MAX_ALERTS)
+		return NULL;
+	a = &d->alerts[pp->storm - 1];
+	if (a->used && a->pattern == DET_SPAWN_STORM && a->root.tgid == pe->key.tgid &&
+	    a->root.start_ticks == pe->key.start_ticks)
+		return a;
+	pp->storm = 0;
+	return NULL;
+}
+
+/*
+ * Could slot, a child of storm a's root, be one of its jobs?  Alive, in
+ * no alert, running the storm's program (by kin: jobs of new -c text are
+ * one storm), born since the growth began.  Jobs that were there while
+ * the parent held still, and children the table knows only from /proc (no
+ * birth time), are left alone.
+ */
+static bool storm_kin(struct detector *d, const struct proctable *t, int32_t slot,
+		      const struct det_alert *a)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *cp = proc_state(d, t, slot);
+
+	return e && cp && e->state == PT_ALIVE && !alert_of(d, cp) &&
+	       (e->prog.kin ? e->prog.kin : e->prog.hash) == a->storm_prog && e->born_ns &&
+	       e->born_ns >= a->storm_since;
+}
+
+/* slot is one of storm a's members, alone: an idle job has no children */
+static void storm_tag(struct detector *d, const struct proctable *t, int32_t slot,
+		      const struct det_alert *a)
+{
+	struct det_proc *p = proc_state(d, t, slot);
+
+	p->alert = alert_id(d, a);
+	p->flagged = true;
+}
+
+/*
+ * A job just exec'd under a parent with a spawn_storm raised: one more of
+ * the storm's, if it runs the storm's program.  True if it joined.
+ */
+static bool storm_join(struct detector *d, const struct proctable *t, int32_t slot,
+		       uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_alert *a = e->parent != PT_NONE ? storm_of(d, t, e->parent) : NULL;
+
+	if (!a || !storm_kin(d, t, slot, a))
+		return false;
+	storm_tag(d, t, slot, a);
+	a->storm_join_ns[a->storm_joins++ % STORM_JOINS] = now;
+	a->last_active_ns = now;
+	if (++a->forks_since_count >= a->live)
+		member_changed(d, t, a, now, fn, ctx);
+	return true;
+}
+
+/*
+ * pl, parent's pile of exec'd jobs, just doubled to pl->pow in doubling_ns
+ * and det_spawn_storm says it is a storm: the jobs are copies asking their
+ * parent for more copies (a job runner, systemd-run, at, a container
+ * runtime).  The alert is rooted at the parent, which names it; its
+ * members are the jobs alone, so an action stops them, never the parent.
+ */
+static void raise_storm(struct detector *d, const struct proctable *t, int32_t parent,
+			struct pile *pl, int32_t child, uint64_t doubling_ns, uint64_t now,
+			det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *pe = pt_get(t, parent), *ce = pt_get(t, child);
+	struct det_verdict v;
+	struct det_alert *a = new_alert(d, t, DET_SPAWN_STORM, pe, 0, now, fn, ctx);
+	uint32_t n = 0, jobs = pl->pow, held = pl->held;
+	uint16_t id;
+
+	if (!a)
+		return;
+	id = alert_id(d, a);
+	a->storm_prog = pl->prog;
+	a->storm_since = pl->growth_ns;
+	proc_state(d, t, parent)->storm = id;
+	for (int32_t c = pe->first_child, next; c != PT_NONE; c = next) {
+		next = pt_get(t, c)->next_sibling;
+		/* idle jobs only: one that forked is no longer in the pile */
+		if (proc_state(d, t, c)->pile == PILE_EXECS + 1 && storm_kin(d, t, c, a)) {
+			pile_remove(d, t, c);
+			storm_tag(d, t, c, a);
+			n++;
+		}
+	}
+	a->live = a->peak = a->reported_tasks = n;
+	/* a fork without exec runs its parent's command line */
+	snprintf(a->storm_cmd, sizeof(a->storm_cmd), "%.159s",
+		 ce && ce->cmdline[0] ? ce->cmdline : ce ? ce->comm : "?");
+	base_verdict(&v, DET_ALERT, DET_SPAWN_STORM, now, t, parent);
+	storm_verdict(d, a, &v, now, ce ? ce->key.tgid : 0);
+	v.doubling_ms = (double)doubling_ns / 1e6;
+	snprintf(v.evidence, sizeof(v.evidence),
+		 "its idle jobs of one program ('%.200s') doubled to %u in %.1f s, at least "
+		 "twice the %u it ever held: copies asking it for more copies; the %u born "
+		 "since the growth began are the runaway, this process is spared",
+		 a->storm_cmd, jobs, (double)doubling_ns / 1e9, held, n);
+	fn(ctx, &v);
+}
+
+/*
+ * slot is a new child (PILE_FORKS: it runs its parent's program) or has
+ * just exec'd another program (PILE_EXECS): count it in its parent's pile.
+ * A pile that grows past leak_min, its second half born over at least
+ * leak_min_span, or past eight times leak_min however fast (well past a
+ * pool's size), is a process_leak.  A pool starts its workers in a burst
+ * and then holds that size: no new peak.
+ */
+static void pile_add(struct detector *d, const struct proctable *t, int32_t slot, int kind,
+		     uint64_t now, det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *cp = proc_state(d, t, slot), *pp;
+	struct pile *pl;
+	bool slow;
+
+	if (!cp || cp->pile || cp->flagged || !e->prog.hash || e->parent == PT_NONE ||
+	    !pile_parent(pt_get(t, e->parent)))
+		return;
+	pp = proc_state(d, t, e->parent);
+	pl = &pp->piles[kind];
+	/* by kin: jobs of new -c text, or copied binaries, are one pile */
+	if (!pl->live)
+		pl->prog = e->prog.kin ? e->prog.kin : e->prog.hash;
+	if ((e->prog.kin ? e->prog.kin : e->prog.hash) != pl->prog)
+		return;
+	cp->pile = (uint8_t)(kind + 1);
+	/* growth is told by births: a job's exec comes after its fork */
+	if (++pl->live == 1 && !pl->peak)
+		pl->growth_ns = e->born_ns ? e->born_ns : now;
+	if (pl->live == d->c.leak_min / 2 && !pl->half_ns)
+		pl->half_ns = now;
+	if (pl->live <= pl->peak)
+		return;
+	/* a new peak after a still spell: what it held is its normal */
+	if (pl->peak && now >= pl->peak_ns + d->c.leak_min_span_ns) {
+		if (pl->peak > pl->held)
+			pl->held = pl->peak;
+		pl->growth_ns = e->born_ns ? e->born_ns : now;
+	}
+	pl->peak = pl->live;
+	pl->peak_ns = now;
+	if (!(pl->peak & (pl->peak - 1))) {
+		uint64_t since = pl->pow && pl->pow == pl->peak / 2 ? pl->pow_ns : 0;
+
+		pl->pow = pl->peak;
+		pl->pow_ns = now;
+		if (kind == PILE_EXECS && since && !storm_of(d, t, e->parent) &&
+		    det_spawn_storm(&d->c, pl->pow, now - since, pl->held)) {
+			raise_storm(d, t, e->parent, pl, slot, now - since, now, fn, ctx);
+			return;
+		}
+	}
+	slow = pl->half_ns && now >= pl->half_ns + d->c.leak_min_span_ns;
+	if (pl->live < d->c.leak_min || pl->live < 2 * pp->leak_reported ||
+	    (!slow && pl->live < 8 * d->c.leak_min))
+		return;
+	pp->leak_reported = pl->live;
+	pile_verdict(d, t, e->parent, DET_PROCESS_LEAK, pl->live,
+		     growth_per_minute(pl->live - d->c.leak_min / 2, pl->half_ns, now), slot, now,
+		     fn, ctx);
+}
+
+/*
+ * The second look, by kin: only where kin and program disagree about the
+ * nearest copy above slot (the exec of a copied binary, of a script moved
+ * elsewhere, of new -c text).  A fork without exec runs its parent's
+ * program either way, and the first look judged that.
+ */
+static void look_at_kin(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
+			det_verdict_fn fn, void *ctx)
+{
+	if (copy_ancestor(t, slot, PT_NONE, true, d->c.window_ns) ==
+	    copy_ancestor(t, slot, PT_NONE, false, 0))
+		return;
+	d->by_kin = true;
+	look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx);
+	d->by_kin = false;
+}
+
+static void on_process_fork(struct detector *d, const struct proctable *t, int32_t child,
+			    const struct ft_fork *f, det_verdict_fn fn, void *ctx)
+{
+	int32_t parent = pt_get(t, child)->parent;
+	struct det_proc *pp = proc_state(d, t, parent), *cp = proc_state(d, t, child);
+	uint64_t now = f->h.ts_ns;
+	struct det_alert *a;
+
+	if (!pp || !cp)
+		return;
+	/* the parent forks: no idle child of its own parent; the child is one */
+	pile_remove(d, t, parent);
+	pile_add(d, t, child, PILE_FORKS, now, fn, ctx);
+	d->forks++;
+	if (!pp->nforks++)
+		pp->first_fork_ns = now;
+	pp->last_fork_ns = now;
+	if (f->parent_threads > 1)
+		pp->mt_fork = true;
+	a = alert_of(d, pp);
+	/*
+	 * A storm's job that forks is no idle job.  While an action holds the
+	 * storm, what it forks is a member like it (the kernel stops it too);
+	 * otherwise it leaves the storm, and what it starts is looked at as
+	 * any tree (a storm nobody acts on must not hide a bomb below it).
+	 */
+	if (a && a->pattern == DET_SPAWN_STORM &&
+	    !(d->pinned && d->pinned(d->pin_ctx, alert_id(d, a)))) {
+		pp->alert = 0;
+		pp->flagged = false;
+		member_changed(d, t, a, now, fn, ctx);
+		a = NULL;
+	}
+	if (a) { /* membership is inherited at fork */
+		a->last_active_ns = now;
+		cp->alert = pp->alert;
+		cp->flagged = true;
+		/* the peak between two counts: births since the last one (a
+		 * statistic only; decisions use counts) */
+		if (++a->forks_since_count > a->exits_since_count &&
+		    a->live + a->forks_since_count - a->exits_since_count > a->peak)
+			a->peak = a->live + a->forks_since_count - a->exits_since_count;
+		/* it may have doubled since the last count: look again */
+		if (a->forks_since_count >= a->live)
+			member_changed(d, t, a, now, fn, ctx);
+		return;
+	}
+	if (!look_at_copies(d, t, child, LOOK_NEW_COPY, now, fn, ctx))
+		look_at_kin(d, t, child, now, fn, ctx);
+}
+
+static void on_exec(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
+		    det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *pp = proc_state(d, t, e->parent);
+
+	/* its parent starts other programs: its fresh forks will exec too */
+	if (pp && !same_program(e, pt_get(t, e->parent), false))
+		pp->spawner = true;
+	pile_remove(d, t, slot);
+	if (!storm_join(d, t, slot, now, fn, ctx))
+		pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
+	if (!proc_state(d, t, slot)->alert &&
+	    !look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx))
+		look_at_kin(d, t, slot, now, fn, ctx);
+}
+
+static void on_thread_start(struct detector *d, const struct proctable *t, int32_t slot,
+			    const struct ft_fork *f, det_verdict_fn fn, void *ctx)
+{
+	struct det_proc *p = proc_state(d, t, slot);
+	uint32_t n = f->parent_threads, level = 0, need = 0;
+	struct det_verdict v;
+	struct det_alert *a;
+
+	if (!p || n < 16)
+		return;
+	/* the first record at or above each power of two marks that milestone */
+	while (level + 1 < DET_THREAD_LEVELS && (16u << (level + 1)) <= n)
+		level++;
+	if (!p->thr_ns[level])
+		p->thr_ns[level] = f->h.ts_ns;
+	while ((16u << need) < d->c.thread_min && need + 1 < DET_THREAD_LEVELS)
+		need++;
+	if (level < need || p->thr_reported || p->alert)
+		return;
+	/* every doubling from 16 up to thread_min came fast */
+	for (uint32_t k = 1; k <= need; k++)
+		if (!p->thr_ns[k - 1] || !p->thr_ns[k] ||
+		    p->thr_ns[k] - p->thr_ns[k - 1] > d->c.thread_doubling_ns)
+			return;
+	p->thr_reported = true;
+	/* a tree of one process (and what it forks from now on): actionable.
+	 * Only the process is tagged: its children from before the verdict
+	 * are not what exploded (a daemon's shims and containers) */
+	a = new_alert(d, t, DET_THREAD_EXPLOSION, pt_get(t, slot), 1, f->h.ts_ns, fn, ctx);
+	if (!a)
+		return;
+	p->alert = alert_id(d, a);
+	p->flagged = true;
+	base_verdict(&v, DET_ALERT, DET_THREAD_EXPLOSION, f->h.ts_ns, t, slot);
+	v.tasks = 1;
+	v.threads = n;
+	v.seq = 1;
+	v.tree = alert_id(d, a);
+	v.peak_tasks = 1;
+	v.doubling_ms = (double)(p->thr_ns[need] - p->thr_ns[need - 1]) / 1e6;
+	snprintf(v.evidence, sizeof(v.evidence),
+		 "threads doubled from 16 to %u, each doubling within %.0f ms", n,
+		 (double)d->c.thread_doubling_ns / 1e6);
+	fn(ctx, &v);
+}
+
+/*
+ * Did a child fail on its own?  An exit code, or a signal a program raises
+ * against itself (a crash, an abort, a limit).  SIGTERM, SIGKILL, SIGINT,
+ * SIGHUP and the like come from someone else: a pool shutting its workers
+ * down, a test terminating what it started, are no restarts.
+ */
+static bool crashed(uint32_t status)
+{
+	switch (status & 0x7f) {
+	case 0:
+		return status != 0;
+	case 4: case 5: case 6: case 7: case 8: case 11: case 24: case 25: case 31:
+		return true; /* SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGSEGV SIGXCPU SIGXFSZ SIGSYS */
+	default:
+		return false;
+	}
+}
+
+/* What a restart restarts: the program with its arguments, as given. */
+static uint64_t restart_identity(const struct pt_entry *e)
+{
+	uint64_t h = e->prog.hash ^ 0xcbf29ce484222325ull;
+
+	for (const char *c = e->cmdline; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 0x100000001b3ull;
+	}
+	return h ? h : 1;
+}
+
+/* A child exited: a parent re-spawning one program that fails at once? */
+static void on_process_exit(struct detector *d, const struct proctable *t, int32_t slot,
+			    const struct ft_exit *x, det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *p, *cp = proc_state(d, t, slot);
+	struct det_alert *a = alert_of(d, cp);
+	struct det_verdict v;
+	bool failed, same;
+
+	pile_remove(d, t, slot);
+	/* a flagged tree's members die by forktrace's hand: no leak of theirs */
+	if (cp && !cp->flagged)
+		zombie_exit(d, t, slot, x, fn, ctx);
+	if (a) {
+		a->exits_since_count++;
+		member_changed(d, t, a, x->h.ts_ns, fn, ctx);
+	}
+	/* forktrace's own kills (members of flagged trees) are no evidence */
+	if (cp->flagged || !e->born_ns || e->parent == PT_NONE || !(p = proc_state(d, t, e->parent)))
+		return;
+	failed = crashed(x->exit_code) && x->h.ts_ns - e->born_ns <= d->c.restart_max_life_ns;
+	/* one command restarted, not a runner running different tests, nor a
+	 * test script running one program on many inputs */
+	same = p->fail_run && restart_identity(e) == p->fail_prog &&
+	       x->h.ts_ns <= p->fail_first_ns + d->c.restart_window_ns;
+	/*
+	 * Other children (the watchdog's own sleep, say) neither count nor
+	 * reset the run; the restarted program surviving does.
+	 */
+	if (!failed) {
+		if (same)
+			p->fail_run = p->restart_reported = 0;
+		return;
+	}
+	if (!same) {
+		p->fail_run = p->restart_reported = 0;
+		p->fail_first_ns = x->h.ts_ns;
+		p->fail_prog = restart_identity(e);
+	}
+	p->fail_run++;
+	/* report at restart_min failures, then at each doubling */
+	if (p->fail_run < d->c.restart_min || p->fail_run < 2 * p->restart_reported)
+		return;
+	/* one alert per parent; later runs and growth are updates */
+	base_verdict(&v, p->restart_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_RESTART_LOOP,
+		     x->h.ts_ns, t, e->parent);
+	v.seq = ++p->restart_seq;
+	p->restart_reported = p->fail_run;
+	v.restarts = p->fail_run;
+	v.child = e->key.tgid;
+	v.births_per_s =
+	    (double)p->fail_run * 1e9 / (double)(x->h.ts_ns - p->fail_first_ns + 1000000);
+	snprintf(v.evidence, sizeof(v.evidence),
+		 "%u children '%.16s' of one program died within %.0f ms each (last: %s %u)",
+		 p->fail_run, e->comm, (double)d->c.restart_max_life_ns / 1e6,
+		 (x->exit_code & 0x7f) ? "signal" : "exit code",
+		 (x->exit_code & 0x7f) ? x->exit_code & 0x7f : (x->exit_code >> 8) & 0xff);
+	fn(ctx, &v);
+}
+
+/* The highest copy above slot: where a tree's findings are counted. */
+static int32_t copy_top(const struct proctable *t, int32_t slot)
+{
+	int32_t top = slot;
+
+	for (int n = 0, a = copy_ancestor(t, slot, PT_NONE, false, 0);
+	     a != PT_NONE && n < DET_CLIMB_MAX; a = copy_ancestor(t, a, PT_NONE, false, 0), n++)
+		top = a;
+	return top;
+}
+
+/*
+ * The flagged tree (an alert's) in slot's cgroup, else in its uid unless
+ * that is root's, with the most live tasks: the likeliest user of the limit
+ * slot's fork hit.  A pod's pids.max counts its own cgroup; RLIMIT_NPROC
+ * counts a uid across pods, but never root's (uid 0 is shared by every
+ * root container, and RLIMIT_NPROC does not apply to it).
+ */
+static struct det_alert *culprit_of(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	const struct pt_entry *ce = pt_get(t, slot);
+	struct det_alert *best = NULL;
+	bool best_cg = false;
+
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
+		struct det_alert *a = &d->alerts[i];
+		int32_t r;
+		const struct pt_entry *re;
+		bool cg;
+
+		if (!a->used || a->pattern == DET_THREAD_EXPLOSION)
+			continue;
+		r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+		re = pt_get(t, r);
+		if (!re)
+			continue;
+		cg = re->cgroup_id && re->cgroup_id == ce->cgroup_id;
+		if (!cg && (re->uid != ce->uid || !ce->uid))
+			continue;
+		if (!best || (cg && !best_cg) || (cg == best_cg && a->live > best->live)) {
+			best = a;
+			best_cg = cg;
+		}
+	}
+	return best;
+}
+
+/*
+ * The kernel refused slot's fork(s): counted at the refused tree (the
+ * flagged tree slot is in, else the highest copy of its program above
+ * it), reported at the first refusal and at each doubling of the count,
+ * with who used the limit up.
+ */
+static void on_fork_refused(struct detector *d, const struct proctable *t, int32_t slot,
+			    const struct ft_fork_fail *f, det_verdict_fn fn, void *ctx)
+{
+	struct det_proc *tp;
+	struct det_alert *own, *culprit;
+	const struct pt_entry *ce = pt_get(t, slot);
+	struct det_verdict v;
+	int32_t top;
+	size_t off;
+
+	/*
+	 * Refusals are no evidence of growth: a tree stalled at a limit a
+	 * neighbour used up (pid_max, a shared RLIMIT_NPROC, a pids.max others
+	 * filled) must not look any more like a runaway for it.  They are
+	 * reported, and blamed on a flagged tree, never counted as forks.
+	 * Unless the tree itself holds the pids.max that refused it: then a
+	 * copy that keeps forking is a generation denied (count_denied).
+	 */
+	own = alert_of(d, proc_state(d, t, slot));
+	/* a refusal by another limit says nothing of the cap: it keeps the
+	 * last one (a slot freed between the refusal and the kernel's read
+	 * of the counter makes a record say 0) */
+	if (f->pids_limit && f->syscall != FT_CALL_VFORK) {
+		proc_state(d, t, slot)->own_refused_ns = f->h.ts_ns;
+		proc_state(d, t, slot)->own_refused_limit = f->pids_limit;
+		if (!own && look_at_copies(d, t, slot, LOOK_REFUSED, f->h.ts_ns, fn, ctx))
+			own = alert_of(d, proc_state(d, t, slot));
+	}
+	top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
+		  : copy_top(t, slot);
+	if (top == PT_NONE)
+		top = slot;
+	tp = proc_state(d, t, top);
+	tp->refused += f->count;
+	if (tp->refused < 2 * tp->refused_reported)
+		return;
+	tp->refused_reported = tp->refused;
+	base_verdict(&v, tp->refused_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_FORKS_REFUSED,
+		     f->h.ts_ns, t, top);
+	v.seq = ++tp->refused_seq;
+	v.err = f->err;
+	v.refused = tp->refused;
+	v.child = ce->key.tgid;
+	culprit = culprit_of(d, t, slot);
+	off = (size_t)snprintf(v.evidence, sizeof(v.evidence),
+			       "%llu forks refused in this tree (errno %d, last by %u '%.16s'); ",
+			       (unsigned long long)tp->refused, -f->err, ce->key.tgid, ce->comm);
+	if (culprit) {
+		v.culprit = culprit->root.tgid;
+		v.culprit_comm = culprit->comm;
+		v.culprit_tree = alert_id(d, culprit);
+		v.culprit_tasks = culprit->live;
+		snprintf(v.evidence + off, sizeof(v.evidence) - off,
+			 "the limit went to flagged tree %u, %s %u '%.16s', %u live tasks%s",
+			 v.culprit_tree, det_pattern_name(culprit->pattern), v.culprit,
+			 culprit->comm, culprit->live, culprit == own ? " (itself)" : "");
+	} else {
+		v.culprit_comm = "";
+		snprintf(v.evidence + off, sizeof(v.evidence) - off,
+			 "no flagged tree in its cgroup or uid to blame");
+	}
+	fn(ctx, &v);
+}
+
+/*
+ * fork_while_threaded: decided once the child had exec_grace to exec.  One
+ * finding per tree of copies of one program, counted at its highest copy,
+ * with an update at each doubling of the count.
+ */
+static void resolve_pending(struct detector *d, const struct proctable *t, uint64_t now, bool all,
+			    det_verdict_fn fn, void *ctx)
+{
+	while (d->pend_len) {
+		struct pending_fork *pf = &d->pending[d->pend_head];
+		int32_t c, p, top;
+		const struct pt_entry *ce;
+		struct det_proc *ps, *agg;
+		struct det_verdict v;
+
+		if (!all && pf->ts + d->c.exec_grace_ns > now)
+			break;
+		d->pend_head = (d->pend_head + 1) % DET_PENDING;
+		d->pend_len--;
+		c = pt_find(t, pf->child.tgid, pf->child.start_ticks * FT_NS_PER_TICK);
+		ce = pt_get(t, c);
+		if (ce && ce->exec_seen)
+			continue; /* fork+exec: the safe use */
+		p = pt_find(t, pf->parent.tgid, pf->parent.start_ticks * FT_NS_PER_TICK);
+		ps = proc_state(d, t, p);
+		if (!ps || ps->fwt_reported_self)
+			continue;
+		ps->fwt_reported_self = true;
+		top = copy_top(t, p);
+		agg = proc_state(d, t, top);
+		if (++agg->fwt_count < 2 * agg->fwt_reported)
+			continue;
+		base_verdict(&v, DET_FINDING, DET_FORK_WHILE_THREADED, pf->ts, t, p);
+		v.seq = agg->fwt_reported ? 2 : 1;
+		v.kind = DET_FINDING;
+		agg->fwt_reported = agg->fwt_count;
+		v.count = agg->fwt_count;
+		v.threads = pf->threads;
+		v.child = pf->child.tgid;
+		snprintf(v.evidence, sizeof(v.evidence),
+			 "forked child %u while running %u threads; the child did not exec "
+			 "within %.0f ms (locks held by other threads stay locked in it); "
+			 "%u processes of this tree (under %u) did so",
+			 pf->child.tgid, pf->threads, (double)d->c.exec_grace_ns / 1e6,
+			 agg->fwt_count, pt_get(t, top)->key.tgid);
+		fn(ctx, &v);
+	}
+}
+
+void det_feed(struct detector *d, const struct proctable *t, const union ft_record *rec,
+	      int32_t slot, det_verdict_fn fn, void *ctx)
+{
+	const struct ft_header *h = &rec->h;
+	struct det_alert *a;
+
+	if (h->ts_ns) {
+		resolve_pending(d, t, h->ts_ns, false, fn, ctx);
+		if (d->dirty_alerts)
+			recount_due(d, t, h->ts_ns, fn, ctx);
+	}
+	if (h->type == FT_EV_ACTION) {
+		/* signalled in the kernel (a flagged tree's fork, or the guard):
+		 * the deaths of the child and its forker are forktrace's doing,
+		 * no evidence of anything */
+		struct det_proc *c = proc_state(d, t, pt_find(t, h->tgid, h->start_ns));
+		struct det_proc *f = proc_state(d, t, pt_find_live_pid(t, h->ppid));
+
+		if (c)
+			c->flagged = true;
+		if (f)
+			f->flagged = true;
+		return;
+	}
+	if (h->type == FT_EV_REAP) {
+		on_reap(d, t, slot, h); /* its subject may be gone from the table */
+		return;
+	}
+	if (h->type == FT_EV_LOST) {
+		if (rec->lost.lost_type == FT_EV_REAP || rec->lost.lost_type == FT_EV_EXIT)
+			zombies_forget(d);
+		return;
+	}
+	if (slot == PT_NONE || !pt_get(t, slot))
+		return;
+	switch (h->type) {
+	case FT_EV_FORK_FAIL:
+		on_fork_refused(d, t, slot, &rec->fork_fail, fn, ctx);
+		break;
+	case FT_EV_FORK:
+		if (h->flags & FT_F_THREAD) {
+			on_thread_start(d, t, slot, &rec->fork, fn, ctx);
+			break;
+		}
+		/* a vfork or posix_spawn child copies no memory, and no lock
+		 * another thread held: no fork_while_threaded */
+		if (rec->fork.parent_threads > 1 && !(h->flags & FT_F_SHARED_VM) &&
+		    pt_get(t, slot)->parent != PT_NONE) {
+			struct pending_fork *pf;
+
+			if (d->pend_len == DET_PENDING) {
+				d->pend_dropped++;
+			} else {
+				pf = &d->pending[(d->pend_head + d->pend_len++) % DET_PENDING];
+				pf->child = pt_get(t, slot)->key;
+				pf->parent = pt_get(t, pt_get(t, slot)->parent)->key;
+				pf->threads = rec->fork.parent_threads;
+				pf->ts = h->ts_ns;
+			}
+		}
+		on_process_fork(d, t, slot, &rec->fork, fn, ctx);
+		break;
+	case FT_EV_EXEC:
+		on_exec(d, t, slot, h->ts_ns, fn, ctx);
+		break;
+	case FT_EV_EXIT:
+		if (!(h->flags & FT_F_THREAD))
+			on_process_exit(d, t, slot, &rec->exit, fn, ctx);
+		break;
+	case FT_EV_GONE:
+		/* gone from /proc: exited (its exit lost) and reaped */
+		pile_remove(d, t, slot);
+		reaped(d, t, slot, pt_get(t, slot)->parent);
+		a = alert_of(d, proc_state(d, t, slot));
+		if (a) {
+			a->exits_since_count++;
+			member_changed(d, t, a, h->ts_ns, fn, ctx);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+void det_finish(struct detector *d, const struct proctable *t, uint64_t now, det_verdict_fn fn,
+		void *ctx)
+{
+	resolve_pending(d, t, now, true, fn, ctx);
+	for (uint32_t i = 0; i < DET_MAX_ALERTS && d->dirty_alerts; i++)
+		if (d->alerts[i].used && d->alerts[i].dirty)
+			recount(d, t, &d->alerts[i], now, fn, ctx);
+}
+
+void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim, uint64_t now,
+		  struct det_oom_tree *out)
+{
+	struct det_proc *p = proc_state(d, t, victim);
+	struct det_alert *a = alert_of(d, p);
+	struct profile pr;
+	int32_t top = victim;
+
+	memset(out, 0, sizeof(*out));
+	if (!p)
+		return;
+	out->known = true;
+	if (a) {
+		out->flagged = true;
+		out->pattern = a->pattern;
+		out->root = a->root.tgid;
+		out->root_comm = a->comm;
+		out->tasks = a->live;
+		out->growing = true;
+		out->doubling_ms = -1;
+		return;
+	}
+	/* the tree the victim grew in: its highest recently-forking ancestor */
+	for (int32_t x = pt_get(t, victim)->parent, n = 0; x != PT_NONE && n < DET_CLIMB_MAX;
+	     x = pt_get(t, x)->parent, n++) {
+		if (pt_get(t, x)->key.tgid == 1 || !forked_recently(d, t, x, now))
+			break;
+		top = x;
+	}
+	profile(d, t, top, now, &pr);
+	out->root = pt_get(t, top)->key.tgid;
+	out->root_comm = pt_get(t, top)->comm;
+	out->tasks = pr.live;
+	out->births_per_s = pr.births_per_s;
+	out->doubling_ms = pr.doubling_ms;
+	out->growing = pr.births_window > 0 && pr.doubling_ms >= 0 &&
+		       pr.doubling_ms * 1e6 <= (double)d->c.max_doubling_ns;
+}
+
+uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns)
+{
+	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
+		const struct det_alert *a = &d->alerts[i];
+
+		if (a->used && a->root.tgid == pid && a->root.start_ticks == pt_ticks(start_ns))
+			return i + 1;
+	}
+	return 0;
+}
+
+bool det_tree_rooted_at(const struct detector *d, uint32_t tree, uint32_t pid, uint64_t start_ns)
+{
+	const struct det_alert *a = tree && tree <= DET_MAX_ALERTS ? &d->alerts[tree - 1] : NULL;
+
+	return a && a->used && a->root.tgid == pid && a->root.start_ticks == pt_ticks(start_ns);
+}
+
+bool det_tree_lasting(const struct detector *d, uint32_t tree)
+{
+	const struct det_alert *a = tree && tree <= DET_MAX_ALERTS ? &d->alerts[tree - 1] : NULL;
+
+	return a && a->used && a->pattern == DET_SPAWN_STORM;
+}
+
+uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	const struct det_proc *p = proc_state(d, t, slot);
+
+	return alert_of(d, p) ? p->alert : 0;
+}
+
+uint32_t det_flag_tree(struct detector *d, const struct proctable *t, int32_t root, uint64_t now,
+		       det_verdict_fn fn, void *ctx)
+{
+	const struct pt_entry *re = pt_get(t, root);
+	struct det_verdict v;
+	struct det_alert *a;
+	struct profile pr;
+	enum det_pattern p;
+	char words[sizeof(v.evidence)];
+	uint32_t id;
+
+	if (!re)
+		return 0;
+	id = det_tree_id(d, re->key.tgid, re->start_ns);
+	if (id)
+		return id;
+	profile(d, t, root, now, &pr);
+	p = name_runaway(&pr);
+	a = new_alert(d, t, p, re, pr.live, now, fn, ctx);
+	if (!a)
+		return 0;
+	id = alert_id(d, a);
+	tag_subtree(d, t, root, (uint16_t)id);
+	base_verdict(&v, DET_ALERT, p, now, t, root);
+	fill_tree_verdict(&v, &pr);
+	tree_evidence(&v, &pr, p);
+	memcpy(words, v.evidence, sizeof(words));
+	/* truncation keeps the start, which says who flagged it */
+	snprintf(v.evidence, sizeof(v.evidence), "flagged by the operator; %.480s", words);
+	v.by_operator = true;
+	v.seq = 1;
+	v.tree = id;
+	v.peak_tasks = a->peak;
+	fn(ctx, &v);
+	return id;
+}
+
+#define TOP_TREE_MIN_LIVE 4
+/* listed while it forked within this many windows: a tree whose copies
+ * fork once a window stays on the screen between its rounds */
+#define TOP_TREE_WINDOWS 2
+
+static int by_growth(const void *a, const void *b)
+{
+	const struct det_tree_info *x = a, *y = b;
+
+	if (x->flagged != y->flagged)
+		return x->flagged ? -1 : 1;
+	if (x->births_per_s != y->births_per_s)
+		return x->births_per_s > y->births_per_s ? -1 : 1;
+	return x->live > y->live ? -1 : x->live < y->live;
+}
+
+uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t now,
+		       struct det_tree_info *out, uint32_t max)
+{
+	uint64_t recent = TOP_TREE_WINDOWS * d->c.window_ns;
+	struct det_tree_info worst;
+	struct profile pr;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < DET_MAX_ALERTS && n < max; i++) {
+		const struct det_alert *a = &d->alerts[i];
+		int32_t slot = a->used ? pt_find(t, a->root.tgid, a->root_start_ns) : PT_NONE;
+
+		if (slot == PT_NONE)
+			continue;
+		out[n] = (struct det_tree_info){
+			.root = a->root.tgid,
+			.root_start_ns = a->root_start_ns,
+			.root_slot = slot,
+			.root_comm = a->comm,
+			.live = a->live,
+			.doubling_ms = -1,
+			.flagged = true,
+			.pattern = a->pattern,
+			.tree = alert_id(d, a),
+		};
+		if (pt_get(t, slot)->state == PT_ALIVE) {
+			profile(d, t, slot, now, &pr);
+			out[n].births_per_s = pr.births_per_s;
+			out[n].doubling_ms = pr.births_window ? pr.doubling_ms : -1;
+			out[n].generations = pr.ngen;
+		}
+		n++;
+	}
+	/*
+	 * Unflagged trees: the top of each chain of recently forking copies of
+	 * one program (through exited ones: a shell bomb's forkers die), its
+	 * root then chosen as an alert's would be, so that a launcher (a
+	 * supervisor, a shell) is not what the live view acts on.
+	 */
+	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+		const struct pt_entry *e = pt_get(t, i), *pe = pt_get(t, e->parent);
+		int32_t chain[DET_CLIMB_MAX], root;
+		uint32_t len = 0;
+		bool listed = false;
+
+		if (e->key.tgid <= 1 || e->kthread || interactive(e) ||
+		    !forked_within(d, t, i, now, recent) ||
+		    (pe && pe->key.tgid > 1 && !interactive(pe) && same_program(e, pe, false) &&
+		     (pe->state == PT_DEAD || forked_within(d, t, e->parent, now, recent))) ||
+		    alert_of(d, proc_state(d, t, i)))
+			continue;
+		profile(d, t, i, now, &pr);
+		if (pr.live < TOP_TREE_MIN_LIVE)
+			continue;
+		/* down the copies that hold the most live copies */
+		for (int32_t x = i; x != PT_NONE && len < DET_CLIMB_MAX;) {
+			int32_t best = PT_NONE;
+
+			chain[len++] = x;
+			for (int32_t c = pt_get(t, x)->first_child; c != PT_NONE;
+			     c = pt_get(t, c)->next_sibling)
+				if (d->is_copy[c] && d->sub_live[c] &&
+				    (best == PT_NONE || d->sub_live[c] > d->sub_live[best]))
+					best = c;
+			x = best;
+		}
+		/* "still forking" as raise_alert judges it: two doublings, or the window */
+		root = choose_root(d, t, chain, len,
+				   doublings_ns(pr.doubling_ms, 2) > d->c.window_ns
+				       ? doublings_ns(pr.doubling_ms, 2)
+				       : d->c.window_ns,
+				   now);
+		for (uint32_t k = 0; k < n && !listed; k++)
+			listed = out[k].root_slot == root;
+		if (root == PT_NONE || listed)
+			continue;
+		if (root != i)
+			profile(d, t, root, now, &pr);
+		/* a shell running one command at a time is no tree to watch */
+		if (pr.live < TOP_TREE_MIN_LIVE)
+			continue;
+		e = pt_get(t, root);
+		worst = (struct det_tree_info){
+			.root = e->key.tgid,
+			.root_start_ns = e->start_ns,
+			.root_slot = root,
+			.root_comm = e->comm,
+			.live = pr.live,
+			.births_per_s = pr.births_per_s,
+			.doubling_ms = pr.births_window ? pr.doubling_ms : -1,
+			.generations = pr.ngen,
+		};
+		if (n < max) {
+			out[n++] = worst;
+		} else if (max && by_growth(&worst, &out[max - 1]) < 0) {
+			out[max - 1] = worst;
+		} else {
+			continue;
+		}
+		qsort(out, n, sizeof(*out), by_growth);
+	}
+	/* a tree holding another listed one is its launcher: the inner one
+	 * is what grows (make -j running a bomb lists the bomb) */
+	for (uint32_t a = 0; a < n;) {
+		bool outer = false;
+
+		for (uint32_t b = 0; b < n && !outer && !out[a].flagged; b++)
+			outer = b != a && pt_is_descendant(t, out[b].root_slot, out[a].root_slot);
+		if (outer)
+			memmove(&out[a], &out[a + 1], (--n - a) * sizeof(*out));
+		else
+			a++;
+	}
+	return n;
+}
+
+void det_get_drops(const struct detector *d, struct det_drops *out)
+{
+	out->pending = d->pend_dropped;
+	out->alerts = d->alerts_dropped;
+	out->retired = d->alerts_retired;
+}
+
+void det_get_work(const struct detector *d, struct det_work *out)
+{
+	out->profiles = d->profiles;
+	out->nodes = d->profiled_nodes;
+}

@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "forktrace.skel.h"
+#include "live/procfs.h"
+#include "live/source_live.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+struct live_source {
+	struct forktrace_bpf *skel;
+	/* the refused-fork programs (loaded where this kernel has their
+	 * tracepoints) and their links while attached (live_trace_refusals) */
+	struct bpf_program *fail_progs[FT_CALL_MAX];
+	struct bpf_link *fail_links[FT_CALL_MAX];
+	struct ring_buffer *rb;
+	int ncpus;
+	ft_record_fn fn;
+	void *fn_ctx;
+	uint64_t bad_records;
+	uint64_t probe_records; /* --noop=record */
+};
+
+/* Effective CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (5.8+). */
+static bool have_bpf_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+	eff = data[0].effective | ((uint64_t)data[1].effective << 32);
+	if (eff & (1ull << CAP_SYS_ADMIN))
+		return true;
+	return (eff & (1ull << CAP_BPF)) && (eff & (1ull << CAP_PERFMON));
+}
+
+/*
+ * Number of arguments a tracepoint passes to BPF, from its
+ * btf_trace_<name> typedef (a pointer to a prototype whose first parameter
+ * is the tracepoint's private data).  -1 if the kernel has no such typedef.
+ */
+static int tracepoint_nargs(const struct btf *btf, const char *tp)
+{
+	char name[128];
+	const struct btf_type *t;
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, id);
+	t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer */
+	t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+	if (!t || !btf_is_func_proto(t))
+		return -1;
+	return btf_vlen(t) - 1;
+}
+
+static bool classic_tracepoint_exists(const char *category, const char *name)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[256];
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+			snprintf(path, sizeof(path), "%s/events/%s/%s/id", roots[i], category,
+				 name);
+			if (access(path, R_OK) == 0)
+				return true;
+		}
+		/* libbpf needs tracefs for classic attach; many hosts leave it unmounted */
+		if (pass == 0 && mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+			break;
+	}
+	return false;
+}
+
+static void set_mode(struct ft_run_info *info, enum ft_hook hook, const char *mode)
+{
+	snprintf(info->attach[hook], sizeof(info->attach[hook]), "%s", mode);
+}
+
+/* Fill one of the never-signal maps; -1 with the map named in err. */
+static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint32_t n, char *err,
+		    size_t errlen)
+{
+	__u8 one = 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		int ret = bpf_map__update_elem(map, (const char *)keys + i * key_size, key_size,
+					       &one, sizeof(one), BPF_ANY);
+
+		if (ret) {
+			snprintf(err, errlen, "cannot fill BPF map %s: %s", bpf_map__name(map),
+				 strerror(-ret));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_safety(struct forktrace_bpf *skel, const struct live_safety_rules *s, char *err,
+		       size_t errlen)
+{
+	if (fill_map(skel->maps.protected_ids, s->protect, sizeof(s->protect[0]), s->nprotect, err,
+		     errlen) ||
+	    fill_map(skel->maps.allow_exes, s->exes, sizeof(s->exes[0]), s->nexes, err, errlen) ||
+	    fill_map(skel->maps.allow_uids, s->uids, sizeof(s->uids[0]), s->nuids, err, errlen) ||
+	    fill_map(skel->maps.allow_cgroups, s->cgroups, sizeof(s->cgroups[0]), s->ncgroups, err,
+		     errlen) ||
+	    fill_map(skel->maps.allow_units, s->units, sizeof(s->units[0]), s->nunits, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int on_ring_record(void *ctx, void *data, size_t size)
+{
+	struct live_source *s = ctx;
+	union ft_record rec;
+
+	switch (ft_record_decode(data, size, &rec)) {
+	case 1:
+		return s->fn(s->fn_ctx, &rec);
+	case 0:
+		s->probe_records++;
+		return 0;
+	default:
+		s->bad_records++; /* a BPF/loader mismatch: never expected */
+		return 0;
+	}
+}
+
+static int load(struct live_source *s, const struct live_opts *o, const struct btf *btf,
+		bool use_btf, struct ft_run_info *info, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	struct forktrace_bpf *skel;
+	int exit_args = tracepoint_nargs(btf, "sched_process_exit");
+	int oom_args = tracepoint_nargs(btf, "mark_victim");
+	const char *sched_mode = use_btf ? "tp_btf" : "raw_tp";
+	const char *oom_mode = "none";
+	int ret;
+
+	skel = forktrace_bpf__open_opts(&open_opts);
+	if (!skel) {
+		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
+		return -1;
+	}
+	skel->rodata->emit_threads = o->threads;
+	skel->rodata->exit_has_group_dead = exit_args >= 2;
+	skel->rodata->filter_cgroup_id = o->cgroup.id;
+	skel->rodata->filter_cgroup_subsys = o->cgroup.subsys;
+	skel->rodata->page_kb = (uint32_t)(sysconf(_SC_PAGESIZE) / 1024);
+	skel->rodata->wakeup_bytes = o->wakeup_bytes;
+	skel->rodata->enforce = o->enforce;
+	skel->rodata->guard_forks = o->guard_forks;
+	skel->rodata->guard_window_ns = o->guard_window_ns;
+	skel->rodata->guard_sig = o->guard_sig;
+	skel->rodata->noop = o->noop;
+	if (o->safety) {
+		skel->rodata->check_cgroup_rules = o->safety->ncgroups > 0;
+		skel->rodata->check_unit_rules = o->safety->nunits > 0;
+		for (int i = 0; i < FT_GUARD_MAX_V1; i++)
+			skel->rodata->rule_v1_subsys[i] = o->safety->v1_subsys[i];
+	}
+	if (o->members_max &&
+	    (ret = bpf_map__set_max_entries(skel->maps.members, o->members_max))) {
+		snprintf(err, errlen, "members map size %u rejected: %s", o->members_max,
+			 strerror(-ret));
+		goto fail;
+	}
+	/*
+	 * Observing never reads or writes the containment maps (every use is
+	 * behind the enforce rodata flag): one entry each, not the megabytes
+	 * of a preallocated 65,536-entry hash.
+	 */
+	if (!o->enforce) {
+		struct bpf_map *unused[] = { skel->maps.members, skel->maps.guard_of,
+					     skel->maps.guard_counts };
+
+		for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
+			ret = bpf_map__set_max_entries(unused[i], 1);
+			if (ret) {
+				snprintf(err, errlen, "map %s: size rejected: %s",
+					 bpf_map__name(unused[i]), strerror(-ret));
+				goto fail;
+			}
+		}
+	}
+	ret = bpf_map__set_max_entries(skel->maps.events, o->ring_bytes);
+	if (ret) {
+		snprintf(err, errlen, "ring buffer size %u rejected: %s", o->ring_bytes,
+			 strerror(-ret));
+		goto fail;
+	}
+
+	bpf_program__set_autoload(skel->progs.fork_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.exec_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.exit_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.fork_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.exec_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.exit_raw, !use_btf);
+	/* reaps (zombies): sched_process_free has had one argument, the task,
+	 * for as long as BTF tracepoints exist */
+	bpf_program__set_autoload(skel->progs.free_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.free_raw, !use_btf);
+	/*
+	 * Refused forks: the syscall exit tracepoints need CONFIG_FTRACE_SYSCALLS
+	 * and tracefs, and an architecture has only the calls it has (arm64:
+	 * no fork or vfork).  Each one found is loaded; none found, and
+	 * forktrace runs without them.  None is attached here: while any
+	 * syscall tracepoint is, every syscall of every task takes the
+	 * kernel's slow path (docs/performance.md), so the caller decides
+	 * (live_trace_refusals, --refused-forks).
+	 */
+	{
+		static const char *const calls[FT_CALL_MAX] = {
+			[FT_CALL_CLONE] = "sys_exit_clone",
+			[FT_CALL_CLONE3] = "sys_exit_clone3",
+			[FT_CALL_FORK] = "sys_exit_fork",
+			[FT_CALL_VFORK] = "sys_exit_vfork",
+		};
+
+		s->fail_progs[FT_CALL_CLONE] = skel->progs.fail_clone;
+		s->fail_progs[FT_CALL_CLONE3] = skel->progs.fail_clone3;
+		s->fail_progs[FT_CALL_FORK] = skel->progs.fail_fork;
+		s->fail_progs[FT_CALL_VFORK] = skel->progs.fail_vfork;
+		for (int i = 0; i < FT_CALL_MAX; i++) {
+			bool found = classic_tracepoint_exists("syscalls", calls[i]);
+
+			bpf_program__set_autoload(s->fail_progs[i], found);
+			bpf_program__set_autoattach(s->fail_progs[i], false);
+			if (!found)
+				s->fail_progs[i] = NULL;
+		}
+	}
+
+	/* mark_victim: (task, uid) after 72ba14deb40a and its backports, (pid) before */
+	bpf_program__set_autoload(skel->progs.oom_task_btf, use_btf && oom_args == 2);
+	bpf_program__set_autoload(skel->progs.oom_pid_btf, use_btf && oom_args == 1);
+	if (use_btf && oom_args == 2)
+		oom_mode = "tp_btf";
+	else if (use_btf && oom_args == 1)
+		oom_mode = "tp_btf_pid";
+	else if (classic_tracepoint_exists("oom", "mark_victim"))
+		oom_mode = "tracepoint";
+	bpf_program__set_autoload(skel->progs.oom_classic, !strcmp(oom_mode, "tracepoint"));
+
+	ret = forktrace_bpf__load(skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot load BPF programs (%s attach): %s%s", sched_mode,
+			 strerror(-ret), " (run with -v for the verifier log)");
+		goto fail;
+	}
+	/* before attach: the first signalled fork already obeys the rules */
+	if (o->safety && load_safety(skel, o->safety, err, errlen))
+		goto fail;
+	ret = forktrace_bpf__attach(skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach BPF programs (%s): %s", sched_mode,
+			 strerror(-ret));
+		goto fail;
+	}
+	set_mode(info, FT_HOOK_FORK, sched_mode);
+	set_mode(info, FT_HOOK_EXEC, sched_mode);
+	set_mode(info, FT_HOOK_EXIT,
+		 exit_args >= 2 ? (use_btf ? "tp_btf+gd" : "raw_tp+gd") : sched_mode);
+	set_mode(info, FT_HOOK_OOM, oom_mode);
+	s->skel = skel;
+	return 0;
+fail:
+	forktrace_bpf__destroy(skel);
+	return -1;
+}
+
+int live_open(const struct live_opts *o, struct live_source **out, struct ft_run_info *info,
+	      char *err, size_t errlen)
+{
+	struct live_source *s = NULL;
+	struct btf *btf = NULL;
+	struct utsname uts;
+	struct timespec rt;
+	char first_err[256] = "";
+	bool try_btf, try_raw;
+
+	if (!have_bpf_privileges()) {
+		snprintf(
+		    err, errlen,
+		    "need root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs");
+		return -1;
+	}
+	if (o->btf_path)
+		btf = btf__parse(o->btf_path, NULL);
+	else
+		btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		snprintf(err, errlen,
+			 "kernel BTF not available (%s): CO-RE needs CONFIG_DEBUG_INFO_BTF",
+			 o->btf_path ? o->btf_path : "/sys/kernel/btf/vmlinux");
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	memset(info, 0, sizeof(*info));
+	/*
+	 * tp_btf needs the kernel to know the tracepoint's prototype
+	 * (btf_trace_* typedefs, 5.5+); raw_tp reads the same arguments
+	 * untyped and works from 4.17.
+	 */
+	try_btf =
+	    o->attach != LIVE_ATTACH_RAW_TP && tracepoint_nargs(btf, "sched_process_fork") == 2;
+	try_raw = o->attach != LIVE_ATTACH_TP_BTF;
+	if (o->attach == LIVE_ATTACH_TP_BTF && !try_btf) {
+		snprintf(err, errlen,
+			 "--attach tp_btf: this kernel's BTF has no tracepoint prototypes");
+		goto fail;
+	}
+	if (try_btf && load(s, o, btf, true, info, first_err, sizeof(first_err)) == 0)
+		goto loaded;
+	if (try_raw && load(s, o, btf, false, info, err, errlen) == 0)
+		goto loaded;
+	if (first_err[0] && !try_raw)
+		snprintf(err, errlen, "%s", first_err);
+	goto fail;
+loaded:
+	s->ncpus = libbpf_num_possible_cpus();
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_ring_record, s, NULL);
+	if (!s->rb || s->ncpus <= 0) {
+		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	if (uname(&uts) == 0) {
+		snprintf(info->kernel, sizeof(info->kernel), "%s", uts.release);
+		snprintf(info->host, sizeof(info->host), "%s", uts.nodename);
+	}
+	clock_gettime(CLOCK_REALTIME, &rt);
+	info->start_ns = procfs_boot_ns();
+	info->realtime_offset_ns =
+	    (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec - info->start_ns;
+	info->ring_bytes = o->ring_bytes;
+	info->page_kb = (uint32_t)(sysconf(_SC_PAGESIZE) / 1024);
+	btf__free(btf);
+	*out = s;
+	return 0;
+fail:
+	btf__free(btf);
+	live_close(s);
+	return -1;
+}
+
+int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx)
+{
+	int n = 0, m;
+
+	s->fn = fn;
+	s->fn_ctx = ctx;
+	if (timeout_ms)
+		n = ring_buffer__poll(s->rb, timeout_ms);
+	if (n < 0)
+		return n;
+	/*
+	 * Records submitted with BPF_RB_NO_WAKEUP never make epoll report the
+	 * ring ready, and ring_buffer__poll consumes only rings it reports:
+	 * consume explicitly, or a trickle below the wakeup threshold would
+	 * wait for the next burst (in a bomb stuck at its pids cap: forever).
+	 */
+	m = ring_buffer__consume(s->rb);
+	return m < 0 ? m : n + m;
+}
+
+int live_trace_refusals(struct live_source *s, bool on)
+{
+	int attached = 0;
+
+	for (int i = 0; i < FT_CALL_MAX; i++) {
+		if (!s->fail_progs[i])
+			continue;
+		if (on && !s->fail_links[i]) {
+			struct bpf_link *l = bpf_program__attach(s->fail_progs[i]);
+
+			if (!l)
+				return -1;
+			s->fail_links[i] = l;
+		} else if (!on && s->fail_links[i]) {
+			bpf_link__destroy(s->fail_links[i]);
+			s->fail_links[i] = NULL;
+		}
+		attached += s->fail_links[i] != NULL;
+	}
+	return attached;
+}
+
+int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX])
+{
+	uint64_t *percpu = calloc((size_t)s->ncpus, sizeof(*percpu));
+	int fd = bpf_map__fd(s->skel->maps.stats);
+
+	if (!percpu)
+		return -ENOMEM;
+	for (uint32_t slot = 0; slot < FT_STAT_MAX; slot++) {
+		stats[slot] = 0;
+		if (bpf_map_lookup_elem(fd, &slot, percpu))
+			continue;
+		for (int cpu = 0; cpu < s->ncpus; cpu++)
+			stats[slot] += percpu[cpu];
+	}
+	free(percpu);
+	return 0;
+}
+
+int live_probe_maps(void *ctx)
+{
+	struct live_source *s = ctx;
+	uint32_t slot = 0;
+	uint64_t *percpu = calloc((size_t)s->ncpus, sizeof(*percpu));
+	int ret;
+
+	if (!percpu)
+		return -ENOMEM;
+	ret = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stats), &slot, percpu) ? -errno : 0;
+	free(percpu);
+	return ret;
+}
+
+int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
+{
+	struct ft_member_key k = { .tgid = tgid, .start_ticks = start_ticks };
+
+	/* tree 0 marks a process user space spares (member_by_ancestry) */
+	return bpf_map__update_elem(s->skel->maps.members, &k, sizeof(k), &tree, sizeof(tree),
+				    BPF_ANY);
+}
+
+/* Drop a tree's members from the kernel map (its action is over). */
+static int forget_members(struct live_source *s, uint32_t tree)
+{
+	int fd = bpf_map__fd(s->skel->maps.members);
+	struct ft_member_key prev, next;
+	bool have_prev = false;
+	/* the kernel changes the map meanwhile (a key gone restarts the walk) */
+	uint64_t budget = 4ull * bpf_map__max_entries(s->skel->maps.members);
+	uint32_t v;
+	int ret = 0;
+
+	/* deleting next leaves prev's successor to be the one after it */
+	while (budget-- && !bpf_map_get_next_key(fd, have_prev ? &prev : NULL, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &v) && v == tree) {
+			if (bpf_map_delete_elem(fd, &next) && errno != ENOENT) {
+				ret = -errno;
+				prev = next;
+				have_prev = true;
+			}
+			continue;
+		}
+		prev = next;
+		have_prev = true;
+	}
+	return ret;
+}
+
+int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig)
+{
+	struct ft_tree_policy pol = { .sig = sig };
+	int fd = bpf_map__fd(s->skel->maps.trees), ret, forgot = 0;
+	uint32_t any = 0;
+
+	/* the signal first: a tree without one spreads no membership, so the
+	 * walk that deletes its members cannot be outrun */
+	ret = bpf_map__update_elem(s->skel->maps.trees, &tree, sizeof(tree), &pol, sizeof(pol),
+				   BPF_ANY);
+	if (!sig)
+		forgot = forget_members(s, tree);
+	/* member_by_ancestry's walk only while some tree has a signal */
+	for (uint32_t i = 1; i < FT_MAX_TREES && !any; i++)
+		if (!bpf_map_lookup_elem(fd, &i, &pol) && pol.sig)
+			any = 1;
+	s->skel->bss->trees_flagged = any;
+	return ret ? ret : forgot;
+}
+
+void live_close(struct live_source *s)
+{
+	if (s)
+		live_trace_refusals(s, false);
+	if (!s)
+		return;
+	if (s->bad_records) /* a BPF object and loader out of step: never expected */
+		fprintf(stderr, "forktrace: %llu malformed ring buffer records skipped\n",
+			(unsigned long long)s->bad_records);
+	if (s->probe_records) /* the benchmarks read this */
+		fprintf(stderr, "forktrace: --noop=record: %llu probe records read\n",
+			(unsigned long long)s->probe_records);
+	ring_buffer__free(s->rb);
+	forktrace_bpf__destroy(s->skel);
+	free(s);
+}

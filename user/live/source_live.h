@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The live event source: loads and attaches the BPF programs, drains the
+ * ring buffer into a record callback and reads the kernel's loss counters.
+ */
+#ifndef FT_SOURCE_LIVE_H
+#define FT_SOURCE_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "live/cgroup.h"
+#include "core/stream.h"
+
+enum live_attach { LIVE_ATTACH_AUTO, LIVE_ATTACH_TP_BTF, LIVE_ATTACH_RAW_TP };
+
+/* What the kernel must never signal (bpf/forktrace.h), loaded before attach;
+ * contain/policy.c fills it from the allow rules. */
+struct live_safety_rules {
+	struct ft_member_key protect[128]; /* forktrace and its ancestors */
+	uint32_t nprotect;
+	struct ft_exe_key exes[FT_GUARD_MAX_RULES];
+	uint32_t nexes;
+	uint32_t uids[FT_GUARD_MAX_RULES];
+	uint32_t nuids;
+	struct ft_cgroup_key cgroups[FT_GUARD_MAX_RULES];
+	uint32_t ncgroups;
+	struct ft_unit_key units[FT_GUARD_MAX_RULES];
+	uint32_t nunits;
+	int32_t v1_subsys[FT_GUARD_MAX_V1]; /* -1: unused */
+};
+
+struct live_opts {
+	bool threads;
+	enum live_attach attach;
+	const char *btf_path;		/* NULL: the running kernel's BTF */
+	struct ft_cgroup_filter cgroup; /* id 0: no filter */
+	uint32_t ring_bytes;
+	uint32_t members_max; /* the kernel's members map (flagged trees' processes) */
+	uint64_t wakeup_bytes;
+	bool enforce;	      /* --kill/--stop: load the containment path */
+	uint32_t guard_forks; /* in-kernel fork budget, 0: off */
+	uint64_t guard_window_ns;
+	uint32_t guard_sig;
+	const struct live_safety_rules *safety; /* with enforce; NULL: identity checks only */
+	uint32_t noop;				/* benchmarks, enum ft_noop */
+};
+
+struct live_source;
+
+/* Load and attach; fills info.  -1 with a one-line reason in err. */
+int live_open(const struct live_opts *o, struct live_source **out, struct ft_run_info *info,
+	      char *err, size_t errlen);
+/* Deliver queued records to fn; returns records delivered or -errno. */
+int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx);
+/* Cumulative kernel counters (enum ft_stat slots), summed over CPUs. */
+int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX]);
+/*
+ * Trace refused forks (the syscall exit tracepoints this kernel has) or
+ * stop: returns how many are attached, -1 if one failed to attach.
+ */
+int live_trace_refusals(struct live_source *s, bool on);
+/* One map lookup: 0, or -errno (what privs_drop measures CAP_BPF with). */
+int live_probe_maps(void *s);
+/* Containment: put a process in flagged tree `tree`, and set the tree's signal. */
+int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree);
+int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig);
+void live_close(struct live_source *s);
+
+#endif /* FT_SOURCE_LIVE_H */

@@ -1,0 +1,1010 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "present/json.h"
+#include "present/output.h"
+#include "core/container.h"
+
+#define TREE_MAX_DEPTH 256
+
+struct output {
+	FILE *f;
+	enum out_format fmt;
+	struct ft_run_info info;
+	bool verbose;
+	bool signal_lines_off;	     /* JSON too: one action line per tree, unless verbose */
+	struct ct_cache *containers; /* attribution by cgroup id; may be NULL */
+	/* per flagged tree: children the kernel signalled at their fork,
+	 * summed into the tree's ACTION line */
+	uint32_t kernel_signalled[FT_MAX_TREES];
+};
+
+struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info *info)
+{
+	struct output *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->f = f;
+	o->fmt = fmt;
+	o->info = *info;
+	return o;
+}
+
+void output_free(struct output *o)
+{
+	free(o);
+}
+
+void output_set_verbose(struct output *o, bool verbose)
+{
+	o->verbose = verbose;
+}
+
+void output_set_signal_lines(struct output *o, bool on)
+{
+	o->signal_lines_off = !on;
+}
+
+void output_set_containers(struct output *o, struct ct_cache *containers)
+{
+	o->containers = containers;
+}
+
+void output_flush(struct output *o)
+{
+	fflush(o->f);
+}
+
+/* Stream timestamps are CLOCK_BOOTTIME; outputs speak wall-clock time. */
+static uint64_t wall_ns(const struct output *o, uint64_t boot_ns)
+{
+	return boot_ns + o->info.realtime_offset_ns;
+}
+
+static const char *hhmmss(const struct output *o, uint64_t boot_ns, char *buf, size_t len)
+{
+	uint64_t ns = wall_ns(o, boot_ns);
+	time_t sec = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	localtime_r(&sec, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ns / 1000000ull % 1000));
+	return buf;
+}
+
+static const char *signal_name(int sig)
+{
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+
+	return abbrev ? abbrev : "?";
+}
+
+/* "EAGAIN" for -EAGAIN; "?" for what glibc does not name */
+static const char *errno_name(int32_t err)
+{
+	const char *name = err < 0 ? strerrorname_np(-err) : NULL;
+
+	return name ? name : "?";
+}
+
+static const char *fork_call_name(const union ft_record *rec)
+{
+	static const char *const names[FT_CALL_MAX] = { "clone", "clone3", "fork", "vfork" };
+
+	return rec->fork_fail.syscall < FT_CALL_MAX ? names[rec->fork_fail.syscall] : "?";
+}
+
+/* Printable copy of an untrusted string for human output. */
+static const char *printable(const char *s, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && s[i] && o + 5 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* JSON: where the cgroup is and, in a container, which (docs/json.md) */
+static void json_attribution(struct output *o, struct json_line *j, uint64_t cgroup_id)
+{
+	const struct ft_container *c = ct_cache_get(o->containers, cgroup_id);
+
+	json_u64(j, "cgroup", cgroup_id);
+	if (!c)
+		return;
+	if (c->flags & FT_CT_PATH)
+		json_str(j, "cgroup_path", c->cgroup);
+	if (!c->runtime)
+		return;
+	json_str(j, "container_id", c->id);
+	json_str(j, "runtime", ct_runtime_name(c->runtime));
+	if (c->flags & FT_CT_ANNOTATED) {
+		json_str(j, "namespace", c->ns);
+		json_str(j, "pod", c->pod);
+		json_str(j, "container", c->name);
+	}
+	if (c->pod_uid[0])
+		json_str(j, "pod_uid", c->pod_uid);
+}
+
+/* Human: " [namespace/pod/container]", or " [container 0123456789ab]" */
+static const char *human_attribution(struct output *o, uint64_t cgroup_id, char *buf, size_t len)
+{
+	const struct ft_container *c = ct_cache_get(o->containers, cgroup_id);
+	char text[FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN + 4];
+
+	buf[0] = '\0';
+	ct_label(c, CT_LABEL_FULL, text, sizeof(text));
+	if (!text[0])
+		return buf;
+	buf[0] = ' ';
+	buf[1] = '[';
+	printable(text, sizeof(text), buf + 2, len - 3);
+	strcat(buf, "]");
+	return buf;
+}
+
+static void json_header(struct output *o, struct json_line *j, const char *event, uint64_t ts,
+			uint32_t pid, const char *comm)
+{
+	json_begin(j, o->f);
+	json_str(j, "event", event);
+	json_u64(j, "ts", wall_ns(o, ts));
+	json_u64(j, "pid", pid);
+	json_strn(j, "comm", comm, FT_COMM_LEN);
+}
+
+void output_start(struct output *o, const char *source, uint32_t self_pid)
+{
+	static const char *const hooks[FT_HOOK_MAX] = { "fork", "exec", "exit", "oom" };
+	struct json_line j;
+
+	if (o->fmt == OUT_HUMAN) {
+		fprintf(o->f, "%-12s %-7s %7s %7s %-16s %s\n", "TIME", "EVENT", "PID", "PPID",
+			"COMM", "DETAILS");
+		fflush(o->f);
+		return;
+	}
+	json_header(o, &j, "start", o->info.start_ns, self_pid, "forktrace");
+	json_str(&j, "version", FORKTRACE_VERSION);
+	json_str(&j, "source", source);
+	json_str(&j, "kernel", o->info.kernel);
+	json_nest(&j, "attach");
+	for (int i = 0; i < FT_HOOK_MAX; i++)
+		json_str(&j, hooks[i], o->info.attach[i]);
+	json_nest_end(&j);
+	json_u64(&j, "ring_buffer_bytes", o->info.ring_bytes);
+	json_end(&j);
+	fflush(o->f);
+}
+
+static void exit_status(uint32_t status, int *code, int *sig, bool *core)
+{
+	*sig = status & 0x7f;
+	*code = *sig ? 0 : (status >> 8) & 0xff;
+	*core = status & 0x80;
+}
+
+static void human_record(struct output *o, const union ft_record *rec, const struct pt_entry *e,
+			 const struct det_oom_tree *oom)
+{
+	const struct ft_header *h = &rec->h;
+	char when[32], comm[FT_COMM_LEN * 4 + 1], detail[FT_FILENAME_LEN * 4 + 64];
+	char where[(FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN) * 4 + 8];
+	const char *event = NULL;
+	uint32_t pid = h->tgid, ppid = h->ppid;
+	int code, sig;
+	size_t n;
+	bool core;
+
+	detail[0] = '\0';
+	switch (h->type) {
+	case FT_EV_FORK:
+		if (h->flags & FT_F_THREAD) {
+			event = "THREAD";
+			snprintf(detail, sizeof(detail), "tid=%u", h->tid);
+			ppid = e ? e->ppid_now : 0;
+			break;
+		}
+		event = "FORK";
+		if (rec->fork.parent_threads > 1)
+			snprintf(detail, sizeof(detail), "parent had %u threads",
+				 rec->fork.parent_threads);
+		break;
+	case FT_EV_EXEC:
+		event = "EXEC";
+		/* like execsnoop: the arguments, which start with argv[0] */
+		if (e && e->cmdline[0])
+			printable(e->cmdline, FT_ARGS_LEN, detail, sizeof(detail));
+		else
+			printable(rec->exec.filename, FT_FILENAME_LEN, detail, sizeof(detail));
+		break;
+	case FT_EV_EXIT:
+		if (h->flags & FT_F_THREAD) {
+			event = "TEXIT";
+			snprintf(detail, sizeof(detail), "tid=%u", h->tid);
+			break;
+		}
+		event = "EXIT";
+		exit_status(rec->exit.exit_code, &code, &sig, &core);
+		if (sig)
+			snprintf(detail, sizeof(detail), "signal=SIG%s%s", signal_name(sig),
+				 core ? " (core dumped)" : "");
+		else
+			snprintf(detail, sizeof(detail), "code=%d", code);
+		if (e && e->born_ns && h->ts_ns >= e->born_ns) {
+			n = strlen(detail);
+			snprintf(detail + n, sizeof(detail) - n, " after %.1fms",
+				 (double)(h->ts_ns - e->born_ns) / 1e6);
+		}
+		break;
+	case FT_EV_OOM:
+		event = "OOM";
+		n = (size_t)snprintf(detail, sizeof(detail),
+				     "killed: anon-rss=%llukB total-vm=%llukB oom_score_adj=%d",
+				     (unsigned long long)rec->oom.anon_rss_kb,
+				     (unsigned long long)rec->oom.total_vm_kb,
+				     rec->oom.oom_score_adj);
+		if (oom && oom->flagged)
+			snprintf(detail + n, sizeof(detail) - n,
+				 "; caused by runaway %s tree of %s(%u), %u tasks",
+				 det_pattern_name(oom->pattern), oom->root_comm, oom->root,
+				 oom->tasks);
+		else if (oom && oom->known)
+			snprintf(detail + n, sizeof(detail) - n, "; tree %s(%u): %u tasks%s",
+				 oom->root_comm, oom->root, oom->tasks,
+				 oom->growing ? ", growing" : "");
+		break;
+	case FT_EV_LOST:
+		event = "LOST";
+		pid = ppid = 0;
+		snprintf(detail, sizeof(detail),
+			 "kernel dropped %llu %s records (ring buffer full)",
+			 (unsigned long long)rec->lost.count, ft_type_name(rec->lost.lost_type));
+		break;
+	case FT_EV_ACTION:
+		event = "SIGNAL";
+		snprintf(detail, sizeof(detail),
+			 "in kernel at fork: SIG%s to forker %u (%s) and new child (%s)%s",
+			 signal_name((int)rec->action.sig), h->ppid,
+			 rec->action.parent_ret == FT_SIG_SPARED ? "spared"
+			 : rec->action.parent_ret		 ? "failed"
+								 : "sent",
+			 rec->action.child_ret == FT_SIG_UNAVAILABLE
+			     ? "kernel lacks bpf_send_signal_task"
+			 : rec->action.child_ret == FT_SIG_SPARED ? "spared"
+			 : rec->action.child_ret		  ? "failed"
+								  : "sent",
+			 rec->action.guard ? " [fork budget guard]" : "");
+		break;
+	case FT_EV_FORK_FAIL:
+		event = "FORKFAIL";
+		snprintf(detail, sizeof(detail), "%s refused: %s", fork_call_name(rec),
+			 errno_name(rec->fork_fail.err));
+		if (rec->fork_fail.count > 1) {
+			n = strlen(detail);
+			snprintf(detail + n, sizeof(detail) - n, " (%u times in %.0f ms)",
+				 rec->fork_fail.count, (double)FT_FAIL_PERIOD_NS / 1e6);
+		}
+		break;
+	case FT_EV_RESYNC:
+		event = "RESYNC";
+		pid = ppid = 0;
+		snprintf(detail, sizeof(detail), "re-synced from /proc: %u found, %u gone",
+			 rec->resync.added, rec->resync.gone);
+		break;
+	default:
+		return; /* snapshot, gone, counters: table input only */
+	}
+	if (h->type == FT_EV_OOM && !h->comm[0] && e)
+		printable(e->comm, FT_COMM_LEN, comm, sizeof(comm));
+	else
+		printable(h->comm, FT_COMM_LEN, comm, sizeof(comm));
+	human_attribution(o, e && h->type == FT_EV_OOM ? e->cgroup_id : h->cgroup_id, where,
+			  sizeof(where));
+	fprintf(o->f, "%-12s %-7s %7u %7u %-16s %s%s\n", hhmmss(o, h->ts_ns, when, sizeof(when)),
+		event, pid, ppid, comm, detail, where);
+}
+
+static void json_record(struct output *o, const union ft_record *rec, const struct pt_entry *e,
+			const struct det_oom_tree *oom)
+{
+	const struct ft_header *h = &rec->h;
+	bool thread = h->flags & FT_F_THREAD;
+	struct json_line j;
+	int code, sig;
+	bool core;
+
+	switch (h->type) {
+	case FT_EV_FORK:
+		json_header(o, &j, thread ? "thread_start" : "fork", h->ts_ns, h->tgid, h->comm);
+		if (thread) {
+			json_u64(&j, "creator_tid", rec->fork.parent_tid);
+		} else {
+			json_u64(&j, "ppid", h->ppid);
+			json_u64(&j, "real_ppid", rec->fork.real_ppid);
+			json_u64(&j, "parent_tid", rec->fork.parent_tid);
+			if (h->flags & FT_F_SHARED_VM)
+				json_bool(&j, "shared_vm", true);
+		}
+		json_u64(&j, "parent_threads", rec->fork.parent_threads);
+		break;
+	case FT_EV_EXEC:
+		json_header(o, &j, "exec", h->ts_ns, h->tgid, h->comm);
+		json_u64(&j, "ppid", h->ppid);
+		json_strn(&j, "filename", rec->exec.filename, FT_FILENAME_LEN);
+		if (e && e->cmdline[0])
+			json_strn(&j, "args", e->cmdline, FT_ARGS_LEN);
+		if (rec->exec.old_tid != h->tgid)
+			json_u64(&j, "old_tid", rec->exec.old_tid);
+		break;
+	case FT_EV_EXIT:
+		json_header(o, &j, thread ? "thread_exit" : "exit", h->ts_ns, h->tgid, h->comm);
+		if (!thread) {
+			exit_status(rec->exit.exit_code, &code, &sig, &core);
+			json_u64(&j, "ppid", h->ppid);
+			json_i64(&j, "exit_code", code);
+			json_i64(&j, "signal", sig);
+			if (core)
+				json_bool(&j, "core_dumped", true);
+			if (e && e->born_ns && h->ts_ns >= e->born_ns)
+				json_u64(&j, "lifetime_ns", h->ts_ns - e->born_ns);
+		}
+		break;
+	case FT_EV_OOM:
+		json_header(o, &j, "oom", h->ts_ns, h->tgid, h->comm[0] || !e ? h->comm : e->comm);
+		json_u64(&j, "ppid", h->ppid ? h->ppid : (e ? e->ppid_now : 0));
+		if (h->flags & FT_F_OOM_RSS) {
+			json_u64(&j, "total_vm_kb", rec->oom.total_vm_kb);
+			json_u64(&j, "anon_rss_kb", rec->oom.anon_rss_kb);
+			json_u64(&j, "file_rss_kb", rec->oom.file_rss_kb);
+			json_u64(&j, "shmem_rss_kb", rec->oom.shmem_rss_kb);
+		}
+		if (h->flags & FT_F_OOM_SCORE)
+			json_i64(&j, "oom_score_adj", rec->oom.oom_score_adj);
+		if (oom && oom->known) {
+			json_nest(&j, "tree");
+			json_u64(&j, "root", oom->root);
+			json_strn(&j, "root_comm", oom->root_comm, FT_COMM_LEN);
+			json_u64(&j, "tasks", oom->tasks);
+			json_bool(&j, "growing", oom->growing);
+			json_bool(&j, "flagged", oom->flagged);
+			if (oom->flagged)
+				json_str(&j, "pattern", det_pattern_name(oom->pattern));
+			else
+				json_f64(&j, "births_per_s", oom->births_per_s);
+			if (oom->doubling_ms >= 0)
+				json_f64(&j, "doubling_ms", oom->doubling_ms);
+			json_nest_end(&j);
+		}
+		break;
+	case FT_EV_LOST:
+		json_header(o, &j, "lost", h->ts_ns, 0, "");
+		json_u64(&j, "count", rec->lost.count);
+		json_str(&j, "type", ft_type_name(rec->lost.lost_type));
+		json_end(&j);
+		return;
+	case FT_EV_ACTION:
+		json_header(o, &j, "signal", h->ts_ns, h->tgid, h->comm);
+		json_str(&j, "via", "kernel");
+		json_u64(&j, "ppid", h->ppid);
+		json_i64(&j, "signal", rec->action.sig);
+		json_bool(&j, "guard", rec->action.guard);
+		json_u64(&j, "tree", rec->action.tree);
+		json_i64(&j, "forker_result", rec->action.parent_ret);
+		if (rec->action.child_ret == FT_SIG_UNAVAILABLE)
+			json_null_field(&j, "child_result");
+		else
+			json_i64(&j, "child_result", rec->action.child_ret);
+		json_u64(&j, "start_ns", h->start_ns);
+		json_end(&j);
+		return;
+	case FT_EV_CONTAINER:
+		json_header(o, &j, "container", h->ts_ns, h->tgid, "");
+		json_attribution(o, &j, h->cgroup_id);
+		json_end(&j);
+		return;
+	case FT_EV_FORK_FAIL:
+		json_header(o, &j, "fork_failed", h->ts_ns, h->tgid, h->comm);
+		json_u64(&j, "ppid", h->ppid);
+		json_str(&j, "syscall", fork_call_name(rec));
+		json_str(&j, "errno", errno_name(rec->fork_fail.err));
+		json_u64(&j, "count", rec->fork_fail.count);
+		if (rec->fork_fail.pids_limit)
+			json_u64(&j, "pids_limit", rec->fork_fail.pids_limit);
+		break;
+	case FT_EV_RESYNC:
+		json_header(o, &j, "resync", h->ts_ns, 0, "");
+		json_u64(&j, "added", rec->resync.added);
+		json_u64(&j, "gone", rec->resync.gone);
+		json_end(&j);
+		return;
+	default:
+		return;
+	}
+	json_u64(&j, "tid", h->tid);
+	json_u64(&j, "uid", h->uid);
+	/* pid-only OOM records (older kernels, classic fallback): the table knows */
+	if (h->type == FT_EV_OOM && !(h->flags & FT_F_OOM_TASK) && e) {
+		json_attribution(o, &j, e->cgroup_id);
+		json_u64(&j, "start_ns", e->start_ns);
+	} else {
+		json_attribution(o, &j, h->cgroup_id);
+		json_u64(&j, "start_ns", h->start_ns);
+	}
+	json_end(&j);
+}
+
+void output_record(struct output *o, const union ft_record *rec, const struct proctable *t,
+		   int32_t slot, const struct det_oom_tree *oom)
+{
+	const struct pt_entry *e = slot == PT_NONE ? NULL : pt_get(t, slot);
+
+	if (rec->h.type == FT_EV_ACTION && rec->action.tree < FT_MAX_TREES &&
+	    rec->action.child_ret == 0)
+		o->kernel_signalled[rec->action.tree]++;
+	/* a bomb's kill is hundreds of signals: a tree's ACTION line sums them
+	 * (JSON has each, unless output_set_verbose said one per tree) */
+	if (rec->h.type == FT_EV_ACTION && !o->verbose &&
+	    (o->fmt == OUT_HUMAN || o->signal_lines_off))
+		return;
+	if (o->fmt == OUT_JSON)
+		json_record(o, rec, e, oom);
+	else
+		human_record(o, rec, e, oom);
+}
+
+static void human_gen_list(FILE *f, const char *label, const uint32_t *v, uint32_t n)
+{
+	fprintf(f, "%-45s %s:", "", label);
+	for (uint32_t g = 0; g < n; g++)
+		fprintf(f, " %u", v[g]);
+	fputc('\n', f);
+}
+
+/* " in 41 s" for a limit's time left (reuses buf) */
+static const char *seconds_text(double s, char *buf, size_t len)
+{
+	if (s < 1)
+		snprintf(buf, len, " now");
+	else
+		snprintf(buf, len, " in %.0f s at this pace", s);
+	return buf;
+}
+
+static void human_verdict(struct output *o, const struct det_verdict *v, uint64_t cgroup_id)
+{
+	char where[(FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN) * 4 + 8];
+	char when[32], comm[FT_COMM_LEN * 4 + 1], exe[FT_FILENAME_LEN * 4 + 1];
+	char cmd[FT_ARGS_LEN * 4 + 1], left[48];
+	const char *sev = det_severity(v->pattern);
+
+	hhmmss(o, v->ts_ns, when, sizeof(when));
+	printable(v->root_comm, FT_COMM_LEN, comm, sizeof(comm));
+	switch (v->kind) {
+	case DET_FINDING:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s finding %s: %s\n", when, "FINDING", v->root,
+			"-", comm, det_pattern_name(v->pattern), v->evidence);
+		return;
+	case DET_ALERT_END:
+		fprintf(o->f,
+			"%-12s %-7s %7u %7s %-16s %s tree is empty: peak %u tasks, "
+			"%.0f ms after the alert\n",
+			when, "ENDED", v->root, "-", comm, det_pattern_name(v->pattern),
+			v->peak_tasks, (double)v->duration_ns / 1e6);
+		return;
+	default:
+		break;
+	}
+	fprintf(o->f, "%-12s %-7s %7u %7s %-16s !!! %s %s (%s)", when,
+		v->kind == DET_ALERT ? "ALERT" : "UPDATE", v->root, "-", comm,
+		det_pattern_name(v->pattern), v->kind == DET_ALERT ? "detected" : "growing", sev);
+	if (v->pattern == DET_THREAD_EXPLOSION)
+		fprintf(o->f, ": %u threads\n", v->threads);
+	else if (v->pattern == DET_RESTART_LOOP)
+		fprintf(o->f, ": %u restarts, %.1f/s\n", v->restarts, v->births_per_s);
+	else if (v->pattern == DET_ZOMBIE_LEAK || v->pattern == DET_PROCESS_LEAK ||
+		 v->pattern == DET_SPAWN_STORM)
+		fprintf(o->f, ": %u %s, %.0f more a minute%s%s%s\n", v->leaked,
+			v->pattern == DET_ZOMBIE_LEAK	? "zombies"
+			: v->pattern == DET_SPAWN_STORM ? "jobs (it is spared)"
+							: "idle children",
+			v->per_minute,
+			v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
+			v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
+	else if (v->pattern == DET_FORKS_REFUSED && v->pids_events_read)
+		fprintf(o->f, ": %llu forks refused (%s); pids.events: %llu by pids.max%s\n",
+			(unsigned long long)v->refused, errno_name(v->err),
+			(unsigned long long)v->pids_events_max,
+			v->pids_events_max ? "" : ", another limit");
+	else if (v->pattern == DET_FORKS_REFUSED)
+		fprintf(o->f, ": %llu forks refused (%s)\n", (unsigned long long)v->refused,
+			errno_name(v->err));
+	else
+		fprintf(
+		    o->f,
+		    ": %u tasks in %u generations, %.0f births/s, doubling every %.1f s%s%s%s\n",
+		    v->tasks, v->generations, v->births_per_s, v->doubling_ms / 1e3,
+		    v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
+		    v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
+	printable(v->root_exe, FT_FILENAME_LEN, exe, sizeof(exe));
+	printable(v->cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
+	fprintf(o->f, "%-45s root %u: %s%s%s\n", "", v->root, exe[0] ? exe : comm,
+		cmd[0] ? "  cmdline: " : "", cmd);
+	if (human_attribution(o, cgroup_id, where, sizeof(where))[0])
+		fprintf(o->f, "%-45s in%s\n", "", where);
+	if (v->launcher) {
+		printable(v->launcher_comm, FT_COMM_LEN, comm, sizeof(comm));
+		printable(v->launcher_cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
+		fprintf(o->f, "%-45s launched by %u (%s)%s%s\n", "", v->launcher, comm,
+			cmd[0] ? ": " : "", cmd);
+	}
+	if (v->ngen) {
+		human_gen_list(o->f, "live per generation", v->live_per_gen, v->ngen);
+		human_gen_list(o->f, "forkers per generation", v->forkers_per_gen, v->ngen);
+	}
+	fprintf(o->f, "%-45s evidence: %s\n", "", v->evidence);
+}
+
+/* the nearest host limit at the verdict's pace, when the pipeline found one */
+static void json_limit(struct json_line *j, const struct det_verdict *v)
+{
+	if (!v->limit_name)
+		return;
+	json_str(j, "limit", v->limit_name);
+	json_u64(j, "limit_value", v->limit_value);
+	json_f64(j, "limit_seconds", v->limit_seconds);
+}
+
+static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t cgroup_id)
+{
+	static const char *const kinds[] = { "alert", "alert", "alert_end", "finding" };
+	struct json_line j;
+
+	json_header(o, &j, kinds[v->kind], v->ts_ns, v->root, v->root_comm);
+	json_str(&j, "pattern", det_pattern_name(v->pattern));
+	json_str(&j, "severity", det_severity(v->pattern));
+	json_u64(&j, "root", v->root);
+	json_strn(&j, "root_comm", v->root_comm, FT_COMM_LEN);
+	json_strn(&j, "root_exe", v->root_exe, FT_FILENAME_LEN);
+	json_u64(&j, "root_start_ns", v->root_start_ns);
+	if (v->cmdline[0])
+		json_strn(&j, "cmdline", v->cmdline, FT_ARGS_LEN);
+	if (v->kind != DET_ALERT_END && v->launcher) {
+		json_u64(&j, "launcher", v->launcher);
+		json_strn(&j, "launcher_comm", v->launcher_comm, FT_COMM_LEN);
+		json_strn(&j, "launcher_cmdline", v->launcher_cmdline, FT_ARGS_LEN);
+	}
+	if (v->tree)
+		json_u64(&j, "tree", v->tree);
+	if (v->kind != DET_FINDING)
+		json_u64(&j, "seq", v->seq);
+	else
+		json_bool(&j, "update", v->seq > 1);
+	if (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE)
+		json_bool(&j, "update", v->kind == DET_ALERT_UPDATE);
+	switch (v->pattern) {
+	case DET_FORK_WHILE_THREADED:
+		json_u64(&j, "parent_threads", v->threads);
+		json_u64(&j, "child", v->child);
+		json_u64(&j, "count", v->count);
+		break;
+	case DET_THREAD_EXPLOSION:
+		json_u64(&j, "threads", v->threads);
+		json_f64(&j, "doubling_ms", v->doubling_ms);
+		break;
+	case DET_RESTART_LOOP:
+		json_u64(&j, "restarts", v->restarts);
+		json_f64(&j, "restarts_per_s", v->births_per_s);
+		json_u64(&j, "child", v->child);
+		break;
+	case DET_SPAWN_STORM: /* its jobs are counted as a leak's children */
+	case DET_ZOMBIE_LEAK:
+	case DET_PROCESS_LEAK:
+		if (v->pattern == DET_SPAWN_STORM && v->doubling_ms > 0)
+			json_f64(&j, "doubling_ms", v->doubling_ms);
+		json_u64(&j, v->pattern == DET_ZOMBIE_LEAK ? "zombies" : "children", v->leaked);
+		json_f64(&j, "per_minute", v->per_minute);
+		json_u64(&j, "child", v->child);
+		json_limit(&j, v);
+		break;
+	case DET_FORKS_REFUSED:
+		json_str(&j, "errno", errno_name(v->err));
+		json_u64(&j, "refused", v->refused);
+		json_u64(&j, "caller", v->child);
+		if (v->pids_events_read)
+			json_u64(&j, "pids_events_max", v->pids_events_max);
+		if (v->culprit) {
+			json_nest(&j, "culprit");
+			json_u64(&j, "root", v->culprit);
+			json_strn(&j, "root_comm", v->culprit_comm, FT_COMM_LEN);
+			json_u64(&j, "tree", v->culprit_tree);
+			json_u64(&j, "tasks", v->culprit_tasks);
+			json_nest_end(&j);
+		}
+		break;
+	default:
+		if (v->kind == DET_ALERT_END) {
+			json_u64(&j, "peak_tasks", v->peak_tasks);
+			json_f64(&j, "duration_ms", (double)v->duration_ns / 1e6);
+			break;
+		}
+		json_u64(&j, "tasks", v->tasks);
+		json_u64(&j, "peak_tasks", v->peak_tasks);
+		json_u64(&j, "generations", v->generations);
+		json_f64(&j, "births_per_s", v->births_per_s);
+		if (v->doubling_ms >= 0)
+			json_f64(&j, "doubling_ms", v->doubling_ms);
+		else
+			json_null_field(&j, "doubling_ms");
+		json_u32_array(&j, "live_per_generation", v->live_per_gen, v->ngen);
+		json_u32_array(&j, "forkers_per_generation", v->forkers_per_gen, v->ngen);
+		json_limit(&j, v);
+	}
+	json_str(&j, "evidence", v->evidence);
+	if (v->by_operator)
+		json_bool(&j, "operator", true);
+	if (cgroup_id)
+		json_attribution(o, &j, cgroup_id);
+	json_end(&j);
+}
+
+static void json_policy(struct output *o, const struct policy_report *r)
+{
+	struct json_line j;
+
+	bool member = r->kind == REPORT_SIGNAL || r->kind == REPORT_UNDECIDED;
+
+	json_header(o, &j,
+		    r->kind == REPORT_SIGNAL	  ? "signal"
+		    : r->kind == REPORT_UNDECIDED ? "undecided"
+		    : r->kind == REPORT_STATE	  ? "action_state"
+						  : "action",
+		    r->ts_ns, member ? r->pid : r->root, member ? r->comm : r->root_comm);
+	json_str(&j, "action", r->action);
+	json_u64(&j, "root", r->root);
+	switch (r->kind) {
+	case REPORT_SIGNAL:
+		json_str(&j, "via", "pidfd");
+		json_i64(&j, "signal", r->sig);
+		json_i64(&j, "result", r->result);
+		break;
+	case REPORT_UNDECIDED:
+		json_u64(&j, "tree", r->tree);
+		json_str(&j, "reason", r->why);
+		break;
+	case REPORT_STATE:
+	case REPORT_ACTION:
+		json_u64(&j, "tree", r->tree);
+		if (r->state)
+			json_str(&j, "state", r->state);
+		json_u64(&j, "signalled", r->signalled);
+		json_u64(&j, "kernel_signalled",
+			 r->tree < FT_MAX_TREES ? o->kernel_signalled[r->tree] : 0);
+		json_f64(&j, "ms", r->ms);
+		json_bool(&j, "complete", r->complete);
+		if (!r->complete)
+			json_u64(&j, "remaining", r->remaining);
+		json_u64(&j, "policy_failures", r->policy_failures);
+		if (r->why)
+			json_str(&j, "note", r->why);
+		break;
+	case REPORT_EXEMPT:
+		json_bool(&j, "exempt", true);
+		json_str(&j, "reason", r->why);
+		break;
+	case REPORT_REFUSED:
+		json_bool(&j, "refused", true);
+		json_str(&j, "reason", r->why);
+		break;
+	case REPORT_DRY_RUN:
+		json_bool(&j, "dry_run", true);
+		/* a replay knows how many, not which (the pids are not recorded) */
+		json_u32_array(&j, "would_signal", r->pids, r->pids ? r->npids : 0);
+		json_u64(&j, "would_signal_count", r->npids);
+		break;
+	case REPORT_RESUME:
+		json_u64(&j, "tree", r->tree);
+		json_u64(&j, "signalled", r->signalled);
+		break;
+	}
+	if (r->by_operator)
+		json_bool(&j, "operator", true);
+	if (r->cgroup)
+		json_attribution(o, &j, r->cgroup);
+	json_end(&j);
+}
+
+/* "killed N processes of tree ROOT (comm) in M ms: S by pidfd sweep, K in kernel at fork" */
+static void human_action(struct output *o, const struct policy_report *r, const char *when,
+			 const char *comm)
+{
+	uint32_t k = r->tree < FT_MAX_TREES ? o->kernel_signalled[r->tree] : 0;
+	char where[(FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN) * 4 + 8];
+	bool stop = !strcmp(r->action, "stop");
+
+	fprintf(o->f,
+		"%-12s %-7s %7u %7s %-16s %s %u processes of tree %u (%s) in %.1f ms: %u by "
+		"pidfd sweep, %u in kernel at fork",
+		when, "ACTION", r->root, "-", comm, stop ? "stopped" : "killed", r->signalled + k,
+		r->root, comm, r->ms, r->signalled, k);
+	if (!r->complete)
+		fprintf(o->f, "; incomplete, %u remaining", r->remaining);
+	if (r->policy_failures)
+		fprintf(o->f, "; %u kernel map updates failed", r->policy_failures);
+	fprintf(o->f, "%s%s%s%s\n", r->by_operator ? "; asked for by the operator" : "",
+		r->why ? "; " : "", r->why ? r->why : "",
+		human_attribution(o, r->cgroup, where, sizeof(where)));
+}
+
+void output_policy(struct output *o, const struct policy_report *r)
+{
+	char when[32], comm[FT_COMM_LEN * 4 + 1];
+
+	if (o->fmt == OUT_JSON) {
+		if (r->kind != REPORT_SIGNAL || o->verbose || !o->signal_lines_off)
+			json_policy(o, r);
+		goto done;
+	}
+	hhmmss(o, r->ts_ns, when, sizeof(when));
+	printable(r->kind == REPORT_SIGNAL ? r->comm : r->root_comm, FT_COMM_LEN, comm,
+		  sizeof(comm));
+	switch (r->kind) {
+	case REPORT_SIGNAL:
+		if (o->verbose)
+			fprintf(o->f, "%-12s %-7s %7u %7s %-16s SIG%s via pidfd (%s) [tree %u]\n",
+				when, "SIGNAL", r->pid, "-", comm, signal_name(r->sig),
+				r->result ? strerror(-r->result) : "sent", r->root);
+		break;
+	case REPORT_ACTION:
+		human_action(o, r, when, comm);
+		break;
+	case REPORT_UNDECIDED:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s member of tree %u: %s\n", when,
+			"UNDECID", r->pid, "-", comm, r->root, r->why);
+		break;
+	case REPORT_STATE:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s %s of tree %u (%s): %s%s%s\n", when,
+			"ACTION", r->root, "-", comm, r->action, r->root, comm, r->state,
+			r->why ? "; " : "", r->why ? r->why : "");
+		break;
+	case REPORT_EXEMPT:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s no %s: %s\n", when, "EXEMPT", r->root, "-",
+			comm, r->action, r->why);
+		break;
+	case REPORT_REFUSED:
+		fprintf(o->f, "%-12s %-7s %7u %7s %-16s cannot %s: %s\n", when, "REFUSED", r->root,
+			"-", comm, r->action, r->why);
+		break;
+	case REPORT_DRY_RUN:
+		fprintf(o->f,
+			"%-12s %-7s %7u %7s %-16s dry run: %s would signal %u processes:", when,
+			"DRYRUN", r->root, "-", comm, r->action, r->npids);
+		for (uint32_t i = 0; r->pids && i < r->npids; i++)
+			fprintf(o->f, " %u", r->pids[i]);
+		fputc('\n', o->f);
+		break;
+	case REPORT_RESUME:
+		fprintf(o->f,
+			"%-12s %-7s %7u %7s %-16s continued %u stopped processes of tree %u\n",
+			when, "RESUME", r->root, "-", comm, r->signalled, r->root);
+		break;
+	}
+done:
+	/* the tree's id may name another tree next */
+	if (r->kind == REPORT_ACTION && r->tree < FT_MAX_TREES)
+		o->kernel_signalled[r->tree] = 0;
+	fflush(o->f);
+}
+
+void output_verdict(struct output *o, const struct det_verdict *v, uint64_t root_cgroup)
+{
+	if (o->fmt == OUT_JSON)
+		json_verdict(o, v, root_cgroup);
+	else
+		human_verdict(o, v, root_cgroup);
+	fflush(o->f);
+}
+
+/*
+ * Tree printing.  live[i] = live processes in the subtree of slot i; a node
+ * is shown if its subtree has any.  Kernel threads are left out.
+ */
+struct tree_walk {
+	struct output *o;
+	const struct proctable *t;
+	uint32_t *live;
+	uint64_t ts;
+	char prefix[TREE_MAX_DEPTH * 2 + 8];
+};
+
+static bool is_plain_leaf(const struct tree_walk *w, int32_t i)
+{
+	const struct pt_entry *e = pt_get(w->t, i);
+
+	return e->first_child == PT_NONE && e->state == PT_ALIVE;
+}
+
+static void print_node(struct tree_walk *w, int32_t i, int depth, int repeat)
+{
+	const struct pt_entry *e = pt_get(w->t, i);
+	char comm[FT_COMM_LEN * 4 + 1];
+
+	printable(e->comm, FT_COMM_LEN, comm, sizeof(comm));
+	if (w->o->fmt == OUT_JSON) {
+		struct json_line j;
+
+		json_header(w->o, &j, "tree", w->ts, e->key.tgid, e->comm);
+		json_u64(&j, "ppid", e->lineage.tgid);
+		json_u64(&j, "ppid_now", e->ppid_now);
+		json_u64(&j, "depth", (uint64_t)depth);
+		json_bool(&j, "alive", e->state == PT_ALIVE);
+		json_u64(&j, "subtree_live", w->live[i]);
+		json_u64(&j, "start_ns", e->start_ns);
+		json_attribution(w->o, &j, e->cgroup_id);
+		json_strn(&j, "exe", e->filename, FT_FILENAME_LEN);
+		json_end(&j);
+		return;
+	}
+	if (repeat > 1)
+		fprintf(w->o->f, "%s%d*[%s]\n", w->prefix, repeat, comm);
+	else
+		fprintf(w->o->f, "%s%s(%u)%s [%u]\n", w->prefix, comm, e->key.tgid,
+			e->state == PT_DEAD ? " (exited)" : "", w->live[i]);
+}
+
+static void print_subtree(struct tree_walk *w, int32_t i, int depth)
+{
+	const struct proctable *t = w->t;
+	size_t plen = strlen(w->prefix);
+	int32_t c = pt_get(t, i)->first_child;
+
+	if (depth >= TREE_MAX_DEPTH) {
+		if (c != PT_NONE && w->o->fmt == OUT_HUMAN)
+			fprintf(w->o->f, "%s... (deeper levels not shown)\n", w->prefix);
+		return;
+	}
+	while (c != PT_NONE) {
+		int32_t next = pt_get(t, c)->next_sibling, last_shown = PT_NONE, n = 1;
+
+		if (!w->live[c] || pt_get(t, c)->kthread) {
+			c = next;
+			continue;
+		}
+		/* human output folds runs of identical live leaves, like pstree */
+		while (w->o->fmt == OUT_HUMAN && is_plain_leaf(w, c) && next != PT_NONE &&
+		       is_plain_leaf(w, next) &&
+		       !strncmp(pt_get(t, c)->comm, pt_get(t, next)->comm, FT_COMM_LEN)) {
+			n++;
+			next = pt_get(t, next)->next_sibling;
+		}
+		for (int32_t s = next; s != PT_NONE; s = pt_get(t, s)->next_sibling)
+			if (w->live[s] && !pt_get(t, s)->kthread)
+				last_shown = s;
+		if (plen + 2 < sizeof(w->prefix)) {
+			char *tail = w->prefix + plen;
+
+			snprintf(tail, 3, "%s", last_shown == PT_NONE ? "`-" : "|-");
+			print_node(w, c, depth + 1, n);
+			snprintf(tail, 3, "%s", last_shown == PT_NONE ? "  " : "| ");
+			if (n == 1)
+				print_subtree(w, c, depth + 1);
+			w->prefix[plen] = '\0';
+		}
+		c = next;
+	}
+}
+
+void output_tree(struct output *o, const struct proctable *t, int32_t root, uint64_t ts_ns)
+{
+	struct tree_walk w = { .o = o, .t = t, .ts = ts_ns };
+	const struct pt_stats *st = pt_get_stats(t);
+	int32_t *order;
+
+	w.live = calloc(st->capacity, sizeof(*w.live));
+	order = calloc(st->capacity, sizeof(*order));
+	if (!w.live || !order)
+		goto cleanup;
+	if (o->fmt == OUT_HUMAN)
+		fprintf(o->f, "\nProcess tree (live processes per subtree in brackets):\n");
+	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+		const struct pt_entry *e = pt_get(t, i);
+
+		if (root != PT_NONE ? i != root : e->parent != PT_NONE)
+			continue;
+		if (!pt_subtree_sizes(t, i, order, st->capacity, w.live, true) || !w.live[i] ||
+		    e->kthread)
+			continue;
+		w.prefix[0] = '\0';
+		print_node(&w, i, 0, 1);
+		print_subtree(&w, i, 0);
+	}
+cleanup:
+	free(order);
+	free(w.live);
+}
+
+void output_summary(struct output *o, const struct ft_totals *tot, const struct proctable *t,
+		    uint64_t ts_ns)
+{
+	const struct pt_stats *st = pt_get_stats(t);
+	struct json_line j;
+
+	if (o->fmt == OUT_HUMAN) {
+		fprintf(o->f,
+			"\nSummary: %" PRIu64 " forks, %" PRIu64 " execs, %" PRIu64
+			" exits, %" PRIu64 " OOM kills, %" PRIu64 " threads started, %" PRIu64
+			" records lost, %" PRIu64 " alerts, %" PRIu64 " findings\n",
+			tot->forks, tot->execs, tot->exits, tot->ooms, tot->threads_started,
+			tot->lost, tot->alerts, tot->findings);
+		fprintf(o->f,
+			"Process table: %u live, peak %u of %u slots, %" PRIu64 " evicted, %" PRIu64
+			" dropped (table full), %" PRIu64 " re-syncs\n",
+			st->live, st->peak_used, st->capacity, st->evicted, st->dropped_full,
+			tot->resyncs);
+		if (tot->signals || tot->kernel_signals || tot->kernel_signal_failed ||
+		    tot->member_map_full || tot->policy_failures)
+			fprintf(o->f,
+				"Containment: %" PRIu64 " signals by pidfd sweep, %" PRIu64
+				" in kernel; failures: %" PRIu64 " kernel signals, %" PRIu64
+				" members map full, %" PRIu64 " policy (kernel map updates)\n",
+				tot->signals, tot->kernel_signals, tot->kernel_signal_failed,
+				tot->member_map_full, tot->policy_failures);
+		fflush(o->f);
+		return;
+	}
+	json_header(o, &j, "summary", ts_ns, 0, "");
+	json_u64(&j, "forks", tot->forks);
+	json_u64(&j, "execs", tot->execs);
+	json_u64(&j, "exits", tot->exits);
+	json_u64(&j, "ooms", tot->ooms);
+	json_u64(&j, "lost", tot->lost);
+	json_nest(&j, "lost_by_type");
+	for (int i = 1; i < FT_EV_MAX; i++)
+		if (tot->lost_by_type[i])
+			json_u64(&j, ft_type_name(i), tot->lost_by_type[i]);
+	json_nest_end(&j);
+	json_u64(&j, "threads_started", tot->threads_started);
+	json_u64(&j, "threads_exited", tot->threads_exited);
+	json_u64(&j, "resyncs", tot->resyncs);
+	json_u64(&j, "alerts", tot->alerts);
+	json_u64(&j, "findings", tot->findings);
+	json_u64(&j, "signals", tot->signals);
+	json_u64(&j, "kernel_signals", tot->kernel_signals);
+	json_u64(&j, "kernel_signal_failures", tot->kernel_signal_failed);
+	json_u64(&j, "member_map_full", tot->member_map_full);
+	json_u64(&j, "policy_failures", tot->policy_failures);
+	json_u64(&j, "filtered_in_kernel", tot->filtered_in_kernel);
+	json_nest(&j, "detector_dropped");
+	json_u64(&j, "pending_checks", tot->detector_dropped_pending);
+	json_u64(&j, "alerts", tot->detector_dropped_alerts);
+	json_u64(&j, "alerts_retired", tot->detector_retired_alerts);
+	json_nest_end(&j);
+	json_nest(&j, "detector_work");
+	json_u64(&j, "profiles", tot->detector_profiles);
+	json_u64(&j, "nodes", tot->detector_nodes);
+	json_nest_end(&j);
+	json_u64(&j, "records", tot->records);
+	json_nest(&j, "table");
+	json_u64(&j, "live", st->live);
+	json_u64(&j, "peak", st->peak_used);
+	json_u64(&j, "capacity", st->capacity);
+	json_u64(&j, "evicted", st->evicted);
+	json_u64(&j, "pruned", st->pruned);
+	json_u64(&j, "dropped", st->dropped_full);
+	json_nest_end(&j);
+	json_end(&j);
+	fflush(o->f);
+}
