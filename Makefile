@@ -42,13 +42,14 @@ TEST_LDLIBS := -lpthread
 # contain/ (containment), present/ (outputs), pipeline.c (the stages wired),
 # front/ (the live view, the report command); main.c on top
 STAGES := core live contain present front
-vpath %.c $(addprefix user/,$(STAGES)) user
-CORE_OBJS := $(patsubst user/core/%.c,$(OUT)/%.o,$(wildcard user/core/*.c))
-USER_OBJS := $(CORE_OBJS) $(patsubst %.c,$(OUT)/%.o,$(notdir $(wildcard \
-	$(addprefix user/,$(addsuffix /*.c,live contain present front))))) $(OUT)/pipeline.o \
-	$(OUT)/config.o
+# objects mirror the sources: build/user/core/detector.o (an object from a
+# file's earlier place is never mistaken for it)
+CORE_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard user/core/*.c))
+USER_OBJS := $(CORE_OBJS) $(patsubst %.c,$(OUT)/%.o,$(wildcard $(addprefix user/,$(addsuffix \
+	/*.c,live contain present front))) user/pipeline.c user/config.c)
+LIVE_SOURCE_OBJ := $(OUT)/user/live/source_live.o
 # everything after the kernel, for harnesses and unit tests (no libbpf skeleton)
-NOLIVE_OBJS := $(filter-out $(OUT)/source_live.o,$(USER_OBJS))
+NOLIVE_OBJS := $(filter-out $(LIVE_SOURCE_OBJ),$(USER_OBJS))
 FUZZ_SRCS := $(filter-out user/live/source_live.c,$(wildcard $(addprefix user/,$(addsuffix \
 	/*.c,$(STAGES))))) user/pipeline.c user/config.c
 USER_HDRS := $(wildcard user/*.h $(addprefix user/,$(addsuffix /*.h,$(STAGES))))
@@ -83,15 +84,16 @@ $(OUT)/forktrace.bpf.o: $(OUT)/forktrace.debug.bpf.o
 $(OUT)/forktrace.skel.h: $(OUT)/forktrace.bpf.o
 	$(BPFTOOL) gen skeleton $< name forktrace_bpf > $@
 
-$(OUT)/source_live.o: $(OUT)/forktrace.skel.h
+$(LIVE_SOURCE_OBJ): $(OUT)/forktrace.skel.h
 
 # each object depends on the headers it includes (-MMD writes $(OUT)/*.d)
-$(OUT)/%.o: %.c | $(OUT)
+$(OUT)/user/%.o: user/%.c | $(OUT)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
--include $(wildcard $(OUT)/*.d)
+-include $(wildcard $(OUT)/user/*.d $(OUT)/user/*/*.d)
 
-$(BIN): $(OUT)/main.o $(USER_OBJS)
+$(BIN): $(OUT)/user/main.o $(USER_OBJS)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
 
 # the core alone: its objects built without libbpf, the BPF skeleton or
@@ -118,7 +120,7 @@ $(OUT)/test_units: tests/unit/test_units.c $(NOLIVE_OBJS) \
 		tests/unit/*.h | $(OUT)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) -Itests/unit $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
 
-$(OUT)/test_pidreuse: tests/pidreuse.c $(filter-out $(OUT)/source_live.o,$(USER_OBJS)) | $(OUT)
+$(OUT)/test_pidreuse: tests/pidreuse.c $(NOLIVE_OBJS) | $(OUT)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -lm -o $@
 
 # always with ASan and UBSan, from the sources: a past crash (a misaligned
