@@ -251,7 +251,7 @@ static const struct det_config det_defaults = {
 	.leak_min_span_ns = 2000000000ull,
 	.storm_min = 128,
 	.storm_doubling_ns = 10000000000ull,
-	.fanout_min_tasks = 24,
+	.fanout_min_tasks = 0, /* opt-in: docs/detection.md, the fan-out */
 };
 
 void det_config_defaults(struct det_config *c)
@@ -1618,6 +1618,8 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 				   ? d->c.min_generations
 				   : d->c.min_generations_exec;
 	bool outer = from == LOOK_OUTER, branching = false, fanout_checked = false;
+	uint32_t gen_cap = (d->c.min_generations > d->c.min_generations_exec ? d->c.min_generations
+										   : d->c.min_generations_exec) + 2;
 	struct profile pr;
 
 	if (from == LOOK_OUTER)
@@ -1673,7 +1675,10 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 		 * DET_CLIMB_MAX times a node), not at the pace of the forks
 		 * that fill the generations above.  A chain (a daemon's
 		 * fork-fork-exec detach) keeps the pace. */
-		bool paced = !outer && (depth <= node->depth_at_analysis || !branching) &&
+		/* a new generation, where one can still change a verdict */
+		bool fresh = depth > node->depth_at_analysis && depth <= gen_cap &&
+			     (branching || (node->depth_at_analysis < need && depth >= need));
+		bool paced = !outer && !fresh &&
 			     d->forks < node->forks_at_analysis + 4 + node->members_at_analysis / 4 &&
 			     now < node->last_analysis_ns + interval;
 
