@@ -28,7 +28,8 @@
 #define DET_KIN_GAP	  4	      /* windows between a kin and the kin it started, at most */
 #define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
 #define POOL_BURST_NS	  10000000ull /* the least quiet that makes forks a burst */
-#define POOL_SPREAD_NS	  50000000ull /* the longest burst: a slow bomb's forks are further apart */
+#define POOL_SPREAD_NS	  50000000ull /* a burst on a host with CPU to spare */
+#define POOL_STRETCH_NS	  250000000ull /* the longest burst: a loaded host's pool start */
 #define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
 #define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
 #define STORM_JOINS	  16	      /* new jobs in a window that keep an empty storm */
@@ -1063,14 +1064,25 @@ enum det_rhythm det_fork_rhythm(uint32_t nforks, uint64_t first_ns, uint64_t las
 
 	if (!nforks || last_ns < first_ns || now < last_ns)
 		return DET_RHYTHM_UNDECIDED;
-	if (nforks >= 2 && spread <= POOL_SPREAD_NS) {
-		/* a burst is one once the quiet after it is twice as long */
-		if (quiet >= POOL_BURST_NS && quiet >= 2 * spread)
+	if (nforks >= 2 && spread <= POOL_STRETCH_NS) {
+		/*
+		 * A burst is one once the quiet after it is twice as long.  A
+		 * loaded host stretches a pool's start (a worker forked, the
+		 * forker off the CPU for a time slice or three, the next one):
+		 * a longer burst needs a quiet four times as long, which a
+		 * forker at a steady pace (the slow bomb, every 100-200 ms)
+		 * never keeps.
+		 */
+		uint64_t need = spread <= POOL_SPREAD_NS ? 2 * spread : 4 * spread;
+
+		if (quiet >= POOL_BURST_NS && quiet >= need)
 			return DET_RHYTHM_BURST;
 		return DET_RHYTHM_UNDECIDED;
 	}
-	/* one fork so far, or forks too far apart for a burst */
-	return now - first_ns >= POOL_BURST_NS ? DET_RHYTHM_STEADY : DET_RHYTHM_UNDECIDED;
+	/* forks too far apart for a burst, or one fork older than a burst
+	 * on a host with CPU to spare (a loaded one puts a time slice or
+	 * more between a pool's first two workers) */
+	return now - first_ns > POOL_SPREAD_NS ? DET_RHYTHM_STEADY : DET_RHYTHM_UNDECIDED;
 }
 
 uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)

@@ -250,10 +250,11 @@ bool det_pattern_actionable(enum det_pattern p);
 /*
  * How a process has forked so far (nforks forks between first_ns and
  * last_ns, judged at now): a burst and then quiet, as a pool starting its
- * workers (the burst at most POOL_SPREAD_NS in detector.c, the quiet at
- * least twice as long, so a loaded host that spreads a pool's forks still
- * reads as a pool); steady (one fork so far, or forks too far apart: a
- * bomb at its own pace); or not yet known.
+ * workers (the burst at most POOL_STRETCH_NS in detector.c, the quiet
+ * after it two to four times as long, so a loaded host that spreads a
+ * pool's forks still reads as a pool); steady (forks too far apart for a
+ * burst, or one fork older than a quick burst: a bomb at its own pace); or
+ * not yet known.
  */
 enum det_rhythm { DET_RHYTHM_UNDECIDED, DET_RHYTHM_BURST, DET_RHYTHM_STEADY };
 enum det_rhythm det_fork_rhythm(uint32_t nforks, uint64_t first_ns, uint64_t last_ns, uint64_t now);
