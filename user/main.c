@@ -835,16 +835,9 @@ static int trace_live(struct config *c)
 	}
 	if (c->output_path && open_output(c->output_path, &out, &po, err, sizeof(err)))
 		goto cleanup;
-	/* the view draws the screen: the lines (alerts only) go nowhere */
-	if (c->top) {
-		out = fopen("/dev/null", "we");
-		if (!out) {
-			snprintf(err, sizeof(err), "cannot open /dev/null: %s", strerror(errno));
-			goto cleanup;
-		}
-		po.out = out;
-		po.alerts_only = true;
-	}
+	/* the view draws the screen: no lines */
+	if (c->top)
+		po.out = NULL;
 	if (lo.enforce) {
 		safety = calloc(1, sizeof(*safety));
 		if (!safety) {
@@ -948,7 +941,8 @@ static int trace_live(struct config *c)
 		}
 		now = procfs_boot_ns();
 		busy = pipeline_tick(p, now);
-		fflush(po.out);
+		if (po.out)
+			fflush(po.out);
 
 		if (now >= next_stats) {
 			next_stats = now + STATS_INTERVAL_NS;
@@ -995,8 +989,9 @@ static int trace_live(struct config *c)
 cleanup:
 	/* the terminal back first: what follows is printed on it */
 	topview_close(view);
-	fflush(po.out);
-	if (ferror(po.out) && ret == 0) {
+	if (po.out)
+		fflush(po.out);
+	if (po.out && ferror(po.out) && ret == 0) {
 		snprintf(err, sizeof(err), "writing output: %s", strerror(errno));
 		ret = 1;
 	}

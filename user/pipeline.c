@@ -65,13 +65,15 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	p->o = *o;
 	p->info = *info;
 	p->table = pt_new(o->table_capacity, o->grace_ns);
-	p->out = output_new(o->out, o->format, info);
+	/* no FILE: no text presenter (the live view, the report) */
+	p->out = o->out ? output_new(o->out, o->format, info) : NULL;
 	p->det = det_new(&o->detect, o->table_capacity);
 	p->containers =
 	    ct_cache_new(o->container_cache ? o->container_cache : CONTAINER_CACHE_DEFAULT);
 	if (o->actuator)
 		p->policy = policy_new(&o->policy, o->actuator, o->table_capacity);
-	if (!p->table || !p->out || !p->det || !p->containers || (o->actuator && !p->policy)) {
+	if (!p->table || (o->out && !p->out) || !p->det || !p->containers ||
+	    (o->actuator && !p->policy)) {
 		snprintf(err, errlen, "cannot allocate a process table of %u entries and its state",
 			 o->table_capacity);
 		goto fail;
@@ -79,9 +81,11 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	/* an alert whose tree an action holds is never retired to make room */
 	if (p->policy)
 		det_set_pinned(p->det, policy_holds, p->policy);
-	output_set_verbose(p->out, o->verbose);
-	output_set_containers(p->out, p->containers);
-	output_set_signal_lines(p->out, !o->agent);
+	if (p->out) {
+		output_set_verbose(p->out, o->verbose);
+		output_set_containers(p->out, p->containers);
+		output_set_signal_lines(p->out, !o->agent);
+	}
 	if (p->policy)
 		policy_set_containers(p->policy, p->containers);
 	if (o->write_path && ft_writer_open(o->write_path, info, true, &p->writer, err, errlen))
@@ -96,7 +100,7 @@ fail:
 
 void pipeline_start(struct pipeline *p, const char *source, uint32_t self_pid)
 {
-	if (!p->o.alerts_only)
+	if (p->out && !p->o.alerts_only)
 		output_start(p->out, source, self_pid);
 }
 
@@ -251,7 +255,8 @@ static void on_policy_report(void *ctx, const struct policy_report *r)
 		p->counts.actions[MA_REFUSED]++;
 	else if (r->kind == REPORT_EXEMPT)
 		p->counts.actions[MA_EXEMPT]++;
-	output_policy(p->out, r);
+	if (p->out)
+		output_policy(p->out, r);
 	if (p->ob.policy)
 		p->ob.policy(p->ob.ctx, r);
 	/*
@@ -400,7 +405,9 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	if (p->o.host_limits && v->pattern == DET_FORKS_REFUSED &&
 	    (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE))
 		pids_events_check(p, v);
-	output_verdict(p->out, v, slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
+	if (p->out)
+		output_verdict(p->out, v,
+			       slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
 	if (p->ob.verdict)
 		p->ob.verdict(p->ob.ctx, v,
 			      slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
@@ -413,6 +420,8 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 
 static bool shown(const struct pipeline *p, const union ft_record *rec)
 {
+	if (!p->out)
+		return false;
 	if (p->o.agent)
 		return rec->h.type == FT_EV_OOM || rec->h.type == FT_EV_LOST ||
 		       rec->h.type == FT_EV_RESYNC;
@@ -592,7 +601,8 @@ static int feed_core(struct pipeline *p, const union ft_record *rec)
 			det_feed(p->det, p->table, rec, slot, on_verdict, p);
 		/* every signal is logged, whatever the scope */
 		p->tot.kernel_signals += !rec->action.parent_ret + (rec->action.child_ret == 0);
-		output_record(p->out, rec, p->table, slot, NULL);
+		if (p->out)
+			output_record(p->out, rec, p->table, slot, NULL);
 		break;
 	case FT_EV_CONTAINER:
 		ct_cache_put(p->containers, &rec->container, h->ts_ns);
@@ -930,9 +940,9 @@ int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errle
 	p->tot.detector_nodes = work.nodes;
 	if (p->policy)
 		p->tot.policy_failures = policy_failures(p->policy);
-	if (p->o.tree && !p->o.alerts_only && (!p->o.root_pid || p->root_set))
+	if (p->out && p->o.tree && !p->o.alerts_only && (!p->o.root_pid || p->root_set))
 		output_tree(p->out, p->table, p->o.root_pid ? root_slot(p) : PT_NONE, now_ns);
-	if (!p->o.alerts_only)
+	if (p->out && !p->o.alerts_only)
 		output_summary(p->out, &p->tot, p->table, now_ns);
 	if (p->writer) {
 		ret = ft_writer_close(p->writer, err, errlen);

@@ -17,7 +17,7 @@
 #include "core/stream.h"
 
 struct pipeline_opts {
-	FILE *out;
+	FILE *out; /* the lines (human or JSON); NULL for none */
 	enum out_format format;
 	bool tree;
 	uint32_t root_pid; /* -p: 0 for everything */
