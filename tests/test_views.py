@@ -304,8 +304,10 @@ def live_view_stop_continue_no_color_and_bad_use():
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
     check(r.returncode == 2 and "--top needs a terminal" in r.stderr,
           "--top without a terminal: %r" % r.stderr)
-    r = run_forktrace("--top", "-j")
-    check(r.returncode == 2 and "--top is a live screen" in r.stderr, "--top -j: %r" % r.stderr)
+    for flag in ("-j", "--agent"):
+        r = run_forktrace("--top", flag)
+        check(r.returncode == 2 and "--top is a live screen" in r.stderr,
+              "--top %s: %r" % (flag, r.stderr))
 
 
 NETWORK_REFS = ("http:", "https:", "//", "<script", " src=", " href=", "url(", "@import")
