@@ -123,8 +123,11 @@ def fault_full_members_map_and_table_under_kill():
     host = len([d for d in os.listdir("/proc") if d.isdigit()])
     # the launcher runs the 120 first: the bomb's own tree holds only the bomb
     bomb = "for i in $(seq 120); do /bin/true; done; %s" % KILLABLE["c_bomb"]
+    # flagged at 32 tasks or more: a 16-entry map cannot hold the tree it
+    # is armed with (at the default 16, a quick kill left it just full)
     rep, out, events = kill_run(bomb, extra=(
-        "--members", "16", "--table-size", str(host + 60), "--grace", "30"))
+        "--members", "16", "--table-size", str(host + 60), "--grace", "30",
+        "--set", "min_tasks=32"))
     actions = [e for e in by_event(events, "action") if not e.get("dry_run")]
     check(actions and actions[0]["action"] == "kill" and actions[0]["complete"],
           "the bomb was not emptied: %r" % actions[:1])
