@@ -92,6 +92,43 @@ static __always_inline bool exit_group_dead_from_live(struct task_struct *p)
  */
 
 /*
+ * An inode's ctime (last change), in ns of CLOCK_REALTIME.  Linux 6.6
+ * (13bc24457850, "fs: rename i_ctime field to __i_ctime") renamed the
+ * timespec64; 6.11 (3aa63a569c64, "fs: switch timespec64 fields in inode
+ * to discrete integers") split it into i_ctime_sec and i_ctime_nsec, whose
+ * top bit multigrain timestamps (6.13) use as a flag: masked off.
+ */
+struct inode___pre66 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___pre611 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 inode_ctime_ns(struct inode *inode)
+{
+	__s64 sec;
+	__u64 nsec;
+
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		sec = BPF_CORE_READ(inode, i_ctime_sec);
+		nsec = BPF_CORE_READ(inode, i_ctime_nsec) & 0x3fffffff;
+	} else if (bpf_core_field_exists(((struct inode___pre611 *)inode)->__i_ctime)) {
+		struct inode___pre611 *old = (void *)inode;
+
+		sec = BPF_CORE_READ(old, __i_ctime.tv_sec);
+		nsec = BPF_CORE_READ(old, __i_ctime.tv_nsec);
+	} else {
+		struct inode___pre66 *old = (void *)inode;
+
+		sec = BPF_CORE_READ(old, i_ctime.tv_sec);
+		nsec = BPF_CORE_READ(old, i_ctime.tv_nsec);
+	}
+	return sec > 0 ? (__u64)sec * 1000000000ull + nsec : 0;
+}
+
+/*
  * signal_struct.flags bit that copy_process() sets on a pid namespace's
  * init (include/linux/sched/signal.h): a macro, so not in vmlinux.h.
  */

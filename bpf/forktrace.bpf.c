@@ -45,6 +45,9 @@ const volatile bool check_cgroup_rules = false; /* allow_cgroups has entries */
 const volatile bool check_unit_rules = false;	/* allow_units has entries */
 /* v1 hierarchies named by cgroup rules, as cgroup_subsys_id; -1 unused */
 const volatile __s32 rule_v1_subsys[FT_GUARD_MAX_V1] = { -1, -1, -1, -1 };
+/* CLOCK_TAI minus CLOCK_REALTIME (the kernel's leap-second offset), so
+ * the one wall clock BPF can read compares with inode times */
+const volatile __s64 tai_minus_real_ns = 0;
 /* --noop (benchmarks, enum ft_noop): the floors of the cost */
 const volatile __u32 noop = FT_NOOP_OFF;
 
@@ -808,6 +811,20 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	/* a relative path (./bomb, python3 x.py) means something only with the
 	 * directory it was run in; its inode is enough to compare two execs */
 	e->cwd_ino = BPF_CORE_READ(p, fs, pwd.dentry, d_inode, i_ino);
+	/*
+	 * How fresh that directory is: inode times are wall-clock, and BPF
+	 * reads a wall clock only as TAI (bpf_ktime_get_tai_ns, 6.1); older
+	 * kernels leave the age unknown.  A clock step makes ages wrong in
+	 * either direction until directories change again, which only moves a
+	 * script's kin between the exec bar and the clones' depth.
+	 */
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_tai_ns)) {
+		__u64 changed = inode_ctime_ns(BPF_CORE_READ(p, fs, pwd.dentry, d_inode));
+		__s64 age = (__s64)(bpf_ktime_get_tai_ns() - tai_minus_real_ns - changed);
+
+		if (changed)
+			e->cwd_age_ns = age > 0 ? (__u64)age + 1 : 1;
+	}
 	exe_of_file(&e->exe, RD(typed, bprm->file, bprm, file), typed);
 	e->exe_size = BPF_CORE_READ(bprm, file, f_inode, i_size);
 	e->exe.userns = BPF_CORE_READ(p, cred, user_ns, level);

@@ -121,6 +121,14 @@ struct ft_exec {
 	 * "Kin").
 	 */
 	__u64 exe_size;
+	/*
+	 * recording version 10 on: how long before the exec its working
+	 * directory last changed (its ctime), plus one; 0: unknown.  A script
+	 * that a runaway copies into a directory it has just made runs where
+	 * nothing existed before its parent ran, while a build's build.sh
+	 * runs in a directory of its sources (docs/detection.md, "Kin").
+	 */
+	__u64 cwd_age_ns;
 };
 
 struct ft_exit {

@@ -355,8 +355,9 @@ def bench_detection(runs=3):
             got.append(a["pattern"])
         if pattern in ACTED_ON:
             for _ in range(runs):
-                rep, events = run_workload(cmd, cap, timeout, tracer_args=("--kill",),
-                                           wait_all=False)
+                # wait for every member: a bomb whose first process returns at
+                # once (the shell bomb) would otherwise be ended by the harness
+                rep, events = run_workload(cmd, cap, timeout, tracer_args=("--kill",))
                 peaks.append(rep["peak"])
                 done = [e for e in by_event(events, "action")
                         if e.get("complete") and e["action"] == "kill"]

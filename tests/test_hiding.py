@@ -8,6 +8,7 @@ must be flagged by kin and emptied under --kill with their launcher alive;
 leaks and zombies must be named with their parent, rate and time to the
 limit within 10 s; refused forks must be reported with the tree and errno.
 """
+import re
 import shutil
 import tempfile
 
@@ -24,6 +25,9 @@ KIN_BOMBS = {
     "chdir_script_copies": ["/bin/sh", WL + "/chdir_bomb.sh", "copy"],
     "chdir_binary_up": ["env", "FT_RETRY=1", tool("wl_chdir_bomb_c"), "up"],
 }
+
+# bombs whose copies run in directories they have just made
+FRESH_DIR_BOMBS = ("chdir_script_copies",)
 
 
 def launched_from_a_shell(cmd, scratch):
@@ -60,6 +64,17 @@ def make_kin_test(name):
               (name, a["root"], by_event(events, "action")[:2]))
         check("launcher-alive" in rep["stdout"], "%s: the launcher shell died" % name)
         check_signals(name, rep, events, a["root"], {rep["pid"]})
+        if name in FRESH_DIR_BOMBS:
+            # the kernel's half: each copy's exec says how new its directory is
+            execs = [e for e in by_event(events, "exec") if e["pid"] in pids
+                     and e["filename"] == "./chdir_bomb.sh"]
+            fresh = [e for e in execs if e.get("cwd_age_ms", 10 ** 9) < 1000]
+            check(execs and len(fresh) * 4 >= len(execs) * 3,
+                  "%s: %d of %d copies' execs ran in a directory made just before" %
+                  (name, len(fresh), len(execs)))
+            m = re.search(r"(\d+) in a directory changed after", a["evidence"])
+            check(m and int(m.group(1)) > 0, "%s: not by its fresh directories: %s" %
+                  (name, a["evidence"]))
         print("    %s: flagged%s at %d tasks, emptied %.0f ms after" %
               (name, " by kin" if "kin" in a["evidence"] else "", a["tasks"], done[0]["ms"]))
     fn.__name__ = "kin_bomb_" + name

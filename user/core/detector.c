@@ -132,6 +132,8 @@ struct profile {
 					  * the copy above, in the same directory */
 	uint32_t direct_edges;		 /* edges whose copy above is its parent: no
 					  * program of another kind between them */
+	uint32_t fresh_edges;		 /* exec edges run in a directory that changed
+					  * after the copy above began its program */
 	uint32_t births_window, births_1s;
 	uint32_t ngen;
 	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
@@ -824,6 +826,8 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			/* the copy above's command, or one run higher up */
 			pr->clone_edges += !pr->by_kin && e->cwd_ino &&
 					   ((e->command && e->command == ae->command) || repeats);
+			pr->fresh_edges += e->cwd_changed_ns &&
+					   e->cwd_changed_ns > (ae->exec_ns ? ae->exec_ns : born_of(ae));
 		} else {
 			pr->fork_edges++;
 		}
@@ -999,9 +1003,15 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 		 * helper beside the next, is one forker a generation: they keep
 		 * the exec bar.  So do scripts of one name: a build whose
 		 * build.sh starts each subdirectory's build.sh in the background
-		 * starts its kin itself, branching, before any work.
+		 * starts its kin itself, branching, before any work.  Unless the
+		 * directories are the tree's own: a build's subdirectories
+		 * were there before the build.sh above began, while a script
+		 * that copies itself into a directory it makes runs (3 edges in
+		 * 4) where nothing was before its parent ran.
 		 */
-		if (!busy && !pr->script && d->c.min_generations_clone < need &&
+		bool fresh_places = pr->fresh_edges * 4 >= pr->exec_edges * 3 && pr->exec_edges;
+
+		if (!busy && (!pr->script || fresh_places) && d->c.min_generations_clone < need &&
 		    pr->direct_edges * 4 >= (pr->exec_edges + pr->fork_edges) * 3 &&
 		    pr->forkers >= 2 * pr->generations)
 			need = d->c.min_generations_clone;
@@ -1185,9 +1195,10 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 	if (p == DET_RECURSIVE_SPAWN)
 		off += (size_t)snprintf(v->evidence + off, len - off,
 					"; %u of %u copies exec'd the program again (%u the same "
-					"command line in the same directory)",
+					"command line in the same directory, %u in a directory "
+					"changed after the copy above began)",
 					pr->exec_edges, pr->exec_edges + pr->fork_edges,
-					pr->clone_edges);
+					pr->clone_edges, pr->fresh_edges);
 	else if (p == DET_NESTED_POOL)
 		off += (size_t)snprintf(v->evidence + off, len - off,
 			 "; %u of %u forkers started their copies in one burst (%u "

@@ -528,6 +528,10 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 		set_lineage(t, i, h->ppid, h->pstart_ns);
 		x = (const struct ft_exec *)h;
 		set_prog(t, i, x->filename, x->args, x->args_len, x->cwd_ino, x->exe_size);
+		/* the age is stored plus one (0: unknown) */
+		e->cwd_changed_ns = x->cwd_age_ns && x->cwd_age_ns <= h->ts_ns
+					? h->ts_ns - (x->cwd_age_ns - 1)
+					: 0;
 		/* a recording from before version 6 says nothing: unknown */
 		e->exe = x->exe;
 		return i;

@@ -42,6 +42,8 @@ struct pt_entry {
 	char cmdline[FT_ARGS_LEN]; /* argv joined by spaces, from the exec record */
 	struct prog_id prog;	   /* what it runs: set at exec, inherited at fork */
 	uint64_t cwd_ino;	   /* its working directory's inode at exec (0: unknown) */
+	uint64_t cwd_changed_ns;   /* when that directory last changed before the exec, on
+				    * the records' clock (0: unknown) */
 	uint64_t command;	   /* its argv in its working directory (prog_command) */
 	struct ft_exe_key exe;	   /* its executable, from the kernel's records (ino 0: unknown) */
 	uint8_t state, origin;

@@ -236,6 +236,8 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 		want = offsetof(struct ft_exec, exe);
 	if (r->version == 6 && rec->h.type == FT_EV_EXEC)
 		want = offsetof(struct ft_exec, exe_size);
+	if (r->version > 6 && r->version < 10 && rec->h.type == FT_EV_EXEC)
+		want = offsetof(struct ft_exec, cwd_age_ns);
 	/* reap and fork_fail records exist from version 8 on */
 	if (r->version < 8 && (rec->h.type == FT_EV_REAP || rec->h.type == FT_EV_FORK_FAIL))
 		want = 0;

@@ -149,6 +149,20 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 	}
 }
 
+/* The kernel's TAI offset (whole seconds, 0 until a time daemon sets it),
+ * read as the two clocks' difference rounded to the second */
+static int64_t tai_minus_real_ns(void)
+{
+	struct timespec tai, real;
+
+	if (clock_gettime(CLOCK_TAI, &tai) || clock_gettime(CLOCK_REALTIME, &real))
+		return 0;
+	return (int64_t)(tai.tv_sec - real.tv_sec +
+			 (tai.tv_nsec - real.tv_nsec >= 500000000L) -
+			 (tai.tv_nsec - real.tv_nsec < -500000000L)) *
+	       1000000000LL;
+}
+
 static int load(struct live_source *s, const struct live_opts *o, const struct btf *btf,
 		bool use_btf, struct ft_run_info *info, char *err, size_t errlen)
 {
@@ -176,6 +190,7 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	skel->rodata->guard_window_ns = o->guard_window_ns;
 	skel->rodata->guard_sig = o->guard_sig;
 	skel->rodata->noop = o->noop;
+	skel->rodata->tai_minus_real_ns = tai_minus_real_ns();
 	if (o->safety) {
 		skel->rodata->check_cgroup_rules = o->safety->ncgroups > 0;
 		skel->rodata->check_unit_rules = o->safety->nunits > 0;

@@ -349,6 +349,8 @@ static void json_record(struct output *o, const union ft_record *rec, const stru
 			json_strn(&j, "args", e->cmdline, FT_ARGS_LEN);
 		if (rec->exec.old_tid != h->tgid)
 			json_u64(&j, "old_tid", rec->exec.old_tid);
+		if (rec->exec.cwd_age_ns)
+			json_u64(&j, "cwd_age_ms", (rec->exec.cwd_age_ns - 1) / 1000000);
 		break;
 	case FT_EV_EXIT:
 		json_header(o, &j, thread ? "thread_exit" : "exit", h->ts_ns, h->tgid, h->comm);
