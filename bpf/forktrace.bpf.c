@@ -46,8 +46,9 @@ const volatile bool check_unit_rules = false;	/* allow_units has entries */
 /* v1 hierarchies named by cgroup rules, as cgroup_subsys_id; -1 unused */
 const volatile __s32 rule_v1_subsys[FT_GUARD_MAX_V1] = { -1, -1, -1, -1 };
 /* CLOCK_TAI minus CLOCK_REALTIME (the kernel's leap-second offset), so
- * the one wall clock BPF can read compares with inode times */
-const volatile __s64 tai_minus_real_ns = 0;
+ * the one wall clock BPF can read compares with inode times: not rodata,
+ * user space re-reads it as it polls (a time daemon may set it later) */
+volatile __s64 tai_minus_real_ns = 0;
 /* --noop (benchmarks, enum ft_noop): the floors of the cost */
 const volatile __u32 noop = FT_NOOP_OFF;
 
@@ -814,16 +815,18 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	/*
 	 * How fresh that directory is: inode times are wall-clock, and BPF
 	 * reads a wall clock only as TAI (bpf_ktime_get_tai_ns, 6.1); older
-	 * kernels leave the age unknown.  A clock step makes ages wrong in
-	 * either direction until directories change again, which only moves a
-	 * script's kin between the exec bar and the clones' depth.
+	 * kernels leave the age unknown, and so does a change time in the
+	 * future (a clock stepped back, a file server's skew): such a
+	 * directory is no evidence of anything new.
 	 */
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_tai_ns)) {
-		__u64 changed = inode_ctime_ns(BPF_CORE_READ(p, fs, pwd.dentry, d_inode));
+		struct inode *cwd = BPF_CORE_READ(p, fs, pwd.dentry, d_inode);
+		__u64 changed = inode_ctime_ns(cwd);
 		__s64 age = (__s64)(bpf_ktime_get_tai_ns() - tai_minus_real_ns - changed);
 
-		if (changed)
-			e->cwd_age_ns = age > 0 ? (__u64)age + 1 : 1;
+		if (changed && age >= 0)
+			e->cwd_age_ns = (__u64)age + 1;
+		e->cwd_nlink = BPF_CORE_READ(cwd, i_nlink);
 	}
 	exe_of_file(&e->exe, RD(typed, bprm->file, bprm, file), typed);
 	e->exe_size = BPF_CORE_READ(bprm, file, f_inode, i_size);

@@ -643,6 +643,7 @@ struct synth {
 	uint64_t exe_size;     /* what exec records say its size is */
 	uint64_t cwd;	       /* the working directory exec records carry */
 	uint64_t cwd_age_ns;   /* and its age, plus one (0: unknown) */
+	uint32_t cwd_nlink;    /* and its links (2: no subdirectories) */
 	uint64_t cgroup;       /* the cgroup fork records carry */
 	uint32_t parent_threads; /* the forking parent's threads, fork records say */
 	uint16_t fork_flags;	 /* more ft_header flags fork records carry */
@@ -716,6 +717,7 @@ static void synth_exec_argv(struct synth *s, uint32_t pid, const char *file, con
 	e.exe_size = s->exe_size;
 	e.cwd_ino = s->cwd;
 	e.cwd_age_ns = s->cwd_age_ns;
+	e.cwd_nlink = s->cwd_nlink;
 	e.h.cgroup_id = s->cgroup;
 	det_feed(s->d, s->t, (union ft_record *)&e, APPLY(s->t, e), collect, s);
 }
@@ -1641,43 +1643,107 @@ static void exec_script_in_new_dir(struct synth *s, uint32_t pid, int gen, uint6
 static void exec_script_copy_in_made_dir(struct synth *s, uint32_t pid, int gen, uint64_t ts)
 {
 	s->cwd_age_ns = 1 + 200000;
+	s->cwd_nlink = 2;
 	exec_script_in_new_dir(s, pid, gen, ts);
+}
+
+/* where a script of one name runs, in test_detect_script_kin_keep_the_exec_bar */
+enum script_place {
+	PLACE_UNKNOWN,	   /* a kernel that says nothing */
+	PLACE_OLD,	   /* bare directories, unchanged since before the build */
+	PLACE_LOGGED,	   /* `>build.log` in each just before, among subdirectories */
+	PLACE_SAME_DIR,	   /* all run from one bare directory, written to all the
+			    * time, each its own sub/build.sh */
+	PLACE_BEFORE_EXEC, /* changed after the parent's fork, before its exec */
+	PLACE_BEFORE_BOOT, /* changed before the records' clock began */
+	PLACE_FEW_MADE,	   /* a third of the forking levels in bare, new directories */
+	PLACE_COUNT
+};
+
+static void set_script_place(struct synth *s, enum script_place how, int idx, bool leaf,
+			     uint64_t parent_fork, uint64_t exec_ts)
+{
+	s->cwd = 700 + (uint64_t)idx;
+	s->cwd_nlink = leaf ? 2 : 4;
+	s->cwd_age_ns = 1 + 100000;
+	switch (how) {
+	case PLACE_UNKNOWN:
+		s->cwd_nlink = 0;
+		s->cwd_age_ns = 0;
+		break;
+	case PLACE_OLD:
+		s->cwd_nlink = 2;
+		s->cwd_age_ns = 1 + exec_ts - SEC / 2;
+		break;
+	case PLACE_LOGGED:
+		break;
+	case PLACE_SAME_DIR:
+		s->cwd = 700;
+		s->cwd_nlink = 2;
+		break;
+	case PLACE_BEFORE_EXEC:
+		s->cwd_nlink = 2;
+		s->cwd_age_ns = 1 + exec_ts - (parent_fork + 100000);
+		break;
+	case PLACE_BEFORE_BOOT:
+		s->cwd_nlink = 2;
+		s->cwd_age_ns = 1 + exec_ts + 10 * SEC;
+		break;
+	case PLACE_FEW_MADE:
+		s->cwd_nlink = leaf || idx % 3 == 0 ? 2 : 4;
+		break;
+	default:
+		break;
+	}
 }
 
 /*
  * A build whose build.sh runs `(cd $d && ./build.sh) &` for each subdirectory,
  * five levels deep and two wide, before any work: kin by the
  * script's name, each started by its kin directly, branching.  Scripts of
- * one name keep the exec bar: quiet, whether the directories' age is
- * unknown, or they last changed before the build began (a checkout; a
- * configure step that wrote into every one just before).  Only where each ran in a directory that changed
- * after the build.sh above began would it be a copy's shape.
+ * one name keep the exec bar, wherever they run: only where most forking
+ * levels ran in bare directories made after the script above began would
+ * it be a copy's shape (test_detect_kin_bombs).
  */
 static void test_detect_script_kin_keep_the_exec_bar(void)
 {
-	static const uint64_t ages[] = { 0, SEC / 2, SEC / 10 };
-
-	for (size_t i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+	for (int how = 0; how < PLACE_COUNT; how++) {
 		uint32_t q[64];
+		uint64_t forked[64];
 		int head = 0, tail = 0;
 		uint64_t ts = 1 * SEC;
 		struct synth s;
 
 		synth_init(&s);
-		s.cwd_age_ns = ages[i] ? ages[i] + 1 : 0;
+		forked[tail] = ts;
 		q[tail] = synth_fork(&s, 50, ts);
+		set_script_place(&s, (enum script_place)how, tail, false, 0, ts + 1000);
 		exec_script_in_new_dir(&s, q[tail++], 0, ts + 1000);
 		while (tail + 2 <= 63) {
-			uint32_t p = q[head++];
+			int p = head++;
 
 			for (int k = 0; k < 2; k++) {
-				q[tail] = synth_fork(&s, p, ts += 1000000);
-				exec_script_in_new_dir(&s, q[tail++], 0, ts + 300000);
+				forked[tail] = ts += 1000000;
+				q[tail] = synth_fork(&s, q[p], ts);
+				set_script_place(&s, (enum script_place)how, tail, tail >= 31,
+						 forked[p], ts + 300000);
+				/* in the place just set (exec_script_in_new_dir picks
+				 * its own), each with its own argument: no clones */
+				char argv[64];
+				int len = how == PLACE_SAME_DIR
+					      ? snprintf(argv, sizeof(argv), "sh%cp%d/build.sh",
+							 0, tail)
+					      : snprintf(argv, sizeof(argv),
+							 "/bin/sh%c./build.sh%cpart%d", 0, 0, tail);
+
+				synth_exec_argv(&s, q[tail++],
+						how == PLACE_SAME_DIR ? "/bin/sh" : "./build.sh", argv,
+						(size_t)len + 1, ts + 300000);
 			}
 		}
 		CHECK(count_kind(&s, DET_ALERT, 0) == 0);
 		if (count_kind(&s, DET_ALERT, 0))
-			fprintf(stderr, "    directories %zu: %s\n", i, s.got[0].evidence);
+			fprintf(stderr, "    place %d: %s\n", how, s.got[0].evidence);
 		synth_free(&s);
 	}
 }

@@ -132,8 +132,9 @@ struct profile {
 					  * the copy above, in the same directory */
 	uint32_t direct_edges;		 /* edges whose copy above is its parent: no
 					  * program of another kind between them */
-	uint32_t fresh_edges;		 /* exec edges run in a directory that changed
-					  * after the copy above began its program */
+	uint32_t forker_execs;		 /* exec edges into copies that fork copies */
+	uint32_t fresh_forkers;		 /* of those, the ones run in a new place made
+					  * for them (made_for_it) */
 	uint32_t births_window, births_1s;
 	uint32_t ngen;
 	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
@@ -727,6 +728,25 @@ static void count_denied(struct detector *d, const struct proctable *t, uint32_t
 }
 
 /*
+ * Did copy c exec in a place made for it after copy a began its program?  A
+ * directory other than a's, changed since (made, or given an entry), with
+ * no subdirectory: a script that makes a directory, copies itself in and
+ * runs the copy there.  A build's recursing build.sh runs among the
+ * subdirectories it recurses into, there before the build began, whatever
+ * was written into them since (a log, a configure step's output); a
+ * script that works in its own directory stays where it is.  Filesystems
+ * that count no subdirectories in a directory's links (btrfs: always 1)
+ * never show one.
+ */
+static bool made_for_it(const struct pt_entry *c, const struct pt_entry *a)
+{
+	uint64_t began = a->exec_ns ? a->exec_ns : born_of(a);
+
+	return c->cwd_changed_ns && c->cwd_nlink == 2 && c->cwd_ino && c->cwd_ino != a->cwd_ino &&
+	       c->cwd_changed_ns > began;
+}
+
+/*
  * One pass over the subtree of x: copies of x's program and their copy
  * generations, the processes of other programs, live population, births,
  * forkers, and the median age of live copies (a population growing
@@ -826,8 +846,6 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			/* the copy above's command, or one run higher up */
 			pr->clone_edges += !pr->by_kin && e->cwd_ino &&
 					   ((e->command && e->command == ae->command) || repeats);
-			pr->fresh_edges += e->cwd_changed_ns &&
-					   e->cwd_changed_ns > (ae->exec_ns ? ae->exec_ns : born_of(ae));
 		} else {
 			pr->fork_edges++;
 		}
@@ -848,6 +866,17 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 					d->growth_start[a] = ip->first_fork_ns;
 			}
 		}
+	}
+	/* the forking copies' places (the leaves' say nothing: a build's
+	 * last level is as bare as a bomb's newest) */
+	for (uint32_t k = 1; k < n; k++) {
+		int32_t i = d->order[k];
+		const struct pt_entry *e = pt_get(t, i);
+
+		if (!d->is_copy[i] || !d->forker[i] || !e->exec_seen)
+			continue;
+		pr->forker_execs++;
+		pr->fresh_forkers += made_for_it(e, pt_get(t, d->copy_of[i]));
 	}
 	count_denied(d, t, n, pr, now);
 	pr->root_branches = d->branches[x];
@@ -1003,13 +1032,11 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 		 * helper beside the next, is one forker a generation: they keep
 		 * the exec bar.  So do scripts of one name: a build whose
 		 * build.sh starts each subdirectory's build.sh in the background
-		 * starts its kin itself, branching, before any work.  Unless the
-		 * directories are the tree's own: a build's subdirectories
-		 * were there before the build.sh above began, while a script
-		 * that copies itself into a directory it makes runs (3 edges in
-		 * 4) where nothing was before its parent ran.
+		 * starts its kin itself, branching, before any work.  Unless
+		 * the places are the tree's own: at least half the forking
+		 * copies exec'd in a place made for them (made_for_it).
 		 */
-		bool fresh_places = pr->fresh_edges * 4 >= pr->exec_edges * 3 && pr->exec_edges;
+		bool fresh_places = pr->fresh_forkers * 2 >= pr->forker_execs && pr->forker_execs;
 
 		if (!busy && (!pr->script || fresh_places) && d->c.min_generations_clone < need &&
 		    pr->direct_edges * 4 >= (pr->exec_edges + pr->fork_edges) * 3 &&
@@ -1195,10 +1222,9 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 	if (p == DET_RECURSIVE_SPAWN)
 		off += (size_t)snprintf(v->evidence + off, len - off,
 					"; %u of %u copies exec'd the program again (%u the same "
-					"command line in the same directory, %u in a directory "
-					"changed after the copy above began)",
+					"command line in the same directory)",
 					pr->exec_edges, pr->exec_edges + pr->fork_edges,
-					pr->clone_edges, pr->fresh_edges);
+					pr->clone_edges);
 	else if (p == DET_NESTED_POOL)
 		off += (size_t)snprintf(v->evidence + off, len - off,
 			 "; %u of %u forkers started their copies in one burst (%u "
@@ -1207,6 +1233,10 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 	else
 		off += (size_t)snprintf(v->evidence + off, len - off,
 					"; copies are forks without exec");
+	if (p == DET_RECURSIVE_SPAWN && pr->script && pr->fresh_forkers && off < len)
+		off += (size_t)snprintf(v->evidence + off, len - off,
+					"; %u of %u forking copies ran in a directory made for them",
+					pr->fresh_forkers, pr->forker_execs);
 	if (pr->generations < 3 && pr->wide_gen1 >= 2 && off < len)
 		off += (size_t)snprintf(v->evidence + off, len - off,
 					"; a fan-out: %u of the root's copies each started %u "

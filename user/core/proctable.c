@@ -532,6 +532,7 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 		e->cwd_changed_ns = x->cwd_age_ns && x->cwd_age_ns <= h->ts_ns
 					? h->ts_ns - (x->cwd_age_ns - 1)
 					: 0;
+		e->cwd_nlink = x->cwd_nlink;
 		/* a recording from before version 6 says nothing: unknown */
 		e->exe = x->exe;
 		return i;

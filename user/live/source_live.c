@@ -190,7 +190,7 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	skel->rodata->guard_window_ns = o->guard_window_ns;
 	skel->rodata->guard_sig = o->guard_sig;
 	skel->rodata->noop = o->noop;
-	skel->rodata->tai_minus_real_ns = tai_minus_real_ns();
+	skel->bss->tai_minus_real_ns = tai_minus_real_ns();
 	if (o->safety) {
 		skel->rodata->check_cgroup_rules = o->safety->ncgroups > 0;
 		skel->rodata->check_unit_rules = o->safety->nunits > 0;
@@ -391,6 +391,7 @@ int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx)
 
 	s->fn = fn;
 	s->fn_ctx = ctx;
+	s->skel->bss->tai_minus_real_ns = tai_minus_real_ns();
 	if (timeout_ms)
 		n = ring_buffer__poll(s->rb, timeout_ms);
 	if (n < 0)
