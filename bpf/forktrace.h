@@ -103,6 +103,14 @@ struct ft_fork {
 	__u32 pad;
 	/* recording version 6 on: the child's executable (its parent's image) */
 	struct ft_exe_key exe;
+	/*
+	 * recording version 10 on: the forking thread's time on a CPU or
+	 * waiting for one, so far (0: unknown).  Between two of its forks it
+	 * tells a parent that starts children back to back, however slowly
+	 * the host forks (a pool filling), from one that sleeps between them
+	 * (a watchdog whose workers hang: a leak).
+	 */
+	__u64 parent_busy_ns;
 };
 
 struct ft_exec {

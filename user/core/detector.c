@@ -73,6 +73,9 @@ struct det_proc {
 	 */
 	struct pile {
 		uint64_t prog, half_ns; /* half_ns: when live reached leak_min / 2 */
+		/* and the parent's last fork then: when, its thread's busy time */
+		uint64_t half_fork_ns, half_busy_ns;
+		uint32_t half_tid;
 		uint32_t live, peak;
 		/* spawn_storm (exec'd jobs only): when the peak last reached a
 		 * power of two, and which; the largest size it ever held still
@@ -83,6 +86,9 @@ struct det_proc {
 		uint32_t pow, held;
 	} piles[2];
 	uint32_t leak_reported, leak_seq;
+	/* as a parent: its last fork, the thread that forked and its busy time */
+	uint64_t fork_busy_ns;
+	uint32_t fork_tid;
 	uint16_t storm; /* as the parent: its spawn_storm alert (1 + index), 0 for none */
 	/* as a child: counted in its parent's zombies; in which pile (1 + index) */
 	bool zombie_counted;
@@ -993,6 +999,14 @@ static bool fans_out(const struct detector *d, const struct profile *pr)
 	       pr->wide_gen1 >= 2 && pr->live_per_gen[2] >= FANOUT_GEN2 &&
 	       pr->live_copies >= d->c.fanout_min_tasks && pr->live_copies >= d->c.min_tasks &&
 	       pr->doubling_ms >= 0 && pr->doubling_ms * 1e6 * 8 <= (double)d->c.window_ns;
+}
+
+bool det_forked_back_to_back(uint64_t from_ns, uint64_t from_busy, uint64_t to_ns,
+			     uint64_t to_busy)
+{
+	if (!from_busy || !to_busy || to_ns <= from_ns || to_busy < from_busy)
+		return false;
+	return (to_busy - from_busy) * 2 >= to_ns - from_ns;
 }
 
 /*
@@ -2114,8 +2128,12 @@ static void pile_add(struct detector *d, const struct proctable *t, int32_t slot
 	/* growth is told by births: a job's exec comes after its fork */
 	if (++pl->live == 1 && !pl->peak)
 		pl->growth_ns = e->born_ns ? e->born_ns : now;
-	if (pl->live == d->c.leak_min / 2 && !pl->half_ns)
+	if (pl->live == d->c.leak_min / 2 && !pl->half_ns) {
 		pl->half_ns = now;
+		pl->half_fork_ns = pp->last_fork_ns;
+		pl->half_busy_ns = pp->fork_busy_ns;
+		pl->half_tid = pp->fork_tid;
+	}
 	if (pl->live <= pl->peak)
 		return;
 	/* a new peak after a still spell: what it held is its normal */
@@ -2137,7 +2155,12 @@ static void pile_add(struct detector *d, const struct proctable *t, int32_t slot
 			return;
 		}
 	}
-	slow = pl->half_ns && now >= pl->half_ns + d->c.leak_min_span_ns;
+	/* slowly, and not because the parent starts them as fast as this host
+	 * lets it: a pool filling on a loaded or slow host is not a leak */
+	slow = pl->half_ns && now >= pl->half_ns + d->c.leak_min_span_ns &&
+	       !(pl->half_tid && pl->half_tid == pp->fork_tid &&
+		 det_forked_back_to_back(pl->half_fork_ns, pl->half_busy_ns, pp->last_fork_ns,
+					 pp->fork_busy_ns));
 	if (pl->live < d->c.leak_min || pl->live < 2 * pp->leak_reported ||
 	    (!slow && pl->live < 8 * d->c.leak_min))
 		return;
@@ -2176,11 +2199,13 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 		return;
 	/* the parent forks: no idle child of its own parent; the child is one */
 	pile_remove(d, t, parent);
-	pile_add(d, t, child, PILE_FORKS, now, fn, ctx);
 	d->forks++;
 	if (!pp->nforks++)
 		pp->first_fork_ns = now;
 	pp->last_fork_ns = now;
+	pp->fork_busy_ns = f->parent_busy_ns;
+	pp->fork_tid = f->parent_tid;
+	pile_add(d, t, child, PILE_FORKS, now, fn, ctx);
 	if (f->parent_threads > 1)
 		pp->mt_fork = true;
 	a = alert_of(d, pp);
