@@ -68,6 +68,8 @@ BENIGN = {
     "build_driver_copies": ([PY, WL + "/build_driver.py"], 1000, 60),
     "node_cluster": (["node", WL + "/node_cluster.js", "8"], 300, 30),
     "perl_fork_rounds": (["perl", WL + "/perl_forker.pl"], 200, 30),
+    # 48 idle workers started 100 ms of work apart: a slow pool, busy, no leak
+    "busy_pool_fill": ([PY, WL + "/py_busy_pool_fill.py", "48", "100"], 200, 60),
 }
 
 
