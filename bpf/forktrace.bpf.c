@@ -751,11 +751,11 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	e->parent_tid = RD(typed, parent->pid, parent, pid);
 	/* >1 at a plain fork means the child copied a multithreaded address space */
 	e->parent_threads = RD(typed, parent->signal->nr_threads, parent, signal, nr_threads);
-	/* running, or runnable and waiting (sched_info needs CONFIG_SCHED_INFO):
+	/* running, and runnable but waiting (sched_info needs CONFIG_SCHED_INFO):
 	 * a host's contention does not make a busy parent look idle */
-	e->parent_busy_ns = BPF_CORE_READ(parent, se.sum_exec_runtime);
+	e->parent_run_ns = BPF_CORE_READ(parent, se.sum_exec_runtime);
 	if (bpf_core_field_exists(parent->sched_info))
-		e->parent_busy_ns += BPF_CORE_READ(parent, sched_info.run_delay);
+		e->parent_wait_ns = BPF_CORE_READ(parent, sched_info.run_delay);
 	/* the image the child runs until it execs, for exe: rules: user space
 	 * then never stats /proc/PID/exe of a bomb's members (a FUSE mount
 	 * may refuse it or never answer) */

@@ -104,13 +104,14 @@ struct ft_fork {
 	/* recording version 6 on: the child's executable (its parent's image) */
 	struct ft_exe_key exe;
 	/*
-	 * recording version 10 on: the forking thread's time on a CPU or
-	 * waiting for one, so far (0: unknown).  Between two of its forks it
-	 * tells a parent that starts children back to back, however slowly
-	 * the host forks (a pool filling), from one that sleeps between them
-	 * (a watchdog whose workers hang: a leak).
+	 * recording version 10 on: the forking thread's time on a CPU so far,
+	 * and runnable but waiting for one (0: unknown).  Between two of its
+	 * forks they tell a parent that starts children back to back, however
+	 * slowly the host forks (a pool filling), from one that sleeps between
+	 * them (a watchdog whose workers hang: a leak).
 	 */
-	__u64 parent_busy_ns;
+	__u64 parent_run_ns;
+	__u64 parent_wait_ns;
 };
 
 struct ft_exec {

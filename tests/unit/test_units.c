@@ -647,7 +647,8 @@ struct synth {
 	uint64_t cgroup;       /* the cgroup fork records carry */
 	uint32_t parent_threads; /* the forking parent's threads, fork records say */
 	uint16_t fork_flags;	 /* more ft_header flags fork records carry */
-	uint64_t parent_busy_ns; /* the forking thread's busy time fork records say */
+	uint64_t parent_run_ns;	 /* the forking thread's time on a CPU fork records say */
+	uint64_t parent_wait_ns; /* and waiting for one */
 	uint32_t parent_tid;	 /* and that thread (0: the parent's main thread) */
 };
 
@@ -691,7 +692,8 @@ static uint32_t synth_fork(struct synth *s, uint32_t ppid, uint64_t ts)
 	if (s->parent_threads)
 		f.parent_threads = s->parent_threads;
 	f.h.flags |= s->fork_flags;
-	f.parent_busy_ns = s->parent_busy_ns;
+	f.parent_run_ns = s->parent_run_ns;
+	f.parent_wait_ns = s->parent_wait_ns;
 	if (s->parent_tid)
 		f.parent_tid = s->parent_tid;
 	det_feed(s->d, s->t, (union ft_record *)&f, APPLY(s->t, f), collect, s);
@@ -1662,6 +1664,8 @@ enum script_place {
 	PLACE_BEFORE_EXEC, /* changed after the parent's fork, before its exec */
 	PLACE_BEFORE_BOOT, /* changed before the records' clock began */
 	PLACE_FEW_MADE,	   /* a third of the forking levels in bare, new directories */
+	PLACE_OUT_OF_TREE, /* bare build directories made for each step, each running
+			    * the source tree's build.sh by its full path */
 	PLACE_COUNT
 };
 
@@ -1696,6 +1700,9 @@ static void set_script_place(struct synth *s, enum script_place how, int idx, bo
 		break;
 	case PLACE_FEW_MADE:
 		s->cwd_nlink = leaf || idx % 3 == 0 ? 2 : 4;
+		break;
+	case PLACE_OUT_OF_TREE:
+		s->cwd_nlink = 2;
 		break;
 	default:
 		break;
@@ -1735,14 +1742,19 @@ static void test_detect_script_kin_keep_the_exec_bar(void)
 				/* in the place just set (exec_script_in_new_dir picks
 				 * its own), each with its own argument: no clones */
 				char argv[64];
-				int len = how == PLACE_SAME_DIR
-					      ? snprintf(argv, sizeof(argv), "sh%cp%d/build.sh",
-							 0, tail)
-					      : snprintf(argv, sizeof(argv),
-							 "/bin/sh%c./build.sh%cpart%d", 0, 0, tail);
+				char file[32] = "./build.sh";
+				int len;
+
+				if (how == PLACE_OUT_OF_TREE)
+					snprintf(file, sizeof(file), "/src/p%d/build.sh", tail);
+				len = how == PLACE_SAME_DIR
+					      ? snprintf(argv, sizeof(argv), "sh%cp%d/build.sh", 0,
+							 tail)
+					      : snprintf(argv, sizeof(argv), "/bin/sh%c%s%cpart%d", 0,
+							 file, 0, tail);
 
 				synth_exec_argv(&s, q[tail++],
-						how == PLACE_SAME_DIR ? "/bin/sh" : "./build.sh", argv,
+						how == PLACE_SAME_DIR ? "/bin/sh" : file, argv,
 						(size_t)len + 1, ts + 300000);
 			}
 		}
@@ -1975,22 +1987,25 @@ static void test_detect_process_leak(void)
 }
 
 /*
- * A parent starts 100 idle children 55 ms apart (a Python test's pool of
+ * A parent starts idle children 55 ms apart (a Python test's pool of
  * sleepers on a host where forking a big interpreter takes that long).
- * Busy all along, on a CPU or waiting for one: a pool filling, no leak.
- * Busy a fifth of the time, or forking from two threads whose times do
- * not compare: it sleeps between forks, a leak, named as before.
+ * Busy all along, on a CPU or partly waiting for one: a pool filling, no
+ * leak (up to 100).  Named as before when it sleeps between forks, when it
+ * only waits (spinning under a tiny CPU limit costs nothing), or forks
+ * from two threads whose times do not compare; and a busy one still at
+ * eight times leak_min.
  */
 static void test_detect_slow_pool_fill_is_no_leak(void)
 {
 	static const struct {
-		uint64_t busy_per_fork;
-		bool two_threads, leak;
+		uint64_t run, wait; /* per fork, of its 55 ms */
+		bool two_threads;
+		int forks;
+		uint32_t leaked; /* the first process_leak's count: 0 none, 1 under 256 */
 	} cases[] = {
-		{ 55000000, false, false },
-		{ 28000000, false, false },
-		{ 11000000, false, true },
-		{ 55000000, true, true },
+		{ 55000000, 0, false, 100, 0 },	      { 15000000, 13000000, false, 100, 0 },
+		{ 11000000, 0, false, 100, 1 },	      { 5000000, 50000000, false, 100, 1 },
+		{ 55000000, 0, true, 100, 1 },	      { 55000000, 0, false, 300, 256 },
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -2003,24 +2018,46 @@ static void test_detect_slow_pool_fill_is_no_leak(void)
 		parent = synth_fork(&s, 50, ts);
 		synth_exec_argv(&s, parent, "/usr/bin/python3", ARGV("python3\0-m\0test"),
 				ts + 1000);
-		s.parent_busy_ns = 3 * SEC;
-		for (int i = 0; i < 100; i++) {
-			s.parent_busy_ns += cases[c].busy_per_fork;
+		s.parent_run_ns = 3 * SEC;
+		for (int i = 0; i < cases[c].forks; i++) {
+			s.parent_run_ns += cases[c].run;
+			s.parent_wait_ns += cases[c].wait;
 			s.parent_tid = cases[c].two_threads && i % 2 ? parent + 7000 : parent;
 			synth_fork(&s, parent, ts += 55000000);
 		}
 		v = first_of(&s, DET_PROCESS_LEAK);
-		CHECK(cases[c].leak ? v && v->root == parent : !v);
-		if (cases[c].leak ? !v : !!v)
+		bool as_told = cases[c].leaked == 0	? !v
+			       : cases[c].leaked == 1 ? v && v->root == parent && v->leaked < 256
+						      : v && v->root == parent && v->leaked == 256;
+
+		CHECK(as_told);
+		if (!as_told)
 			fprintf(stderr, "    case %zu: %s\n", c, v ? v->evidence : "no leak");
 		synth_free(&s);
 	}
-	/* the rule itself: busy half the time or more, times known */
-	CHECK(det_forked_back_to_back(1 * SEC, 5 * SEC, 3 * SEC, 6 * SEC));
-	CHECK(!det_forked_back_to_back(1 * SEC, 5 * SEC, 3 * SEC, 6 * SEC - 1));
-	CHECK(!det_forked_back_to_back(1 * SEC, 0, 3 * SEC, 6 * SEC));
-	CHECK(!det_forked_back_to_back(3 * SEC, 5 * SEC, 3 * SEC, 6 * SEC));
-	CHECK(!det_forked_back_to_back(1 * SEC, 7 * SEC, 3 * SEC, 6 * SEC));
+	/* the rule itself: busy half the time or more, on a CPU a quarter or
+	 * more, times known and moving forward */
+	{
+		struct det_busy from = { 1 * SEC, 5 * SEC, 0 };
+		struct det_busy ok[] = { { 3 * SEC, 6 * SEC, 0 }, { 3 * SEC, 5 * SEC + SEC / 2, SEC / 2 } };
+		struct det_busy no[] = {
+			{ 3 * SEC, 6 * SEC - 1, 0 },		   /* just under half */
+			{ 3 * SEC, 5 * SEC + SEC / 2 - 1, 5 * SEC }, /* waiting, on a CPU too little */
+			{ 1 * SEC, 6 * SEC, 0 },		   /* no time passed */
+			{ 3 * SEC, 4 * SEC, 0 },		   /* running went backwards */
+			{ 3 * SEC, 0, 0 },			   /* unknown */
+		};
+
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			CHECK(det_forked_back_to_back(&from, &ok[i]));
+		for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+			CHECK(!det_forked_back_to_back(&from, &no[i]));
+			if (det_forked_back_to_back(&from, &no[i]))
+				fprintf(stderr, "    not busy %zu\n", i);
+		}
+		from.wait_ns = SEC; /* waiting went backwards */
+		CHECK(!det_forked_back_to_back(&from, &ok[1]));
+	}
 }
 
 /* daemon starts a job at ts: a fork that execs python3 job.py 1 ms later */

@@ -73,8 +73,8 @@ struct det_proc {
 	 */
 	struct pile {
 		uint64_t prog, half_ns; /* half_ns: when live reached leak_min / 2 */
-		/* and the parent's last fork then: when, its thread's busy time */
-		uint64_t half_fork_ns, half_busy_ns;
+		/* and the parent's last fork then (its forking thread's times) */
+		struct det_busy half_busy;
 		uint32_t half_tid;
 		uint32_t live, peak;
 		/* spawn_storm (exec'd jobs only): when the peak last reached a
@@ -86,8 +86,8 @@ struct det_proc {
 		uint32_t pow, held;
 	} piles[2];
 	uint32_t leak_reported, leak_seq;
-	/* as a parent: its last fork, the thread that forked and its busy time */
-	uint64_t fork_busy_ns;
+	/* as a parent: its last fork, by which thread, that thread's times */
+	struct det_busy fork_busy;
 	uint32_t fork_tid;
 	uint16_t storm; /* as the parent: its spawn_storm alert (1 + index), 0 for none */
 	/* as a child: counted in its parent's zombies; in which pile (1 + index) */
@@ -736,8 +736,9 @@ static void count_denied(struct detector *d, const struct proctable *t, uint32_t
 /*
  * Did copy c exec in a place made for it after copy a began its program?  A
  * directory other than a's, changed since (made, or given an entry), with
- * no subdirectory: a script that makes a directory, copies itself in and
- * runs the copy there.  A build's recursing build.sh runs among the
+ * no subdirectory, its script in it: a script that makes a directory,
+ * copies itself in and runs the copy there.  An out-of-tree build makes a
+ * bare directory for each step too, but runs the source tree's script.  A build's recursing build.sh runs among the
  * subdirectories it recurses into, there before the build began, whatever
  * was written into them since (a log, a configure step's output); a
  * script that works in its own directory stays where it is.  Filesystems
@@ -748,8 +749,8 @@ static bool made_for_it(const struct pt_entry *c, const struct pt_entry *a)
 {
 	uint64_t began = a->exec_ns ? a->exec_ns : born_of(a);
 
-	return c->cwd_changed_ns && c->cwd_nlink == 2 && c->cwd_ino && c->cwd_ino != a->cwd_ino &&
-	       c->cwd_changed_ns > began;
+	return c->prog.in_cwd && c->cwd_changed_ns && c->cwd_nlink == 2 && c->cwd_ino &&
+	       c->cwd_ino != a->cwd_ino && c->cwd_changed_ns > began;
 }
 
 /*
@@ -1001,12 +1002,19 @@ static bool fans_out(const struct detector *d, const struct profile *pr)
 	       pr->doubling_ms >= 0 && pr->doubling_ms * 1e6 * 8 <= (double)d->c.window_ns;
 }
 
-bool det_forked_back_to_back(uint64_t from_ns, uint64_t from_busy, uint64_t to_ns,
-			     uint64_t to_busy)
+bool det_forked_back_to_back(const struct det_busy *from, const struct det_busy *to)
 {
-	if (!from_busy || !to_busy || to_ns <= from_ns || to_busy < from_busy)
+	uint64_t wall, run, wait;
+
+	if (!from->run_ns || !to->run_ns || to->at_ns <= from->at_ns ||
+	    to->run_ns < from->run_ns || to->wait_ns < from->wait_ns)
 		return false;
-	return (to_busy - from_busy) * 2 >= to_ns - from_ns;
+	wall = to->at_ns - from->at_ns;
+	run = to->run_ns - from->run_ns;
+	wait = to->wait_ns - from->wait_ns;
+	/* halves rounded up; no sum that a crafted recording could wrap */
+	return run >= wall - wall / 4 * 3 &&
+	       (run >= wall - wall / 2 || wait >= wall - wall / 2 - run);
 }
 
 /*
@@ -2130,8 +2138,7 @@ static void pile_add(struct detector *d, const struct proctable *t, int32_t slot
 		pl->growth_ns = e->born_ns ? e->born_ns : now;
 	if (pl->live == d->c.leak_min / 2 && !pl->half_ns) {
 		pl->half_ns = now;
-		pl->half_fork_ns = pp->last_fork_ns;
-		pl->half_busy_ns = pp->fork_busy_ns;
+		pl->half_busy = pp->fork_busy;
 		pl->half_tid = pp->fork_tid;
 	}
 	if (pl->live <= pl->peak)
@@ -2159,8 +2166,7 @@ static void pile_add(struct detector *d, const struct proctable *t, int32_t slot
 	 * lets it: a pool filling on a loaded or slow host is not a leak */
 	slow = pl->half_ns && now >= pl->half_ns + d->c.leak_min_span_ns &&
 	       !(pl->half_tid && pl->half_tid == pp->fork_tid &&
-		 det_forked_back_to_back(pl->half_fork_ns, pl->half_busy_ns, pp->last_fork_ns,
-					 pp->fork_busy_ns));
+		 det_forked_back_to_back(&pl->half_busy, &pp->fork_busy));
 	if (pl->live < d->c.leak_min || pl->live < 2 * pp->leak_reported ||
 	    (!slow && pl->live < 8 * d->c.leak_min))
 		return;
@@ -2203,7 +2209,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	if (!pp->nforks++)
 		pp->first_fork_ns = now;
 	pp->last_fork_ns = now;
-	pp->fork_busy_ns = f->parent_busy_ns;
+	pp->fork_busy = (struct det_busy){ now, f->parent_run_ns, f->parent_wait_ns };
 	pp->fork_tid = f->parent_tid;
 	pile_add(d, t, child, PILE_FORKS, now, fn, ctx);
 	if (f->parent_threads > 1)

@@ -260,14 +260,21 @@ enum det_rhythm { DET_RHYTHM_UNDECIDED, DET_RHYTHM_BURST, DET_RHYTHM_STEADY };
 enum det_rhythm det_fork_rhythm(uint32_t nforks, uint64_t first_ns, uint64_t last_ns, uint64_t now);
 
 /*
- * Did a parent start its children back to back between two of its forks
- * (at from_ns and to_ns, its thread's busy time then from_busy and
- * to_busy: on a CPU or waiting for one)?  Busy at least half the time:
- * a pool filling, at whatever pace this host forks.  Unknown times (0)
- * say no.
+ * A forking thread at one of its forks: when, and its time on a CPU and
+ * runnable but waiting for one so far (the fork record's; 0: unknown).
  */
-bool det_forked_back_to_back(uint64_t from_ns, uint64_t from_busy, uint64_t to_ns,
-			     uint64_t to_busy);
+struct det_busy {
+	uint64_t at_ns, run_ns, wait_ns;
+};
+
+/*
+ * Did a parent start its children back to back between two of its forks?
+ * On a CPU or waiting for one at least half the time, and on a CPU at
+ * least a quarter of it (waiting alone costs nothing: a thread that spins
+ * under a tiny CPU limit): a pool filling, at whatever pace this host
+ * forks.  Unknown times say no.
+ */
+bool det_forked_back_to_back(const struct det_busy *from, const struct det_busy *to);
 const char *det_pattern_name(enum det_pattern p);
 const char *det_severity(enum det_pattern p);
 

@@ -138,7 +138,7 @@ static struct prog_id path_id(enum prog_kind k, const char *path, uint64_t cwd)
 	}
 	norm[n] = '\0';
 	return (struct prog_id){ hash_of(k, NULL, norm, norm[0] == '/' ? 0 : cwd), k,
-				 hash_of(k, "kin", prog_base_name(norm), 0) };
+				 hash_of(k, "kin", prog_base_name(norm), 0), !strchr(norm, '/') };
 }
 
 /* An interpreter's program given as text or a module: its kin is its

@@ -32,6 +32,9 @@ struct prog_id {
 	 * The detector's second look (docs/detection.md, "Kin").  0: unknown.
 	 */
 	uint64_t kin;
+	/* a script or binary run from its working directory (a path with no
+	 * directory but ./): where it runs is where its file is */
+	bool in_cwd;
 };
 
 /*
