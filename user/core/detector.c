@@ -737,13 +737,13 @@ static void count_denied(struct detector *d, const struct proctable *t, uint32_t
  * Did copy c exec in a place made for it after copy a began its program?  A
  * directory other than a's, changed since (made, or given an entry), with
  * no subdirectory, its script in it: a script that makes a directory,
- * copies itself in and runs the copy there.  An out-of-tree build makes a
- * bare directory for each step too, but runs the source tree's script.  A build's recursing build.sh runs among the
- * subdirectories it recurses into, there before the build began, whatever
- * was written into them since (a log, a configure step's output); a
- * script that works in its own directory stays where it is.  Filesystems
- * that count no subdirectories in a directory's links (btrfs: always 1)
- * never show one.
+ * copies itself in and runs the copy there.  A build's recursing build.sh
+ * runs among the subdirectories it recurses into, there before the build
+ * began, whatever was written into them since (a log, a configure step's
+ * output); an out-of-tree build makes a bare directory for each step but
+ * runs the source tree's script there; a script that works in its own
+ * directory stays where it is.  Filesystems that count no subdirectories
+ * in a directory's links (btrfs, overlayfs: always 1) never show one.
  */
 static bool made_for_it(const struct pt_entry *c, const struct pt_entry *a)
 {
