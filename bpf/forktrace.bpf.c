@@ -770,6 +770,20 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	return 0;
 }
 
+/*
+ * Does this directory's link count tell whether it has subdirectories (2 +
+ * one per subdirectory)?  On ext2/3/4, xfs and tmpfs it does; btrfs and
+ * overlayfs always say 1, SMB without Unix extensions always 2, and a FUSE
+ * daemon says what it likes: unknown there.
+ */
+static __always_inline bool counted_subdirs(struct inode *dir)
+{
+	unsigned long magic = BPF_CORE_READ(dir, i_sb, s_magic);
+
+	return magic == 0xEF53 /* EXT4_SUPER_MAGIC */ || magic == 0x58465342 /* XFS */ ||
+	       magic == 0x01021994 /* TMPFS_MAGIC */;
+}
+
 static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm,
 				   const bool typed)
 {
@@ -831,7 +845,8 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 
 		if (changed && age >= 0)
 			e->cwd_age_ns = (__u64)age + 1;
-		e->cwd_nlink = BPF_CORE_READ(cwd, i_nlink);
+		e->cwd_nlink = counted_subdirs(cwd) ? BPF_CORE_READ(cwd, i_nlink) : 0;
+		e->cwd_parent_ino = BPF_CORE_READ(p, fs, pwd.dentry, d_parent, d_inode, i_ino);
 	}
 	exe_of_file(&e->exe, RD(typed, bprm->file, bprm, file), typed);
 	e->exe_size = BPF_CORE_READ(bprm, file, f_inode, i_size);

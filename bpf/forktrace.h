@@ -132,16 +132,18 @@ struct ft_exec {
 	__u64 exe_size;
 	/*
 	 * recording version 10 on: how long before the exec its working
-	 * directory last changed (its ctime), plus one (0: unknown), and its
-	 * link count (2: no subdirectories; 0: unknown).  A script that a
-	 * runaway copies into a directory it has just made runs where nothing
-	 * was before its parent ran and nothing is below yet, while a build's
-	 * recursing build.sh runs among its subdirectories (docs/detection.md,
-	 * "Kin").
+	 * directory last changed (its ctime), plus one (0: unknown), its
+	 * link count (2: no subdirectories; 0: unknown, or a filesystem that
+	 * does not count them) and the inode of the directory it is in.  A
+	 * script that a runaway copies into a directory it has just made, in
+	 * its own, runs where nothing was before its parent ran and nothing
+	 * is below yet, while a build's recursing build.sh runs among its
+	 * subdirectories (docs/detection.md, "Kin").
 	 */
 	__u64 cwd_age_ns;
 	__u32 cwd_nlink;
 	__u32 pad2;
+	__u64 cwd_parent_ino;
 };
 
 struct ft_exit {

@@ -644,6 +644,7 @@ struct synth {
 	uint64_t cwd;	       /* the working directory exec records carry */
 	uint64_t cwd_age_ns;   /* and its age, plus one (0: unknown) */
 	uint32_t cwd_nlink;    /* and its links (2: no subdirectories) */
+	uint64_t cwd_parent;   /* and the directory it is in */
 	uint64_t cgroup;       /* the cgroup fork records carry */
 	uint32_t parent_threads; /* the forking parent's threads, fork records say */
 	uint16_t fork_flags;	 /* more ft_header flags fork records carry */
@@ -725,6 +726,7 @@ static void synth_exec_argv(struct synth *s, uint32_t pid, const char *file, con
 	e.cwd_ino = s->cwd;
 	e.cwd_age_ns = s->cwd_age_ns;
 	e.cwd_nlink = s->cwd_nlink;
+	e.cwd_parent_ino = s->cwd_parent;
 	e.h.cgroup_id = s->cgroup;
 	det_feed(s->d, s->t, (union ft_record *)&e, APPLY(s->t, e), collect, s);
 }
@@ -1649,8 +1651,11 @@ static void exec_script_in_new_dir(struct synth *s, uint32_t pid, int gen, uint6
  * was made just now, after the copy above began */
 static void exec_script_copy_in_made_dir(struct synth *s, uint32_t pid, int gen, uint64_t ts)
 {
+	const struct pt_entry *e = pt_get(s->t, pt_find_live_pid(s->t, pid));
+
 	s->cwd_age_ns = 1 + 200000;
 	s->cwd_nlink = 2;
+	s->cwd_parent = pt_get(s->t, e->parent)->cwd_ino;
 	exec_script_in_new_dir(s, pid, gen, ts);
 }
 
@@ -1666,13 +1671,16 @@ enum script_place {
 	PLACE_FEW_MADE,	   /* a third of the forking levels in bare, new directories */
 	PLACE_OUT_OF_TREE, /* bare build directories made for each step, each running
 			    * the source tree's build.sh by its full path */
+	PLACE_SIBLINGS,	   /* bare package directories side by side, each building
+			    * its dependencies first: (cd ../dep && ./build.sh >log) & */
 	PLACE_COUNT
 };
 
-static void set_script_place(struct synth *s, enum script_place how, int idx, bool leaf,
-			     uint64_t parent_fork, uint64_t exec_ts)
+static void set_script_place(struct synth *s, enum script_place how, int idx, int parent_idx,
+			     bool leaf, uint64_t parent_fork, uint64_t exec_ts)
 {
 	s->cwd = 700 + (uint64_t)idx;
+	s->cwd_parent = 700 + (uint64_t)parent_idx; /* a subdirectory of the parent's */
 	s->cwd_nlink = leaf ? 2 : 4;
 	s->cwd_age_ns = 1 + 100000;
 	switch (how) {
@@ -1704,6 +1712,10 @@ static void set_script_place(struct synth *s, enum script_place how, int idx, bo
 	case PLACE_OUT_OF_TREE:
 		s->cwd_nlink = 2;
 		break;
+	case PLACE_SIBLINGS:
+		s->cwd_nlink = 2;
+		s->cwd_parent = 699; /* the packages' directory, for all */
+		break;
 	default:
 		break;
 	}
@@ -1729,15 +1741,15 @@ static void test_detect_script_kin_keep_the_exec_bar(void)
 		synth_init(&s);
 		forked[tail] = ts;
 		q[tail] = synth_fork(&s, 50, ts);
-		set_script_place(&s, (enum script_place)how, tail, false, 0, ts + 1000);
-		exec_script_in_new_dir(&s, q[tail++], 0, ts + 1000);
+		set_script_place(&s, (enum script_place)how, tail, 0, false, 0, ts + 1000);
+		synth_exec_argv(&s, q[tail++], "./build.sh", ARGV("/bin/sh\0./build.sh"), ts + 1000);
 		while (tail + 2 <= 63) {
 			int p = head++;
 
 			for (int k = 0; k < 2; k++) {
 				forked[tail] = ts += 1000000;
 				q[tail] = synth_fork(&s, q[p], ts);
-				set_script_place(&s, (enum script_place)how, tail, tail >= 31,
+				set_script_place(&s, (enum script_place)how, tail, p, tail >= 31,
 						 forked[p], ts + 300000);
 				/* in the place just set (exec_script_in_new_dir picks
 				 * its own), each with its own argument: no clones */

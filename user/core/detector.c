@@ -735,22 +735,24 @@ static void count_denied(struct detector *d, const struct proctable *t, uint32_t
 
 /*
  * Did copy c exec in a place made for it after copy a began its program?  A
- * directory other than a's, changed since (made, or given an entry), with
- * no subdirectory, its script in it: a script that makes a directory,
- * copies itself in and runs the copy there.  A build's recursing build.sh
+ * directory inside a's, changed since (made, or given an entry), with no
+ * subdirectory, its script in it: a script that makes a directory, copies
+ * itself in and runs the copy there.  A build's recursing build.sh
  * runs among the subdirectories it recurses into, there before the build
  * began, whatever was written into them since (a log, a configure step's
  * output); an out-of-tree build makes a bare directory for each step but
- * runs the source tree's script there; a script that works in its own
- * directory stays where it is.  Filesystems that count no subdirectories
- * in a directory's links (btrfs, overlayfs: always 1) never show one.
+ * runs the source tree's script there; packages that build their siblings
+ * first (cd ../dep) step sideways; a script that works in its own
+ * directory stays where it is.  Only filesystems whose links count
+ * subdirectories show a bare one (counted_subdirs in the BPF program).
  */
 static bool made_for_it(const struct pt_entry *c, const struct pt_entry *a)
 {
 	uint64_t began = a->exec_ns ? a->exec_ns : born_of(a);
 
 	return c->prog.in_cwd && c->cwd_changed_ns && c->cwd_nlink == 2 && c->cwd_ino &&
-	       c->cwd_ino != a->cwd_ino && c->cwd_changed_ns > began;
+	       c->cwd_ino != a->cwd_ino && c->cwd_parent_ino == a->cwd_ino &&
+	       c->cwd_changed_ns > began;
 }
 
 /*

@@ -533,6 +533,7 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 					? h->ts_ns - (x->cwd_age_ns - 1)
 					: 0;
 		e->cwd_nlink = x->cwd_nlink;
+		e->cwd_parent_ino = x->cwd_parent_ino;
 		/* a recording from before version 6 says nothing: unknown */
 		e->exe = x->exe;
 		return i;

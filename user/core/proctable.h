@@ -45,6 +45,7 @@ struct pt_entry {
 	uint64_t cwd_changed_ns;   /* when that directory last changed before the exec, on
 				    * the records' clock (0: unknown) */
 	uint32_t cwd_nlink;	   /* and its link count then (2: no subdirectories) */
+	uint64_t cwd_parent_ino;   /* and the directory it is in (0: unknown) */
 	uint64_t command;	   /* its argv in its working directory (prog_command) */
 	struct ft_exe_key exe;	   /* its executable, from the kernel's records (ino 0: unknown) */
 	uint8_t state, origin;
