@@ -830,23 +830,26 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	}
 	/* a relative path (./bomb, python3 x.py) means something only with the
 	 * directory it was run in; its inode is enough to compare two execs */
-	e->cwd_ino = BPF_CORE_READ(p, fs, pwd.dentry, d_inode, i_ino);
+	struct dentry *cwd_dentry = BPF_CORE_READ(p, fs, pwd.dentry);
+	struct inode *cwd = BPF_CORE_READ(cwd_dentry, d_inode);
+
+	e->cwd_ino = BPF_CORE_READ(cwd, i_ino);
 	/*
 	 * How fresh that directory is: inode times are wall-clock, and BPF
 	 * reads a wall clock only as TAI (bpf_ktime_get_tai_ns, 6.1); older
 	 * kernels leave the age unknown, and so does a change time in the
 	 * future (a clock stepped back, a file server's skew): such a
-	 * directory is no evidence of anything new.
+	 * directory is no evidence of anything new.  Its link count and
+	 * parent only qualify a fresh directory, so they are read here too.
 	 */
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ktime_get_tai_ns)) {
-		struct inode *cwd = BPF_CORE_READ(p, fs, pwd.dentry, d_inode);
 		__u64 changed = inode_ctime_ns(cwd);
 		__s64 age = (__s64)(bpf_ktime_get_tai_ns() - tai_minus_real_ns - changed);
 
 		if (changed && age >= 0)
 			e->cwd_age_ns = (__u64)age + 1;
 		e->cwd_nlink = counted_subdirs(cwd) ? BPF_CORE_READ(cwd, i_nlink) : 0;
-		e->cwd_parent_ino = BPF_CORE_READ(p, fs, pwd.dentry, d_parent, d_inode, i_ino);
+		e->cwd_parent_ino = BPF_CORE_READ(cwd_dentry, d_parent, d_inode, i_ino);
 	}
 	exe_of_file(&e->exe, RD(typed, bprm->file, bprm, file), typed);
 	e->exe_size = BPF_CORE_READ(bprm, file, f_inode, i_size);

@@ -191,7 +191,8 @@ def run_one(w, keep_dir=SCRATCH):
     """Run w once under `forktrace --kill -j`; a result dict."""
     home = setup(w)
     argv = shell_argv(w, w.cmd, home)
-    t = Tracer("--kill")
+    # the recording lets a false alarm be replayed and studied offline
+    t = Tracer("--kill", "-w", os.path.join(keep_dir, w.name + ".ftr"))
     try:
         began = time.monotonic()
         rep, out = contain(argv, max_tasks=w.cap, timeout=w.timeout)

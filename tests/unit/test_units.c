@@ -2001,11 +2001,11 @@ static void test_detect_process_leak(void)
 /*
  * A parent starts idle children 55 ms apart (a Python test's pool of
  * sleepers on a host where forking a big interpreter takes that long).
- * Busy all along, on a CPU or partly waiting for one: a pool filling, no
- * leak (up to 100).  Named as before when it sleeps between forks, when it
- * only waits (spinning under a tiny CPU limit costs nothing), or forks
- * from two threads whose times do not compare; and a busy one still at
- * eight times leak_min.
+ * Busy all along, on a CPU or mostly waiting for one (a forkserver on a
+ * loaded host): a pool filling, no leak (up to 100).  Named as before when
+ * it sleeps between forks (a watchdog's period, even on a host so loaded
+ * that it waits as long again for a CPU), or forks from two threads whose
+ * times do not compare; and a busy one still at eight times leak_min.
  */
 static void test_detect_slow_pool_fill_is_no_leak(void)
 {
@@ -2015,9 +2015,10 @@ static void test_detect_slow_pool_fill_is_no_leak(void)
 		int forks;
 		uint32_t leaked; /* the first process_leak's count: 0 none, 1 under 256 */
 	} cases[] = {
-		{ 55000000, 0, false, 100, 0 },	      { 15000000, 13000000, false, 100, 0 },
-		{ 11000000, 0, false, 100, 1 },	      { 5000000, 50000000, false, 100, 1 },
-		{ 55000000, 0, true, 100, 1 },	      { 55000000, 0, false, 300, 256 },
+		{ 55000000, 0, false, 100, 0 },	      { 5000000, 46000000, false, 100, 0 },
+		{ 11000000, 0, false, 100, 1 },	      { 15000000, 13000000, false, 100, 1 },
+		{ 5000000, 30000000, false, 100, 1 }, { 55000000, 0, true, 100, 1 },
+		{ 55000000, 0, false, 300, 256 },
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -2047,14 +2048,16 @@ static void test_detect_slow_pool_fill_is_no_leak(void)
 			fprintf(stderr, "    case %zu: %s\n", c, v ? v->evidence : "no leak");
 		synth_free(&s);
 	}
-	/* the rule itself: busy half the time or more, on a CPU a quarter or
-	 * more, times known and moving forward */
+	/* the rule itself: asleep a quarter of the time or less, times known
+	 * and moving forward */
 	{
 		struct det_busy from = { 1 * SEC, 5 * SEC, 0 };
-		struct det_busy ok[] = { { 3 * SEC, 6 * SEC, 0 }, { 3 * SEC, 5 * SEC + SEC / 2, SEC / 2 } };
+		struct det_busy ok[] = { { 3 * SEC, 6 * SEC + SEC / 2, 0 },
+					 { 3 * SEC, 5 * SEC + SEC / 4, SEC + SEC / 4 },
+					 { 3 * SEC, 5 * SEC + 1, 3 * SEC / 2 } };
 		struct det_busy no[] = {
-			{ 3 * SEC, 6 * SEC - 1, 0 },		   /* just under half */
-			{ 3 * SEC, 5 * SEC + SEC / 2 - 1, 5 * SEC }, /* waiting, on a CPU too little */
+			{ 3 * SEC, 6 * SEC + SEC / 2 - 1, 0 },	     /* asleep just over a quarter */
+			{ 3 * SEC, 5 * SEC + SEC / 4, SEC + SEC / 4 - 1 }, /* the same, waiting */
 			{ 1 * SEC, 6 * SEC, 0 },		   /* no time passed */
 			{ 3 * SEC, 4 * SEC, 0 },		   /* running went backwards */
 			{ 3 * SEC, 0, 0 },			   /* unknown */
@@ -2067,7 +2070,7 @@ static void test_detect_slow_pool_fill_is_no_leak(void)
 			if (det_forked_back_to_back(&from, &no[i]))
 				fprintf(stderr, "    not busy %zu\n", i);
 		}
-		from.wait_ns = SEC; /* waiting went backwards */
+		from.wait_ns = 2 * SEC; /* waiting went backwards */
 		CHECK(!det_forked_back_to_back(&from, &ok[1]));
 	}
 }

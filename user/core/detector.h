@@ -269,10 +269,11 @@ struct det_busy {
 
 /*
  * Did a parent start its children back to back between two of its forks?
- * On a CPU or waiting for one at least half the time, and on a CPU at
- * least a quarter of it (waiting alone costs nothing: a thread that spins
- * under a tiny CPU limit): a pool filling, at whatever pace this host
- * forks.  Unknown times say no.
+ * Asleep at most a quarter of the time, on a CPU or waiting for one the
+ * rest: a pool filling, at whatever pace this host forks.  How much of it
+ * is waiting does not matter: CPython's forkserver, on a loaded host,
+ * waits for a CPU most of the time between requests and sleeps little.
+ * Unknown times say no.
  */
 bool det_forked_back_to_back(const struct det_busy *from, const struct det_busy *to);
 const char *det_pattern_name(enum det_pattern p);
