@@ -106,6 +106,7 @@ struct det_alert {
 	bool used, dirty;
 	bool retired;		/* ended to make room, its tree alive */
 	bool by_kin;		/* its copies are kin (same_program), not identical */
+	bool provisional;	/* named by its places alone, not yet at the exec bar */
 	uint64_t last_active_ns; /* raised, or a member forked */
 	enum det_pattern pattern;
 	struct pt_key root;
@@ -1029,7 +1030,7 @@ bool det_forked_back_to_back(const struct det_busy *from, const struct det_busy 
  * little but copy themselves: a build's or a test suite's processes mostly
  * run other programs (compilers, tests), a bomb's run nothing else.
  */
-static bool is_runaway(const struct detector *d, const struct profile *pr)
+static bool is_runaway(const struct detector *d, const struct profile *pr, bool places)
 {
 	uint32_t need = exec_replication(pr) ? d->c.min_generations_exec : d->c.min_generations;
 	uint32_t tasks = d->c.min_tasks;
@@ -1063,7 +1064,8 @@ static bool is_runaway(const struct detector *d, const struct profile *pr)
 		 * the places are the tree's own: at least half the forking
 		 * copies exec'd in a place made for them (made_for_it).
 		 */
-		bool fresh_places = pr->fresh_forkers * 2 >= pr->forker_execs && pr->forker_execs;
+		bool fresh_places = places && pr->fresh_forkers * 2 >= pr->forker_execs &&
+				    pr->forker_execs;
 
 		if (!busy && (!pr->script || fresh_places) && d->c.min_generations_clone < need &&
 		    pr->direct_edges * 4 >= (pr->exec_edges + pr->fork_edges) * 3 &&
@@ -1463,10 +1465,19 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 	if (!a)
 		return;
 	a->by_kin = d->by_kin;
+	/*
+	 * Script kin flagged below the exec bar only because their places were
+	 * made for them: named now, acted on once they reach that bar (an
+	 * update, confirmed).  A bomb and a script tree that copies itself into
+	 * run directories a few levels deep look alike until the depth tells
+	 * them apart; the name is cheap, a kill is not.
+	 */
+	a->provisional = top->by_kin && top->script && !is_runaway(d, top, false);
 	tag_subtree(d, t, root, alert_id(d, a));
 	base_verdict(&v, DET_ALERT, p, now, t, root);
 	fill_tree_verdict(&v, &pr);
 	tree_evidence(&v, &pr, p);
+	v.provisional = a->provisional;
 	v.seq = 1;
 	v.tree = alert_id(d, a);
 	v.peak_tasks = a->peak;
@@ -1532,6 +1543,7 @@ static void storm_verdict(struct detector *d, struct det_alert *a, struct det_ve
 static void recount(struct detector *d, const struct proctable *t, struct det_alert *a,
 		    uint64_t now, det_verdict_fn fn, void *ctx)
 {
+	bool confirmed = false;
 	int32_t r;
 	struct det_verdict v;
 	struct profile pr;
@@ -1567,8 +1579,16 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 		return;
 	}
 	r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+	/* a provisional alert is confirmed when its tree reaches the exec bar */
+	if (a->provisional && r != PT_NONE) {
+		d->by_kin = a->by_kin;
+		profile(d, t, r, now, &pr);
+		d->by_kin = false;
+		confirmed = is_runaway(d, &pr, false);
+	}
 	/* a tree of one process: no tree profile to say */
-	if (a->live < 2 * a->reported_tasks || r == PT_NONE || a->pattern == DET_THREAD_EXPLOSION)
+	if (!confirmed &&
+	    (a->live < 2 * a->reported_tasks || r == PT_NONE || a->pattern == DET_THREAD_EXPLOSION))
 		return;
 	a->reported_tasks = a->live;
 	if (a->pattern == DET_SPAWN_STORM) { /* a parent's jobs: no tree profile either */
@@ -1582,12 +1602,17 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 		fn(ctx, &v);
 		return;
 	}
-	d->by_kin = a->by_kin; /* the update counts copies as the alert did */
-	profile(d, t, r, now, &pr);
-	d->by_kin = false;
+	if (!confirmed) {
+		d->by_kin = a->by_kin; /* the update counts copies as the alert did */
+		profile(d, t, r, now, &pr);
+		d->by_kin = false;
+	}
+	a->provisional = a->provisional && !confirmed;
 	base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
 	fill_tree_verdict(&v, &pr);
 	tree_evidence(&v, &pr, a->pattern);
+	v.provisional = a->provisional;
+	v.confirmed = confirmed;
 	v.tasks = a->live;
 	v.seq = ++a->seq;
 	v.tree = alert_id(d, a);
@@ -1783,12 +1808,12 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 			profile(d, t, chain[i], now, &pr);
 			node->members_at_analysis = pr.members;
 		}
-		if (paced || is_runaway(d, &pr)) {
+		if (paced || is_runaway(d, &pr, true)) {
 			/* a copy above, skipped for its pace, may be part of it too:
 			 * the root is the highest */
 			while (i > first) {
 				profile(d, t, chain[i - 1], now, &pr);
-				if (!is_runaway(d, &pr))
+				if (!is_runaway(d, &pr, true))
 					break;
 				i--;
 			}
