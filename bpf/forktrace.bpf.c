@@ -688,6 +688,32 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	signal_fork(parent, child, *tree, pol->sig, 0, typed);
 }
 
+/*
+ * Time t's CPU cgroups spent throttled by their limits (CFS bandwidth:
+ * cpu.max, cfs_quota_us), its own group and up to three above it, where a
+ * pod's limit sits over its containers'.  A throttled thread stays
+ * runnable and its wait counts in sched_info.run_delay: without this, a
+ * watchdog that works under a tight limit between its forks would look
+ * like one forking back to back on a busy host.  Summed over the groups'
+ * CPUs, so it can exceed one thread's wait: user space caps it there.
+ * Kernels without CONFIG_CGROUP_SCHED or CFS bandwidth say 0.
+ */
+static __always_inline __u64 cpu_limit_throttled_ns(struct task_struct *t)
+{
+	struct task_group *tg = NULL; /* typed for the field check only */
+	__u64 sum = 0;
+
+	if (!bpf_core_field_exists(t->sched_task_group) ||
+	    !bpf_core_field_exists(tg->cfs_bandwidth.throttled_time))
+		return 0;
+	tg = BPF_CORE_READ(t, sched_task_group);
+	for (int i = 0; i < 4 && tg; i++) {
+		sum += BPF_CORE_READ(tg, cfs_bandwidth.throttled_time);
+		tg = BPF_CORE_READ(tg, parent);
+	}
+	return sum;
+}
+
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child,
 				   const bool typed)
 {
@@ -756,6 +782,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	e->parent_run_ns = BPF_CORE_READ(parent, se.sum_exec_runtime);
 	if (bpf_core_field_exists(parent->sched_info))
 		e->parent_wait_ns = BPF_CORE_READ(parent, sched_info.run_delay);
+	e->parent_throttled_ns = cpu_limit_throttled_ns(parent);
 	/* the image the child runs until it execs, for exe: rules: user space
 	 * then never stats /proc/PID/exe of a bomb's members (a FUSE mount
 	 * may refuse it or never answer) */

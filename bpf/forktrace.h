@@ -112,6 +112,13 @@ struct ft_fork {
 	 */
 	__u64 parent_run_ns;
 	__u64 parent_wait_ns;
+	/*
+	 * recording version 11 on: the time the forking thread's CPU
+	 * cgroups (its own and up to three above) spent throttled by their
+	 * CPU limits so far, summed over their CPUs (0: unknown or none).  A
+	 * thread that waits under its own limit is not waiting on a busy host.
+	 */
+	__u64 parent_throttled_ns;
 };
 
 struct ft_exec {

@@ -650,6 +650,7 @@ struct synth {
 	uint16_t fork_flags;	 /* more ft_header flags fork records carry */
 	uint64_t parent_run_ns;	 /* the forking thread's time on a CPU fork records say */
 	uint64_t parent_wait_ns; /* and waiting for one */
+	uint64_t parent_throttled_ns; /* its CPU cgroups throttled */
 	uint32_t parent_tid;	 /* and that thread (0: the parent's main thread) */
 };
 
@@ -695,6 +696,7 @@ static uint32_t synth_fork(struct synth *s, uint32_t ppid, uint64_t ts)
 	f.h.flags |= s->fork_flags;
 	f.parent_run_ns = s->parent_run_ns;
 	f.parent_wait_ns = s->parent_wait_ns;
+	f.parent_throttled_ns = s->parent_throttled_ns;
 	if (s->parent_tid)
 		f.parent_tid = s->parent_tid;
 	det_feed(s->d, s->t, (union ft_record *)&f, APPLY(s->t, f), collect, s);
@@ -2115,15 +2117,19 @@ static void test_detect_process_leak(void)
 static void test_detect_slow_pool_fill_is_no_leak(void)
 {
 	static const struct {
-		uint64_t run, wait; /* per fork, of its 55 ms */
+		uint64_t run, wait, throttled; /* per fork, of its 55 ms */
 		bool two_threads;
 		int forks;
 		uint32_t leaked; /* the first process_leak's count: 0 none, 1 under 256 */
 	} cases[] = {
-		{ 55000000, 0, false, 100, 0 },	      { 5000000, 46000000, false, 100, 0 },
-		{ 11000000, 0, false, 100, 1 },	      { 15000000, 13000000, false, 100, 1 },
-		{ 5000000, 30000000, false, 100, 1 }, { 55000000, 0, true, 100, 1 },
-		{ 55000000, 0, false, 300, 256 },
+		{ 55000000, 0, 0, false, 100, 0 },
+		{ 5000000, 46000000, 0, false, 100, 0 },
+		{ 11000000, 0, 0, false, 100, 1 },
+		{ 15000000, 13000000, 0, false, 100, 1 },
+		{ 5000000, 30000000, 0, false, 100, 1 },
+		{ 5000000, 46000000, 30000000, false, 100, 1 }, /* waiting under its limit */
+		{ 55000000, 0, 0, true, 100, 1 },
+		{ 55000000, 0, 0, false, 300, 256 },
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -2140,6 +2146,7 @@ static void test_detect_slow_pool_fill_is_no_leak(void)
 		for (int i = 0; i < cases[c].forks; i++) {
 			s.parent_run_ns += cases[c].run;
 			s.parent_wait_ns += cases[c].wait;
+			s.parent_throttled_ns += cases[c].throttled;
 			s.parent_tid = cases[c].two_threads && i % 2 ? parent + 7000 : parent;
 			synth_fork(&s, parent, ts += 55000000);
 		}
@@ -2153,19 +2160,28 @@ static void test_detect_slow_pool_fill_is_no_leak(void)
 			fprintf(stderr, "    case %zu: %s\n", c, v ? v->evidence : "no leak");
 		synth_free(&s);
 	}
-	/* the rule itself: asleep a quarter of the time or less, times known
-	 * and moving forward */
+	/* the rule itself: asleep a quarter of the time or less (waiting under
+	 * its own CPU limit is no excuse), a quarter second on a CPU a fork at
+	 * most, times known and moving forward */
 	{
-		struct det_busy from = { 1 * SEC, 5 * SEC, 0 };
-		struct det_busy ok[] = { { 3 * SEC, 6 * SEC + SEC / 2, 0 },
-					 { 3 * SEC, 5 * SEC + SEC / 4, SEC + SEC / 4 },
-					 { 3 * SEC, 5 * SEC + 1, 3 * SEC / 2 } };
+		struct det_busy from = { 1 * SEC, 5 * SEC, 0, SEC, 10 };
+		struct det_busy ok[] = {
+			{ 3 * SEC, 6 * SEC + SEC / 2, 0, SEC, 30 },
+			{ 3 * SEC, 5 * SEC + SEC / 4, SEC + SEC / 4, SEC, 30 },
+			{ 3 * SEC, 5 * SEC + 1, 3 * SEC / 2, SEC, 30 },
+			{ 3 * SEC, 6 * SEC + SEC / 2, 0, SEC, 16 }, /* 250 ms a fork */
+		};
 		struct det_busy no[] = {
-			{ 3 * SEC, 6 * SEC + SEC / 2 - 1, 0 },	     /* asleep just over a quarter */
-			{ 3 * SEC, 5 * SEC + SEC / 4, SEC + SEC / 4 - 1 }, /* the same, waiting */
-			{ 1 * SEC, 6 * SEC, 0 },		   /* no time passed */
-			{ 3 * SEC, 4 * SEC, 0 },		   /* running went backwards */
-			{ 3 * SEC, 0, 0 },			   /* unknown */
+			{ 3 * SEC, 6 * SEC + SEC / 2 - 1, 0, SEC, 30 }, /* asleep just over a quarter */
+			{ 3 * SEC, 5 * SEC + SEC / 4, SEC + SEC / 4 - 1, SEC, 30 }, /* the same, waiting */
+			/* waiting, half of it throttled by its own limit */
+			{ 3 * SEC, 5 * SEC + SEC / 4, SEC + SEC / 4, SEC + SEC / 2, 30 },
+			{ 3 * SEC, 6 * SEC + SEC / 2, 0, SEC, 15 }, /* 300 ms on a CPU a fork */
+			{ 3 * SEC, 6 * SEC + SEC / 2, 0, SEC, 10 }, /* no fork between */
+			{ 3 * SEC, 6 * SEC + SEC / 2, 0, 0, 30 },   /* throttling went backwards */
+			{ 1 * SEC, 6 * SEC, 0, SEC, 30 },	    /* no time passed */
+			{ 3 * SEC, 4 * SEC, 0, SEC, 30 },	    /* running went backwards */
+			{ 3 * SEC, 0, 0, SEC, 30 },		    /* unknown */
 		};
 
 		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)

@@ -10,7 +10,10 @@ a little work and exits.  The watchdog never waits for its workers, so it
 collects hung workers (and a few zombies) at ~5 per second, one level deep:
 no worker forks anything.  Runs until killed.
 
-    python3 tests/workloads/py_hung_worker_leak.py [INTERVAL_S]
+    python3 tests/workloads/py_hung_worker_leak.py [INTERVAL_S [WORK_MS]]
+
+WORK_MS: CPU time the watchdog spends on its own work before each sleep
+(0 by default): under a CPU limit, the time it is then held waiting.
 
 Run it only under build/contain.
 """
@@ -40,8 +43,12 @@ def worker():
 
 def main():
     interval = float(sys.argv[1]) if len(sys.argv) > 1 else 0.2
+    work = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
     threading.Thread(target=flusher, daemon=True).start()
     while True:
+        until = time.thread_time() + work
+        while time.thread_time() < until:
+            pass
         time.sleep(interval)
         try:
             pid = os.fork()

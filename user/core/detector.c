@@ -1007,14 +1007,21 @@ static bool fans_out(const struct detector *d, const struct profile *pr)
 
 bool det_forked_back_to_back(const struct det_busy *from, const struct det_busy *to)
 {
-	uint64_t wall, run, wait;
+	uint64_t wall, run, wait, throttled;
 
 	if (!from->run_ns || !to->run_ns || to->at_ns <= from->at_ns ||
-	    to->run_ns < from->run_ns || to->wait_ns < from->wait_ns)
+	    to->run_ns < from->run_ns || to->wait_ns < from->wait_ns ||
+	    to->throttled_ns < from->throttled_ns || to->forks <= from->forks)
 		return false;
 	wall = to->at_ns - from->at_ns;
 	run = to->run_ns - from->run_ns;
 	wait = to->wait_ns - from->wait_ns;
+	throttled = to->throttled_ns - from->throttled_ns;
+	/* the groups' throttled time is summed over their CPUs and members:
+	 * at most all of this thread's wait */
+	wait -= throttled < wait ? throttled : wait;
+	if (run / (to->forks - from->forks) > DET_FORK_CPU_NS)
+		return false;
 	/*
 	 * What is neither is asleep: a leaking watchdog sleeps its period
 	 * between forks however loaded the host is.  Three quarters rounded
@@ -2239,7 +2246,8 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	if (!pp->nforks++)
 		pp->first_fork_ns = now;
 	pp->last_fork_ns = now;
-	pp->fork_busy = (struct det_busy){ now, f->parent_run_ns, f->parent_wait_ns };
+	pp->fork_busy = (struct det_busy){ now, f->parent_run_ns, f->parent_wait_ns,
+					   f->parent_throttled_ns, pp->nforks };
 	pp->fork_tid = f->parent_tid;
 	pile_add(d, t, child, PILE_FORKS, now, fn, ctx);
 	if (f->parent_threads > 1)

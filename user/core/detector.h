@@ -263,21 +263,28 @@ enum det_rhythm { DET_RHYTHM_UNDECIDED, DET_RHYTHM_BURST, DET_RHYTHM_STEADY };
 enum det_rhythm det_fork_rhythm(uint32_t nforks, uint64_t first_ns, uint64_t last_ns, uint64_t now);
 
 /*
- * A forking thread at one of its forks: when, and its time on a CPU and
- * runnable but waiting for one so far (the fork record's; 0: unknown).
+ * A forking thread at one of its forks: when, its time on a CPU and
+ * runnable but waiting for one so far, the time its CPU cgroups were
+ * throttled so far (the fork record's; 0: unknown), and its process's
+ * forks so far.
  */
 struct det_busy {
-	uint64_t at_ns, run_ns, wait_ns;
+	uint64_t at_ns, run_ns, wait_ns, throttled_ns;
+	uint32_t forks;
 };
 
 /*
  * Did a parent start its children back to back between two of its forks?
  * Asleep at most a quarter of the time, on a CPU or waiting for one the
  * rest: a pool filling, at whatever pace this host forks.  How much of it
- * is waiting does not matter: CPython's forkserver, on a loaded host,
- * waits for a CPU most of the time between requests and sleeps little.
- * Unknown times say no.
+ * is waiting for a busy host does not matter: CPython's forkserver, on a
+ * loaded host, waits for a CPU most of the time between requests and
+ * sleeps little.  Waiting under its own CPU limit is no such pace (a
+ * watchdog in a pod at its limit), nor is much work between the forks (a
+ * trainer busy for minutes between epochs that leak workers): on a CPU at
+ * most DET_FORK_CPU_NS a fork on average.  Unknown times say no.
  */
+#define DET_FORK_CPU_NS 250000000ull
 bool det_forked_back_to_back(const struct det_busy *from, const struct det_busy *to);
 const char *det_pattern_name(enum det_pattern p);
 const char *det_severity(enum det_pattern p);

@@ -234,6 +234,8 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 		want = offsetof(struct ft_fork, exe);
 	if (r->version >= 6 && r->version < 10 && rec->h.type == FT_EV_FORK)
 		want = offsetof(struct ft_fork, parent_run_ns);
+	if (r->version == 10 && rec->h.type == FT_EV_FORK)
+		want = offsetof(struct ft_fork, parent_throttled_ns);
 	if (r->version > FT_REC_VERSION_V2 && r->version < 6 && rec->h.type == FT_EV_EXEC)
 		want = offsetof(struct ft_exec, exe);
 	if (r->version == 6 && rec->h.type == FT_EV_EXEC)
