@@ -136,6 +136,37 @@ def sweep_copying_itself_is_named_not_killed():
         len(pids), "named (provisional)" if alerts else "not named"))
 
 
+@test
+def bomb_inside_a_provisional_tree_is_killed():
+    """The same sweep with a C fork bomb as its first run: the sweep is
+    named at most provisionally, but the bomb inside it is flagged and
+    emptied under --kill as its own tree; the other 15 runs finish."""
+    scratch = tempfile.mkdtemp(prefix="ft-sweep-")
+    try:
+        rep, events = run_workload(
+            launched_from_a_shell(["env", "FT_SWEEP_BOMB=" + tool("wl_bomb_c"), "/bin/sh",
+                                   WL + "/sweep_copies.sh", "4"], scratch), 400, 60,
+            tracer_args=("--kill",), wait_all=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    pids = tree_of(events, rep["pid"])
+    bombs = [e for e in by_event(events, "alert") if e["root"] in pids and
+             e["pattern"] == "fork_bomb" and not e.get("update")]
+    check(bombs and not bombs[0].get("provisional"),
+          "sweep+bomb: the bomb inside was not flagged: %r" % by_event(events, "alert")[:2])
+    b = bombs[0]
+    done = [e for e in by_event(events, "action") if e["root"] == b["root"] and
+            e.get("complete")]
+    check(done, "sweep+bomb: the bomb's tree was never emptied: %r" %
+          by_event(events, "action")[:2])
+    check("launcher-alive" in rep["stdout"], "sweep+bomb: the launcher shell died")
+    check_signals("sweep+bomb", rep, events, b["root"], {rep["pid"]})
+    runs = [e for e in by_event(events, "exec") if e["pid"] in pids and
+            e["filename"].endswith("gzip")]
+    check(len(runs) == 15, "sweep+bomb: %d of 15 runs ran" % len(runs))
+    print("    sweep+bomb: bomb flagged at %d tasks, emptied; 15 runs done" % b["tasks"])
+
+
 def pile_alert(cmd, pattern, cap=600, timeout=12, args=("--kill",)):
     """Run cmd (which piles children up under its first process) and return
     the pile's first alert, the run's report and events."""

@@ -1902,9 +1902,9 @@ static const struct det_verdict *first_of(const struct synth *s, enum det_patter
  * program of another kind: a bomb when depth is unbounded, a sweep that
  * copies itself into its run directories when it is 4.
  */
-static void synth_made_dir_tree(struct synth *s, int depth, uint32_t *first)
+static uint32_t synth_made_dir_tree(struct synth *s, int depth, uint32_t *first, uint64_t *end)
 {
-	uint32_t q[512];
+	uint32_t q[512], work = 0;
 	int gen[512], head = 0, tail = 0;
 	uint64_t ts = 1 * SEC;
 
@@ -1917,8 +1917,7 @@ static void synth_made_dir_tree(struct synth *s, int depth, uint32_t *first)
 		int g = gen[head++];
 
 		if (g == depth) {
-			uint32_t work = synth_fork(s, p, ts += 1000000);
-
+			work = synth_fork(s, p, ts += 1000000);
 			synth_exec_argv(s, work, "/usr/bin/simulate", ARGV("simulate\0--run"),
 					ts + 300000);
 			continue;
@@ -1929,6 +1928,9 @@ static void synth_made_dir_tree(struct synth *s, int depth, uint32_t *first)
 			exec_script_copy_in_made_dir(s, q[tail++], g + 1, ts + 300000);
 		}
 	}
+	if (end)
+		*end = ts + 1000000;
+	return work;
 }
 
 /*
@@ -1945,7 +1947,7 @@ static void test_detect_made_places_name_before_they_act(void)
 		uint32_t first;
 
 		synth_init(&s);
-		synth_made_dir_tree(&s, depth, &first);
+		synth_made_dir_tree(&s, depth, &first, NULL);
 		v = first_of(&s, DET_RECURSIVE_SPAWN);
 		for (int i = 0; i < s.n; i++)
 			if (s.got[i].kind == DET_ALERT_UPDATE && s.got[i].confirmed && !confirm)
@@ -1977,6 +1979,37 @@ static void test_detect_made_places_name_before_they_act(void)
 			synth_free(&s);
 		}
 	}
+}
+
+/*
+ * A provisional alert hides no other runaway: a sweep four deep, named by
+ * its places and never confirmed, whose last run forks a C bomb (copies
+ * forking copies, no exec).  The bomb gets an alert of its own, acted on
+ * at once, its root the run's first process.
+ */
+static void test_detect_provisional_hides_no_bomb_inside(void)
+{
+	const struct det_verdict *v;
+	uint32_t first, run, q[256];
+	int head = 0, tail = 0;
+	struct synth s;
+	uint64_t ts;
+
+	synth_init(&s);
+	run = synth_made_dir_tree(&s, 4, &first, &ts);
+	q[tail++] = run;
+	while (tail + 2 <= 256) {
+		uint32_t p = q[head++];
+
+		for (int k = 0; k < 2; k++)
+			q[tail++] = synth_fork(&s, p, ts += 500000);
+	}
+	v = first_of(&s, DET_FORK_BOMB);
+	CHECK(count_kind(&s, DET_ALERT, 0) == 2);
+	CHECK(v && v->root == run && !v->provisional && v->tasks < 200);
+	v = first_of(&s, DET_RECURSIVE_SPAWN);
+	CHECK(v && v->root == first && v->provisional);
+	synth_free(&s);
 }
 
 #ifndef FT_CORE_ONLY
@@ -6097,6 +6130,7 @@ int main(void)
 	RUN(test_prog_kin);
 	RUN(test_detect_clones);
 	RUN(test_detect_kin_bombs);
+	RUN(test_detect_provisional_hides_no_bomb_inside);
 	RUN(test_detect_made_places_name_before_they_act);
 	RUN(test_detect_script_kin_keep_the_exec_bar);
 	RUN(test_detect_kin_root_stays_in_the_job);

@@ -8,6 +8,9 @@
 #
 #   sh tests/workloads/sweep_copies.sh [LEVELS]
 #
+# With FT_SWEEP_BOMB set, the last run (pb/pb/...) execs that program once
+# its inputs are worked out: a bomb hidden among the runs.
+#
 # The first process works in ${TMPDIR:-/tmp}/sweep_copies.XXXXXX and
 # removes it at the end.  Run it only under build/contain.
 
@@ -37,6 +40,9 @@ if [ "$levels" -eq 0 ]; then
 		i=$((i + 1))
 	done
 	echo "$seed" > seed
+	case $PWD in
+	*/sweep_copies.*/pb/pb/pb/pb) [ -n "$FT_SWEEP_BOMB" ] && exec "$FT_SWEEP_BOMB" ;;
+	esac
 	date > started
 	seq 1 20000 | sort -rn | gzip -c > result.gz
 	sleep 1

@@ -1294,11 +1294,27 @@ static uint16_t alert_id(const struct detector *d, const struct det_alert *a)
 	return (uint16_t)(a - d->alerts + 1);
 }
 
-/* Tag every process of root's subtree, but another alert's, as a member of a. */
+/*
+ * Tag every process of root's subtree, but another alert's, as a member of
+ * a.  A provisional alert's members below root are a's now: a runaway of
+ * another program inside it (held_by_alert) is acted on as its own.
+ */
 static void tag_subtree(struct detector *d, const struct proctable *t, int32_t root, uint16_t a)
 {
-	uint32_t n = walk_subtree(d, t, root, true);
+	uint32_t n = 0, head = 0;
 
+	d->order[n++] = root;
+	while (head < n) {
+		const struct pt_entry *e = pt_get(t, d->order[head++]);
+
+		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
+		     c = pt_get(t, c)->next_sibling) {
+			const struct det_alert *other = alert_of(d, proc_state(d, t, c));
+
+			if (!other || other->provisional)
+				d->order[n++] = c;
+		}
+	}
 	for (uint32_t k = 0; k < n; k++) {
 		struct det_proc *p = proc_state(d, t, d->order[k]);
 
@@ -1661,6 +1677,23 @@ static void recount_due(struct detector *d, const struct proctable *t, uint64_t 
 static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
 			  det_verdict_fn fn, void *ctx);
 
+/*
+ * Does an alert hold slot, so that no runaway is looked for there?  A
+ * provisional alert holds only copies of its own program: nothing acts on
+ * it yet, and a bomb of another program started inside it (its leaves
+ * exec a C fork bomb) must be named, and acted on, as its own.
+ */
+static bool held_by_alert(struct detector *d, const struct proctable *t, int32_t slot)
+{
+	const struct det_alert *a = alert_of(d, proc_state(d, t, slot));
+	int32_t r;
+
+	if (!a || !a->provisional)
+		return a != NULL;
+	r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
+	return r != PT_NONE && same_program(pt_get(t, slot), pt_get(t, r), a->by_kin);
+}
+
 /* Is slot the process of a thread_explosion alert (its tree's root)? */
 static bool exploded_root(struct detector *d, const struct proctable *t, int32_t slot)
 {
@@ -1782,7 +1815,7 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 		 * pace on every fork) */
 		uint32_t depth = n - i - outer;
 
-		if (alert_of(d, node))
+		if (held_by_alert(d, t, chain[i]))
 			return false; /* already flagged (or inside a flagged tree) */
 		/* a copy deeper than any before, below a generation that
 		 * branches, is a generation more: looked at at once (at most
@@ -2278,7 +2311,8 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 		/* it may have doubled since the last count: look again */
 		if (a->forks_since_count >= a->live)
 			member_changed(d, t, a, now, fn, ctx);
-		return;
+		if (held_by_alert(d, t, child))
+			return;
 	}
 	if (!look_at_copies(d, t, child, LOOK_NEW_COPY, now, fn, ctx))
 		look_at_kin(d, t, child, now, fn, ctx);
@@ -2296,8 +2330,7 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 	pile_remove(d, t, slot);
 	if (!storm_join(d, t, slot, now, fn, ctx))
 		pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
-	if (!proc_state(d, t, slot)->alert &&
-	    !look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx))
+	if (!held_by_alert(d, t, slot) && !look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx))
 		look_at_kin(d, t, slot, now, fn, ctx);
 }
 
