@@ -83,18 +83,6 @@ def make_kin_test(name):
                 g = re.search(r"for (\d+) generations in a row", a["evidence"])
                 check(m and int(m.group(1)) > 0 and g and int(g.group(1)) < 6,
                       "%s: not flagged by its new directories: %s" % (name, a["evidence"]))
-                # named by its places, acted on only once as deep as exec'd
-                # copies must be: the action follows the confirming update
-                confirm = [e for e in by_event(events, "alert", tree=a["tree"])
-                           if e.get("confirmed")]
-                acted = [e for e in by_event(events, "action") if e["root"] == a["root"]]
-                check(a.get("provisional") and confirm and confirm[0]["generations"] >= 6,
-                      "%s: provisional %r, confirmed by %r" %
-                      (name, a.get("provisional"), confirm[:1]))
-                check(acted and confirm and acted[0]["ts"] >= confirm[0]["ts"],
-                      "%s: acted on before its confirmation: %r" % (name, acted[:1]))
-                print("    %s: provisional at %d tasks, confirmed at %d (%d generations)" %
-                      (name, a["tasks"], confirm[0]["tasks"], confirm[0]["generations"]))
             else:
                 print("    %s: this kernel gives no directory ages" % name)
         print("    %s: flagged%s at %d tasks, emptied %.0f ms after" %
@@ -105,66 +93,6 @@ def make_kin_test(name):
 
 for _name in KIN_BOMBS:
     make_kin_test(_name)
-
-
-@test
-def sweep_copying_itself_is_named_not_killed():
-    """A parameter sweep that copies its script into each run directory it
-    makes, four levels deep, before any run works: the bomb's shape until
-    its depth ends.  Named by its places at most (a provisional alert,
-    never confirmed), never signalled under --kill; every run finishes."""
-    scratch = tempfile.mkdtemp(prefix="ft-sweep-")
-    try:
-        rep, events = run_workload(
-            launched_from_a_shell(["/bin/sh", WL + "/sweep_copies.sh", "4"], scratch), 200, 60,
-            tracer_args=("--kill",), wait_all=True)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    pids = tree_of(events, rep["pid"])
-    alerts = [e for e in by_event(events, "alert") if e["root"] in pids]
-    check(all(a.get("provisional") or a.get("update") for a in alerts) and
-          not [a for a in alerts if a.get("confirmed")],
-          "sweep: an alert to act on: %r" % alerts[:2])
-    check("launcher-alive" in rep["stdout"], "sweep: the launcher shell died")
-    check_signals("sweep", rep, events, 0, pids)
-    check(not [e for e in by_event(events, "action") if e["root"] in pids],
-          "sweep: acted on: %r" % by_event(events, "action")[:1])
-    runs = [e for e in by_event(events, "exec") if e["pid"] in pids and
-            e["filename"].endswith("gzip")]
-    check(len(runs) == 16, "sweep: %d of 16 runs ran" % len(runs))
-    print("    sweep: %d processes, %s, 16 runs done" % (
-        len(pids), "named (provisional)" if alerts else "not named"))
-
-
-@test
-def bomb_inside_a_provisional_tree_is_killed():
-    """The same sweep with a C fork bomb as its first run: the sweep is
-    named at most provisionally, but the bomb inside it is flagged and
-    emptied under --kill as its own tree; the other 15 runs finish."""
-    scratch = tempfile.mkdtemp(prefix="ft-sweep-")
-    try:
-        rep, events = run_workload(
-            launched_from_a_shell(["env", "FT_SWEEP_BOMB=" + tool("wl_bomb_c"), "/bin/sh",
-                                   WL + "/sweep_copies.sh", "4"], scratch), 400, 60,
-            tracer_args=("--kill",), wait_all=True)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    pids = tree_of(events, rep["pid"])
-    bombs = [e for e in by_event(events, "alert") if e["root"] in pids and
-             e["pattern"] == "fork_bomb" and not e.get("update")]
-    check(bombs and not bombs[0].get("provisional"),
-          "sweep+bomb: the bomb inside was not flagged: %r" % by_event(events, "alert")[:2])
-    b = bombs[0]
-    done = [e for e in by_event(events, "action") if e["root"] == b["root"] and
-            e.get("complete")]
-    check(done, "sweep+bomb: the bomb's tree was never emptied: %r" %
-          by_event(events, "action")[:2])
-    check("launcher-alive" in rep["stdout"], "sweep+bomb: the launcher shell died")
-    check_signals("sweep+bomb", rep, events, b["root"], {rep["pid"]})
-    runs = [e for e in by_event(events, "exec") if e["pid"] in pids and
-            e["filename"].endswith("gzip")]
-    check(len(runs) == 15, "sweep+bomb: %d of 15 runs ran" % len(runs))
-    print("    sweep+bomb: bomb flagged at %d tasks, emptied; 15 runs done" % b["tasks"])
 
 
 def pile_alert(cmd, pattern, cap=600, timeout=12, args=("--kill",)):

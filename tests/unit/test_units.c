@@ -1897,144 +1897,6 @@ static const struct det_verdict *first_of(const struct synth *s, enum det_patter
 }
 
 /*
- * Script copies in directories made for them, grown depth generations deep
- * (each copy starts two before any leaf works), then each leaf runs one
- * program of another kind: a bomb when depth is unbounded, a sweep that
- * copies itself into its run directories when it is 4.
- */
-static uint32_t synth_made_dir_tree(struct synth *s, int depth, uint32_t *first, uint64_t *end)
-{
-	uint32_t q[512], work = 0;
-	int gen[512], head = 0, tail = 0;
-	uint64_t ts = 1 * SEC;
-
-	q[tail] = synth_fork(s, 50, ts);
-	gen[tail] = 0;
-	exec_script_copy_in_made_dir(s, q[tail++], 0, ts + 1000);
-	*first = q[0];
-	while (head < tail && tail + 2 <= 512) {
-		uint32_t p = q[head];
-		int g = gen[head++];
-
-		if (g == depth) {
-			work = synth_fork(s, p, ts += 1000000);
-			synth_exec_argv(s, work, "/usr/bin/simulate", ARGV("simulate\0--run"),
-					ts + 300000);
-			continue;
-		}
-		for (int k = 0; k < 2; k++) {
-			q[tail] = synth_fork(s, p, ts += 1000000);
-			gen[tail] = g + 1;
-			exec_script_copy_in_made_dir(s, q[tail++], g + 1, ts + 300000);
-		}
-	}
-	if (end)
-		*end = ts + 1000000;
-	return work;
-}
-
-/*
- * Named by its places alone, a script tree is not yet acted on: its alert
- * is provisional, confirmed by an update once it is as deep as exec'd
- * copies must be.  The sweep four deep is named and never confirmed; kin
- * of other kinds (copied binaries, new -c text) are not provisional.
- */
-static void test_detect_made_places_name_before_they_act(void)
-{
-	for (int depth = 4; depth <= 8; depth += 4) {
-		const struct det_verdict *v, *confirm = NULL;
-		struct synth s;
-		uint32_t first;
-
-		synth_init(&s);
-		synth_made_dir_tree(&s, depth, &first, NULL);
-		v = first_of(&s, DET_RECURSIVE_SPAWN);
-		for (int i = 0; i < s.n; i++)
-			if (s.got[i].kind == DET_ALERT_UPDATE && s.got[i].confirmed && !confirm)
-				confirm = &s.got[i];
-		CHECK(v && v->root == first && v->provisional && !v->confirmed);
-		CHECK(count_kind(&s, DET_ALERT, 0) == 1);
-		if (depth == 4) {
-			CHECK(!confirm);
-		} else {
-			CHECK(confirm && confirm->root == first && !confirm->provisional &&
-			      confirm->generations >= 6);
-		}
-		if (!v || !v->provisional || (depth == 4) != !confirm)
-			fprintf(stderr, "    depth %d: %s; confirmed: %s\n", depth,
-				v ? v->evidence : "no alert", confirm ? confirm->evidence : "no");
-		synth_free(&s);
-	}
-	{
-		static const kin_exec_fn shapes[] = { exec_copied_binary, exec_new_c_text };
-
-		for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-			const struct det_verdict *v;
-			struct synth s;
-			uint32_t first;
-
-			synth_init(&s);
-			v = synth_kin_bomb(&s, shapes[i], &first);
-			CHECK(v && !v->provisional);
-			synth_free(&s);
-		}
-	}
-}
-
-/*
- * A provisional alert hides no other runaway: a sweep four deep, named by
- * its places and never confirmed, whose last run forks a C bomb (copies
- * forking copies, no exec).  The bomb gets an alert of its own, acted on
- * at once, its root the run's first process.
- */
-static void test_detect_provisional_hides_no_bomb_inside(void)
-{
-	const struct det_verdict *v;
-	uint32_t first, run, q[256];
-	int head = 0, tail = 0;
-	struct synth s;
-	uint64_t ts;
-
-	synth_init(&s);
-	run = synth_made_dir_tree(&s, 4, &first, &ts);
-	q[tail++] = run;
-	while (tail + 2 <= 256) {
-		uint32_t p = q[head++];
-
-		for (int k = 0; k < 2; k++)
-			q[tail++] = synth_fork(&s, p, ts += 500000);
-	}
-	v = first_of(&s, DET_FORK_BOMB);
-	CHECK(count_kind(&s, DET_ALERT, 0) == 2);
-	CHECK(v && v->root == run && !v->provisional && v->tasks < 200);
-	v = first_of(&s, DET_RECURSIVE_SPAWN);
-	CHECK(v && v->root == first && v->provisional);
-	synth_free(&s);
-}
-
-#ifndef FT_CORE_ONLY
-/*
- * policy_verdict_due: a runaway's alert starts an action; a provisional one
- * does not, the update that confirms it does; an update that confirms
- * nothing, or any verdict on a tree already acted on, starts nothing.
- */
-static void test_policy_acts_on_confirmed_places(void)
-{
-	struct det_verdict alert = { .kind = DET_ALERT, .pattern = DET_RECURSIVE_SPAWN };
-	struct det_verdict update = { .kind = DET_ALERT_UPDATE, .pattern = DET_RECURSIVE_SPAWN };
-
-	CHECK(policy_verdict_due(&alert, 60 * SEC, false));
-	CHECK(!policy_verdict_due(&alert, 60 * SEC, true));
-	CHECK(!policy_verdict_due(&update, 60 * SEC, false));
-	alert.provisional = true;
-	CHECK(!policy_verdict_due(&alert, 60 * SEC, false));
-	update.confirmed = true;
-	CHECK(policy_verdict_due(&update, 60 * SEC, false));
-	CHECK(!policy_verdict_due(&update, 60 * SEC, true));
-}
-#endif
-
-/*
  * A parent forking a child every 100 ms that exits at once, never reaped:
  * zombie_leak within 10 s, named with its rate.  Reaped children, or a
  * stream with no reaps at all (a recording from before version 8), are
@@ -6130,8 +5992,6 @@ int main(void)
 	RUN(test_prog_kin);
 	RUN(test_detect_clones);
 	RUN(test_detect_kin_bombs);
-	RUN(test_detect_provisional_hides_no_bomb_inside);
-	RUN(test_detect_made_places_name_before_they_act);
 	RUN(test_detect_script_kin_keep_the_exec_bar);
 	RUN(test_detect_kin_root_stays_in_the_job);
 	RUN(test_detect_kin_that_work_are_quiet);
@@ -6205,7 +6065,6 @@ int main(void)
 	RUN(test_policy_owns_kernel_tree_ids);
 	RUN(test_policy_action_ends_with_its_alert);
 	RUN(test_policy_spawn_storm_spares_its_parent);
-	RUN(test_policy_acts_on_confirmed_places);
 	RUN(test_detect_bomb_below_a_thread_explosion);
 	RUN(test_policy_held_trees_do_not_pin_the_table);
 	RUN(test_health_heartbeat_file);

@@ -1239,22 +1239,10 @@ bool policy_storm_due(const struct det_verdict *v, uint64_t horizon_ns)
 	       v->limit_seconds * 1e9 <= (double)horizon_ns && room <= 3ull * v->tasks;
 }
 
-bool policy_verdict_due(const struct det_verdict *v, uint64_t storm_horizon_ns, bool acting)
-{
-	if (acting)
-		return false;
-	/* a storm is acted on once its pace nears a limit: at its alert, or
-	 * at an update (each doubling) if not before */
-	if (v->pattern == DET_SPAWN_STORM)
-		return (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE) &&
-		       policy_storm_due(v, storm_horizon_ns);
-	/* a provisional alert once an update confirms it */
-	return v->kind == DET_ALERT ? !v->provisional : v->kind == DET_ALERT_UPDATE && v->confirmed;
-}
-
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
 		       const struct det_verdict *v, policy_report_fn fn, void *ctx)
 {
+	bool storm = v->pattern == DET_SPAWN_STORM;
 
 	if (v->kind == DET_ALERT_END) {
 		/* the detector saw the tree empty: a kill is done (the
@@ -1275,7 +1263,11 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 	/* the operator's flag comes with the operator's action */
 	if (p->o.mode == POLICY_OBSERVE || v->by_operator || !(p->o.act_on & (1u << v->pattern)))
 		return;
-	if (!policy_verdict_due(v, p->o.storm_horizon_ns, action_on(p, v->tree) != NULL))
+	/* a storm is acted on once its pace nears a limit: at its alert, or
+	 * at an update (each doubling) if not before */
+	if (storm ? (v->kind != DET_ALERT && v->kind != DET_ALERT_UPDATE) ||
+			action_on(p, v->tree) || !policy_storm_due(v, p->o.storm_horizon_ns)
+		  : v->kind != DET_ALERT)
 		return;
 	act(p, t, d, v->root, v->root_start_ns, v->tree, v->ts_ns,
 	    p->o.mode == POLICY_STOP ? SIGSTOP : SIGKILL, p->o.dry_run, false, fn, ctx);

@@ -207,13 +207,6 @@ void policy_set_containers(struct policy *p, struct ct_cache *containers);
  * a pace (a replay, a burst too short to measure) nothing is acted on.
  */
 bool policy_storm_due(const struct det_verdict *v, uint64_t horizon_ns);
-/*
- * Does v start an action, where none acts on its tree yet?  A runaway's
- * alert; a storm's alert or update once due (policy_storm_due); an alert
- * named by its places alone (provisional) only at the update that confirms
- * it.  The mode and act-on list are the caller's.
- */
-bool policy_verdict_due(const struct det_verdict *v, uint64_t storm_horizon_ns, bool acting);
 
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
 		       const struct det_verdict *v, policy_report_fn fn, void *ctx);

@@ -106,7 +106,6 @@ struct det_alert {
 	bool used, dirty;
 	bool retired;		/* ended to make room, its tree alive */
 	bool by_kin;		/* its copies are kin (same_program), not identical */
-	bool provisional;	/* named by its places alone, not yet at the exec bar */
 	uint64_t last_active_ns; /* raised, or a member forked */
 	enum det_pattern pattern;
 	struct pt_key root;
@@ -1037,7 +1036,7 @@ bool det_forked_back_to_back(const struct det_busy *from, const struct det_busy 
  * little but copy themselves: a build's or a test suite's processes mostly
  * run other programs (compilers, tests), a bomb's run nothing else.
  */
-static bool is_runaway(const struct detector *d, const struct profile *pr, bool places)
+static bool is_runaway(const struct detector *d, const struct profile *pr)
 {
 	uint32_t need = exec_replication(pr) ? d->c.min_generations_exec : d->c.min_generations;
 	uint32_t tasks = d->c.min_tasks;
@@ -1071,8 +1070,7 @@ static bool is_runaway(const struct detector *d, const struct profile *pr, bool 
 		 * the places are the tree's own: at least half the forking
 		 * copies exec'd in a place made for them (made_for_it).
 		 */
-		bool fresh_places = places && pr->fresh_forkers * 2 >= pr->forker_execs &&
-				    pr->forker_execs;
+		bool fresh_places = pr->fresh_forkers * 2 >= pr->forker_execs && pr->forker_execs;
 
 		if (!busy && (!pr->script || fresh_places) && d->c.min_generations_clone < need &&
 		    pr->direct_edges * 4 >= (pr->exec_edges + pr->fork_edges) * 3 &&
@@ -1294,27 +1292,11 @@ static uint16_t alert_id(const struct detector *d, const struct det_alert *a)
 	return (uint16_t)(a - d->alerts + 1);
 }
 
-/*
- * Tag every process of root's subtree, but another alert's, as a member of
- * a.  A provisional alert's members below root are a's now: a runaway of
- * another program inside it (held_by_alert) is acted on as its own.
- */
+/* Tag every process of root's subtree, but another alert's, as a member of a. */
 static void tag_subtree(struct detector *d, const struct proctable *t, int32_t root, uint16_t a)
 {
-	uint32_t n = 0, head = 0;
+	uint32_t n = walk_subtree(d, t, root, true);
 
-	d->order[n++] = root;
-	while (head < n) {
-		const struct pt_entry *e = pt_get(t, d->order[head++]);
-
-		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
-		     c = pt_get(t, c)->next_sibling) {
-			const struct det_alert *other = alert_of(d, proc_state(d, t, c));
-
-			if (!other || other->provisional)
-				d->order[n++] = c;
-		}
-	}
 	for (uint32_t k = 0; k < n; k++) {
 		struct det_proc *p = proc_state(d, t, d->order[k]);
 
@@ -1488,19 +1470,10 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 	if (!a)
 		return;
 	a->by_kin = d->by_kin;
-	/*
-	 * Script kin flagged below the exec bar only because their places were
-	 * made for them: named now, acted on once they reach that bar (an
-	 * update, confirmed).  A bomb and a script tree that copies itself into
-	 * run directories a few levels deep look alike until the depth tells
-	 * them apart; the name is cheap, a kill is not.
-	 */
-	a->provisional = top->by_kin && top->script && !is_runaway(d, top, false);
 	tag_subtree(d, t, root, alert_id(d, a));
 	base_verdict(&v, DET_ALERT, p, now, t, root);
 	fill_tree_verdict(&v, &pr);
 	tree_evidence(&v, &pr, p);
-	v.provisional = a->provisional;
 	v.seq = 1;
 	v.tree = alert_id(d, a);
 	v.peak_tasks = a->peak;
@@ -1566,7 +1539,6 @@ static void storm_verdict(struct detector *d, struct det_alert *a, struct det_ve
 static void recount(struct detector *d, const struct proctable *t, struct det_alert *a,
 		    uint64_t now, det_verdict_fn fn, void *ctx)
 {
-	bool confirmed = false;
 	int32_t r;
 	struct det_verdict v;
 	struct profile pr;
@@ -1602,16 +1574,8 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 		return;
 	}
 	r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
-	/* a provisional alert is confirmed when its tree reaches the exec bar */
-	if (a->provisional && r != PT_NONE) {
-		d->by_kin = a->by_kin;
-		profile(d, t, r, now, &pr);
-		d->by_kin = false;
-		confirmed = is_runaway(d, &pr, false);
-	}
 	/* a tree of one process: no tree profile to say */
-	if (!confirmed &&
-	    (a->live < 2 * a->reported_tasks || r == PT_NONE || a->pattern == DET_THREAD_EXPLOSION))
+	if (a->live < 2 * a->reported_tasks || r == PT_NONE || a->pattern == DET_THREAD_EXPLOSION)
 		return;
 	a->reported_tasks = a->live;
 	if (a->pattern == DET_SPAWN_STORM) { /* a parent's jobs: no tree profile either */
@@ -1625,17 +1589,12 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 		fn(ctx, &v);
 		return;
 	}
-	if (!confirmed) {
-		d->by_kin = a->by_kin; /* the update counts copies as the alert did */
-		profile(d, t, r, now, &pr);
-		d->by_kin = false;
-	}
-	a->provisional = a->provisional && !confirmed;
+	d->by_kin = a->by_kin; /* the update counts copies as the alert did */
+	profile(d, t, r, now, &pr);
+	d->by_kin = false;
 	base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
 	fill_tree_verdict(&v, &pr);
 	tree_evidence(&v, &pr, a->pattern);
-	v.provisional = a->provisional;
-	v.confirmed = confirmed;
 	v.tasks = a->live;
 	v.seq = ++a->seq;
 	v.tree = alert_id(d, a);
@@ -1676,23 +1635,6 @@ static void recount_due(struct detector *d, const struct proctable *t, uint64_t 
  */
 static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
 			  det_verdict_fn fn, void *ctx);
-
-/*
- * Does an alert hold slot, so that no runaway is looked for there?  A
- * provisional alert holds only copies of its own program: nothing acts on
- * it yet, and a bomb of another program started inside it (its leaves
- * exec a C fork bomb) must be named, and acted on, as its own.
- */
-static bool held_by_alert(struct detector *d, const struct proctable *t, int32_t slot)
-{
-	const struct det_alert *a = alert_of(d, proc_state(d, t, slot));
-	int32_t r;
-
-	if (!a || !a->provisional)
-		return a != NULL;
-	r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
-	return r != PT_NONE && same_program(pt_get(t, slot), pt_get(t, r), a->by_kin);
-}
 
 /* Is slot the process of a thread_explosion alert (its tree's root)? */
 static bool exploded_root(struct detector *d, const struct proctable *t, int32_t slot)
@@ -1815,7 +1757,7 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 		 * pace on every fork) */
 		uint32_t depth = n - i - outer;
 
-		if (held_by_alert(d, t, chain[i]))
+		if (alert_of(d, node))
 			return false; /* already flagged (or inside a flagged tree) */
 		/* a copy deeper than any before, below a generation that
 		 * branches, is a generation more: looked at at once (at most
@@ -1848,12 +1790,12 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 			profile(d, t, chain[i], now, &pr);
 			node->members_at_analysis = pr.members;
 		}
-		if (paced || is_runaway(d, &pr, true)) {
+		if (paced || is_runaway(d, &pr)) {
 			/* a copy above, skipped for its pace, may be part of it too:
 			 * the root is the highest */
 			while (i > first) {
 				profile(d, t, chain[i - 1], now, &pr);
-				if (!is_runaway(d, &pr, true))
+				if (!is_runaway(d, &pr))
 					break;
 				i--;
 			}
@@ -2311,8 +2253,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 		/* it may have doubled since the last count: look again */
 		if (a->forks_since_count >= a->live)
 			member_changed(d, t, a, now, fn, ctx);
-		if (held_by_alert(d, t, child))
-			return;
+		return;
 	}
 	if (!look_at_copies(d, t, child, LOOK_NEW_COPY, now, fn, ctx))
 		look_at_kin(d, t, child, now, fn, ctx);
@@ -2330,7 +2271,8 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 	pile_remove(d, t, slot);
 	if (!storm_join(d, t, slot, now, fn, ctx))
 		pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
-	if (!held_by_alert(d, t, slot) && !look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx))
+	if (!proc_state(d, t, slot)->alert &&
+	    !look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx))
 		look_at_kin(d, t, slot, now, fn, ctx);
 }
 

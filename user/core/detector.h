@@ -83,9 +83,6 @@ struct det_verdict {
 	uint32_t child;	      /* fork_while_threaded: the child that did not exec */
 	uint32_t restarts;    /* restart_loop */
 	bool by_operator;     /* det_flag_tree: the live view's s/k, no verdict of its own */
-	/* script kin named by the places made for them, below the exec bar:
-	 * not acted on until an update that reached it says confirmed */
-	bool provisional, confirmed;
 	bool retired;	      /* alert_end: ended to make room, its tree alive */
 	/* zombie_leak, process_leak: how many, and their growth per minute */
 	uint32_t leaked;

@@ -558,11 +558,6 @@ static void human_verdict(struct output *o, const struct det_verdict *v, uint64_
 		human_gen_list(o->f, "forkers per generation", v->forkers_per_gen, v->ngen);
 	}
 	fprintf(o->f, "%-45s evidence: %s\n", "", v->evidence);
-	if (v->provisional)
-		fprintf(o->f, "%-45s provisional: named by the places its copies run; "
-			"acted on only once it is as deep as exec'd copies must be\n", "");
-	if (v->confirmed)
-		fprintf(o->f, "%-45s confirmed: now as deep as exec'd copies must be\n", "");
 }
 
 /* the nearest host limit at the verdict's pace, when the pipeline found one */
@@ -661,10 +656,6 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 		json_limit(&j, v);
 	}
 	json_str(&j, "evidence", v->evidence);
-	if (v->provisional)
-		json_bool(&j, "provisional", true);
-	if (v->confirmed)
-		json_bool(&j, "confirmed", true);
 	if (v->by_operator)
 		json_bool(&j, "operator", true);
 	if (cgroup_id)
