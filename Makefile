@@ -59,7 +59,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloa
 FUZZERS := recording record config procfs json
 REGRESS_BINS := $(addprefix $(OUT)/regress_,$(FUZZERS))
 TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oomhog fusefs \
-	sysloop) \
+	sysloop forktrace-bench) \
 	$(WORKLOADS) $(REGRESS_BINS)
 
 .PHONY: all deps run test unit bench realworld clean vmlinux format image install screenshots fuzz \
@@ -74,24 +74,40 @@ $(OUT):
 
 # the object the skeleton embeds: linked by bpftool, which drops the DWARF
 # (BTF stays: CO-RE needs it)
-$(OUT)/forktrace.debug.bpf.o: bpf/forktrace.bpf.c bpf/forktrace.h bpf/compat.h \
-		vmlinux/$(ARCH)/vmlinux.h | $(OUT)
+BPF_SRCS := bpf/forktrace.bpf.c bpf/contain.bpf.h bpf/bench.bpf.h bpf/forktrace.h bpf/compat.h \
+	vmlinux/$(ARCH)/vmlinux.h
+$(OUT)/forktrace.debug.bpf.o: $(BPF_SRCS) | $(OUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/forktrace.bpf.o: $(OUT)/forktrace.debug.bpf.o
+# the benchmark build (--noop, bench.bpf.h): its own object, skeleton and
+# binary, so the production object carries none of the benchmarks' code
+BENCH_OUT := $(OUT)/bench
+$(BENCH_OUT)/forktrace.debug.bpf.o: $(BPF_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -DFT_BENCH -c $< -o $@
+
+$(OUT)/forktrace.bpf.o $(BENCH_OUT)/forktrace.bpf.o: %/forktrace.bpf.o: %/forktrace.debug.bpf.o
 	$(BPFTOOL) gen object $@ $<
 
-$(OUT)/forktrace.skel.h: $(OUT)/forktrace.bpf.o
+$(OUT)/forktrace.skel.h $(BENCH_OUT)/forktrace.skel.h: %/forktrace.skel.h: %/forktrace.bpf.o
 	$(BPFTOOL) gen skeleton $< name forktrace_bpf > $@
 
 $(LIVE_SOURCE_OBJ): $(OUT)/forktrace.skel.h
+
+# the bench skeleton's directory first, so it is the one included
+$(BENCH_OUT)/source_live.o: user/live/source_live.c $(BENCH_OUT)/forktrace.skel.h
+	$(CC) -I$(BENCH_OUT) $(CFLAGS) $(SAN_CFLAGS) -DFT_BENCH -MMD -MP -c $< -o $@
+
+$(OUT)/forktrace-bench: $(OUT)/user/main.o $(filter-out $(LIVE_SOURCE_OBJ),$(USER_OBJS)) \
+		$(BENCH_OUT)/source_live.o
+	$(CC) $(CFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
 
 # each object depends on the headers it includes (-MMD writes $(OUT)/*.d)
 $(OUT)/user/%.o: user/%.c | $(OUT)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
--include $(wildcard $(OUT)/user/*.d $(OUT)/user/*/*.d)
+-include $(wildcard $(OUT)/user/*.d $(OUT)/user/*/*.d $(BENCH_OUT)/*.d)
 
 $(BIN): $(OUT)/user/main.o $(USER_OBJS)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@

@@ -8,6 +8,12 @@
  * (raw_tp for the sched hooks, the classic tracepoint for mark_victim,
  * whose record is readable with CO-RE).  The loader disables the losers
  * with bpf_program__set_autoload() before load.
+ *
+ * This file is observation: records into the ring.  Containment (flagged
+ * trees' members, the safety rules, the signal at fork) is contain.bpf.h,
+ * entered from on_fork and on_exit only when `enforce` is set; the
+ * benchmarks' --noop floors are bench.bpf.h, compiled in the benchmark
+ * build only.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -33,30 +39,10 @@ const volatile __s32 filter_cgroup_subsys = -1; /* -1: cgroup2; else v1 subsys i
 const volatile __u32 page_kb = 4;
 /* wake the reader only when this much is queued; it polls for the rest */
 const volatile __u64 wakeup_bytes = 0;
-/* --kill/--stop: check forks against flagged trees (off: no lookups at all) */
-const volatile bool enforce = false;
-/* optional guard: more than guard_forks forks by non-root members of one
- * tree within guard_window_ns trips it (0: off) */
-const volatile __u32 guard_forks = 0;
-const volatile __u64 guard_window_ns = 1000000000ull;
-const volatile __u32 guard_sig = 9;
-/* what the safety check has to look at (off: no walks, no lookups) */
-const volatile bool check_cgroup_rules = false; /* allow_cgroups has entries */
-const volatile bool check_unit_rules = false;	/* allow_units has entries */
-/* v1 hierarchies named by cgroup rules, as cgroup_subsys_id; -1 unused */
-const volatile __s32 rule_v1_subsys[FT_GUARD_MAX_V1] = { -1, -1, -1, -1 };
 /* CLOCK_TAI minus CLOCK_REALTIME (the kernel's leap-second offset), so
  * the one wall clock BPF can read compares with inode times: not rodata,
  * user space re-reads it as it polls (a time daemon may set it later) */
 volatile __s64 tai_minus_real_ns = 0;
-/* --noop (benchmarks, enum ft_noop): the floors of the cost */
-const volatile __u32 noop = FT_NOOP_OFF;
-
-#define PIDTYPE_TGID_ 1
-
-/* kfunc from 6.13; resolved to NULL by libbpf where the kernel lacks it */
-extern int bpf_send_signal_task(struct task_struct *task, int sig, enum pid_type type,
-				__u64 value) __ksym __weak;
 
 /*
  * The loader always sizes it before load (--ring-mb, --ring-kb; 8 MiB by
@@ -79,90 +65,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
-
-/* Processes of flagged trees (user space adds them; children inherit). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct ft_member_key);
-	__type(value, __u32);
-} members SEC(".maps");
-
-/* What to do to each flagged tree, by tree id. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, FT_MAX_TREES);
-	__type(key, __u32);
-	__type(value, struct ft_tree_policy);
-} trees SEC(".maps");
-
-/* Never signalled, by identity: forktrace and its ancestors (start-up). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 128);
-	__type(key, struct ft_member_key);
-	__type(value, __u8);
-} protected_ids SEC(".maps");
-
-/* --allow rules (and the defaults), filled by the loader before attach */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FT_GUARD_MAX_RULES);
-	__type(key, struct ft_exe_key);
-	__type(value, __u8);
-} allow_exes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FT_GUARD_MAX_RULES);
-	__type(key, __u32);
-	__type(value, __u8);
-} allow_uids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FT_GUARD_MAX_RULES);
-	__type(key, struct ft_cgroup_key);
-	__type(value, __u8);
-} allow_cgroups SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FT_GUARD_MAX_RULES);
-	__type(key, struct ft_unit_key);
-	__type(value, __u8);
-} allow_units SEC(".maps");
-
-/*
- * Guard trees: a process that execs roots a new guard tree; a child inherits
- * its parent's.  LRU: best effort by design, the guard is a backstop.
- */
-struct guard_ref {
-	struct ft_member_key tree; /* the guard tree's root */
-	__u32 is_root;
-	__u32 pad;
-};
-
-struct guard_count {
-	__u64 window_start;
-	__u64 last_over; /* last fork past the budget: re-arm after a quiet spell */
-	__u32 forks;
-	__u32 tripped;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct ft_member_key);
-	__type(value, struct guard_ref);
-} guard_of SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct ft_member_key);
-	__type(value, struct guard_count);
-} guard_counts SEC(".maps");
 
 /*
  * Fork failures per process since its last record (ft_fork_fail): a bomb
@@ -249,27 +151,6 @@ static __always_inline void emit(void *rec, __u32 size, __u16 type, __u64 flags)
 {
 	if (bpf_ringbuf_output(&events, rec, size, flags))
 		stat_inc(FT_STAT_LOST_BASE + type);
-}
-
-/*
- * --noop: the benchmarks' floors.  IDLE measures what attaching costs;
- * RECORD adds the ring buffer write every tracer of these hooks needs (a
- * timestamp and the same submit policy), reading nothing from the tasks,
- * so the benchmark can tell the ring buffer's share of the cost from the
- * share of forktrace's record building.
- */
-static __always_inline int noop_probe(void)
-{
-	struct ft_header h;
-
-	if (noop != FT_NOOP_RECORD)
-		return 0;
-	__builtin_memset(&h, 0, sizeof(h));
-	h.type = FT_EV_PROBE;
-	h.size = sizeof(h);
-	h.ts_ns = bpf_ktime_get_boot_ns();
-	emit(&h, sizeof(h), FT_EV_PROBE, submit_flags(sizeof(h)));
-	return 0;
 }
 
 /*
@@ -362,331 +243,8 @@ static __always_inline void exe_of_file(struct ft_exe_key *k, struct file *f, co
 	k->dev = RD(typed, ino->i_sb->s_dev, ino, i_sb, s_dev);
 }
 
-static __always_inline void member_key(struct ft_member_key *k, __u32 tgid, __u64 start_ns)
-{
-	k->tgid = tgid;
-	k->pad = 0;
-	k->start_ticks = start_ns / FT_NS_PER_TICK;
-}
-
-/* Does the NUL-terminated name (len bytes with the NUL) end in ".slice"? */
-static __always_inline bool is_slice(const char *name, long len)
-{
-	const char sfx[] = ".slice";
-	long at = len - 7; /* where ".slice" starts when it ends the name */
-
-	if (len < 7 || len > FT_UNIT_LEN)
-		return false;
-	for (int k = 0; k < 6; k++)
-		if (name[(at + k) & (FT_UNIT_LEN - 1)] != sfx[k])
-			return false;
-	return true;
-}
-
-/*
- * Is t in a cgroup (or below one) that an allow rule names, in the
- * hierarchy whose css chain starts at css?  Walks css.parent as
- * in_filter_cgroup does; each level's kernfs node gives the id (cgroup
- * rules) and the directory name (unit rules: systemd names a unit's cgroup
- * after the unit, e.g. system.slice/sshd.service).  A unit rule matches
- * only a system unit, one with nothing but slices above it, as
- * policy_unit_in_path (user/contain/policy.c) decides: below a unit is delegated
- * ground where anyone with the delegation names directories as they like
- * (a user's systemd-run --user --unit=sshd.service makes
- * user@1000.service/app.slice/sshd.service).  Walking up, each unit seen
- * replaces the verdict of the ones below it.
- */
-static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, __s32 subsys)
-{
-	struct ft_cgroup_key ck = { .subsys = subsys };
-	struct ft_unit_key uk;
-	bool unit_hit = false;
-
-	for (int i = 0; i < 32 && css; i++) {
-		struct kernfs_node *kn = BPF_CORE_READ(css, cgroup, kn);
-
-		ck.id = BPF_CORE_READ(kn, id);
-		if (check_cgroup_rules && bpf_map_lookup_elem(&allow_cgroups, &ck))
-			return true;
-		if (check_unit_rules) {
-			long len;
-
-			__builtin_memset(&uk, 0, sizeof(uk));
-			len = bpf_probe_read_kernel_str(uk.name, sizeof(uk.name),
-							BPF_CORE_READ(kn, name));
-			/* the root ("" or "/") leaves the verdict as it is; a
-			 * slice named by a rule allows what is below it, another
-			 * slice changes nothing; any other unit decides afresh */
-			if (len > 1 && uk.name[0] != '/') {
-				bool named = bpf_map_lookup_elem(&allow_units, &uk) != NULL;
-
-				if (!is_slice(uk.name, len))
-					unit_hit = named;
-				else if (named)
-					unit_hit = true;
-			}
-		}
-		css = BPF_CORE_READ(css, parent);
-	}
-	/* a chain deeper than the walk: its top unseen, the verdict unsure:
-	 * spare nothing on it (nested slices made on delegated ground) */
-	return css ? false : unit_hit;
-}
-
-/*
- * The kernel's half of the safety rules user space applies before any
- * signal (policy.c): never pid 1, a kernel thread, forktrace or its
- * ancestors, nor a process an allow rule matches.  Read with
- * BPF_CORE_READ throughout (slow path, both attach modes):
- *  - identity: tgid and the group leader's start_boottime, as members;
- *  - exe: mm->exe_file->f_inode, the file the process runs (what
- *    /proc/PID/exe names), its i_ino and i_sb->s_dev;
- *  - uid: cred->uid, the real uid, as the records carry;
- *  - cgroups: the cgroup2 chain from cgroups->dfl_cgrp, and the v1
- *    hierarchies cgroup rules name through cgroups->subsys[id].
- */
-static __always_inline bool may_signal_task(struct task_struct *t)
-{
-	struct ft_member_key k;
-	struct ft_exe_key ek = {};
-	struct css_set *cset;
-	struct inode *ino;
-	__u32 uid;
-
-	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
-		return false;
-	member_key(&k, BPF_CORE_READ(t, tgid), BPF_CORE_READ(t, group_leader, start_boottime));
-	if (k.tgid <= 1 || bpf_map_lookup_elem(&protected_ids, &k))
-		return false;
-	uid = BPF_CORE_READ(t, cred, uid.val);
-	if (bpf_map_lookup_elem(&allow_uids, &uid))
-		return false;
-	ino = BPF_CORE_READ(t, mm, exe_file, f_inode);
-	/* in a user namespace of its own a process can name its exe_file
-	 * (struct ft_exe_key): exe rules spare only the initial namespace's */
-	if (ino && !BPF_CORE_READ(t, cred, user_ns, level)) {
-		ek.ino = BPF_CORE_READ(ino, i_ino);
-		ek.dev = BPF_CORE_READ(ino, i_sb, s_dev);
-		if (bpf_map_lookup_elem(&allow_exes, &ek))
-			return false;
-	}
-	if (!check_cgroup_rules && !check_unit_rules)
-		return true;
-	cset = BPF_CORE_READ(t, cgroups);
-	{
-		struct cgroup *dfl = BPF_CORE_READ(cset, dfl_cgrp);
-
-		if (css_chain_allowed(&dfl->self, -1))
-			return false;
-	}
-	for (int i = 0; i < FT_GUARD_MAX_V1; i++) {
-		struct cgroup_subsys_state *css;
-		__s32 id = rule_v1_subsys[i];
-
-		if (id < 0 || !check_cgroup_rules)
-			break;
-		if (bpf_core_read(&css, sizeof(css), &cset->subsys[id & 63]))
-			continue;
-		if (css_chain_allowed(css, id))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Stop a fork where it happens: signal the forking process (current) and
- * the new child, each unless the safety rules spare it, and log both
- * results.  The tree can then grow by no more than the forks already in
- * flight.
- */
-static __always_inline void signal_fork(struct task_struct *parent, struct task_struct *child,
-					__u32 tree, __u32 sig, __u32 guard, const bool typed)
-{
-	bool sig_parent = may_signal_task(parent), sig_child = may_signal_task(child);
-	struct ft_action rec, *a = &rec;
-	long pret = FT_SIG_SPARED, cret = FT_SIG_SPARED;
-
-	if (!sig_parent && !sig_child)
-		return;
-	if (sig_parent)
-		pret = bpf_send_signal(sig);
-	/* the kfunc needs a trusted task pointer: tp_btf only, 6.13+ */
-	if (sig_child)
-		cret = typed && bpf_send_signal_task
-			   ? bpf_send_signal_task(child, sig, PIDTYPE_TGID_, 0)
-			   : FT_SIG_UNAVAILABLE;
-	if (pret < 0 || cret < 0)
-		stat_inc(FT_STAT_SIGNAL_FAILED);
-	__builtin_memset(a, 0, sizeof(*a));
-	fill_header(&a->h, FT_EV_ACTION, sizeof(*a), child, typed);
-	a->h.ppid = bpf_get_current_pid_tgid() >> 32;
-	a->tree = tree;
-	a->sig = sig;
-	a->parent_ret = pret;
-	a->child_ret = cret;
-	a->guard = guard;
-	a->pad = 0;
-	/* actions are rare and urgent: wake the reader now */
-	emit(a, sizeof(*a), FT_EV_ACTION, BPF_RB_FORCE_WAKEUP);
-}
-
-/* Optional in-kernel fork budget per guard tree (see guard_forks). */
-static __always_inline void guard_fork(struct ft_member_key *pk, struct ft_member_key *ck,
-				       struct task_struct *parent, struct task_struct *child,
-				       const bool typed)
-{
-	struct guard_ref *pref = bpf_map_lookup_elem(&guard_of, pk), cref = {};
-	struct guard_count *gc, fresh = {};
-	__u64 now = bpf_ktime_get_boot_ns();
-
-	/* a parent we never saw exec roots its own guard tree */
-	cref.tree = pref ? pref->tree : *pk;
-	cref.is_root = 0;
-	bpf_map_update_elem(&guard_of, ck, &cref, BPF_ANY);
-	/* forks by the root itself (a shell running commands) do not count:
-	 * the budget is for descendants that fork in turn */
-	if (!pref || pref->is_root)
-		return;
-	gc = bpf_map_lookup_elem(&guard_counts, &cref.tree);
-	if (!gc) {
-		fresh.window_start = now;
-		bpf_map_update_elem(&guard_counts, &cref.tree, &fresh, BPF_NOEXIST);
-		gc = bpf_map_lookup_elem(&guard_counts, &cref.tree);
-		if (!gc)
-			return;
-	}
-	/*
-	 * Re-arm after two quiet windows: a tree the guard emptied, or one
-	 * whose burst was legitimate (and spared), gets its budget back
-	 * rather than having every later fork signalled for good.
-	 *
-	 * Another CPU may have stored a later time than this CPU's now (a bomb
-	 * forks on every CPU at once): now - last_over would wrap to a huge
-	 * value and hand the bomb a fresh budget, so a time ahead of now is
-	 * no quiet spell.
-	 */
-	if (gc->tripped && now > gc->last_over && now - gc->last_over > 2 * guard_window_ns) {
-		gc->tripped = 0;
-		gc->window_start = now;
-		gc->forks = 0;
-	}
-	if (!gc->tripped && now > gc->window_start && now - gc->window_start > guard_window_ns) {
-		gc->window_start = now;
-		gc->forks = 0;
-	}
-	/* every CPU may fork into one tree at once: an atomic add loses no
-	 * fork (a plain ++ let concurrent forks past the budget); the count
-	 * read back may include other CPUs' forks, which only trips sooner */
-	if (!gc->tripped) {
-		__sync_fetch_and_add(&gc->forks, 1);
-		if (gc->forks <= guard_forks)
-			return;
-	}
-	gc->tripped = 1;
-	gc->last_over = now;
-	signal_fork(parent, child, 0, guard_sig, 1, typed);
-}
-
-/* how far up member_by_ancestry looks: the verdict-to-arming race spans
- * a fork or two of each process, never a long chain */
-#define FT_ARM_ANCESTRY 4
-
-/*
- * Non-zero while some tree's signal is set (user space keeps it so,
- * live_set_tree_signal): otherwise a fork outside every tree costs one
- * members lookup, not the FT_ARM_ANCESTRY more of member_by_ancestry.
- */
-volatile __u32 trees_flagged = 0;
-
-/*
- * May t's children include processes it did not fork?  A pid namespace's
- * init (SIGNAL_UNKILLABLE) adopts every orphan of its namespace, including
- * those of processes that entered it from outside (nsenter, docker exec):
- * for it, "t is the parent" does not mean "t's lineage".  A child
- * subreaper adopts only orphans of its own descendants: lineage still.
- */
-static __always_inline bool may_adopt(struct task_struct *t)
-{
-	return BPF_CORE_READ(t, signal, flags) & FT_SIGNAL_UNKILLABLE;
-}
-
-/* Is the tree being acted on?  Membership spreads only while it is. */
-static __always_inline struct ft_tree_policy *armed_tree(__u32 tree)
-{
-	struct ft_tree_policy *pol = tree ? bpf_map_lookup_elem(&trees, &tree) : NULL;
-
-	return pol && pol->sig ? pol : NULL;
-}
-
-/*
- * A parent missing from the members map may still be a member: forked by
- * one between the event that raised the verdict and the arming of its tree,
- * its fork record still in the ring, so user space could not add it.  A
- * C bomb's newest processes are exactly those, and each forks hundreds of
- * times a second until found.  A member among its nearest ancestors makes
- * it one: added here, so the fork is stopped now, not at the next sweep.
- * The walk stops at a process user space spared (tree 0: its descendants
- * are user space's to judge) and at one that adopts orphans.  Whom the
- * membership lets be signalled is still decided per process by
- * may_signal_task, as for every inherited membership.
- */
-static __always_inline __u32 *member_by_ancestry(struct task_struct *parent,
-						 struct ft_member_key *pk)
-{
-	struct task_struct *a = parent;
-	struct ft_member_key ak;
-	__u32 *tree;
-
-	for (int i = 0; i < FT_ARM_ANCESTRY; i++) {
-		a = BPF_CORE_READ(a, real_parent);
-		if (!a || may_adopt(a))
-			return NULL;
-		member_key(&ak, BPF_CORE_READ(a, tgid),
-			   BPF_CORE_READ(a, group_leader, start_boottime));
-		if (ak.tgid <= 1)
-			return NULL;
-		tree = bpf_map_lookup_elem(&members, &ak);
-		if (!tree)
-			continue;
-		if (!armed_tree(*tree))
-			return NULL;
-		if (bpf_map_update_elem(&members, pk, tree, BPF_NOEXIST))
-			stat_inc(FT_STAT_MEMBER_FULL);
-		return tree;
-	}
-	return NULL;
-}
-
-static __always_inline void enforce_fork(struct task_struct *parent, struct task_struct *child,
-					 const bool typed)
-{
-	struct ft_member_key pk, ck;
-	struct ft_tree_policy *pol;
-	__u32 *tree;
-
-	member_key(
-	    &pk, RD(typed, parent->tgid, parent, tgid),
-	    RD(typed, parent->group_leader->start_boottime, parent, group_leader, start_boottime));
-	member_key(
-	    &ck, RD(typed, child->tgid, child, tgid),
-	    RD(typed, child->group_leader->start_boottime, child, group_leader, start_boottime));
-	if (guard_forks)
-		guard_fork(&pk, &ck, parent, child, typed);
-	tree = bpf_map_lookup_elem(&members, &pk);
-	if (!tree && trees_flagged)
-		tree = member_by_ancestry(parent, &pk);
-	/*
-	 * Tree 0: user space spared this process, its children are its to
-	 * judge; a tree whose action ended spreads nothing (its entries are
-	 * being deleted, and its id may come back for another tree).
-	 */
-	if (!tree || !(pol = armed_tree(*tree)))
-		return;
-	/* membership is inherited at fork, keyed by identity: pid reuse safe */
-	if (bpf_map_update_elem(&members, &ck, tree, BPF_ANY))
-		stat_inc(FT_STAT_MEMBER_FULL);
-	signal_fork(parent, child, *tree, pol->sig, 0, typed);
-}
+#include "contain.bpf.h"
+#include "bench.bpf.h"
 
 /*
  * Time t's CPU cgroups spent throttled by their limits (CFS bandwidth:
@@ -721,8 +279,7 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	bool milestone = false;
 	struct ft_fork rec, *e = &rec;
 
-	if (noop)
-		return noop_probe();
+	BENCH_FLOOR();
 	/*
 	 * Threads are always counted, emitted only with --threads, except
 	 * when the process's thread count reaches a power of two from 16 on:
@@ -816,8 +373,7 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 {
 	struct ft_exec *e;
 
-	if (noop)
-		return noop_probe();
+	BENCH_FLOOR();
 	if (!in_filter_cgroup(p))
 		return 0;
 	/*
@@ -889,66 +445,6 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	return 0;
 }
 
-/* an exiting member hands its membership to at most this many children */
-#define FT_ORPHANS_MAX 64
-
-/*
- * A thread of a member exits and leaves children behind (children lists
- * are per thread).  Children user space has not armed yet (forked just
- * before the arming, or by a member the sweep killed first) would fork
- * unchecked until the next sweep finds them, and once reparented
- * (exit_notify(), after this tracepoint) no ancestry leads back to the
- * tree for member_by_ancestry: hand them the membership now.  Newest first
- * (list_add_tail() at fork), skipping zombies: a bomb's list is mostly
- * unreaped dead children, and the unarmed ones are the newest.  Not from
- * a process that adopts orphans (may_adopt): some of its children are not
- * its lineage.  A child with a membership, or spared, keeps it.
- */
-static __always_inline void pass_membership(struct task_struct *p, __u32 tree)
-{
-	unsigned long head = (unsigned long)p + bpf_core_field_offset(struct task_struct, children);
-	unsigned long sibling = bpf_core_field_offset(struct task_struct, sibling);
-	unsigned long pos = (unsigned long)BPF_CORE_READ(p, children.prev);
-
-	if (may_adopt(p))
-		return;
-	for (int i = 0; i < FT_ORPHANS_MAX && pos && pos != head; i++) {
-		struct task_struct *c = (struct task_struct *)(pos - sibling);
-		struct ft_member_key ck;
-
-		pos = (unsigned long)BPF_CORE_READ(c, sibling.prev);
-		/* not exit_state: a process whose main thread exited lives on */
-		if (!BPF_CORE_READ(c, signal, live.counter))
-			continue;
-		member_key(&ck, BPF_CORE_READ(c, tgid),
-			   BPF_CORE_READ(c, group_leader, start_boottime));
-		if (!bpf_map_lookup_elem(&members, &ck) &&
-		    bpf_map_update_elem(&members, &ck, &tree, BPF_NOEXIST))
-			stat_inc(FT_STAT_MEMBER_FULL);
-	}
-}
-
-/*
- * Enforcement at a thread's exit: hand its children the membership and,
- * when the process is gone, drop it from the map (a reused pid has another
- * start time, but the entry would hold the map's room).
- */
-static __always_inline void enforce_exit(struct task_struct *p, bool group_dead, const bool typed)
-{
-	struct ft_member_key k;
-	__u32 *tree;
-
-	member_key(&k, RD(typed, p->tgid, p, tgid),
-		   RD(typed, p->group_leader->start_boottime, p, group_leader, start_boottime));
-	tree = bpf_map_lookup_elem(&members, &k);
-	if (!tree)
-		return;
-	if (armed_tree(*tree))
-		pass_membership(p, *tree);
-	if (group_dead)
-		bpf_map_delete_elem(&members, &k);
-}
-
 /*
  * Failures a process had counted but not yet said (fail_rates) are said as
  * it exits, else they would be lost with it: the last period's retries of
@@ -981,8 +477,7 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 {
 	struct ft_exit rec, *e = &rec;
 
-	if (noop)
-		return noop_probe();
+	BENCH_FLOOR();
 	if (enforce)
 		enforce_exit(p, group_dead, typed);
 	/*
@@ -1072,7 +567,7 @@ static __always_inline int on_free(struct task_struct *p, const bool typed)
 {
 	struct ft_reap rec;
 
-	if (noop || RD(typed, p->pid, p, pid) != RD(typed, p->tgid, p, tgid))
+	if (bench_noop() || RD(typed, p->pid, p, pid) != RD(typed, p->tgid, p, tgid))
 		return 0;
 	/* the task keeps its css_set until it is freed: --cgroup holds */
 	if (!in_filter_cgroup(p))
@@ -1164,7 +659,7 @@ static __always_inline int on_fork_fail(long ret, __u32 call)
 	__u32 tgid, zero = 0;
 	__u64 now;
 
-	if (noop || (ret != -11 && ret != -12)) /* -EAGAIN, -ENOMEM */
+	if (bench_noop() || (ret != -11 && ret != -12)) /* -EAGAIN, -ENOMEM */
 		return 0;
 	cur = (struct task_struct *)bpf_get_current_task();
 	if (!in_filter_cgroup(cur))

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import (FORKTRACE, hold_live_lock, ROOT, Tracer, by_event, contain, contain_cmd, proc_status,  # noqa
+from lib import (FORKTRACE, FORKTRACE_BENCH, hold_live_lock, ROOT, Tracer, by_event, contain, contain_cmd, proc_status,  # noqa
                  peak_rss_through_resync, runaway_alerts, summary, storm_result, sweep, tool)
 from test_detection import BENIGN, BOMBS, WL, above, run_workload, tree_of  # noqa: E402
 
@@ -73,7 +73,10 @@ class External:
 
 def start_tracer(name):
     if name.startswith("forktrace"):
-        return Tracer(*name.split()[1:])
+        args = name.split()[1:]
+        # --noop is in the benchmark build only
+        return Tracer(*args, binary=FORKTRACE_BENCH if any(a.startswith("--noop") for a in args)
+                      else FORKTRACE)
     if name == "bpftrace":
         return External(name, ["bpftrace", "-e", BPFTRACE_PROG], "Attaching")
     if name == "forkstat":
@@ -240,7 +243,8 @@ def tracing_report(cost_rows, hook_ns, max_rate, tracers):
         "this measures what the tracer costs the traced work.  `free`: the scheduler "
         "places each child, usually on the other CPU, so every iteration waits on "
         "cross-CPU wake-ups (see below).  forktrace runs with its defaults and `-j` into a "
-        "file; `--noop` attaches the same programs but returns at once (the cost of "
+        "file; `--noop` (the benchmark build, build/forktrace-bench: the production object has no "
+        "such code) attaches the same programs but returns at once (the cost of "
         "being attached); `--noop=record` writes a bare timestamp record per event with "
         "the same ring buffer and wake-up policy and reads nothing else (the cost of the "
         "ring buffer write any such tracer needs).  bpftrace prints one line per fork; "

@@ -19,6 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # make exports these (make test SANITIZE=... runs build-san/'s binaries)
 BUILD = os.environ.get("FORKTRACE_BUILD", os.path.join(ROOT, "build"))
 FORKTRACE = os.environ.get("FORKTRACE_BIN", os.path.join(ROOT, "forktrace"))
+# the benchmark build: the same binary with --noop (bpf/bench.bpf.h)
+FORKTRACE_BENCH = os.path.join(BUILD, "forktrace-bench")
 # the sanitizers built in (make test SANITIZE=...): what ASan cannot do is not tested
 SANITIZED = bool(os.environ.get("FORKTRACE_SANITIZE"))
 CONTAIN = os.path.join(BUILD, "contain")
@@ -170,12 +172,12 @@ class Tracer:
     back-pressures the tracer (and so the tracer's own cost stays its own).
     """
 
-    def __init__(self, *args, json_out=True):
+    def __init__(self, *args, json_out=True, binary=FORKTRACE):
         self.args = list(args)
         self.json = json_out
         self.out = tempfile.NamedTemporaryFile("w+", suffix=".jl", delete=False)
         self.err = tempfile.NamedTemporaryFile("w+", suffix=".err", delete=False)
-        cmd = [FORKTRACE] + (["-j"] if json_out else []) + self.args
+        cmd = [binary] + (["-j"] if json_out else []) + self.args
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err)
         self.rc = None
         self._wait_started()

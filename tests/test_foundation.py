@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import time
 
-from lib import (FORKTRACE, ROOT, Fail, Tracer, by_event, check, contain, contain_cmd,
+from lib import (FORKTRACE, FORKTRACE_BENCH, ROOT, Fail, Tracer, by_event, check, contain, contain_cmd,
                  proc_status, run_forktrace, storm_result, subtree_pids, summary, test, tool)
 
 # --- the known three-level tree ----------------------------------------------
@@ -291,9 +291,16 @@ def sigterm_and_duration_end_cleanly():
 @test
 def live_noop_modes_for_benchmarks():
     """--noop attaches and records nothing; --noop=record writes one bare
-    record per fork and exit, which the reader counts and drops."""
+    record per fork and exit, which the reader counts and drops.  Both are
+    in the benchmark build only: the production binary refuses them."""
+    for mode in ("--noop", "--noop=record"):
+        r = subprocess.run([FORKTRACE, mode, "-d", "1"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        check(r.returncode != 0 and "benchmark build only" in r.stderr
+              and len(r.stderr.strip().splitlines()) == 1,
+              "production %s: rc %d, %r" % (mode, r.returncode, r.stderr))
     for mode, probes in (("--noop", False), ("--noop=record", True)):
-        t = Tracer(mode)
+        t = Tracer(mode, binary=FORKTRACE_BENCH)
         try:
             contain([tool("storm"), "-v", "1000"], max_tasks=50, timeout=60)
             events = t.stop()

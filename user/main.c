@@ -232,7 +232,8 @@ static const struct argp_option options[] = {
 	  "benchmarks: a synthetic /proc)",
 	  1 },
 	{ "noop", OPT_NOOP, "record", OPTION_ARG_OPTIONAL,
-	  "Benchmarking aid: attach the programs but have them return at once "
+	  "Benchmarking aid, in the benchmark build only (build/forktrace-bench): "
+	  "attach the programs but have them return at once "
 	  "(=record: write a bare record per event and drop it)",
 	  1 },
 	{ "wakeup-kb", OPT_WAKEUP, "KB", 0,

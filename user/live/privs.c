@@ -9,12 +9,14 @@
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "live/privs.h"
 
 #ifndef CAP_BPF
 #define CAP_BPF 39 /* Linux 5.8: split out of CAP_SYS_ADMIN */
+#endif
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38 /* Linux 5.8, with CAP_BPF */
 #endif
 
 int privs_parse_user(const char *spec, struct privs_opts *o, char *err, size_t errlen)
@@ -124,19 +126,16 @@ int privs_drop(const struct privs_opts *o, char *err, size_t errlen)
 }
 
 /*
- * capset(2) and the ambient set act on the calling thread only (libcap-ng's
- * state is per process in older versions, so the syscalls are used as is):
- * the threads this one creates inherit its sets, the rest of the process
- * keeps its own.
+ * Everything here through libcap-ng, whose state is per thread (0.8,
+ * Debian bookworm's): capng_apply() sets the calling thread's sets only,
+ * the threads this one creates inherit them, the rest of the process keeps
+ * its own.
  */
 int privs_drop_thread(bool keep_memlock, char *err, size_t errlen)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	uint32_t keep = 0;
+	bool keep;
 
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data)) {
+	if (capng_get_caps_process()) {
 		snprintf(err, errlen, "cannot read capabilities: %s", strerror(errno));
 		return -1;
 	}
@@ -147,17 +146,16 @@ int privs_drop_thread(bool keep_memlock, char *err, size_t errlen)
 	 * allocate at all (its first malloc maps an arena).  It locks memory
 	 * and nothing else.
 	 */
-	if (keep_memlock && data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK))
-		keep = CAP_TO_MASK(CAP_IPC_LOCK);
+	keep = keep_memlock && capng_have_capability(CAPNG_EFFECTIVE, CAP_IPC_LOCK);
 	/* EINVAL: a kernel before ambient capabilities (4.3) has none to clear */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL) {
 		snprintf(err, errlen, "cannot clear the ambient capabilities: %s", strerror(errno));
 		return -1;
 	}
-	memset(data, 0, sizeof(data));
-	data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective = keep;
-	data[CAP_TO_INDEX(CAP_IPC_LOCK)].permitted = keep;
-	if (syscall(SYS_capset, &hdr, data)) {
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (keep)
+		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_IPC_LOCK);
+	if (capng_apply(CAPNG_SELECT_CAPS)) {
 		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
 		return -1;
 	}
@@ -167,20 +165,32 @@ int privs_drop_thread(bool keep_memlock, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set no-new-privs: %s", strerror(errno));
 		return -1;
 	}
-	/* measured, not assumed */
-	hdr.pid = 0;
-	if (syscall(SYS_capget, &hdr, data)) {
+	/* measured, not assumed: the kernel's sets, read back */
+	if (capng_get_caps_process()) {
 		snprintf(err, errlen, "cannot read capabilities: %s", strerror(errno));
 		return -1;
 	}
-	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
-		if ((data[i].effective | data[i].permitted) &
-			~(i == CAP_TO_INDEX(CAP_IPC_LOCK) ? keep : 0) ||
-		    data[i].inheritable) {
+	for (unsigned int cap = 0; cap < 64; cap++) {
+		bool kept = keep && cap == CAP_IPC_LOCK;
+
+		if (capng_have_capability(CAPNG_INHERITABLE, cap) ||
+		    (!kept && (capng_have_capability(CAPNG_EFFECTIVE, cap) ||
+			       capng_have_capability(CAPNG_PERMITTED, cap)))) {
 			snprintf(err, errlen, "capabilities still held after dropping them");
 			return -1;
 		}
+	}
 	return 0;
+}
+
+bool privs_can_load_bpf(void)
+{
+	if (capng_get_caps_process())
+		return geteuid() == 0;
+	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN))
+		return true;
+	return capng_have_capability(CAPNG_EFFECTIVE, CAP_BPF) &&
+	       capng_have_capability(CAPNG_EFFECTIVE, CAP_PERFMON);
 }
 
 void privs_describe(char *buf, size_t len)

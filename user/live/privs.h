@@ -46,6 +46,11 @@ int privs_drop(const struct privs_opts *o, char *err, size_t errlen);
  */
 int privs_drop_thread(bool keep_memlock, char *err, size_t errlen);
 
+/* May this process load BPF programs: effective CAP_SYS_ADMIN, or CAP_BPF
+ * with CAP_PERFMON (5.8+)?  Every capability question goes through here
+ * and libcap-ng. */
+bool privs_can_load_bpf(void);
+
 /* The effective capabilities, as capability names ("cap_kill,..."). */
 void privs_describe(char *buf, size_t len);
 

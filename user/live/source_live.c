@@ -5,14 +5,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "forktrace.skel.h"
+#include "live/privs.h"
 #include "live/procfs.h"
 #include "live/source_live.h"
 
@@ -36,21 +35,6 @@ struct live_source {
 	uint64_t bad_records;
 	uint64_t probe_records; /* --noop=record */
 };
-
-/* Effective CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (5.8+). */
-static bool have_bpf_privileges(void)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-	uint64_t eff;
-
-	if (syscall(SYS_capget, &hdr, data))
-		return geteuid() == 0;
-	eff = data[0].effective | ((uint64_t)data[1].effective << 32);
-	if (eff & (1ull << CAP_SYS_ADMIN))
-		return true;
-	return (eff & (1ull << CAP_BPF)) && (eff & (1ull << CAP_PERFMON));
-}
 
 /*
  * Number of arguments a tracepoint passes to BPF, from its
@@ -189,7 +173,9 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	skel->rodata->guard_forks = o->guard_forks;
 	skel->rodata->guard_window_ns = o->guard_window_ns;
 	skel->rodata->guard_sig = o->guard_sig;
+#ifdef FT_BENCH
 	skel->rodata->noop = o->noop;
+#endif
 	skel->bss->tai_minus_real_ns = tai_minus_real_ns();
 	if (o->safety) {
 		skel->rodata->check_cgroup_rules = o->safety->ncgroups > 0;
@@ -317,7 +303,14 @@ int live_open(const struct live_opts *o, struct live_source **out, struct ft_run
 	char first_err[256] = "";
 	bool try_btf, try_raw;
 
-	if (!have_bpf_privileges()) {
+#ifndef FT_BENCH
+	if (o->noop) {
+		snprintf(err, errlen,
+			 "--noop is in the benchmark build only (make build/forktrace-bench)");
+		return -1;
+	}
+#endif
+	if (!privs_can_load_bpf()) {
 		snprintf(
 		    err, errlen,
 		    "need root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs");
