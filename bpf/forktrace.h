@@ -305,7 +305,7 @@ struct ft_action {
 	__u32 pad;
 };
 
-/* ft_policy.kind: as user/contain/policy.h's enum report_kind */
+/* ft_policy.kind: as user/contain/policy.h's enum outcome_kind */
 #define FT_POL_ACTION  1 /* a tree's kill or stop ended (done, or gave up) */
 #define FT_POL_EXEMPT  2 /* act-on verdict, nobody may be signalled */
 #define FT_POL_DRY_RUN 3

@@ -781,7 +781,7 @@ static int trace_live(struct config *c)
 		.wakeup_bytes =
 		    c->policy.mode != POLICY_OBSERVE && !c->wakeup_set ? 0 : c->wakeup_bytes,
 		/* the live view's s and k act through the kernel too */
-		.enforce = (c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run) || c->top,
+		.load_containment = (c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run) || c->top,
 		.guard_forks = c->policy.dry_run ? 0 : c->guard_forks,
 		.guard_window_ns = 1000000000ull,
 		.guard_sig = SIGKILL,
@@ -839,7 +839,7 @@ static int trace_live(struct config *c)
 	/* the view draws the screen: no lines */
 	if (c->top)
 		po.out = NULL;
-	if (lo.enforce) {
+	if (lo.load_containment) {
 		safety = calloc(1, sizeof(*safety));
 		if (!safety) {
 			snprintf(err, sizeof(err), "out of memory");
@@ -869,7 +869,7 @@ static int trace_live(struct config *c)
 	 */
 	if (!c->no_refusals && live_trace_refusals(src, true) < 0)
 		fprintf(stderr, "forktrace: refused forks are not traced: %s\n", strerror(errno));
-	c->privs.signals = lo.enforce;
+	c->privs.signals = lo.load_containment;
 	c->privs.bpf_probe = live_probe_maps;
 	c->privs.probe_ctx = src;
 	if (privs_drop(&c->privs, err, sizeof(err)))
@@ -955,6 +955,9 @@ static int trace_live(struct config *c)
 		}
 		if (reload) {
 			reload = 0;
+			/* what happened before the SIGHUP is judged by the settings
+			 * it happened under (the poll it interrupted read nothing) */
+			live_poll(src, 0, pipeline_feed, p);
 			reload_settings(c, p);
 			if (out && c->output_path)
 				reopen_output(c->output_path, out);
@@ -972,7 +975,12 @@ static int trace_live(struct config *c)
 		if (deadline && now >= deadline)
 			break;
 	}
-	/* drain what the kernel queued before we stopped */
+	/*
+	 * Drain what the kernel queued before we stopped, then one last tick:
+	 * what the records so far decide (a swept tree found empty, an
+	 * action's outcome) is in the output when we exit, so whoever stops us
+	 * right after an event needs no grace period to see its consequences.
+	 */
 	live_poll(src, 0, pipeline_feed, p);
 	now = procfs_boot_ns();
 	if (live_read_stats(src, stats) == 0) {
@@ -980,6 +988,7 @@ static int trace_live(struct config *c)
 			pipeline_resync(p, now);
 		pipeline_note_counters(p, stats, now);
 	}
+	pipeline_tick(p, now);
 	if (pipeline_finish(p, now, err, sizeof(err)))
 		goto cleanup;
 	if (pipeline_error(p)) {

@@ -155,13 +155,13 @@ static void count(struct ft_totals *tot, const union ft_record *rec)
 }
 
 static const uint32_t policy_kinds[][2] = {
-	{ REPORT_ACTION, FT_POL_ACTION },   { REPORT_EXEMPT, FT_POL_EXEMPT },
-	{ REPORT_DRY_RUN, FT_POL_DRY_RUN }, { REPORT_REFUSED, FT_POL_REFUSED },
-	{ REPORT_RESUME, FT_POL_RESUME },
+	{ OUTCOME_ACTION, FT_POL_ACTION },   { OUTCOME_EXEMPT, FT_POL_EXEMPT },
+	{ OUTCOME_DRY_RUN, FT_POL_DRY_RUN }, { OUTCOME_REFUSED, FT_POL_REFUSED },
+	{ OUTCOME_RESUME, FT_POL_RESUME },
 };
 
 /* A policy outcome as a stream record (false: not one that is recorded). */
-static bool policy_record(const struct policy_report *r, struct ft_policy *rec)
+static bool policy_record(const struct policy_outcome *r, struct ft_policy *rec)
 {
 	uint32_t kind = 0;
 
@@ -184,7 +184,7 @@ static bool policy_record(const struct policy_report *r, struct ft_policy *rec)
 	rec->sig = !strcmp(r->action, "stop")	  ? SIGSTOP
 		   : !strcmp(r->action, "resume") ? SIGCONT
 						  : SIGKILL;
-	rec->signalled = r->kind == REPORT_DRY_RUN ? r->npids : r->signalled;
+	rec->signalled = r->kind == OUTCOME_DRY_RUN ? r->npids : r->signalled;
 	rec->remaining = r->remaining;
 	rec->elapsed_ns = (uint64_t)(r->ms * 1e6);
 	snprintf(rec->why, sizeof(rec->why), "%s", r->why ? r->why : "");
@@ -192,12 +192,12 @@ static bool policy_record(const struct policy_report *r, struct ft_policy *rec)
 }
 
 /* ... and back, for a replay (the dry run's pid list is not recorded). */
-static void policy_report_of(const struct ft_policy *rec, struct policy_report *r)
+static void policy_outcome_of(const struct ft_policy *rec, struct policy_outcome *r)
 {
 	memset(r, 0, sizeof(*r));
 	for (size_t i = 0; i < sizeof(policy_kinds) / sizeof(policy_kinds[0]); i++)
 		if (policy_kinds[i][1] == rec->kind)
-			r->kind = (enum report_kind)policy_kinds[i][0];
+			r->kind = (enum outcome_kind)policy_kinds[i][0];
 	r->ts_ns = rec->h.ts_ns;
 	r->action = rec->sig == SIGSTOP ? "stop" : rec->sig == SIGCONT ? "resume" : "kill";
 	r->by_operator = rec->flags & FT_POL_OPERATOR;
@@ -207,14 +207,14 @@ static void policy_report_of(const struct ft_policy *rec, struct policy_report *
 	r->tree = rec->tree;
 	r->cgroup = rec->h.cgroup_id;
 	r->signalled = rec->signalled;
-	if (r->kind == REPORT_DRY_RUN)
+	if (r->kind == OUTCOME_DRY_RUN)
 		r->npids = rec->signalled; /* how many; which is not recorded */
 	r->remaining = rec->remaining;
 	r->ms = (double)rec->elapsed_ns / 1e6;
 	r->complete = rec->flags & FT_POL_COMPLETE;
 	/* exempt and refused always say why, even if the file does not */
 	r->why =
-	    rec->why[0] || r->kind == REPORT_EXEMPT || r->kind == REPORT_REFUSED ? rec->why : NULL;
+	    rec->why[0] || r->kind == OUTCOME_EXEMPT || r->kind == OUTCOME_REFUSED ? rec->why : NULL;
 }
 
 /*
@@ -240,20 +240,20 @@ static int record_write(struct pipeline *p, const union ft_record *rec)
 
 static int feed_core(struct pipeline *p, const union ft_record *rec);
 
-static void on_policy_report(void *ctx, const struct policy_report *r)
+static void on_policy_outcome(void *ctx, const struct policy_outcome *r)
 {
 	struct pipeline *p = ctx;
 	struct ft_policy rec;
 
-	if (r->kind == REPORT_SIGNAL && !r->result)
+	if (r->kind == OUTCOME_SIGNAL && !r->result)
 		p->tot.signals++;
-	else if (r->kind == REPORT_ACTION)
+	else if (r->kind == OUTCOME_ACTION)
 		p->counts.actions[strcmp(r->action, "stop") ? MA_KILL : MA_STOP]++;
-	else if (r->kind == REPORT_DRY_RUN)
+	else if (r->kind == OUTCOME_DRY_RUN)
 		p->counts.actions[MA_DRY_RUN]++;
-	else if (r->kind == REPORT_REFUSED)
+	else if (r->kind == OUTCOME_REFUSED)
 		p->counts.actions[MA_REFUSED]++;
-	else if (r->kind == REPORT_EXEMPT)
+	else if (r->kind == OUTCOME_EXEMPT)
 		p->counts.actions[MA_EXEMPT]++;
 	if (p->out)
 		output_policy(p->out, r);
@@ -351,7 +351,7 @@ static bool resolve(struct pipeline *p, uint64_t cgroup_id, uint32_t pid, uint32
  * Before the policy reads a flagged tree's attribution (namespace: and
  * pod: rules): the root's cgroup is in the cache, asked again if it was
  * evicted or lacks its pod.  Put in the cache and the recording, not fed:
- * this runs inside the detector's callback (see on_policy_report).
+ * this runs inside the detector's callback (see on_policy_outcome).
  */
 static void attribution_for_policy(struct pipeline *p, int32_t slot, uint64_t now_ns)
 {
@@ -395,7 +395,7 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	if (v->tree && slot != PT_NONE && v->kind != DET_FINDING)
 		pt_set_pinned(p->table, slot,
 			      v->kind != DET_ALERT_END ||
-				  det_tree_id(p->det, v->root, v->root_start_ns));
+				  det_alert_id(p->det, v->root, v->root_start_ns));
 	/* the limit takes file reads: never between a verdict and its kill */
 	if (p->o.host_limits && (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE) &&
 	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION &&
@@ -414,7 +414,7 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	if (p->policy) {
 		if (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE)
 			attribution_for_policy(p, slot, v->ts_ns);
-		policy_on_verdict(p->policy, p->table, p->det, v, on_policy_report, p);
+		policy_on_verdict(p->policy, p->table, p->det, v, on_policy_outcome, p);
 	}
 }
 
@@ -619,12 +619,12 @@ static int feed_core(struct pipeline *p, const union ft_record *rec)
 				det_flag_tree(p->det, p->table, root, h->ts_ns, on_verdict, p);
 			break;
 		}
-		/* live, on_policy_report made it and reported it already */
+		/* live, on_policy_outcome made it and reported it already */
 		if (!p->policy) {
-			struct policy_report r;
+			struct policy_outcome r;
 
-			policy_report_of(&rec->policy, &r);
-			on_policy_report(p, &r);
+			policy_outcome_of(&rec->policy, &r);
+			on_policy_outcome(p, &r);
 		}
 		break;
 	case FT_EV_SETTINGS:
@@ -757,7 +757,7 @@ bool pipeline_tick(struct pipeline *p, uint64_t now_ns)
 {
 	if (!p->policy)
 		return false;
-	policy_tick(p->policy, p->table, p->det, now_ns, on_policy_report, p);
+	policy_tick(p->policy, p->table, p->det, now_ns, on_policy_outcome, p);
 	return policy_busy(p->policy);
 }
 
@@ -842,13 +842,13 @@ int pipeline_act(struct pipeline *p, uint32_t pid, uint64_t start_ns, enum pipel
 		return -1;
 	}
 	outer = det_tree_of(p->det, p->table, slot);
-	if (outer && outer != det_tree_id(p->det, pid, start_ns)) {
+	if (outer && outer != det_alert_id(p->det, pid, start_ns)) {
 		snprintf(err, errlen, "process %u is inside flagged tree %u: act on that tree", pid,
 			 outer);
 		return -1;
 	}
 	if (act == PIPELINE_RESUME) {
-		policy_resume(p->policy, p->table, p->det, pid, start_ns, now_ns, on_policy_report,
+		policy_resume(p->policy, p->table, p->det, pid, start_ns, now_ns, on_policy_outcome,
 			      p);
 		return 0;
 	}
@@ -869,13 +869,13 @@ int pipeline_act(struct pipeline *p, uint32_t pid, uint64_t start_ns, enum pipel
 		snprintf(err, errlen, "%s", pipeline_error(p)); /* the recording's write */
 		return -1;
 	}
-	if (!det_tree_id(p->det, pid, start_ns)) {
+	if (!det_alert_id(p->det, pid, start_ns)) {
 		snprintf(err, errlen, "cannot flag tree %u: %u trees are flagged already", pid,
 			 (unsigned)FT_MAX_TREES - 1);
 		return -1;
 	}
 	policy_operator(p->policy, p->table, p->det, pid, start_ns,
-			act == PIPELINE_STOP ? POLICY_STOP : POLICY_KILL, now_ns, on_policy_report,
+			act == PIPELINE_STOP ? POLICY_STOP : POLICY_KILL, now_ns, on_policy_outcome,
 			p);
 	return 0;
 }

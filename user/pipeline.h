@@ -88,7 +88,7 @@ const struct ft_container *pipeline_container(struct pipeline *p, uint64_t cgrou
 struct pipeline_observer {
 	void (*record)(void *ctx, const union ft_record *rec, const struct det_oom_tree *oom);
 	void (*verdict)(void *ctx, const struct det_verdict *v, uint64_t root_cgroup);
-	void (*policy)(void *ctx, const struct policy_report *r);
+	void (*policy)(void *ctx, const struct policy_outcome *r);
 	void *ctx;
 };
 void pipeline_observe(struct pipeline *p, const struct pipeline_observer *ob);

@@ -2174,7 +2174,7 @@ static void test_detect_spawn_storm(void)
 		CHECK(v && strstr(v->evidence, "job.py") && strstr(v->evidence, "spared"));
 		if (!v)
 			break;
-		CHECK(det_tree_rooted_at(s.d, v->tree, daemon, START(daemon)));
+		CHECK(det_alert_rooted_at(s.d, v->tree, daemon, START(daemon)));
 		CHECK(det_tree_lasting(s.d, v->tree));
 		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, daemon, START(daemon))) == 0);
 		CHECK(det_tree_of(s.d, s.t, pt_find(s.t, old[0], START(old[0]))) == 0);
@@ -3077,23 +3077,23 @@ struct report_log {
 	char why[400];
 };
 
-static void log_report(void *ctx, const struct policy_report *r)
+static void log_report(void *ctx, const struct policy_outcome *r)
 {
 	struct report_log *l = ctx;
 
-	l->signals += r->kind == REPORT_SIGNAL;
-	l->actions += r->kind == REPORT_ACTION;
-	l->exempt += r->kind == REPORT_EXEMPT;
-	l->refused += r->kind == REPORT_REFUSED;
-	l->undecided += r->kind == REPORT_UNDECIDED;
-	l->states += r->kind == REPORT_STATE;
-	if ((r->kind == REPORT_STATE || r->kind == REPORT_ACTION) && r->state)
+	l->signals += r->kind == OUTCOME_SIGNAL;
+	l->actions += r->kind == OUTCOME_ACTION;
+	l->exempt += r->kind == OUTCOME_EXEMPT;
+	l->refused += r->kind == OUTCOME_REFUSED;
+	l->undecided += r->kind == OUTCOME_UNDECIDED;
+	l->states += r->kind == OUTCOME_STATE;
+	if ((r->kind == OUTCOME_STATE || r->kind == OUTCOME_ACTION) && r->state)
 		snprintf(l->last_state, sizeof(l->last_state), "%s", r->state);
 	if (r->why)
 		snprintf(l->why, sizeof(l->why), "%s", r->why);
-	if (r->kind == REPORT_ACTION)
+	if (r->kind == OUTCOME_ACTION)
 		l->policy_failures += r->policy_failures;
-	if (r->kind == REPORT_DRY_RUN) {
+	if (r->kind == OUTCOME_DRY_RUN) {
 		l->dry++;
 		l->dry_n = r->npids;
 	}
@@ -3708,7 +3708,7 @@ static void test_policy_refusals_and_failures(void)
 static void test_output_action_line_and_verbose(void)
 {
 	struct ft_run_info info = { .kernel = "test" };
-	struct policy_report sig = { .kind = REPORT_SIGNAL,
+	struct policy_outcome sig = { .kind = OUTCOME_SIGNAL,
 				     .action = "kill",
 				     .root = 700,
 				     .root_comm = "bomb",
@@ -3716,7 +3716,7 @@ static void test_output_action_line_and_verbose(void)
 				     .pid = 701,
 				     .comm = "bomb",
 				     .sig = SIGKILL };
-	struct policy_report done = { .kind = REPORT_ACTION,
+	struct policy_outcome done = { .kind = OUTCOME_ACTION,
 				      .action = "kill",
 				      .root = 700,
 				      .root_comm = "bomb",
@@ -4833,7 +4833,7 @@ out:
 
 struct seen_reports {
 	int n, alerts;
-	struct policy_report last;
+	struct policy_outcome last;
 	char why[160], evidence[512];
 };
 
@@ -4845,7 +4845,7 @@ static void keep_verdict(void *ctx, const struct det_verdict *v, uint64_t cgroup
 	snprintf(s->evidence, sizeof(s->evidence), "%s", v->evidence);
 }
 
-static void keep_report(void *ctx, const struct policy_report *r)
+static void keep_report(void *ctx, const struct policy_outcome *r)
 {
 	struct seen_reports *s = ctx;
 
@@ -4901,7 +4901,7 @@ static void test_replay_reports_recorded_actions(void)
 	CHECK(seen.alerts == 1 && seen.n == 0);
 	CHECK(!strncmp(seen.evidence, "flagged by the operator", 23));
 	CHECK(pipeline_feed(p, (const union ft_record *)&rec) == 0);
-	CHECK(seen.n == 1 && seen.last.kind == REPORT_ACTION && seen.last.root == 4242);
+	CHECK(seen.n == 1 && seen.last.kind == OUTCOME_ACTION && seen.last.root == 4242);
 	CHECK(seen.last.root_start_ns == START(4242) && seen.last.tree == 3);
 	CHECK(!strcmp(seen.last.action, "stop") && seen.last.by_operator && seen.last.complete);
 	CHECK(seen.last.signalled == 12 && fabs(seen.last.ms - 7.5) < 1e-9);
@@ -5509,7 +5509,7 @@ static void test_policy_owns_kernel_tree_ids(void)
 		roots[i] = synth_fork(&s, 50, (uint64_t)(i + 1) * SEC);
 		synth_exec(&s, roots[i], exe, (uint64_t)(i + 1) * SEC + 1000);
 		synth_bomb(&s, roots[i], (uint64_t)(i + 1) * SEC, 40, false);
-		alerts[i] = det_tree_id(s.d, roots[i], START(roots[i]));
+		alerts[i] = det_alert_id(s.d, roots[i], START(roots[i]));
 	}
 	CHECK(alerts[0] && alerts[1] && alerts[2] && alerts[2] != 1);
 	policy_defaults(&o);
@@ -5579,7 +5579,7 @@ static void test_policy_action_ends_with_its_alert(void)
 		b_signalled += was_signalled(&f, pid);
 	CHECK(l.refused == 0 && b_signalled == b_last - b_root + 1);
 	CHECK(f.disarmed == 1 && f.flagged_sig == SIGSTOP &&
-	      policy_holds(p, det_tree_id(s.d, b_root, START(b_root))));
+	      policy_holds(p, det_alert_id(s.d, b_root, START(b_root))));
 	policy_free(p);
 	synth_free(&s);
 }
@@ -5650,13 +5650,13 @@ struct wired {
 	uint32_t let_go, let_go_live_alert; /* actions that let go; of those, alerted */
 };
 
-static void wired_report(void *ctx, const struct policy_report *r)
+static void wired_report(void *ctx, const struct policy_outcome *r)
 {
 	struct wired *w = (struct wired *)((char *)ctx - offsetof(struct wired, l));
 
 	if (r->why && strstr(r->why, "let go")) {
 		w->let_go++;
-		w->let_go_live_alert += det_tree_id(w->d, r->root, r->root_start_ns) != 0;
+		w->let_go_live_alert += det_alert_id(w->d, r->root, r->root_start_ns) != 0;
 	}
 	log_report(ctx, r);
 }
@@ -5766,7 +5766,7 @@ static void test_policy_held_trees_do_not_pin_the_table(void)
 	w.victim_hi = pid - 1;
 	policy_tick(w.p, w.t, w.d, ts + 1000, wired_report, &w.l);
 	det_get_drops(w.d, &drops);
-	CHECK(det_tree_id(w.d, w.victim_lo, START(w.victim_lo)) != 0);
+	CHECK(det_alert_id(w.d, w.victim_lo, START(w.victim_lo)) != 0);
 	CHECK(w.victim_hits > 0 && drops.alerts == 0 && drops.retired >= 1 && w.l.refused == 0);
 	/* whoever let go of its kernel id had no live alert: its tree is
 	 * flagged again if it grows (a live alert never would be) */

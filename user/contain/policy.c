@@ -118,7 +118,7 @@ struct sweep_mark {
 	uint32_t epoch;	       /* the action's epoch the signal was sent in */
 	bool armed, signalled; /* in the kernel's members map; signal sent */
 	bool spared;	       /* written to the map as tree 0 (left alone) */
-	bool said_undecided;   /* REPORT_UNDECIDED sent for it */
+	bool said_undecided;   /* OUTCOME_UNDECIDED sent for it */
 };
 
 /* exe_rule when /proc/<pid>/exe could not be read: no match, not inherited */
@@ -562,7 +562,7 @@ bool policy_holds(void *ctx, uint32_t alert)
 }
 
 static void move_to(struct policy *p, struct action *a, enum action_state to, uint64_t now,
-		    uint32_t remaining, const char *why, policy_report_fn fn, void *ctx);
+		    uint32_t remaining, const char *why, policy_outcome_fn fn, void *ctx);
 
 /*
  * A kernel tree id for a new action: a slot never used, else the one
@@ -574,7 +574,7 @@ static void move_to(struct policy *p, struct action *a, enum action_state to, ui
  * an action.  An action whose alert is live never lets go (the detector
  * would never flag its tree again).  NULL when none may.
  */
-static struct action *free_action(struct policy *p, uint64_t now, policy_report_fn fn, void *ctx)
+static struct action *free_action(struct policy *p, uint64_t now, policy_outcome_fn fn, void *ctx)
 {
 	struct action *best = NULL, *idle = NULL;
 
@@ -813,7 +813,7 @@ static bool in_tree(const struct policy *p, const struct proctable *t, struct de
 	       pe->key.start_ticks == e->lineage.start_ticks && marked(p, e->parent, pe, a->tree);
 }
 
-static void report(policy_report_fn fn, void *ctx, struct policy_report *r)
+static void report(policy_outcome_fn fn, void *ctx, struct policy_outcome *r)
 {
 	fn(ctx, r);
 }
@@ -863,7 +863,7 @@ const char *action_state_name(enum action_state s)
 	return s <= ACTION_SUPERSEDED ? names[s] : "?";
 }
 
-static void action_report(const struct action *a, struct policy_report *r, enum report_kind kind,
+static void action_report(const struct action *a, struct policy_outcome *r, enum outcome_kind kind,
 			  uint64_t now)
 {
 	memset(r, 0, sizeof(*r));
@@ -889,11 +889,11 @@ static void action_report(const struct action *a, struct policy_report *r, enum 
  * the members): while any member lives, its forks stay stopped.
  */
 static void move_to(struct policy *p, struct action *a, enum action_state to, uint64_t now,
-		    uint32_t remaining, const char *why, policy_report_fn fn, void *ctx)
+		    uint32_t remaining, const char *why, policy_outcome_fn fn, void *ctx)
 {
 	enum action_state from = a->state;
 	bool first = from == ACTION_SIGNALLING && !a->epoch;
-	struct policy_report r;
+	struct policy_outcome r;
 
 	if (to == from)
 		return;
@@ -905,7 +905,7 @@ static void move_to(struct policy *p, struct action *a, enum action_state to, ui
 	}
 	if (action_ended(to) && p->ops.flag_tree && p->ops.flag_tree(p->ops.ctx, a->tree, 0))
 		policy_failed(p, a);
-	action_report(a, &r, first || to == ACTION_SUPERSEDED ? REPORT_ACTION : REPORT_STATE, now);
+	action_report(a, &r, first || to == ACTION_SUPERSEDED ? OUTCOME_ACTION : OUTCOME_STATE, now);
 	r.complete = to == ACTION_EMPTIED || to == ACTION_HELD;
 	r.remaining = remaining;
 	r.why = why;
@@ -922,11 +922,11 @@ static void move_to(struct policy *p, struct action *a, enum action_state to, ui
 }
 
 static void say_undecided(const struct action *a, const struct pt_entry *e, uint64_t now,
-			  policy_report_fn fn, void *ctx)
+			  policy_outcome_fn fn, void *ctx)
 {
-	struct policy_report r;
+	struct policy_outcome r;
 
-	action_report(a, &r, REPORT_UNDECIDED, now);
+	action_report(a, &r, OUTCOME_UNDECIDED, now);
 	r.pid = e->key.tgid;
 	r.comm = e->comm;
 	r.why = "its executable could not be read (no exec or fork record, /proc/PID/exe "
@@ -936,7 +936,7 @@ static void say_undecided(const struct action *a, const struct pt_entry *e, uint
 }
 
 static void sweep(struct policy *p, const struct proctable *t, struct detector *d, struct action *a,
-		  uint64_t now, policy_report_fn fn, void *ctx)
+		  uint64_t now, policy_outcome_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
 	uint32_t live = 0, stopped = 0, steps = 0, fresh = 0, spared = 0;
@@ -949,7 +949,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 	     i = pt_subtree_next(t, root, i, true)) {
 		const struct pt_entry *e = pt_get(t, i);
 		struct sweep_mark *m = &p->marks[i];
-		struct policy_report r;
+		struct policy_outcome r;
 		bool undecided = false;
 		int ret;
 
@@ -1007,7 +1007,7 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 		if (ret == 0)
 			a->signalled++;
 		memset(&r, 0, sizeof(r));
-		r.kind = REPORT_SIGNAL;
+		r.kind = OUTCOME_SIGNAL;
 		r.ts_ns = now;
 		r.action = a->sig == SIGSTOP ? "stop" : "kill";
 		r.root = a->root.tgid;
@@ -1089,11 +1089,11 @@ static void explain_exempt(struct policy *p, const struct proctable *t, int32_t 
  */
 static void act(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
 		uint64_t start_ns, uint32_t alert, uint64_t now, int sig, bool dry_run,
-		bool by_operator, policy_report_fn fn, void *ctx)
+		bool by_operator, policy_outcome_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, pid, start_ns);
 	const struct pt_entry *re = pt_get(t, root);
-	struct policy_report r = {
+	struct policy_outcome r = {
 		.ts_ns = now,
 		.root = pid,
 		.root_start_ns = start_ns,
@@ -1108,11 +1108,11 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	char why[400];
 
 	r.cgroup = re ? re->cgroup_id : 0;
-	if (!det_tree_rooted_at(d, alert, pid, start_ns))
-		alert = det_tree_id(d, pid, start_ns);
+	if (!det_alert_rooted_at(d, alert, pid, start_ns))
+		alert = det_alert_id(d, pid, start_ns);
 	/* asked to act and cannot: say so, never return silently */
 	if (!re || !alert) {
-		r.kind = REPORT_REFUSED;
+		r.kind = OUTCOME_REFUSED;
 		r.why = !re ? "root not in the process table" : "no tree id (detector state full)";
 		report(fn, ctx, &r);
 		return;
@@ -1120,7 +1120,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	/* one action per tree: a kill stands; a stop may become a kill */
 	a = action_on(p, alert);
 	if (a && (a->sig == SIGKILL || (int)a->sig == sig)) {
-		r.kind = REPORT_REFUSED;
+		r.kind = OUTCOME_REFUSED;
 		r.tree = a->tree;
 		r.why = a->sig == SIGKILL ? "already being killed" : "already being stopped";
 		report(fn, ctx, &r);
@@ -1131,7 +1131,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	else
 		a = free_action(p, now, fn, ctx);
 	if (!a) {
-		r.kind = REPORT_REFUSED;
+		r.kind = OUTCOME_REFUSED;
 		r.why = "no kernel tree id: every one is held by an action at work";
 		report(fn, ctx, &r);
 		return;
@@ -1177,7 +1177,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 		}
 	}
 	if (!n) {
-		r.kind = REPORT_EXEMPT;
+		r.kind = OUTCOME_EXEMPT;
 		explain_exempt(p, t, root, nprot, nallow, first, why, sizeof(why));
 		r.why = why;
 		report(fn, ctx, &r);
@@ -1186,7 +1186,7 @@ static void act(struct policy *p, const struct proctable *t, struct detector *d,
 	if (dry_run) {
 		for (uint32_t k = 0; k < n; k++)
 			p->scratch[k] = pt_get(t, (int32_t)p->scratch[k])->key.tgid;
-		r.kind = REPORT_DRY_RUN;
+		r.kind = OUTCOME_DRY_RUN;
 		r.pids = p->scratch;
 		r.npids = n;
 		report(fn, ctx, &r);
@@ -1240,7 +1240,7 @@ bool policy_storm_due(const struct det_verdict *v, uint64_t horizon_ns)
 }
 
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
-		       const struct det_verdict *v, policy_report_fn fn, void *ctx)
+		       const struct det_verdict *v, policy_outcome_fn fn, void *ctx)
 {
 	bool storm = v->pattern == DET_SPAWN_STORM;
 
@@ -1274,7 +1274,7 @@ void policy_on_verdict(struct policy *p, const struct proctable *t, struct detec
 }
 
 void policy_operator(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
-		     uint64_t start_ns, enum policy_mode mode, uint64_t now, policy_report_fn fn,
+		     uint64_t start_ns, enum policy_mode mode, uint64_t now, policy_outcome_fn fn,
 		     void *ctx)
 {
 	act(p, t, d, pid, start_ns, 0, now, mode == POLICY_STOP ? SIGSTOP : SIGKILL, false, true,
@@ -1282,14 +1282,14 @@ void policy_operator(struct policy *p, const struct proctable *t, struct detecto
 }
 
 void policy_resume(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
-		   uint64_t start_ns, uint64_t now, policy_report_fn fn, void *ctx)
+		   uint64_t start_ns, uint64_t now, policy_outcome_fn fn, void *ctx)
 {
 	int32_t root = pt_find(t, pid, start_ns);
-	uint32_t alert = det_tree_id(d, pid, start_ns), steps = 0;
+	uint32_t alert = det_alert_id(d, pid, start_ns), steps = 0;
 	const struct action members = { .alert = alert };
 	struct action *a = alert && p->by_alert[alert] ? &p->actions[p->by_alert[alert]] : NULL;
-	struct policy_report r = {
-		.kind = REPORT_RESUME,
+	struct policy_outcome r = {
+		.kind = OUTCOME_RESUME,
 		.ts_ns = now,
 		.action = "resume",
 		.root = pid,
@@ -1301,7 +1301,7 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 	};
 
 	if (root == PT_NONE || !alert) {
-		r.kind = REPORT_REFUSED;
+		r.kind = OUTCOME_REFUSED;
 		r.why = root == PT_NONE ? "root not in the process table" : "not a flagged tree";
 		report(fn, ctx, &r);
 		return;
@@ -1311,7 +1311,7 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 	if (!a || a->alert != alert || a->sig != SIGSTOP ||
 	    a->root.tgid != pt_get(t, root)->key.tgid ||
 	    a->root.start_ticks != pt_get(t, root)->key.start_ticks) {
-		r.kind = REPORT_REFUSED;
+		r.kind = OUTCOME_REFUSED;
 		r.why = a && a->alert == alert && acting(a) ? "being killed"
 							     : "not stopped by forktrace";
 		report(fn, ctx, &r);
@@ -1338,7 +1338,7 @@ void policy_resume(struct policy *p, const struct proctable *t, struct detector 
 }
 
 void policy_tick(struct policy *p, const struct proctable *t, struct detector *d, uint64_t now,
-		 policy_report_fn fn, void *ctx)
+		 policy_outcome_fn fn, void *ctx)
 {
 	for (int i = 1; i < FT_MAX_TREES; i++) {
 		struct action *a = &p->actions[i];

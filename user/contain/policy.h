@@ -87,15 +87,15 @@ struct policy_ops {
  * exe: rule spares it is unknown: not signalled by pidfd, said once */
 /* STATE: an action moved on after its first ending (docs/containment.md):
  * re-armed, stopping again, emptied at last */
-enum report_kind {
-	REPORT_SIGNAL,
-	REPORT_ACTION,
-	REPORT_EXEMPT,
-	REPORT_DRY_RUN,
-	REPORT_REFUSED,
-	REPORT_RESUME,
-	REPORT_UNDECIDED,
-	REPORT_STATE,
+enum outcome_kind {
+	OUTCOME_SIGNAL,
+	OUTCOME_ACTION,
+	OUTCOME_EXEMPT,
+	OUTCOME_DRY_RUN,
+	OUTCOME_REFUSED,
+	OUTCOME_RESUME,
+	OUTCOME_UNDECIDED,
+	OUTCOME_STATE,
 };
 
 /*
@@ -139,8 +139,8 @@ enum action_state action_next(enum action_state s, const struct action_obs *o);
 bool action_ended(enum action_state s);
 const char *action_state_name(enum action_state s);
 
-struct policy_report {
-	enum report_kind kind;
+struct policy_outcome {
+	enum outcome_kind kind;
 	uint64_t ts_ns;
 	const char *action; /* "kill", "stop" or "resume" */
 	bool by_operator;   /* asked for in the live view (policy_operator) */
@@ -166,7 +166,7 @@ struct policy_report {
 	const char *state;
 };
 
-typedef void (*policy_report_fn)(void *ctx, const struct policy_report *r);
+typedef void (*policy_outcome_fn)(void *ctx, const struct policy_outcome *r);
 
 struct policy;
 
@@ -209,21 +209,21 @@ void policy_set_containers(struct policy *p, struct ct_cache *containers);
 bool policy_storm_due(const struct det_verdict *v, uint64_t horizon_ns);
 
 void policy_on_verdict(struct policy *p, const struct proctable *t, struct detector *d,
-		       const struct det_verdict *v, policy_report_fn fn, void *ctx);
+		       const struct det_verdict *v, policy_outcome_fn fn, void *ctx);
 /*
  * The operator's kill or stop of the flagged tree rooted at (pid, start_ns)
  * (the detector gives unflagged trees an id first: det_flag_tree): the same
  * safety rules as a verdict's, whatever --kill/--stop say.
  */
 void policy_operator(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
-		     uint64_t start_ns, enum policy_mode mode, uint64_t now, policy_report_fn fn,
+		     uint64_t start_ns, enum policy_mode mode, uint64_t now, policy_outcome_fn fn,
 		     void *ctx);
 /* SIGCONT to the tree's stopped members (those a stop could have frozen). */
 void policy_resume(struct policy *p, const struct proctable *t, struct detector *d, uint32_t pid,
-		   uint64_t start_ns, uint64_t now, policy_report_fn fn, void *ctx);
+		   uint64_t start_ns, uint64_t now, policy_outcome_fn fn, void *ctx);
 /* Sweep trees being acted on; call after each batch of records. */
 void policy_tick(struct policy *p, const struct proctable *t, struct detector *d, uint64_t now,
-		 policy_report_fn fn, void *ctx);
+		 policy_outcome_fn fn, void *ctx);
 bool policy_busy(const struct policy *p);
 /* Is an action at work on the detector's alert (ctx: the struct policy)?  det_set_pinned's
  * question: such an alert is never retired to make room. */

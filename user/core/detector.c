@@ -2711,7 +2711,7 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 		       pr.doubling_ms * 1e6 <= (double)d->c.max_doubling_ns;
 }
 
-uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns)
+uint32_t det_alert_id(const struct detector *d, uint32_t pid, uint64_t start_ns)
 {
 	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
 		const struct det_alert *a = &d->alerts[i];
@@ -2722,9 +2722,10 @@ uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns)
 	return 0;
 }
 
-bool det_tree_rooted_at(const struct detector *d, uint32_t tree, uint32_t pid, uint64_t start_ns)
+bool det_alert_rooted_at(const struct detector *d, uint32_t alert, uint32_t pid,
+			 uint64_t start_ns)
 {
-	const struct det_alert *a = tree && tree <= DET_MAX_ALERTS ? &d->alerts[tree - 1] : NULL;
+	const struct det_alert *a = alert && alert <= DET_MAX_ALERTS ? &d->alerts[alert - 1] : NULL;
 
 	return a && a->used && a->root.tgid == pid && a->root.start_ticks == pt_ticks(start_ns);
 }
@@ -2756,7 +2757,7 @@ uint32_t det_flag_tree(struct detector *d, const struct proctable *t, int32_t ro
 
 	if (!re)
 		return 0;
-	id = det_tree_id(d, re->key.tgid, re->start_ns);
+	id = det_alert_id(d, re->key.tgid, re->start_ns);
 	if (id)
 		return id;
 	profile(d, t, root, now, &pr);

@@ -143,10 +143,15 @@ void det_finish(struct detector *d, const struct proctable *t, uint64_t now, det
 void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim, uint64_t now,
 		  struct det_oom_tree *out);
 
-/* Flagged-tree id (1..FT_MAX_TREES-1) of the alert rooted at (pid, start), or 0. */
-uint32_t det_tree_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
-/* Is tree (an alert id) rooted at (pid, start_ns)? */
-bool det_tree_rooted_at(const struct detector *d, uint32_t tree, uint32_t pid, uint64_t start_ns);
+/*
+ * The id (1..FT_MAX_TREES-1) of the alert rooted at (pid, start), or 0.  An
+ * alert flags a tree: the same id names that tree to containment (the
+ * kernel's trees map, action records, struct policy_outcome's tree).
+ */
+uint32_t det_alert_id(const struct detector *d, uint32_t pid, uint64_t start_ns);
+/* Is the alert with this id rooted at (pid, start_ns)? */
+bool det_alert_rooted_at(const struct detector *d, uint32_t alert, uint32_t pid,
+			 uint64_t start_ns);
 /* Do tree's members come from outside its root's lineage of copies (a
  * spawn_storm's parent keeps starting them)?  Then empty is no end. */
 bool det_tree_lasting(const struct detector *d, uint32_t tree);

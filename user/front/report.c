@@ -70,7 +70,7 @@ struct alert {
 };
 
 struct action {
-	struct policy_report r;
+	struct policy_outcome r;
 	char comm[FT_COMM_LEN], why[160];
 };
 
@@ -390,12 +390,12 @@ static void on_verdict(void *ctx, const struct det_verdict *v, uint64_t cgroup)
 	}
 }
 
-static void on_policy(void *ctx, const struct policy_report *p)
+static void on_policy(void *ctx, const struct policy_outcome *p)
 {
 	struct report *r = ctx;
 	struct action *a;
 
-	if (p->kind == REPORT_SIGNAL || p->kind == REPORT_UNDECIDED || p->kind == REPORT_STATE)
+	if (p->kind == OUTCOME_SIGNAL || p->kind == OUTCOME_UNDECIDED || p->kind == OUTCOME_STATE)
 		return;
 	if (r->nactions == MAX_ACTIONS) {
 		r->actions_dropped++;
@@ -649,14 +649,14 @@ static void write_plot(FILE *f, const struct report *r, bool standalone)
 		marker(f, r, r->alerts[i].v.ts_ns, "alert", "#d62728", label, row++);
 	}
 	for (uint32_t i = 0; i < r->nactions; i++) {
-		const struct policy_report *a = &r->actions[i].r;
+		const struct policy_outcome *a = &r->actions[i].r;
 
-		if (a->kind != REPORT_ACTION && a->kind != REPORT_RESUME)
+		if (a->kind != OUTCOME_ACTION && a->kind != OUTCOME_RESUME)
 			continue;
 		snprintf(label, sizeof(label), "%s %u: %u signalled%s", a->action, a->root,
-			 a->signalled, a->complete || a->kind == REPORT_RESUME ? "" : " (gave up)");
+			 a->signalled, a->complete || a->kind == OUTCOME_RESUME ? "" : " (gave up)");
 		marker(f, r, a->ts_ns,
-		       a->kind == REPORT_RESUME	    ? "action resume"
+		       a->kind == OUTCOME_RESUME	    ? "action resume"
 		       : !strcmp(a->action, "stop") ? "action stop"
 						    : "action kill",
 		       "#000000", label, row++);
@@ -816,13 +816,13 @@ static void write_alert(FILE *f, struct report *r, const struct alert *a)
 		row2(f, "tree empty", buf);
 	}
 	for (uint32_t i = 0; i < r->nactions; i++) {
-		const struct policy_report *p = &r->actions[i].r;
+		const struct policy_outcome *p = &r->actions[i].r;
 
 		if (p->root != v->root || p->root_start_ns != v->root_start_ns)
 			continue;
 		snprintf(buf, sizeof(buf), "%s%s: %u signalled in %.1f ms%s%s%s", p->action,
 			 p->by_operator ? " (operator)" : "", p->signalled, p->ms,
-			 p->kind == REPORT_ACTION && !p->complete ? ", incomplete" : "",
+			 p->kind == OUTCOME_ACTION && !p->complete ? ", incomplete" : "",
 			 p->why ? "; " : "", p->why ? p->why : "");
 		row2(f, "action", buf);
 	}
@@ -899,7 +899,7 @@ static void write_html(FILE *f, struct report *r)
 		fprintf(f,
 			"<table><tr><th>when</th><th>tree</th><th>what</th><th>result</th></tr>\n");
 	for (uint32_t i = 0; i < r->nactions; i++) {
-		const struct policy_report *p = &r->actions[i].r;
+		const struct policy_outcome *p = &r->actions[i].r;
 		static const char *const kinds[] = { "signal",	"done",	   "exempt",
 						     "dry run", "refused", "resumed" };
 
@@ -909,7 +909,7 @@ static void write_html(FILE *f, struct report *r)
 		fprintf(f, "</td><td>%s%s (%s)</td><td>", p->action,
 			p->by_operator ? " by the operator" : "", kinds[p->kind]);
 		snprintf(buf, sizeof(buf), "%u signalled%s%s%s", p->signalled,
-			 p->kind == REPORT_ACTION && !p->complete ? ", incomplete" : "",
+			 p->kind == OUTCOME_ACTION && !p->complete ? ", incomplete" : "",
 			 p->why ? "; " : "", p->why ? p->why : "");
 		esc(f, buf);
 		fprintf(f, "</td></tr>\n");
@@ -1014,7 +1014,7 @@ static int write_json(FILE *f, struct report *r)
 		    &failed);
 	}
 	for (uint32_t i = 0; actions && i < r->nactions; i++) {
-		const struct policy_report *p = &r->actions[i].r;
+		const struct policy_outcome *p = &r->actions[i].r;
 
 		add(actions,
 		    json_pack("{s:f, s:s, s:I, s:I, s:b, s:b, s:f}", "t",

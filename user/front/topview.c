@@ -211,7 +211,7 @@ static struct tree_state *acted_slot(struct topview *v, uint32_t pid, uint64_t s
 	return oldest;
 }
 
-static void on_policy(void *ctx, const struct policy_report *r)
+static void on_policy(void *ctx, const struct policy_outcome *r)
 {
 	struct topview *v = ctx;
 	bool stop = !strcmp(r->action, "stop");
@@ -219,24 +219,24 @@ static void on_policy(void *ctx, const struct policy_report *r)
 	const char *state;
 
 	switch (r->kind) {
-	case REPORT_SIGNAL:
+	case OUTCOME_SIGNAL:
 		state = stop ? "stopping" : "killing";
 		break;
-	case REPORT_ACTION:
+	case OUTCOME_ACTION:
 		state = !r->complete ? "gave up" : stop ? "stopped" : "killed";
 		break;
-	case REPORT_RESUME:
+	case OUTCOME_RESUME:
 		state = "resumed";
 		break;
-	case REPORT_EXEMPT:
+	case OUTCOME_EXEMPT:
 		state = "exempt";
 		break;
-	case REPORT_DRY_RUN:
+	case OUTCOME_DRY_RUN:
 		state = "dry run";
 		break;
-	case REPORT_UNDECIDED:
+	case OUTCOME_UNDECIDED:
 		return; /* about one member; the tree's state stands */
-	case REPORT_STATE:
+	case OUTCOME_STATE:
 		state = r->state && !strcmp(r->state, "signalling") ? (stop ? "stopping" : "killing")
 			: r->state && !strcmp(r->state, "emptied")  ? (stop ? "stopped" : "killed")
 								    : (r->state ? r->state : "?");
@@ -249,8 +249,8 @@ static void on_policy(void *ctx, const struct policy_report *r)
 	s->state = state;
 	s->ts_ns = r->ts_ns;
 	snprintf(s->comm, sizeof(s->comm), "%s", r->root_comm ? r->root_comm : "");
-	if (r->kind == REPORT_ACTION || r->kind == REPORT_RESUME || r->kind == REPORT_EXEMPT ||
-	    r->kind == REPORT_REFUSED || r->kind == REPORT_STATE)
+	if (r->kind == OUTCOME_ACTION || r->kind == OUTCOME_RESUME || r->kind == OUTCOME_EXEMPT ||
+	    r->kind == OUTCOME_REFUSED || r->kind == OUTCOME_STATE)
 		snprintf(v->status, sizeof(v->status), "tree %u (%s): %s%s%s", r->root, s->comm,
 			 state, r->why ? ": " : "", r->why ? r->why : "");
 }

@@ -169,7 +169,7 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	skel->rodata->filter_cgroup_subsys = o->cgroup.subsys;
 	skel->rodata->page_kb = (uint32_t)(sysconf(_SC_PAGESIZE) / 1024);
 	skel->rodata->wakeup_bytes = o->wakeup_bytes;
-	skel->rodata->enforce = o->enforce;
+	skel->rodata->enforce = o->load_containment;
 	skel->rodata->guard_forks = o->guard_forks;
 	skel->rodata->guard_window_ns = o->guard_window_ns;
 	skel->rodata->guard_sig = o->guard_sig;
@@ -194,7 +194,7 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	 * behind the enforce rodata flag): one entry each, not the megabytes
 	 * of a preallocated 65,536-entry hash.
 	 */
-	if (!o->enforce) {
+	if (!o->load_containment) {
 		struct bpf_map *unused[] = { skel->maps.members, skel->maps.guard_of,
 					     skel->maps.guard_counts };
 

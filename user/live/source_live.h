@@ -38,11 +38,13 @@ struct live_opts {
 	uint32_t ring_bytes;
 	uint32_t members_max; /* the kernel's members map (flagged trees' processes) */
 	uint64_t wakeup_bytes;
-	bool enforce;	      /* --kill/--stop: load the containment path */
+	/* load the containment path (bpf/contain.bpf.h): --kill and --stop, and
+	 * the live view, whose k and s may act at any time */
+	bool load_containment;
 	uint32_t guard_forks; /* in-kernel fork budget, 0: off */
 	uint64_t guard_window_ns;
 	uint32_t guard_sig;
-	const struct live_safety_rules *safety; /* with enforce; NULL: identity checks only */
+	const struct live_safety_rules *safety; /* with load_containment; NULL: identity checks only */
 	uint32_t noop;				/* benchmarks, enum ft_noop */
 };
 

@@ -663,32 +663,32 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 	json_end(&j);
 }
 
-static void json_policy(struct output *o, const struct policy_report *r)
+static void json_policy(struct output *o, const struct policy_outcome *r)
 {
 	struct json_line j;
 
-	bool member = r->kind == REPORT_SIGNAL || r->kind == REPORT_UNDECIDED;
+	bool member = r->kind == OUTCOME_SIGNAL || r->kind == OUTCOME_UNDECIDED;
 
 	json_header(o, &j,
-		    r->kind == REPORT_SIGNAL	  ? "signal"
-		    : r->kind == REPORT_UNDECIDED ? "undecided"
-		    : r->kind == REPORT_STATE	  ? "action_state"
+		    r->kind == OUTCOME_SIGNAL	  ? "signal"
+		    : r->kind == OUTCOME_UNDECIDED ? "undecided"
+		    : r->kind == OUTCOME_STATE	  ? "action_state"
 						  : "action",
 		    r->ts_ns, member ? r->pid : r->root, member ? r->comm : r->root_comm);
 	json_str(&j, "action", r->action);
 	json_u64(&j, "root", r->root);
 	switch (r->kind) {
-	case REPORT_SIGNAL:
+	case OUTCOME_SIGNAL:
 		json_str(&j, "via", "pidfd");
 		json_i64(&j, "signal", r->sig);
 		json_i64(&j, "result", r->result);
 		break;
-	case REPORT_UNDECIDED:
+	case OUTCOME_UNDECIDED:
 		json_u64(&j, "tree", r->tree);
 		json_str(&j, "reason", r->why);
 		break;
-	case REPORT_STATE:
-	case REPORT_ACTION:
+	case OUTCOME_STATE:
+	case OUTCOME_ACTION:
 		json_u64(&j, "tree", r->tree);
 		if (r->state)
 			json_str(&j, "state", r->state);
@@ -703,21 +703,21 @@ static void json_policy(struct output *o, const struct policy_report *r)
 		if (r->why)
 			json_str(&j, "note", r->why);
 		break;
-	case REPORT_EXEMPT:
+	case OUTCOME_EXEMPT:
 		json_bool(&j, "exempt", true);
 		json_str(&j, "reason", r->why);
 		break;
-	case REPORT_REFUSED:
+	case OUTCOME_REFUSED:
 		json_bool(&j, "refused", true);
 		json_str(&j, "reason", r->why);
 		break;
-	case REPORT_DRY_RUN:
+	case OUTCOME_DRY_RUN:
 		json_bool(&j, "dry_run", true);
 		/* a replay knows how many, not which (the pids are not recorded) */
 		json_u32_array(&j, "would_signal", r->pids, r->pids ? r->npids : 0);
 		json_u64(&j, "would_signal_count", r->npids);
 		break;
-	case REPORT_RESUME:
+	case OUTCOME_RESUME:
 		json_u64(&j, "tree", r->tree);
 		json_u64(&j, "signalled", r->signalled);
 		break;
@@ -730,7 +730,7 @@ static void json_policy(struct output *o, const struct policy_report *r)
 }
 
 /* "killed N processes of tree ROOT (comm) in M ms: S by pidfd sweep, K in kernel at fork" */
-static void human_action(struct output *o, const struct policy_report *r, const char *when,
+static void human_action(struct output *o, const struct policy_outcome *r, const char *when,
 			 const char *comm)
 {
 	uint32_t k = r->tree < FT_MAX_TREES ? o->kernel_signalled[r->tree] : 0;
@@ -751,46 +751,46 @@ static void human_action(struct output *o, const struct policy_report *r, const 
 		human_attribution(o, r->cgroup, where, sizeof(where)));
 }
 
-void output_policy(struct output *o, const struct policy_report *r)
+void output_policy(struct output *o, const struct policy_outcome *r)
 {
 	char when[32], comm[FT_COMM_LEN * 4 + 1];
 
 	if (o->fmt == OUT_JSON) {
-		if (r->kind != REPORT_SIGNAL || o->verbose || !o->signal_lines_off)
+		if (r->kind != OUTCOME_SIGNAL || o->verbose || !o->signal_lines_off)
 			json_policy(o, r);
 		goto done;
 	}
 	hhmmss(o, r->ts_ns, when, sizeof(when));
-	printable(r->kind == REPORT_SIGNAL ? r->comm : r->root_comm, FT_COMM_LEN, comm,
+	printable(r->kind == OUTCOME_SIGNAL ? r->comm : r->root_comm, FT_COMM_LEN, comm,
 		  sizeof(comm));
 	switch (r->kind) {
-	case REPORT_SIGNAL:
+	case OUTCOME_SIGNAL:
 		if (o->verbose)
 			fprintf(o->f, "%-12s %-7s %7u %7s %-16s SIG%s via pidfd (%s) [tree %u]\n",
 				when, "SIGNAL", r->pid, "-", comm, signal_name(r->sig),
 				r->result ? strerror(-r->result) : "sent", r->root);
 		break;
-	case REPORT_ACTION:
+	case OUTCOME_ACTION:
 		human_action(o, r, when, comm);
 		break;
-	case REPORT_UNDECIDED:
+	case OUTCOME_UNDECIDED:
 		fprintf(o->f, "%-12s %-7s %7u %7s %-16s member of tree %u: %s\n", when,
 			"UNDECID", r->pid, "-", comm, r->root, r->why);
 		break;
-	case REPORT_STATE:
+	case OUTCOME_STATE:
 		fprintf(o->f, "%-12s %-7s %7u %7s %-16s %s of tree %u (%s): %s%s%s\n", when,
 			"ACTION", r->root, "-", comm, r->action, r->root, comm, r->state,
 			r->why ? "; " : "", r->why ? r->why : "");
 		break;
-	case REPORT_EXEMPT:
+	case OUTCOME_EXEMPT:
 		fprintf(o->f, "%-12s %-7s %7u %7s %-16s no %s: %s\n", when, "EXEMPT", r->root, "-",
 			comm, r->action, r->why);
 		break;
-	case REPORT_REFUSED:
+	case OUTCOME_REFUSED:
 		fprintf(o->f, "%-12s %-7s %7u %7s %-16s cannot %s: %s\n", when, "REFUSED", r->root,
 			"-", comm, r->action, r->why);
 		break;
-	case REPORT_DRY_RUN:
+	case OUTCOME_DRY_RUN:
 		fprintf(o->f,
 			"%-12s %-7s %7u %7s %-16s dry run: %s would signal %u processes:", when,
 			"DRYRUN", r->root, "-", comm, r->action, r->npids);
@@ -798,7 +798,7 @@ void output_policy(struct output *o, const struct policy_report *r)
 			fprintf(o->f, " %u", r->pids[i]);
 		fputc('\n', o->f);
 		break;
-	case REPORT_RESUME:
+	case OUTCOME_RESUME:
 		fprintf(o->f,
 			"%-12s %-7s %7u %7s %-16s continued %u stopped processes of tree %u\n",
 			when, "RESUME", r->root, "-", comm, r->signalled, r->root);
@@ -806,7 +806,7 @@ void output_policy(struct output *o, const struct policy_report *r)
 	}
 done:
 	/* the tree's id may name another tree next */
-	if (r->kind == REPORT_ACTION && r->tree < FT_MAX_TREES)
+	if (r->kind == OUTCOME_ACTION && r->tree < FT_MAX_TREES)
 		o->kernel_signalled[r->tree] = 0;
 	fflush(o->f);
 }

@@ -51,7 +51,7 @@ void output_record(struct output *o, const union ft_record *rec, const struct pr
 		   int32_t slot, const struct det_oom_tree *oom);
 /* root_cgroup: the root's cgroup id, for its attribution (0: unknown) */
 void output_verdict(struct output *o, const struct det_verdict *v, uint64_t root_cgroup);
-void output_policy(struct output *o, const struct policy_report *r);
+void output_policy(struct output *o, const struct policy_outcome *r);
 void output_tree(struct output *o, const struct proctable *t, int32_t root, uint64_t ts_ns);
 void output_summary(struct output *o, const struct ft_totals *tot, const struct proctable *t,
 		    uint64_t ts_ns);
