@@ -147,7 +147,7 @@ static __always_inline bool is_slice(const char *name, long len)
  * rules) and the directory name (unit rules: systemd names a unit's cgroup
  * after the unit, e.g. system.slice/sshd.service).  A unit rule matches
  * only a system unit, one with nothing but slices above it, as
- * policy_unit_in_path (user/contain/policy.c) decides: below a unit is delegated
+ * policy_unit_in_path (user/contain/allow.c) decides: below a unit is delegated
  * ground where anyone with the delegation names directories as they like
  * (a user's systemd-run --user --unit=sshd.service makes
  * user@1000.service/app.slice/sshd.service).  Walking up, each unit seen
@@ -192,7 +192,7 @@ static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, _
 
 /*
  * The kernel's half of the safety rules user space applies before any
- * signal (policy.c): never pid 1, a kernel thread, forktrace or its
+ * signal (user/contain/policy.c): never pid 1, a kernel thread, forktrace or its
  * ancestors, nor a process an allow rule matches.  Read with
  * BPF_CORE_READ throughout (slow path, both attach modes):
  *  - identity: tgid and the group leader's start_boottime, as members;

@@ -15,7 +15,7 @@
 enum live_attach { LIVE_ATTACH_AUTO, LIVE_ATTACH_TP_BTF, LIVE_ATTACH_RAW_TP };
 
 /* What the kernel must never signal (bpf/forktrace.h), loaded before attach;
- * contain/policy.c fills it from the allow rules. */
+ * contain/allow.c fills it from the allow rules. */
 struct live_safety_rules {
 	struct ft_member_key protect[128]; /* forktrace and its ancestors */
 	uint32_t nprotect;
