@@ -86,7 +86,7 @@ def start_tracer(name):
 
 def stop_tracer(name, t):
     if name.startswith("forktrace"):
-        events = t.stop(settle=0.5)
+        events = t.stop()
         t.cleanup()
         s = summary(events)
         return {"lost": s["lost"] if s else None}
@@ -179,7 +179,7 @@ def bench_max_rate():
         rep, out = contain([tool("storm"), "-v", "-p", "2", "200000"], max_tasks=100,
                            timeout=300)
         done, failed, secs = storm_result(out)
-        events = t.stop(settle=1.0)
+        events = t.stop()
     finally:
         t.cleanup()
     s = summary(events)
@@ -507,7 +507,7 @@ def bench_detector_cost(reps=5):
         contain([tool("storm"), "-v", "40000"], max_tasks=100, timeout=60)
         contain(["/bin/sh", WL + "/make_many.sh", "120"], max_tasks=200, timeout=120)
         contain([tool("wl_bomb_c")], max_tasks=1000, timeout=2, wait_all=True)
-        events = t.stop(settle=0.5)
+        events = t.stop()
     finally:
         t.cleanup()
     records = summary(events)["records"]
@@ -539,7 +539,7 @@ def bench_syscalls(pairs=5):
                                      stdout=subprocess.PIPE, text=True, check=True).stdout
             finally:
                 if t:
-                    t.stop(settle=0)
+                    t.stop()
                     t.cleanup()
             ns[name].append(float(out))
     rows = [(name, median(ns[name])) for name, _ in setups]
@@ -578,7 +578,7 @@ def contain_run(method, bomb_cmd, hold=3):
         t = Tracer(*(["--kill"] + (["--guard", "16"] if "guard" in method else [])))
     try:
         rep, _ = contain(bomb_cmd, max_tasks=CONTAIN_CAP, timeout=hold, wait_all=True)
-        events = t.stop(settle=0.3) if t else []
+        events = t.stop() if t else []
     finally:
         if t:
             t.cleanup()

@@ -447,11 +447,18 @@ int main(int argc, char **argv)
 	if (!pids.v2)
 		make_cgroup("cpuacct", name, &cpu);
 	if (cgroup_file) {
-		FILE *f = fopen(cgroup_file, "we");
+		/* whole or not at all: a test waits for the file to appear, then
+		 * reads it (written beside it, then renamed into place) */
+		char tmp[PATH_MAX];
+		FILE *f;
 
+		snprintf(tmp, sizeof(tmp), "%s.part", cgroup_file);
+		f = fopen(tmp, "we");
 		if (f) {
-			fprintf(f, "%s\n", pids.dir);
-			fclose(f);
+			bool ok = fprintf(f, "%s\n", pids.dir) > 0;
+
+			if (fclose(f) == 0 && ok)
+				rename(tmp, cgroup_file);
 		}
 	}
 

@@ -105,6 +105,34 @@ def wait_for(pred, timeout, what, step=0.05):
     return got
 
 
+def hold(seconds, why):
+    """Let seconds pass, for a span of time that is itself the thing under
+    test: quiet held to show that nothing happens, a measurement's window,
+    a workload's pace.  Never to wait for something to have happened: that
+    is an event, awaited with wait_for or wait_until.  why names the span."""
+    assert why, "hold() needs the reason for the span"
+    time.sleep(seconds)
+
+
+def children(pid):
+    """The pids of pid's children (/proc/<pid>/task/<pid>/children), [] when gone."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def descendants(pid):
+    """Every pid below pid, children first."""
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
 def tool(name):
     return os.path.join(BUILD, name)
 
@@ -183,24 +211,25 @@ class Tracer:
         self._wait_started()
 
     def _wait_started(self, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        """Until the start line (written once every program is attached)."""
+        def started():
             if self.proc.poll() is not None:
                 raise RuntimeError("forktrace exited at start: " + self.stderr())
             with open(self.out.name) as f:
-                first = f.readline()
-            if first.endswith("\n"):
-                return
-            time.sleep(0.02)
-        self.proc.kill()
-        raise RuntimeError("forktrace did not start within %ds" % timeout)
+                return f.readline().endswith("\n")
+        if not wait_until(started, timeout, step=0.02):
+            self.proc.kill()
+            raise RuntimeError("forktrace did not start within %ds" % timeout)
 
     def stderr(self):
         with open(self.err.name) as f:
             return f.read()
 
-    def stop(self, sig=signal.SIGINT, settle=0.3, timeout=60):
-        time.sleep(settle)  # let the last records reach the ring buffer reader
+    def stop(self, sig=signal.SIGINT, timeout=60):
+        """No grace period: every record of what happened before this call
+        is in the ring already (the hooks write synchronously), and at
+        SIGINT forktrace drains the ring, re-syncs after any loss and runs
+        its policy once more before it exits."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         self.rc = self.proc.wait(timeout=timeout)
@@ -218,6 +247,14 @@ class Tracer:
             for line in f:
                 evs.append(json.loads(line))
         return evs
+
+    def events_so_far(self):
+        """The events of a tracer still running: whole lines only (the last
+        may be half written)."""
+        if not self.json:
+            return []
+        with open(self.out.name) as f:
+            return [json.loads(line) for line in f if line.endswith("}\n")]
 
     def cleanup(self):
         if self.proc.poll() is None:

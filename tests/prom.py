@@ -24,7 +24,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -94,18 +93,17 @@ class Prometheus:
                  "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
                  "--web.listen-address=" + addr, "--web.enable-lifecycle"],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+
+        def ready():
             if self.proc.poll() is not None:
                 raise RuntimeError("prometheus exited %d:\n%s"
                                    % (self.proc.returncode, self.log_tail()))
             try:
-                if fetch(self.url + "/-/ready", timeout=1)[0] == 200:
-                    return
+                return fetch(self.url + "/-/ready", timeout=1)[0] == 200
             except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("prometheus not ready in 20s:\n" + self.log_tail())
+                return False
+        if not wait_until(ready, 20, step=0.1):
+            raise RuntimeError("prometheus not ready in 20s:\n" + self.log_tail())
 
     def _stop(self):
         if self.proc and self.proc.poll() is None:

@@ -197,7 +197,7 @@ def run_one(w, keep_dir=SCRATCH):
         began = time.monotonic()
         rep, out = contain(argv, max_tasks=w.cap, timeout=w.timeout)
         secs = time.monotonic() - began
-        events = t.stop(settle=0.5)
+        events = t.stop()
         stderr = t.stderr()
         shutil.copyfile(t.out.name, os.path.join(keep_dir, w.name + ".events.jl"))
     finally:

@@ -27,7 +27,8 @@ import test_hiding  # noqa: E402,F401
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("-k", default="", help="run tests whose name contains this")
+    ap.add_argument("-k", default="",
+                    help="run tests whose name contains this (several: comma-separated)")
     ap.add_argument("--list", action="store_true")
     opts = ap.parse_args()
     if opts.list:
@@ -40,7 +41,8 @@ def main():
     lock = hold_live_lock()  # noqa: F841 - held until exit
     sweep()
     passed = failed = skipped = 0
-    if opts.k in "unit":
+    wanted = opts.k.split(",")
+    if any(k in "unit" for k in wanted):
         r = subprocess.run([tool("test_units")], stdout=subprocess.PIPE, text=True)
         print(r.stdout, end="")
         lines = r.stdout.strip().splitlines()
@@ -55,7 +57,7 @@ def main():
             print("FAIL unit: test_units ended with status %d before its summary" %
                   r.returncode)
     for t in TESTS:
-        if opts.k not in t.__name__:
+        if not any(k in t.__name__ for k in wanted):
             continue
         began = time.time()
         try:

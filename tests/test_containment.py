@@ -8,10 +8,9 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 
 from lib import (Tracer, by_event, check, contain_cmd, proc_state, run_forktrace, runaway_alerts,
-                 summary, test, tool)
+                 summary, test, tool, wait_until)
 from test_detection import BENIGN, BOMBS, PY, WL, above, run_workload, tree_of
 
 # The launcher: a sibling sleeps in its own tree; the bomb runs; then the
@@ -110,11 +109,12 @@ def make_launched_kill_test(name):
         proc = subprocess.Popen(contain_cmd(cmd, max_tasks=cap, timeout=timeout, wait_all=True,
                                             report=rep_path), stdout=subprocess.DEVNULL)
         try:
-            deadline, done = time.time() + timeout - 1, None
-            while time.time() < deadline and not done:
-                time.sleep(0.1)
-                evs = [json.loads(l) for l in open(t.out.name) if l.endswith("}\n")]
-                done = [e for e in by_event(evs, "action") if e.get("complete")]
+            evs = []
+
+            def completed():
+                evs[:] = t.events_so_far()
+                return [e for e in by_event(evs, "action") if e.get("complete")]
+            done = wait_until(completed, timeout - 1, step=0.1)
             check(done, "%s: no completed action" % name)
             alert = [e for e in by_event(evs, "alert") if e["root"] == done[0]["root"]][0]
             launcher = alert.get("launcher")
@@ -152,12 +152,7 @@ def stop_freezes_the_tree_and_nothing_else():
                                         max_tasks=400, timeout=5, report=rep_path),
                             stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 4
-        action = None
-        while time.time() < deadline and not action:
-            time.sleep(0.05)
-            action = [json.loads(l) for l in open(t.out.name)
-                      if '"event":"action"' in l]
+        action = wait_until(lambda: by_event(t.events_so_far(), "action"), 4)
         check(action and action[0]["action"] == "stop" and action[0]["complete"],
               "no completed stop action: %r" % action)
         events = [json.loads(l) for l in open(t.out.name) if l.endswith("}\n")]

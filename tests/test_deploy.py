@@ -16,11 +16,10 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 
 import yaml
 
-from lib import FORKTRACE, ROOT, Fail, check, free_port, proc_status, test
+from lib import FORKTRACE, ROOT, Fail, check, free_port, proc_status, test, wait_until
 from prom import fetch
 
 DEPLOY = os.path.join(ROOT, "deploy")
@@ -604,15 +603,18 @@ def deploy_image_runs_as_the_daemonset_does():
         r = podman("run", "--detach", "--name", name, *opts, tag, *args)
         check(r.returncode == 0, "podman run failed: %s" % r.stderr)
 
-        deadline, code = time.time() + 30, None
-        while time.time() < deadline:
-            code, _ = http_get("http://127.0.0.1:%d/healthz" % port)
-            if code == 200:
-                break
+        codes = [None]
+
+        def healthy():
+            codes.append(http_get("http://127.0.0.1:%d/healthz" % port)[0])
+            if codes[-1] == 200:
+                return True
             check(podman("container", "exists", name).returncode == 0 and
                   "running" in podman("inspect", name, "--format", "{{.State.Status}}").stdout,
                   "the agent exited: %s" % podman("logs", name).stderr[-2000:])
-            time.sleep(0.2)
+            return False
+        wait_until(healthy, 30, step=0.2)
+        code = codes[-1]
         check(code == 200, "/healthz answered %r within 30 s" % code)
         # the liveness probe, as the kubelet runs it: exec in the container
         live = c["livenessProbe"]["exec"]["command"]
@@ -632,10 +634,9 @@ def deploy_image_runs_as_the_daemonset_does():
             check(not eff & (1 << bit), "CAP_%s still effective after --user" % cap)
 
         check(podman("kill", "--signal", "HUP", name).returncode == 0, "podman kill -s HUP")
-        deadline = time.time() + 10
-        while time.time() < deadline and "re-read" not in podman("logs", name).stderr:
-            time.sleep(0.2)
-        check("re-read" in podman("logs", name).stderr, "no config reload on SIGHUP")
+        # its answer: "forktrace: SIGHUP: settings re-read from ..."
+        check(wait_until(lambda: "re-read" in podman("logs", name).stderr, 10, step=0.2),
+              "no config reload on SIGHUP")
 
         r = podman("stop", "--time", "15", name, timeout=60)
         check(r.returncode == 0, "podman stop: %s" % r.stderr)

@@ -113,7 +113,7 @@ def run_workload(cmd, cap, timeout, tracer_args=(), wait_all=True, mem=None):
     t = Tracer(*tracer_args)
     try:
         rep, out = contain(cmd, max_tasks=cap, timeout=timeout, wait_all=wait_all, mem=mem)
-        events = t.stop(settle=0.5)
+        events = t.stop()
     finally:
         t.cleanup()
     check("pid" in rep, "contain failed: %r" % rep)

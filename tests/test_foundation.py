@@ -8,7 +8,8 @@ import tempfile
 import time
 
 from lib import (FORKTRACE, FORKTRACE_BENCH, ROOT, Fail, Tracer, by_event, check, contain, contain_cmd,
-                 proc_status, run_forktrace, storm_result, subtree_pids, summary, test, tool)
+                 proc_status, run_forktrace, storm_result, subtree_pids, summary, test, tool,
+                 wait_file, wait_for, wait_until)
 
 # --- the known three-level tree ----------------------------------------------
 
@@ -124,7 +125,9 @@ def live_spawned_children_share_their_parents_memory():
 def live_preexisting_process_in_tree():
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
-        time.sleep(0.1)
+        # forktrace's snapshot names it by its command: once it has exec'd
+        wait_for(lambda: open("/proc/%d/comm" % sleeper.pid).read() == "sleep\n", 10,
+                 "the sleeper's exec of sleep")
         r = run_forktrace("-d", "0.5", "--tree")
         check(r.returncode == 0, "forktrace failed: " + r.stderr)
         check("sleep(%d)" % sleeper.pid in r.stdout,
@@ -267,16 +270,17 @@ def sigterm_and_duration_end_cleanly():
     p = subprocess.Popen([FORKTRACE, "-j"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
                                                                      signal.SIG_IGN))
+
+    def handler_in():
+        if p.poll() is not None:
+            return True
+        try:
+            return int(proc_status(p.pid)["SigCgt"], 16) & (1 << (signal.SIGINT - 1))
+        except (OSError, KeyError):
+            return False
     # as soon as its handler is in (before the programs load): a signal
     # sent earlier still meets the ignored disposition it inherited
-    deadline = time.time() + 10
-    while time.time() < deadline and p.poll() is None:
-        try:
-            if int(proc_status(p.pid)["SigCgt"], 16) & (1 << (signal.SIGINT - 1)):
-                break
-        except (OSError, KeyError):
-            pass
-        time.sleep(0.001)
+    wait_until(handler_in, 10, step=0.001)
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=20)
@@ -330,9 +334,7 @@ def cgroup_run(cmd, tracer_args=(), max_tasks=200, timeout=60, pause_tracer=None
                             stdout=subprocess.PIPE, text=True)
     t = None
     try:
-        deadline = time.time() + 10
-        while not os.path.exists(cgf) and time.time() < deadline:
-            time.sleep(0.01)
+        check(wait_file(cgf, 10), "contain made no cgroup")
         cgroup = open(cgf).read().strip()
         t = Tracer("-c", cgroup, *tracer_args)
         if pause_tracer:
@@ -341,7 +343,7 @@ def cgroup_run(cmd, tracer_args=(), max_tasks=200, timeout=60, pause_tracer=None
         out, _ = proc.communicate(timeout=timeout + 30)
         if pause_tracer:
             t.proc.send_signal(signal.SIGCONT)
-        events = t.stop(settle=1.0)
+        events = t.stop()
         report = json.load(open(rep))
         return events, out, report
     finally:

@@ -10,12 +10,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
-from lib import (BUILD, FORKTRACE, ROOT, Tracer, by_event, check, contain, contain_cmd,
-                 fuse_mount, fuse_mounted, peak_rss_through_resync, proc_state, run_forktrace,
-                 storm_result, summary,
-                 test, tool, wait_file, wait_until)
+from lib import (BUILD, FORKTRACE, ROOT, Tracer, by_event, check, children, contain,
+                 contain_cmd, fuse_mount, fuse_mounted, peak_rss_through_resync, proc_state,
+                 run_forktrace, storm_result, summary, test, tool, wait_file, wait_for,
+                 wait_until)
 from test_containment import KILLABLE, check_signals, kill_run
 
 FUZZERS = ("recording", "record", "config", "procfs", "json")
@@ -57,7 +56,7 @@ def run_contained_with_tracer(script, tracer_args, done_name="done", cap=200, ti
 def end_contained(t, proc):
     """Stop the tracer (its events), then the workload."""
     try:
-        events = t.stop(settle=0.5)
+        events = t.stop()
     finally:
         t.cleanup()
         proc.send_signal(signal.SIGTERM)  # contain kills every member
@@ -75,9 +74,22 @@ def fault_tiny_ring_losses_counted_and_table_repaired():
     script = ("%s -v 40000 > %s & P=$!; for i in $(seq 12); do sleep 120 & done; wait $P; "
               "touch $DONE; sleep 120" % (tool("storm"), storm_out.name))
     t, proc, cgroup, done = run_contained_with_tracer(script, ("--ring-kb", "16", "--tree"))
-    time.sleep(1.5)  # the reader drains; the 200 ms loss check re-syncs
-    with open(os.path.join(cgroup, "cgroup.procs")) as f:
-        in_proc = {int(p) for p in f.read().split()}
+
+    def pids_at_rest():
+        """The cgroup's pids once the storm and touch are gone and all 13
+        sleep 120 run (the 12 and the shell's last command): nothing forks
+        after that.  No wait for the reader: at SIGINT forktrace drains the
+        ring and re-syncs after the losses before it prints the table."""
+        try:
+            with open(os.path.join(cgroup, "cgroup.procs")) as f:
+                procs = {int(p) for p in f.read().split()}
+            argvs = [open("/proc/%d/cmdline" % p).read().split("\0")[:2] for p in procs]
+        except OSError:
+            return None
+        sleeps = argvs.count(["sleep", "120"])
+        shells = argvs.count(["sh", "-c"])
+        return procs if sleeps == 13 and shells <= 1 and sleeps + shells == len(procs) else None
+    in_proc = wait_for(pids_at_rest, 30, "the workload at rest after its storm (13 sleep 120)")
     shell = [p for p in in_proc if open("/proc/%d/cmdline" % p).read().startswith("sh\0-c")]
     events = end_contained(t, proc)
     performed = storm_result(storm_out.read())[0]
@@ -166,23 +178,25 @@ def fault_starved_reader_loses_nothing_unaccounted():
             tr = subprocess.Popen(["taskset", "-c", "0", "chrt", "--idle", "0", FORKTRACE,
                                    "-j", "-c", cgroup, "--ring-kb", "64"], stdout=f,
                                   stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 60
-        while time.time() < deadline and os.path.getsize(out) == 0 and tr.poll() is None:
-            time.sleep(0.05)
+        wait_until(lambda: os.path.getsize(out) > 0 or tr.poll() is not None, 60)
         check(os.path.getsize(out) > 0, "forktrace did not start")
         # attached: now the CPU goes to the busy loops, then the storm runs
         busy = subprocess.Popen(contain_cmd(
             ["taskset", "-c", "0", "sh", "-c",
              "for i in 1 2 3; do (while :; do :; done) & done; wait"],
             max_tasks=20, timeout=120))
-        time.sleep(0.5)
+
+        def looping():
+            # contain's child is the shell (taskset exec'd it); its children the loops
+            loops = [k for c in children(busy.pid) for k in children(c)]
+            return len(loops) == 3 and all(proc_state(k) == "R" for k in loops)
+        wait_for(looping, 10, "the three busy loops running on CPU 0")
         open(go, "w").close()
         performed = storm_result(storm.communicate(timeout=150)[0])[0]
         # the CPU back, then the end: starved, it could not even exit
         busy.send_signal(signal.SIGTERM)
-        busy.wait(timeout=60)
+        busy.wait(timeout=60)  # contain has emptied and removed the loops' cgroup
         busy = None
-        time.sleep(1)
         tr.send_signal(signal.SIGINT)
         try:
             err = tr.communicate(timeout=120)[1]
@@ -230,17 +244,18 @@ def fault_sigkill_leaves_no_bpf_and_a_frozen_tree_resumable():
     bomb = subprocess.Popen(contain_cmd([tool("wl_bomb_c")], max_tasks=200, timeout=60,
                                         cgroup_file=cgf))
     try:
-        deadline, acted = time.time() + 20, False
-        while time.time() < deadline and not acted:
-            acted = '"event":"action"' in t.text()
-            time.sleep(0.1)
-        check(acted, "--stop never stopped the bomb")
+        check(wait_until(lambda: '"event":"action"' in t.text(), 20, step=0.1),
+              "--stop never stopped the bomb")
         ours = {k: bpf_ids(k) - before[k] for k in before}
         check(all(ours.values()), "no programs, maps or links of forktrace's: %r" % ours)
         t.proc.send_signal(signal.SIGKILL)
         t.proc.wait(timeout=30)
-        time.sleep(0.5)  # the kernel frees what the last fd held
-        left = {k: bpf_ids(k) & ours[k] for k in ours}
+
+        def left_in_kernel():
+            return {k: bpf_ids(k) & ours[k] for k in ours}
+        # the kernel frees what the last fd held, after an RCU grace period
+        wait_until(lambda: not any(left_in_kernel().values()), 10, step=0.1)
+        left = left_in_kernel()
         check(not any(left.values()), "left in the kernel: %r" % left)
         with open(cgf) as f:
             members = [int(p) for p in open(os.path.join(f.read().strip(),
@@ -250,8 +265,8 @@ def fault_sigkill_leaves_no_bpf_and_a_frozen_tree_resumable():
               [proc_state(p) for p in members][:10])
         for p in members:
             os.kill(p, signal.SIGCONT)
-        time.sleep(0.3)
-        check(any(proc_state(p) in ("R", "S") for p in members), "kill -CONT did not resume")
+        check(wait_until(lambda: any(proc_state(p) in ("R", "S") for p in members), 10),
+              "kill -CONT did not resume")
     finally:
         t.cleanup()
         bomb.send_signal(signal.SIGTERM)

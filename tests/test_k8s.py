@@ -15,8 +15,8 @@ import threading
 import time
 
 from lib import (FORKTRACE, ROOT, SANITIZED, Skip, Tracer, by_event, check, contain_cmd,
-                 free_port, proc_status, runaway_alerts, summary, test, tool,
-                 wait_until)
+                 free_port, hold, proc_status, runaway_alerts, summary, test, tool, wait_file,
+                 wait_for, wait_until)
 from oci import Pod
 from prom import Prometheus, fetch, promtool_check_metrics
 
@@ -62,7 +62,8 @@ def pod_bomb_killed(runtime):
         side.wait_running()
         bomb = pod.container("app", SHELL_BOMB, max_tasks=1000, timeout=30).start()
         action = wait_event(t, "action", lambda e: e.get("action") == "kill", 20)
-        time.sleep(0.5)
+        # the bomb emptied, its entrypoint goes on: exec sleep 60
+        wait_until(lambda: "sleep" in [comm(p) for p in bomb.pids()], 10)
         left = {p: comm(p) for p in bomb.pids()}
         side_alive = (side.state() or {}).get("status") == "running" and side.pids()
         events = t.stop()
@@ -189,7 +190,12 @@ def test_k8s_agent_in_a_pod_s_namespaces():
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", AGENT_NS, "sh",
              hr, mnt, FORKTRACE, "-j", "--tree", "-d", "5", "--host-root", hr],
             stdout=out, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+
+        def started():
+            with open(out.name) as f:
+                return f.readline().endswith("\n") or proc.poll() is not None
+        # the start line: attached, so the late container's forks are seen
+        wait_for(started, 20, "forktrace's start line")
         late = after.container("app", loop, max_tasks=60).start()
         late.wait_running()
         _, err = proc.communicate(timeout=60)
@@ -238,7 +244,15 @@ def test_k8s_container_and_pod_scopes():
         for c in (a, a2, b):
             c.wait_running()
         tracers = [Tracer("--container", a.id[:16]), Tracer("--pod", "shop/cart-0")]
-        time.sleep(1.5)
+
+        def both_saw_their_forks():
+            for t, want in zip(tracers, ({a.id}, {a.id, a2.id})):
+                forks = by_event(t.events_so_far(), "fork")
+                if len(forks) < 5 or not want <= {e.get("container_id") for e in forks}:
+                    return False
+            return True
+        # the loops fork every 50 ms (b's too, which neither may show)
+        wait_until(both_saw_their_forks, 10)
         results = [t.stop() for t in tracers]
     finally:
         for t in tracers:
@@ -270,10 +284,13 @@ def test_k8s_allow_namespace_spares_the_pod():
     try:
         bomb = pod.container("app", SHELL_BOMB, max_tasks=300, timeout=6).start()
         wait_event(t, "action", lambda e: e.get("exempt"), 6)
-        peak, deadline = 0, time.time() + 2
-        while time.time() < deadline:  # it goes on to its pids cap
-            peak = max(peak, len(bomb.pids()))
-            time.sleep(0.05)
+        seen = [0]  # the peak so far
+
+        def grown():  # it goes on to its pids cap
+            seen[0] = max(seen[0], len(bomb.pids()))
+            return seen[0] >= 100
+        wait_until(grown, 2)
+        peak = seen[0]
         events = t.stop()
     finally:
         t.cleanup()
@@ -307,9 +324,7 @@ def test_metrics_scraped_by_prometheus():
                                           go_file=go, cgroup_file=cgfile))
         t = None
         try:
-            deadline = time.time() + 10
-            while not os.path.exists(cgfile) and time.time() < deadline:
-                time.sleep(0.02)
+            check(wait_file(cgfile, 10), "contain made no cgroup")
             with open(cgfile) as f:
                 cg = f.read().strip()
             t = Tracer("-c", cg, "--metrics", addr)
@@ -320,7 +335,19 @@ def test_metrics_scraped_by_prometheus():
                 # at least sh's 40 /bin/true, then the workload sleeps
                 res = prom.wait_for('forktrace_events_total{type="fork"}',
                                     lambda r: r and r[0][1] >= 40, timeout=30)
-                time.sleep(2)
+                # no fork after its exec of sleep: from that line on the count
+                # is final; forktrace renders it within a second, Prometheus
+                # scrapes it within another
+                wait_for(lambda: by_event(t.events_so_far(), "exec", comm="sleep"), 30,
+                         "the workload's exec of sleep 30")
+                final = len(by_event(t.events_so_far(), "fork"))
+
+                def both_have_the_final_count():
+                    mine = metric(fetch("http://%s/metrics" % addr)[1],
+                                  'forktrace_events_total{type="fork"}')
+                    scraped = prom.query('forktrace_events_total{type="fork"}')
+                    return mine == final and scraped and scraped[0][1] == final
+                wait_until(both_have_the_final_count, 10, step=0.25)
                 res = prom.query('forktrace_events_total{type="fork"}')
                 status, text = fetch("http://%s/metrics" % addr)
                 check(status == 200, "/metrics: %d" % status)
@@ -368,27 +395,33 @@ def test_healthz_fails_when_the_reader_is_stuck():
     proc = subprocess.Popen([FORKTRACE, "--metrics", addr, "--heartbeat", hb], stdout=w,
                             stderr=subprocess.PIPE)
     os.close(w)
+    statuses = [None]
+
+    def healthz():
+        """/healthz's status, also kept as statuses[-1]; None until it listens."""
+        try:
+            statuses.append(fetch("http://%s/healthz" % addr)[0])
+        except OSError:
+            statuses.append(None)
+        return statuses[-1]
+
+    def drain():
+        """Read the pipe empty (once it is non-blocking); None."""
+        try:
+            while os.read(r, 1 << 16):
+                pass
+        except BlockingIOError:
+            pass
+
     try:
-        deadline = time.time() + 20
-        status = None
-        while time.time() < deadline and status != 200:
-            try:
-                status, _ = fetch("http://%s/healthz" % addr)
-            except OSError:
-                time.sleep(0.1)
-        check(status == 200, "never healthy")
+        check(wait_until(lambda: healthz() == 200, 20, step=0.1), "never healthy")
         rc, why = health_check(hb)
         check(rc == 0 and not why, "--health-check while healthy: %d %r" % (rc, why))
         # fill the pipe: each fork is a line of output nobody reads
         subprocess.run(contain_cmd(["/bin/sh", "-c", "for i in $(seq 3000); do /bin/true; "
                                     "done"], max_tasks=20, timeout=60), timeout=90)
-        deadline = time.time() + 25
-        while time.time() < deadline:
-            status, body = fetch("http://%s/healthz" % addr)
-            if status == 503:
-                break
-            time.sleep(0.5)
-        check(status == 503, "/healthz still %d with the reader stuck" % status)
+        wait_until(lambda: healthz() == 503, 25, step=0.5)
+        check(statuses[-1] == 503, "/healthz still %r with the reader stuck" % statuses[-1])
         mstatus, text = fetch("http://%s/metrics" % addr)
         age = metric(text, "forktrace_ring_read_age_seconds")
         check(mstatus == 200 and age is not None and age > 10, "metrics %d, age %r" %
@@ -400,36 +433,16 @@ def test_healthz_fails_when_the_reader_is_stuck():
         # while waiting: forktrace traces the whole host, and any fork
         # elsewhere is a line that can fill the pipe again
         os.set_blocking(r, False)
-
-        def drain():
-            try:
-                while os.read(r, 1 << 16):
-                    pass
-            except BlockingIOError:
-                pass
-
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            drain()
-            status, _ = fetch("http://%s/healthz" % addr)
-            if status == 200:
-                break
-            time.sleep(0.2)
-        check(status == 200, "/healthz %d after the pipe was drained" % status)
-        deadline = time.time() + 10
-        while time.time() < deadline and (drain() or health_check(hb)[0] != 0):
-            time.sleep(0.2)
+        wait_until(lambda: drain() or healthz() == 200, 20, step=0.2)
+        check(statuses[-1] == 200, "/healthz %r after the pipe was drained" % statuses[-1])
+        wait_until(lambda: drain() or health_check(hb)[0] == 0, 10, step=0.2)
         drain()
         check(health_check(hb)[0] == 0, "--health-check after the drain: %r" % (health_check(hb),))
     finally:
         proc.send_signal(signal.SIGINT)
         os.set_blocking(r, False)
-        deadline = time.time() + 20
-        while proc.poll() is None and time.time() < deadline:
-            try:
-                os.read(r, 1 << 16)
-            except BlockingIOError:
-                time.sleep(0.05)
+        # read what it writes on its way out, or it blocks in the write
+        wait_until(lambda: drain() or proc.poll() is not None, 20)
         if proc.poll() is None:
             proc.kill()
         proc.wait()
@@ -539,7 +552,7 @@ class Slowloris:
                         pass
                     except OSError:
                         self._closed(s, now)
-            time.sleep(0.05)
+            self.stop_flag.wait(0.05)  # the attack's pace; ends at once on stop
 
 
 @test
@@ -554,16 +567,11 @@ def test_healthz_answers_through_a_slowloris():
     t = Tracer("--metrics", "127.0.0.1:%d" % port)
     results = []
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline and http_get_from("127.0.0.200", port, "/healthz",
-                                                       2)[0] != 200:
-            time.sleep(0.1)
-        check(http_get_from("127.0.0.200", port, "/healthz", 2)[0] == 200, "never healthy")
+        check(wait_until(lambda: http_get_from("127.0.0.200", port, "/healthz", 2)[0] == 200,
+                         20, step=0.1), "never healthy")
         sources = ["127.0.0.%d" % i for i in range(10, 26)]
         with Slowloris(port, sources, per_source=8) as attack:
-            deadline = time.time() + 10
-            while time.time() < deadline and attack.open_now() < 60:
-                time.sleep(0.1)
+            wait_until(lambda: attack.open_now() >= 60, 10, step=0.1)
             held = attack.open_now()
             check(held >= 60, "the attack never held 60 connections (%d)" % held)
             longest = 0.0
@@ -572,7 +580,7 @@ def test_healthz_answers_through_a_slowloris():
                 for path in ("/healthz", "/metrics"):
                     results.append((path,) + http_get_from("127.0.0.200", port, path, 2))
                 longest = max(longest, attack.longest_open())
-                time.sleep(1)
+                hold(1, "a probe a second through the attack, for 12 s")
             closed, lifetimes = attack.closed_by_server, list(attack.lifetimes)
             held_at_end = attack.open_now()
         check(t.proc.poll() is None, "forktrace died under the attack: %s" % t.stderr()[-300:])
@@ -603,24 +611,35 @@ def test_sighup_rereads_config():
         conf = f.name
     t = Tracer("--agent", "--config", conf, json_out=False)
 
-    def alerts_after_a_bomb():
+    def run_a_bomb():
+        # an alert, if one comes, is raised as the bomb's records are read:
+        # all of them by the time forktrace answers the next SIGHUP (it reads
+        # the ring before it re-reads its settings)
         subprocess.run(contain_cmd(bomb, max_tasks=300, timeout=3, wait_all=True), timeout=60)
-        time.sleep(0.5)
-        return [line for line in t.text().splitlines()
+
+    def runaway_alert_lines(text):
+        return [line for line in text.splitlines()
                 if '"event":"alert"' in line and '"pattern":"forks_refused"' not in line]
 
+    def sighup(n):
+        t.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: t.stderr().count("forktrace: SIGHUP:") >= n, 10,
+                 "forktrace's answer to SIGHUP %d" % n)
+
     try:
-        before = alerts_after_a_bomb()
+        run_a_bomb()
         with open(conf, "w") as f:
             # a rule with trailing blanks, as editors leave them
             f.write("min_tasks = 16\nallow = namespace:batch   \nallow = uid:4242\n")
-        t.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
-        after = alerts_after_a_bomb()
+        # the reload is handled after every record read before it: what the
+        # first bomb raised is in the output by the time it answers
+        sighup(1)
+        before = runaway_alert_lines(t.text())
+        run_a_bomb()
         with open(conf, "w") as f:
             f.write("min_tasks = banana\n")
-        t.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        sighup(2)
+        after = runaway_alert_lines(t.text())[len(before):]
         check(t.proc.poll() is None, "forktrace exited on a bad config: %s" % t.stderr())
         t.stop(sig=signal.SIGTERM)
         err, text = t.stderr(), t.text()
@@ -655,15 +674,11 @@ def test_agent_output_file_reopened_on_sighup():
         proc = subprocess.Popen([FORKTRACE, "--agent", "-o", path], stderr=subprocess.PIPE,
                                 text=True)
         try:
-            deadline = time.time() + 20
-            while time.time() < deadline and not (
-                    os.path.exists(path) and open(path).read().endswith("\n")):
-                time.sleep(0.05)
+            wait_for(lambda: os.path.exists(path) and open(path).read().endswith("\n"), 20,
+                     "the agent's start line in %s" % path)
             os.rename(path, path + ".1")
             proc.send_signal(signal.SIGHUP)
-            deadline = time.time() + 10
-            while time.time() < deadline and not os.path.exists(path):
-                time.sleep(0.05)
+            wait_file(path, 10)  # reopened (the summary check says if not)
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
         finally:
@@ -720,9 +735,8 @@ def test_least_privilege_after_attach():
         t = Tracer(*args)
         try:
             # serving: the server's thread has parsed a request
-            deadline = time.time() + 10
-            while time.time() < deadline and fetch("http://127.0.0.1:%d/healthz" % port)[0] != 200:
-                time.sleep(0.1)
+            wait_until(lambda: fetch("http://127.0.0.1:%d/healthz" % port)[0] == 200, 10,
+                       step=0.1)
             threads = thread_states(t.proc.pid)
             comms = {tid: thread_comm(t.proc.pid, tid) for tid in threads}
             if extra:
@@ -784,10 +798,9 @@ def run_with_caps(caps, args, probe=None, seconds=6, ready=None):
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
         got = None
         if probe:
-            deadline = time.time() + 4
-            while time.time() < deadline and proc.poll() is None and not (ready and ready()):
-                time.sleep(0.1)
-            time.sleep(0.3)
+            # ready: /healthz answers, which it does only after the priority,
+            # the locked memory and the drop to what is kept
+            wait_until(lambda: proc.poll() is not None or (ready and ready()), 4, step=0.1)
             if proc.poll() is None:
                 got = probe(proc.pid)
         proc.wait(timeout=60)

@@ -396,7 +396,7 @@ def cgroup_churn_does_not_blind_detection():
         subprocess.run(contain_cmd([tool("wl_bomb_c")], max_tasks=400, timeout=3,
                                    report=rep_path), stdout=subprocess.DEVNULL, timeout=40)
         out = churner.communicate(timeout=30)[0]
-        evs = t.stop(settle=0.5)
+        evs = t.stop()
         with open(rep_path) as f:
             rep = json.load(f)
         done = [e for e in by_event(evs, "action") if e.get("complete")]

@@ -15,8 +15,8 @@ import time
 import xml.etree.ElementTree as ET
 
 from lib import (ARTIFACTS, FORKTRACE, Tracer, ansi_to_html, by_event, check, chromium_png,
-                 contain_cmd, count_color, has_color_codes, png_pixels, proc_state,
-                 run_forktrace, test, tool, wait_file, wait_until)
+                 contain_cmd, count_color, descendants, has_color_codes, hold, png_pixels,
+                 proc_state, run_forktrace, test, tool, wait_file, wait_until)
 
 TMUX = ["tmux", "-L", "forktrace-test"]  # a server of our own, not the user's
 
@@ -141,9 +141,7 @@ def live_view_shows_expands_kills_and_quits():
         wl = subprocess.Popen(contain_cmd(["bash", "-c", launcher], max_tasks=400, timeout=90,
                                           cgroup_file=cgf))
         # the bomb has 4 live copies (the view lists trees from 4): t0
-        deadline = time.time() + 30
-        while time.time() < deadline and len(cgroup_procs(cgf)) < 6:
-            time.sleep(0.02)
+        wait_until(lambda: len(cgroup_procs(cgf)) >= 6, 30, step=0.02)
         t0 = time.time()
         check(len(cgroup_procs(cgf)) >= 6, "the bomb never reached 4 copies")
         s = view.wait_for(lambda s: view.rows(s) and "wl_c_slow_doubl" in view.rows(s)[0],
@@ -178,7 +176,9 @@ def live_view_shows_expands_kills_and_quits():
                        check=True)
         s = view.wait_for(lambda s: len(s.splitlines()) <= 24 and view.rows(s)
                           and "STATE" in s, 3, "no redraw after the resize")
-        time.sleep(0.4)
+        # the old frame, cut by tmux, until forktrace draws at 80x24: its
+        # key line on the last row (if it never is, the checks below say how)
+        wait_until(lambda: "q:quit" in (view.screen().splitlines() or [""])[-1], 3)
         s = view.screen()
         check(all(len(line) <= 80 for line in s.splitlines()), "a line is wider than 80")
         check(s.splitlines()[0].startswith("forktrace "), "no title line at 80x24")
@@ -283,7 +283,7 @@ def live_view_stop_continue_no_color_and_bad_use():
                       "the row never said stopped")
         check(all(proc_state(p) == "T" for p in members),
               "not all stopped: %r" % [proc_state(p) for p in members])
-        time.sleep(1)
+        hold(1, "stopped members stay stopped")
         check(all(proc_state(p) == "T" for p in members), "a member woke up")
         view.keys("c")
         view.wait_for(lambda s: "CONTINUE tree %d" % root in s, 3, "no continue confirmation")
@@ -326,7 +326,18 @@ def report_of_a_recorded_bomb_and_kill():
         benign = subprocess.Popen(contain_cmd(
             ["bash", "-c", "seq 24 | xargs -P 6 -n 1 sh -c 'sleep 0.4' sh"],
             max_tasks=60, timeout=30))
-        time.sleep(1.0)
+
+        def parallel_sleeps():
+            comms = []
+            for p in descendants(benign.pid):
+                try:
+                    with open("/proc/%d/comm" % p) as f:
+                        comms.append(f.read().strip())
+                except OSError:
+                    pass
+            return comms.count("sleep") >= 6
+        # the bomb starts next to the benign work: once xargs runs its six
+        wait_until(parallel_sleeps, 10)
         subprocess.run(contain_cmd(["bash", "-c", "%s & wait; echo $? > %s; sleep 1" %
                                     (tool("wl_bomb_c"), done)], max_tasks=400, timeout=20),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
