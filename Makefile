@@ -98,7 +98,7 @@ $(LIVE_SOURCE_OBJ): $(OUT)/forktrace.skel.h
 $(BENCH_OUT)/source_live.o: user/live/source_live.c $(BENCH_OUT)/forktrace.skel.h
 	$(CC) -I$(BENCH_OUT) $(CFLAGS) $(SAN_CFLAGS) -DFT_BENCH -MMD -MP -c $< -o $@
 
-$(OUT)/forktrace-bench: $(OUT)/user/main.o $(filter-out $(LIVE_SOURCE_OBJ),$(USER_OBJS)) \
+$(OUT)/forktrace-bench: $(OUT)/user/main.o $(OUT)/user/cli.o $(filter-out $(LIVE_SOURCE_OBJ),$(USER_OBJS)) \
 		$(BENCH_OUT)/source_live.o
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -109,7 +109,7 @@ $(OUT)/user/%.o: user/%.c | $(OUT)
 
 -include $(wildcard $(OUT)/user/*.d $(OUT)/user/*/*.d $(BENCH_OUT)/*.d)
 
-$(BIN): $(OUT)/user/main.o $(USER_OBJS)
+$(BIN): $(OUT)/user/main.o $(OUT)/user/cli.o $(USER_OBJS)
 	$(CC) $(CFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
 
 # the core alone: its objects built without libbpf, the BPF skeleton or

@@ -4,6 +4,7 @@
 forktrace's stages are folders of user/, in floors (docs/design.md):
 
     main.c          the command line: wires the stages, dispatches;
+    cli.[ch]        with it: the options, parsed and checked
     config.[ch]     with it: the --config file, each line to its owner
     front/          the live view and the report command: drive a pipeline
     pipeline.[ch]   the stages wired: live records in, verdicts out
@@ -33,7 +34,7 @@ def floor_of(rel):
         return FLOORS.index(head)
     if rel.startswith("pipeline."):
         return FLOORS.index("pipeline")
-    if rel == "main.c" or rel.startswith("config."):
+    if rel == "main.c" or rel.startswith(("config.", "cli.")):
         return FLOORS.index("main")
     return None
 
