@@ -81,24 +81,42 @@ static int install_signals(bool hangup_quits)
 static struct pipeline_opts pipeline_options(const struct cli_opts *c)
 {
 	struct pipeline_opts po = {
-		.out = stdout,
-		.format = c->json ? OUT_JSON : OUT_HUMAN,
-		.tree = c->tree,
 		.root_pid = c->pid,
 		.table_capacity = c->table_capacity,
 		.grace_ns = c->grace_ns,
 		.write_path = c->write_path,
-		.show_threads = c->threads,
-		.alerts_only = c->alerts_only,
-		.agent = c->agent,
 		.detect = c->detect,
 		/* a replay takes the recording's settings unless told others */
 		.settings_fixed = c->config_path || c->nsets,
 		.policy = c->policy,
 		.no_detect = c->no_detect,
-		.verbose = c->verbose,
 	};
 	return po;
+}
+
+/*
+ * The lines (human or JSON) into f, as the pipeline's first observer; NULL
+ * with a reason in err if there is no memory for them.
+ */
+static struct output *observe_lines(const struct cli_opts *c, FILE *f,
+				    const struct ft_run_info *info, struct pipeline *p, char *err,
+				    size_t errlen)
+{
+	const struct output_shows shows = {
+		.alerts_only = c->alerts_only,
+		.agent = c->agent,
+		.threads = c->threads,
+		.tree = c->tree,
+	};
+	struct output *o = pipeline_add_lines(p, f, c->json ? OUT_JSON : OUT_HUMAN, info, &shows);
+
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	output_set_verbose(o, c->verbose);
+	output_set_signal_lines(o, !c->agent);
+	return o;
 }
 
 /* The live actuator: BPF maps for the kernel path, pidfds for the sweep. */
@@ -163,8 +181,7 @@ static bool claim_priority(bool acting)
 }
 
 /* -o FILE: appended to, a line at a time (a log shipper reads it live) */
-static int open_output(const char *path, FILE **out, struct pipeline_opts *po, char *err,
-		       size_t errlen)
+static int open_output(const char *path, FILE **out, FILE **lines, char *err, size_t errlen)
 {
 	*out = fopen(path, "ae");
 	if (!*out) {
@@ -172,7 +189,7 @@ static int open_output(const char *path, FILE **out, struct pipeline_opts *po, c
 		return -1;
 	}
 	setvbuf(*out, NULL, _IOLBF, 0);
-	po->out = *out;
+	*lines = *out;
 	return 0;
 }
 
@@ -180,19 +197,23 @@ static int replay(const struct cli_opts *c)
 {
 	struct pipeline_opts po = pipeline_options(c);
 	struct pipeline *p = NULL;
+	struct output *presenter = NULL;
 	struct ft_reader *r = NULL;
 	struct ft_run_info info;
 	union ft_record rec;
 	char err[512] = "", rerr[512] = "";
 	uint64_t last_ts = 0;
-	FILE *out = NULL;
+	FILE *out = NULL, *lines = stdout;
 	int ret = 1, got;
 
-	if (c->output_path && open_output(c->output_path, &out, &po, err, sizeof(err)))
+	if (c->output_path && open_output(c->output_path, &out, &lines, err, sizeof(err)))
 		goto cleanup;
 	if (ft_reader_open(c->read_path, &info, &r, err, sizeof(err)))
 		goto cleanup;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
+		goto cleanup;
+	presenter = observe_lines(c, lines, &info, p, err, sizeof(err));
+	if (!presenter)
 		goto cleanup;
 	pipeline_start(p, "replay", (uint32_t)getpid());
 	while (!exiting && (got = ft_reader_next(r, &rec, rerr, sizeof(rerr))) > 0) {
@@ -210,14 +231,15 @@ static int replay(const struct cli_opts *c)
 	else
 		ret = 0;
 cleanup:
-	fflush(po.out);
-	if (ferror(po.out) && ret == 0) {
+	fflush(lines);
+	if (ferror(lines) && ret == 0) {
 		snprintf(err, sizeof(err), "writing output: %s", strerror(errno));
 		ret = 1;
 	}
 	if (err[0])
 		fprintf(stderr, "forktrace: %s\n", err);
 	pipeline_free(p);
+	output_free(presenter);
 	ft_reader_close(r);
 	if (out)
 		fclose(out);
@@ -333,10 +355,11 @@ static int trace_live(struct cli_opts *c)
 	struct live_safety_rules *safety = NULL;
 	struct live_source *src = NULL;
 	struct pipeline *p = NULL;
+	struct output *presenter = NULL;
 	struct ct_node *node = NULL;
 	struct ft_run_info info;
 	char err[512] = "", scope[PATH_MAX] = "", *metrics_text = NULL;
-	FILE *out = NULL;
+	FILE *out = NULL, *lines = stdout;
 	int ret = 1, n;
 	bool busy = false;
 
@@ -364,11 +387,11 @@ static int trace_live(struct cli_opts *c)
 		}
 		po.proc_root = c->proc_root;
 	}
-	if (c->output_path && open_output(c->output_path, &out, &po, err, sizeof(err)))
+	if (c->output_path && open_output(c->output_path, &out, &lines, err, sizeof(err)))
 		goto cleanup;
 	/* the view draws the screen: no lines */
 	if (c->top)
-		po.out = NULL;
+		lines = NULL;
 	if (lo.load_containment) {
 		safety = calloc(1, sizeof(*safety));
 		if (!safety) {
@@ -385,6 +408,8 @@ static int trace_live(struct cli_opts *c)
 	if (c->policy.mode != POLICY_OBSERVE || c->top)
 		po.actuator = &ops;
 	if (pipeline_new(&po, &info, &p, err, sizeof(err)))
+		goto cleanup;
+	if (lines && !(presenter = observe_lines(c, lines, &info, p, err, sizeof(err))))
 		goto cleanup;
 	if (c->heartbeat_path && health_open(c->heartbeat_path, &heartbeat, err, sizeof(err)))
 		goto cleanup;
@@ -472,8 +497,8 @@ static int trace_live(struct cli_opts *c)
 		}
 		now = procfs_boot_ns();
 		busy = pipeline_tick(p, now);
-		if (po.out)
-			fflush(po.out);
+		if (lines)
+			fflush(lines);
 
 		if (now >= next_stats) {
 			next_stats = now + STATS_INTERVAL_NS;
@@ -529,15 +554,16 @@ static int trace_live(struct cli_opts *c)
 cleanup:
 	/* the terminal back first: what follows is printed on it */
 	topview_close(view);
-	if (po.out)
-		fflush(po.out);
-	if (po.out && ferror(po.out) && ret == 0) {
+	if (lines)
+		fflush(lines);
+	if (lines && ferror(lines) && ret == 0) {
 		snprintf(err, sizeof(err), "writing output: %s", strerror(errno));
 		ret = 1;
 	}
 	if (err[0])
 		fprintf(stderr, "forktrace: %s\n", err);
 	pipeline_free(p);
+	output_free(presenter);
 	metrics_stop(metrics);
 	health_close(&heartbeat);
 	live_close(src);

@@ -19,11 +19,12 @@
 /* policy outcomes one record can cause (an alert acted on, refused, ...)
  * before the core takes them, after that record */
 #define PENDING_POLICY_MAX 64
+/* the lines, the live view or the report, the metrics: room to spare */
+#define OBSERVERS_MAX 4
 
 struct pipeline {
 	struct pipeline_opts o;
 	struct proctable *table;
-	struct output *out;
 	struct ft_writer *writer;
 	struct detector *det;
 	struct policy *policy;
@@ -40,7 +41,8 @@ struct pipeline {
 	int32_t last_slot;
 	struct ft_run_info info; /* for recordings started mid-run */
 	bool writer_optional;	 /* started by pipeline_record_start */
-	struct pipeline_observer ob;
+	struct observer observers[OBSERVERS_MAX]; /* called in this order */
+	uint32_t nobservers;
 	/*
 	 * The core runs one record at a time: what it makes while it runs
 	 * (policy outcomes, from the detector's and policy's callbacks)
@@ -65,14 +67,12 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	p->o = *o;
 	p->info = *info;
 	p->table = pt_new(o->table_capacity, o->grace_ns);
-	/* no FILE: no text presenter (the live view, the report) */
-	p->out = o->out ? output_new(o->out, o->format, info) : NULL;
 	p->det = det_new(&o->detect, o->table_capacity);
 	p->containers =
 	    ct_cache_new(o->container_cache ? o->container_cache : CONTAINER_CACHE_DEFAULT);
 	if (o->actuator)
 		p->policy = policy_new(&o->policy, o->actuator, o->table_capacity);
-	if (!p->table || (o->out && !p->out) || !p->det || !p->containers ||
+	if (!p->table || !p->det || !p->containers ||
 	    (o->actuator && !p->policy)) {
 		snprintf(err, errlen, "cannot allocate a process table of %u entries and its state",
 			 o->table_capacity);
@@ -81,11 +81,6 @@ int pipeline_new(const struct pipeline_opts *o, const struct ft_run_info *info,
 	/* an alert whose tree an action holds is never retired to make room */
 	if (p->policy)
 		det_set_pinned(p->det, policy_holds, p->policy);
-	if (p->out) {
-		output_set_verbose(p->out, o->verbose);
-		output_set_containers(p->out, p->containers);
-		output_set_signal_lines(p->out, !o->agent);
-	}
 	if (p->policy)
 		policy_set_containers(p->policy, p->containers);
 	if (o->write_path && ft_writer_open(o->write_path, info, true, &p->writer, err, errlen))
@@ -100,8 +95,9 @@ fail:
 
 void pipeline_start(struct pipeline *p, const char *source, uint32_t self_pid)
 {
-	if (p->out && !p->o.alerts_only)
-		output_start(p->out, source, self_pid);
+	for (uint32_t i = 0; i < p->nobservers; i++)
+		if (p->observers[i].start)
+			p->observers[i].start(p->observers[i].ctx, source, self_pid);
 }
 
 static int32_t root_slot(const struct pipeline *p)
@@ -255,10 +251,9 @@ static void on_policy_outcome(void *ctx, const struct policy_outcome *r)
 		p->counts.actions[MA_REFUSED]++;
 	else if (r->kind == OUTCOME_EXEMPT)
 		p->counts.actions[MA_EXEMPT]++;
-	if (p->out)
-		output_policy(p->out, r);
-	if (p->ob.policy)
-		p->ob.policy(p->ob.ctx, r);
+	for (uint32_t i = 0; i < p->nobservers; i++)
+		if (p->observers[i].policy)
+			p->observers[i].policy(p->observers[i].ctx, r);
 	/*
 	 * Live: into the stream, and so the recording (a replay's come from
 	 * it).  Made while the core runs a record: queued behind it.  A
@@ -405,12 +400,11 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	if (p->o.host_limits && v->pattern == DET_FORKS_REFUSED &&
 	    (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE))
 		pids_events_check(p, v);
-	if (p->out)
-		output_verdict(p->out, v,
-			       slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
-	if (p->ob.verdict)
-		p->ob.verdict(p->ob.ctx, v,
-			      slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id : 0);
+	for (uint32_t i = 0; i < p->nobservers; i++)
+		if (p->observers[i].verdict)
+			p->observers[i].verdict(p->observers[i].ctx, v,
+						slot != PT_NONE ? pt_get(p->table, slot)->cgroup_id
+								: 0);
 	if (p->policy) {
 		if (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE)
 			attribution_for_policy(p, slot, v->ts_ns);
@@ -418,16 +412,13 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 	}
 }
 
-static bool shown(const struct pipeline *p, const union ft_record *rec)
+/* Does an observer want OOM victims' trees (the detector profiles them)? */
+static bool oom_trees_wanted(const struct pipeline *p)
 {
-	if (!p->out)
-		return false;
-	if (p->o.agent)
-		return rec->h.type == FT_EV_OOM || rec->h.type == FT_EV_LOST ||
-		       rec->h.type == FT_EV_RESYNC;
-	if (p->o.alerts_only)
-		return false;
-	return p->o.show_threads || !(rec->h.flags & FT_F_THREAD);
+	for (uint32_t i = 0; i < p->nobservers; i++)
+		if (p->observers[i].wants_oom_trees)
+			return true;
+	return false;
 }
 
 /* A record's cgroup is new (or still lacks its pod): resolve it on the node
@@ -568,6 +559,8 @@ static int feed_core(struct pipeline *p, const union ft_record *rec)
 {
 	const struct ft_header *h = &rec->h;
 	struct det_oom_tree oom, *victim_tree = NULL;
+	struct observed_record seen;
+	bool scoped = false;
 	uint64_t dups;
 	int32_t slot;
 
@@ -588,26 +581,17 @@ static int feed_core(struct pipeline *p, const union ft_record *rec)
 		p->tot.lost += rec->lost.count;
 		if (rec->lost.lost_type < FT_EV_MAX)
 			p->tot.lost_by_type[rec->lost.lost_type] += rec->lost.count;
-		if (shown(p, rec))
-			output_record(p->out, rec, p->table, slot, NULL);
 		break;
 	case FT_EV_RESYNC:
 		p->tot.resyncs++;
-		if (shown(p, rec))
-			output_record(p->out, rec, p->table, slot, NULL);
 		break;
 	case FT_EV_ACTION:
 		if (!p->o.no_detect)
 			det_feed(p->det, p->table, rec, slot, on_verdict, p);
-		/* every signal is logged, whatever the scope */
 		p->tot.kernel_signals += !rec->action.parent_ret + (rec->action.child_ret == 0);
-		if (p->out)
-			output_record(p->out, rec, p->table, slot, NULL);
 		break;
 	case FT_EV_CONTAINER:
 		ct_cache_put(p->containers, &rec->container, h->ts_ns);
-		if (shown(p, rec) && rec->container.runtime)
-			output_record(p->out, rec, p->table, PT_NONE, NULL);
 		break;
 	case FT_EV_POLICY:
 		/* the operator's flag: the detector takes it live and in a
@@ -653,16 +637,19 @@ static int feed_core(struct pipeline *p, const union ft_record *rec)
 			det_feed(p->det, p->table, rec, slot, on_verdict, p);
 		if (!in_scope(p, rec, slot))
 			break;
+		scoped = true;
 		count(&p->tot, rec);
-		if (h->type == FT_EV_OOM && slot != PT_NONE && (shown(p, rec) || p->ob.record)) {
+		if (h->type == FT_EV_OOM && slot != PT_NONE && oom_trees_wanted(p)) {
 			det_oom_tree(p->det, p->table, slot, h->ts_ns, &oom);
 			victim_tree = &oom;
 		}
-		if (shown(p, rec))
-			output_record(p->out, rec, p->table, slot, victim_tree);
 	}
-	if (p->ob.record)
-		p->ob.record(p->ob.ctx, rec, victim_tree);
+	seen = (struct observed_record){
+		.rec = rec, .table = p->table, .slot = slot, .in_scope = scoped, .oom = victim_tree
+	};
+	for (uint32_t i = 0; i < p->nobservers; i++)
+		if (p->observers[i].record)
+			p->observers[i].record(p->observers[i].ctx, &seen);
 	if (!p->o.no_detect)
 		note_alert_drops(p, h->ts_ns);
 	if (h->ts_ns >= p->last_prune_ns + PRUNE_INTERVAL_NS) {
@@ -803,9 +790,44 @@ const struct ft_container *pipeline_container(struct pipeline *p, uint64_t cgrou
 	return ct_cache_get(p->containers, cgroup_id);
 }
 
-void pipeline_observe(struct pipeline *p, const struct pipeline_observer *ob)
+int pipeline_observe(struct pipeline *p, const struct observer *ob)
 {
-	p->ob = *ob;
+	if (p->nobservers >= OBSERVERS_MAX)
+		return -1;
+	p->observers[p->nobservers++] = *ob;
+	return 0;
+}
+
+void pipeline_unobserve(struct pipeline *p, const void *ctx)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < p->nobservers; i++)
+		if (p->observers[i].ctx != ctx)
+			p->observers[kept++] = p->observers[i];
+	p->nobservers = kept;
+}
+
+struct ct_cache *pipeline_containers(struct pipeline *p)
+{
+	return p->containers;
+}
+
+struct output *pipeline_add_lines(struct pipeline *p, FILE *f, enum out_format fmt,
+				  const struct ft_run_info *info, const struct output_shows *shows)
+{
+	struct output *o = output_new(f, fmt, info);
+	struct observer ob;
+
+	if (!o)
+		return NULL;
+	output_set_containers(o, p->containers);
+	output_observer(o, shows, &ob);
+	if (pipeline_observe(p, &ob)) {
+		output_free(o);
+		return NULL;
+	}
+	return o;
 }
 
 const struct proctable *pipeline_table(const struct pipeline *p)
@@ -926,6 +948,7 @@ const char *pipeline_error(const struct pipeline *p)
 
 int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errlen)
 {
+	struct observed_end end;
 	struct det_drops drops;
 	struct det_work work;
 	int ret = 0;
@@ -940,10 +963,16 @@ int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errle
 	p->tot.detector_nodes = work.nodes;
 	if (p->policy)
 		p->tot.policy_failures = policy_failures(p->policy);
-	if (p->out && p->o.tree && !p->o.alerts_only && (!p->o.root_pid || p->root_set))
-		output_tree(p->out, p->table, p->o.root_pid ? root_slot(p) : PT_NONE, now_ns);
-	if (p->out && !p->o.alerts_only)
-		output_summary(p->out, &p->tot, p->table, now_ns);
+	end = (struct observed_end){
+		.table = p->table,
+		.scope_root = p->o.root_pid ? root_slot(p) : PT_NONE,
+		.scope_known = !p->o.root_pid || p->root_set,
+		.totals = &p->tot,
+		.now_ns = now_ns,
+	};
+	for (uint32_t i = 0; i < p->nobservers; i++)
+		if (p->observers[i].finish)
+			p->observers[i].finish(p->observers[i].ctx, &end);
 	if (p->writer) {
 		ret = ft_writer_close(p->writer, err, errlen);
 		p->writer = NULL;
@@ -958,7 +987,6 @@ void pipeline_free(struct pipeline *p)
 	if (!p)
 		return;
 	ft_writer_close(p->writer, ignored, sizeof(ignored));
-	output_free(p->out);
 	det_free(p->det);
 	policy_free(p->policy);
 	pt_free(p->table);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The pipeline every record goes through, whatever its source:
- *   record -> recording (-w) -> process table -> detector -> scope (-p) -> output
+ *   record -> recording (-w) -> process table -> detector -> scope (-p)
+ *   -> containment (live) and the observers (the outputs)
  */
 #ifndef FT_PIPELINE_H
 #define FT_PIPELINE_H
@@ -12,22 +13,16 @@
 #include "core/container.h"
 #include "core/detector.h"
 #include "present/metrics.h"
+#include "present/observer.h"
 #include "present/output.h"
 #include "contain/policy.h"
 #include "core/stream.h"
 
 struct pipeline_opts {
-	FILE *out; /* the lines (human or JSON); NULL for none */
-	enum out_format format;
-	bool tree;
 	uint32_t root_pid; /* -p: 0 for everything */
 	uint32_t table_capacity;
 	uint64_t grace_ns;
 	const char *write_path; /* -w: NULL for none */
-	bool show_threads;	/* -T: print thread records */
-	bool alerts_only;	/* --alerts: print only alerts and findings */
-	bool agent;		/* --agent: alerts, actions, OOM kills and losses */
-	bool verbose;		/* -v: one line per signal in human output */
 	bool no_detect;		/* trace only */
 	struct det_config detect;
 	/* a replay's --config/--set: they win over the recording's settings
@@ -80,18 +75,21 @@ void pipeline_sample(struct pipeline *p, uint64_t now_ns, struct metrics_sample 
 const struct ft_container *pipeline_container(struct pipeline *p, uint64_t cgroup_id);
 
 /*
- * Further consumers of what the pipeline sees (the live view, the report):
- * every record after the table and detector took it (oom: the victim's
- * tree, for OOM records), every verdict in scope, every policy outcome
- * (live, or from a recording's policy records).  Any callback may be NULL.
+ * The outputs (the lines, the live view, the report) are observers
+ * (present/observer.h), called in the order they were added: at most four.
+ * -1 if there is no room.  Unobserve: every observer with this ctx leaves.
  */
-struct pipeline_observer {
-	void (*record)(void *ctx, const union ft_record *rec, const struct det_oom_tree *oom);
-	void (*verdict)(void *ctx, const struct det_verdict *v, uint64_t root_cgroup);
-	void (*policy)(void *ctx, const struct policy_outcome *r);
-	void *ctx;
-};
-void pipeline_observe(struct pipeline *p, const struct pipeline_observer *ob);
+int pipeline_observe(struct pipeline *p, const struct observer *ob);
+void pipeline_unobserve(struct pipeline *p, const void *ctx);
+/* The container attributions the stream has given so far (for presenters). */
+struct ct_cache *pipeline_containers(struct pipeline *p);
+/*
+ * The lines (human or JSON) into f, as the next observer, with the stream's
+ * container attributions: what a command-line run prints.  NULL if there is
+ * no memory or no room; output_free it after pipeline_free.
+ */
+struct output *pipeline_add_lines(struct pipeline *p, FILE *f, enum out_format fmt,
+				  const struct ft_run_info *info, const struct output_shows *shows);
 
 /* What the views read: the table, the totals so far, the top trees. */
 const struct proctable *pipeline_table(const struct pipeline *p);

@@ -11,18 +11,20 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ft_run_info info = { .kernel = "fuzz" };
+	const struct output_shows shows = { 0 };
 	struct pipeline_opts po = { 0 };
 	struct pipeline *p = NULL;
+	struct output *o = NULL;
 	union ft_record rec;
 	char err[512];
+	FILE *devnull = fopen("/dev/null", "w");
 
-	po.out = fopen("/dev/null", "w");
-	po.format = OUT_JSON;
 	po.table_capacity = 256;
 	po.grace_ns = 1000000000ull;
 	det_config_defaults(&po.detect);
 	policy_defaults(&po.policy);
-	if (!po.out || pipeline_new(&po, &info, &p, err, sizeof(err)))
+	if (!devnull || pipeline_new(&po, &info, &p, err, sizeof(err)) ||
+	    !(o = pipeline_add_lines(p, devnull, OUT_JSON, &info, &shows)))
 		goto out;
 	while (size >= 2) {
 		size_t len = (size_t)(data[0] | data[1] << 8);
@@ -39,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pipeline_finish(p, 0, err, sizeof(err));
 out:
 	pipeline_free(p);
-	if (po.out)
-		fclose(po.out);
+	output_free(o);
+	if (devnull)
+		fclose(devnull);
 	return 0;
 }

@@ -12,8 +12,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const struct output_shows shows = { .tree = true };
 	struct pipeline_opts po = { 0 };
 	struct pipeline *p = NULL;
+	struct output *o = NULL;
 	struct ft_reader *r = NULL;
 	struct ft_run_info info;
 	union ft_record rec = { 0 };
@@ -23,15 +25,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!f)
 		return 0;
-	po.out = fopen("/dev/null", "w");
-	po.format = size & 1 ? OUT_JSON : OUT_HUMAN; /* every file starts "FORKTRC" */
-	po.tree = true;
+	FILE *devnull = fopen("/dev/null", "w");
+
 	po.table_capacity = 256;
 	po.grace_ns = 1000000000ull;
 	det_config_defaults(&po.detect);
 	policy_defaults(&po.policy);
-	if (po.out && !ft_reader_open(path, &info, &r, err, sizeof(err)) &&
-	    !pipeline_new(&po, &info, &p, err, sizeof(err))) {
+	if (devnull && !ft_reader_open(path, &info, &r, err, sizeof(err)) &&
+	    !pipeline_new(&po, &info, &p, err, sizeof(err)) &&
+	    /* every file starts "FORKTRC": the size picks the format */
+	    (o = pipeline_add_lines(p, devnull, size & 1 ? OUT_JSON : OUT_HUMAN, &info, &shows))) {
 		pipeline_start(p, "fuzz", 1);
 		while (ft_reader_next(r, &rec, err, sizeof(err)) > 0 && n++ < 10000)
 			if (pipeline_feed(p, &rec))
@@ -39,9 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pipeline_finish(p, rec.h.ts_ns, err, sizeof(err));
 	}
 	pipeline_free(p);
+	output_free(o);
 	ft_reader_close(r);
-	if (po.out)
-		fclose(po.out);
+	if (devnull)
+		fclose(devnull);
 	fclose(f);
 	return 0;
 }

@@ -562,25 +562,27 @@ static char *run_pipeline(const union ft_record *const *recs, int n, uint32_t ro
 {
 	struct ft_run_info info = { .kernel = "test" };
 	struct pipeline_opts po = {
-		.format = OUT_JSON,
-		.tree = tree,
 		.root_pid = root_pid,
 		.table_capacity = 128,
 		.grace_ns = 5 * SEC,
 	};
+	const struct output_shows shows = { .tree = tree };
 	struct pipeline *p;
+	struct output *o;
 	char *buf = NULL, err[256];
 	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 
-	po.out = open_memstream(&buf, &len);
-	if (!po.out || pipeline_new(&po, &info, &p, err, sizeof(err)))
+	if (!f || pipeline_new(&po, &info, &p, err, sizeof(err)))
 		return NULL;
+	o = pipeline_add_lines(p, f, OUT_JSON, &info, &shows);
 	pipeline_start(p, "test", 1);
 	for (int i = 0; i < n; i++)
 		pipeline_feed(p, recs[i]);
 	pipeline_finish(p, 10 * SEC, err, sizeof(err));
 	pipeline_free(p);
-	fclose(po.out);
+	output_free(o);
+	fclose(f);
 	return buf;
 }
 
@@ -3243,26 +3245,28 @@ static void test_replay_takes_the_recorded_settings(void)
 	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
 
 	for (int fixed = 0; fixed < 2; fixed++) {
+		const struct output_shows shows = { .alerts_only = true };
 		struct pipeline_opts po = { 0 };
 		struct pipeline *p = NULL;
+		struct output *o = NULL;
 		struct ft_reader *r = NULL;
 		union ft_record in;
 		char *text = NULL;
 		size_t len = 0;
 		FILE *out = open_memstream(&text, &len);
 
-		po.out = out;
-		po.format = OUT_JSON;
-		po.alerts_only = true;
 		po.table_capacity = 4096;
 		po.grace_ns = 5 * SEC;
 		po.settings_fixed = fixed;
 		det_config_defaults(&po.detect);
 		CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
 		CHECK(pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+		if (p)
+			CHECK((o = pipeline_add_lines(p, out, OUT_JSON, &info, &shows)) != NULL);
 		while (r && p && ft_reader_next(r, &in, err, sizeof(err)) > 0)
 			CHECK(pipeline_feed(p, &in) == 0);
 		pipeline_free(p);
+		output_free(o);
 		ft_reader_close(r);
 		fclose(out);
 		CHECK(text && (strstr(text, "\"event\":\"alert\"") != NULL) == fixed);
@@ -3277,14 +3281,90 @@ struct seen_types {
 	uint32_t policy_at; /* index of the first FT_EV_POLICY, or 0 */
 };
 
-static void see_type(void *ctx, const union ft_record *rec, const struct det_oom_tree *oom)
+static void see_type(void *ctx, const struct observed_record *seen)
 {
+	const union ft_record *rec = seen->rec;
 	struct seen_types *s = ctx;
 
 	if (rec->h.type == FT_EV_POLICY && !s->policy_at)
 		s->policy_at = s->n;
 	if (s->n < 4096)
 		s->type[s->n++] = rec->h.type;
+}
+
+/* Each observer writes its letter and the call into one log. */
+struct observer_log {
+	char text[512];
+};
+
+struct observer_mark {
+	struct observer_log *log;
+	char letter;
+};
+
+static void mark(const struct observer_mark *m, char call)
+{
+	size_t n = strlen(m->log->text);
+
+	if (n + 3 < sizeof(m->log->text)) {
+		m->log->text[n] = m->letter;
+		m->log->text[n + 1] = call;
+		m->log->text[n + 2] = '\0';
+	}
+}
+
+static void mark_start(void *ctx, const char *source, uint32_t self_pid)
+{
+	mark(ctx, 's');
+}
+
+static void mark_record(void *ctx, const struct observed_record *r)
+{
+	/* r: a fork in scope, with its subject in the table */
+	if (r->rec->h.type == FT_EV_FORK)
+		mark(ctx, r->in_scope && r->slot != PT_NONE ? 'f' : 'x');
+}
+
+static void mark_finish(void *ctx, const struct observed_end *end)
+{
+	mark(ctx, end->totals->forks == 1 && end->scope_known ? 'e' : 'x');
+}
+
+/*
+ * Outputs are observers, none built in: each is called in the order it was
+ * added, at every stage of the run; one that leaves hears nothing more; a
+ * fifth finds no room.
+ */
+static void test_pipeline_observers_in_order(void)
+{
+	struct ft_run_info info = { .kernel = "test" };
+	struct pipeline_opts po = { .table_capacity = 64, .grace_ns = SEC };
+	struct observer_log log = { "" };
+	struct observer_mark a = { &log, 'a' }, b = { &log, 'b' }, c = { &log, 'c' };
+	struct observer oa = { .start = mark_start, .record = mark_record, .finish = mark_finish,
+			       .ctx = &a };
+	struct observer ob = oa, oc = oa;
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	struct ft_fork fk = mk_fork(20, START(20), 1, START(1), 2 * SEC);
+	struct pipeline *p = NULL;
+	char err[256];
+
+	ob.ctx = &b;
+	oc.ctx = &c;
+	det_config_defaults(&po.detect);
+	CHECK(pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+	if (!p)
+		return;
+	CHECK(pipeline_observe(p, &oa) == 0 && pipeline_observe(p, &ob) == 0);
+	CHECK(pipeline_observe(p, &oc) == 0 && pipeline_observe(p, &oa) == 0);
+	CHECK(pipeline_observe(p, &ob) == -1); /* OBSERVERS_MAX */
+	pipeline_unobserve(p, &a);	       /* both of a's leave */
+	pipeline_start(p, "test", 1);
+	pipeline_feed(p, (const union ft_record *)&init);
+	pipeline_feed(p, (const union ft_record *)&fk);
+	CHECK(pipeline_finish(p, 3 * SEC, err, sizeof(err)) == 0);
+	CHECK(!strcmp(log.text, "bscsbfcfbece"));
+	pipeline_free(p);
 }
 
 /*
@@ -3301,7 +3381,7 @@ static void test_pipeline_feeds_policy_outcomes_after_their_record(void)
 	struct policy_ops ops = { .flag_tree = fake_flag, .add_member = fake_member,
 				  .signal = fake_signal, .exe = fake_exe };
 	struct seen_types *live = calloc(1, sizeof(*live)), *replay = calloc(1, sizeof(*replay));
-	struct pipeline_observer ob = { .record = see_type };
+	struct observer ob = { .record = see_type };
 	struct ft_snapshot init = mk_snap(1, START(1), 0, 0), shell = mk_snap(50, START(5), 1, START(1));
 	struct pipeline_opts po = { 0 };
 	struct fake_act f = { 0 };
@@ -3317,9 +3397,8 @@ static void test_pipeline_feeds_policy_outcomes_after_their_record(void)
 	if (!live || !replay)
 		goto out;
 	ops.ctx = &f;
-	/* no text presenter (po.out NULL), as the live view and the report;
-	 * whatever would print (the tree at the end, a kernel signal) is not */
-	po.tree = true;
+	/* no lines presenter, as the live view and the report: nothing that
+	 * would print (the tree at the end, a kernel signal) may need one */
 	po.table_capacity = 4096;
 	po.grace_ns = 5 * SEC;
 	po.write_path = path;
@@ -3367,8 +3446,11 @@ static void test_pipeline_feeds_policy_outcomes_after_their_record(void)
 
 	/* the recording holds the stream the observers saw */
 	CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
-	while (r && ft_reader_next(r, &in, err, sizeof(err)) > 0)
-		see_type(replay, &in, NULL);
+	while (r && ft_reader_next(r, &in, err, sizeof(err)) > 0) {
+		const struct observed_record seen = { .rec = &in, .slot = PT_NONE };
+
+		see_type(replay, &seen);
+	}
 	CHECK(replay->n == live->n && replay->policy_at == live->policy_at);
 	CHECK(!memcmp(replay->type, live->type, sizeof(live->type[0]) * live->n));
 out:
@@ -4420,7 +4502,9 @@ static void test_replay_attributes_from_container_records(void)
 	struct ft_writer *w = NULL;
 	struct ft_reader *r = NULL;
 	struct pipeline_opts po = { 0 };
+	const struct output_shows shows = { 0 };
 	struct pipeline *p = NULL;
+	struct output *o = NULL;
 	struct ft_fork fork;
 	union ft_record in;
 	char err[512], *text = NULL;
@@ -4445,8 +4529,6 @@ static void test_replay_attributes_from_container_records(void)
 	CHECK(ft_writer_put(w, (const union ft_record *)&fork, err, sizeof(err)) == 0);
 	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
 
-	po.out = out;
-	po.format = OUT_JSON;
 	po.table_capacity = 256;
 	po.grace_ns = SEC;
 	po.no_detect = true;
@@ -4455,6 +4537,7 @@ static void test_replay_attributes_from_container_records(void)
 	CHECK(pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
 	if (!r || !p)
 		goto out;
+	CHECK((o = pipeline_add_lines(p, out, OUT_JSON, &info, &shows)) != NULL);
 	while ((got = ft_reader_next(r, &in, err, sizeof(err))) > 0 && n++ < 10)
 		pipeline_feed(p, &in);
 	CHECK(got == 0);
@@ -4466,6 +4549,7 @@ static void test_replay_attributes_from_container_records(void)
 	CHECK(text && strstr(text, "\"container_id\":\"" ID "\"") != NULL);
 out:
 	pipeline_free(p);
+	output_free(o);
 	ft_reader_close(r);
 	fclose(out);
 	free(text);
@@ -4860,9 +4944,10 @@ static void test_replay_reports_recorded_actions(void)
 	struct ft_run_info info = { .kernel = "test" };
 	struct ft_policy rec = { .h = { .type = FT_EV_POLICY, .size = sizeof(rec) } };
 	struct seen_reports seen = { 0 };
-	struct pipeline_observer ob = { .policy = keep_report,
-					.verdict = keep_verdict,
-					.ctx = &seen };
+	struct observer ob = { .policy = keep_report, .verdict = keep_verdict, .ctx = &seen };
+	const struct output_shows shows = { 0 };
+	struct output *o = NULL;
+	FILE *f = NULL;
 	struct ft_snapshot running = mk_snap(4242, START(4242), 1, 0);
 	struct ft_policy flag = { .h = { .type = FT_EV_POLICY, .size = sizeof(flag) } };
 	struct pipeline_opts po = { 0 };
@@ -4881,15 +4966,16 @@ static void test_replay_reports_recorded_actions(void)
 	rec.signalled = 12;
 	rec.elapsed_ns = 7500000;
 	snprintf(rec.why, sizeof(rec.why), "resume: kill -CONT");
-	po.out = open_memstream(&text, &len);
-	po.format = OUT_JSON;
+	f = open_memstream(&text, &len);
 	po.table_capacity = 256;
 	po.grace_ns = SEC;
 	det_config_defaults(&po.detect);
-	CHECK(po.out && pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+	CHECK(f && pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
 	if (!p)
 		goto out;
-	pipeline_observe(p, &ob);
+	/* the lines first, as main.c adds them */
+	CHECK((o = pipeline_add_lines(p, f, OUT_JSON, &info, &shows)) != NULL);
+	CHECK(pipeline_observe(p, &ob) == 0);
 	/* the operator's flag replays as the live run's alert */
 	running.h.ts_ns = SEC;
 	flag.h.ts_ns = SEC + 1;
@@ -4906,14 +4992,15 @@ static void test_replay_reports_recorded_actions(void)
 	CHECK(!strcmp(seen.last.action, "stop") && seen.last.by_operator && seen.last.complete);
 	CHECK(seen.last.signalled == 12 && fabs(seen.last.ms - 7.5) < 1e-9);
 	CHECK(!strcmp(seen.why, "resume: kill -CONT"));
-	fflush(po.out);
+	fflush(f);
 	CHECK(text && strstr(text, "\"event\":\"action\"") && strstr(text, "\"operator\":true"));
 	CHECK(pipeline_act(p, 4242, START(4242), PIPELINE_KILL, 3 * SEC, err, sizeof(err)) == -1);
 	CHECK(!strcmp(err, "actions need a live run"));
 out:
 	pipeline_free(p);
-	if (po.out)
-		fclose(po.out);
+	output_free(o);
+	if (f)
+		fclose(f);
 	free(text);
 }
 #endif
@@ -5950,6 +6037,7 @@ int main(void)
 	RUN(test_recording_roundtrip_and_damage);
 #ifndef FT_CORE_ONLY
 	RUN(test_pipeline_pid_scope_and_lost);
+	RUN(test_pipeline_observers_in_order);
 	RUN(test_pipeline_feeds_policy_outcomes_after_their_record);
 #endif
 	RUN(test_det_config_format_reads_back);

@@ -294,8 +294,10 @@ static void sample(struct report *r, uint64_t ts)
 	}
 }
 
-static void on_record(void *ctx, const union ft_record *rec, const struct det_oom_tree *tree)
+static void on_record(void *ctx, const struct observed_record *seen)
 {
+	const union ft_record *rec = seen->rec;
+	const struct det_oom_tree *tree = seen->oom;
 	struct report *r = ctx;
 	struct oom *o;
 
@@ -450,16 +452,17 @@ static int scan(struct report *r, char *err, size_t errlen)
 static int replay_into(struct report *r, char *err, size_t errlen)
 {
 	struct pipeline_opts po = { 0 };
-	struct pipeline_observer ob = {
-		.record = on_record, .verdict = on_verdict, .policy = on_policy, .ctx = r
-	};
+	struct observer ob = { .record = on_record,
+			       .verdict = on_verdict,
+			       .policy = on_policy,
+			       .ctx = r,
+			       .wants_oom_trees = true };
 	struct ft_reader *rd = NULL;
 	union ft_record rec;
 	uint64_t next;
 	int got = 0, ret = -1;
 
-	/* no text presenter: the report observes the records itself */
-	po.out = NULL;
+	/* no lines: the report observes the records itself */
 	po.table_capacity = FT_TABLE_DEFAULT;
 	po.grace_ns = FT_GRACE_NS_DEFAULT;
 	det_config_defaults(&po.detect);
@@ -475,7 +478,10 @@ static int replay_into(struct report *r, char *err, size_t errlen)
 	if (ft_reader_open(r->path, &r->info, &rd, err, errlen) ||
 	    pipeline_new(&po, &r->info, &r->p, err, errlen))
 		goto out;
-	pipeline_observe(r->p, &ob);
+	if (pipeline_observe(r->p, &ob)) {
+		snprintf(err, errlen, "no room for another observer");
+		goto out;
+	}
 	pipeline_start(r->p, "replay", 0);
 	next = r->first_ns;
 	while (!interrupted && (got = ft_reader_next(rd, &rec, err, errlen)) > 0) {

@@ -812,7 +812,7 @@ int topview_open(const struct topview_opts *o, struct pipeline *p, struct topvie
 {
 	struct topview *v = calloc(1, sizeof(*v));
 	const struct pt_stats *ts = pt_get_stats(pipeline_table(p));
-	struct pipeline_observer ob = { .policy = on_policy };
+	struct observer ob = { .policy = on_policy };
 
 	if (!v) {
 		snprintf(err, errlen, "out of memory");
@@ -826,6 +826,11 @@ int topview_open(const struct topview_opts *o, struct pipeline *p, struct topvie
 	v->order = calloc(v->cap, sizeof(*v->order));
 	if (!v->sub_live || !v->order) {
 		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	ob.ctx = v;
+	if (pipeline_observe(p, &ob)) {
+		snprintf(err, errlen, "no room for another observer");
 		goto fail;
 	}
 	if (!isatty(0) || !isatty(1) || !getenv("TERM")) {
@@ -874,11 +879,10 @@ int topview_open(const struct topview_opts *o, struct pipeline *p, struct topvie
 	v->last_exits = pipeline_totals(p)->exits;
 	v->last_execs = pipeline_totals(p)->execs;
 	snprintf(v->status, sizeof(v->status), "watching; press q to quit");
-	ob.ctx = v;
-	pipeline_observe(p, &ob);
 	*out = v;
 	return 0;
 fail:
+	pipeline_unobserve(p, v);
 	free(v->sub_live);
 	free(v->order);
 	free(v->errlog);
@@ -888,12 +892,11 @@ fail:
 
 void topview_close(struct topview *v)
 {
-	struct pipeline_observer none = { 0 };
 	char err[256];
 
 	if (!v)
 		return;
-	pipeline_observe(v->p, &none);
+	pipeline_unobserve(v->p, v);
 	if (v->recpath[0] && pipeline_record_stop(v->p, err, sizeof(err)))
 		fprintf(stderr, "forktrace: recording %s: %s\n", v->recpath, err);
 	endwin();

@@ -20,6 +20,7 @@ struct output {
 	/* per flagged tree: children the kernel signalled at their fork,
 	 * summed into the tree's ACTION line */
 	uint32_t kernel_signalled[FT_MAX_TREES];
+	struct output_shows shows; /* as an observer */
 };
 
 struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info *info)
@@ -1009,4 +1010,91 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_nest_end(&j);
 	json_end(&j);
 	fflush(o->f);
+}
+
+/* --- the lines as an observer of the pipeline --------------------------- */
+
+static void observe_start(void *ctx, const char *source, uint32_t self_pid)
+{
+	struct output *o = ctx;
+
+	if (!o->shows.alerts_only)
+		output_start(o, source, self_pid);
+}
+
+/* Is a record of this kind printed at all (scope aside)? */
+static bool shows_kind(const struct output *o, const union ft_record *rec)
+{
+	if (o->shows.agent)
+		return rec->h.type == FT_EV_OOM || rec->h.type == FT_EV_LOST ||
+		       rec->h.type == FT_EV_RESYNC;
+	if (o->shows.alerts_only)
+		return false;
+	return o->shows.threads || !(rec->h.flags & FT_F_THREAD);
+}
+
+static void observe_record(void *ctx, const struct observed_record *r)
+{
+	struct output *o = ctx;
+	const union ft_record *rec = r->rec;
+
+	switch (rec->h.type) {
+	case FT_EV_LOST:
+	case FT_EV_RESYNC:
+		if (shows_kind(o, rec))
+			output_record(o, rec, r->table, r->slot, NULL);
+		break;
+	case FT_EV_ACTION:
+		/* every signal is logged, whatever the scope */
+		output_record(o, rec, r->table, r->slot, NULL);
+		break;
+	case FT_EV_CONTAINER:
+		if (shows_kind(o, rec) && rec->container.runtime)
+			output_record(o, rec, r->table, PT_NONE, NULL);
+		break;
+	case FT_EV_POLICY:   /* said through the policy callback */
+	case FT_EV_SETTINGS: /* the detector's */
+	case FT_EV_REAP:     /* the zombies' bookkeeping: never shown */
+	case FT_EV_COUNTERS: /* in the summary */
+		break;
+	default:
+		if (r->in_scope && shows_kind(o, rec))
+			output_record(o, rec, r->table, r->slot, r->oom);
+	}
+}
+
+static void observe_verdict(void *ctx, const struct det_verdict *v, uint64_t root_cgroup)
+{
+	output_verdict(ctx, v, root_cgroup);
+}
+
+static void observe_policy(void *ctx, const struct policy_outcome *r)
+{
+	output_policy(ctx, r);
+}
+
+static void observe_finish(void *ctx, const struct observed_end *end)
+{
+	struct output *o = ctx;
+
+	if (o->shows.alerts_only)
+		return;
+	if (o->shows.tree && end->scope_known)
+		output_tree(o, end->table, end->scope_root, end->now_ns);
+	output_summary(o, end->totals, end->table, end->now_ns);
+}
+
+void output_observer(struct output *o, const struct output_shows *shows, struct observer *ob)
+{
+	o->shows = *shows;
+	*ob = (struct observer){
+		.start = observe_start,
+		.record = observe_record,
+		.verdict = observe_verdict,
+		.policy = observe_policy,
+		.finish = observe_finish,
+		.ctx = o,
+		/* OOM lines name the victim's tree */
+		.wants_oom_trees = !shows->alerts_only || shows->agent,
+	};
 }

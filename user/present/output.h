@@ -14,23 +14,10 @@
 #include "contain/policy.h"
 #include "core/proctable.h"
 #include "core/stream.h"
+#include "present/observer.h"
 
 enum out_format { OUT_HUMAN, OUT_JSON };
 
-struct ft_totals {
-	uint64_t forks, execs, exits, ooms, threads_started, threads_exited;
-	uint64_t lost, lost_by_type[FT_EV_MAX];
-	uint64_t resyncs, records, filtered_in_kernel;
-	uint64_t alerts, findings, signals, kernel_signals;
-	uint64_t detector_dropped_pending, detector_dropped_alerts, detector_retired_alerts;
-	uint64_t detector_profiles, detector_nodes;
-	/* containment failures: kernel helpers that failed, children of
-	 * flagged trees the members map had no room for, and user space's
-	 * kernel map updates that failed */
-	uint64_t kernel_signal_failed, member_map_full, policy_failures;
-	/* forks the kernel refused, by errno (the most common ones) */
-	uint64_t fork_failures, fork_failures_eagain, fork_failures_enomem;
-};
 
 struct output;
 
@@ -43,6 +30,20 @@ void output_set_verbose(struct output *o, bool verbose);
 void output_set_signal_lines(struct output *o, bool on);
 /* Where processes run (pod, container), looked up by cgroup id. */
 void output_set_containers(struct output *o, struct ct_cache *containers);
+
+/* Which lines the run prints (the command line's choice). */
+struct output_shows {
+	bool alerts_only; /* --alerts: alerts, findings and actions only */
+	bool agent;	  /* --agent: those, and OOM kills and losses */
+	bool threads;	  /* -T: thread records too */
+	bool tree;	  /* --tree: the fork tree at the end */
+};
+
+/*
+ * The lines as an observer of the pipeline (present/observer.h): o prints
+ * what shows asks for, from the start line to the tree and the summary.
+ */
+void output_observer(struct output *o, const struct output_shows *shows, struct observer *ob);
 
 void output_start(struct output *o, const char *source, uint32_t self_pid);
 /* One stream record; slot is its subject in t (PT_NONE if unknown);
