@@ -158,7 +158,8 @@ CPPCHECK := cppcheck --quiet --enable=warning,portability,performance --std=c11 
 check:
 	@scripts/install-deps.sh test
 	@$(MAKE) --no-print-directory -B all $(TEST_BINS) EXTRA_CFLAGS=-Werror
-	$(CPPCHECK) $(FUZZ_SRCS) user/main.c user/live/source_live.c tests/unit/test_units.c tests/fuzz/*.c
+	$(CPPCHECK) $(FUZZ_SRCS) user/main.c user/cli.c user/live/source_live.c tests/unit/test_units.c \
+		tests/fuzz/*.c
 	@python3 scripts/check-comment-names.py
 	@python3 scripts/check-floors.py
 	@$(MAKE) --no-print-directory core-alone

@@ -88,12 +88,17 @@ def main():
             text = f.read()
         comments = py_comments(text) if path.endswith(".py") else c_comments(text)
         for line, comment in comments:
+            paths = []
             for m in PATH.finditer(comment):
+                paths.append(m.span(1))
                 if not path_exists(m.group(1)):
                     stale.append("%s:%d: names %s, which does not exist" %
                                  (path, line, m.group(1)))
             for m in NAME.finditer(comment):
                 word = m.group(1)
+                # part of a path checked above (user/front/report_render.c)
+                if any(a <= m.start(1) < b for a, b in paths):
+                    continue
                 # a defined name, or a prefix written as a family (DET_*)
                 if word not in names and not word.endswith("_"):
                     stale.append("%s:%d: names %s, defined nowhere" % (path, line, word))
