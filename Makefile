@@ -46,12 +46,12 @@ STAGES := core live contain present front
 # file's earlier place is never mistaken for it)
 CORE_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard user/core/*.c))
 USER_OBJS := $(CORE_OBJS) $(patsubst %.c,$(OUT)/%.o,$(wildcard $(addprefix user/,$(addsuffix \
-	/*.c,live contain present front))) user/pipeline.c user/config.c)
+	/*.c,live contain present front))) user/pipeline.c user/pipeline_live.c user/config.c)
 LIVE_SOURCE_OBJ := $(OUT)/user/live/source_live.o
 # everything after the kernel, for harnesses and unit tests (no libbpf skeleton)
 NOLIVE_OBJS := $(filter-out $(LIVE_SOURCE_OBJ),$(USER_OBJS))
 FUZZ_SRCS := $(filter-out user/live/source_live.c,$(wildcard $(addprefix user/,$(addsuffix \
-	/*.c,$(STAGES))))) user/pipeline.c user/config.c
+	/*.c,$(STAGES))))) user/pipeline.c user/pipeline_live.c user/config.c
 USER_HDRS := $(wildcard user/*.h $(addprefix user/,$(addsuffix /*.h,$(STAGES))))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUT)/wl_%,$(wildcard tests/workloads/*.c))
 # fuzz harnesses (tests/fuzz/): libFuzzer builds for make fuzz, and plain

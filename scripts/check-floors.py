@@ -7,7 +7,7 @@ forktrace's stages are folders of user/, in floors (docs/design.md):
     cli.[ch]        with it: the options, parsed and checked
     config.[ch]     with it: the --config file, each line to its owner
     front/          the live view and the report command: drive a pipeline
-    pipeline.[ch]   the stages wired: live records in, verdicts out
+    pipeline*.[ch]  the stages wired: live records in, verdicts out
     present/        outputs: human and JSON lines, metrics, health
     contain/        containment: what to signal, and the sweeps
     live/           the host: the kernel's ring, /proc, cgroups, containers
@@ -32,7 +32,7 @@ def floor_of(rel):
     head = rel.split("/", 1)[0]
     if head in FLOORS[:4] or head == "front":
         return FLOORS.index(head)
-    if rel.startswith("pipeline."):
+    if rel.startswith(("pipeline.", "pipeline_")):
         return FLOORS.index("pipeline")
     if rel == "main.c" or rel.startswith(("config.", "cli.")):
         return FLOORS.index("main")
