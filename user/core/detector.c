@@ -11,8 +11,6 @@
  * workers do not start pools, and a recursive build's depth is its
  * directory tree's.
  */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +25,6 @@
 #define DET_COPY_HOPS	  8	      /* intermediaries between two copies, at most */
 #define DET_KIN_GAP	  4	      /* windows between a kin and the kin it started, at most */
 #define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
-#define POOL_BURST_NS	  10000000ull /* the least quiet that makes forks a burst */
-#define POOL_SPREAD_NS	  50000000ull /* a burst on a host with CPU to spare */
-#define POOL_STRETCH_NS	  250000000ull /* the longest burst: a loaded host's pool start */
 #define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
 #define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
 #define STORM_JOINS	  16	      /* new jobs in a window that keep an empty storm */
@@ -206,193 +201,6 @@ struct detector {
 		uint8_t gen;
 	} seen_commands[SEEN_COMMANDS];
 };
-static const char *const pattern_names[DET_PATTERN_MAX] = {
-	[DET_FORK_BOMB] = "fork_bomb",
-	[DET_RECURSIVE_SPAWN] = "recursive_spawn",
-	[DET_NESTED_POOL] = "nested_pool",
-	[DET_RESTART_LOOP] = "restart_loop",
-	[DET_THREAD_EXPLOSION] = "thread_explosion",
-	[DET_FORK_WHILE_THREADED] = "fork_while_threaded",
-	[DET_ZOMBIE_LEAK] = "zombie_leak",
-	[DET_PROCESS_LEAK] = "process_leak",
-	[DET_FORKS_REFUSED] = "forks_refused",
-	[DET_SPAWN_STORM] = "spawn_storm",
-};
-
-const char *det_pattern_name(enum det_pattern p)
-{
-	return p < DET_PATTERN_MAX ? pattern_names[p] : "unknown";
-}
-
-const char *det_severity(enum det_pattern p)
-{
-	switch (p) {
-	case DET_RESTART_LOOP:
-	case DET_ZOMBIE_LEAK:
-	case DET_PROCESS_LEAK:
-	case DET_FORKS_REFUSED:
-		return "warning";
-	case DET_FORK_WHILE_THREADED:
-		return "info";
-	default:
-		return "critical";
-	}
-}
-
-/* static: its padding is zero, so configs compare whole (memcmp) */
-static const struct det_config det_defaults = {
-	.window_ns = 2000000000ull,
-	.min_tasks = 16,
-	.min_generations = 3,
-	.min_generations_exec = 6,
-	.min_generations_clone = 4,
-	.max_doubling_ns = 60000000000ull,
-	.analysis_interval_ns = 20000000ull,
-	.restart_min = 8,
-	.restart_window_ns = 10000000000ull,
-	.restart_max_life_ns = 1000000000ull,
-	.thread_min = 128,
-	.thread_doubling_ns = 1000000000ull,
-	.exec_grace_ns = 100000000ull,
-	.max_other_pct = 200,
-	.zombie_min = 32,
-	.zombie_min_age_ns = 2000000000ull,
-	.leak_min = 32,
-	.leak_min_span_ns = 2000000000ull,
-	.storm_min = 128,
-	.storm_doubling_ns = 10000000000ull,
-	.fanout_min_tasks = 0, /* opt-in: docs/detection.md, the fan-out */
-};
-
-void det_config_defaults(struct det_config *c)
-{
-	memcpy(c, &det_defaults, sizeof(*c));
-}
-
-bool det_pattern_actionable(enum det_pattern p)
-{
-	switch (p) {
-	case DET_FORK_BOMB:
-	case DET_RECURSIVE_SPAWN:
-	case DET_NESTED_POOL:
-	case DET_RESTART_LOOP:
-	case DET_THREAD_EXPLOSION:
-	case DET_SPAWN_STORM: /* the jobs are the tree: their parent is spared */
-		return true;
-	default:
-		/* findings, and warnings about a parent's children or refused
-		 * forks: no tree of their own to stop */
-		return false;
-	}
-}
-
-struct knob {
-	const char *name;
-	size_t off;
-	char kind; /* 'm': ms stored as ns, 'u': uint32, 'f': double */
-	double min, max;
-};
-
-#define KNOB(n, field, kind, lo, hi)                                                               \
-	{                                                                                          \
-		n, offsetof(struct det_config, field), kind, lo, hi                                \
-	}
-static const struct knob knobs[] = {
-	KNOB("window_ms", window_ns, 'm', 10, 600000),
-	KNOB("min_tasks", min_tasks, 'u', 2, 1000000),
-	KNOB("min_generations", min_generations, 'u', 2, DET_MAX_GEN - 1),
-	KNOB("min_generations_exec", min_generations_exec, 'u', 2, DET_MAX_GEN - 1),
-	KNOB("min_generations_clone", min_generations_clone, 'u', 2, DET_MAX_GEN - 1),
-	KNOB("max_doubling_ms", max_doubling_ns, 'm', 1, 3600000),
-	KNOB("analysis_interval_ms", analysis_interval_ns, 'm', 0, 10000),
-	KNOB("restart_min", restart_min, 'u', 2, 1000000),
-	KNOB("restart_window_ms", restart_window_ns, 'm', 100, 3600000),
-	KNOB("restart_max_life_ms", restart_max_life_ns, 'm', 1, 3600000),
-	KNOB("thread_min", thread_min, 'u', 32, 1 << 22),
-	KNOB("thread_doubling_ms", thread_doubling_ns, 'm', 1, 3600000),
-	KNOB("exec_grace_ms", exec_grace_ns, 'm', 1, 60000),
-	KNOB("max_other_pct", max_other_pct, 'u', 0, 100000),
-	KNOB("zombie_min", zombie_min, 'u', 2, 1 << 22),
-	KNOB("zombie_min_age_ms", zombie_min_age_ns, 'm', 0, 3600000),
-	KNOB("leak_min", leak_min, 'u', 4, 1 << 22),
-	KNOB("leak_min_span_ms", leak_min_span_ns, 'm', 0, 3600000),
-	KNOB("storm_min", storm_min, 'u', 8, 1 << 22),
-	KNOB("storm_doubling_ms", storm_doubling_ns, 'm', 1, 600000),
-	KNOB("fanout_min_tasks", fanout_min_tasks, 'u', 0, 1000000),
-};
-
-int det_config_set(struct det_config *c, const char *assignment, char *err, size_t errlen)
-{
-	char name[64];
-	const char *eq = strchr(assignment, '=');
-	size_t n;
-
-	if (!eq || (n = (size_t)(eq - assignment)) == 0 || n >= sizeof(name)) {
-		snprintf(err, errlen, "'%s': want key=value", assignment);
-		return -1;
-	}
-	memcpy(name, assignment, n);
-	name[n] = '\0';
-	while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
-		name[--n] = '\0';
-	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-		const struct knob *k = &knobs[i];
-		char *end;
-		double v;
-
-		if (strcmp(name, k->name))
-			continue;
-		errno = 0;
-		v = strtod(eq + 1, &end);
-		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
-			end++;
-		if (errno || end == eq + 1 || *end || v < k->min || v > k->max) {
-			snprintf(err, errlen, "%s: '%s' is not a number in %g..%g", k->name, eq + 1,
-				 k->min, k->max);
-			return -1;
-		}
-		if (k->kind == 'm') /* rounded: what det_config_format wrote reads back */
-			*(uint64_t *)((char *)c + k->off) = (uint64_t)llround(v * 1e6);
-		else if (k->kind == 'u')
-			*(uint32_t *)((char *)c + k->off) = (uint32_t)v;
-		else /* the field at off is a double: the table says so */
-			memcpy((char *)c + k->off, &v, sizeof(v));
-		return 0;
-	}
-	snprintf(err, errlen, "unknown setting '%s'", name);
-	return -1;
-}
-
-size_t det_config_format(const struct det_config *c, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-		const struct knob *k = &knobs[i];
-		const char *field = (const char *)c + k->off;
-		uint64_t ns;
-		uint32_t u;
-		double f;
-		int n;
-
-		if (k->kind == 'm') {
-			memcpy(&ns, field, sizeof(ns));
-			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
-				     "%s=%.17g\n", k->name, (double)ns / 1e6);
-		} else if (k->kind == 'u') {
-			memcpy(&u, field, sizeof(u));
-			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
-				     "%s=%u\n", k->name, u);
-		} else {
-			memcpy(&f, field, sizeof(f));
-			n = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0,
-				     "%s=%.17g\n", k->name, f);
-		}
-		off += n > 0 ? (size_t)n : 0;
-	}
-	return off;
-}
-
 struct detector *det_new(const struct det_config *c, uint32_t cap)
 {
 	struct detector *d = calloc(1, sizeof(*d));
@@ -1004,31 +812,6 @@ static bool fans_out(const struct detector *d, const struct profile *pr)
 	       pr->doubling_ms >= 0 && pr->doubling_ms * 1e6 * 8 <= (double)d->c.window_ns;
 }
 
-bool det_forked_back_to_back(const struct det_busy *from, const struct det_busy *to)
-{
-	uint64_t wall, run, wait, throttled;
-
-	if (!from->run_ns || !to->run_ns || to->at_ns <= from->at_ns ||
-	    to->run_ns < from->run_ns || to->wait_ns < from->wait_ns ||
-	    to->throttled_ns < from->throttled_ns || to->forks <= from->forks)
-		return false;
-	wall = to->at_ns - from->at_ns;
-	run = to->run_ns - from->run_ns;
-	wait = to->wait_ns - from->wait_ns;
-	throttled = to->throttled_ns - from->throttled_ns;
-	/* the groups' throttled time is summed over their CPUs and members:
-	 * at most all of this thread's wait */
-	wait -= throttled < wait ? throttled : wait;
-	if (run / (to->forks - from->forks) > DET_FORK_CPU_NS)
-		return false;
-	/*
-	 * What is neither is asleep: a leaking watchdog sleeps its period
-	 * between forks however loaded the host is.  Three quarters rounded
-	 * up; no sum that a crafted recording could wrap.
-	 */
-	return run >= wall - wall / 4 || wait >= wall - wall / 4 - run;
-}
-
 /*
  * A runaway: copies forking copies for enough consecutive generations (more
  * when each copy is a new exec, as recursive builds are), enough live
@@ -1129,70 +912,6 @@ static enum det_pattern name_runaway(const struct profile *pr)
 	    pr->bursts * 2 >= pr->settled)
 		return DET_NESTED_POOL;
 	return DET_FORK_BOMB;
-}
-
-enum det_rhythm det_fork_rhythm(uint32_t nforks, uint64_t first_ns, uint64_t last_ns, uint64_t now)
-{
-	uint64_t spread = last_ns - first_ns, quiet = now - last_ns;
-
-	if (!nforks || last_ns < first_ns || now < last_ns)
-		return DET_RHYTHM_UNDECIDED;
-	if (nforks >= 2 && spread <= POOL_STRETCH_NS) {
-		/*
-		 * A burst is one once the quiet after it is twice as long.  A
-		 * loaded host stretches a pool's start (a worker forked, the
-		 * forker off the CPU for a time slice or three, the next one):
-		 * a longer burst needs a quiet four times as long, which a
-		 * forker at a steady pace (the slow bomb, every 100-200 ms)
-		 * never keeps.
-		 */
-		uint64_t need = spread <= POOL_SPREAD_NS ? 2 * spread : 4 * spread;
-
-		if (quiet >= POOL_BURST_NS && quiet >= need)
-			return DET_RHYTHM_BURST;
-		return DET_RHYTHM_UNDECIDED;
-	}
-	/* forks too far apart for a burst, or one fork older than a burst
-	 * on a host with CPU to spare (a loaded one puts a time slice or
-	 * more between a pool's first two workers) */
-	return now - first_ns > POOL_SPREAD_NS ? DET_RHYTHM_STEADY : DET_RHYTHM_UNDECIDED;
-}
-
-uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
-{
-	uint32_t i = 0;
-
-	if (!n)
-		return 0; /* no candidate: none chosen (n) */
-	while (i + 1 < n &&
-	       (chain[i].interactive ||
-		(chain[i].alive && !chain[i].forking && chain[i].live_branches <= 1) ||
-		/* a pre-fork master: idle workers beside the branch that runs
-		 * away, however recently it forked (a tenant can make it
-		 * respawn a worker by crashing one) */
-		(chain[i].alive && chain[i].idle_branches &&
-		 chain[i].idle_branches >= chain[i].growing_branches)))
-		i++;
-	/* an interactive shell is a launcher, never a root */
-	return chain[i].interactive ? n : i;
-}
-
-double det_seconds_to_limit_linear(double per_minute, uint64_t limit, uint64_t used)
-{
-	if (!(per_minute > 0))
-		return -1;
-	if (used >= limit)
-		return 0;
-	return (double)(limit - used) * 60.0 / per_minute;
-}
-
-double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used)
-{
-	if (doubling_ms <= 0 || !tasks)
-		return -1;
-	if (used >= limit)
-		return 0;
-	return doubling_ms / 1e3 * log2(1.0 + (double)(limit - used) / (double)tasks);
 }
 
 static void fill_tree_verdict(struct det_verdict *v, const struct profile *pr)
@@ -1425,7 +1144,8 @@ void det_set_pinned(struct detector *d, bool (*pinned)(void *ctx, uint32_t tree)
 static int32_t choose_root(struct detector *d, const struct proctable *t, const int32_t *chain,
 			   uint32_t n, uint64_t recent, uint64_t now)
 {
-	struct det_root_candidate cand[DET_CLIMB_MAX];
+	/* zeroed: gcc cannot see that det_choose_root reads only the first i */
+	struct det_root_candidate cand[DET_CLIMB_MAX] = { 0 };
 	uint32_t i;
 
 	for (i = 0; i < n && i < DET_CLIMB_MAX; i++) {
@@ -1997,13 +1717,6 @@ static void pile_remove(struct detector *d, const struct proctable *t, int32_t s
 		pl->half_ns = 0; /* a run of growth is over */
 	if (!pl->live)
 		pl->peak = pl->pow = 0;
-}
-
-bool det_spawn_storm(const struct det_config *c, uint32_t jobs, uint64_t doubling_ns,
-		     uint32_t held)
-{
-	return jobs >= c->storm_min && doubling_ns <= c->storm_doubling_ns &&
-	       (uint64_t)jobs >= 2ull * held;
 }
 
 /* parent's spawn_storm alert, if it has one still raised */

@@ -255,7 +255,7 @@ bool det_pattern_actionable(enum det_pattern p);
 /*
  * How a process has forked so far (nforks forks between first_ns and
  * last_ns, judged at now): a burst and then quiet, as a pool starting its
- * workers (the burst at most POOL_STRETCH_NS in detector.c, the quiet
+ * workers (the burst at most POOL_STRETCH_NS in user/core/det_rules.c, the quiet
  * after it two to four times as long, so a loaded host that spreads a
  * pool's forks still reads as a pool); steady (forks too far apart for a
  * burst, or one fork older than a quick burst: a bomb at its own pace); or
