@@ -457,8 +457,8 @@ int main(int argc, char **argv)
 		if (f) {
 			bool ok = fprintf(f, "%s\n", pids.dir) > 0;
 
-			if (fclose(f) == 0 && ok)
-				rename(tmp, cgroup_file);
+			if (fclose(f) == 0 && ok && rename(tmp, cgroup_file))
+				fprintf(stderr, "contain: %s: %s\n", cgroup_file, strerror(errno));
 		}
 	}
 

@@ -226,10 +226,12 @@ class Tracer:
             return f.read()
 
     def stop(self, sig=signal.SIGINT, timeout=60):
-        """No grace period: every record of what happened before this call
-        is in the ring already (the hooks write synchronously), and at
-        SIGINT forktrace drains the ring, re-syncs after any loss and runs
-        its policy once more before it exits."""
+        """No grace period: every fork, exec and exit that happened before
+        this call is in the ring already (the hooks write synchronously),
+        and at SIGINT forktrace drains the ring, re-syncs after any loss and
+        runs its policy once more before it exits.  A reap's record comes
+        after an RCU grace period, and what that last sweep signals may
+        still be exiting: a test asserting on either waits for it first."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         self.rc = self.proc.wait(timeout=timeout)

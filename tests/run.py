@@ -41,7 +41,7 @@ def main():
     lock = hold_live_lock()  # noqa: F841 - held until exit
     sweep()
     passed = failed = skipped = 0
-    wanted = opts.k.split(",")
+    wanted = [k for k in opts.k.split(",") if k] or [""]
     if any(k in "unit" for k in wanted):
         r = subprocess.run([tool("test_units")], stdout=subprocess.PIPE, text=True)
         print(r.stdout, end="")

@@ -337,7 +337,7 @@ def report_of_a_recorded_bomb_and_kill():
                     pass
             return comms.count("sleep") >= 6
         # the bomb starts next to the benign work: once xargs runs its six
-        wait_until(parallel_sleeps, 10)
+        check(wait_until(parallel_sleeps, 10), "xargs never ran its six sleeps")
         subprocess.run(contain_cmd(["bash", "-c", "%s & wait; echo $? > %s; sleep 1" %
                                     (tool("wl_bomb_c"), done)], max_tasks=400, timeout=20),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)

@@ -111,7 +111,7 @@ static struct output *observe_lines(const struct cli_opts *c, FILE *f,
 	struct output *o = pipeline_add_lines(p, f, c->json ? OUT_JSON : OUT_HUMAN, info, &shows);
 
 	if (!o) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "no memory or no room for the output");
 		return NULL;
 	}
 	output_set_verbose(o, c->verbose);
@@ -296,7 +296,7 @@ static void reopen_output(const char *path, FILE *out)
 }
 
 /* SIGHUP: --config again; a bad file keeps the settings running now. */
-static void recli_load_settings(const struct cli_opts *c, struct pipeline *p)
+static void reload_settings(const struct cli_opts *c, struct pipeline *p)
 {
 	struct policy_opts policy = c->policy;
 	struct det_config detect;
@@ -360,7 +360,7 @@ static int trace_live(struct cli_opts *c)
 	struct ft_run_info info;
 	char err[512] = "", scope[PATH_MAX] = "", *metrics_text = NULL;
 	FILE *out = NULL, *lines = stdout;
-	int ret = 1, n;
+	int ret = 1, n = 0;
 	bool busy = false;
 
 	if (c->pid && kill((pid_t)c->pid, 0) && errno == ESRCH) {
@@ -489,8 +489,10 @@ static int trace_live(struct cli_opts *c)
 			goto cleanup;
 	}
 	while (!exiting && !pipeline_error(p)) {
-		/* while a tree is being swept, come back every few ms */
-		n = live_poll(src, busy ? 2 : POLL_TIMEOUT_MS, pipeline_feed, p);
+		/* while a tree is being swept, come back every few ms; after
+		 * a full budget, read on at once (more is queued) */
+		n = live_poll(src, n >= LIVE_POLL_RECORDS ? 0 : busy ? 2 : POLL_TIMEOUT_MS,
+			      pipeline_feed, p);
 		if (n < 0 && n != -EINTR) {
 			snprintf(err, sizeof(err), "reading the ring buffer: %s", strerror(-n));
 			goto cleanup;
@@ -510,10 +512,11 @@ static int trace_live(struct cli_opts *c)
 		}
 		if (reload) {
 			reload = 0;
-			/* what happened before the SIGHUP is judged by the settings
-			 * it happened under (the poll it interrupted read nothing) */
-			live_poll(src, 0, pipeline_feed, p);
-			recli_load_settings(c, p);
+			/* what the ring holds from before the SIGHUP is judged by
+			 * the settings it happened under (an interrupted poll may
+			 * have read nothing); one budget of records at most */
+			(void)live_poll(src, 0, pipeline_feed, p);
+			reload_settings(c, p);
 			if (out && c->output_path)
 				reopen_output(c->output_path, out);
 		}
@@ -536,14 +539,18 @@ static int trace_live(struct cli_opts *c)
 	 * action's outcome) is in the output when we exit, so whoever stops us
 	 * right after an event needs no grace period to see its consequences.
 	 */
-	live_poll(src, 0, pipeline_feed, p);
+	for (uint32_t round = 0, rounds = lo.ring_bytes / 64 / LIVE_POLL_RECORDS + 1;
+	     round < rounds && live_poll(src, 0, pipeline_feed, p) >= LIVE_POLL_RECORDS; round++)
+		; /* a full ring's worth of the smallest records, and no more */
 	now = procfs_boot_ns();
 	if (live_read_stats(src, stats) == 0) {
 		if (pipeline_note_kernel_stats(p, stats, now))
 			pipeline_resync(p, now);
 		pipeline_note_counters(p, stats, now);
 	}
-	pipeline_tick(p, now);
+	/* not on a table the run stopped updating (a failed -w write) */
+	if (!pipeline_error(p))
+		pipeline_tick(p, now);
 	if (pipeline_finish(p, now, err, sizeof(err)))
 		goto cleanup;
 	if (pipeline_error(p)) {

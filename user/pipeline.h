@@ -80,6 +80,7 @@ const struct ft_container *pipeline_container(struct pipeline *p, uint64_t cgrou
  * -1 if there is no room.  Unobserve: every observer with this ctx leaves.
  */
 int pipeline_observe(struct pipeline *p, const struct observer *ob);
+/* Never from inside an observer's callback (the delivery would skip one). */
 void pipeline_unobserve(struct pipeline *p, const void *ctx);
 /* The container attributions the stream has given so far (for presenters). */
 struct ct_cache *pipeline_containers(struct pipeline *p);

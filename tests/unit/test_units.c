@@ -3412,7 +3412,7 @@ static void test_pipeline_feeds_policy_outcomes_after_their_record(void)
 		goto out;
 	f.t = pipeline_table(p);
 	ob.ctx = live;
-	pipeline_observe(p, &ob);
+	CHECK(pipeline_observe(p, &ob) == 0);
 	pipeline_start(p, "live", 1);
 	pipeline_feed(p, (const union ft_record *)&init);
 	pipeline_feed(p, (const union ft_record *)&shell);

@@ -153,8 +153,10 @@ int privs_drop_thread(bool keep_memlock, char *err, size_t errlen)
 		return -1;
 	}
 	capng_clear(CAPNG_SELECT_BOTH);
-	if (keep)
-		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_IPC_LOCK);
+	if (keep && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_IPC_LOCK)) {
+		snprintf(err, errlen, "cannot keep CAP_IPC_LOCK");
+		return -1;
+	}
 	if (capng_apply(CAPNG_SELECT_CAPS)) {
 		snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
 		return -1;
@@ -165,8 +167,9 @@ int privs_drop_thread(bool keep_memlock, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set no-new-privs: %s", strerror(errno));
 		return -1;
 	}
-	/* measured, not assumed: the kernel's sets, read back */
-	if (capng_get_caps_process()) {
+	/* measured, not assumed: the kernel's sets, read back (libcap-ng in
+	 * its error state would answer "no" to every question below) */
+	if (capng_get_caps_process() || capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_FAIL) {
 		snprintf(err, errlen, "cannot read capabilities: %s", strerror(errno));
 		return -1;
 	}

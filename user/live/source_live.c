@@ -34,6 +34,7 @@ struct live_source {
 	void *fn_ctx;
 	uint64_t bad_records;
 	uint64_t probe_records; /* --noop=record */
+	uint32_t budget;	/* records this live_poll may still deliver */
 };
 
 /*
@@ -123,14 +124,17 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 
 	switch (ft_record_decode(data, size, &rec)) {
 	case 1:
-		return s->fn(s->fn_ctx, &rec);
+		s->fn(s->fn_ctx, &rec); /* a pipeline error is the caller's to see */
+		break;
 	case 0:
 		s->probe_records++;
-		return 0;
+		break;
 	default:
 		s->bad_records++; /* a BPF/loader mismatch: never expected */
-		return 0;
+		break;
 	}
+	/* negative: libbpf keeps this record consumed and stops reading */
+	return --s->budget ? 0 : -E2BIG;
 }
 
 /* The kernel's TAI offset (whole seconds, 0 until a time daemon sets it),
@@ -384,9 +388,12 @@ int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx)
 
 	s->fn = fn;
 	s->fn_ctx = ctx;
+	s->budget = LIVE_POLL_RECORDS;
 	s->skel->bss->tai_minus_real_ns = tai_minus_real_ns();
 	if (timeout_ms)
 		n = ring_buffer__poll(s->rb, timeout_ms);
+	if (n == -E2BIG)
+		return LIVE_POLL_RECORDS;
 	if (n < 0)
 		return n;
 	/*
@@ -396,6 +403,8 @@ int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx)
 	 * wait for the next burst (in a bomb stuck at its pids cap: forever).
 	 */
 	m = ring_buffer__consume(s->rb);
+	if (m == -E2BIG)
+		return LIVE_POLL_RECORDS;
 	return m < 0 ? m : n + m;
 }
 

@@ -53,7 +53,18 @@ struct live_source;
 /* Load and attach; fills info.  -1 with a one-line reason in err. */
 int live_open(const struct live_opts *o, struct live_source **out, struct ft_run_info *info,
 	      char *err, size_t errlen);
-/* Deliver queued records to fn; returns records delivered or -errno. */
+/*
+ * Records one live_poll delivers at most.  However fast a neighbour makes
+ * records, the caller's loop gets back between two budgets: its sweeps,
+ * heartbeat and metrics are never starved by the reading (libbpf's consume
+ * otherwise reads on for as long as records keep coming).
+ */
+#define LIVE_POLL_RECORDS 16384
+/*
+ * Deliver queued records to fn, waiting up to timeout_ms for the first;
+ * returns records delivered (LIVE_POLL_RECORDS when the budget ran out:
+ * more may wait) or -errno.
+ */
 int live_poll(struct live_source *s, int timeout_ms, ft_record_fn fn, void *ctx);
 /* Cumulative kernel counters (enum ft_stat slots), summed over CPUs. */
 int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX]);
