@@ -18,189 +18,8 @@
 #include "core/utf8.h"
 
 
-#define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..1023, shared with the kernel */
-#define DET_PENDING	  1024
-#define DET_CLIMB_MAX	  64	      /* table parents climbed looking for copies */
-#define SEEN_COMMANDS	  256	      /* commands a profile remembers (a power of two) */
-#define DET_COPY_HOPS	  8	      /* intermediaries between two copies, at most */
-#define DET_KIN_GAP	  4	      /* windows between a kin and the kin it started, at most */
-#define DET_THREAD_LEVELS 12	      /* thread-count milestones 2^4 .. 2^15 */
-#define ANALYSIS_SCALE	  256	      /* subtree size per analysis_interval of timer pace */
-#define RECOUNT_NS	  1000000ull  /* a flagged tree's live count, at most this often */
-#define STORM_JOINS	  16	      /* new jobs in a window that keep an empty storm */
-#define FANOUT_BRANCHES	  4u	      /* live branches of each wide forker (fans_out) */
-#define FANOUT_GEN2	  16u	      /* live copies in the fan-out's second generation */
-#define FANOUT_SMALL	  64u	      /* members a fan-out look profiles on every fork */
+#include "core/det_int.h"
 
-struct det_proc {
-	struct pt_key key;
-	uint64_t first_fork_ns, last_fork_ns;
-	uint32_t nforks;
-	uint64_t last_analysis_ns;
-	uint64_t forks_at_analysis; /* detector's fork count then */
-	uint32_t members_at_analysis;
-	uint8_t depth_at_analysis; /* the deepest copy below it looked at */
-	uint64_t fail_first_ns;
-	uint64_t thr_ns[DET_THREAD_LEVELS];
-	uint64_t fail_prog; /* the program of the failing run of children */
-	uint32_t fail_run, restart_reported, restart_seq;
-	uint32_t fwt_count, fwt_reported; /* fork_while_threaded, aggregated here */
-	uint16_t alert;			  /* 1 + index into alerts, 0 for none */
-	bool mt_fork, fwt_reported_self, thr_reported;
-	bool spawner; /* a child of it exec'd another program */
-	bool flagged; /* was a member of a flagged tree: its death is no evidence */
-	/*
-	 * zombie_leak, as the parent: its children exited and not reaped, in
-	 * three ages.  A reap is seen when the kernel frees the task, an RCU
-	 * grace period after the parent's wait: a busy shell loop always has
-	 * a few children between exit and free.  So zombies count only once
-	 * they have outlived a whole period (zombie_min_age): those that died
-	 * before the previous period began.
-	 */
-	uint32_t zombies, zombies_reported, zombie_seq;
-	uint32_t z_cur, z_prev, z_old;	/* died in this period, the last one, before */
-	uint64_t z_cur_start, z_prev_start;
-	uint64_t zombie_first_ns; /* the oldest of this run of zombies died */
-	/*
-	 * process_leak, as the parent: its live children that run its own
-	 * program and fork nothing (hung workers), and those that exec'd one
-	 * other program and fork nothing (jobs a daemon runs)
-	 */
-	struct pile {
-		uint64_t prog, half_ns; /* half_ns: when live reached leak_min / 2 */
-		/* and the parent's last fork then (its forking thread's times) */
-		struct det_busy half_busy;
-		uint32_t half_tid;
-		uint32_t live, peak;
-		/* spawn_storm (exec'd jobs only): when the peak last reached a
-		 * power of two, and which; the largest size it ever held still
-		 * for leak_min_span; when its present growth began (after a
-		 * still spell, or from empty): the jobs born since are the
-		 * storm's, those from before are left alone */
-		uint64_t pow_ns, peak_ns, growth_ns;
-		uint32_t pow, held;
-	} piles[2];
-	uint32_t leak_reported, leak_seq;
-	/* as a parent: its last fork, by which thread, that thread's times */
-	struct det_busy fork_busy;
-	uint32_t fork_tid;
-	uint16_t storm; /* as the parent: its spawn_storm alert (1 + index), 0 for none */
-	/* as a child: counted in its parent's zombies; in which pile (1 + index) */
-	bool zombie_counted;
-	uint8_t pile;
-	/* forks_refused, at the refused tree's top */
-	uint64_t refused, refused_reported;
-	uint32_t refused_seq;
-	/* as the caller: its last refused fork, and the pids.max that refused
-	 * it (0: another limit, pid_max, threads-max, RLIMIT_NPROC) */
-	uint64_t own_refused_ns;
-	uint32_t own_refused_limit;
-};
-
-struct det_alert {
-	bool used, dirty;
-	bool retired;		/* ended to make room, its tree alive */
-	bool by_kin;		/* its copies are kin (same_program), not identical */
-	uint64_t last_active_ns; /* raised, or a member forked */
-	enum det_pattern pattern;
-	struct pt_key root;
-	uint64_t root_start_ns;
-	uint32_t live, peak, reported_tasks, seq, forks_since_count, exits_since_count;
-	uint64_t first_ns, next_count_ns;
-	char comm[FT_COMM_LEN];
-	char exe[FT_FILENAME_LEN];
-	char cmdline[FT_ARGS_LEN];
-	/* spawn_storm: its members are the root's jobs of this program (by
-	 * kin) born since storm_since, not the root */
-	uint64_t storm_prog, storm_since;
-	uint64_t storm_join_ns[STORM_JOINS]; /* its latest joins, a ring */
-	uint32_t storm_joins;		     /* joins so far */
-	char storm_cmd[160];	 /* a job's command line, for its updates */
-};
-
-struct pending_fork {
-	struct pt_key child, parent;
-	uint32_t threads;
-	uint64_t ts;
-};
-
-struct profile {
-	uint32_t live, members;		 /* the whole subtree */
-	uint32_t live_copies, copies;	 /* copies of the root's program, root included */
-	uint32_t other;			 /* processes of other programs that lead to no copy */
-	uint32_t exec_edges, fork_edges; /* how the copies came to run the program */
-	uint32_t clone_edges;		 /* exec edges that ran the very command line of
-					  * the copy above, in the same directory */
-	uint32_t direct_edges;		 /* edges whose copy above is its parent: no
-					  * program of another kind between them */
-	uint32_t forker_execs;		 /* exec edges into copies that fork copies */
-	uint32_t fresh_forkers;		 /* of those, the ones run in a new place made
-					  * for them (made_for_it) */
-	uint32_t births_window, births_1s;
-	uint32_t ngen;
-	uint32_t live_per_gen[DET_MAX_GEN];    /* live copies by copy generation */
-	uint32_t forkers_per_gen[DET_MAX_GEN]; /* copies with live copies below */
-	/* copies without copies below whose forks a pids.max the tree itself
-	 * fills refused: the generation they were denied */
-	uint32_t refused_per_gen[DET_MAX_GEN];
-	uint32_t refused_copies;
-	uint32_t forkers, mt_forkers, live_forkers;
-	uint32_t settled, bursts;  /* forkers whose rhythm shows (det_fork_rhythm);
-				    * of those, the ones that forked in one burst */
-	uint64_t forks_by_forkers; /* their forks, and the most by one of them */
-	uint32_t most_forks;
-	uint32_t generations; /* consecutive forker generations from the root */
-	uint32_t wide_gen1;   /* second-generation forkers with FANOUT_BRANCHES live branches */
-	uint32_t root_branches; /* the root's live branches (profile: branches) */
-	uint64_t root_age_ns;
-	bool exe_root;	      /* the root runs a binary, not an interpreter */
-	bool by_kin;	      /* copies compared by kin */
-	bool script;	      /* the root runs a script (its kin: the file's name) */
-	double births_per_s;
-	double doubling_ms; /* median age of live copies */
-};
-
-struct detector {
-	struct det_config c;
-	uint32_t cap;
-	struct det_proc *procs;
-	struct det_alert alerts[DET_MAX_ALERTS];
-	struct pending_fork pending[DET_PENDING];
-	uint32_t pend_head, pend_len, dirty_alerts;
-	uint64_t pend_dropped, alerts_dropped, alerts_retired;
-	/* is an action holding the alert's tree id (det_set_pinned)? */
-	bool (*pinned)(void *ctx, uint32_t tree);
-	void *pin_ctx;
-	uint64_t profiles, profiled_nodes; /* the cost of detection, reported */
-	uint64_t forks;			   /* process forks fed so far */
-	/* copies are compared by kin: set only while a kin look or a kin
-	 * alert's recount runs (look_at_kin, recount) */
-	bool by_kin;
-	/* the stream carries reaps (a live run says so with a reap of pid 0
-	 * before its first record): only then is an exited child a zombie
-	 * until one says otherwise */
-	bool reaps_seen;
-	/* profile scratch, sized to the table so a traversal never allocates */
-	int32_t *order;
-	int32_t *copy_of;   /* per slot: nearest ancestor running the same program */
-	uint8_t *gen;	    /* per slot: copy generation below the profile's root */
-	uint8_t *is_copy;   /* per slot: a copy of the profile's root */
-	uint8_t *forker;    /* per slot: has a copy with live copies below */
-	uint32_t *sub_live; /* per slot: live copies in its subtree */
-	uint32_t *branches; /* per slot: its copies with live copies below */
-	uint32_t *growing;  /* per slot: of those, the ones with live copies below them */
-	uint32_t *idle;	    /* per slot: its live copies that predate the runaway, idle */
-	uint64_t *growth_start; /* per slot: first fork of its earliest growing copy */
-	uint8_t *leads;	    /* per slot: a copy is in its subtree */
-	uint64_t *ages;
-	/* the commands (prog_command) a profile's exec'd copies ran, each with
-	 * the shallowest generation it ran at; a slot is the profile's while
-	 * its stamp is d->profiles + 1.  Bounded: once full, no more kept */
-	struct seen_command {
-		uint64_t command, stamp;
-		uint8_t gen;
-	} seen_commands[SEEN_COMMANDS];
-};
 struct detector *det_new(const struct det_config *c, uint32_t cap)
 {
 	struct detector *d = calloc(1, sizeof(*d));
@@ -256,7 +75,7 @@ void det_free(struct detector *d)
 }
 
 /* Per-process state, reset when the table reuses the slot for another process. */
-static struct det_proc *proc_state(struct detector *d, const struct proctable *t, int32_t slot)
+struct det_proc *det_proc_state(struct detector *d, const struct proctable *t, int32_t slot)
 {
 	const struct pt_entry *e = pt_get(t, slot);
 	struct det_proc *p;
@@ -271,7 +90,7 @@ static struct det_proc *proc_state(struct detector *d, const struct proctable *t
 	return p;
 }
 
-static struct det_alert *alert_of(struct detector *d, const struct det_proc *p)
+struct det_alert *det_alert_of(struct detector *d, const struct det_proc *p)
 {
 	if (!p || !p->alert || p->alert > DET_MAX_ALERTS || !d->alerts[p->alert - 1].used)
 		return NULL;
@@ -294,14 +113,14 @@ static uint32_t walk_subtree(struct detector *d, const struct proctable *t, int3
 
 		for (int32_t c = e->first_child; c != PT_NONE && n < d->cap;
 		     c = pt_get(t, c)->next_sibling)
-			if (!skip_flagged || !alert_of(d, proc_state(d, t, c)))
+			if (!skip_flagged || !det_alert_of(d, det_proc_state(d, t, c)))
 				d->order[n++] = c;
 	}
 	return n;
 }
 
 /* the shell itself, not its subshells (forks that inherit its kind) */
-static bool interactive(const struct pt_entry *e)
+bool det_interactive(const struct pt_entry *e)
 {
 	return e->prog.kind == PROG_INTERACTIVE && e->exec_seen;
 }
@@ -309,7 +128,7 @@ static bool interactive(const struct pt_entry *e)
 static bool forked_within(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
 			  uint64_t span)
 {
-	struct det_proc *p = proc_state(d, t, slot);
+	struct det_proc *p = det_proc_state(d, t, slot);
 
 	return p && p->last_fork_ns && p->last_fork_ns + span >= now;
 }
@@ -421,7 +240,7 @@ static bool established(struct detector *d, const struct proctable *t, int32_t c
 			uint64_t now)
 {
 	const struct pt_entry *e = pt_get(t, c);
-	const struct det_proc *ap = proc_state(d, t, anc);
+	const struct det_proc *ap = det_proc_state(d, t, anc);
 	uint64_t born = born_of(e);
 
 	if (e->exec_seen || e->first_child != PT_NONE)
@@ -508,8 +327,8 @@ static void count_denied(struct detector *d, const struct proctable *t, uint32_t
 		first_parent[g] = PT_NONE;
 	/* the cgroup and limit of the first refused copy, and its members */
 	for (uint32_t k = 1; k < n && !limit; k++)
-		if (d->is_copy[d->order[k]] && proc_state(d, t, d->order[k])->own_refused_limit) {
-			limit = proc_state(d, t, d->order[k])->own_refused_limit;
+		if (d->is_copy[d->order[k]] && det_proc_state(d, t, d->order[k])->own_refused_limit) {
+			limit = det_proc_state(d, t, d->order[k])->own_refused_limit;
 			cgroup = pt_get(t, d->order[k])->cgroup_id;
 		}
 	if (!limit)
@@ -522,7 +341,7 @@ static void count_denied(struct detector *d, const struct proctable *t, uint32_t
 	for (uint32_t k = 1; k < n; k++) {
 		int32_t i = d->order[k];
 		const struct pt_entry *e = pt_get(t, i);
-		const struct det_proc *p = proc_state(d, t, i);
+		const struct det_proc *p = det_proc_state(d, t, i);
 		uint8_t g = d->gen[i];
 
 		if (!d->is_copy[i] || d->forker[i] || e->state != PT_ALIVE ||
@@ -574,7 +393,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 {
 	uint32_t n, nages = 0;
 	uint64_t first_recent_birth = now;
-	bool flagged_root = alert_of(d, proc_state(d, t, x)) != NULL;
+	bool flagged_root = det_alert_of(d, det_proc_state(d, t, x)) != NULL;
 
 	memset(pr, 0, sizeof(*pr));
 	pr->doubling_ms = -1;
@@ -674,7 +493,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 			d->branches[a] += d->sub_live[i] > (uint32_t)alive ||
 					  (alive && born + d->c.window_ns >= now);
 			if (d->sub_live[i] > (uint32_t)alive) {
-				const struct det_proc *ip = proc_state(d, t, i);
+				const struct det_proc *ip = det_proc_state(d, t, i);
 
 				d->growing[a]++;
 				/* when the runaway below a began: its first fork */
@@ -704,7 +523,7 @@ static void profile(struct detector *d, const struct proctable *t, int32_t x, ui
 
 		if (!d->forker[i])
 			continue;
-		p = proc_state(d, t, i);
+		p = det_proc_state(d, t, i);
 		pr->forkers_per_gen[d->gen[i]]++;
 		pr->wide_gen1 += d->gen[i] == 1 && d->branches[i] >= FANOUT_BRANCHES;
 		pr->forkers++;
@@ -928,7 +747,7 @@ static void fill_tree_verdict(struct det_verdict *v, const struct profile *pr)
 			v->ngen = g + 1;
 }
 
-static void base_verdict(struct det_verdict *v, enum det_kind kind, enum det_pattern p,
+void det_base_verdict(struct det_verdict *v, enum det_kind kind, enum det_pattern p,
 			 uint64_t now, const struct proctable *t, int32_t root)
 {
 	const struct pt_entry *re = pt_get(t, root), *le = pt_get(t, re->parent);
@@ -1006,7 +825,7 @@ static void tree_evidence(struct det_verdict *v, const struct profile *pr, enum 
 			 "a script of one name in new places, or new -c text)");
 }
 
-static uint16_t alert_id(const struct detector *d, const struct det_alert *a)
+uint16_t det_id_of_alert(const struct detector *d, const struct det_alert *a)
 {
 	return (uint16_t)(a - d->alerts + 1);
 }
@@ -1017,7 +836,7 @@ static void tag_subtree(struct detector *d, const struct proctable *t, int32_t r
 	uint32_t n = walk_subtree(d, t, root, true);
 
 	for (uint32_t k = 0; k < n; k++) {
-		struct det_proc *p = proc_state(d, t, d->order[k]);
+		struct det_proc *p = det_proc_state(d, t, d->order[k]);
 
 		p->alert = a;
 		p->flagged = true;
@@ -1032,18 +851,18 @@ static void tag_subtree(struct detector *d, const struct proctable *t, int32_t r
 static uint32_t count_members(struct detector *d, const struct proctable *t, struct det_alert *a)
 {
 	int32_t r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
-	uint16_t id = alert_id(d, a);
+	uint16_t id = det_id_of_alert(d, a);
 	uint32_t n, live = 0;
 
 	if (r == PT_NONE) { /* root evicted: every tagged member, wherever */
 		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
-			live += pt_get(t, i)->state == PT_ALIVE && proc_state(d, t, i)->alert == id;
+			live += pt_get(t, i)->state == PT_ALIVE && det_proc_state(d, t, i)->alert == id;
 		return live;
 	}
 	n = walk_subtree(d, t, r, false);
 	for (uint32_t k = 0; k < n; k++)
 		live += pt_get(t, d->order[k])->state == PT_ALIVE &&
-			proc_state(d, t, d->order[k])->alert == id;
+			det_proc_state(d, t, d->order[k])->alert == id;
 	return live;
 }
 
@@ -1054,19 +873,19 @@ static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det
 static void untag(struct detector *d, const struct proctable *t, struct det_alert *a)
 {
 	int32_t r = pt_find(t, a->root.tgid, a->root.start_ticks * FT_NS_PER_TICK);
-	uint16_t id = alert_id(d, a);
+	uint16_t id = det_id_of_alert(d, a);
 	uint32_t n;
 
 	if (r == PT_NONE) {
 		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
-			if (proc_state(d, t, i)->alert == id)
-				proc_state(d, t, i)->alert = 0;
+			if (det_proc_state(d, t, i)->alert == id)
+				det_proc_state(d, t, i)->alert = 0;
 		return;
 	}
 	n = walk_subtree(d, t, r, false);
 	for (uint32_t k = 0; k < n; k++)
-		if (proc_state(d, t, d->order[k])->alert == id)
-			proc_state(d, t, d->order[k])->alert = 0;
+		if (det_proc_state(d, t, d->order[k])->alert == id)
+			det_proc_state(d, t, d->order[k])->alert = 0;
 }
 
 /*
@@ -1086,12 +905,12 @@ static struct det_alert *alert_slot(struct detector *d, const struct proctable *
 	/* a free id an action still holds is not free yet */
 	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++)
 		if (!d->alerts[i].used &&
-		    !(d->pinned && d->pinned(d->pin_ctx, alert_id(d, &d->alerts[i]))))
+		    !(d->pinned && d->pinned(d->pin_ctx, det_id_of_alert(d, &d->alerts[i]))))
 			return &d->alerts[i];
 	for (uint32_t i = 0; i < DET_MAX_ALERTS; i++) {
 		struct det_alert *a = &d->alerts[i];
 
-		if (d->pinned && d->pinned(d->pin_ctx, alert_id(d, a)))
+		if (d->pinned && d->pinned(d->pin_ctx, det_id_of_alert(d, a)))
 			continue;
 		if (!victim || a->last_active_ns < victim->last_active_ns)
 			victim = a;
@@ -1107,7 +926,7 @@ static struct det_alert *alert_slot(struct detector *d, const struct proctable *
 	return victim;
 }
 
-static struct det_alert *new_alert(struct detector *d, const struct proctable *t,
+struct det_alert *det_new_alert(struct detector *d, const struct proctable *t,
 				   enum det_pattern p, const struct pt_entry *root, uint32_t live,
 				   uint64_t now, det_verdict_fn fn, void *ctx)
 {
@@ -1149,12 +968,12 @@ static int32_t choose_root(struct detector *d, const struct proctable *t, const 
 	uint32_t i;
 
 	for (i = 0; i < n && i < DET_CLIMB_MAX; i++) {
-		cand[i].interactive = interactive(pt_get(t, chain[i]));
+		cand[i].interactive = det_interactive(pt_get(t, chain[i]));
 		cand[i].live_branches = d->branches[chain[i]];
 		cand[i].growing_branches = d->growing[chain[i]];
 		cand[i].idle_branches = d->idle[chain[i]];
 		cand[i].alive = pt_get(t, chain[i])->state == PT_ALIVE;
-		cand[i].forking = proc_state(d, t, chain[i])->last_fork_ns + recent >= now;
+		cand[i].forking = det_proc_state(d, t, chain[i])->last_fork_ns + recent >= now;
 	}
 	i = det_choose_root(cand, i);
 	return i < n ? chain[i] : PT_NONE;
@@ -1186,16 +1005,16 @@ static void raise_alert(struct detector *d, const struct proctable *t, const int
 		return;
 	profile(d, t, root, now, &pr);
 	p = name_runaway(&pr);
-	a = new_alert(d, t, p, pt_get(t, root), pr.live, now, fn, ctx);
+	a = det_new_alert(d, t, p, pt_get(t, root), pr.live, now, fn, ctx);
 	if (!a)
 		return;
 	a->by_kin = d->by_kin;
-	tag_subtree(d, t, root, alert_id(d, a));
-	base_verdict(&v, DET_ALERT, p, now, t, root);
+	tag_subtree(d, t, root, det_id_of_alert(d, a));
+	det_base_verdict(&v, DET_ALERT, p, now, t, root);
 	fill_tree_verdict(&v, &pr);
 	tree_evidence(&v, &pr, p);
 	v.seq = 1;
-	v.tree = alert_id(d, a);
+	v.tree = det_id_of_alert(d, a);
 	v.peak_tasks = a->peak;
 	fn(ctx, &v);
 }
@@ -1217,7 +1036,7 @@ static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det
 	v.launcher_comm = v.launcher_cmdline = "";
 	v.peak_tasks = a->peak;
 	v.seq = ++a->seq;
-	v.tree = alert_id(d, a);
+	v.tree = det_id_of_alert(d, a);
 	v.doubling_ms = -1;
 	v.duration_ns = now - a->first_ns;
 	v.retired = a->retired;
@@ -1232,7 +1051,7 @@ static void end_alert(struct detector *d, struct det_alert *a, uint64_t now, det
 }
 
 /* Growth per minute: gained since since_ns (0 when too short to say). */
-static double growth_per_minute(uint32_t gained, uint64_t since_ns, uint64_t now)
+double det_growth_per_minute(uint32_t gained, uint64_t since_ns, uint64_t now)
 {
 	return since_ns && now > since_ns + 100000000ull
 		   ? (double)gained * 60e9 / (double)(now - since_ns)
@@ -1240,15 +1059,15 @@ static double growth_per_minute(uint32_t gained, uint64_t since_ns, uint64_t now
 }
 
 /* What a spawn_storm verdict (alert or update) says of its jobs. */
-static void storm_verdict(struct detector *d, struct det_alert *a, struct det_verdict *v,
+void det_storm_verdict(struct detector *d, struct det_alert *a, struct det_verdict *v,
 			  uint64_t now, uint32_t child)
 {
 	v->seq = a->seq;
-	v->tree = alert_id(d, a);
+	v->tree = det_id_of_alert(d, a);
 	v->tasks = v->leaked = a->live;
 	v->peak_tasks = a->peak;
 	/* the pace since the growth began: its nearest limit, and whether to act */
-	v->per_minute = growth_per_minute(a->live, a->storm_since, now);
+	v->per_minute = det_growth_per_minute(a->live, a->storm_since, now);
 	v->child = child;
 }
 
@@ -1299,9 +1118,9 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 		return;
 	a->reported_tasks = a->live;
 	if (a->pattern == DET_SPAWN_STORM) { /* a parent's jobs: no tree profile either */
-		base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
+		det_base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
 		a->seq++;
-		storm_verdict(d, a, &v, now, 0);
+		det_storm_verdict(d, a, &v, now, 0);
 		snprintf(v.evidence, sizeof(v.evidence),
 			 "its idle jobs of one program ('%.200s') still doubling: %u now, "
 			 "%.0f more a minute; this process is spared",
@@ -1312,12 +1131,12 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
 	d->by_kin = a->by_kin; /* the update counts copies as the alert did */
 	profile(d, t, r, now, &pr);
 	d->by_kin = false;
-	base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
+	det_base_verdict(&v, DET_ALERT_UPDATE, a->pattern, now, t, r);
 	fill_tree_verdict(&v, &pr);
 	tree_evidence(&v, &pr, a->pattern);
 	v.tasks = a->live;
 	v.seq = ++a->seq;
-	v.tree = alert_id(d, a);
+	v.tree = det_id_of_alert(d, a);
 	v.peak_tasks = a->peak;
 	fn(ctx, &v);
 }
@@ -1328,7 +1147,7 @@ static void recount(struct detector *d, const struct proctable *t, struct det_al
  * count, the tree may be empty: recount at once (a death reported twice,
  * by a resync and by its exit record, only brings a count forward).
  */
-static void member_changed(struct detector *d, const struct proctable *t, struct det_alert *a,
+void det_member_changed(struct detector *d, const struct proctable *t, struct det_alert *a,
 			   uint64_t now, det_verdict_fn fn, void *ctx)
 {
 	if (now >= a->next_count_ns || a->exits_since_count >= a->live) {
@@ -1359,7 +1178,7 @@ static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t
 /* Is slot the process of a thread_explosion alert (its tree's root)? */
 static bool exploded_root(struct detector *d, const struct proctable *t, int32_t slot)
 {
-	const struct det_alert *a = alert_of(d, proc_state(d, t, slot));
+	const struct det_alert *a = det_alert_of(d, det_proc_state(d, t, slot));
 	const struct pt_entry *e = pt_get(t, slot);
 
 	return a && a->pattern == DET_THREAD_EXPLOSION && e && a->root.tgid == e->key.tgid &&
@@ -1468,7 +1287,7 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 	if (n >= 2 && !outer)
 		branching = live_copy_children(d, t, up[1]) >= 2;
 	for (uint32_t i = first; i < n; i++) {
-		struct det_proc *node = proc_state(d, t, chain[i]);
+		struct det_proc *node = det_proc_state(d, t, chain[i]);
 		uint64_t interval =
 		    d->c.analysis_interval_ns * (1 + node->members_at_analysis / ANALYSIS_SCALE);
 
@@ -1477,7 +1296,7 @@ static bool look_at_copies(struct detector *d, const struct proctable *t, int32_
 		 * pace on every fork) */
 		uint32_t depth = n - i - outer;
 
-		if (alert_of(d, node))
+		if (det_alert_of(d, node))
 			return false; /* already flagged (or inside a flagged tree) */
 		/* a copy deeper than any before, below a generation that
 		 * branches, is a generation more: looked at at once (at most
@@ -1551,356 +1370,6 @@ static bool outer_runaway(struct detector *d, const struct proctable *t, int32_t
 	return false;
 }
 
-/* --- a parent's children piling up: zombies and idle workers ----------- */
-
-enum { PILE_FORKS, PILE_EXECS };
-
-/* A parent's pile of children, reported: at the threshold, then at each doubling. */
-static void pile_verdict(struct detector *d, const struct proctable *t, int32_t parent,
-			 enum det_pattern p, uint32_t n, double rate, int32_t child, uint64_t now,
-			 det_verdict_fn fn, void *ctx)
-{
-	struct det_proc *pp = proc_state(d, t, parent);
-	const struct pt_entry *ce = pt_get(t, child), *pe = pt_get(t, parent);
-	uint32_t *seq = p == DET_ZOMBIE_LEAK ? &pp->zombie_seq : &pp->leak_seq;
-	struct det_verdict v;
-
-	base_verdict(&v, *seq ? DET_ALERT_UPDATE : DET_ALERT, p, now, t, parent);
-	v.seq = ++*seq;
-	v.leaked = v.tasks = n;
-	v.per_minute = rate;
-	v.child = ce ? ce->key.tgid : 0;
-	if (p == DET_ZOMBIE_LEAK)
-		snprintf(v.evidence, sizeof(v.evidence),
-			 "%u children exited and were never reaped (the first %.1f s ago), "
-			 "%.0f more a minute; each holds a pid until its parent waits for it "
-			 "(the parent is the remedy: its children are already dead)",
-			 n, (double)(now - pp->zombie_first_ns) / 1e9, rate);
-	else
-		snprintf(v.evidence, sizeof(v.evidence),
-			 "%u live children of one program ('%.200s'), none forking, "
-			 "%.0f more a minute: hung or leaked workers, or jobs piling up",
-			 n,
-			 /* a fork without exec runs its parent's command line */
-			 ce && ce->cmdline[0] ? ce->cmdline
-			 : ce && ce->exec_seen ? ce->comm
-			 : pe->cmdline[0] ? pe->cmdline : pe->comm,
-			 rate);
-	fn(ctx, &v);
-}
-
-/* Can children pile up under pe?  Not init's, a kernel thread's, or an
- * interactive shell's (a user's background jobs). */
-static bool pile_parent(const struct pt_entry *pe)
-{
-	return pe && pe->key.tgid > 1 && !pe->kthread && pe->state == PT_ALIVE &&
-	       !interactive(pe);
-}
-
-/* A new period of zombie ages, if the current one is over (see det_proc). */
-static void zombie_periods(struct det_proc *pp, uint64_t period, uint64_t now)
-{
-	if (now < pp->z_cur_start + period)
-		return;
-	pp->z_old += pp->z_prev;
-	/* a whole period with no death: the current one aged twice */
-	if (now >= pp->z_cur_start + 2 * period) {
-		pp->z_old += pp->z_cur;
-		pp->z_cur = 0;
-	}
-	pp->z_prev = pp->z_cur;
-	pp->z_prev_start = pp->z_cur_start;
-	pp->z_cur = 0;
-	pp->z_cur_start = now;
-}
-
-/* slot exited: a zombie of its parent until a reap record says otherwise */
-static void zombie_exit(struct detector *d, const struct proctable *t, int32_t slot,
-			const struct ft_exit *x, det_verdict_fn fn, void *ctx)
-{
-	int32_t ps = pt_find(t, x->h.ppid, x->h.pstart_ns);
-	struct det_proc *pp, *cp = proc_state(d, t, slot);
-	uint64_t now = x->h.ts_ns;
-
-	if (!d->reaps_seen || !cp || ps == PT_NONE || !pile_parent(pt_get(t, ps)))
-		return;
-	pp = proc_state(d, t, ps);
-	if (!pp->zombies++) {
-		pp->zombie_first_ns = now;
-		pp->zombies_reported = 0;
-		pp->z_cur_start = now;
-	}
-	zombie_periods(pp, d->c.zombie_min_age_ns, now);
-	pp->z_cur++;
-	cp->zombie_counted = true;
-	/* the old ones decide; the report counts them all */
-	if (pp->z_old < d->c.zombie_min || pp->zombies < 2 * pp->zombies_reported)
-		return;
-	pp->zombies_reported = pp->zombies;
-	pile_verdict(d, t, ps, DET_ZOMBIE_LEAK, pp->zombies,
-		     growth_per_minute(pp->zombies, pp->zombie_first_ns, now), slot, now, fn, ctx);
-}
-
-/*
- * slot (PT_NONE once pruned) is no zombie any more: the reaper ps took it
- * (the parent that counted it, unless that parent died and handed it to
- * another reaper, whose count never had it).
- */
-static void reaped(struct detector *d, const struct proctable *t, int32_t slot, int32_t ps)
-{
-	struct det_proc *pp, *cp = slot != PT_NONE ? proc_state(d, t, slot) : NULL;
-	uint64_t died;
-
-	if (cp) {
-		if (!cp->zombie_counted)
-			return;
-		cp->zombie_counted = false;
-	}
-	if (ps == PT_NONE || !(pp = proc_state(d, t, ps)) || !pp->zombies)
-		return;
-	/* out of the age it died in; a child gone from the table died long ago */
-	died = cp ? pt_get(t, slot)->died_ns : 0;
-	if (died >= pp->z_cur_start && pp->z_cur)
-		pp->z_cur--;
-	else if (died >= pp->z_prev_start && pp->z_prev)
-		pp->z_prev--;
-	else if (pp->z_old)
-		pp->z_old--;
-	else if (pp->z_prev)
-		pp->z_prev--;
-	else if (pp->z_cur)
-		pp->z_cur--;
-	if (!--pp->zombies) {
-		pp->zombies_reported = 0;
-		pp->z_cur = pp->z_prev = pp->z_old = 0;
-	}
-}
-
-/* A reap record: its header's parent is the reaper. */
-static void on_reap(struct detector *d, const struct proctable *t, int32_t slot,
-		    const struct ft_header *h)
-{
-	d->reaps_seen = true;
-	reaped(d, t, slot, pt_find(t, h->ppid, h->pstart_ns));
-}
-
-/*
- * Reaps or exits were lost (the ring was full): a zombie count can no
- * longer be trusted to come down.  Every count starts again from zero;
- * a leak that goes on is counted again within two periods.
- */
-static void zombies_forget(struct detector *d)
-{
-	for (uint32_t i = 0; i < d->cap; i++) {
-		struct det_proc *p = &d->procs[i];
-
-		p->zombie_counted = false;
-		p->zombies = p->zombies_reported = 0;
-		p->z_cur = p->z_prev = p->z_old = 0;
-	}
-}
-
-/* slot forked, exec'd or exited: it is no idle child of its parent's pile now */
-static void pile_remove(struct detector *d, const struct proctable *t, int32_t slot)
-{
-	struct det_proc *cp = proc_state(d, t, slot), *pp;
-	struct pile *pl;
-
-	if (!cp || !cp->pile)
-		return;
-	pp = proc_state(d, t, pt_get(t, slot)->parent);
-	pl = pp ? &pp->piles[cp->pile - 1] : NULL;
-	cp->pile = 0;
-	if (!pl || !pl->live)
-		return;
-	if (--pl->live < d->c.leak_min / 4)
-		pl->half_ns = 0; /* a run of growth is over */
-	if (!pl->live)
-		pl->peak = pl->pow = 0;
-}
-
-/* parent's spawn_storm alert, if it has one still raised */
-static struct det_alert *storm_of(struct detector *d, const struct proctable *t, int32_t parent)
-{
-	const struct pt_entry *pe = pt_get(t, parent);
-	struct det_proc *pp = proc_state(d, t, parent);
-	struct det_alert *a;
-
-	if (!pp || !pp->storm || pp->storm > DET_MAX_ALERTS)
-		return NULL;
-	a = &d->alerts[pp->storm - 1];
-	if (a->used && a->pattern == DET_SPAWN_STORM && a->root.tgid == pe->key.tgid &&
-	    a->root.start_ticks == pe->key.start_ticks)
-		return a;
-	pp->storm = 0;
-	return NULL;
-}
-
-/*
- * Could slot, a child of storm a's root, be one of its jobs?  Alive, in
- * no alert, running the storm's program (by kin: jobs of new -c text are
- * one storm), born since the growth began.  Jobs that were there while
- * the parent held still, and children the table knows only from /proc (no
- * birth time), are left alone.
- */
-static bool storm_kin(struct detector *d, const struct proctable *t, int32_t slot,
-		      const struct det_alert *a)
-{
-	const struct pt_entry *e = pt_get(t, slot);
-	struct det_proc *cp = proc_state(d, t, slot);
-
-	return e && cp && e->state == PT_ALIVE && !alert_of(d, cp) &&
-	       (e->prog.kin ? e->prog.kin : e->prog.hash) == a->storm_prog && e->born_ns &&
-	       e->born_ns >= a->storm_since;
-}
-
-/* slot is one of storm a's members, alone: an idle job has no children */
-static void storm_tag(struct detector *d, const struct proctable *t, int32_t slot,
-		      const struct det_alert *a)
-{
-	struct det_proc *p = proc_state(d, t, slot);
-
-	p->alert = alert_id(d, a);
-	p->flagged = true;
-}
-
-/*
- * A job just exec'd under a parent with a spawn_storm raised: one more of
- * the storm's, if it runs the storm's program.  True if it joined.
- */
-static bool storm_join(struct detector *d, const struct proctable *t, int32_t slot,
-		       uint64_t now, det_verdict_fn fn, void *ctx)
-{
-	const struct pt_entry *e = pt_get(t, slot);
-	struct det_alert *a = e->parent != PT_NONE ? storm_of(d, t, e->parent) : NULL;
-
-	if (!a || !storm_kin(d, t, slot, a))
-		return false;
-	storm_tag(d, t, slot, a);
-	a->storm_join_ns[a->storm_joins++ % STORM_JOINS] = now;
-	a->last_active_ns = now;
-	if (++a->forks_since_count >= a->live)
-		member_changed(d, t, a, now, fn, ctx);
-	return true;
-}
-
-/*
- * pl, parent's pile of exec'd jobs, just doubled to pl->pow in doubling_ns
- * and det_spawn_storm says it is a storm: the jobs are copies asking their
- * parent for more copies (a job runner, systemd-run, at, a container
- * runtime).  The alert is rooted at the parent, which names it; its
- * members are the jobs alone, so an action stops them, never the parent.
- */
-static void raise_storm(struct detector *d, const struct proctable *t, int32_t parent,
-			struct pile *pl, int32_t child, uint64_t doubling_ns, uint64_t now,
-			det_verdict_fn fn, void *ctx)
-{
-	const struct pt_entry *pe = pt_get(t, parent), *ce = pt_get(t, child);
-	struct det_verdict v;
-	struct det_alert *a = new_alert(d, t, DET_SPAWN_STORM, pe, 0, now, fn, ctx);
-	uint32_t n = 0, jobs = pl->pow, held = pl->held;
-	uint16_t id;
-
-	if (!a)
-		return;
-	id = alert_id(d, a);
-	a->storm_prog = pl->prog;
-	a->storm_since = pl->growth_ns;
-	proc_state(d, t, parent)->storm = id;
-	for (int32_t c = pe->first_child, next; c != PT_NONE; c = next) {
-		next = pt_get(t, c)->next_sibling;
-		/* idle jobs only: one that forked is no longer in the pile */
-		if (proc_state(d, t, c)->pile == PILE_EXECS + 1 && storm_kin(d, t, c, a)) {
-			pile_remove(d, t, c);
-			storm_tag(d, t, c, a);
-			n++;
-		}
-	}
-	a->live = a->peak = a->reported_tasks = n;
-	/* a fork without exec runs its parent's command line */
-	snprintf(a->storm_cmd, sizeof(a->storm_cmd), "%.159s",
-		 ce && ce->cmdline[0] ? ce->cmdline : ce ? ce->comm : "?");
-	base_verdict(&v, DET_ALERT, DET_SPAWN_STORM, now, t, parent);
-	storm_verdict(d, a, &v, now, ce ? ce->key.tgid : 0);
-	v.doubling_ms = (double)doubling_ns / 1e6;
-	snprintf(v.evidence, sizeof(v.evidence),
-		 "its idle jobs of one program ('%.200s') doubled to %u in %.1f s, at least "
-		 "twice the %u it ever held: copies asking it for more copies; the %u born "
-		 "since the growth began are the runaway, this process is spared",
-		 a->storm_cmd, jobs, (double)doubling_ns / 1e9, held, n);
-	fn(ctx, &v);
-}
-
-/*
- * slot is a new child (PILE_FORKS: it runs its parent's program) or has
- * just exec'd another program (PILE_EXECS): count it in its parent's pile.
- * A pile that grows past leak_min, its second half born over at least
- * leak_min_span, or past eight times leak_min however fast (well past a
- * pool's size), is a process_leak.  A pool starts its workers in a burst
- * and then holds that size: no new peak.
- */
-static void pile_add(struct detector *d, const struct proctable *t, int32_t slot, int kind,
-		     uint64_t now, det_verdict_fn fn, void *ctx)
-{
-	const struct pt_entry *e = pt_get(t, slot);
-	struct det_proc *cp = proc_state(d, t, slot), *pp;
-	struct pile *pl;
-	bool slow;
-
-	if (!cp || cp->pile || cp->flagged || !e->prog.hash || e->parent == PT_NONE ||
-	    !pile_parent(pt_get(t, e->parent)))
-		return;
-	pp = proc_state(d, t, e->parent);
-	pl = &pp->piles[kind];
-	/* by kin: jobs of new -c text, or copied binaries, are one pile */
-	if (!pl->live)
-		pl->prog = e->prog.kin ? e->prog.kin : e->prog.hash;
-	if ((e->prog.kin ? e->prog.kin : e->prog.hash) != pl->prog)
-		return;
-	cp->pile = (uint8_t)(kind + 1);
-	/* growth is told by births: a job's exec comes after its fork */
-	if (++pl->live == 1 && !pl->peak)
-		pl->growth_ns = e->born_ns ? e->born_ns : now;
-	if (pl->live == d->c.leak_min / 2 && !pl->half_ns) {
-		pl->half_ns = now;
-		pl->half_busy = pp->fork_busy;
-		pl->half_tid = pp->fork_tid;
-	}
-	if (pl->live <= pl->peak)
-		return;
-	/* a new peak after a still spell: what it held is its normal */
-	if (pl->peak && now >= pl->peak_ns + d->c.leak_min_span_ns) {
-		if (pl->peak > pl->held)
-			pl->held = pl->peak;
-		pl->growth_ns = e->born_ns ? e->born_ns : now;
-	}
-	pl->peak = pl->live;
-	pl->peak_ns = now;
-	if (!(pl->peak & (pl->peak - 1))) {
-		uint64_t since = pl->pow && pl->pow == pl->peak / 2 ? pl->pow_ns : 0;
-
-		pl->pow = pl->peak;
-		pl->pow_ns = now;
-		if (kind == PILE_EXECS && since && !storm_of(d, t, e->parent) &&
-		    det_spawn_storm(&d->c, pl->pow, now - since, pl->held)) {
-			raise_storm(d, t, e->parent, pl, slot, now - since, now, fn, ctx);
-			return;
-		}
-	}
-	/* slowly, and not because the parent starts them as fast as this host
-	 * lets it: a pool filling on a loaded or slow host is not a leak */
-	slow = pl->half_ns && now >= pl->half_ns + d->c.leak_min_span_ns &&
-	       !(pl->half_tid && pl->half_tid == pp->fork_tid &&
-		 det_forked_back_to_back(&pl->half_busy, &pp->fork_busy));
-	if (pl->live < d->c.leak_min || pl->live < 2 * pp->leak_reported ||
-	    (!slow && pl->live < 8 * d->c.leak_min))
-		return;
-	pp->leak_reported = pl->live;
-	pile_verdict(d, t, e->parent, DET_PROCESS_LEAK, pl->live,
-		     growth_per_minute(pl->live - d->c.leak_min / 2, pl->half_ns, now), slot, now,
-		     fn, ctx);
-}
-
 /*
  * The second look, by kin: only where kin and program disagree about the
  * nearest copy above slot (the exec of a copied binary, of a script moved
@@ -1922,14 +1391,14 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 			    const struct ft_fork *f, det_verdict_fn fn, void *ctx)
 {
 	int32_t parent = pt_get(t, child)->parent;
-	struct det_proc *pp = proc_state(d, t, parent), *cp = proc_state(d, t, child);
+	struct det_proc *pp = det_proc_state(d, t, parent), *cp = det_proc_state(d, t, child);
 	uint64_t now = f->h.ts_ns;
 	struct det_alert *a;
 
 	if (!pp || !cp)
 		return;
 	/* the parent forks: no idle child of its own parent; the child is one */
-	pile_remove(d, t, parent);
+	det_pile_remove(d, t, parent);
 	d->forks++;
 	if (!pp->nforks++)
 		pp->first_fork_ns = now;
@@ -1937,10 +1406,10 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	pp->fork_busy = (struct det_busy){ now, f->parent_run_ns, f->parent_wait_ns,
 					   f->parent_throttled_ns, pp->nforks };
 	pp->fork_tid = f->parent_tid;
-	pile_add(d, t, child, PILE_FORKS, now, fn, ctx);
+	det_pile_add(d, t, child, PILE_FORKS, now, fn, ctx);
 	if (f->parent_threads > 1)
 		pp->mt_fork = true;
-	a = alert_of(d, pp);
+	a = det_alert_of(d, pp);
 	/*
 	 * A storm's job that forks is no idle job.  While an action holds the
 	 * storm, what it forks is a member like it (the kernel stops it too);
@@ -1948,10 +1417,10 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	 * any tree (a storm nobody acts on must not hide a bomb below it).
 	 */
 	if (a && a->pattern == DET_SPAWN_STORM &&
-	    !(d->pinned && d->pinned(d->pin_ctx, alert_id(d, a)))) {
+	    !(d->pinned && d->pinned(d->pin_ctx, det_id_of_alert(d, a)))) {
 		pp->alert = 0;
 		pp->flagged = false;
-		member_changed(d, t, a, now, fn, ctx);
+		det_member_changed(d, t, a, now, fn, ctx);
 		a = NULL;
 	}
 	if (a) { /* membership is inherited at fork */
@@ -1965,7 +1434,7 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 			a->peak = a->live + a->forks_since_count - a->exits_since_count;
 		/* it may have doubled since the last count: look again */
 		if (a->forks_since_count >= a->live)
-			member_changed(d, t, a, now, fn, ctx);
+			det_member_changed(d, t, a, now, fn, ctx);
 		return;
 	}
 	if (!look_at_copies(d, t, child, LOOK_NEW_COPY, now, fn, ctx))
@@ -1976,15 +1445,15 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 		    det_verdict_fn fn, void *ctx)
 {
 	const struct pt_entry *e = pt_get(t, slot);
-	struct det_proc *pp = proc_state(d, t, e->parent);
+	struct det_proc *pp = det_proc_state(d, t, e->parent);
 
 	/* its parent starts other programs: its fresh forks will exec too */
 	if (pp && !same_program(e, pt_get(t, e->parent), false))
 		pp->spawner = true;
-	pile_remove(d, t, slot);
-	if (!storm_join(d, t, slot, now, fn, ctx))
-		pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
-	if (!proc_state(d, t, slot)->alert &&
+	det_pile_remove(d, t, slot);
+	if (!det_storm_join(d, t, slot, now, fn, ctx))
+		det_pile_add(d, t, slot, PILE_EXECS, now, fn, ctx);
+	if (!det_proc_state(d, t, slot)->alert &&
 	    !look_at_copies(d, t, slot, LOOK_NEW_COPY, now, fn, ctx))
 		look_at_kin(d, t, slot, now, fn, ctx);
 }
@@ -1992,7 +1461,7 @@ static void on_exec(struct detector *d, const struct proctable *t, int32_t slot,
 static void on_thread_start(struct detector *d, const struct proctable *t, int32_t slot,
 			    const struct ft_fork *f, det_verdict_fn fn, void *ctx)
 {
-	struct det_proc *p = proc_state(d, t, slot);
+	struct det_proc *p = det_proc_state(d, t, slot);
 	uint32_t n = f->parent_threads, level = 0, need = 0;
 	struct det_verdict v;
 	struct det_alert *a;
@@ -2017,16 +1486,16 @@ static void on_thread_start(struct detector *d, const struct proctable *t, int32
 	/* a tree of one process (and what it forks from now on): actionable.
 	 * Only the process is tagged: its children from before the verdict
 	 * are not what exploded (a daemon's shims and containers) */
-	a = new_alert(d, t, DET_THREAD_EXPLOSION, pt_get(t, slot), 1, f->h.ts_ns, fn, ctx);
+	a = det_new_alert(d, t, DET_THREAD_EXPLOSION, pt_get(t, slot), 1, f->h.ts_ns, fn, ctx);
 	if (!a)
 		return;
-	p->alert = alert_id(d, a);
+	p->alert = det_id_of_alert(d, a);
 	p->flagged = true;
-	base_verdict(&v, DET_ALERT, DET_THREAD_EXPLOSION, f->h.ts_ns, t, slot);
+	det_base_verdict(&v, DET_ALERT, DET_THREAD_EXPLOSION, f->h.ts_ns, t, slot);
 	v.tasks = 1;
 	v.threads = n;
 	v.seq = 1;
-	v.tree = alert_id(d, a);
+	v.tree = det_id_of_alert(d, a);
 	v.peak_tasks = 1;
 	v.doubling_ms = (double)(p->thr_ns[need] - p->thr_ns[need - 1]) / 1e6;
 	snprintf(v.evidence, sizeof(v.evidence),
@@ -2070,21 +1539,21 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 			    const struct ft_exit *x, det_verdict_fn fn, void *ctx)
 {
 	const struct pt_entry *e = pt_get(t, slot);
-	struct det_proc *p, *cp = proc_state(d, t, slot);
-	struct det_alert *a = alert_of(d, cp);
+	struct det_proc *p, *cp = det_proc_state(d, t, slot);
+	struct det_alert *a = det_alert_of(d, cp);
 	struct det_verdict v;
 	bool failed, same;
 
-	pile_remove(d, t, slot);
+	det_pile_remove(d, t, slot);
 	/* a flagged tree's members die by forktrace's hand: no leak of theirs */
 	if (cp && !cp->flagged)
-		zombie_exit(d, t, slot, x, fn, ctx);
+		det_zombie_exit(d, t, slot, x, fn, ctx);
 	if (a) {
 		a->exits_since_count++;
-		member_changed(d, t, a, x->h.ts_ns, fn, ctx);
+		det_member_changed(d, t, a, x->h.ts_ns, fn, ctx);
 	}
 	/* forktrace's own kills (members of flagged trees) are no evidence */
-	if (cp->flagged || !e->born_ns || e->parent == PT_NONE || !(p = proc_state(d, t, e->parent)))
+	if (cp->flagged || !e->born_ns || e->parent == PT_NONE || !(p = det_proc_state(d, t, e->parent)))
 		return;
 	failed = crashed(x->exit_code) && x->h.ts_ns - e->born_ns <= d->c.restart_max_life_ns;
 	/* one command restarted, not a runner running different tests, nor a
@@ -2110,7 +1579,7 @@ static void on_process_exit(struct detector *d, const struct proctable *t, int32
 	if (p->fail_run < d->c.restart_min || p->fail_run < 2 * p->restart_reported)
 		return;
 	/* one alert per parent; later runs and growth are updates */
-	base_verdict(&v, p->restart_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_RESTART_LOOP,
+	det_base_verdict(&v, p->restart_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_RESTART_LOOP,
 		     x->h.ts_ns, t, e->parent);
 	v.seq = ++p->restart_seq;
 	p->restart_reported = p->fail_run;
@@ -2197,26 +1666,26 @@ static void on_fork_refused(struct detector *d, const struct proctable *t, int32
 	 * Unless the tree itself holds the pids.max that refused it: then a
 	 * copy that keeps forking is a generation denied (count_denied).
 	 */
-	own = alert_of(d, proc_state(d, t, slot));
+	own = det_alert_of(d, det_proc_state(d, t, slot));
 	/* a refusal by another limit says nothing of the cap: it keeps the
 	 * last one (a slot freed between the refusal and the kernel's read
 	 * of the counter makes a record say 0) */
 	if (f->pids_limit && f->syscall != FT_CALL_VFORK) {
-		proc_state(d, t, slot)->own_refused_ns = f->h.ts_ns;
-		proc_state(d, t, slot)->own_refused_limit = f->pids_limit;
+		det_proc_state(d, t, slot)->own_refused_ns = f->h.ts_ns;
+		det_proc_state(d, t, slot)->own_refused_limit = f->pids_limit;
 		if (!own && look_at_copies(d, t, slot, LOOK_REFUSED, f->h.ts_ns, fn, ctx))
-			own = alert_of(d, proc_state(d, t, slot));
+			own = det_alert_of(d, det_proc_state(d, t, slot));
 	}
 	top = own ? pt_find(t, own->root.tgid, own->root.start_ticks * FT_NS_PER_TICK)
 		  : copy_top(t, slot);
 	if (top == PT_NONE)
 		top = slot;
-	tp = proc_state(d, t, top);
+	tp = det_proc_state(d, t, top);
 	tp->refused += f->count;
 	if (tp->refused < 2 * tp->refused_reported)
 		return;
 	tp->refused_reported = tp->refused;
-	base_verdict(&v, tp->refused_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_FORKS_REFUSED,
+	det_base_verdict(&v, tp->refused_seq ? DET_ALERT_UPDATE : DET_ALERT, DET_FORKS_REFUSED,
 		     f->h.ts_ns, t, top);
 	v.seq = ++tp->refused_seq;
 	v.err = f->err;
@@ -2229,7 +1698,7 @@ static void on_fork_refused(struct detector *d, const struct proctable *t, int32
 	if (culprit) {
 		v.culprit = culprit->root.tgid;
 		v.culprit_comm = culprit->comm;
-		v.culprit_tree = alert_id(d, culprit);
+		v.culprit_tree = det_id_of_alert(d, culprit);
 		v.culprit_tasks = culprit->live;
 		snprintf(v.evidence + off, sizeof(v.evidence) - off,
 			 "the limit went to flagged tree %u, %s %u '%.16s', %u live tasks%s",
@@ -2267,15 +1736,15 @@ static void resolve_pending(struct detector *d, const struct proctable *t, uint6
 		if (ce && ce->exec_seen)
 			continue; /* fork+exec: the safe use */
 		p = pt_find(t, pf->parent.tgid, pf->parent.start_ticks * FT_NS_PER_TICK);
-		ps = proc_state(d, t, p);
+		ps = det_proc_state(d, t, p);
 		if (!ps || ps->fwt_reported_self)
 			continue;
 		ps->fwt_reported_self = true;
 		top = copy_top(t, p);
-		agg = proc_state(d, t, top);
+		agg = det_proc_state(d, t, top);
 		if (++agg->fwt_count < 2 * agg->fwt_reported)
 			continue;
-		base_verdict(&v, DET_FINDING, DET_FORK_WHILE_THREADED, pf->ts, t, p);
+		det_base_verdict(&v, DET_FINDING, DET_FORK_WHILE_THREADED, pf->ts, t, p);
 		v.seq = agg->fwt_reported ? 2 : 1;
 		v.kind = DET_FINDING;
 		agg->fwt_reported = agg->fwt_count;
@@ -2307,8 +1776,8 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 		/* signalled in the kernel (a flagged tree's fork, or the guard):
 		 * the deaths of the child and its forker are forktrace's doing,
 		 * no evidence of anything */
-		struct det_proc *c = proc_state(d, t, pt_find(t, h->tgid, h->start_ns));
-		struct det_proc *f = proc_state(d, t, pt_find_live_pid(t, h->ppid));
+		struct det_proc *c = det_proc_state(d, t, pt_find(t, h->tgid, h->start_ns));
+		struct det_proc *f = det_proc_state(d, t, pt_find_live_pid(t, h->ppid));
 
 		if (c)
 			c->flagged = true;
@@ -2317,12 +1786,12 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 		return;
 	}
 	if (h->type == FT_EV_REAP) {
-		on_reap(d, t, slot, h); /* its subject may be gone from the table */
+		det_on_reap(d, t, slot, h); /* its subject may be gone from the table */
 		return;
 	}
 	if (h->type == FT_EV_LOST) {
 		if (rec->lost.lost_type == FT_EV_REAP || rec->lost.lost_type == FT_EV_EXIT)
-			zombies_forget(d);
+			det_zombies_forget(d);
 		return;
 	}
 	if (slot == PT_NONE || !pt_get(t, slot))
@@ -2363,12 +1832,12 @@ void det_feed(struct detector *d, const struct proctable *t, const union ft_reco
 		break;
 	case FT_EV_GONE:
 		/* gone from /proc: exited (its exit lost) and reaped */
-		pile_remove(d, t, slot);
-		reaped(d, t, slot, pt_get(t, slot)->parent);
-		a = alert_of(d, proc_state(d, t, slot));
+		det_pile_remove(d, t, slot);
+		det_reaped(d, t, slot, pt_get(t, slot)->parent);
+		a = det_alert_of(d, det_proc_state(d, t, slot));
 		if (a) {
 			a->exits_since_count++;
-			member_changed(d, t, a, h->ts_ns, fn, ctx);
+			det_member_changed(d, t, a, h->ts_ns, fn, ctx);
 		}
 		break;
 	default:
@@ -2388,8 +1857,8 @@ void det_finish(struct detector *d, const struct proctable *t, uint64_t now, det
 void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim, uint64_t now,
 		  struct det_oom_tree *out)
 {
-	struct det_proc *p = proc_state(d, t, victim);
-	struct det_alert *a = alert_of(d, p);
+	struct det_proc *p = det_proc_state(d, t, victim);
+	struct det_alert *a = det_alert_of(d, p);
 	struct profile pr;
 	int32_t top = victim;
 
@@ -2452,9 +1921,9 @@ bool det_tree_lasting(const struct detector *d, uint32_t tree)
 
 uint32_t det_tree_of(struct detector *d, const struct proctable *t, int32_t slot)
 {
-	const struct det_proc *p = proc_state(d, t, slot);
+	const struct det_proc *p = det_proc_state(d, t, slot);
 
-	return alert_of(d, p) ? p->alert : 0;
+	return det_alert_of(d, p) ? p->alert : 0;
 }
 
 uint32_t det_flag_tree(struct detector *d, const struct proctable *t, int32_t root, uint64_t now,
@@ -2475,12 +1944,12 @@ uint32_t det_flag_tree(struct detector *d, const struct proctable *t, int32_t ro
 		return id;
 	profile(d, t, root, now, &pr);
 	p = name_runaway(&pr);
-	a = new_alert(d, t, p, re, pr.live, now, fn, ctx);
+	a = det_new_alert(d, t, p, re, pr.live, now, fn, ctx);
 	if (!a)
 		return 0;
-	id = alert_id(d, a);
+	id = det_id_of_alert(d, a);
 	tag_subtree(d, t, root, (uint16_t)id);
-	base_verdict(&v, DET_ALERT, p, now, t, root);
+	det_base_verdict(&v, DET_ALERT, p, now, t, root);
 	fill_tree_verdict(&v, &pr);
 	tree_evidence(&v, &pr, p);
 	memcpy(words, v.evidence, sizeof(words));
@@ -2533,7 +2002,7 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 			.doubling_ms = -1,
 			.flagged = true,
 			.pattern = a->pattern,
-			.tree = alert_id(d, a),
+			.tree = det_id_of_alert(d, a),
 		};
 		if (pt_get(t, slot)->state == PT_ALIVE) {
 			profile(d, t, slot, now, &pr);
@@ -2555,11 +2024,11 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 		uint32_t len = 0;
 		bool listed = false;
 
-		if (e->key.tgid <= 1 || e->kthread || interactive(e) ||
+		if (e->key.tgid <= 1 || e->kthread || det_interactive(e) ||
 		    !forked_within(d, t, i, now, recent) ||
-		    (pe && pe->key.tgid > 1 && !interactive(pe) && same_program(e, pe, false) &&
+		    (pe && pe->key.tgid > 1 && !det_interactive(pe) && same_program(e, pe, false) &&
 		     (pe->state == PT_DEAD || forked_within(d, t, e->parent, now, recent))) ||
-		    alert_of(d, proc_state(d, t, i)))
+		    det_alert_of(d, det_proc_state(d, t, i)))
 			continue;
 		profile(d, t, i, now, &pr);
 		if (pr.live < TOP_TREE_MIN_LIVE)
