@@ -198,6 +198,25 @@ struct detector {
 /* what a pile counts (det_proc.pile holds it plus one) */
 enum { PILE_FORKS, PILE_EXECS };
 
+/* user/core/detector.c, for the profile */
+uint64_t det_doublings_ns(double doubling_ms, double n);
+bool det_forked_recently(struct detector *d, const struct proctable *t, int32_t slot,
+			    uint64_t now);
+uint32_t det_walk_subtree(struct detector *d, const struct proctable *t, int32_t root,
+			     bool skip_flagged);
+
+/* user/core/det_profile.c: a tree's copies, generations and pace, and
+ * whether that makes a runaway, for the rules that decide when to look */
+uint64_t det_born_of(const struct pt_entry *e);
+int32_t det_copy_ancestor(const struct proctable *t, int32_t c, int32_t top, bool kin,
+			     uint64_t window);
+bool det_fans_out(const struct detector *d, const struct profile *pr);
+bool det_is_runaway(const struct detector *d, const struct profile *pr);
+enum det_pattern det_name_runaway(const struct profile *pr);
+void det_profile(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
+		    struct profile *pr);
+bool det_same_program(const struct pt_entry *c, const struct pt_entry *a, bool kin);
+
 /* user/core/detector.c, for the piles */
 struct det_proc *det_proc_state(struct detector *d, const struct proctable *t, int32_t slot);
 struct det_alert *det_alert_of(struct detector *d, const struct det_proc *p);
