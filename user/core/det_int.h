@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include "core/detector.h"
 
 #define DET_MAX_ALERTS	  (FT_MAX_TREES - 1) /* ids 1..1023, shared with the kernel */
@@ -198,6 +199,33 @@ struct detector {
 /* what a pile counts (det_proc.pile holds it plus one) */
 enum { PILE_FORKS, PILE_EXECS };
 
+/*
+ * On every record, so inlined wherever they are called.  Per-process
+ * state, reset when the table reuses the slot for another process.
+ */
+static inline struct det_proc *det_proc_state(struct detector *d, const struct proctable *t,
+					      int32_t slot)
+{
+	const struct pt_entry *e = pt_get(t, slot);
+	struct det_proc *p;
+
+	if (!e)
+		return NULL;
+	p = &d->procs[slot];
+	if (p->key.tgid != e->key.tgid || p->key.start_ticks != e->key.start_ticks) {
+		memset(p, 0, sizeof(*p));
+		p->key = e->key;
+	}
+	return p;
+}
+
+static inline struct det_alert *det_alert_of(struct detector *d, const struct det_proc *p)
+{
+	if (!p || !p->alert || p->alert > DET_MAX_ALERTS || !d->alerts[p->alert - 1].used)
+		return NULL;
+	return &d->alerts[p->alert - 1];
+}
+
 /* user/core/detector.c, for the profile */
 uint64_t det_doublings_ns(double doubling_ms, double n);
 bool det_forked_recently(struct detector *d, const struct proctable *t, int32_t slot,
@@ -218,8 +246,6 @@ void det_profile(struct detector *d, const struct proctable *t, int32_t x, uint6
 bool det_same_program(const struct pt_entry *c, const struct pt_entry *a, bool kin);
 
 /* user/core/detector.c, for the piles */
-struct det_proc *det_proc_state(struct detector *d, const struct proctable *t, int32_t slot);
-struct det_alert *det_alert_of(struct detector *d, const struct det_proc *p);
 bool det_interactive(const struct pt_entry *e);
 void det_base_verdict(struct det_verdict *v, enum det_kind kind, enum det_pattern p,
 			 uint64_t now, const struct proctable *t, int32_t root);

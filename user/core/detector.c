@@ -74,29 +74,6 @@ void det_free(struct detector *d)
 	free(d);
 }
 
-/* Per-process state, reset when the table reuses the slot for another process. */
-struct det_proc *det_proc_state(struct detector *d, const struct proctable *t, int32_t slot)
-{
-	const struct pt_entry *e = pt_get(t, slot);
-	struct det_proc *p;
-
-	if (!e)
-		return NULL;
-	p = &d->procs[slot];
-	if (p->key.tgid != e->key.tgid || p->key.start_ticks != e->key.start_ticks) {
-		memset(p, 0, sizeof(*p));
-		p->key = e->key;
-	}
-	return p;
-}
-
-struct det_alert *det_alert_of(struct detector *d, const struct det_proc *p)
-{
-	if (!p || !p->alert || p->alert > DET_MAX_ALERTS || !d->alerts[p->alert - 1].used)
-		return NULL;
-	return &d->alerts[p->alert - 1];
-}
-
 /*
  * Breadth-first walk of root's subtree into d->order (parents before
  * children); skip_flagged leaves out the subtrees of live alerts' members
