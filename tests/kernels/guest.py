@@ -157,6 +157,21 @@ def test_figures(name, printed):
     return figs
 
 
+def memory_figures():
+    """The guest's memory after a test: the runner keeps every event of a
+    test in memory (the storm's are hundreds of thousands), and a guest short
+    of memory ends with its runner killed, not with a failed test."""
+    def kb(path, field):
+        with open(path) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return None
+    return {"mem_available_kb": kb("/proc/meminfo", "MemAvailable"),
+            "runner_rss_kb": kb("/proc/self/status", "VmRSS"),
+            "runner_peak_rss_kb": kb("/proc/self/status", "VmHWM")}
+
+
 class Timeout(Exception):
     pass
 
@@ -179,7 +194,10 @@ def run_one(fn, limit):
     try:
         with contextlib.redirect_stdout(buf):
             fn()
-    except Exception as e:  # noqa: BLE001 - a test's crash is its failure
+    except BaseException as e:  # noqa: BLE001 - a test's crash is its failure
+        # BaseException too: a stray SIGINT (KeyboardInterrupt) or a
+        # sys.exit() in a test must end as a failed test with its traceback,
+        # not as a guest that ends without a result
         status, message = "FAIL", str(e) or type(e).__name__
         if not isinstance(e, lib.Fail):
             buf.write(traceback.format_exc())
@@ -190,6 +208,7 @@ def run_one(fn, limit):
         print("FT-LOG %s: %s" % (name, line), flush=True)
     try:
         figs = test_figures(name, buf.getvalue())
+        figs.update(memory_figures())
     except Exception as e:  # noqa: BLE001 - figures are a report, never a failure
         figs = {"error": repr(e)}
     emit("FT-RESULT", {"test": name, "status": status, "secs": round(secs, 1),

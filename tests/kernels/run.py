@@ -176,8 +176,17 @@ def boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, cgroup, mem):
     rep["wall"] = time.time() - began
     rep["first_line"] = first
     rep["timed_out"] = timed_out
+    rep["qemu_status"] = proc.returncode  # negative: qemu itself was killed by that signal
     rep["rundir"] = rundir
     return rep
+
+
+def console_tail(rundir, lines=30):
+    try:
+        with open(os.path.join(rundir, "console.log"), errors="replace") as f:
+            return [line.rstrip("\r\n") for line in f.readlines()[-lines:]]
+    except OSError as e:
+        return ["(no console log: %s)" % e.strerror]
 
 
 def pkg_short(pkg):
@@ -193,7 +202,7 @@ def failures(pkg, tests, rep):
             out.append("%s: %s: %s" % (pkg_short(pkg), t, r["message"]))
         elif not r:
             why = "timed out after %d s" % rep["wall"] if rep["timed_out"] else \
-                "guest ended without a result"
+                "guest ended without a result, qemu exit status %s" % rep["qemu_status"]
             out.append("%s: %s: no result (%s%s)" % (
                 pkg_short(pkg), t, why, ", it was running" if rep["started"] and
                 rep["started"][-1] == t else ""))
@@ -369,6 +378,12 @@ def main():
         log("wrote %s" % os.path.relpath(DOC, ROOT))
     for f in fails:
         print("FAIL " + f)
+    for pkg, _, rep in done:
+        if len(rep["results"]) < len(rep["tests"]):
+            # a test without a result: the kernel's messages say why (an OOM
+            # kill of the runner, a panic, the init's "FT-GUEST-END rc=")
+            for text in console_tail(rep["rundir"], 12):
+                print("    %s console | %s" % (pkg_short(pkg), text))
     passed = sum(1 for _, _, rep in done for x in rep["results"] if x["status"] == "ok")
     failed = sum(len(rep["tests"]) for _, _, rep in done) - passed
     failed += sum(1 for _, _, rep in done if not rep["done"] and
