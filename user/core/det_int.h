@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Inside the detector, shared by its files (user/core/detector.c, the
- * tree rules; user/core/det_piles.c, a parent's children).  Nothing
+ * Inside the detector, shared by its files (user/core/detector.c, when to
+ * look; user/core/det_profile.c, what a look sees; user/core/det_alerts.c,
+ * the alerts' lives; user/core/det_piles.c, a parent's children;
+ * user/core/det_views.c, the presenters' questions).  Nothing
  * outside user/core/ includes it.
  */
 #ifndef FT_DET_INT_H
@@ -226,38 +228,49 @@ static inline struct det_alert *det_alert_of(struct detector *d, const struct de
 	return &d->alerts[p->alert - 1];
 }
 
-/* user/core/detector.c, for the profile */
-uint64_t det_doublings_ns(double doubling_ms, double n);
+/* user/core/detector.c: when to look */
+bool det_forked_within(struct detector *d, const struct proctable *t, int32_t slot, uint64_t now,
+		       uint64_t span);
 bool det_forked_recently(struct detector *d, const struct proctable *t, int32_t slot,
-			    uint64_t now);
+			 uint64_t now);
 uint32_t det_walk_subtree(struct detector *d, const struct proctable *t, int32_t root,
-			     bool skip_flagged);
+			  bool skip_flagged);
+bool det_interactive(const struct pt_entry *e);
+int32_t det_chain_root(struct detector *d, const struct proctable *t, const int32_t *chain,
+		       uint32_t n, uint64_t recent, uint64_t now);
 
 /* user/core/det_profile.c: a tree's copies, generations and pace, and
  * whether that makes a runaway, for the rules that decide when to look */
 uint64_t det_born_of(const struct pt_entry *e);
 int32_t det_copy_ancestor(const struct proctable *t, int32_t c, int32_t top, bool kin,
-			     uint64_t window);
+			  uint64_t window);
 bool det_fans_out(const struct detector *d, const struct profile *pr);
 bool det_is_runaway(const struct detector *d, const struct profile *pr);
 enum det_pattern det_name_runaway(const struct profile *pr);
 void det_profile(struct detector *d, const struct proctable *t, int32_t x, uint64_t now,
-		    struct profile *pr);
+		 struct profile *pr);
 bool det_same_program(const struct pt_entry *c, const struct pt_entry *a, bool kin);
 
-/* user/core/detector.c, for the piles */
-bool det_interactive(const struct pt_entry *e);
+/* user/core/det_alerts.c: the alerts' lives, for the looks and the piles */
+uint64_t det_doublings_ns(double doubling_ms, double n);
 void det_base_verdict(struct det_verdict *v, enum det_kind kind, enum det_pattern p,
-			 uint64_t now, const struct proctable *t, int32_t root);
+		      uint64_t now, const struct proctable *t, int32_t root);
 struct det_alert *det_new_alert(struct detector *d, const struct proctable *t,
-				   enum det_pattern p, const struct pt_entry *root, uint32_t live,
-				   uint64_t now, det_verdict_fn fn, void *ctx);
+				enum det_pattern p, const struct pt_entry *root, uint32_t live,
+				uint64_t now, det_verdict_fn fn, void *ctx);
 uint16_t det_id_of_alert(const struct detector *d, const struct det_alert *a);
+void det_raise_alert(struct detector *d, const struct proctable *t, const int32_t *chain,
+		     uint32_t n, const struct profile *top, uint64_t now, det_verdict_fn fn,
+		     void *ctx);
+void det_recount(struct detector *d, const struct proctable *t, struct det_alert *a,
+		 uint64_t now, det_verdict_fn fn, void *ctx);
+void det_recount_due(struct detector *d, const struct proctable *t, uint64_t now,
+		     det_verdict_fn fn, void *ctx);
 void det_member_changed(struct detector *d, const struct proctable *t, struct det_alert *a,
-			   uint64_t now, det_verdict_fn fn, void *ctx);
+			uint64_t now, det_verdict_fn fn, void *ctx);
 double det_growth_per_minute(uint32_t gained, uint64_t since_ns, uint64_t now);
 void det_storm_verdict(struct detector *d, struct det_alert *a, struct det_verdict *v,
-			  uint64_t now, uint32_t child);
+		       uint64_t now, uint32_t child);
 
 /* user/core/det_piles.c: a parent's children (zombies, idle workers,
  * spawn storms), for the tree rules */
