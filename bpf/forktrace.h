@@ -32,6 +32,7 @@ enum ft_event_type {
 	FT_EV_REAP = 14,      /* kernel: a process's task was freed: reaped, no zombie */
 	FT_EV_FORK_FAIL = 15, /* kernel: fork, vfork, clone or clone3 returned an error */
 	FT_EV_SETTINGS = 16,  /* user: the detector's settings from here on */
+	FT_EV_ALLOW = 17,     /* user: one allow rule containment runs with */
 	FT_EV_MAX,
 };
 
@@ -328,6 +329,23 @@ struct ft_settings {
 	__u32 len; /* bytes of text used, at most FT_SETTINGS_LEN - 1 */
 	__u32 pad;
 	char text[FT_SETTINGS_LEN];
+};
+
+/*
+ * The allow rules a run that can act (--kill, --stop, --guard, the live
+ * view) spares by, one record per rule, written with each SETTINGS record
+ * (the start, each SIGHUP): --allow, --config's allow lines and the
+ * defaults this host has, as the policy holds them, so a report says what
+ * was spared and by which rule.  index 0 starts a set of count rules; a set
+ * of none is one record with count 0.  Never from the kernel.
+ */
+#define FT_ALLOW_LEN	     512
+#define FT_ALLOW_MAX_RECORDS 1024 /* a set's count, at most (a damaged file's guard) */
+struct ft_allow_rule {
+	struct ft_header h;
+	__u32 index;
+	__u32 count;
+	char rule[FT_ALLOW_LEN]; /* "exe:/sbin/init (/usr/lib/systemd/systemd)" */
 };
 
 /*

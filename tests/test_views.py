@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 from lib import (ARTIFACTS, FORKTRACE, Tracer, ansi_to_html, by_event, check, chromium_png,
                  contain_cmd, count_color, descendants, has_color_codes, hold, png_pixels,
-                 proc_state, run_forktrace, test, tool, wait_file, wait_until)
+                 proc_state, run_forktrace, test, tool, wait_file, wait_for, wait_until)
 
 TMUX = ["tmux", "-L", "forktrace-test"]  # a server of our own, not the user's
 
@@ -426,3 +426,56 @@ def report_of_a_recorded_bomb_and_kill():
         check(r.returncode == 2 and "invalid --format" in r.stderr, "bad format: %r" % r.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@test
+def report_names_the_allow_rules():
+    """A run that can act records its allow rules (--allow, --config's, the
+    defaults this host has) and each SIGHUP's new set; the report lists
+    the last set.  An observing run records none and its report says
+    nothing of rules."""
+    with tempfile.TemporaryDirectory() as work:
+        conf = os.path.join(work, "forktrace.conf")
+        with open(conf, "w") as f:
+            f.write("allow = uid:4242\n")
+        acting, watching = os.path.join(work, "acting.ftr"), os.path.join(work, "watching.ftr")
+        t = Tracer("--kill", "--dry-run", "--config", conf, "--allow", "exe:/bin/sleep",
+                   "-w", acting)
+        try:
+            with open(conf, "w") as f:
+                f.write("allow = uid:4343\nallow = comm:batchjob\n")
+            t.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "SIGHUP: settings re-read" in t.stderr(), 10,
+                     "forktrace's answer to SIGHUP")
+            t.stop()
+        finally:
+            t.cleanup()
+        t = Tracer("-w", watching)
+        try:
+            t.stop()
+        finally:
+            t.cleanup()
+        r = run_forktrace("report", acting, "-o", "-", "--format", "json")
+        check(r.returncode == 0, "report failed: " + r.stderr)
+        doc = json.loads(r.stdout)
+        rules = doc.get("allow_rules")
+        check(rules is not None and doc.get("allow_rule_sets") == 2,
+              "the rules and the SIGHUP's set: %r" % {k: v for k, v in doc.items()
+                                                      if k.startswith("allow")})
+        check("uid:4343" in rules and "comm:batchjob" in rules and "uid:4242" not in rules,
+              "the last set is not the SIGHUP's: %r" % rules)
+        sleep = os.path.realpath("/bin/sleep")
+        want = "exe:/bin/sleep" + (" (%s)" % sleep if sleep != "/bin/sleep" else "")
+        check(want in rules, "%r not among %r" % (want, rules))
+        check(doc["allow_rules_count"] == len(rules), "count %r for %d rules" %
+              (doc["allow_rules_count"], len(rules)))
+        html = os.path.join(work, "acting.html")
+        check(run_forktrace("report", acting, "-o", html).returncode == 0, "HTML report failed")
+        page = open(html).read()
+        check("<h2>Allow rules</h2>" in page and "<code>comm:batchjob</code>" in page,
+              "the HTML report lists no rules")
+        r = run_forktrace("report", watching, "-o", "-", "--format", "json")
+        check(r.returncode == 0 and "allow_rules" not in json.loads(r.stdout),
+              "an observing run's report names rules: %r" % r.stdout[:300])
+        replay = run_forktrace("-r", acting, "-j")
+        check(replay.returncode == 0, "replay of the acting run failed: " + replay.stderr)

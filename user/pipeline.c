@@ -331,6 +331,28 @@ static int apply_settings(struct pipeline *p, const struct ft_settings *s)
 	return 0;
 }
 
+/* The policy's allow rules into the stream, one record each (index 0
+ * starts the set; none: one record of count 0). */
+static void note_allow_rules(struct pipeline *p, uint64_t now_ns)
+{
+	const struct allow_rule *rules;
+	uint32_t n = policy_allow_rules(p->policy, &rules);
+	struct ft_allow_rule rec;
+
+	for (uint32_t i = 0; i < n || (!n && !i); i++) {
+		memset(&rec, 0, sizeof(rec));
+		rec.h.type = FT_EV_ALLOW;
+		rec.h.size = sizeof(rec);
+		rec.h.ts_ns = now_ns;
+		rec.index = i;
+		rec.count = n;
+		if (n)
+			policy_allow_describe(&rules[i], true, rec.rule, sizeof(rec.rule));
+		if (pipeline_feed(p, (const union ft_record *)&rec))
+			return;
+	}
+}
+
 void pipeline_note_settings(struct pipeline *p, uint64_t now_ns)
 {
 	struct ft_settings rec;
@@ -344,7 +366,8 @@ void pipeline_note_settings(struct pipeline *p, uint64_t now_ns)
 	if (n >= sizeof(rec.text)) /* never: the knobs fit twice over */
 		return;
 	rec.len = (uint32_t)n;
-	pipeline_feed(p, (const union ft_record *)&rec);
+	if (pipeline_feed(p, (const union ft_record *)&rec) == 0 && p->policy)
+		note_allow_rules(p, now_ns);
 }
 
 /*
@@ -445,6 +468,10 @@ int pl_feed_core(struct pipeline *p, const union ft_record *rec)
 		 * replay's command line set its own */
 		if (!p->o.settings_fixed && apply_settings(p, &rec->settings))
 			return 1;
+		break;
+	case FT_EV_ALLOW:
+		/* the policy's rules, for the recording and the report: a
+		 * replay runs no policy */
 		break;
 	case FT_EV_REAP:
 		/* the zombies' bookkeeping: the detector's, never shown */

@@ -54,7 +54,8 @@ int pipeline_feed(void *p, const union ft_record *rec);
 bool pipeline_note_kernel_stats(struct pipeline *p, const uint64_t stats[FT_STAT_MAX],
 				uint64_t now_ns);
 /* Live only: the detector's settings into the stream (and so into the
- * recording) as a SETTINGS record: at the start and after each SIGHUP. */
+ * recording) as a SETTINGS record, and a run that can act its allow rules
+ * as ALLOW records: at the start and after each SIGHUP. */
 void pipeline_note_settings(struct pipeline *p, uint64_t now_ns);
 /* Live only: emit the kernel's final counters as a COUNTERS record. */
 void pipeline_note_counters(struct pipeline *p, const uint64_t stats[FT_STAT_MAX], uint64_t now_ns);

@@ -3859,6 +3859,92 @@ static void test_summary_reports_kernel_failures(void)
 #endif
 
 /*
+ * ALLOW records (the policy's rules, recording version 12): a damaged
+ * one (an index past its set, a set too large) is refused like any bad
+ * record, a rule is cut at its field, and they come back from a recording
+ * as written; a version 11 file holding one is damaged, not misread.
+ */
+static void test_allow_records_checked_and_recorded(void)
+{
+	const char *path = tmp_path("allow");
+	struct ft_run_info info = { .kernel = "test" }, got_info;
+	struct ft_allow_rule a = { .h = { .type = FT_EV_ALLOW, .size = sizeof(a) } };
+	struct ft_writer *w = NULL;
+	struct ft_reader *r = NULL;
+	union ft_record rec;
+	unsigned char hdr[512];
+	uint16_t version = 11, hsize;
+	uint32_t crc;
+	char err[256];
+	int got = 0;
+	FILE *f;
+
+	memset(&rec, 0, sizeof(rec));
+	memcpy(&rec, &a, sizeof(a));
+	rec.allow.count = 2;
+	rec.allow.index = 1;
+	memset(rec.allow.rule, 'x', sizeof(rec.allow.rule)); /* no NUL */
+	CHECK(ft_record_sane(&rec) && rec.allow.rule[FT_ALLOW_LEN - 1] == '\0');
+	rec.allow.index = 2; /* past its set */
+	CHECK(!ft_record_sane(&rec));
+	rec.allow.count = rec.allow.index = 0; /* a set of none */
+	CHECK(ft_record_sane(&rec));
+	rec.allow.index = 1;
+	CHECK(!ft_record_sane(&rec));
+	rec.allow.count = FT_ALLOW_MAX_RECORDS + 1;
+	rec.allow.index = 0;
+	CHECK(!ft_record_sane(&rec));
+	CHECK(!strcmp(ft_type_name(FT_EV_ALLOW), "allow"));
+
+	CHECK(ft_writer_open(path, &info, true, &w, err, sizeof(err)) == 0);
+	if (!w)
+		return;
+	for (uint32_t i = 0; i < 2; i++) {
+		a.h.ts_ns = SEC;
+		a.index = i;
+		a.count = 2;
+		snprintf(a.rule, sizeof(a.rule), i ? "uid:4242" : "exe:/sbin/init (/usr/lib/systemd/systemd)");
+		CHECK(ft_writer_put(w, (const union ft_record *)&a, err, sizeof(err)) == 0);
+	}
+	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
+	CHECK(ft_reader_open(path, &got_info, &r, err, sizeof(err)) == 0);
+	while (r && ft_reader_next(r, &rec, err, sizeof(err)) > 0) {
+		CHECK(rec.h.type == FT_EV_ALLOW && rec.allow.index == (uint32_t)got &&
+		      rec.allow.count == 2);
+		CHECK(!strcmp(rec.allow.rule,
+			      got ? "uid:4242" : "exe:/sbin/init (/usr/lib/systemd/systemd)"));
+		got++;
+	}
+	CHECK(got == 2);
+	ft_reader_close(r);
+
+	/* the same file said to be version 11 (its header's CRC made good):
+	 * no ALLOW record existed then */
+	f = fopen(path, "r+b");
+	CHECK(f && fread(hdr, 1, 12, f) == 12);
+	if (!f)
+		return;
+	memcpy(&hsize, hdr + 10, 2);
+	CHECK(hsize <= sizeof(hdr) && hsize > 16);
+	if (hsize <= sizeof(hdr) && hsize > 16) {
+		rewind(f);
+		CHECK(fread(hdr, 1, hsize, f) == hsize);
+		memcpy(hdr + 8, &version, 2);
+		crc = (uint32_t)crc32(0L, hdr, (uInt)(hsize - 8));
+		memcpy(hdr + hsize - 8, &crc, 4);
+		rewind(f);
+		CHECK(fwrite(hdr, 1, hsize, f) == hsize);
+	}
+	fclose(f);
+	r = NULL;
+	CHECK(ft_reader_open(path, &got_info, &r, err, sizeof(err)) == 0);
+	CHECK(r && ft_reader_next(r, &rec, err, sizeof(err)) < 0 &&
+	      strstr(err, "unknown record type 17") != NULL);
+	ft_reader_close(r);
+	unlink(path);
+}
+
+/*
  * A recording as versions 2 to 4 wrote it: their header ended the run info
  * before the host's name (magic, version, header size, byte order, 160
  * bytes of run info, CRC, pad), then rec (len bytes) in one frame.
@@ -6043,6 +6129,7 @@ int main(void)
 	RUN(test_det_config_format_reads_back);
 #ifndef FT_CORE_ONLY
 	RUN(test_replay_takes_the_recorded_settings);
+	RUN(test_allow_records_checked_and_recorded);
 #endif
 	RUN(test_detect_grows_then_stops);
 	RUN(test_detect_two_bombs_at_once);

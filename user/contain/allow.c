@@ -62,6 +62,17 @@ const char *policy_allow_kind_name(enum allow_kind k)
 	return k <= ALLOW_POD ? names[k] : "?";
 }
 
+void policy_allow_describe(const struct allow_rule *r, bool with_file, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s:%s", policy_allow_kind_name(r->kind), r->value);
+
+	/* the file an exe: rule named when it was read (/sbin/init is
+	 * systemd): what a copy or a replacement would not be */
+	if (with_file && r->kind == ALLOW_EXE && r->path[0] && strcmp(r->path, r->value) &&
+	    n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " (%s)", r->path);
+}
+
 /*
  * Open path as the node sees it: under host_root with every symlink and
  * ".." resolved inside it (RESOLVE_IN_ROOT: /sbin/init -> /lib/systemd/

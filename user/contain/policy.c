@@ -119,6 +119,12 @@ struct policy {
 	struct ct_cache *containers; /* for namespace: and pod: rules; may be NULL */
 };
 
+uint32_t policy_allow_rules(const struct policy *p, const struct allow_rule **rules)
+{
+	*rules = p->o.allow;
+	return p->o.nallow;
+}
+
 uint32_t policy_ancestors(struct pt_key *out, uint32_t max)
 {
 	uint32_t pid = (uint32_t)getpid(), n = 0;
@@ -691,11 +697,6 @@ static void sweep(struct policy *p, const struct proctable *t, struct detector *
 	move_to(p, a, next, now, live - stopped, NULL, fn, ctx);
 }
 
-static void describe_rule(const struct allow_rule *rule, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s:%s", policy_allow_kind_name(rule->kind), rule->value);
-}
-
 /*
  * Why no member of the tree may be signalled: the root's reason if it has
  * one (what an operator looks for first), else the members' tally.
@@ -712,10 +713,10 @@ static void explain_exempt(struct policy *p, const struct proctable *t, int32_t 
 		snprintf(why, len, "root is %s; no member may be signalled",
 			 protected_reason(p, re));
 	} else if ((rule = allowed(p, t, root, false, NULL))) {
-		describe_rule(rule, rs, sizeof(rs));
+		policy_allow_describe(rule, false, rs, sizeof(rs));
 		snprintf(why, len, "allowed by %s; no member may be signalled", rs);
 	} else if (first) {
-		describe_rule(first, rs, sizeof(rs));
+		policy_allow_describe(first, false, rs, sizeof(rs));
 		snprintf(why, len,
 			 "no member may be signalled: %u protected, %u allowed (first by %s)",
 			 nprot, nallow, rs);

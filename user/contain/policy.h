@@ -184,6 +184,9 @@ int policy_add_allow(struct policy_opts *o, const char *spec, char *err, size_t 
 int policy_config_line(void *ctx, const char *line, char *why, size_t whylen);
 /* "exe" for ALLOW_EXE, ... */
 const char *policy_allow_kind_name(enum allow_kind k);
+/* "kind:value", as given; with_file: an exe: rule's file as read, when it
+ * is another path ("exe:/sbin/init (/usr/lib/systemd/systemd)") */
+void policy_allow_describe(const struct allow_rule *r, bool with_file, char *buf, size_t len);
 /* forktrace's own ancestors (and itself), by identity; returns how many */
 uint32_t policy_ancestors(struct pt_key *out, uint32_t max);
 /* "fork_bomb,nested_pool,..."; -1 with a reason in err */
@@ -194,6 +197,8 @@ struct policy *policy_new(const struct policy_opts *o, const struct policy_ops *
 void policy_free(struct policy *p);
 /* New allow rules (SIGHUP): the next sweep and verdict use them. */
 void policy_set_allow(struct policy *p, const struct policy_opts *o);
+/* The allow rules in force (the policy owns them): how many, in *rules. */
+uint32_t policy_allow_rules(const struct policy *p, const struct allow_rule **rules);
 /* Where processes run, for namespace: and pod: rules (by cgroup id). */
 void policy_set_containers(struct policy *p, struct ct_cache *containers);
 

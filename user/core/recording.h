@@ -22,8 +22,9 @@
  * and fork_fail records; 9: settings records; 10: exec records carry the
  * working directory's age and links, fork records the parent's busy time
  * (older ones read with them unknown); 11: fork records carry the time
- * its CPU cgroups were throttled (older ones read with none) */
-#define FT_REC_VERSION	  11
+ * its CPU cgroups were throttled (older ones read with none); 12: allow
+ * records */
+#define FT_REC_VERSION	  12
 #define FT_REC_VERSION_V2 2   /* still read: its counters, exec and snapshot records are shorter */
 #define FT_ARGS_LEN_V2	  128 /* argv bytes in a version 2 exec record */
 

@@ -38,6 +38,8 @@ size_t ft_record_size(uint32_t type)
 		return sizeof(struct ft_fork_fail);
 	case FT_EV_SETTINGS:
 		return sizeof(struct ft_settings);
+	case FT_EV_ALLOW:
+		return sizeof(struct ft_allow_rule);
 	default:
 		return 0;
 	}
@@ -54,6 +56,7 @@ const char *ft_type_name(uint32_t type)
 		[FT_EV_PROBE] = "probe",       [FT_EV_CONTAINER] = "container",
 		[FT_EV_POLICY] = "policy",     [FT_EV_REAP] = "reap",
 		[FT_EV_FORK_FAIL] = "fork_fail", [FT_EV_SETTINGS] = "settings",
+		[FT_EV_ALLOW] = "allow",
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";
@@ -80,6 +83,12 @@ bool ft_record_sane(union ft_record *rec)
 		if (rec->settings.len >= FT_SETTINGS_LEN)
 			return false;
 		rec->settings.text[rec->settings.len] = '\0';
+	}
+	if (rec->h.type == FT_EV_ALLOW) {
+		rec->allow.rule[FT_ALLOW_LEN - 1] = '\0';
+		return rec->allow.count <= FT_ALLOW_MAX_RECORDS &&
+		       (rec->allow.index < rec->allow.count ||
+			(!rec->allow.count && !rec->allow.index));
 	}
 	if (rec->h.type == FT_EV_POLICY) {
 		rec->policy.why[sizeof(rec->policy.why) - 1] = '\0';

@@ -29,6 +29,7 @@ union ft_record {
 	struct ft_reap reap;
 	struct ft_fork_fail fork_fail;
 	struct ft_settings settings;
+	struct ft_allow_rule allow;
 };
 
 /* What a run was: written first in a recording, printed in "start". */

@@ -203,6 +203,18 @@ static void on_record(void *ctx, const struct observed_record *seen)
 		else if (r->nlosses < MAX_LOSSES)
 			r->losses[r->nlosses++] = (struct loss){ rec->h.ts_ns, rec->lost.count };
 		break;
+	case FT_EV_ALLOW:
+		if (!rec->allow.index) { /* a new set: the start's, or a SIGHUP's */
+			r->allow.sets++;
+			r->allow.count = rec->allow.count;
+			r->allow.nshown = 0;
+			r->allow.ts_ns = rec->h.ts_ns;
+		}
+		/* in order, within the set's count (a damaged file's are skipped) */
+		if (rec->allow.index == r->allow.nshown && rec->allow.index < r->allow.count &&
+		    r->allow.nshown < MAX_ALLOW_SHOWN)
+			memcpy(r->allow.rules[r->allow.nshown++], rec->allow.rule, FT_ALLOW_LEN);
+		break;
 	case FT_EV_ACTION:
 		r->kernel_signals += !rec->action.parent_ret + (rec->action.child_ret == 0);
 		r->kernel_guard += rec->action.guard;

@@ -84,6 +84,16 @@ struct loss {
 	uint64_t ts_ns, count;
 };
 
+/* The allow rules of the last set the recording holds (ALLOW records). */
+#define MAX_ALLOW_SHOWN 64
+struct allow_set {
+	uint32_t sets;	 /* sets recorded: the start's, then one per SIGHUP */
+	uint32_t count;	 /* rules in the last set */
+	uint32_t nshown; /* of them, held here (the rest: count - nshown) */
+	uint64_t ts_ns;	 /* when the last set was written */
+	char rules[MAX_ALLOW_SHOWN][FT_ALLOW_LEN];
+};
+
 struct report {
 	const char *path;
 	struct ft_run_info info;
@@ -105,6 +115,7 @@ struct report {
 	struct loss losses[MAX_LOSSES];
 	uint32_t nlosses;
 	uint64_t lost;
+	struct allow_set allow;
 	bool sample_due;  /* an alert or action: a point right after it */
 	int32_t *scratch; /* pre-order slots, sized to the table */
 	uint32_t *members;

@@ -343,6 +343,36 @@ static void write_alert(FILE *f, struct report *r, const struct alert *a)
 	}
 }
 
+/* What containment spared by rule: only a run that could act recorded its
+ * rules (recording version 12 on); an observing run's report says nothing. */
+static void write_allow_rules(FILE *f, const struct report *r)
+{
+	char when[64];
+
+	if (!r->allow.sets)
+		return;
+	wall_time(r, r->allow.ts_ns, when, sizeof(when));
+	fprintf(f, "<h2>Allow rules</h2>\n<p>Never signalled, whatever tree they were in: %u "
+		   "rule%s in force from %s",
+		r->allow.count, r->allow.count == 1 ? "" : "s", when);
+	if (r->allow.sets > 1)
+		fprintf(f, " (re-read %u time%s during the run; the last set)", r->allow.sets - 1,
+			r->allow.sets == 2 ? "" : "s");
+	fprintf(f, ", besides pid 1, kernel threads and forktrace with its ancestors.</p>\n");
+	if (r->allow.nshown)
+		fprintf(f, "<ul>\n");
+	for (uint32_t i = 0; i < r->allow.nshown; i++) {
+		fprintf(f, "<li><code>");
+		esc(f, r->allow.rules[i]);
+		fprintf(f, "</code></li>\n");
+	}
+	if (r->allow.nshown)
+		fprintf(f, "</ul>\n");
+	if (r->allow.count > r->allow.nshown)
+		fprintf(f, "<p class=\"note\">%u further rules not shown.</p>\n",
+			r->allow.count - r->allow.nshown);
+}
+
 void report_write_html(FILE *f, struct report *r)
 {
 	const struct ft_totals *tot = pipeline_totals(r->p);
@@ -420,6 +450,7 @@ void report_write_html(FILE *f, struct report *r)
 	}
 	if (r->nactions)
 		fprintf(f, "</table>\n");
+	write_allow_rules(f, r);
 	fprintf(f, "<h2>OOM kills</h2>\n");
 	if (!r->nooms)
 		fprintf(f, "<p>None.</p>\n");
@@ -552,6 +583,18 @@ int report_write_json(FILE *f, struct report *r)
 		    json_object_set_new(doc, "alerts", alerts) +
 		    json_object_set_new(doc, "actions", actions) +
 		    json_object_set_new(doc, "ooms", ooms);
+	if (doc && r->allow.sets) { /* a run that could act (recording version 12 on) */
+		json_t *rules = json_array();
+
+		failed += !rules;
+		for (uint32_t i = 0; rules && i < r->allow.nshown; i++)
+			add(rules, text(r->allow.rules[i], FT_ALLOW_LEN), &failed);
+		failed += json_object_set_new(doc, "allow_rules", rules) +
+			  json_object_set_new(doc, "allow_rules_count",
+					      json_integer((json_int_t)r->allow.count)) +
+			  json_object_set_new(doc, "allow_rule_sets",
+					      json_integer((json_int_t)r->allow.sets));
+	}
 	if (!failed)
 		failed =
 		    json_dumpf(doc, f, JSON_INDENT(1) | JSON_ENSURE_ASCII) || fputc('\n', f) < 0;
