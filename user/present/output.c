@@ -5,23 +5,10 @@
 #include <string.h>
 #include <time.h>
 #include "present/json.h"
-#include "present/output.h"
+#include "present/output_int.h"
 #include "core/container.h"
 
 #define TREE_MAX_DEPTH 256
-
-struct output {
-	FILE *f;
-	enum out_format fmt;
-	struct ft_run_info info;
-	bool verbose;
-	bool signal_lines_off;	     /* JSON too: one action line per tree, unless verbose */
-	struct ct_cache *containers; /* attribution by cgroup id; may be NULL */
-	/* per flagged tree: children the kernel signalled at their fork,
-	 * summed into the tree's ACTION line */
-	uint32_t kernel_signalled[FT_MAX_TREES];
-	struct output_shows shows; /* as an observer */
-};
 
 struct output *output_new(FILE *f, enum out_format fmt, const struct ft_run_info *info)
 {
@@ -66,7 +53,7 @@ static uint64_t wall_ns(const struct output *o, uint64_t boot_ns)
 	return boot_ns + o->info.realtime_offset_ns;
 }
 
-static const char *hhmmss(const struct output *o, uint64_t boot_ns, char *buf, size_t len)
+const char *out_hhmmss(const struct output *o, uint64_t boot_ns, char *buf, size_t len)
 {
 	uint64_t ns = wall_ns(o, boot_ns);
 	time_t sec = (time_t)(ns / 1000000000ull);
@@ -78,7 +65,7 @@ static const char *hhmmss(const struct output *o, uint64_t boot_ns, char *buf, s
 	return buf;
 }
 
-static const char *signal_name(int sig)
+const char *out_signal_name(int sig)
 {
 	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
 
@@ -86,22 +73,15 @@ static const char *signal_name(int sig)
 }
 
 /* "EAGAIN" for -EAGAIN; "?" for what glibc does not name */
-static const char *errno_name(int32_t err)
+const char *out_errno_name(int32_t err)
 {
 	const char *name = err < 0 ? strerrorname_np(-err) : NULL;
 
 	return name ? name : "?";
 }
 
-static const char *fork_call_name(const union ft_record *rec)
-{
-	static const char *const names[FT_CALL_MAX] = { "clone", "clone3", "fork", "vfork" };
-
-	return rec->fork_fail.syscall < FT_CALL_MAX ? names[rec->fork_fail.syscall] : "?";
-}
-
 /* Printable copy of an untrusted string for human output. */
-static const char *printable(const char *s, size_t n, char *buf, size_t len)
+const char *out_printable(const char *s, size_t n, char *buf, size_t len)
 {
 	size_t o = 0;
 
@@ -118,7 +98,7 @@ static const char *printable(const char *s, size_t n, char *buf, size_t len)
 }
 
 /* JSON: where the cgroup is and, in a container, which (docs/json.md) */
-static void json_attribution(struct output *o, struct json_line *j, uint64_t cgroup_id)
+void out_json_attribution(struct output *o, struct json_line *j, uint64_t cgroup_id)
 {
 	const struct ft_container *c = ct_cache_get(o->containers, cgroup_id);
 
@@ -141,7 +121,7 @@ static void json_attribution(struct output *o, struct json_line *j, uint64_t cgr
 }
 
 /* Human: " [namespace/pod/container]", or " [container 0123456789ab]" */
-static const char *human_attribution(struct output *o, uint64_t cgroup_id, char *buf, size_t len)
+const char *out_human_attribution(struct output *o, uint64_t cgroup_id, char *buf, size_t len)
 {
 	const struct ft_container *c = ct_cache_get(o->containers, cgroup_id);
 	char text[FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN + 4];
@@ -152,12 +132,12 @@ static const char *human_attribution(struct output *o, uint64_t cgroup_id, char 
 		return buf;
 	buf[0] = ' ';
 	buf[1] = '[';
-	printable(text, sizeof(text), buf + 2, len - 3);
+	out_printable(text, sizeof(text), buf + 2, len - 3);
 	strcat(buf, "]");
 	return buf;
 }
 
-static void json_header(struct output *o, struct json_line *j, const char *event, uint64_t ts,
+void out_json_header(struct output *o, struct json_line *j, const char *event, uint64_t ts,
 			uint32_t pid, const char *comm)
 {
 	json_begin(j, o->f);
@@ -178,7 +158,7 @@ void output_start(struct output *o, const char *source, uint32_t self_pid)
 		fflush(o->f);
 		return;
 	}
-	json_header(o, &j, "start", o->info.start_ns, self_pid, "forktrace");
+	out_json_header(o, &j, "start", o->info.start_ns, self_pid, "forktrace");
 	json_str(&j, "version", FORKTRACE_VERSION);
 	json_str(&j, "source", source);
 	json_str(&j, "kernel", o->info.kernel);
@@ -189,265 +169,6 @@ void output_start(struct output *o, const char *source, uint32_t self_pid)
 	json_u64(&j, "ring_buffer_bytes", o->info.ring_bytes);
 	json_end(&j);
 	fflush(o->f);
-}
-
-static void exit_status(uint32_t status, int *code, int *sig, bool *core)
-{
-	*sig = status & 0x7f;
-	*code = *sig ? 0 : (status >> 8) & 0xff;
-	*core = status & 0x80;
-}
-
-static void human_record(struct output *o, const union ft_record *rec, const struct pt_entry *e,
-			 const struct det_oom_tree *oom)
-{
-	const struct ft_header *h = &rec->h;
-	char when[32], comm[FT_COMM_LEN * 4 + 1], detail[FT_FILENAME_LEN * 4 + 64];
-	char where[(FT_CT_NS_LEN + FT_CT_POD_LEN + FT_CT_NAME_LEN) * 4 + 8];
-	const char *event = NULL;
-	uint32_t pid = h->tgid, ppid = h->ppid;
-	int code, sig;
-	size_t n;
-	bool core;
-
-	detail[0] = '\0';
-	switch (h->type) {
-	case FT_EV_FORK:
-		if (h->flags & FT_F_THREAD) {
-			event = "THREAD";
-			snprintf(detail, sizeof(detail), "tid=%u", h->tid);
-			ppid = e ? e->ppid_now : 0;
-			break;
-		}
-		event = "FORK";
-		if (rec->fork.parent_threads > 1)
-			snprintf(detail, sizeof(detail), "parent had %u threads",
-				 rec->fork.parent_threads);
-		break;
-	case FT_EV_EXEC:
-		event = "EXEC";
-		/* like execsnoop: the arguments, which start with argv[0] */
-		if (e && e->cmdline[0])
-			printable(e->cmdline, FT_ARGS_LEN, detail, sizeof(detail));
-		else
-			printable(rec->exec.filename, FT_FILENAME_LEN, detail, sizeof(detail));
-		break;
-	case FT_EV_EXIT:
-		if (h->flags & FT_F_THREAD) {
-			event = "TEXIT";
-			snprintf(detail, sizeof(detail), "tid=%u", h->tid);
-			break;
-		}
-		event = "EXIT";
-		exit_status(rec->exit.exit_code, &code, &sig, &core);
-		if (sig)
-			snprintf(detail, sizeof(detail), "signal=SIG%s%s", signal_name(sig),
-				 core ? " (core dumped)" : "");
-		else
-			snprintf(detail, sizeof(detail), "code=%d", code);
-		if (e && e->born_ns && h->ts_ns >= e->born_ns) {
-			n = strlen(detail);
-			snprintf(detail + n, sizeof(detail) - n, " after %.1fms",
-				 (double)(h->ts_ns - e->born_ns) / 1e6);
-		}
-		break;
-	case FT_EV_OOM:
-		event = "OOM";
-		n = (size_t)snprintf(detail, sizeof(detail),
-				     "killed: anon-rss=%llukB total-vm=%llukB oom_score_adj=%d",
-				     (unsigned long long)rec->oom.anon_rss_kb,
-				     (unsigned long long)rec->oom.total_vm_kb,
-				     rec->oom.oom_score_adj);
-		if (oom && oom->flagged)
-			snprintf(detail + n, sizeof(detail) - n,
-				 "; caused by runaway %s tree of %s(%u), %u tasks",
-				 det_pattern_name(oom->pattern), oom->root_comm, oom->root,
-				 oom->tasks);
-		else if (oom && oom->known)
-			snprintf(detail + n, sizeof(detail) - n, "; tree %s(%u): %u tasks%s",
-				 oom->root_comm, oom->root, oom->tasks,
-				 oom->growing ? ", growing" : "");
-		break;
-	case FT_EV_LOST:
-		event = "LOST";
-		pid = ppid = 0;
-		snprintf(detail, sizeof(detail),
-			 "kernel dropped %llu %s records (ring buffer full)",
-			 (unsigned long long)rec->lost.count, ft_type_name(rec->lost.lost_type));
-		break;
-	case FT_EV_ACTION:
-		event = "SIGNAL";
-		snprintf(detail, sizeof(detail),
-			 "in kernel at fork: SIG%s to forker %u (%s) and new child (%s)%s",
-			 signal_name((int)rec->action.sig), h->ppid,
-			 rec->action.parent_ret == FT_SIG_SPARED ? "spared"
-			 : rec->action.parent_ret		 ? "failed"
-								 : "sent",
-			 rec->action.child_ret == FT_SIG_UNAVAILABLE
-			     ? "kernel lacks bpf_send_signal_task"
-			 : rec->action.child_ret == FT_SIG_SPARED ? "spared"
-			 : rec->action.child_ret		  ? "failed"
-								  : "sent",
-			 rec->action.guard ? " [fork budget guard]" : "");
-		break;
-	case FT_EV_FORK_FAIL:
-		event = "FORKFAIL";
-		snprintf(detail, sizeof(detail), "%s refused: %s", fork_call_name(rec),
-			 errno_name(rec->fork_fail.err));
-		if (rec->fork_fail.count > 1) {
-			n = strlen(detail);
-			snprintf(detail + n, sizeof(detail) - n, " (%u times in %.0f ms)",
-				 rec->fork_fail.count, (double)FT_FAIL_PERIOD_NS / 1e6);
-		}
-		break;
-	case FT_EV_RESYNC:
-		event = "RESYNC";
-		pid = ppid = 0;
-		snprintf(detail, sizeof(detail), "re-synced from /proc: %u found, %u gone",
-			 rec->resync.added, rec->resync.gone);
-		break;
-	default:
-		return; /* snapshot, gone, counters: table input only */
-	}
-	if (h->type == FT_EV_OOM && !h->comm[0] && e)
-		printable(e->comm, FT_COMM_LEN, comm, sizeof(comm));
-	else
-		printable(h->comm, FT_COMM_LEN, comm, sizeof(comm));
-	human_attribution(o, e && h->type == FT_EV_OOM ? e->cgroup_id : h->cgroup_id, where,
-			  sizeof(where));
-	fprintf(o->f, "%-12s %-7s %7u %7u %-16s %s%s\n", hhmmss(o, h->ts_ns, when, sizeof(when)),
-		event, pid, ppid, comm, detail, where);
-}
-
-static void json_record(struct output *o, const union ft_record *rec, const struct pt_entry *e,
-			const struct det_oom_tree *oom)
-{
-	const struct ft_header *h = &rec->h;
-	bool thread = h->flags & FT_F_THREAD;
-	struct json_line j;
-	int code, sig;
-	bool core;
-
-	switch (h->type) {
-	case FT_EV_FORK:
-		json_header(o, &j, thread ? "thread_start" : "fork", h->ts_ns, h->tgid, h->comm);
-		if (thread) {
-			json_u64(&j, "creator_tid", rec->fork.parent_tid);
-		} else {
-			json_u64(&j, "ppid", h->ppid);
-			json_u64(&j, "real_ppid", rec->fork.real_ppid);
-			json_u64(&j, "parent_tid", rec->fork.parent_tid);
-			if (h->flags & FT_F_SHARED_VM)
-				json_bool(&j, "shared_vm", true);
-		}
-		json_u64(&j, "parent_threads", rec->fork.parent_threads);
-		break;
-	case FT_EV_EXEC:
-		json_header(o, &j, "exec", h->ts_ns, h->tgid, h->comm);
-		json_u64(&j, "ppid", h->ppid);
-		json_strn(&j, "filename", rec->exec.filename, FT_FILENAME_LEN);
-		if (e && e->cmdline[0])
-			json_strn(&j, "args", e->cmdline, FT_ARGS_LEN);
-		if (rec->exec.old_tid != h->tgid)
-			json_u64(&j, "old_tid", rec->exec.old_tid);
-		if (rec->exec.cwd_age_ns)
-			json_u64(&j, "cwd_age_ms", (rec->exec.cwd_age_ns - 1) / 1000000);
-		break;
-	case FT_EV_EXIT:
-		json_header(o, &j, thread ? "thread_exit" : "exit", h->ts_ns, h->tgid, h->comm);
-		if (!thread) {
-			exit_status(rec->exit.exit_code, &code, &sig, &core);
-			json_u64(&j, "ppid", h->ppid);
-			json_i64(&j, "exit_code", code);
-			json_i64(&j, "signal", sig);
-			if (core)
-				json_bool(&j, "core_dumped", true);
-			if (e && e->born_ns && h->ts_ns >= e->born_ns)
-				json_u64(&j, "lifetime_ns", h->ts_ns - e->born_ns);
-		}
-		break;
-	case FT_EV_OOM:
-		json_header(o, &j, "oom", h->ts_ns, h->tgid, h->comm[0] || !e ? h->comm : e->comm);
-		json_u64(&j, "ppid", h->ppid ? h->ppid : (e ? e->ppid_now : 0));
-		if (h->flags & FT_F_OOM_RSS) {
-			json_u64(&j, "total_vm_kb", rec->oom.total_vm_kb);
-			json_u64(&j, "anon_rss_kb", rec->oom.anon_rss_kb);
-			json_u64(&j, "file_rss_kb", rec->oom.file_rss_kb);
-			json_u64(&j, "shmem_rss_kb", rec->oom.shmem_rss_kb);
-		}
-		if (h->flags & FT_F_OOM_SCORE)
-			json_i64(&j, "oom_score_adj", rec->oom.oom_score_adj);
-		if (oom && oom->known) {
-			json_nest(&j, "tree");
-			json_u64(&j, "root", oom->root);
-			json_strn(&j, "root_comm", oom->root_comm, FT_COMM_LEN);
-			json_u64(&j, "tasks", oom->tasks);
-			json_bool(&j, "growing", oom->growing);
-			json_bool(&j, "flagged", oom->flagged);
-			if (oom->flagged)
-				json_str(&j, "pattern", det_pattern_name(oom->pattern));
-			else
-				json_f64(&j, "births_per_s", oom->births_per_s);
-			if (oom->doubling_ms >= 0)
-				json_f64(&j, "doubling_ms", oom->doubling_ms);
-			json_nest_end(&j);
-		}
-		break;
-	case FT_EV_LOST:
-		json_header(o, &j, "lost", h->ts_ns, 0, "");
-		json_u64(&j, "count", rec->lost.count);
-		json_str(&j, "type", ft_type_name(rec->lost.lost_type));
-		json_end(&j);
-		return;
-	case FT_EV_ACTION:
-		json_header(o, &j, "signal", h->ts_ns, h->tgid, h->comm);
-		json_str(&j, "via", "kernel");
-		json_u64(&j, "ppid", h->ppid);
-		json_i64(&j, "signal", rec->action.sig);
-		json_bool(&j, "guard", rec->action.guard);
-		json_u64(&j, "tree", rec->action.tree);
-		json_i64(&j, "forker_result", rec->action.parent_ret);
-		if (rec->action.child_ret == FT_SIG_UNAVAILABLE)
-			json_null_field(&j, "child_result");
-		else
-			json_i64(&j, "child_result", rec->action.child_ret);
-		json_u64(&j, "start_ns", h->start_ns);
-		json_end(&j);
-		return;
-	case FT_EV_CONTAINER:
-		json_header(o, &j, "container", h->ts_ns, h->tgid, "");
-		json_attribution(o, &j, h->cgroup_id);
-		json_end(&j);
-		return;
-	case FT_EV_FORK_FAIL:
-		json_header(o, &j, "fork_failed", h->ts_ns, h->tgid, h->comm);
-		json_u64(&j, "ppid", h->ppid);
-		json_str(&j, "syscall", fork_call_name(rec));
-		json_str(&j, "errno", errno_name(rec->fork_fail.err));
-		json_u64(&j, "count", rec->fork_fail.count);
-		if (rec->fork_fail.pids_limit)
-			json_u64(&j, "pids_limit", rec->fork_fail.pids_limit);
-		break;
-	case FT_EV_RESYNC:
-		json_header(o, &j, "resync", h->ts_ns, 0, "");
-		json_u64(&j, "added", rec->resync.added);
-		json_u64(&j, "gone", rec->resync.gone);
-		json_end(&j);
-		return;
-	default:
-		return;
-	}
-	json_u64(&j, "tid", h->tid);
-	json_u64(&j, "uid", h->uid);
-	/* pid-only OOM records (older kernels, classic fallback): the table knows */
-	if (h->type == FT_EV_OOM && !(h->flags & FT_F_OOM_TASK) && e) {
-		json_attribution(o, &j, e->cgroup_id);
-		json_u64(&j, "start_ns", e->start_ns);
-	} else {
-		json_attribution(o, &j, h->cgroup_id);
-		json_u64(&j, "start_ns", h->start_ns);
-	}
-	json_end(&j);
 }
 
 void output_record(struct output *o, const union ft_record *rec, const struct proctable *t,
@@ -463,10 +184,7 @@ void output_record(struct output *o, const union ft_record *rec, const struct pr
 	if (rec->h.type == FT_EV_ACTION && !o->verbose &&
 	    (o->fmt == OUT_HUMAN || o->signal_lines_off))
 		return;
-	if (o->fmt == OUT_JSON)
-		json_record(o, rec, e, oom);
-	else
-		human_record(o, rec, e, oom);
+	out_record_line(o, rec, e, oom);
 }
 
 static void human_gen_list(FILE *f, const char *label, const uint32_t *v, uint32_t n)
@@ -494,8 +212,8 @@ static void human_verdict(struct output *o, const struct det_verdict *v, uint64_
 	char cmd[FT_ARGS_LEN * 4 + 1], left[48];
 	const char *sev = det_severity(v->pattern);
 
-	hhmmss(o, v->ts_ns, when, sizeof(when));
-	printable(v->root_comm, FT_COMM_LEN, comm, sizeof(comm));
+	out_hhmmss(o, v->ts_ns, when, sizeof(when));
+	out_printable(v->root_comm, FT_COMM_LEN, comm, sizeof(comm));
 	switch (v->kind) {
 	case DET_FINDING:
 		fprintf(o->f, "%-12s %-7s %7u %7s %-16s finding %s: %s\n", when, "FINDING", v->root,
@@ -529,12 +247,12 @@ static void human_verdict(struct output *o, const struct det_verdict *v, uint64_
 			v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
 	else if (v->pattern == DET_FORKS_REFUSED && v->pids_events_read)
 		fprintf(o->f, ": %llu forks refused (%s); pids.events: %llu by pids.max%s\n",
-			(unsigned long long)v->refused, errno_name(v->err),
+			(unsigned long long)v->refused, out_errno_name(v->err),
 			(unsigned long long)v->pids_events_max,
 			v->pids_events_max ? "" : ", another limit");
 	else if (v->pattern == DET_FORKS_REFUSED)
 		fprintf(o->f, ": %llu forks refused (%s)\n", (unsigned long long)v->refused,
-			errno_name(v->err));
+			out_errno_name(v->err));
 	else
 		fprintf(
 		    o->f,
@@ -542,15 +260,15 @@ static void human_verdict(struct output *o, const struct det_verdict *v, uint64_
 		    v->tasks, v->generations, v->births_per_s, v->doubling_ms / 1e3,
 		    v->limit_name ? ": " : "", v->limit_name ? v->limit_name : "",
 		    v->limit_name ? seconds_text(v->limit_seconds, left, sizeof(left)) : "");
-	printable(v->root_exe, FT_FILENAME_LEN, exe, sizeof(exe));
-	printable(v->cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
+	out_printable(v->root_exe, FT_FILENAME_LEN, exe, sizeof(exe));
+	out_printable(v->cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
 	fprintf(o->f, "%-45s root %u: %s%s%s\n", "", v->root, exe[0] ? exe : comm,
 		cmd[0] ? "  cmdline: " : "", cmd);
-	if (human_attribution(o, cgroup_id, where, sizeof(where))[0])
+	if (out_human_attribution(o, cgroup_id, where, sizeof(where))[0])
 		fprintf(o->f, "%-45s in%s\n", "", where);
 	if (v->launcher) {
-		printable(v->launcher_comm, FT_COMM_LEN, comm, sizeof(comm));
-		printable(v->launcher_cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
+		out_printable(v->launcher_comm, FT_COMM_LEN, comm, sizeof(comm));
+		out_printable(v->launcher_cmdline, FT_ARGS_LEN, cmd, sizeof(cmd));
 		fprintf(o->f, "%-45s launched by %u (%s)%s%s\n", "", v->launcher, comm,
 			cmd[0] ? ": " : "", cmd);
 	}
@@ -576,7 +294,7 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 	static const char *const kinds[] = { "alert", "alert", "alert_end", "finding" };
 	struct json_line j;
 
-	json_header(o, &j, kinds[v->kind], v->ts_ns, v->root, v->root_comm);
+	out_json_header(o, &j, kinds[v->kind], v->ts_ns, v->root, v->root_comm);
 	json_str(&j, "pattern", det_pattern_name(v->pattern));
 	json_str(&j, "severity", det_severity(v->pattern));
 	json_u64(&j, "root", v->root);
@@ -624,7 +342,7 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 		json_limit(&j, v);
 		break;
 	case DET_FORKS_REFUSED:
-		json_str(&j, "errno", errno_name(v->err));
+		json_str(&j, "errno", out_errno_name(v->err));
 		json_u64(&j, "refused", v->refused);
 		json_u64(&j, "caller", v->child);
 		if (v->pids_events_read)
@@ -660,7 +378,7 @@ static void json_verdict(struct output *o, const struct det_verdict *v, uint64_t
 	if (v->by_operator)
 		json_bool(&j, "operator", true);
 	if (cgroup_id)
-		json_attribution(o, &j, cgroup_id);
+		out_json_attribution(o, &j, cgroup_id);
 	json_end(&j);
 }
 
@@ -670,7 +388,7 @@ static void json_policy(struct output *o, const struct policy_outcome *r)
 
 	bool member = r->kind == OUTCOME_SIGNAL || r->kind == OUTCOME_UNDECIDED;
 
-	json_header(o, &j,
+	out_json_header(o, &j,
 		    r->kind == OUTCOME_SIGNAL	  ? "signal"
 		    : r->kind == OUTCOME_UNDECIDED ? "undecided"
 		    : r->kind == OUTCOME_STATE	  ? "action_state"
@@ -726,7 +444,7 @@ static void json_policy(struct output *o, const struct policy_outcome *r)
 	if (r->by_operator)
 		json_bool(&j, "operator", true);
 	if (r->cgroup)
-		json_attribution(o, &j, r->cgroup);
+		out_json_attribution(o, &j, r->cgroup);
 	json_end(&j);
 }
 
@@ -749,7 +467,7 @@ static void human_action(struct output *o, const struct policy_outcome *r, const
 		fprintf(o->f, "; %u kernel map updates failed", r->policy_failures);
 	fprintf(o->f, "%s%s%s%s\n", r->by_operator ? "; asked for by the operator" : "",
 		r->why ? "; " : "", r->why ? r->why : "",
-		human_attribution(o, r->cgroup, where, sizeof(where)));
+		out_human_attribution(o, r->cgroup, where, sizeof(where)));
 }
 
 void output_policy(struct output *o, const struct policy_outcome *r)
@@ -761,14 +479,14 @@ void output_policy(struct output *o, const struct policy_outcome *r)
 			json_policy(o, r);
 		goto done;
 	}
-	hhmmss(o, r->ts_ns, when, sizeof(when));
-	printable(r->kind == OUTCOME_SIGNAL ? r->comm : r->root_comm, FT_COMM_LEN, comm,
+	out_hhmmss(o, r->ts_ns, when, sizeof(when));
+	out_printable(r->kind == OUTCOME_SIGNAL ? r->comm : r->root_comm, FT_COMM_LEN, comm,
 		  sizeof(comm));
 	switch (r->kind) {
 	case OUTCOME_SIGNAL:
 		if (o->verbose)
 			fprintf(o->f, "%-12s %-7s %7u %7s %-16s SIG%s via pidfd (%s) [tree %u]\n",
-				when, "SIGNAL", r->pid, "-", comm, signal_name(r->sig),
+				when, "SIGNAL", r->pid, "-", comm, out_signal_name(r->sig),
 				r->result ? strerror(-r->result) : "sent", r->root);
 		break;
 	case OUTCOME_ACTION:
@@ -845,18 +563,18 @@ static void print_node(struct tree_walk *w, int32_t i, int depth, int repeat)
 	const struct pt_entry *e = pt_get(w->t, i);
 	char comm[FT_COMM_LEN * 4 + 1];
 
-	printable(e->comm, FT_COMM_LEN, comm, sizeof(comm));
+	out_printable(e->comm, FT_COMM_LEN, comm, sizeof(comm));
 	if (w->o->fmt == OUT_JSON) {
 		struct json_line j;
 
-		json_header(w->o, &j, "tree", w->ts, e->key.tgid, e->comm);
+		out_json_header(w->o, &j, "tree", w->ts, e->key.tgid, e->comm);
 		json_u64(&j, "ppid", e->lineage.tgid);
 		json_u64(&j, "ppid_now", e->ppid_now);
 		json_u64(&j, "depth", (uint64_t)depth);
 		json_bool(&j, "alive", e->state == PT_ALIVE);
 		json_u64(&j, "subtree_live", w->live[i]);
 		json_u64(&j, "start_ns", e->start_ns);
-		json_attribution(w->o, &j, e->cgroup_id);
+		out_json_attribution(w->o, &j, e->cgroup_id);
 		json_strn(&j, "exe", e->filename, FT_FILENAME_LEN);
 		json_end(&j);
 		return;
@@ -968,7 +686,7 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 		fflush(o->f);
 		return;
 	}
-	json_header(o, &j, "summary", ts_ns, 0, "");
+	out_json_header(o, &j, "summary", ts_ns, 0, "");
 	json_u64(&j, "forks", tot->forks);
 	json_u64(&j, "execs", tot->execs);
 	json_u64(&j, "exits", tot->exits);
