@@ -9,6 +9,7 @@ import re
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -458,22 +459,28 @@ def report_names_the_allow_rules():
         r = run_forktrace("report", acting, "-o", "-", "--format", "json")
         check(r.returncode == 0, "report failed: " + r.stderr)
         doc = json.loads(r.stdout)
-        rules = doc.get("allow_rules")
-        check(rules is not None and doc.get("allow_rule_sets") == 2,
+        start, last = doc.get("allow_rules_at_start"), doc.get("allow_rules")
+        check(start and last and doc.get("allow_rule_sets") == 2,
               "the rules and the SIGHUP's set: %r" % {k: v for k, v in doc.items()
                                                       if k.startswith("allow")})
+        rules = last["rules"]
         check("uid:4343" in rules and "comm:batchjob" in rules and "uid:4242" not in rules,
               "the last set is not the SIGHUP's: %r" % rules)
+        check("uid:4242" in start["rules"] and "uid:4343" not in start["rules"],
+              "the start's set (the kernel's copy) is not the start's: %r" % start["rules"])
+        check(start["t"] <= last["t"], "the sets' times: %r, %r" % (start["t"], last["t"]))
         sleep = os.path.realpath("/bin/sleep")
         want = "exe:/bin/sleep" + (" (%s)" % sleep if sleep != "/bin/sleep" else "")
         check(want in rules, "%r not among %r" % (want, rules))
-        check(doc["allow_rules_count"] == len(rules), "count %r for %d rules" %
-              (doc["allow_rules_count"], len(rules)))
+        check(last["count"] == len(rules), "count %r for %d rules" % (last["count"], len(rules)))
+        check(stat.S_IMODE(os.stat(acting).st_mode) == 0o600,
+              "a recording (every command line on the host) is mode %o, not owner-only" %
+              stat.S_IMODE(os.stat(acting).st_mode))
         html = os.path.join(work, "acting.html")
         check(run_forktrace("report", acting, "-o", html).returncode == 0, "HTML report failed")
         page = open(html).read()
-        check("<h2>Allow rules</h2>" in page and "<code>comm:batchjob</code>" in page,
-              "the HTML report lists no rules")
+        check("<h2>Allow rules</h2>" in page and "<code>comm:batchjob</code> (spoofable" in page
+              and "<code>uid:4242</code>" in page, "the HTML report lists no rules, or not both sets")
         r = run_forktrace("report", watching, "-o", "-", "--format", "json")
         check(r.returncode == 0 and "allow_rules" not in json.loads(r.stdout),
               "an observing run's report names rules: %r" % r.stdout[:300])

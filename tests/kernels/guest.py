@@ -197,7 +197,8 @@ def run_one(fn, limit):
     except BaseException as e:  # noqa: BLE001 - a test's crash is its failure
         # BaseException too: a stray SIGINT (KeyboardInterrupt) or a
         # sys.exit() in a test must end as a failed test with its traceback,
-        # not as a guest that ends without a result
+        # not as a guest that ends without a result (nothing outside the
+        # guest sends the runner a SIGINT: qemu is stopped by its handle)
         status, message = "FAIL", str(e) or type(e).__name__
         if not isinstance(e, lib.Fail):
             buf.write(traceback.format_exc())
@@ -208,9 +209,12 @@ def run_one(fn, limit):
         print("FT-LOG %s: %s" % (name, line), flush=True)
     try:
         figs = test_figures(name, buf.getvalue())
-        figs.update(memory_figures())
     except Exception as e:  # noqa: BLE001 - figures are a report, never a failure
         figs = {"error": repr(e)}
+    try:
+        figs.update(memory_figures())
+    except Exception as e:  # noqa: BLE001
+        figs["memory_error"] = repr(e)
     emit("FT-RESULT", {"test": name, "status": status, "secs": round(secs, 1),
                        "message": message[:2000], "figures": figs})
     return status == "ok"

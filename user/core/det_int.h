@@ -170,7 +170,7 @@ struct detector {
 	uint64_t profiles, profiled_nodes; /* the cost of detection, reported */
 	uint64_t forks;			   /* process forks fed so far */
 	/* copies are compared by kin: set only while a kin look or a kin
-	 * alert's recount runs (look_at_kin, recount) */
+	 * alert's recount runs (look_at_kin, det_recount) */
 	bool by_kin;
 	/* the stream carries reaps (a live run says so with a reap of pid 0
 	 * before its first record): only then is an exited child a zombie

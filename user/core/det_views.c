@@ -131,7 +131,7 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 					best = c;
 			x = best;
 		}
-		/* "still forking" as raise_alert judges it: two doublings, or the window */
+		/* "still forking" as det_raise_alert judges it: two doublings, or the window */
 		root = det_chain_root(d, t, chain, len,
 				   det_doublings_ns(pr.doubling_ms, 2) > d->c.window_ns
 				       ? det_doublings_ns(pr.doubling_ms, 2)

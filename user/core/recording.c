@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "core/recording.h"
 #include "core/container.h"
@@ -58,6 +60,7 @@ int ft_writer_open(const char *path, const struct ft_run_info *info, bool replac
 {
 	struct file_header hdr;
 	struct ft_writer *w;
+	int fd;
 
 	w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -65,9 +68,18 @@ int ft_writer_open(const char *path, const struct ft_run_info *info, bool replac
 		return -1;
 	}
 	w->path = path;
-	w->f = fopen(path, "wbx");
-	if (!w->f && errno == EEXIST && replace)
-		w->f = fopen(path, "wb"); /* overwrite like tcpdump -w */
+	/* owner-only: a recording holds every process's command line on the
+	 * host, and a tenant's arguments may hold secrets */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && replace) /* overwrite like tcpdump -w */
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	w->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!w->f && fd >= 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+	}
 	if (!w->f) {
 		snprintf(err, errlen, "cannot create recording %s: %s", path, strerror(errno));
 		free(w);

@@ -33,7 +33,8 @@ struct ft_reader;
 
 /* All return 0 on success, or -1 with a one-line reason in err.
  * replace: an existing file is overwritten (-w), else refused (O_EXCL:
- * neither a file nor a symlink planted there is followed). */
+ * neither a file nor a symlink planted there is followed).  A new file is
+ * owner-only: it holds every command line on the host. */
 int ft_writer_open(const char *path, const struct ft_run_info *info, bool replace,
 		   struct ft_writer **out, char *err, size_t errlen);
 int ft_writer_put(struct ft_writer *w, const union ft_record *rec, char *err, size_t errlen);

@@ -188,6 +188,18 @@ static void sample(struct report *r, uint64_t ts)
 	}
 }
 
+static void add_allow_rule(struct allow_set *s, const struct ft_allow_rule *a)
+{
+	if (!a->index) {
+		s->count = a->count;
+		s->nshown = 0;
+		s->ts_ns = a->h.ts_ns;
+	}
+	/* in order, within the set's count (a damaged file's are skipped) */
+	if (a->index == s->nshown && a->index < s->count && s->nshown < MAX_ALLOW_SHOWN)
+		memcpy(s->rules[s->nshown++], a->rule, FT_ALLOW_LEN);
+}
+
 static void on_record(void *ctx, const struct observed_record *seen)
 {
 	const union ft_record *rec = seen->rec;
@@ -204,16 +216,11 @@ static void on_record(void *ctx, const struct observed_record *seen)
 			r->losses[r->nlosses++] = (struct loss){ rec->h.ts_ns, rec->lost.count };
 		break;
 	case FT_EV_ALLOW:
-		if (!rec->allow.index) { /* a new set: the start's, or a SIGHUP's */
-			r->allow.sets++;
-			r->allow.count = rec->allow.count;
-			r->allow.nshown = 0;
-			r->allow.ts_ns = rec->h.ts_ns;
-		}
-		/* in order, within the set's count (a damaged file's are skipped) */
-		if (rec->allow.index == r->allow.nshown && rec->allow.index < r->allow.count &&
-		    r->allow.nshown < MAX_ALLOW_SHOWN)
-			memcpy(r->allow.rules[r->allow.nshown++], rec->allow.rule, FT_ALLOW_LEN);
+		if (!rec->allow.index) /* a new set: the start's, or a SIGHUP's */
+			r->allow_sets++;
+		add_allow_rule(&r->allow_last, &rec->allow);
+		if (r->allow_sets == 1)
+			add_allow_rule(&r->allow_start, &rec->allow);
 		break;
 	case FT_EV_ACTION:
 		r->kernel_signals += !rec->action.parent_ret + (rec->action.child_ret == 0);

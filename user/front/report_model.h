@@ -84,13 +84,12 @@ struct loss {
 	uint64_t ts_ns, count;
 };
 
-/* The allow rules of the last set the recording holds (ALLOW records). */
+/* A set of allow rules the recording holds (ALLOW records). */
 #define MAX_ALLOW_SHOWN 64
 struct allow_set {
-	uint32_t sets;	 /* sets recorded: the start's, then one per SIGHUP */
-	uint32_t count;	 /* rules in the last set */
+	uint32_t count;	 /* rules in the set */
 	uint32_t nshown; /* of them, held here (the rest: count - nshown) */
-	uint64_t ts_ns;	 /* when the last set was written */
+	uint64_t ts_ns;	 /* when the set was written */
 	char rules[MAX_ALLOW_SHOWN][FT_ALLOW_LEN];
 };
 
@@ -115,7 +114,10 @@ struct report {
 	struct loss losses[MAX_LOSSES];
 	uint32_t nlosses;
 	uint64_t lost;
-	struct allow_set allow;
+	/* the start's set (the kernel's copy too: SIGHUP changes user
+	 * space's only) and the last one; sets: how many were recorded */
+	struct allow_set allow_start, allow_last;
+	uint32_t allow_sets;
 	bool sample_due;  /* an alert or action: a point right after it */
 	int32_t *scratch; /* pre-order slots, sized to the table */
 	uint32_t *members;

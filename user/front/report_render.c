@@ -343,34 +343,48 @@ static void write_alert(FILE *f, struct report *r, const struct alert *a)
 	}
 }
 
+static void write_allow_set(FILE *f, const struct report *r, const struct allow_set *s,
+			    const char *which)
+{
+	char when[64];
+
+	wall_time(r, s->ts_ns, when, sizeof(when));
+	fprintf(f, "<p>%s, %s: %u rule%s</p>\n", which, when, s->count, s->count == 1 ? "" : "s");
+	if (s->nshown)
+		fprintf(f, "<ul>\n");
+	for (uint32_t i = 0; i < s->nshown; i++) {
+		fprintf(f, "<li><code>");
+		esc(f, s->rules[i]);
+		fprintf(f, "</code>%s</li>\n",
+			strncmp(s->rules[i], "comm:", 5) ? ""
+							 : " (spoofable: any process may take a name)");
+	}
+	if (s->nshown)
+		fprintf(f, "</ul>\n");
+	if (s->count > s->nshown)
+		fprintf(f, "<p class=\"note\">%u further rules not recorded or not shown.</p>\n",
+			s->count - s->nshown);
+}
+
 /* What containment spared by rule: only a run that could act recorded its
  * rules (recording version 12 on); an observing run's report says nothing. */
 static void write_allow_rules(FILE *f, const struct report *r)
 {
-	char when[64];
+	char which[96];
 
-	if (!r->allow.sets)
+	if (!r->allow_sets)
 		return;
-	wall_time(r, r->allow.ts_ns, when, sizeof(when));
-	fprintf(f, "<h2>Allow rules</h2>\n<p>Never signalled, whatever tree they were in: %u "
-		   "rule%s in force from %s",
-		r->allow.count, r->allow.count == 1 ? "" : "s", when);
-	if (r->allow.sets > 1)
-		fprintf(f, " (re-read %u time%s during the run; the last set)", r->allow.sets - 1,
-			r->allow.sets == 2 ? "" : "s");
-	fprintf(f, ", besides pid 1, kernel threads and forktrace with its ancestors.</p>\n");
-	if (r->allow.nshown)
-		fprintf(f, "<ul>\n");
-	for (uint32_t i = 0; i < r->allow.nshown; i++) {
-		fprintf(f, "<li><code>");
-		esc(f, r->allow.rules[i]);
-		fprintf(f, "</code></li>\n");
+	fprintf(f, "<h2>Allow rules</h2>\n<p>Processes these rules matched were never signalled "
+		   "by forktrace's sweeps (nor pid 1, kernel threads, forktrace and its ancestors). "
+		   "The kernel's checks at fork and the guard keep the set given at start, and "
+		   "match its <code>exe:</code>, <code>uid:</code>, <code>cgroup:</code> and "
+		   "<code>unit:</code> rules only (docs/containment.md).</p>\n");
+	write_allow_set(f, r, &r->allow_start, "At start");
+	if (r->allow_sets > 1) {
+		snprintf(which, sizeof(which), "Last re-read (SIGHUP; %u sets in all)",
+			 r->allow_sets);
+		write_allow_set(f, r, &r->allow_last, which);
 	}
-	if (r->allow.nshown)
-		fprintf(f, "</ul>\n");
-	if (r->allow.count > r->allow.nshown)
-		fprintf(f, "<p class=\"note\">%u further rules not shown.</p>\n",
-			r->allow.count - r->allow.nshown);
 }
 
 void report_write_html(FILE *f, struct report *r)
@@ -516,6 +530,20 @@ static void add(json_t *array, json_t *item, int *failed)
 		(*failed)++;
 }
 
+/* {"t": seconds into the recording, "count": N, "rules": [...]} */
+static json_t *allow_set_json(const struct report *r, const struct allow_set *s, int *failed)
+{
+	json_t *rules = json_array();
+
+	for (uint32_t i = 0; rules && i < s->nshown; i++)
+		add(rules, text(s->rules[i], FT_ALLOW_LEN), failed);
+	if (!rules)
+		(*failed)++;
+	return json_pack("{s:f, s:I, s:o}", "t",
+			 s->ts_ns >= r->first_ns ? (double)(s->ts_ns - r->first_ns) / 1e9 : 0.0,
+			 "count", (json_int_t)s->count, "rules", rules ? rules : json_array());
+}
+
 int report_write_json(FILE *f, struct report *r)
 {
 	json_t *doc = json_object(), *trees = json_array(), *alerts = json_array(),
@@ -583,17 +611,13 @@ int report_write_json(FILE *f, struct report *r)
 		    json_object_set_new(doc, "alerts", alerts) +
 		    json_object_set_new(doc, "actions", actions) +
 		    json_object_set_new(doc, "ooms", ooms);
-	if (doc && r->allow.sets) { /* a run that could act (recording version 12 on) */
-		json_t *rules = json_array();
-
-		failed += !rules;
-		for (uint32_t i = 0; rules && i < r->allow.nshown; i++)
-			add(rules, text(r->allow.rules[i], FT_ALLOW_LEN), &failed);
-		failed += json_object_set_new(doc, "allow_rules", rules) +
-			  json_object_set_new(doc, "allow_rules_count",
-					      json_integer((json_int_t)r->allow.count)) +
-			  json_object_set_new(doc, "allow_rule_sets",
-					      json_integer((json_int_t)r->allow.sets));
+	if (doc && r->allow_sets) { /* a run that could act (recording version 12 on) */
+		failed += json_object_set_new(doc, "allow_rule_sets",
+					      json_integer((json_int_t)r->allow_sets)) +
+			  json_object_set_new(doc, "allow_rules_at_start",
+					      allow_set_json(r, &r->allow_start, &failed)) +
+			  json_object_set_new(doc, "allow_rules",
+					      allow_set_json(r, &r->allow_last, &failed));
 	}
 	if (!failed)
 		failed =

@@ -214,6 +214,7 @@ static bool view_oom(struct sink *s, const union ft_record *rec, const struct pt
 	/* pid-only OOM records (older kernels, classic fallback): the table knows */
 	const char *comm = h->comm[0] || !e ? h->comm : e->comm;
 	bool from_table = !(h->flags & FT_F_OOM_TASK) && e;
+	char root_comm[FT_COMM_LEN * 4 + 1] = "";
 
 	line_begin(s, h, "oom", "OOM", h->tgid, h->ppid, comm, comm);
 	if (e)
@@ -231,11 +232,15 @@ static bool view_oom(struct sink *s, const union ft_record *rec, const struct pt
 	}
 	if (h->flags & FT_F_OOM_SCORE)
 		field_i64(s, "oom_score_adj", rec->oom.oom_score_adj, NULL);
+	/* the root's name is any bytes its process chose: printable only */
+	if (!s->json && oom && oom->known)
+		out_printable(oom->root_comm ? oom->root_comm : "", FT_COMM_LEN, root_comm,
+			      sizeof(root_comm));
 	if (oom && oom->flagged)
 		human_text(s, "; caused by runaway %s tree of %s(%u), %u tasks",
-			   det_pattern_name(oom->pattern), oom->root_comm, oom->root, oom->tasks);
+			   det_pattern_name(oom->pattern), root_comm, oom->root, oom->tasks);
 	else if (oom && oom->known)
-		human_text(s, "; tree %s(%u): %u tasks%s", oom->root_comm, oom->root, oom->tasks,
+		human_text(s, "; tree %s(%u): %u tasks%s", root_comm, oom->root, oom->tasks,
 			   oom->growing ? ", growing" : "");
 	if (s->json && oom && oom->known) {
 		json_nest(&s->j, "tree");
