@@ -33,6 +33,7 @@ enum ft_event_type {
 	FT_EV_FORK_FAIL = 15, /* kernel: fork, vfork, clone or clone3 returned an error */
 	FT_EV_SETTINGS = 16,  /* user: the detector's settings from here on */
 	FT_EV_ALLOW = 17,     /* user: one allow rule containment runs with */
+	FT_EV_LIMITS = 18,    /* user: the host limits a live run read for a verdict */
 	FT_EV_MAX,
 };
 
@@ -346,6 +347,38 @@ struct ft_allow_rule {
 	__u32 index;
 	__u32 count;
 	char rule[FT_ALLOW_LEN]; /* "exe:/sbin/init (/usr/lib/systemd/systemd)" */
+};
+
+/*
+ * The host limits a live run read for one verdict on a growing tree (its
+ * pids cgroup's pids.max, pid_max, threads-max, its uid's RLIMIT_NPROC,
+ * and for forks_refused the pids controller's refusals), put in the
+ * stream ahead of the record that raised the verdict, so a replay and a
+ * report annotate that verdict as the run did.  The header names the
+ * tree's root (tgid, start_ns) and the verdict's time.  Never from the
+ * kernel.
+ */
+enum ft_limit_kind {
+	FT_LIMIT_PIDS_MAX = 1, /* the tightest pids.max from its cgroup up */
+	FT_LIMIT_PID_MAX,
+	FT_LIMIT_THREADS_MAX,
+	FT_LIMIT_NPROC, /* RLIMIT_NPROC of the root's uid */
+	FT_LIMIT_KIND_MAX,
+};
+#define FT_LIMITS_MAX	   4
+#define FT_LIM_PIDS_EVENTS (1u << 0) /* pids_events_max was read */
+struct ft_limits {
+	struct ft_header h;
+	__u32 verdict_kind; /* the verdict's enum det_kind and det_pattern */
+	__u32 pattern;
+	__u32 n; /* entries of lim used */
+	__u32 flags;
+	__u64 pids_events_max;
+	struct {
+		__u32 kind; /* enum ft_limit_kind */
+		__u32 pad;
+		__u64 limit, used;
+	} lim[FT_LIMITS_MAX];
 };
 
 /*

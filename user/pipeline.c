@@ -172,11 +172,11 @@ static void policy_outcome_of(const struct ft_policy *rec, struct policy_outcome
  * recording was asked for); one the live view started is closed and
  * said, the view goes on.  0, or -1 when the run must stop.
  */
-int pl_record_write(struct pipeline *p, const union ft_record *rec)
+int pl_record_write_ahead(struct pipeline *p, const union ft_record *rec)
 {
 	char err[512];
 
-	if (!ft_writer_put(p->writer, rec, err, sizeof(err)))
+	if (!p->writer || !ft_writer_put(p->writer, rec, err, sizeof(err)))
 		return 0;
 	if (!p->writer_optional) {
 		snprintf(p->error, sizeof(p->error), "%s", err);
@@ -186,6 +186,22 @@ int pl_record_write(struct pipeline *p, const union ft_record *rec)
 	ft_writer_close(p->writer, err, sizeof(err));
 	p->writer = NULL;
 	return 0;
+}
+
+/* The record the core runs, written now if it was not yet. */
+static int write_unwritten(struct pipeline *p)
+{
+	const union ft_record *rec = p->unwritten;
+
+	p->unwritten = NULL;
+	return rec ? pl_record_write_ahead(p, rec) : 0;
+}
+
+int pl_record_write(struct pipeline *p, const union ft_record *rec)
+{
+	if (write_unwritten(p))
+		return -1;
+	return pl_record_write_ahead(p, rec);
 }
 
 
@@ -226,6 +242,48 @@ static void on_policy_outcome(void *ctx, const struct policy_outcome *r)
 	}
 }
 
+/* The LIMITS record a replay holds for verdict v (written ahead of the
+ * record that raised it), or NULL. */
+static const struct ft_limits *held_limits(const struct pipeline *p, const struct det_verdict *v)
+{
+	for (uint32_t i = p->nlimits_held; i-- > 0;) {
+		const struct ft_limits *l = &p->limits_held[i];
+
+		if (l->h.tgid == v->root && l->h.start_ns == v->root_start_ns &&
+		    l->h.ts_ns == v->ts_ns && l->verdict_kind == (uint32_t)v->kind &&
+		    l->pattern == (uint32_t)v->pattern)
+			return l;
+	}
+	return NULL;
+}
+
+/*
+ * A verdict's host limits: live, read now and recorded ahead of the
+ * record that raised it; in a replay, the record the run wrote.
+ */
+static void annotate_limits(struct pipeline *p, int32_t slot, struct det_verdict *v)
+{
+	bool raised = v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE;
+	/* the limit takes file reads: never between a verdict and its kill */
+	bool limits = raised && v->pattern != DET_RESTART_LOOP &&
+		      v->pattern != DET_THREAD_EXPLOSION &&
+		      (!p->policy || !(p->o.policy.act_on & (1u << v->pattern)) ||
+		       v->pattern == DET_SPAWN_STORM); /* whether to act on it depends on it */
+	bool events = raised && v->pattern == DET_FORKS_REFUSED;
+	const struct ft_limits *held;
+	struct ft_limits read;
+
+	if (!p->o.host_limits) {
+		if ((held = held_limits(p, v)))
+			det_apply_limits(v, held);
+		return;
+	}
+	if ((limits || events) && pl_read_limits(p, slot, v, limits, events, &read)) {
+		det_apply_limits(v, &read);
+		pl_record_write_ahead(p, (const union ft_record *)&read);
+	}
+}
+
 static void on_verdict(void *ctx, const struct det_verdict *verdict)
 {
 	struct pipeline *p = ctx;
@@ -249,15 +307,7 @@ static void on_verdict(void *ctx, const struct det_verdict *verdict)
 		pt_set_pinned(p->table, slot,
 			      v->kind != DET_ALERT_END ||
 				  det_alert_id(p->det, v->root, v->root_start_ns));
-	/* the limit takes file reads: never between a verdict and its kill */
-	if (p->o.host_limits && (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE) &&
-	    v->pattern != DET_RESTART_LOOP && v->pattern != DET_THREAD_EXPLOSION &&
-	    (!p->policy || !(p->o.policy.act_on & (1u << v->pattern)) ||
-	     v->pattern == DET_SPAWN_STORM)) /* whether to act on it depends on it */
-		pl_nearest_limit(p, slot, v);
-	if (p->o.host_limits && v->pattern == DET_FORKS_REFUSED &&
-	    (v->kind == DET_ALERT || v->kind == DET_ALERT_UPDATE))
-		pl_pids_events_check(p, v);
+	annotate_limits(p, slot, v);
 	for (uint32_t i = 0; i < p->nobservers; i++)
 		if (p->observers[i].verdict)
 			p->observers[i].verdict(p->observers[i].ctx, v,
@@ -419,8 +469,8 @@ int pl_feed_core(struct pipeline *p, const union ft_record *rec)
 	if (p->error[0])
 		return 1;
 	p->tot.records++;
-	if (p->writer && pl_record_write(p, rec))
-		return 1;
+	/* written when done, after what its verdicts' limits wrote ahead */
+	p->unwritten = p->writer ? rec : NULL;
 	dups = pt_get_stats(p->table)->duplicate_exits;
 	slot = pt_apply(p->table, h);
 	p->last_slot = slot;
@@ -466,8 +516,20 @@ int pl_feed_core(struct pipeline *p, const union ft_record *rec)
 	case FT_EV_SETTINGS:
 		/* the run's thresholds, live and in a replay alike, unless the
 		 * replay's command line set its own */
-		if (!p->o.settings_fixed && apply_settings(p, &rec->settings))
+		if (!p->o.settings_fixed && apply_settings(p, &rec->settings)) {
+			write_unwritten(p);
 			return 1;
+		}
+		break;
+	case FT_EV_LIMITS:
+		/* a replay's: for the verdicts of the record after it (live,
+		 * annotate_limits made it and never feeds it) */
+		if (p->nlimits_held == LIMITS_HELD) {
+			memmove(&p->limits_held[0], &p->limits_held[1],
+				(LIMITS_HELD - 1) * sizeof(p->limits_held[0]));
+			p->nlimits_held--;
+		}
+		p->limits_held[p->nlimits_held++] = rec->limits;
 		break;
 	case FT_EV_ALLOW:
 		/* the policy's rules, for the recording and the report: a
@@ -512,7 +574,7 @@ int pl_feed_core(struct pipeline *p, const union ft_record *rec)
 		pt_prune(p->table, h->ts_ns);
 		p->last_prune_ns = h->ts_ns;
 	}
-	return 0;
+	return write_unwritten(p) ? 1 : 0;
 }
 
 bool pipeline_tick(struct pipeline *p, uint64_t now_ns)

@@ -3,7 +3,7 @@
  * Inside the pipeline, shared by its two halves: user/pipeline.c (the core
  * one record at a time, verdicts to containment and the observers) and
  * user/pipeline_live.c (what only a live run does: the node's cgroups
- * resolved into container records, host limits on alerts, the kernel's
+ * resolved into container records, host limits on alerts as limits records, the kernel's
  * counters, re-syncs from /proc, recordings started mid-run).
  */
 #ifndef FT_PIPELINE_INT_H
@@ -24,6 +24,9 @@
 #define PENDING_POLICY_MAX 64
 /* the lines, the live view or the report, the metrics: room to spare */
 #define OBSERVERS_MAX 4
+/* LIMITS records a replay holds for the verdicts of the record after them
+ * (one per verdict that record raises with host limits) */
+#define LIMITS_HELD 8
 
 struct pipeline {
 	struct pipeline_opts o;
@@ -55,14 +58,26 @@ struct pipeline {
 	bool feeding;
 	struct ft_policy pending[PENDING_POLICY_MAX];
 	uint32_t npending;
+	/*
+	 * The record the core runs is written to the recording when it is
+	 * done, so that what the live side read for its verdicts (LIMITS
+	 * records) is written ahead of it and a replay has it when the same
+	 * verdicts come; anything else written meanwhile goes after it.
+	 */
+	const union ft_record *unwritten;
+	struct ft_limits limits_held[LIMITS_HELD]; /* a replay's, newest last */
+	uint32_t nlimits_held;
 	char error[512];
 };
 
 /* the core: one record into the recording, the table, the detector, the
  * observers (user/pipeline.c); never from inside the feed */
 int pl_feed_core(struct pipeline *p, const union ft_record *rec);
-/* one record into the recording; -1 when the run must stop */
+/* one record into the recording, after the one the core runs; -1 when
+ * the run must stop */
 int pl_record_write(struct pipeline *p, const union ft_record *rec);
+/* one record into the recording ahead of the one the core runs */
+int pl_record_write_ahead(struct pipeline *p, const union ft_record *rec);
 
 /* live (user/pipeline_live.c): a record's cgroup resolved on the node, its
  * container record fed ahead of it */
@@ -73,9 +88,10 @@ const union ft_record *pl_snapshot_cgroup(struct pipeline *p, const union ft_rec
 					  union ft_record *fixed);
 /* live: the root's attribution before the policy reads it */
 void pl_attribution_for_policy(struct pipeline *p, int32_t slot, uint64_t now_ns);
-/* live: the nearest host limit at the tree's pace, into the verdict */
-void pl_nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *v);
-/* live: pids.events of the refused forks' cgroup, into the verdict */
-void pl_pids_events_check(const struct pipeline *p, struct det_verdict *v);
+/* live: the host limits of a verdict's tree (limits: at its pace;
+ * events: pids.events of the refused forks' cgroup) as a LIMITS record;
+ * false when nothing was read */
+bool pl_read_limits(struct pipeline *p, int32_t slot, const struct det_verdict *v, bool limits,
+		    bool events, struct ft_limits *out);
 
 #endif /* FT_PIPELINE_INT_H */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The pipeline's live half: what only a run on the node does, all of it
- * turned into records or verdict fields the core and the recording take
- * like any other (a replay has them from the recording): container
- * attribution, host limits on alerts, the kernel's loss and thread
+ * turned into records the core and the recording take like any other (a
+ * replay has them from the recording): container attribution, host
+ * limits on alerts, the kernel's loss and thread
  * counters, re-syncs from /proc, a recording started mid-run.
  */
 #include <errno.h>
@@ -15,54 +15,52 @@
 #include "live/procfs.h"
 
 /*
- * The nearest host limit at the tree's pace (live only: a replay cannot
- * read the host the recording came from).  The uid's tasks come from the
- * table, processes and their threads.
+ * A verdict's host limits, read now (live only: a replay has the record
+ * this makes).  limits: every limit that applies to the root (the uid's
+ * tasks come from the table, processes and their threads); events:
+ * forks_refused cross-checked with the kernel, pids.events of the
+ * forker's pids cgroup (refusals there are a pids.max's; none with forks
+ * refused means another limit: RLIMIT_NPROC, pid_max, threads-max).
  */
-void pl_nearest_limit(struct pipeline *p, int32_t slot, struct det_verdict *v)
+bool pl_read_limits(struct pipeline *p, int32_t slot, const struct det_verdict *v, bool limits,
+		    bool events, struct ft_limits *out)
 {
-	const struct pt_entry *root = pt_get(p->table, slot);
+	const struct pt_entry *root = slot != PT_NONE ? pt_get(p->table, slot) : NULL;
 	struct host_limit lim[LIMITS_MAX];
-	uint64_t uid_tasks = 0;
-	int n;
+	uint64_t uid_tasks = 0, refused = 0;
+	int n = 0;
 
-	if (!root || (v->doubling_ms <= 0 && !(v->per_minute > 0)))
-		return;
-	/* a few file reads before the kill; the table walk only where
-	 * RLIMIT_NPROC applies (not to root) */
-	for (int32_t i = root->uid ? pt_next(p->table, PT_NONE) : PT_NONE; i != PT_NONE;
-	     i = pt_next(p->table, i)) {
-		const struct pt_entry *e = pt_get(p->table, i);
+	memset(out, 0, sizeof(*out));
+	out->h.type = FT_EV_LIMITS;
+	out->h.size = sizeof(*out);
+	out->h.ts_ns = v->ts_ns;
+	out->h.tgid = v->root;
+	out->h.start_ns = v->root_start_ns;
+	out->verdict_kind = v->kind;
+	out->pattern = v->pattern;
+	if (limits && root && (v->doubling_ms > 0 || v->per_minute > 0)) {
+		/* a few file reads before the kill; the table walk only where
+		 * RLIMIT_NPROC applies (not to root) */
+		for (int32_t i = root->uid ? pt_next(p->table, PT_NONE) : PT_NONE; i != PT_NONE;
+		     i = pt_next(p->table, i)) {
+			const struct pt_entry *e = pt_get(p->table, i);
 
-		if (e->state == PT_ALIVE && e->uid == root->uid)
-			uid_tasks += e->threads ? e->threads : 1;
-	}
-	n = limits_read(p->o.containers, root->key.tgid, root->uid, uid_tasks, lim);
-	for (int i = 0; i < n; i++) {
-		double s = v->per_minute > 0 ? det_seconds_to_limit_linear(v->per_minute,
-									      lim[i].limit, lim[i].used)
-					     : det_seconds_to_limit(v->tasks, v->doubling_ms,
-								    lim[i].limit, lim[i].used);
-
-		if (s >= 0 && (!v->limit_name || s < v->limit_seconds)) {
-			v->limit_name = lim[i].name;
-			v->limit_value = lim[i].limit;
-			v->limit_used = lim[i].used;
-			v->limit_seconds = s;
+			if (e->state == PT_ALIVE && e->uid == root->uid)
+				uid_tasks += e->threads ? e->threads : 1;
 		}
+		n = limits_read(p->o.containers, root->key.tgid, root->uid, uid_tasks, lim);
+		for (int i = 0; i < n && i < FT_LIMITS_MAX; i++) {
+			out->lim[i].kind = lim[i].kind;
+			out->lim[i].limit = lim[i].limit;
+			out->lim[i].used = lim[i].used;
+		}
+		out->n = (uint32_t)(n < FT_LIMITS_MAX ? n : FT_LIMITS_MAX);
 	}
-}
-
-/*
- * forks_refused, cross-checked with the kernel (live only): pids.events of
- * the caller's pids cgroup.  Refusals there are a pids.max's; none with
- * forks refused means another limit (RLIMIT_NPROC, pid_max, threads-max).
- * A field of its own, never the evidence: a replay cannot read it.
- */
-void pl_pids_events_check(const struct pipeline *p, struct det_verdict *v)
-{
-	v->pids_events_read =
-	    limits_pids_refused(p->o.containers, v->child, &v->pids_events_max) > 0;
+	if (events && limits_pids_refused(p->o.containers, v->child, &refused) > 0) {
+		out->flags |= FT_LIM_PIDS_EVENTS;
+		out->pids_events_max = refused;
+	}
+	return out->n || out->flags;
 }
 
 /* Resolve a cgroup on the node (ct_resolve), within this second's search

@@ -3859,6 +3859,153 @@ static void test_summary_reports_kernel_failures(void)
 #endif
 
 /*
+ * det_apply_limits: the nearest limit at the tree's pace, none for a tree
+ * not growing; the pids controller's refusals only when read.
+ */
+static void test_limits_record_applied(void)
+{
+	struct ft_limits l = { .h = { .type = FT_EV_LIMITS, .size = sizeof(l) } };
+	struct det_verdict v;
+
+	memset(&v, 0, sizeof(v));
+	l.n = 2;
+	l.lim[0].kind = FT_LIMIT_PID_MAX;
+	l.lim[0].limit = 4194304;
+	l.lim[0].used = 300;
+	l.lim[1].kind = FT_LIMIT_PIDS_MAX;
+	l.lim[1].limit = 500;
+	l.lim[1].used = 100;
+	v.tasks = 100;
+	v.doubling_ms = 200;
+	det_apply_limits(&v, &l);
+	CHECK(v.limit_name && !strcmp(v.limit_name, "pids.max") && v.limit_value == 500 &&
+	      v.limit_used == 100 && v.limit_seconds > 0 && v.limit_seconds < 1);
+	CHECK(!v.pids_events_read);
+	memset(&v, 0, sizeof(v)); /* not growing: no time to a limit */
+	l.flags = FT_LIM_PIDS_EVENTS;
+	l.pids_events_max = 7;
+	det_apply_limits(&v, &l);
+	CHECK(!v.limit_name && v.pids_events_read && v.pids_events_max == 7);
+	l.n = FT_LIMITS_MAX + 1; /* a damaged record is refused whole */
+	CHECK(!ft_record_sane((union ft_record *)&l));
+	l.n = 1;
+	l.lim[0].kind = FT_LIMIT_KIND_MAX;
+	CHECK(!ft_record_sane((union ft_record *)&l));
+	CHECK(!strcmp(ft_limit_name(FT_LIMIT_NPROC), "RLIMIT_NPROC"));
+}
+
+#ifndef FT_CORE_ONLY
+/* The alert lines of a stream fed through a pipeline (-j --alerts). */
+static char *alert_lines(const char *read_path, const union ft_record *recs, size_t nrecs,
+			 bool live, const char *write_path)
+{
+	const struct ft_run_info info = { .kernel = "test" };
+	const struct output_shows shows = { .alerts_only = true };
+	struct pipeline_opts po = { 0 };
+	struct pipeline *p = NULL;
+	struct output *o = NULL;
+	struct ft_reader *r = NULL;
+	struct ft_run_info got;
+	union ft_record in;
+	char *text = NULL, err[256];
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	po.table_capacity = 4096;
+	po.grace_ns = 5 * SEC;
+	po.host_limits = live; /* live: read now (here the host's pid_max, threads-max) */
+	po.write_path = write_path;
+	det_config_defaults(&po.detect);
+	CHECK(out && pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+	if (p)
+		CHECK((o = pipeline_add_lines(p, out, OUT_JSON, &info, &shows)) != NULL);
+	if (read_path) {
+		CHECK(ft_reader_open(read_path, &got, &r, err, sizeof(err)) == 0);
+		while (r && p && ft_reader_next(r, &in, err, sizeof(err)) > 0)
+			CHECK(pipeline_feed(p, &in) == 0);
+		ft_reader_close(r);
+	}
+	for (size_t i = 0; p && i < nrecs; i++)
+		CHECK(pipeline_feed(p, &recs[i]) == 0);
+	pipeline_free(p);
+	output_free(o);
+	if (out)
+		fclose(out);
+	return text;
+}
+
+/*
+ * The host limits a live run read for its alerts are recorded ahead of
+ * the record that raised them, so a replay's alert lines are the run's,
+ * limits included; without those records a replay has no limits.
+ */
+static void test_replay_has_the_runs_host_limits(void)
+{
+	const char *live_rec = tmp_path("limits_live"), *bare = tmp_path("limits_bare");
+	union ft_record *recs = calloc(400, sizeof(*recs));
+	struct ft_writer *w = NULL;
+	struct ft_reader *r = NULL;
+	struct ft_run_info info = { .kernel = "test" }, got;
+	uint32_t next = 1000, q[400];
+	size_t n = 0;
+	int head = 0, tail = 0, limits = 0, limits_ahead = 0;
+	uint64_t ts = SEC, prev_limits_ts = 0;
+	char *live = NULL, *replay = NULL, *without = NULL, err[256];
+	union ft_record in;
+
+	if (!recs)
+		return;
+	recs[n].snapshot = mk_snap(1, START(1), 0, 0);
+	recs[n++].h.ts_ns = ts;
+	recs[n].snapshot = mk_snap(50, START(5), 1, START(1));
+	recs[n++].h.ts_ns = ts;
+	q[tail++] = 50;
+	while (tail < 300) { /* a binary fork bomb, a fork a millisecond */
+		uint32_t parent = q[head++];
+
+		for (int k = 0; k < 2; k++) {
+			recs[n++].fork = mk_fork(next, START(next), parent,
+						 parent == 50 ? START(5) : START(parent), ts += 1000000);
+			q[tail++] = next++;
+		}
+	}
+	live = alert_lines(NULL, recs, n, true, live_rec);
+	CHECK(live && strstr(live, "\"event\":\"alert\"") && strstr(live, "\"limit\":\""));
+	replay = alert_lines(live_rec, NULL, 0, false, NULL);
+	CHECK(live && replay && !strcmp(live, replay));
+
+	/* each LIMITS record comes right before a record of its own time, and
+	 * the same recording without them replays with no limit */
+	CHECK(ft_reader_open(live_rec, &got, &r, err, sizeof(err)) == 0);
+	CHECK(ft_writer_open(bare, &info, true, &w, err, sizeof(err)) == 0);
+	while (r && w && ft_reader_next(r, &in, err, sizeof(err)) > 0) {
+		if (prev_limits_ts && in.h.type != FT_EV_LIMITS) {
+			limits_ahead += in.h.ts_ns == prev_limits_ts;
+			prev_limits_ts = 0;
+		}
+		if (in.h.type == FT_EV_LIMITS) {
+			limits++;
+			prev_limits_ts = in.h.ts_ns;
+			continue;
+		}
+		CHECK(ft_writer_put(w, &in, err, sizeof(err)) == 0);
+	}
+	ft_reader_close(r);
+	if (w)
+		CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
+	CHECK(limits > 0 && limits_ahead == limits);
+	without = alert_lines(bare, NULL, 0, false, NULL);
+	CHECK(without && strstr(without, "\"event\":\"alert\"") && !strstr(without, "\"limit\""));
+	free(live);
+	free(replay);
+	free(without);
+	free(recs);
+	unlink(live_rec);
+	unlink(bare);
+}
+#endif
+
+/*
  * ALLOW records (the policy's rules, recording version 12): a damaged
  * one (an index past its set, a set too large) is refused like any bad
  * record, a rule is cut at its field, and they come back from a recording
@@ -4321,7 +4468,7 @@ static const struct host_limit *own_pids_max(const struct fake_node *f, struct h
 	int n = limits_read(&f->n, (uint32_t)getpid(), 0, 0, lim);
 
 	for (int i = 0; i < n; i++)
-		if (!strcmp(lim[i].name, "pids.max"))
+		if (lim[i].kind == FT_LIMIT_PIDS_MAX)
 			return &lim[i];
 	return NULL;
 }
@@ -6129,8 +6276,10 @@ int main(void)
 	RUN(test_det_config_format_reads_back);
 #ifndef FT_CORE_ONLY
 	RUN(test_replay_takes_the_recorded_settings);
-	RUN(test_allow_records_checked_and_recorded);
+	RUN(test_replay_has_the_runs_host_limits);
 #endif
+	RUN(test_allow_records_checked_and_recorded);
+	RUN(test_limits_record_applied);
 	RUN(test_detect_grows_then_stops);
 	RUN(test_detect_two_bombs_at_once);
 	RUN(test_detect_root_exits_early);

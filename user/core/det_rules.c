@@ -102,6 +102,29 @@ double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, 
 	return doubling_ms / 1e3 * log2(1.0 + (double)(limit - used) / (double)tasks);
 }
 
+void det_apply_limits(struct det_verdict *v, const struct ft_limits *l)
+{
+	if (l->flags & FT_LIM_PIDS_EVENTS) {
+		v->pids_events_read = true;
+		v->pids_events_max = l->pids_events_max;
+	}
+	if (v->doubling_ms <= 0 && !(v->per_minute > 0))
+		return;
+	for (uint32_t i = 0; i < l->n && i < FT_LIMITS_MAX; i++) {
+		uint64_t limit = l->lim[i].limit, used = l->lim[i].used;
+		double s = v->per_minute > 0
+			       ? det_seconds_to_limit_linear(v->per_minute, limit, used)
+			       : det_seconds_to_limit(v->tasks, v->doubling_ms, limit, used);
+
+		if (s >= 0 && (!v->limit_name || s < v->limit_seconds)) {
+			v->limit_name = ft_limit_name(l->lim[i].kind);
+			v->limit_value = limit;
+			v->limit_used = used;
+			v->limit_seconds = s;
+		}
+	}
+}
+
 bool det_spawn_storm(const struct det_config *c, uint32_t jobs, uint64_t doubling_ns,
 		     uint32_t held)
 {

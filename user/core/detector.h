@@ -94,11 +94,13 @@ struct det_verdict {
 	uint64_t refused;
 	uint32_t culprit, culprit_tree, culprit_tasks;
 	const char *culprit_comm;
-	/* the kernel's own count, cross-checked live by the pipeline: forks
-	 * its pids controller refused (pids.events "max"), when it was read */
+	/* the kernel's own count, cross-checked live by the pipeline (and
+	 * from the run's LIMITS record in a replay): forks its pids
+	 * controller refused (pids.events "max"), when it was read */
 	bool pids_events_read;
 	uint64_t pids_events_max;
-	/* the nearest host limit at this pace (filled live by the pipeline) */
+	/* the nearest host limit at this pace (det_apply_limits, from what
+	 * the live run read: its LIMITS record) */
 	const char *limit_name; /* NULL: not known */
 	uint64_t limit_value, limit_used; /* used: what the limit counts now */
 	double limit_seconds;
@@ -249,6 +251,11 @@ bool det_spawn_storm(const struct det_config *c, uint32_t jobs, uint64_t doublin
 
 /* The same for a count growing by per_minute (a leak): linear. */
 double det_seconds_to_limit_linear(double per_minute, uint64_t limit, uint64_t used);
+
+/* A verdict's host limits from a LIMITS record: the nearest limit at the
+ * tree's pace (limit_*; none if it is not growing) and the pids
+ * controller's refusals (pids_events_*). */
+void det_apply_limits(struct det_verdict *v, const struct ft_limits *l);
 /* Patterns whose verdicts name a tree --kill/--stop can act on. */
 bool det_pattern_actionable(enum det_pattern p);
 

@@ -260,8 +260,10 @@ int ft_reader_next(struct ft_reader *r, union ft_record *rec, char *err, size_t 
 	/* settings records from version 9 on */
 	if (r->version < 9 && rec->h.type == FT_EV_SETTINGS)
 		want = 0;
-	/* allow records from version 12 on */
+	/* allow records from version 12 on, limits records from 13 */
 	if (r->version < 12 && rec->h.type == FT_EV_ALLOW)
+		want = 0;
+	if (r->version < 13 && rec->h.type == FT_EV_LIMITS)
 		want = 0;
 	if (!want || want != fr.len || rec->h.size != fr.len) {
 		snprintf(err, errlen, "%s: unknown record type %u of %u bytes at offset %ld",

@@ -23,8 +23,8 @@
  * working directory's age and links, fork records the parent's busy time
  * (older ones read with them unknown); 11: fork records carry the time
  * its CPU cgroups were throttled (older ones read with none); 12: allow
- * records */
-#define FT_REC_VERSION	  12
+ * records; 13: limits records */
+#define FT_REC_VERSION	  13
 #define FT_REC_VERSION_V2 2   /* still read: its counters, exec and snapshot records are shorter */
 #define FT_ARGS_LEN_V2	  128 /* argv bytes in a version 2 exec record */
 

@@ -40,9 +40,23 @@ size_t ft_record_size(uint32_t type)
 		return sizeof(struct ft_settings);
 	case FT_EV_ALLOW:
 		return sizeof(struct ft_allow_rule);
+	case FT_EV_LIMITS:
+		return sizeof(struct ft_limits);
 	default:
 		return 0;
 	}
+}
+
+const char *ft_limit_name(uint32_t kind)
+{
+	static const char *const names[FT_LIMIT_KIND_MAX] = {
+		[FT_LIMIT_PIDS_MAX] = "pids.max",
+		[FT_LIMIT_PID_MAX] = "pid_max",
+		[FT_LIMIT_THREADS_MAX] = "threads-max",
+		[FT_LIMIT_NPROC] = "RLIMIT_NPROC",
+	};
+
+	return kind < FT_LIMIT_KIND_MAX && names[kind] ? names[kind] : "?";
 }
 
 const char *ft_type_name(uint32_t type)
@@ -56,7 +70,7 @@ const char *ft_type_name(uint32_t type)
 		[FT_EV_PROBE] = "probe",       [FT_EV_CONTAINER] = "container",
 		[FT_EV_POLICY] = "policy",     [FT_EV_REAP] = "reap",
 		[FT_EV_FORK_FAIL] = "fork_fail", [FT_EV_SETTINGS] = "settings",
-		[FT_EV_ALLOW] = "allow",
+		[FT_EV_ALLOW] = "allow",	       [FT_EV_LIMITS] = "limits",
 	};
 
 	return type < FT_EV_MAX && names[type] ? names[type] : "unknown";
@@ -89,6 +103,14 @@ bool ft_record_sane(union ft_record *rec)
 		return rec->allow.count <= FT_ALLOW_MAX_RECORDS &&
 		       (rec->allow.index < rec->allow.count ||
 			(!rec->allow.count && !rec->allow.index));
+	}
+	if (rec->h.type == FT_EV_LIMITS) {
+		if (rec->limits.n > FT_LIMITS_MAX)
+			return false;
+		for (uint32_t i = 0; i < rec->limits.n; i++)
+			if (!rec->limits.lim[i].kind || rec->limits.lim[i].kind >= FT_LIMIT_KIND_MAX)
+				return false;
+		return true;
 	}
 	if (rec->h.type == FT_EV_POLICY) {
 		rec->policy.why[sizeof(rec->policy.why) - 1] = '\0';

@@ -30,6 +30,7 @@ union ft_record {
 	struct ft_fork_fail fork_fail;
 	struct ft_settings settings;
 	struct ft_allow_rule allow;
+	struct ft_limits limits;
 };
 
 /* What a run was: written first in a recording, printed in "start". */
@@ -50,6 +51,8 @@ size_t ft_record_size(uint32_t type);
 
 /* Short lower-case name of a record type ("fork", "exec", ...). */
 const char *ft_type_name(uint32_t type);
+/* "pids.max", "pid_max", "threads-max", "RLIMIT_NPROC"; "?" for another */
+const char *ft_limit_name(uint32_t kind);
 
 /*
  * A record whose size matched its type, from any source (ring buffer,

@@ -84,7 +84,7 @@ static void tightest_level(void *ctx, const char *dir)
 	snprintf(file, sizeof(file), "%s/pids.current", dir);
 	if (!read_u64(file, &cur) && max - (cur < max ? cur : max) < tt->headroom) {
 		tt->headroom = max - (cur < max ? cur : max);
-		*tt->out = (struct host_limit){ "pids.max", max, cur };
+		*tt->out = (struct host_limit){ FT_LIMIT_PIDS_MAX, max, cur };
 		tt->found = true;
 	}
 }
@@ -189,9 +189,9 @@ int limits_read(const struct ct_node *node, uint32_t pid, uint32_t uid, uint64_t
 		fclose(f);
 	}
 	if (threads && !read_u64("/proc/sys/kernel/pid_max", &v))
-		out[n++] = (struct host_limit){ "pid_max", v, threads };
+		out[n++] = (struct host_limit){ FT_LIMIT_PID_MAX, v, threads };
 	if (threads && !read_u64("/proc/sys/kernel/threads-max", &v))
-		out[n++] = (struct host_limit){ "threads-max", v, threads };
+		out[n++] = (struct host_limit){ FT_LIMIT_THREADS_MAX, v, threads };
 	/* RLIMIT_NPROC does not hold root back */
 	snprintf(path, sizeof(path), "/proc/%u/limits", pid);
 	f = uid ? fopen(path, "re") : NULL;
@@ -204,7 +204,7 @@ int limits_read(const struct ct_node *node, uint32_t pid, uint32_t uid, uint64_t
 					p++;
 				if (*p >= '0' && *p <= '9')
 					out[n++] =
-					    (struct host_limit){ "RLIMIT_NPROC",
+					    (struct host_limit){ FT_LIMIT_NPROC,
 								 strtoull(p, NULL, 10), uid_tasks };
 			}
 		fclose(f);

@@ -2,7 +2,8 @@
 /*
  * Host limits a growing tree runs into: its pids cgroup's pids.max, the
  * kernel's pid_max and threads-max, its uid's RLIMIT_NPROC.  Read live
- * from /proc and cgroupfs when an alert is raised; a replay has none.
+ * from /proc and cgroupfs when an alert is raised, and recorded (a LIMITS
+ * record) for replays.
  * The cgroups are the node's as ct_node_init found them (its cgroup2
  * mount and namespace root, --host-root's /sys/fs/cgroup in a pod); a
  * NULL node reads none.
@@ -11,13 +12,14 @@
 #define FT_HOSTLIMITS_H
 
 #include <stdint.h>
+#include "forktrace.h"
 
 struct ct_node;
 
-#define LIMITS_MAX 4
+#define LIMITS_MAX FT_LIMITS_MAX
 
 struct host_limit {
-	const char *name; /* "pids.max", "pid_max", "threads-max", "RLIMIT_NPROC" */
+	enum ft_limit_kind kind;
 	uint64_t limit, used;
 };
 

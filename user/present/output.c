@@ -773,6 +773,7 @@ static void observe_record(void *ctx, const struct observed_record *r)
 	case FT_EV_POLICY:   /* said through the policy callback */
 	case FT_EV_SETTINGS: /* the detector's */
 	case FT_EV_ALLOW:    /* the policy's, in the report */
+	case FT_EV_LIMITS:   /* on the verdicts they were read for */
 	case FT_EV_REAP:     /* the zombies' bookkeeping: never shown */
 	case FT_EV_COUNTERS: /* in the summary */
 		break;
