@@ -168,9 +168,10 @@ static void policy_outcome_of(const struct ft_policy *rec, struct policy_outcome
 }
 
 /*
- * One record into the recording.  A failed write ends a -w run (the
- * recording was asked for); one the live view started is closed and
- * said, the view goes on.  0, or -1 when the run must stop.
+ * One record into the recording now: ahead of the record the core runs,
+ * if it runs one (pl_record_write: after it).  A failed write ends a -w
+ * run (the recording was asked for); one the live view started is closed
+ * and said, the view goes on.  0, or -1 when the run must stop.
  */
 int pl_record_write_ahead(struct pipeline *p, const union ft_record *rec)
 {
@@ -188,12 +189,15 @@ int pl_record_write_ahead(struct pipeline *p, const union ft_record *rec)
 	return 0;
 }
 
-/* The record the core runs, written now if it was not yet. */
+/* The record the core runs, written now if it was not yet (not after a
+ * failed write: the run stops, and the recording ends where it failed). */
 static int write_unwritten(struct pipeline *p)
 {
 	const union ft_record *rec = p->unwritten;
 
 	p->unwritten = NULL;
+	if (p->error[0])
+		return -1;
 	return rec ? pl_record_write_ahead(p, rec) : 0;
 }
 
@@ -280,7 +284,10 @@ static void annotate_limits(struct pipeline *p, int32_t slot, struct det_verdict
 	}
 	if ((limits || events) && pl_read_limits(p, slot, v, limits, events, &read)) {
 		det_apply_limits(v, &read);
-		pl_record_write_ahead(p, (const union ft_record *)&read);
+		if (p->writer) { /* a replay counts it as it feeds it */
+			p->tot.records++;
+			pl_record_write_ahead(p, (const union ft_record *)&read);
+		}
 	}
 }
 
@@ -523,13 +530,10 @@ int pl_feed_core(struct pipeline *p, const union ft_record *rec)
 		break;
 	case FT_EV_LIMITS:
 		/* a replay's: for the verdicts of the record after it (live,
-		 * annotate_limits made it and never feeds it) */
-		if (p->nlimits_held == LIMITS_HELD) {
-			memmove(&p->limits_held[0], &p->limits_held[1],
-				(LIMITS_HELD - 1) * sizeof(p->limits_held[0]));
-			p->nlimits_held--;
-		}
-		p->limits_held[p->nlimits_held++] = rec->limits;
+		 * annotate_limits made it and never feeds it); more than
+		 * one per alert is a damaged file's */
+		if (p->nlimits_held < LIMITS_HELD)
+			p->limits_held[p->nlimits_held++] = rec->limits;
 		break;
 	case FT_EV_ALLOW:
 		/* the policy's rules, for the recording and the report: a
@@ -574,6 +578,9 @@ int pl_feed_core(struct pipeline *p, const union ft_record *rec)
 		pt_prune(p->table, h->ts_ns);
 		p->last_prune_ns = h->ts_ns;
 	}
+	/* the held limits were for this record's verdicts: none are later's */
+	if (h->type != FT_EV_LIMITS)
+		p->nlimits_held = 0;
 	return write_unwritten(p) ? 1 : 0;
 }
 

@@ -30,7 +30,9 @@ struct pipeline_opts {
 	bool settings_fixed;
 	struct policy_opts policy;
 	const struct policy_ops *actuator; /* NULL: never act (replay) */
-	bool host_limits;		   /* live: alerts say when the nearest host limit is hit */
+	/* live: alerts say when the nearest host limit is hit, read now
+	 * and recorded; off (a replay): from the recording's LIMITS records */
+	bool host_limits;
 	/* live: resolve each new cgroup on this node into a container record,
 	 * and read host limits (pids.max, pids.events) in its cgroup mounts;
 	 * NULL (replay): attribution comes from the stream's records */

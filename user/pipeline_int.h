@@ -24,9 +24,10 @@
 #define PENDING_POLICY_MAX 64
 /* the lines, the live view or the report, the metrics: room to spare */
 #define OBSERVERS_MAX 4
-/* LIMITS records a replay holds for the verdicts of the record after them
- * (one per verdict that record raises with host limits) */
-#define LIMITS_HELD 8
+/* LIMITS records a replay holds for the verdicts of the record after them:
+ * one per verdict that record raised with host limits, at most one per
+ * alert (a record can recount every alert) */
+#define LIMITS_HELD FT_MAX_TREES
 
 struct pipeline {
 	struct pipeline_opts o;
@@ -65,7 +66,8 @@ struct pipeline {
 	 * verdicts come; anything else written meanwhile goes after it.
 	 */
 	const union ft_record *unwritten;
-	struct ft_limits limits_held[LIMITS_HELD]; /* a replay's, newest last */
+	/* a replay's LIMITS records since the last other record, in order */
+	struct ft_limits limits_held[LIMITS_HELD];
 	uint32_t nlimits_held;
 	char error[512];
 };

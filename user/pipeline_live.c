@@ -101,9 +101,9 @@ void pl_attribution_for_policy(struct pipeline *p, int32_t slot, uint64_t now_ns
 	if (!resolve(p, e->cgroup_id, e->key.tgid, e->ppid_now, now_ns, &c))
 		return;
 	ct_cache_put(p->containers, &c, now_ns);
-	if (p->writer) {
+	if (p->writer) { /* ahead of the record that raised the verdict, as pl_attribute's */
 		p->tot.records++;
-		pl_record_write(p, (const union ft_record *)&c);
+		pl_record_write_ahead(p, (const union ft_record *)&c);
 	}
 }
 
