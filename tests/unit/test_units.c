@@ -3191,6 +3191,46 @@ static void test_det_config_format_reads_back(void)
 }
 
 #ifndef FT_CORE_ONLY
+/* The alert lines of a stream fed through a pipeline (-j --alerts). */
+static char *alert_lines(const char *read_path, const union ft_record *recs, size_t nrecs,
+			 bool live, const char *write_path, bool settings_fixed)
+{
+	const struct ft_run_info info = { .kernel = "test" };
+	const struct output_shows shows = { .alerts_only = true };
+	struct pipeline_opts po = { 0 };
+	struct pipeline *p = NULL;
+	struct output *o = NULL;
+	struct ft_reader *r = NULL;
+	struct ft_run_info got;
+	union ft_record in;
+	char *text = NULL, err[256];
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	po.table_capacity = 4096;
+	po.grace_ns = 5 * SEC;
+	po.host_limits = live; /* live: read now (here the host's pid_max, threads-max) */
+	po.write_path = write_path;
+	po.settings_fixed = settings_fixed;
+	det_config_defaults(&po.detect);
+	CHECK(out && pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
+	if (p)
+		CHECK((o = pipeline_add_lines(p, out, OUT_JSON, &info, &shows)) != NULL);
+	if (read_path) {
+		CHECK(ft_reader_open(read_path, &got, &r, err, sizeof(err)) == 0);
+		while (r && p && ft_reader_next(r, &in, err, sizeof(err)) > 0)
+			CHECK(pipeline_feed(p, &in) == 0);
+		ft_reader_close(r);
+	}
+	for (size_t i = 0; p && i < nrecs; i++)
+		CHECK(pipeline_feed(p, &recs[i]) == 0);
+	pipeline_free(p);
+	output_free(o);
+	if (out)
+		fclose(out);
+	return text;
+}
+
 /*
  * A recording carries the run's settings: a bomb recorded under
  * min_tasks=1000 (no alert live) replays with no alert, as the run had;
@@ -3245,30 +3285,8 @@ static void test_replay_takes_the_recorded_settings(void)
 	CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
 
 	for (int fixed = 0; fixed < 2; fixed++) {
-		const struct output_shows shows = { .alerts_only = true };
-		struct pipeline_opts po = { 0 };
-		struct pipeline *p = NULL;
-		struct output *o = NULL;
-		struct ft_reader *r = NULL;
-		union ft_record in;
-		char *text = NULL;
-		size_t len = 0;
-		FILE *out = open_memstream(&text, &len);
+		char *text = alert_lines(path, NULL, 0, false, NULL, fixed);
 
-		po.table_capacity = 4096;
-		po.grace_ns = 5 * SEC;
-		po.settings_fixed = fixed;
-		det_config_defaults(&po.detect);
-		CHECK(ft_reader_open(path, &info, &r, err, sizeof(err)) == 0);
-		CHECK(pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
-		if (p)
-			CHECK((o = pipeline_add_lines(p, out, OUT_JSON, &info, &shows)) != NULL);
-		while (r && p && ft_reader_next(r, &in, err, sizeof(err)) > 0)
-			CHECK(pipeline_feed(p, &in) == 0);
-		pipeline_free(p);
-		output_free(o);
-		ft_reader_close(r);
-		fclose(out);
 		CHECK(text && (strstr(text, "\"event\":\"alert\"") != NULL) == fixed);
 		free(text);
 	}
@@ -3895,45 +3913,6 @@ static void test_limits_record_applied(void)
 }
 
 #ifndef FT_CORE_ONLY
-/* The alert lines of a stream fed through a pipeline (-j --alerts). */
-static char *alert_lines(const char *read_path, const union ft_record *recs, size_t nrecs,
-			 bool live, const char *write_path)
-{
-	const struct ft_run_info info = { .kernel = "test" };
-	const struct output_shows shows = { .alerts_only = true };
-	struct pipeline_opts po = { 0 };
-	struct pipeline *p = NULL;
-	struct output *o = NULL;
-	struct ft_reader *r = NULL;
-	struct ft_run_info got;
-	union ft_record in;
-	char *text = NULL, err[256];
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-
-	po.table_capacity = 4096;
-	po.grace_ns = 5 * SEC;
-	po.host_limits = live; /* live: read now (here the host's pid_max, threads-max) */
-	po.write_path = write_path;
-	det_config_defaults(&po.detect);
-	CHECK(out && pipeline_new(&po, &info, &p, err, sizeof(err)) == 0);
-	if (p)
-		CHECK((o = pipeline_add_lines(p, out, OUT_JSON, &info, &shows)) != NULL);
-	if (read_path) {
-		CHECK(ft_reader_open(read_path, &got, &r, err, sizeof(err)) == 0);
-		while (r && p && ft_reader_next(r, &in, err, sizeof(err)) > 0)
-			CHECK(pipeline_feed(p, &in) == 0);
-		ft_reader_close(r);
-	}
-	for (size_t i = 0; p && i < nrecs; i++)
-		CHECK(pipeline_feed(p, &recs[i]) == 0);
-	pipeline_free(p);
-	output_free(o);
-	if (out)
-		fclose(out);
-	return text;
-}
-
 /*
  * The host limits a live run read for its alerts are recorded ahead of
  * the record that raised them, so a replay's alert lines are the run's,
@@ -3969,9 +3948,9 @@ static void test_replay_has_the_runs_host_limits(void)
 			q[tail++] = next++;
 		}
 	}
-	live = alert_lines(NULL, recs, n, true, live_rec);
+	live = alert_lines(NULL, recs, n, true, live_rec, false);
 	CHECK(live && strstr(live, "\"event\":\"alert\"") && strstr(live, "\"limit\":\""));
-	replay = alert_lines(live_rec, NULL, 0, false, NULL);
+	replay = alert_lines(live_rec, NULL, 0, false, NULL, false);
 	CHECK(live && replay && !strcmp(live, replay));
 
 	/* each LIMITS record comes right before a record of its own time, and
@@ -3994,7 +3973,7 @@ static void test_replay_has_the_runs_host_limits(void)
 	if (w)
 		CHECK(ft_writer_close(w, err, sizeof(err)) == 0);
 	CHECK(limits > 0 && limits_ahead == limits);
-	without = alert_lines(bare, NULL, 0, false, NULL);
+	without = alert_lines(bare, NULL, 0, false, NULL, false);
 	CHECK(without && strstr(without, "\"event\":\"alert\"") && !strstr(without, "\"limit\""));
 	free(live);
 	free(replay);
