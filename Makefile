@@ -74,9 +74,14 @@ $(OUT):
 
 # the object the skeleton embeds: linked by bpftool, which drops the DWARF
 # (BTF stays: CO-RE needs it)
-BPF_SRCS := bpf/forktrace.bpf.c bpf/contain.bpf.h bpf/bench.bpf.h bpf/forktrace.h bpf/compat.h \
-	vmlinux/$(ARCH)/vmlinux.h
+BPF_HDRS := bpf/record.bpf.h bpf/forktrace.h bpf/compat.h vmlinux/$(ARCH)/vmlinux.h
+BPF_SRCS := bpf/forktrace.bpf.c bpf/bench.bpf.h $(BPF_HDRS)
 $(OUT)/forktrace.debug.bpf.o: $(BPF_SRCS) | $(OUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# containment, an object of its own (bpf/contain.bpf.c): loaded only when
+# something may have to be stopped; the benchmark build uses it as it is
+$(OUT)/contain.debug.bpf.o: bpf/contain.bpf.c $(BPF_HDRS) | $(OUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # the benchmark build (--noop, bench.bpf.h): its own object, skeleton and
@@ -86,16 +91,20 @@ $(BENCH_OUT)/forktrace.debug.bpf.o: $(BPF_SRCS)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -DFT_BENCH -c $< -o $@
 
-$(OUT)/forktrace.bpf.o $(BENCH_OUT)/forktrace.bpf.o: %/forktrace.bpf.o: %/forktrace.debug.bpf.o
+$(OUT)/forktrace.bpf.o $(BENCH_OUT)/forktrace.bpf.o $(OUT)/contain.bpf.o: %.bpf.o: %.debug.bpf.o
 	$(BPFTOOL) gen object $@ $<
 
 $(OUT)/forktrace.skel.h $(BENCH_OUT)/forktrace.skel.h: %/forktrace.skel.h: %/forktrace.bpf.o
 	$(BPFTOOL) gen skeleton $< name forktrace_bpf > $@
 
-$(LIVE_SOURCE_OBJ): $(OUT)/forktrace.skel.h
+$(OUT)/contain.skel.h: $(OUT)/contain.bpf.o
+	$(BPFTOOL) gen skeleton $< name contain_bpf > $@
+
+$(LIVE_SOURCE_OBJ): $(OUT)/forktrace.skel.h $(OUT)/contain.skel.h
 
 # the bench skeleton's directory first, so it is the one included
-$(BENCH_OUT)/source_live.o: user/live/source_live.c $(BENCH_OUT)/forktrace.skel.h
+$(BENCH_OUT)/source_live.o: user/live/source_live.c $(BENCH_OUT)/forktrace.skel.h \
+		$(OUT)/contain.skel.h
 	$(CC) -I$(BENCH_OUT) $(CFLAGS) $(SAN_CFLAGS) -DFT_BENCH -MMD -MP -c $< -o $@
 
 $(OUT)/forktrace-bench: $(OUT)/user/main.o $(OUT)/user/cli.o $(filter-out $(LIVE_SOURCE_OBJ),$(USER_OBJS)) \

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Kernel-difference shims for forktrace.bpf.c, all in one place.
+ * Kernel-difference shims for both BPF objects (forktrace.bpf.c and
+ * contain.bpf.c), all in one place.
  *
  * vmlinux.h comes from one recent kernel; the struct flavours below
  * (name___suffix, which libbpf matches against the running kernel with the
@@ -78,8 +79,15 @@ static __always_inline void oom_fill_from_record(struct trace_event_raw_mark_vic
  * the program which form the kernel has via rodata (exit_has_group_dead),
  * counted from the btf_trace_sched_process_exit typedef.
  */
-static __always_inline bool exit_group_dead_from_live(struct task_struct *p)
+const volatile bool exit_has_group_dead = false;
+
+/* ctx[1] (group_dead) is read only when the loader found the two-argument
+ * prototype; the constant-false branch is never verified, so the same
+ * object loads on kernels with the one-argument form. */
+static __always_inline bool exit_group_dead(struct task_struct *p, unsigned long long *ctx)
 {
+	if (exit_has_group_dead)
+		return ctx[1] & 1;
 	return BPF_CORE_READ(p, signal, live.counter) == 0;
 }
 

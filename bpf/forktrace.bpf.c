@@ -9,11 +9,13 @@
  * whose record is readable with CO-RE).  The loader disables the losers
  * with bpf_program__set_autoload() before load.
  *
- * This file is observation: records into the ring.  Containment (flagged
- * trees' members, the safety rules, the signal at fork) is contain.bpf.h,
- * entered from on_fork and on_exit only when `enforce` is set; the
- * benchmarks' --noop floors are bench.bpf.h, compiled in the benchmark
- * build only.
+ * This object is observation only: records into the ring, and nothing a
+ * fork pays for beyond them.  Containment (flagged trees' members, the
+ * safety rules, the signal at fork) is a second object, contain.bpf.c,
+ * which the loader loads and attaches only when something may have to be
+ * stopped (--kill, --stop, --guard, the live view's first k or s).  What
+ * both write records with is record.bpf.h; the benchmarks' --noop floors
+ * are bench.bpf.h, compiled in the benchmark build only.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,50 +23,22 @@
 #include <bpf/bpf_core_read.h>
 #include "forktrace.h"
 #include "compat.h"
+#include "record.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define PF_KTHREAD 0x00200000
 
 /*
  * Settings, written by the loader between skeleton open and load.  Being
  * rodata, the verifier sees them as constants and drops the code paths
- * they switch off (which is what lets exit_has_group_dead guard a read of an
+ * they switch off (compat.h's exit_has_group_dead guards a read of an
  * argument older kernels do not have).
  */
 const volatile bool emit_threads = false;
-const volatile bool exit_has_group_dead = false;
-const volatile __u64 filter_cgroup_id = 0;	/* 0: trace every cgroup */
-const volatile __s32 filter_cgroup_subsys = -1; /* -1: cgroup2; else v1 subsys id */
 const volatile __u32 page_kb = 4;
-/* wake the reader only when this much is queued; it polls for the rest */
-const volatile __u64 wakeup_bytes = 0;
 /* CLOCK_TAI minus CLOCK_REALTIME (the kernel's leap-second offset), so
  * the one wall clock BPF can read compares with inode times: not rodata,
  * user space re-reads it as it polls (a time daemon may set it later) */
 volatile __s64 tai_minus_real_ns = 0;
-
-/*
- * The loader always sizes it before load (--ring-mb, --ring-kb; 8 MiB by
- * default): enough to ride out a bomb at the fork ceiling while the reader
- * is descheduled (docs/performance.md has what a size holds).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
-} events SEC(".maps");
-
-/*
- * Per-CPU counters (enum ft_stat): failed reserves per event type, threads
- * counted but not emitted.  Per-CPU so the hot path never contends; user
- * space sums the CPUs.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FT_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
 
 /*
  * Fork failures per process since its last record (ft_fork_fail): a bomb
@@ -107,127 +81,6 @@ struct {
 	__type(value, struct fail_budget);
 } fail_budgets SEC(".maps");
 
-static __always_inline void stat_inc(__u32 slot)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &slot);
-
-	if (v)
-		*v += 1;
-}
-
-static __always_inline __u64 submit_flags(__u32 size)
-{
-	__u64 queued;
-
-	if (!wakeup_bytes)
-		return 0; /* libbpf default: wake a caught-up reader */
-	/*
-	 * Waking the reader for every record costs more than the record at
-	 * fork-bomb rates; batch wakeups and let the reader's poll timeout
-	 * collect a trickle.  Wake only on the record that crosses the
-	 * threshold: until the woken reader has drained the ring, every later
-	 * record would queue another wakeup (an irq_work, a self-IPI), and
-	 * the exit hook's time is on the critical path of a vfork parent.
-	 * A crossing missed because the reader consumed concurrently is
-	 * caught by the next crossing or by the reader's poll timeout.
-	 */
-	queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	if (queued < wakeup_bytes && queued + size + BPF_RINGBUF_HDR_SZ >= wakeup_bytes)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
-}
-
-/*
- * Records are built on the stack and copied in with bpf_ringbuf_output,
- * not written in place between reserve and submit.  A reserved record
- * blocks the reader until it is submitted, and BPF programs run with
- * preemption enabled on preemptible kernels: a forking task preempted
- * between the two, one of thousands of runnable bomb processes, could hold
- * every later record back for as long as it waits for a CPU.  The copy
- * (under 350 bytes) shrinks that window to the helper's own memcpy.  A
- * failed write counts as a loss of its type.
- */
-static __always_inline void emit(void *rec, __u32 size, __u16 type, __u64 flags)
-{
-	if (bpf_ringbuf_output(&events, rec, size, flags))
-		stat_inc(FT_STAT_LOST_BASE + type);
-}
-
-/*
- * Is the task inside the --cgroup filter (that cgroup or below)?  Walk css
- * parents: css.parent has kept its name and meaning across every kernel
- * with BPF ring buffers, and a bounded walk of 32 levels covers any real
- * hierarchy.  On hybrid hosts the filter may name a v1 hierarchy, whose
- * css we reach through cgroups->subsys[id].
- */
-static __always_inline bool in_filter_cgroup(struct task_struct *t)
-{
-	struct cgroup_subsys_state *css;
-	struct css_set *cset;
-
-	if (!filter_cgroup_id)
-		return true;
-	cset = BPF_CORE_READ(t, cgroups);
-	if (filter_cgroup_subsys >= 0) {
-		if (bpf_core_read(&css, sizeof(css), &cset->subsys[filter_cgroup_subsys & 63]))
-			return false;
-	} else {
-		struct cgroup *dfl = BPF_CORE_READ(cset, dfl_cgrp);
-
-		css = &dfl->self;
-	}
-	for (int i = 0; i < 32 && css; i++) {
-		if (BPF_CORE_READ(css, cgroup, kn, id) == filter_cgroup_id)
-			return true;
-		css = BPF_CORE_READ(css, parent);
-	}
-	stat_inc(FT_STAT_FILTERED);
-	return false;
-}
-
-/*
- * Reading task fields.  tp_btf hands the program typed pointers that the
- * verifier lets it dereference directly (a plain load, faults caught);
- * raw_tp hands it untyped numbers that must go through
- * bpf_probe_read_kernel, one helper call (~30 ns) per field.  Each handler
- * body is inlined into both entry points with `typed` a compile-time
- * constant, so each keeps only its own kind of read: on the fork+exit path
- * this is the difference between ~1.7 us and a few hundred ns per process.
- */
-#define RD(typed, direct, ...) ((typed) ? (direct) : BPF_CORE_READ(__VA_ARGS__))
-
-/*
- * Common record header for subject task t.  Identity is the group leader's
- * start time: every thread of a process shares it, and with the tgid it
- * survives pid reuse (a reused pid starts later).
- */
-static __always_inline void fill_header(struct ft_header *h, __u16 type, __u16 size,
-					struct task_struct *t, const bool typed)
-{
-	struct task_struct *parent = RD(typed, t->real_parent, t, real_parent);
-
-	h->type = type;
-	h->flags = 0;
-	h->size = size;
-	h->cpu = bpf_get_smp_processor_id();
-	/* boot time clock: same clock as start_boottime, survives suspend */
-	h->ts_ns = bpf_ktime_get_boot_ns();
-	h->tgid = RD(typed, t->tgid, t, tgid);
-	h->tid = RD(typed, t->pid, t, pid);
-	h->start_ns = RD(typed, t->group_leader->start_boottime, t, group_leader, start_boottime);
-	h->ppid = RD(typed, parent->tgid, parent, tgid);
-	h->pstart_ns =
-	    RD(typed, parent->group_leader->start_boottime, parent, group_leader, start_boottime);
-	h->uid = RD(typed, t->cred->uid.val, t, cred, uid.val);
-	h->cgroup_id = RD(typed, t->cgroups->dfl_cgrp->kn->id, t, cgroups, dfl_cgrp, kn, id);
-	if (typed)
-		__builtin_memcpy(h->comm, t->comm, sizeof(h->comm));
-	else
-		BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
-	if (RD(typed, t->flags, t, flags) & PF_KTHREAD)
-		h->flags |= FT_F_KTHREAD;
-}
-
 /*
  * The file t runs, as the kernel sees it (what /proc/PID/exe names): the
  * identity exe: rules are matched on, here and in user space.  A kernel
@@ -243,7 +96,6 @@ static __always_inline void exe_of_file(struct ft_exe_key *k, struct file *f, co
 	k->dev = RD(typed, ino->i_sb->s_dev, ino, i_sb, s_dev);
 }
 
-#include "contain.bpf.h"
 #include "bench.bpf.h"
 
 /*
@@ -301,9 +153,6 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	}
 	if (!in_filter_cgroup(child))
 		return 0;
-	/* containment first: it must not depend on ring buffer space */
-	if (enforce && !thread)
-		enforce_fork(parent, child, typed);
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_FORK, sizeof(*e), child, typed);
 	if (thread)
@@ -388,13 +237,6 @@ static __always_inline int on_exec(struct task_struct *p, pid_t old_pid, struct 
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, FT_EV_EXEC, sizeof(*e), p, typed);
-	if (enforce && guard_forks) {
-		/* a new program: this process roots a guard tree of its own */
-		struct guard_ref self = { .is_root = 1 };
-
-		member_key(&self.tree, e->h.tgid, e->h.start_ns);
-		bpf_map_update_elem(&guard_of, &self.tree, &self, BPF_ANY);
-	}
 	e->old_tid = old_pid;
 	/*
 	 * argv as the new program sees it, read here so alerts can show a
@@ -478,8 +320,6 @@ static __always_inline int on_exit(struct task_struct *p, bool group_dead, const
 	struct ft_exit rec, *e = &rec;
 
 	BENCH_FLOOR();
-	if (enforce)
-		enforce_exit(p, group_dead, typed);
 	/*
 	 * A thread leaving a live process is a thread exit; the process
 	 * exit is the last thread out, whichever thread that is.
@@ -532,18 +372,6 @@ SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	return on_exec(p, old_pid, bprm, false);
-}
-
-/*
- * exit: ctx[1] (group_dead) is read only when the loader found the
- * two-argument prototype; the constant-false branch is never verified, so
- * the same object loads on kernels with the one-argument form.
- */
-static __always_inline bool exit_group_dead(struct task_struct *p, unsigned long long *ctx)
-{
-	if (exit_has_group_dead)
-		return ctx[1] & 1;
-	return exit_group_dead_from_live(p);
 }
 
 SEC("tp_btf/sched_process_exit")

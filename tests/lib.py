@@ -267,6 +267,25 @@ class Tracer:
             os.unlink(f.name)
 
 
+def bpf_maps_of(pid):
+    """The BPF maps process pid holds open, as bpftool shows them (name,
+    type, max_entries, bytes_memlock...): its fds' map ids (fdinfo) joined
+    with `bpftool map show` (Debian's bpftool cannot list a map's holders)."""
+    ids = set()
+    fds = "/proc/%d/fd" % pid
+    for fd in os.listdir(fds):
+        try:
+            if os.readlink(os.path.join(fds, fd)) != "anon_inode:bpf-map":
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                ids |= {int(line.split()[1]) for line in f if line.startswith("map_id:")}
+        except OSError:
+            continue  # closed meanwhile
+    r = subprocess.run(["bpftool", "-j", "map", "show"], stdout=subprocess.PIPE, text=True,
+                       check=True)
+    return [m for m in json.loads(r.stdout or "[]") if m["id"] in ids]
+
+
 def by_event(events, name, **match):
     return [e for e in events if e.get("event") == name
             and all(e.get(k) == v for k, v in match.items())]

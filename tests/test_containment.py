@@ -322,7 +322,7 @@ def guard_obeys_allow_exe():
     rep, out, events = kill_run(bomb, extra=("--guard", "16", "--allow", "exe:" + bomb),
                                 timeout=3)
     # a fork whose forker and child are both spared writes no record at all
-    # (bpf/contain.bpf.h, signal_fork); one spared of the two says 2
+    # (bpf/contain.bpf.c, signal_fork); one spared of the two says 2
     guard = [e for e in by_event(events, "signal") if e.get("guard")]
     check(not [e for e in guard if e["forker_result"] != 2 or e["child_result"] not in (2, None)],
           "the guard signalled an allowlisted bomb: %r" % guard[:2])

@@ -15,7 +15,8 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-from lib import (ARTIFACTS, FORKTRACE, Tracer, ansi_to_html, by_event, check, chromium_png,
+from lib import (ARTIFACTS, FORKTRACE, Tracer, ansi_to_html, bpf_maps_of, by_event, check,
+                 chromium_png,
                  contain_cmd, count_color, descendants, has_color_codes, hold, png_pixels,
                  proc_state, run_forktrace, test, tool, wait_file, wait_for, wait_until)
 
@@ -25,14 +26,16 @@ TMUX = ["tmux", "-L", "forktrace-test"]  # a server of our own, not the user's
 class View:
     """forktrace --top in a tmux pane; the shell around it notes how it ended."""
 
-    def __init__(self, workdir, cols=120, rows=32, env=""):
+    def __init__(self, workdir, cols=120, rows=32, env="", stderr_file=None):
         self.dir = workdir
         self.exit_file = os.path.join(workdir, "exit")
         self.stty_file = os.path.join(workdir, "stty")
         # each file appears whole (written aside, then renamed)
-        inner = ("cd %s && %s TERM=screen-256color %s --top; echo exit=$? > %s.tmp; "
+        inner = ("cd %s && %s TERM=screen-256color %s --top%s; echo exit=$? > %s.tmp; "
                  "stty -a > %s.tmp; mv %s.tmp %s; mv %s.tmp %s; sleep 600" %
-                 (shlex.quote(workdir), env, FORKTRACE, self.exit_file, self.stty_file,
+                 (shlex.quote(workdir), env, FORKTRACE,
+                  " 2>" + shlex.quote(stderr_file) if stderr_file else "", self.exit_file,
+                  self.stty_file,
                   self.exit_file, self.exit_file, self.stty_file, self.stty_file))
         subprocess.run(TMUX + ["kill-server"], stderr=subprocess.DEVNULL)
         subprocess.run(TMUX + ["new-session", "-d", "-s", "view", "-x", str(cols), "-y",
@@ -47,9 +50,8 @@ class View:
     def keys(self, *keys):
         subprocess.run(TMUX + ["send-keys", "-t", "view"] + list(keys), check=True)
 
-    def signal(self, sig):
-        """Signal this view's forktrace (the pane shell's child), nothing else
-        on the host."""
+    def pid(self):
+        """This view's forktrace: the pane shell's child, nothing else on the host."""
         r = subprocess.run(TMUX + ["display-message", "-p", "-t", "view", "#{pane_pid}"],
                            stdout=subprocess.PIPE, text=True, check=True)
         shell = int(r.stdout.strip())
@@ -57,7 +59,11 @@ class View:
             kids = [int(p) for p in f.read().split()]
         mine = [p for p in kids if open("/proc/%d/comm" % p).read().strip() == "forktrace"]
         check(len(mine) == 1, "the view's forktrace among %r" % kids)
-        os.kill(mine[0], sig)
+        return mine[0]
+
+    def signal(self, sig):
+        """Signal this view's forktrace."""
+        os.kill(self.pid(), sig)
 
     def wait_for(self, pred, timeout, msg, step=0.05):
         """The screen once pred accepts it (lib.wait_until); fails naming
@@ -224,6 +230,98 @@ def live_view_shows_expands_kills_and_quits():
         alerts = [e for e in by_event(evs, "alert") if e.get("root") == root]
         # flagged by the detector (16 live copies) or, if k came first, by k
         check(alerts, "the recording has no alert for tree %d" % root)
+    finally:
+        view.close()
+        if wl:
+            wl.wait(timeout=120)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# bpf/contain.bpf.c's maps: the view holds none of them until k or s
+CONTAIN_MAPS = {"members", "trees", "protected_ids", "guard_of", "guard_counts"}
+
+
+@test
+def live_view_loads_containment_at_k():
+    """Observing in the view loads no containment: none of its maps is the
+    view's (bpftool, by the view's fds).  The first action loads it: s + y
+    on a C bomb at its pids cap (400, started from a shell) stops every
+    member; given room for one fork, a member continued from outside is
+    stopped by the kernel at that fork (a kernel signal, forker and child,
+    in the view's recording); k + y then kills the tree.  The load's time
+    is what forktrace says as it exits."""
+    work = tempfile.mkdtemp(prefix="ft-view-k-")
+    cgf = os.path.join(work, "cgroup")
+    err = os.path.join(work, "stderr")
+    view = View(work, stderr_file=err)
+    wl = None
+    try:
+        pid = view.pid()
+        maps = {m["name"] for m in bpf_maps_of(pid)}
+        check("events" in maps and not maps & CONTAIN_MAPS,
+              "observing, the view holds containment maps: %r" % sorted(maps))
+        wl = subprocess.Popen(contain_cmd(["bash", "-c", "%s; sleep 1" % tool("wl_bomb_c")],
+                                          max_tasks=400, timeout=90, cgroup_file=cgf))
+        s = view.wait_for(lambda s: view.rows(s) and "wl_bomb_c" in view.rows(s)[0], 20,
+                          "the bomb never became the top tree")
+        root = int(view.rows(s)[0].split()[0])
+        with open(cgf) as f:
+            cgroup = f.read().strip()
+        wait_for(lambda: len(cgroup_procs(cgf)) >= 400, 20, "the bomb at its cap")
+        view.keys("w")
+        view.wait_for(lambda s: "recording to forktrace-" in s, 3, "w did not record")
+        check(not {m["name"] for m in bpf_maps_of(pid)} & CONTAIN_MAPS,
+              "containment loaded before any action")
+        view.keys("s")
+        view.wait_for(lambda s: "STOP tree %d (wl_bomb_c" % root in s, 3,
+                      "no stop confirmation naming the tree")
+        view.keys("y")
+        view.wait_for(lambda s: re.search(r"^\s*%d .* stopped\s*$" % root, s, re.M), 20,
+                      "the row never said stopped")
+        loaded = {m["name"]: m for m in bpf_maps_of(pid)}
+        check(CONTAIN_MAPS <= set(loaded), "s loaded no containment: %r" % sorted(loaded))
+        bomb = [p for p in cgroup_procs(cgf) if p != wl.pid and proc_state(p) is not None and
+                open("/proc/%d/comm" % p).read().strip() == "wl_bomb_c"]
+        check(bomb and all(proc_state(p) == "T" for p in bomb), "not every member stopped")
+        # room for one fork, and one member going again: its next fork is the kernel's
+        with open(os.path.join(cgroup, "pids.max"), "w") as f:
+            f.write("402")
+        forker = bomb[-1]
+        os.kill(forker, signal.SIGCONT)
+        wait_for(lambda: len(cgroup_procs(cgf)) > 400 and proc_state(forker) == "T", 10,
+                 "the continued member's fork, stopped")
+        view.keys("k")
+        view.wait_for(lambda s: re.search(r"KILL tree %d \(wl_bomb_c, \d+ live\)\? y/N" % root,
+                                          s), 3, "no kill confirmation naming the tree")
+        view.keys("y")
+        view.wait_for(lambda s: re.search(r"^\s*%d .* killed\s*$" % root, s, re.M), 20,
+                      "the row never said killed")
+        view.keys("w")
+        view.wait_for(lambda s: "recorded to forktrace-" in s, 3, "w did not stop recording")
+        view.keys("q")
+        view.ended(0, "q")
+        with open(err) as f:
+            said = f.read()
+        m = re.search(r"containment loaded on demand in ([\d.]+) ms", said)
+        check(m, "forktrace did not say what the load took: %r" % said)
+        recs = [f for f in os.listdir(work) if f.startswith("forktrace-")]
+        check(len(recs) == 1, "one recording expected, found %r" % recs)
+        r = run_forktrace("-r", os.path.join(work, recs[0]), "-j")
+        evs = [json.loads(line) for line in r.stdout.splitlines()]
+        acts = [e for e in by_event(evs, "action") if e.get("root") == root and
+                e.get("operator")]
+        check([a for a in acts if a["action"] == "stop"] and
+              [a for a in acts if a["action"] == "kill" and a["complete"]],
+              "the recording lacks the operator's stop and kill: %r" % acts)
+        kernel = [e for e in by_event(evs, "signal") if e.get("via") == "kernel"]
+        at_fork = [e for e in kernel if e["ppid"] == forker and e.get("forker_result") == 0]
+        check(at_fork, "the kernel did not stop the continued member's fork: %r" % kernel[:3])
+        known = set(bomb) | {e["pid"] for e in by_event(evs, "fork") if e["ppid"] in bomb}
+        stray = [e for e in kernel if e["ppid"] not in known]
+        check(not stray, "kernel signals outside the bomb: %r" % stray[:3])
+        print("    loaded on demand in %s ms; containment maps %d KiB (memlock); %d kernel "
+              "signals" % (m.group(1), sum(loaded[n]["bytes_memlock"] for n in CONTAIN_MAPS)
+                           // 1024, len(kernel)))
     finally:
         view.close()
         if wl:

@@ -332,8 +332,9 @@ static int trace_live(struct cli_opts *c)
 		 * the reader as soon as it is idle (unless told otherwise) */
 		.wakeup_bytes =
 		    c->policy.mode != POLICY_OBSERVE && !c->wakeup_set ? 0 : c->wakeup_bytes,
-		/* the live view's s and k act through the kernel too */
-		.load_containment = (c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run) || c->top,
+		/* the live view's k and s act through the kernel too, but load
+		 * it at the first of them: observing pays nothing per fork */
+		.load_containment = c->policy.mode != POLICY_OBSERVE && !c->policy.dry_run,
 		.guard_forks = c->policy.dry_run ? 0 : c->guard_forks,
 		.guard_window_ns = 1000000000ull,
 		.guard_sig = SIGKILL,
@@ -392,7 +393,7 @@ static int trace_live(struct cli_opts *c)
 	/* the view draws the screen: no lines */
 	if (c->top)
 		lines = NULL;
-	if (lo.load_containment) {
+	if (lo.load_containment || c->top) {
 		safety = calloc(1, sizeof(*safety));
 		if (!safety) {
 			snprintf(err, sizeof(err), "out of memory");
@@ -424,7 +425,9 @@ static int trace_live(struct cli_opts *c)
 	 */
 	if (!c->no_refusals && live_trace_refusals(src, true) < 0)
 		fprintf(stderr, "forktrace: refused forks are not traced: %s\n", strerror(errno));
-	c->privs.signals = lo.load_containment;
+	c->privs.signals = lo.load_containment || c->top;
+	/* the view loads containment at its first k or s, after the drop */
+	c->privs.bpf_load = c->top && !lo.load_containment;
 	c->privs.bpf_probe = live_probe_maps;
 	c->privs.probe_ctx = src;
 	if (privs_drop(&c->privs, err, sizeof(err)))
@@ -569,6 +572,13 @@ cleanup:
 	}
 	if (err[0])
 		fprintf(stderr, "forktrace: %s\n", err);
+	/* what the view's first k or s cost (its screen was no place to say) */
+	if (src && live_containment_load_ns(src) >= 0)
+		fprintf(stderr, "forktrace: containment loaded on demand in %.1f ms\n",
+			(double)live_containment_load_ns(src) / 1e6);
+	else if (src && live_containment_error(src))
+		fprintf(stderr, "forktrace: containment in the kernel unavailable: %s\n",
+			live_containment_error(src));
 	pipeline_free(p);
 	output_free(presenter);
 	metrics_stop(metrics);

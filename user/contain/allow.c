@@ -3,7 +3,7 @@
  * The allow rules, one owner from the config line to the kernel: parsed
  * here (--allow, --config's allow lines, the defaults), written out in the
  * kernel's terms for the programs' own check (policy_kernel_rules,
- * bpf/contain.bpf.h's may_signal_task), and the unit rule's path test both
+ * bpf/contain.bpf.c's may_signal_task), and the unit rule's path test both
  * halves share (policy_unit_in_path).  Matching a process against them, with
  * what the sweep remembers per process, is policy.c's.
  */

@@ -83,9 +83,9 @@ static bool bpf_needs_cap(const struct privs_opts *o)
 
 int privs_drop(const struct privs_opts *o, char *err, size_t errlen)
 {
-	bool keep_bpf = bpf_needs_cap(o);
-	int keep[5], nkeep = 0, ret;
-	bool held[5];
+	bool keep_bpf = o->bpf_load || bpf_needs_cap(o);
+	int keep[6], nkeep = 0, ret;
+	bool held[6];
 	struct rlimit lim;
 
 	keep[nkeep++] = CAP_SYS_PTRACE;
@@ -96,6 +96,8 @@ int privs_drop(const struct privs_opts *o, char *err, size_t errlen)
 	 * forktrace has it */
 	if (keep_bpf)
 		keep[nkeep++] = CAP_BPF;
+	if (o->bpf_load)
+		keep[nkeep++] = CAP_PERFMON;
 	if (o->memory_locked && (getrlimit(RLIMIT_MEMLOCK, &lim) || lim.rlim_cur != RLIM_INFINITY))
 		keep[nkeep++] = CAP_IPC_LOCK;
 	/* what was never granted cannot be kept: run without it (the feature

@@ -15,6 +15,7 @@ struct privs_opts {
 	bool signals;	    /* --kill/--stop: pidfd signals to any uid */
 	bool user_set;	    /* --user given */
 	bool memory_locked; /* mlockall(MCL_FUTURE): later allocations lock too */
+	bool bpf_load;	    /* BPF programs are loaded later (the live view's k and s) */
 	uid_t uid;
 	gid_t gid;
 	/* does the bpf() syscall still work without CAP_BPF?  Called with
@@ -29,7 +30,8 @@ int privs_parse_user(const char *spec, struct privs_opts *o, char *err, size_t e
 /*
  * Keep CAP_SYS_PTRACE (/proc/<pid>/exe and cwd of any process),
  * CAP_DAC_READ_SEARCH (the runtimes' bundles under /run), CAP_KILL with
- * signals, CAP_BPF only if bpf_probe says map access needs it, and
+ * signals, CAP_BPF only if bpf_probe says map access needs it (with
+ * bpf_load: CAP_BPF and CAP_PERFMON, what loading a tracing program takes), and
  * CAP_IPC_LOCK only if memory is locked under a finite RLIMIT_MEMLOCK;
  * drop the rest, switch uid if asked, set no-new-privs.  -1 with a reason
  * in err.

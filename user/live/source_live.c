@@ -11,6 +11,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "forktrace.skel.h"
+#include "contain.skel.h"
 #include "live/privs.h"
 #include "live/procfs.h"
 #include "live/source_live.h"
@@ -24,6 +25,21 @@
 
 struct live_source {
 	struct forktrace_bpf *skel;
+	/*
+	 * Containment (bpf/contain.bpf.c): loaded at open for --kill, --stop
+	 * and --guard, else at the first action that needs the kernel (the
+	 * live view's k or s).  What it is loaded with is kept from open; a
+	 * failed load is not retried (its cause, missing privileges or a
+	 * verifier refusal, does not go away), contain_err says why.
+	 */
+	struct contain_bpf *contain;
+	struct live_opts contain_opts;
+	struct live_safety_rules *safety; /* a copy; NULL: identity checks only */
+	bool use_btf;
+	int contain_failed; /* -errno of the failed load, 0 */
+	char contain_err[256];
+	bool opening;		 /* in live_open: a load now is no load on demand */
+	int64_t contain_load_ns; /* how long the load on demand took; -1: none */
 	/* the refused-fork programs (loaded where this kernel has their
 	 * tracepoints) and their links while attached (live_trace_refusals) */
 	struct bpf_program *fail_progs[FT_CALL_MAX];
@@ -103,7 +119,7 @@ static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint
 	return 0;
 }
 
-static int load_safety(struct forktrace_bpf *skel, const struct live_safety_rules *s, char *err,
+static int load_safety(struct contain_bpf *skel, const struct live_safety_rules *s, char *err,
 		       size_t errlen)
 {
 	if (fill_map(skel->maps.protected_ids, s->protect, sizeof(s->protect[0]), s->nprotect, err,
@@ -173,44 +189,10 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	skel->rodata->filter_cgroup_subsys = o->cgroup.subsys;
 	skel->rodata->page_kb = (uint32_t)(sysconf(_SC_PAGESIZE) / 1024);
 	skel->rodata->wakeup_bytes = o->wakeup_bytes;
-	skel->rodata->enforce = o->load_containment;
-	skel->rodata->guard_forks = o->guard_forks;
-	skel->rodata->guard_window_ns = o->guard_window_ns;
-	skel->rodata->guard_sig = o->guard_sig;
 #ifdef FT_BENCH
 	skel->rodata->noop = o->noop;
 #endif
 	skel->bss->tai_minus_real_ns = tai_minus_real_ns();
-	if (o->safety) {
-		skel->rodata->check_cgroup_rules = o->safety->ncgroups > 0;
-		skel->rodata->check_unit_rules = o->safety->nunits > 0;
-		for (int i = 0; i < FT_GUARD_MAX_V1; i++)
-			skel->rodata->rule_v1_subsys[i] = o->safety->v1_subsys[i];
-	}
-	if (o->members_max &&
-	    (ret = bpf_map__set_max_entries(skel->maps.members, o->members_max))) {
-		snprintf(err, errlen, "members map size %u rejected: %s", o->members_max,
-			 strerror(-ret));
-		goto fail;
-	}
-	/*
-	 * Observing never reads or writes the containment maps (every use is
-	 * behind the enforce rodata flag): one entry each, not the megabytes
-	 * of a preallocated 65,536-entry hash.
-	 */
-	if (!o->load_containment) {
-		struct bpf_map *unused[] = { skel->maps.members, skel->maps.guard_of,
-					     skel->maps.guard_counts };
-
-		for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
-			ret = bpf_map__set_max_entries(unused[i], 1);
-			if (ret) {
-				snprintf(err, errlen, "map %s: size rejected: %s",
-					 bpf_map__name(unused[i]), strerror(-ret));
-				goto fail;
-			}
-		}
-	}
 	ret = bpf_map__set_max_entries(skel->maps.events, o->ring_bytes);
 	if (ret) {
 		snprintf(err, errlen, "ring buffer size %u rejected: %s", o->ring_bytes,
@@ -276,8 +258,11 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 			 strerror(-ret), " (run with -v for the verifier log)");
 		goto fail;
 	}
-	/* before attach: the first signalled fork already obeys the rules */
-	if (o->safety && load_safety(skel, o->safety, err, errlen))
+	s->skel = skel;
+	s->use_btf = use_btf;
+	/* containment first: a fork of a flagged tree is signalled before its
+	 * record is written, whatever room the ring has */
+	if (o->load_containment && live_arm_containment(s, err, errlen))
 		goto fail;
 	ret = forktrace_bpf__attach(skel);
 	if (ret) {
@@ -290,11 +275,145 @@ static int load(struct live_source *s, const struct live_opts *o, const struct b
 	set_mode(info, FT_HOOK_EXIT,
 		 exit_args >= 2 ? (use_btf ? "tp_btf+gd" : "raw_tp+gd") : sched_mode);
 	set_mode(info, FT_HOOK_OOM, oom_mode);
-	s->skel = skel;
 	return 0;
 fail:
+	contain_bpf__destroy(s->contain);
+	s->contain = NULL;
+	s->contain_failed = 0;
+	s->skel = NULL;
 	forktrace_bpf__destroy(skel);
 	return -1;
+}
+
+/* One containment map's size; -1 with the map named in err. */
+static int size_map(struct bpf_map *map, uint32_t entries, char *err, size_t errlen)
+{
+	int ret = bpf_map__set_max_entries(map, entries);
+
+	if (ret)
+		snprintf(err, errlen, "map %s: size %u rejected: %s", bpf_map__name(map), entries,
+			 strerror(-ret));
+	return ret ? -1 : 0;
+}
+
+/*
+ * Load and attach the containment object beside the observation one, with
+ * the settings live_open kept: its records go into the observation
+ * object's ring and its counters into its stats (bpf_map__reuse_fd).
+ */
+static int contain_load(struct live_source *s, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = s->contain_opts.btf_path);
+	const struct live_opts *o = &s->contain_opts;
+	struct contain_bpf *c;
+	int ret;
+
+	c = contain_bpf__open_opts(&open_opts);
+	if (!c) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the containment BPF object: %s",
+			 strerror(errno));
+		return ret;
+	}
+	c->rodata->filter_cgroup_id = o->cgroup.id;
+	c->rodata->filter_cgroup_subsys = o->cgroup.subsys;
+	c->rodata->wakeup_bytes = o->wakeup_bytes;
+	c->rodata->exit_has_group_dead = s->skel->rodata->exit_has_group_dead;
+	c->rodata->guard_forks = o->guard_forks;
+	c->rodata->guard_window_ns = o->guard_window_ns;
+	c->rodata->guard_sig = o->guard_sig;
+	if (s->safety) {
+		c->rodata->check_cgroup_rules = s->safety->ncgroups > 0;
+		c->rodata->check_unit_rules = s->safety->nunits > 0;
+		for (int i = 0; i < FT_GUARD_MAX_V1; i++)
+			c->rodata->rule_v1_subsys[i] = s->safety->v1_subsys[i];
+	}
+	ret = -EINVAL;
+	if (o->members_max && size_map(c->maps.members, o->members_max, err, errlen))
+		goto fail;
+	/* the guard's maps are read only by its programs: one entry each
+	 * without it, not the megabytes of two 65,536-entry LRU hashes */
+	if (!o->guard_forks && (size_map(c->maps.guard_of, 1, err, errlen) ||
+				size_map(c->maps.guard_counts, 1, err, errlen)))
+		goto fail;
+	if ((ret = bpf_map__reuse_fd(c->maps.events, bpf_map__fd(s->skel->maps.events))) ||
+	    (ret = bpf_map__reuse_fd(c->maps.stats, bpf_map__fd(s->skel->maps.stats)))) {
+		snprintf(err, errlen, "cannot share the ring with the containment object: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	bpf_program__set_autoload(c->progs.contain_fork_btf, s->use_btf);
+	bpf_program__set_autoload(c->progs.contain_exit_btf, s->use_btf);
+	bpf_program__set_autoload(c->progs.guard_exec_btf, s->use_btf && o->guard_forks);
+	bpf_program__set_autoload(c->progs.contain_fork_raw, !s->use_btf);
+	bpf_program__set_autoload(c->progs.contain_exit_raw, !s->use_btf);
+	bpf_program__set_autoload(c->progs.guard_exec_raw, !s->use_btf && o->guard_forks);
+	ret = contain_bpf__load(c);
+	if (ret) {
+		snprintf(err, errlen, "cannot load the containment BPF programs: %s%s",
+			 strerror(-ret), " (run with -v for the verifier log)");
+		goto fail;
+	}
+	/* before attach: the first signalled fork already obeys the rules */
+	if (s->safety && load_safety(c, s->safety, err, errlen)) {
+		ret = -EIO;
+		goto fail;
+	}
+	ret = contain_bpf__attach(c);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach the containment BPF programs: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	s->contain = c;
+	return 0;
+fail:
+	contain_bpf__destroy(c);
+	return ret < 0 ? ret : -EINVAL;
+}
+
+int live_arm_containment(struct live_source *s, char *err, size_t errlen)
+{
+	if (s->contain)
+		return 0;
+	if (!s->contain_failed) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		s->contain_failed = contain_load(s, s->contain_err, sizeof(s->contain_err));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (!s->contain_failed) {
+			if (!s->opening)
+				s->contain_load_ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL +
+						     (t1.tv_nsec - t0.tv_nsec);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s", s->contain_err);
+	return -1;
+}
+
+const char *live_containment_error(const struct live_source *s)
+{
+	return s->contain_failed ? s->contain_err : NULL;
+}
+
+int64_t live_containment_load_ns(const struct live_source *s)
+{
+	return s->contain_load_ns;
+}
+
+/* The containment object for an action's map update, loaded now if not yet;
+ * NULL with -errno in *ret if it cannot be (main says why as it exits: the
+ * live view's screen is no place for it) */
+static struct contain_bpf *armed(struct live_source *s, int *ret)
+{
+	char err[256];
+
+	if (live_arm_containment(s, err, sizeof(err)) == 0)
+		return s->contain;
+	*ret = s->contain_failed;
+	return NULL;
 }
 
 int live_open(const struct live_opts *o, struct live_source **out, struct ft_run_info *info,
@@ -331,10 +450,16 @@ int live_open(const struct live_opts *o, struct live_source **out, struct ft_run
 		return -1;
 	}
 	s = calloc(1, sizeof(*s));
-	if (!s) {
+	if (!s || (o->safety && !(s->safety = malloc(sizeof(*s->safety))))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	s->contain_load_ns = -1;
+	s->opening = true;
+	s->contain_opts = *o;
+	s->contain_opts.safety = NULL; /* s->safety, the copy, is the one used */
+	if (o->safety)
+		*s->safety = *o->safety;
 	memset(info, 0, sizeof(*info));
 	/*
 	 * tp_btf needs the kernel to know the tracepoint's prototype
@@ -357,6 +482,7 @@ int live_open(const struct live_opts *o, struct live_source **out, struct ft_run
 		snprintf(err, errlen, "%s", first_err);
 	goto fail;
 loaded:
+	s->opening = false;
 	s->ncpus = libbpf_num_possible_cpus();
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_ring_record, s, NULL);
 	if (!s->rb || s->ncpus <= 0) {
@@ -465,20 +591,23 @@ int live_probe_maps(void *ctx)
 int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree)
 {
 	struct ft_member_key k = { .tgid = tgid, .start_ticks = start_ticks };
+	struct contain_bpf *c;
+	int ret = 0;
 
+	if (!(c = armed(s, &ret)))
+		return ret;
 	/* tree 0 marks a process user space spares (member_by_ancestry) */
-	return bpf_map__update_elem(s->skel->maps.members, &k, sizeof(k), &tree, sizeof(tree),
-				    BPF_ANY);
+	return bpf_map__update_elem(c->maps.members, &k, sizeof(k), &tree, sizeof(tree), BPF_ANY);
 }
 
 /* Drop a tree's members from the kernel map (its action is over). */
-static int forget_members(struct live_source *s, uint32_t tree)
+static int forget_members(struct contain_bpf *c, uint32_t tree)
 {
-	int fd = bpf_map__fd(s->skel->maps.members);
+	int fd = bpf_map__fd(c->maps.members);
 	struct ft_member_key prev, next;
 	bool have_prev = false;
 	/* the kernel changes the map meanwhile (a key gone restarts the walk) */
-	uint64_t budget = 4ull * bpf_map__max_entries(s->skel->maps.members);
+	uint64_t budget = 4ull * bpf_map__max_entries(c->maps.members);
 	uint32_t v;
 	int ret = 0;
 
@@ -501,20 +630,27 @@ static int forget_members(struct live_source *s, uint32_t tree)
 int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig)
 {
 	struct ft_tree_policy pol = { .sig = sig };
-	int fd = bpf_map__fd(s->skel->maps.trees), ret, forgot = 0;
+	struct contain_bpf *c;
+	int fd, ret = 0, forgot = 0;
 	uint32_t any = 0;
 
+	/* an action ending where none could begin has nothing to undo */
+	if (!sig && !s->contain)
+		return 0;
+	if (!(c = armed(s, &ret)))
+		return ret;
+	fd = bpf_map__fd(c->maps.trees);
 	/* the signal first: a tree without one spreads no membership, so the
 	 * walk that deletes its members cannot be outrun */
-	ret = bpf_map__update_elem(s->skel->maps.trees, &tree, sizeof(tree), &pol, sizeof(pol),
+	ret = bpf_map__update_elem(c->maps.trees, &tree, sizeof(tree), &pol, sizeof(pol),
 				   BPF_ANY);
 	if (!sig)
-		forgot = forget_members(s, tree);
+		forgot = forget_members(c, tree);
 	/* member_by_ancestry's walk only while some tree has a signal */
 	for (uint32_t i = 1; i < FT_MAX_TREES && !any; i++)
 		if (!bpf_map_lookup_elem(fd, &i, &pol) && pol.sig)
 			any = 1;
-	s->skel->bss->trees_flagged = any;
+	c->bss->trees_flagged = any;
 	return ret ? ret : forgot;
 }
 
@@ -531,6 +667,8 @@ void live_close(struct live_source *s)
 		fprintf(stderr, "forktrace: --noop=record: %llu probe records read\n",
 			(unsigned long long)s->probe_records);
 	ring_buffer__free(s->rb);
+	contain_bpf__destroy(s->contain);
 	forktrace_bpf__destroy(s->skel);
+	free(s->safety);
 	free(s);
 }

@@ -38,13 +38,16 @@ struct live_opts {
 	uint32_t ring_bytes;
 	uint32_t members_max; /* the kernel's members map (flagged trees' processes) */
 	uint64_t wakeup_bytes;
-	/* load the containment path (bpf/contain.bpf.h): --kill and --stop, and
-	 * the live view, whose k and s may act at any time */
+	/* load the containment path (bpf/contain.bpf.c) at open: --kill,
+	 * --stop, --guard; otherwise it is loaded at the first live_add_member
+	 * or live_set_tree_signal (the live view's k and s), or never */
 	bool load_containment;
 	uint32_t guard_forks; /* in-kernel fork budget, 0: off */
 	uint64_t guard_window_ns;
 	uint32_t guard_sig;
-	const struct live_safety_rules *safety; /* with load_containment; NULL: identity checks only */
+	/* the rules containment loads with, copied at open; NULL: identity
+	 * checks only */
+	const struct live_safety_rules *safety;
 	uint32_t noop;				/* benchmarks, enum ft_noop */
 };
 
@@ -75,9 +78,19 @@ int live_read_stats(struct live_source *s, uint64_t stats[FT_STAT_MAX]);
 int live_trace_refusals(struct live_source *s, bool on);
 /* One map lookup: 0, or -errno (what privs_drop measures CAP_BPF with). */
 int live_probe_maps(void *s);
-/* Containment: put a process in flagged tree `tree`, and set the tree's signal. */
+/*
+ * Containment: put a process in flagged tree `tree`, and set the tree's
+ * signal.  Either loads and attaches the containment object first if it
+ * is not yet (once: a failed load fails every later call, -errno).
+ */
 int live_add_member(struct live_source *s, uint32_t tgid, uint64_t start_ticks, uint32_t tree);
 int live_set_tree_signal(struct live_source *s, uint32_t tree, uint32_t sig);
+/* Load and attach containment now, if not yet: 0, or -1 with the reason */
+int live_arm_containment(struct live_source *s, char *err, size_t errlen);
+/* Why containment could not be loaded; NULL if it is, or was never tried */
+const char *live_containment_error(const struct live_source *s);
+/* How long its load on demand took (ns); -1 if it was loaded at open, or not at all */
+int64_t live_containment_load_ns(const struct live_source *s);
 void live_close(struct live_source *s);
 
 #endif /* FT_SOURCE_LIVE_H */

@@ -1,23 +1,33 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * forktrace's kernel half of containment (--kill, --stop, --guard, the live
  * view's k and s): which processes belong to a flagged tree, whom the
- * safety rules spare, and the signal at fork.  The observation programs in
- * forktrace.bpf.c call in at two places, enforce_fork() and enforce_exit(),
- * each behind the `enforce` setting, so observing costs none of this.
- * Included by forktrace.bpf.c after its record helpers (emit, fill_header,
- * stat_inc, RD), which it uses; one compilation unit, so every helper here
- * is inlined into the hooks as before.
+ * safety rules spare, and the signal at fork.
+ *
+ * A BPF object of its own, beside the observation one (forktrace.bpf.c):
+ * its programs run on the same tracepoints, and the loader loads and
+ * attaches them only when something may have to be stopped: at start for
+ * --kill, --stop and --guard (attached before the observation programs, so
+ * a flagged fork is signalled before its record is written, whatever room
+ * the ring has), and at the live view's first k or s.  Observing therefore
+ * costs no lookup per fork and allocates none of the maps below.  Records
+ * (the kernel's signals, ft_action) go into the observation object's ring,
+ * whose map the loader hands this object (record.bpf.h).
  */
-#ifndef FT_CONTAIN_BPF_H
-#define FT_CONTAIN_BPF_H
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "forktrace.h"
+#include "compat.h"
+#include "record.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
  * Settings, rodata like forktrace.bpf.c's: the verifier drops what they
  * switch off.
  */
-/* --kill/--stop: check forks against flagged trees (off: no lookups at all) */
-const volatile bool enforce = false;
 /* optional guard: more than guard_forks forks by non-root members of one
  * tree within guard_window_ns trips it (0: off) */
 const volatile __u32 guard_forks = 0;
@@ -445,7 +455,6 @@ static __always_inline void enforce_fork(struct task_struct *parent, struct task
 	signal_fork(parent, child, *tree, pol->sig, 0, typed);
 }
 
-
 /* an exiting member hands its membership to at most this many children */
 #define FT_ORPHANS_MAX 64
 
@@ -506,4 +515,73 @@ static __always_inline void enforce_exit(struct task_struct *p, bool group_dead,
 		bpf_map_delete_elem(&members, &k);
 }
 
-#endif /* FT_CONTAIN_BPF_H */
+/*
+ * The programs.  Each hook has a tp_btf entry and a raw_tp fallback, as in
+ * forktrace.bpf.c; the loader picks the observation object's kind.
+ */
+static __always_inline int contain_fork(struct task_struct *parent, struct task_struct *child,
+					const bool typed)
+{
+	/* a thread is its process's: membership and signals are per process */
+	if (RD(typed, child->pid, child, pid) != RD(typed, child->tgid, child, tgid))
+		return 0;
+	/* --cgroup: nothing outside it is acted on, as nothing is observed */
+	if (!filter_cgroup_match(child))
+		return 0;
+	enforce_fork(parent, child, typed);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(contain_fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	return contain_fork(parent, child, true);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(contain_fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	return contain_fork(parent, child, false);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(contain_exit_btf, struct task_struct *p)
+{
+	enforce_exit(p, exit_group_dead(p, ctx), true);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(contain_exit_raw, struct task_struct *p)
+{
+	enforce_exit(p, exit_group_dead(p, ctx), false);
+	return 0;
+}
+
+/*
+ * --guard only (the loader loads these only with a budget): a process that
+ * execs a new program roots a guard tree of its own.
+ */
+static __always_inline int guard_exec(struct task_struct *p, const bool typed)
+{
+	struct guard_ref self = { .is_root = 1 };
+
+	if (!filter_cgroup_match(p))
+		return 0;
+	member_key(&self.tree, RD(typed, p->tgid, p, tgid),
+		   RD(typed, p->group_leader->start_boottime, p, group_leader, start_boottime));
+	bpf_map_update_elem(&guard_of, &self.tree, &self, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(guard_exec_btf, struct task_struct *p)
+{
+	return guard_exec(p, true);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(guard_exec_raw, struct task_struct *p)
+{
+	return guard_exec(p, false);
+}
