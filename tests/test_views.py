@@ -245,7 +245,7 @@ CONTAIN_MAPS = {"members", "trees", "protected_ids", "guard_of", "guard_counts"}
 def live_view_loads_containment_at_k():
     """Observing in the view loads no containment: none of its maps is the
     view's (bpftool, by the view's fds).  The first action loads it: s + y
-    on a C bomb at its pids cap (400, started from a shell) stops every
+    on a C bomb at its pids cap (100, started from a shell) stops every
     member; given room for one fork, a member continued from outside is
     stopped by the kernel at that fork (a kernel signal, forker and child,
     in the view's recording); k + y then kills the tree.  The load's time
@@ -261,13 +261,17 @@ def live_view_loads_containment_at_k():
         check("events" in maps and not maps & CONTAIN_MAPS,
               "observing, the view holds containment maps: %r" % sorted(maps))
         wl = subprocess.Popen(contain_cmd(["bash", "-c", "%s; sleep 1" % tool("wl_bomb_c")],
-                                          max_tasks=400, timeout=90, cgroup_file=cgf))
+                                          max_tasks=100, timeout=90, cgroup_file=cgf))
         s = view.wait_for(lambda s: view.rows(s) and "wl_bomb_c" in view.rows(s)[0], 20,
                           "the bomb never became the top tree")
         root = int(view.rows(s)[0].split()[0])
         with open(cgf) as f:
             cgroup = f.read().strip()
-        wait_for(lambda: len(cgroup_procs(cgf)) >= 400, 20, "the bomb at its cap")
+
+        def tasks():
+            with open(os.path.join(cgroup, "pids.current")) as f:
+                return int(f.read())
+        wait_for(lambda: tasks() >= 100, 20, "the bomb at its cap")
         view.keys("w")
         view.wait_for(lambda s: "recording to forktrace-" in s, 3, "w did not record")
         check(not {m["name"] for m in bpf_maps_of(pid)} & CONTAIN_MAPS,
@@ -285,10 +289,10 @@ def live_view_loads_containment_at_k():
         check(bomb and all(proc_state(p) == "T" for p in bomb), "not every member stopped")
         # room for one fork, and one member going again: its next fork is the kernel's
         with open(os.path.join(cgroup, "pids.max"), "w") as f:
-            f.write("402")
+            f.write("102")
         forker = bomb[-1]
         os.kill(forker, signal.SIGCONT)
-        wait_for(lambda: len(cgroup_procs(cgf)) > 400 and proc_state(forker) == "T", 10,
+        wait_for(lambda: tasks() > 100 and proc_state(forker) == "T", 10,
                  "the continued member's fork, stopped")
         view.keys("k")
         view.wait_for(lambda s: re.search(r"KILL tree %d \(wl_bomb_c, \d+ live\)\? y/N" % root,

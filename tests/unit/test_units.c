@@ -5005,6 +5005,55 @@ static void test_top_trees_roots(void)
 	synth_free(&s);
 }
 
+/*
+ * A redraw looks at the processes that forked lately, not at the table: a
+ * storm's 3,000 exited children cost it nothing, and forkers gone quiet
+ * leave the list until they fork again.
+ */
+static void test_top_trees_look_at_recent_forkers(void)
+{
+	struct det_tree_info top[8];
+	struct det_work before, after;
+	struct det_config c;
+	struct synth s;
+	uint32_t storm, bomb, n, last = 0;
+	uint64_t ts = 1 * SEC, quiet;
+
+	det_config_defaults(&c);
+	synth_init(&s);
+	storm = synth_fork(&s, 50, ts);
+	synth_exec(&s, storm, "/tmp/storm", ts + 1000);
+	for (int i = 0; i < 3000; i++) {
+		last = synth_fork(&s, storm, ts += 10000);
+		synth_exit(&s, last, ts + 5000, 0);
+	}
+	bomb = synth_fork(&s, 50, ts += 1000);
+	synth_exec(&s, bomb, "/tmp/bomb", ts + 1000);
+	ts = synth_bomb(&s, bomb, ts + 2000, 8, false);
+	CHECK(pt_find(s.t, last, START(last)) != PT_NONE); /* the children are still there */
+	det_get_work(s.d, &before);
+	n = det_top_trees(s.d, s.t, ts + 1000, top, 8);
+	det_get_work(s.d, &after);
+	CHECK(n == 1 && top[0].root == bomb);
+	/* the storm's parent, the launcher's shell, the bomb's forkers */
+	CHECK(after.top_looked - before.top_looked <= 16);
+	/* three windows of quiet: nothing listed, and what was looked at
+	 * leaves (a second look has nothing to look at) */
+	quiet = ts + 3 * c.window_ns + 1;
+	CHECK(det_top_trees(s.d, s.t, quiet, top, 8) == 0);
+	det_get_work(s.d, &before);
+	CHECK(det_top_trees(s.d, s.t, quiet, top, 8) == 0);
+	det_get_work(s.d, &after);
+	CHECK(after.top_looked - before.top_looked == 0);
+	/* one fork more and the bomb's forker is back */
+	synth_fork(&s, bomb, quiet + 1000);
+	before = after;
+	det_top_trees(s.d, s.t, quiet + 2000, top, 8);
+	det_get_work(s.d, &after);
+	CHECK(after.top_looked - before.top_looked == 1);
+	synth_free(&s);
+}
+
 #ifndef FT_CORE_ONLY
 static char *slurp(const char *path)
 {
@@ -6342,6 +6391,7 @@ int main(void)
 	RUN(test_operator_flag_stop_and_resume);
 #endif
 	RUN(test_top_trees_roots);
+	RUN(test_top_trees_look_at_recent_forkers);
 #ifndef FT_CORE_ONLY
 	RUN(test_report_hostile_names);
 	RUN(test_json_line_too_long);

@@ -176,6 +176,18 @@ struct detector {
 	 * before its first record): only then is an exited child a zombie
 	 * until one says otherwise */
 	bool reaps_seen;
+	/*
+	 * Every process that forked, each once (forker_listed), in the order
+	 * of their first fork since they were last dropped: det_top_trees
+	 * looks at those that forked lately, dropping the rest, so a redraw
+	 * costs what the forking trees hold, not the table (a storm's exited
+	 * children).  A reused slot keeps its place: the entry is the slot's,
+	 * and what forked lately is judged by its present occupant.
+	 */
+	int32_t *forkers;
+	uint8_t *forker_listed;
+	uint32_t nforkers;
+	uint64_t top_looked;
 	/* profile scratch, sized to the table so a traversal never allocates */
 	int32_t *order;
 	int32_t *copy_of;   /* per slot: nearest ancestor running the same program */

@@ -54,6 +54,37 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
  * fork once a window stays on the screen between its rounds */
 #define TOP_TREE_WINDOWS 2
 
+static int by_slot(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The processes that forked within span of now, in slot order (as a walk
+ * of the table would meet them); the others leave the list until they
+ * fork again.
+ */
+static uint32_t recent_forkers(struct detector *d, const struct proctable *t, uint64_t now,
+			       uint64_t span)
+{
+	uint32_t kept = 0;
+
+	d->top_looked += d->nforkers;
+	for (uint32_t i = 0; i < d->nforkers; i++) {
+		int32_t slot = d->forkers[i];
+
+		if (det_forked_within(d, t, slot, now, span))
+			d->forkers[kept++] = slot;
+		else
+			d->forker_listed[slot] = 0;
+	}
+	d->nforkers = kept;
+	qsort(d->forkers, kept, sizeof(*d->forkers), by_slot);
+	return kept;
+}
+
 static int by_growth(const void *a, const void *b)
 {
 	const struct det_tree_info *x = a, *y = b;
@@ -71,7 +102,7 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 	uint64_t recent = TOP_TREE_WINDOWS * d->c.window_ns;
 	struct det_tree_info worst;
 	struct profile pr;
-	uint32_t n = 0;
+	uint32_t n = 0, nrecent;
 
 	for (uint32_t i = 0; i < DET_MAX_ALERTS && n < max; i++) {
 		const struct det_alert *a = &d->alerts[i];
@@ -102,14 +133,21 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 	 * Unflagged trees: the top of each chain of recently forking copies of
 	 * one program (through exited ones: a shell bomb's forkers die), its
 	 * root then chosen as an alert's would be, so that a launcher (a
-	 * supervisor, a shell) is not what the live view acts on.
+	 * supervisor, a shell) is not what the live view acts on.  Only the
+	 * processes that forked lately can be such a top: those are looked
+	 * at, not the table.
 	 */
-	for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
-		const struct pt_entry *e = pt_get(t, i), *pe = pt_get(t, e->parent);
+	nrecent = recent_forkers(d, t, now, recent);
+	for (uint32_t r = 0; r < nrecent; r++) {
+		int32_t i = d->forkers[r];
+		const struct pt_entry *e = pt_get(t, i), *pe;
 		int32_t chain[DET_CLIMB_MAX], root;
 		uint32_t len = 0;
 		bool listed = false;
 
+		if (!e)
+			continue;
+		pe = pt_get(t, e->parent);
 		if (e->key.tgid <= 1 || e->kthread || det_interactive(e) ||
 		    !det_forked_within(d, t, i, now, recent) ||
 		    (pe && pe->key.tgid > 1 && !det_interactive(pe) && det_same_program(e, pe, false) &&

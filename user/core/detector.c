@@ -41,8 +41,11 @@ struct detector *det_new(const struct det_config *c, uint32_t cap)
 	d->growth_start = calloc(cap, sizeof(*d->growth_start));
 	d->leads = calloc(cap, sizeof(*d->leads));
 	d->ages = calloc(cap, sizeof(*d->ages));
+	d->forkers = calloc(cap, sizeof(*d->forkers));
+	d->forker_listed = calloc(cap, sizeof(*d->forker_listed));
 	if (!d->procs || !d->order || !d->copy_of || !d->gen || !d->is_copy || !d->forker ||
-	    !d->sub_live || !d->branches || !d->growing || !d->idle || !d->growth_start || !d->leads || !d->ages) {
+	    !d->sub_live || !d->branches || !d->growing || !d->idle || !d->growth_start ||
+	    !d->leads || !d->ages || !d->forkers || !d->forker_listed) {
 		det_free(d);
 		return NULL;
 	}
@@ -71,6 +74,8 @@ void det_free(struct detector *d)
 	free(d->growth_start);
 	free(d->leads);
 	free(d->ages);
+	free(d->forkers);
+	free(d->forker_listed);
 	free(d);
 }
 
@@ -354,6 +359,10 @@ static void on_process_fork(struct detector *d, const struct proctable *t, int32
 	if (!pp->nforks++)
 		pp->first_fork_ns = now;
 	pp->last_fork_ns = now;
+	if (!d->forker_listed[parent]) {
+		d->forker_listed[parent] = 1;
+		d->forkers[d->nforkers++] = parent; /* one entry a slot: within cap */
+	}
 	pp->fork_busy = (struct det_busy){ now, f->parent_run_ns, f->parent_wait_ns,
 					   f->parent_throttled_ns, pp->nforks };
 	pp->fork_tid = f->parent_tid;
@@ -840,4 +849,5 @@ void det_get_work(const struct detector *d, struct det_work *out)
 {
 	out->profiles = d->profiles;
 	out->nodes = d->profiled_nodes;
+	out->top_looked = d->top_looked;
 }
