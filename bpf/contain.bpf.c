@@ -9,7 +9,8 @@
  * attaches them only when something may have to be stopped: at start for
  * --kill, --stop and --guard (attached before the observation programs, so
  * a flagged fork is signalled before its record is written, whatever room
- * the ring has), and at the live view's first k or s.  Observing therefore
+ * the ring has), and at the live view's first k or s (attached after them:
+ * there a kernel signal's record follows the fork's).  Observing therefore
  * costs no lookup per fork and allocates none of the maps below.  Records
  * (the kernel's signals, ft_action) go into the observation object's ring,
  * whose map the loader hands this object (record.bpf.h).

@@ -291,9 +291,14 @@ def live_view_loads_containment_at_k():
         with open(os.path.join(cgroup, "pids.max"), "w") as f:
             f.write("102")
         forker = bomb[-1]
-        os.kill(forker, signal.SIGCONT)
-        wait_for(lambda: tasks() > 100 and proc_state(forker) == "T", 10,
-                 "the continued member's fork, stopped")
+
+        def forked_and_stopped():
+            if tasks() > 100:
+                return proc_state(forker) == "T"
+            # the view's sweep may stop it again before it forks: once more
+            os.kill(forker, signal.SIGCONT)
+            return False
+        wait_for(forked_and_stopped, 10, "the continued member's fork, stopped", step=0.2)
         view.keys("k")
         view.wait_for(lambda s: re.search(r"KILL tree %d \(wl_bomb_c, \d+ live\)\? y/N" % root,
                                           s), 3, "no kill confirmation naming the tree")

@@ -84,8 +84,8 @@ static bool bpf_needs_cap(const struct privs_opts *o)
 int privs_drop(const struct privs_opts *o, char *err, size_t errlen)
 {
 	bool keep_bpf = o->bpf_load || bpf_needs_cap(o);
-	int keep[6], nkeep = 0, ret;
-	bool held[6];
+	int keep[7], nkeep = 0, ret;
+	bool held[7];
 	struct rlimit lim;
 
 	keep[nkeep++] = CAP_SYS_PTRACE;
@@ -98,6 +98,12 @@ int privs_drop(const struct privs_opts *o, char *err, size_t errlen)
 		keep[nkeep++] = CAP_BPF;
 	if (o->bpf_load)
 		keep[nkeep++] = CAP_PERFMON;
+	/* a load later with what loaded now: CAP_SYS_ADMIN where it stood in
+	 * for the two (privs_can_load_bpf) */
+	capng_get_caps_process();
+	if (o->bpf_load && !(capng_have_capability(CAPNG_PERMITTED, CAP_BPF) &&
+			     capng_have_capability(CAPNG_PERMITTED, CAP_PERFMON)))
+		keep[nkeep++] = CAP_SYS_ADMIN;
 	if (o->memory_locked && (getrlimit(RLIMIT_MEMLOCK, &lim) || lim.rlim_cur != RLIM_INFINITY))
 		keep[nkeep++] = CAP_IPC_LOCK;
 	/* what was never granted cannot be kept: run without it (the feature

@@ -31,7 +31,8 @@ int privs_parse_user(const char *spec, struct privs_opts *o, char *err, size_t e
  * Keep CAP_SYS_PTRACE (/proc/<pid>/exe and cwd of any process),
  * CAP_DAC_READ_SEARCH (the runtimes' bundles under /run), CAP_KILL with
  * signals, CAP_BPF only if bpf_probe says map access needs it (with
- * bpf_load: CAP_BPF and CAP_PERFMON, what loading a tracing program takes), and
+ * bpf_load: CAP_BPF and CAP_PERFMON, what loading a tracing program takes,
+ * or CAP_SYS_ADMIN where it stood in for them), and
  * CAP_IPC_LOCK only if memory is locked under a finite RLIMIT_MEMLOCK;
  * drop the rest, switch uid if asked, set no-new-privs.  -1 with a reason
  * in err.

@@ -28,15 +28,17 @@ struct live_source {
 	/*
 	 * Containment (bpf/contain.bpf.c): loaded at open for --kill, --stop
 	 * and --guard, else at the first action that needs the kernel (the
-	 * live view's k or s).  What it is loaded with is kept from open; a
-	 * failed load is not retried (its cause, missing privileges or a
-	 * verifier refusal, does not go away), contain_err says why.
+	 * live view's k or s).  What it is loaded with is kept from open.  A
+	 * failed load is tried again only if its cause may pass (memory: the
+	 * maps are allocated while a bomb runs), at most once a second;
+	 * missing privileges or a verifier refusal stay.  contain_err says why.
 	 */
 	struct contain_bpf *contain;
 	struct live_opts contain_opts;
 	struct live_safety_rules *safety; /* a copy; NULL: identity checks only */
 	bool use_btf;
-	int contain_failed; /* -errno of the failed load, 0 */
+	int contain_failed;	     /* -errno of the last failed load, 0 */
+	uint64_t contain_retry_ns;   /* CLOCK_MONOTONIC: not tried again before */
 	char contain_err[256];
 	bool opening;		 /* in live_open: a load now is no load on demand */
 	int64_t contain_load_ns; /* how long the load on demand took; -1: none */
@@ -372,22 +374,41 @@ fail:
 	return ret < 0 ? ret : -EINVAL;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* May a load that failed so succeed later, the host unchanged but for load? */
+static bool load_may_pass(int err)
+{
+	return err == -ENOMEM || err == -EAGAIN || err == -EBUSY || err == -EINTR;
+}
+
 int live_arm_containment(struct live_source *s, char *err, size_t errlen)
 {
+	uint64_t t0;
+
 	if (s->contain)
 		return 0;
-	if (!s->contain_failed) {
-		struct timespec t0, t1;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = monotonic_ns();
+	if (!s->contain_failed || (load_may_pass(s->contain_failed) && t0 >= s->contain_retry_ns)) {
 		s->contain_failed = contain_load(s, s->contain_err, sizeof(s->contain_err));
-		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (!s->contain_failed) {
 			if (!s->opening)
-				s->contain_load_ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL +
-						     (t1.tv_nsec - t0.tv_nsec);
+				s->contain_load_ns = (int64_t)(monotonic_ns() - t0);
 			return 0;
 		}
+		s->contain_retry_ns = monotonic_ns() + 1000000000ull;
+		/* the live view shows stderr's newest line on its status line */
+		if (!s->opening)
+			fprintf(stderr, "forktrace: containment in the kernel unavailable: %s%s\n",
+				s->contain_err,
+				load_may_pass(s->contain_failed) ? " (tried again at the next action)"
+								 : "; pidfd signals only");
 	}
 	snprintf(err, errlen, "%s", s->contain_err);
 	return -1;
@@ -404,8 +425,7 @@ int64_t live_containment_load_ns(const struct live_source *s)
 }
 
 /* The containment object for an action's map update, loaded now if not yet;
- * NULL with -errno in *ret if it cannot be (main says why as it exits: the
- * live view's screen is no place for it) */
+ * NULL with -errno in *ret if it cannot be */
 static struct contain_bpf *armed(struct live_source *s, int *ret)
 {
 	char err[256];
