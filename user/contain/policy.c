@@ -562,9 +562,12 @@ static void move_to(struct policy *p, struct action *a, enum action_state to, ui
 	if (!why && to == ACTION_HELD)
 		r.why = "resume: kill -CONT <pids>, or end: kill -KILL <pids> (pids: the tree "
 			"events above); stopped again if continued from outside";
+	/* failures: a map update refused, or the kernel's half not loaded at all */
 	if (!why && to == ACTION_GAVE_UP)
-		r.why = "gave up for now: the kernel still stops the tree's forks; re-armed if it "
-			"grows";
+		r.why = a->failures ? "gave up for now (the kernel's half failed too, see "
+				      "policy_failures); re-armed if it grows"
+				    : "gave up for now: the kernel still stops the tree's forks; "
+				      "re-armed if it grows";
 	if (!why && to == ACTION_SIGNALLING)
 		r.why = from == ACTION_HELD ? "continued from outside: stopping it again"
 					    : "the tree grew again: re-armed";
