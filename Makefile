@@ -286,9 +286,14 @@ clean:
 	rm -rf $(OUT) $(BIN)
 
 # the live tests inside Debian's 6.1 and 6.12 kernels, booted under qemu
-# (TCG); writes docs/kernels.md.  tests/kernels/README.md
+# (TCG); writes docs/kernels.md.  tests/kernels/README.md.
+# make test-kernels ARCH=arm64: the same in Debian's arm64 kernels under
+# qemu-system-aarch64, with the build-arm64/ binaries; the fuzz replays
+# (REGRESS_BINS: host-side ASan builds, run by make test) are not cross-built,
+# no guest runs them
+KERNEL_BINS := $(if $(CROSS),$(filter-out $(REGRESS_BINS),$(TEST_BINS)),$(TEST_BINS))
 .PHONY: test-kernels
 test-kernels:
-	@scripts/install-deps.sh kernels
-	@$(MAKE) --no-print-directory all $(TEST_BINS)
-	@python3 tests/kernels/run.py
+	@scripts/install-deps.sh $(if $(CROSS),$(ARCH),kernels)
+	@$(MAKE) --no-print-directory all $(KERNEL_BINS)
+	@python3 tests/kernels/run.py --arch $(ARCH)

@@ -30,7 +30,7 @@ KERNELS="qemu-system-x86 busybox-static bash dash coreutils findutils grep sed m
 # Debian's arm64 packages (multiarch: dpkg --add-architecture arm64, below).
 # The arm64 guest root is made of arm64 .debs that tests/kernels/mkroot.py
 # fetches itself with apt-get download, and installs nothing.
-ARM64_HOST="gcc-aarch64-linux-gnu qemu-system-arm qemu-user-static"
+ARM64_HOST="gcc-aarch64-linux-gnu qemu-system-arm qemu-user-static python3"
 ARM64_LIBS="libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libjansson-dev libcap-ng-dev \
 	libncurses-dev libfuse3-dev"
 
