@@ -259,9 +259,13 @@ install: all
 		echo "installed forktrace.service (systemctl enable --now forktrace)"; \
 	fi
 
-# the node agent's image (deploy/Containerfile, FROM scratch): podman, offline
-image: all
-	@scripts/build-image.sh
+# the node agent's image (deploy/Containerfile, FROM scratch): podman, offline.
+# make image ARCH=arm64: the arm64 one, from build-arm64/forktrace
+# (scripts/build-image.sh tags each arch's and lists both)
+image:
+	$(if $(CROSS),@scripts/install-deps.sh $(ARCH))
+	@$(MAKE) --no-print-directory all
+	@ARCH=$(ARCH) FORKTRACE=$(BIN) scripts/build-image.sh
 
 # real builds and test suites under --kill, no alert allowed (tests/realworld.py);
 # sources by apt-get source into build/sources (scripts/fetch-sources.sh)
