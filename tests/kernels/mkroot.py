@@ -293,8 +293,10 @@ def foreign_packages(arch):
 def fetch_debs(names, arch, debs):
     """The .deb of each package (fetched once into debs/), by name."""
     os.makedirs(debs, exist_ok=True)
-    have = lambda n: glob.glob(os.path.join(debs, "%s_*_%s.deb" % (n, arch))) + \
-        glob.glob(os.path.join(debs, "%s_*_all.deb" % n))  # noqa: E731
+
+    def have(n):
+        return glob.glob(os.path.join(debs, "%s_*_%s.deb" % (n, arch))) + \
+            glob.glob(os.path.join(debs, "%s_*_all.deb" % n))
     missing = [n for n in names if not have(n)]
     if missing:
         print("mkroot: fetching %d %s packages for the guest root" % (len(missing), arch),
