@@ -279,8 +279,14 @@ bench:
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@python3 tests/bench.py
 
+# make vmlinux: vmlinux/<arch>/vmlinux.h from this machine's kernel; for
+# another arch, from a kernel package (vmlinux/arm64/vmlinux.h's first lines
+# name the one it came from): make vmlinux ARCH=arm64
+# VMLINUX_SRC=linux-image-6.12.118+deb12-cloud-arm64-unsigned:arm64
+VMLINUX_SRC ?= $(if $(CROSS),,/sys/kernel/btf/vmlinux)
 vmlinux:
-	scripts/gen-vmlinux.sh
+	$(if $(VMLINUX_SRC),,$(error make vmlinux ARCH=$(ARCH): say which kernel with VMLINUX_SRC=<linux-image package, .deb or boot image>))
+	scripts/gen-vmlinux.sh $(VMLINUX_SRC) $(ARCH)
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c $(wildcard $(addprefix user/,$(addsuffix /*.c,$(STAGES)))) \

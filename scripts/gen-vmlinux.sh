@@ -64,7 +64,7 @@ fi
 [ -r "$src" ] || die "cannot read $src"
 arch=${arch:-$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')}
-out="$here/../vmlinux/$arch/vmlinux.h"
+out="$(dirname "$here")/vmlinux/$arch/vmlinux.h"
 
 # what the file is, by its first bytes
 case "$(od -An -tx1 -N4 "$src" | tr -d ' \n')" in
