@@ -5,17 +5,40 @@
 .DELETE_ON_ERROR:
 
 VERSION := 0.1.0
-ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
+ARCH ?= $(HOST_ARCH)
 
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+# make ARCH=arm64 on an x86_64 host (or ARCH=x86 on an arm64 one): a cross
+# build, in build-<arch>/ (the binary build-<arch>/forktrace; ./forktrace and
+# build/ stay the host's).  Debian's cross gcc (CROSS_COMPILE, the GNU triplet
+# and a dash), the target's libraries from Debian's multiarch packages
+# (scripts/install-deps.sh arm64 installs both) found by pkg-config in
+# /usr/lib/<triplet>/pkgconfig; clang compiles the BPF object for any target
+# (-D__TARGET_ARCH_<arch> -Ivmlinux/<arch>), bpftool runs on the host.
+TRIPLET_x86 := x86_64-linux-gnu
+TRIPLET_arm64 := aarch64-linux-gnu
+CROSS := $(filter-out $(HOST_ARCH),$(ARCH))
+ifneq ($(CROSS),)
+TRIPLET := $(TRIPLET_$(ARCH))
+ifeq ($(TRIPLET),)
+$(error ARCH=$(ARCH): no cross build for it (x86, arm64))
+endif
+CROSS_COMPILE ?= $(TRIPLET)-
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(TRIPLET)/pkgconfig:/usr/share/pkgconfig pkg-config
+endif
 # make SANITIZE=address,undefined ...: a build of its own in build-san/, the
 # binary build-san/forktrace (the tests find it through FORKTRACE_BIN)
 SANITIZE ?=
-OUT := build$(if $(SANITIZE),-san)
-BIN := $(if $(SANITIZE),$(OUT)/forktrace,forktrace)
+OUT := build$(if $(CROSS),-$(ARCH))$(if $(SANITIZE),-san)
+BIN := $(if $(SANITIZE)$(CROSS),$(OUT)/forktrace,forktrace)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
@@ -34,7 +57,7 @@ export FORKTRACE_SANITIZE := $(SANITIZE)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall
 # libbpf linked statically; libelf and zlib are its own dependencies
 LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lm -ljansson -lmicrohttpd -lcap-ng \
-	$(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
+	$(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
 TEST_LDLIBS := -lpthread
 
 # the stages, one folder each, in floors (docs/design.md): core/ (records,
@@ -67,7 +90,7 @@ TEST_BINS := $(addprefix $(OUT)/,test_units test_pidreuse contain storm tree3 oo
 all: $(BIN)
 
 deps:
-	@scripts/install-deps.sh build
+	@scripts/install-deps.sh $(if $(CROSS),$(ARCH),build)
 
 $(OUT):
 	@mkdir -p $@
@@ -202,7 +225,7 @@ $(OUT)/wl_%: tests/workloads/%.c | $(OUT)
 
 # the FUSE test fixture (tests/fusefs.c): libfuse3
 $(OUT)/fusefs: tests/fusefs.c | $(OUT)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags fuse3) $< $(shell pkg-config --libs fuse3) -o $@
+	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags fuse3) $< $(shell $(PKG_CONFIG) --libs fuse3) -o $@
 
 $(OUT)/%: tests/%.c | $(OUT)
 	$(CC) $(CFLAGS) $< $(TEST_LDLIBS) -o $@
@@ -245,9 +268,13 @@ install: all
 		echo "installed forktrace.service (systemctl enable --now forktrace)"; \
 	fi
 
-# the node agent's image (deploy/Containerfile, FROM scratch): podman, offline
-image: all
-	@scripts/build-image.sh
+# the node agent's image (deploy/Containerfile, FROM scratch): podman, offline.
+# make image ARCH=arm64: the arm64 one, from build-arm64/forktrace
+# (scripts/build-image.sh tags each arch's and lists both)
+image:
+	$(if $(CROSS),@scripts/install-deps.sh $(ARCH))
+	@$(MAKE) --no-print-directory all
+	@ARCH=$(ARCH) FORKTRACE=$(BIN) scripts/build-image.sh
 
 # real builds and test suites under --kill, no alert allowed (tests/realworld.py);
 # sources by apt-get source into build/sources (scripts/fetch-sources.sh)
@@ -261,20 +288,31 @@ bench:
 	@$(MAKE) --no-print-directory all $(TEST_BINS)
 	@python3 tests/bench.py
 
+# make vmlinux: vmlinux/<arch>/vmlinux.h from this machine's kernel; for
+# another arch, from a kernel package (vmlinux/arm64/vmlinux.h's first lines
+# name the one it came from): make vmlinux ARCH=arm64
+# VMLINUX_SRC=linux-image-6.12.118+deb12-cloud-arm64-unsigned:arm64
+VMLINUX_SRC ?= $(if $(CROSS),,/sys/kernel/btf/vmlinux)
 vmlinux:
-	scripts/gen-vmlinux.sh
+	$(if $(VMLINUX_SRC),,$(error make vmlinux ARCH=$(ARCH): say which kernel with VMLINUX_SRC=<linux-image package, .deb or boot image>))
+	scripts/gen-vmlinux.sh $(VMLINUX_SRC) $(ARCH)
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c $(wildcard $(addprefix user/,$(addsuffix /*.c,$(STAGES)))) \
 		$(USER_HDRS) tests/*.c tests/unit/*.c
 
 clean:
-	rm -rf $(OUT) forktrace
+	rm -rf $(OUT) $(BIN)
 
 # the live tests inside Debian's 6.1 and 6.12 kernels, booted under qemu
-# (TCG); writes docs/kernels.md.  tests/kernels/README.md
+# (TCG); writes docs/kernels.md.  tests/kernels/README.md.
+# make test-kernels ARCH=arm64: the same in Debian's arm64 kernels under
+# qemu-system-aarch64, with the build-arm64/ binaries; the fuzz replays
+# (REGRESS_BINS: host-side ASan builds, run by make test) are not cross-built,
+# no guest runs them
+KERNEL_BINS := $(if $(CROSS),$(filter-out $(REGRESS_BINS),$(TEST_BINS)),$(TEST_BINS))
 .PHONY: test-kernels
 test-kernels:
-	@scripts/install-deps.sh kernels
-	@$(MAKE) --no-print-directory all $(TEST_BINS)
-	@python3 tests/kernels/run.py
+	@scripts/install-deps.sh $(if $(CROSS),$(ARCH),kernels)
+	@$(MAKE) --no-print-directory all $(KERNEL_BINS)
+	@python3 tests/kernels/run.py --arch $(ARCH)

@@ -24,6 +24,15 @@ REALWORLD="dpkg-dev autoconf automake texinfo perl libpython3.11-testsuite"
 # make fuzz: libFuzzer and the sanitizers' runtimes for clang
 FUZZ="libclang-rt-14-dev"
 KERNELS="qemu-system-x86 busybox-static bash dash coreutils findutils grep sed mount"
+# arm64 (make ARCH=arm64 ...): the cross compiler; qemu-system-aarch64 for the
+# test-kernels guests; qemu-aarch64-static for the image's --version check of
+# an arm64 binary on this host; and the libraries the arm64 build links, from
+# Debian's arm64 packages (multiarch: dpkg --add-architecture arm64, below).
+# The arm64 guest root is made of arm64 .debs that tests/kernels/mkroot.py
+# fetches itself with apt-get download, and installs nothing.
+ARM64_HOST="gcc-aarch64-linux-gnu qemu-system-arm qemu-user-static python3"
+ARM64_LIBS="libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libjansson-dev libcap-ng-dev \
+	libncurses-dev libfuse3-dev"
 
 case "${1:-build}" in
 build) want="$BUILD" ;;
@@ -32,8 +41,20 @@ bench) want="$BUILD $TEST $BENCH $REALWORLD" ;;
 realworld) want="$BUILD python3 util-linux $REALWORLD" ;;
 kernels) want="$BUILD $TEST $KERNELS" ;;
 fuzz) want="$BUILD $FUZZ" ;;
-*) echo "usage: $0 [build|test|bench|realworld|kernels|fuzz]" >&2; exit 2 ;;
+arm64) want="$BUILD $ARM64_HOST $(for p in $ARM64_LIBS; do printf '%s:arm64 ' "$p"; done)" ;;
+*) echo "usage: $0 [build|test|bench|realworld|kernels|fuzz|arm64]" >&2; exit 2 ;;
 esac
+
+# multiarch: apt sees arm64 packages only once dpkg knows the architecture,
+# and then only after an update of its lists
+if [ "${1:-build}" = arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: the arm64 architecture is not enabled (run as root: sudo make ...)" >&2
+		exit 1
+	fi
+	echo "install-deps: dpkg --add-architecture arm64"
+	dpkg --add-architecture arm64
+fi
 
 missing=""
 for pkg in $want; do

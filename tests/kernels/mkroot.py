@@ -17,11 +17,26 @@ them in turn):
                               Rebuilt every run (a few MB).
   build/kernels/initrd.cpio   the two, concatenated: what qemu boots.
 
+For another architecture than this host's (--arch arm64 on x86_64: make's
+ARCH), everything is under build-<arch>/kernels/ and sys.cpio is made of
+that architecture's Debian packages instead of the host's installed ones:
+the same SYS_PACKAGES and the library packages they depend on (apt-cache
+depends), fetched with apt-get download into build-<arch>/kernels/debs-root/
+(kept: later runs reuse them, offline too) and unpacked into
+build-<arch>/kernels/pool/; the guest gets the SYS_PACKAGES' files and the
+libraries their ELF files need (scripts/elfdeps.py reads DT_NEEDED: ldd
+cannot run a foreign binary).  project.cpio holds build-<arch>/forktrace
+and the executables of build-<arch>/, with their libraries looked up in
+this host's multiarch directories (/usr/lib/<triplet>: what they were
+linked against, from the -dev:<arch> packages).  The tests/ tree and /init
+are the same for every architecture.
+
 Python's standard library is byte-compiled in the image with unchecked
 hashes, so the guest never recompiles it under emulation.
 
-    python3 tests/kernels/mkroot.py [--force]
+    python3 tests/kernels/mkroot.py [--force] [--arch arm64]
 """
+import glob
 import hashlib
 import os
 import shutil
@@ -31,7 +46,20 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-OUT = os.path.join(ROOT, "build", "kernels")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import elfdeps  # noqa: E402
+
+# make's ARCH names: Debian's architecture and the GNU triplet of each
+ARCHES = {"x86": ("amd64", "x86_64-linux-gnu"), "arm64": ("arm64", "aarch64-linux-gnu")}
+HOST_ARCH = {"x86_64": "x86", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+
+
+def build_dir(arch):
+    """The Makefile's OUT for ARCH=arch: build/, or build-<arch>/ for a cross build."""
+    return os.path.join(ROOT, "build" if arch == HOST_ARCH else "build-" + arch)
+
+
+OUT = os.path.join(build_dir(HOST_ARCH), "kernels")  # main() sets it for --arch
 GUEST_SRC = "/forktrace"  # where the checkout lives inside the guest
 
 # Debian packages whose files go into the guest (see scripts/install-deps.sh kernels)
@@ -189,6 +217,12 @@ def build_sys(force):
     files |= ldd_closure(sorted(files))
     for f in sorted(files):
         copy_into(stage, f)
+    finish_sys(stage, cpio, keyfile, key)
+    return cpio
+
+
+def finish_sys(stage, cpio, keyfile, key):
+    """The stage's last touches (checks, /etc, compiled stdlib), then sys.cpio."""
     # symlinks whose targets we did not copy (alternatives and the like) are dropped
     # silently by the kernel's unpacker; resolve the ones we care about
     for name in ("sh", "python3"):
@@ -219,30 +253,170 @@ def build_sys(force):
     os.replace(cpio + ".tmp", cpio)
     with open(keyfile, "w") as f:
         f.write(key)
+
+
+def deb_members(deb):
+    """The paths a .deb installs (files and symlinks), as absolute paths."""
+    tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE,
+                         check=True).stdout
+    r = subprocess.run(["tar", "-tv"], input=tar, stdout=subprocess.PIPE, check=True)
+    out = []
+    for line in r.stdout.decode(errors="replace").splitlines():
+        if line.startswith("d"):
+            continue
+        name = line.split(None, 5)[5].split(" -> ")[0].split(" link to ")[0]
+        out.append("/" + os.path.normpath(name))
+    return out
+
+
+def foreign_packages(arch):
+    """SYS_PACKAGES and the library packages of their dependency closure, for
+    Debian architecture arch (the libraries are all the guest takes from the
+    closure: tools it pulls in, perl, gawk, are not needed)."""
+    r = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                        "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"] +
+                       ["%s:%s" % (p, arch) for p in SYS_PACKAGES],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode:
+        sys.exit("mkroot: apt-cache depends failed (is the %s architecture enabled? "
+                 "scripts/install-deps.sh %s): %s" % (arch, arch, r.stderr.strip()))
+    names = set()
+    for line in r.stdout.splitlines():
+        if line.startswith((" ", "<")) or not line.endswith(":" + arch):
+            continue
+        name = line[:-len(arch) - 1]
+        if name in SYS_PACKAGES or name.startswith(("lib", "zlib1g")):
+            names.add(name)
+    return sorted(names)
+
+
+def fetch_debs(names, arch, debs):
+    """The .deb of each package (fetched once into debs/), by name."""
+    os.makedirs(debs, exist_ok=True)
+
+    def have(n):
+        return glob.glob(os.path.join(debs, "%s_*_%s.deb" % (n, arch))) + \
+            glob.glob(os.path.join(debs, "%s_*_all.deb" % n))
+    missing = [n for n in names if not have(n)]
+    if missing:
+        print("mkroot: fetching %d %s packages for the guest root" % (len(missing), arch),
+              file=sys.stderr)
+        r = subprocess.run(["apt-get", "download", "-q"] + ["%s:%s" % (n, arch) for n in missing],
+                           cwd=debs, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode:
+            sys.exit("mkroot: apt-get download failed: %s" % r.stderr.strip())
+    out = {}
+    for n in names:
+        found = sorted(have(n))
+        if not found:
+            sys.exit("mkroot: no .deb for %s:%s in %s" % (n, arch, debs))
+        out[n] = found[-1]
+    return out
+
+
+def build_sys_foreign(arch, force):
+    """sys.cpio from architecture arch's Debian packages (another than this
+    host's): their files unpacked, no package installed."""
+    debarch, triplet = ARCHES[arch]
+    names = foreign_packages(debarch)
+    debs = fetch_debs(names, debarch, os.path.join(OUT, "debs-root"))
+    h = hashlib.sha256("\n".join(os.path.basename(d) for d in sorted(debs.values())).encode())
+    with open(os.path.abspath(__file__), "rb") as f:
+        h.update(f.read())
+    with open(elfdeps.__file__, "rb") as f:
+        h.update(f.read())
+    key = h.hexdigest()
+    cpio, keyfile = os.path.join(OUT, "sys.cpio"), os.path.join(OUT, "sys.key")
+    if not force and os.path.exists(cpio) and os.path.exists(keyfile) and \
+            open(keyfile).read() == key:
+        return cpio
+    # the pool: every package unpacked into one usrmerged tree (tar keeps the
+    # /lib -> usr/lib symlinks, as on an installed system)
+    pool = os.path.join(OUT, "pool")
+    shutil.rmtree(pool, ignore_errors=True)
+    os.makedirs(pool)
+    for d, target in MERGED.items():
+        os.makedirs(os.path.join(pool, target), exist_ok=True)
+        os.symlink(target, pool + d)
+    for deb in sorted(debs.values()):
+        tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE,
+                             check=True).stdout
+        subprocess.run(["tar", "-x", "--keep-directory-symlink", "--no-same-owner", "-C", pool],
+                       input=tar, check=True)
+    stage = os.path.join(OUT, "sysroot")
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(stage)
+    for d, target in MERGED.items():
+        os.makedirs(os.path.join(stage, target), exist_ok=True)
+        os.symlink(target, stage + d)
+    files = set()
+    for name in SYS_PACKAGES:
+        for p in deb_members(debs[name]):
+            real = elfdeps.resolve(pool, os.path.dirname(p))
+            p = os.path.join(real or os.path.dirname(p), os.path.basename(p))
+            if not p.startswith(SKIP_PREFIXES) and os.path.lexists(pool + p):
+                files.add(p)
+    try:
+        libs = elfdeps.closure([pool + f for f in sorted(files) if os.path.isfile(pool + f)],
+                               pool, triplet)
+    except LookupError as e:
+        sys.exit("mkroot: libraries not found in the %s packages: %s" % (arch, e))
+    for looked_up, real in libs.items():
+        files.add(os.path.join(elfdeps.resolve(pool, os.path.dirname(looked_up)),
+                               os.path.basename(looked_up)))
+        files.add(real)
+    for f in sorted(files):
+        copy_from(pool, stage, f)
+    finish_sys(stage, cpio, keyfile, key)
     return cpio
 
 
-def build_project():
+def copy_from(root, stage, path):
+    """Copy one file or symlink from the tree root into the stage, same path."""
+    dest = stage + path
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if os.path.lexists(dest):
+        return
+    if os.path.islink(root + path):
+        os.symlink(os.readlink(root + path), dest)
+    else:
+        shutil.copy2(root + path, dest)
+
+
+def build_project(arch):
     stage = os.path.join(OUT, "projroot")
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
     src = stage + GUEST_SRC
     os.makedirs(os.path.join(src, "build"))
-    elfs = [os.path.join(ROOT, "forktrace")]
-    if not os.path.exists(elfs[0]):
-        sys.exit("mkroot: ./forktrace is not built (make)")
-    shutil.copy2(elfs[0], src)
-    bdir = os.path.join(ROOT, "build")
+    bdir = build_dir(arch)
+    # the binary the Makefile builds: ./forktrace, or build-<arch>/forktrace
+    binary = os.path.join(ROOT, "forktrace") if arch == HOST_ARCH else \
+        os.path.join(bdir, "forktrace")
+    elfs = [binary]
+    if not os.path.exists(binary):
+        sys.exit("mkroot: %s is not built (make%s)" % (
+            os.path.relpath(binary, ROOT), "" if arch == HOST_ARCH else " ARCH=" + arch))
+    shutil.copy2(binary, os.path.join(src, "forktrace"))
     for name in sorted(os.listdir(bdir)):
         p = os.path.join(bdir, name)
-        if os.path.isfile(p) and os.access(p, os.X_OK) and not name.endswith((".o", ".h")):
+        if os.path.isfile(p) and os.access(p, os.X_OK) and not name.endswith((".o", ".h")) \
+                and p != binary:
             shutil.copy2(p, os.path.join(src, "build", name))
             elfs.append(p)
     shutil.copytree(os.path.join(ROOT, "tests"), os.path.join(src, "tests"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy2(os.path.join(HERE, "init"), os.path.join(stage, "init"))
     os.chmod(os.path.join(stage, "init"), 0o755)
-    for lib in sorted(ldd_closure(elfs)):
+    if arch == HOST_ARCH:
+        libs = ldd_closure(elfs)
+    else:
+        try:
+            found = elfdeps.closure(elfs, "/", ARCHES[arch][1])
+        except LookupError as e:
+            sys.exit("mkroot: libraries not found (scripts/install-deps.sh %s): %s" % (arch, e))
+        libs = {canonical(p) for p in found} | {os.path.realpath(p) for p in found}
+    for lib in sorted(libs):
         copy_into(stage, lib)
     cpio = os.path.join(OUT, "project.cpio")
     c = Cpio(cpio + ".tmp")
@@ -253,8 +427,15 @@ def build_project():
 
 
 def main():
+    global OUT
+    arch = sys.argv[sys.argv.index("--arch") + 1] if "--arch" in sys.argv else HOST_ARCH
+    if arch not in ARCHES:
+        sys.exit("mkroot: --arch %s: one of %s" % (arch, ", ".join(ARCHES)))
+    OUT = os.path.join(build_dir(arch), "kernels")
     os.makedirs(OUT, exist_ok=True)
-    parts = [build_sys("--force" in sys.argv), build_project()]
+    force = "--force" in sys.argv
+    parts = [build_sys(force) if arch == HOST_ARCH else build_sys_foreign(arch, force),
+             build_project(arch)]
     initrd = os.path.join(OUT, "initrd.cpio")
     with open(initrd + ".tmp", "wb") as out:
         for p in parts:

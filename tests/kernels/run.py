@@ -6,16 +6,21 @@ fetch the package (apt-get download, cached in build/kernels/debs), extract
 it, boot it under qemu-system-x86_64 with TCG (2 vCPUs) from the initramfs
 that tests/kernels/mkroot.py builds, let tests/kernels/guest.py run the live
 tests inside, and read its report from the guest's second serial port.
-Writes docs/kernels.md and ends with "N passed, N failed"; exits non-zero
-if a test failed or a guest did not finish in time.
+With --arch arm64 (make test-kernels ARCH=arm64): the cloud-arm64 kernels,
+the build-arm64/ binaries and an arm64 guest root, under build-arm64/kernels,
+booted by qemu-system-aarch64 (-M virt) with the report on a PCI serial port.
+Writes docs/kernels.md (this architecture's part: the other's stays) and
+ends with "N passed, N failed"; exits non-zero if a test failed or a guest
+did not finish in time.
 
-    python3 tests/kernels/run.py [--kernels 6.1,6.12] [--tests a,b] [--no-doc]
+    python3 tests/kernels/run.py [--arch x86|arm64] [--kernels 6.1,6.12] [--tests a,b] [--no-doc]
 
 Environment (each overrides the default of the option it names):
+  FT_ARCH          x86 or arm64 (make's ARCH; default: this host's)
   FT_KERNELS       series (6.1, 6.12) or exact package names, comma-separated
   FT_TESTS         test names, comma-separated (guest.py's DEFAULT_TESTS)
-  FT_GUEST_TIMEOUT   seconds one kernel's whole run may take (default 3600)
-  FT_TEST_TIMEOUT  seconds one test may take inside the guest (default 900)
+  FT_GUEST_TIMEOUT   seconds one kernel's whole run may take (default 3600; arm64 7200)
+  FT_TEST_TIMEOUT  seconds one test may take inside the guest (default 900; arm64 1800)
   FT_CGROUP        v1 (default: hybrid, as on this project's machines) or v2
   FT_QEMU_MEM      guest memory in MiB (default 2048)
   FT_EXEC          debugging: a command run in the guest before the tests, its
@@ -35,12 +40,43 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-OUT = os.path.join(ROOT, "build", "kernels")
 DOC = os.path.join(ROOT, "docs", "kernels.md")
 sys.path.insert(0, HERE)
 from guest import DEFAULT_TESTS  # noqa: E402  (importing guest.py loads no test)
+from mkroot import ARCHES, HOST_ARCH, build_dir  # noqa: E402
 
 DEFAULT_KERNELS = "6.1,6.12"
+OUT = os.path.join(build_dir(HOST_ARCH), "kernels")  # main() sets it, and ARCH, for --arch
+ARCH = HOST_ARCH
+
+
+# How each architecture's guest boots.  x86: the PC's two 16550 UARTs, the
+# kernel's console on the first and the report on the second.  arm64: qemu's
+# virt machine has one UART (the PL011, ttyAMA0: the console), so the report
+# goes to a 16550 on PCI (pci-serial), which both arm64 cloud kernels drive
+# with built-in code (SERIAL_8250_PCI=y) where a virtio console would need
+# modules on 6.1 (VIRTIO_CONSOLE=m); it is the 8250 driver's first port,
+# ttyS0, and /init writes to what FT_RESULTS names.  -cpu max's pointer
+# authentication is emulated with QARMA, costly in TCG for a kernel built
+# with it on every function return: pauth-impdef=on keeps the feature and
+# uses qemu's cheaper hash.  The longer default limits for arm64 are a
+# safety net for an emulated foreign architecture on a busy host (the
+# tests' own timeouts are the same on both).
+QEMU = {
+    "x86": {"qemu": "qemu-system-x86_64", "machine": [], "cpu": "max", "console": "ttyS0",
+            "results": lambda path: ["-serial", "file:" + path], "append": "",
+            "guest_timeout": 3600, "test_timeout": 900},
+    "arm64": {"qemu": "qemu-system-aarch64",
+              "machine": ["-M", "virt"], "cpu": "max,pauth-impdef=on", "console": "ttyAMA0",
+              "results": lambda path: ["-chardev", "file,id=results,path=" + path,
+                                       "-device", "pci-serial,chardev=results"],
+              "append": " FT_RESULTS=/dev/ttyS0", "guest_timeout": 7200, "test_timeout": 1800},
+}
+
+
+def flavour():
+    """The kernel packages' flavour for this architecture: cloud-amd64, cloud-arm64."""
+    return "cloud-" + ARCHES[ARCH][0]
 
 
 def log(msg):
@@ -50,8 +86,8 @@ def log(msg):
 # --- kernels ----------------------------------------------------------------------
 
 def newest_package(series):
-    """The newest linux-image-<series>...-cloud-amd64-unsigned apt knows."""
-    pat = r"^linux-image-%s[.-].*-cloud-amd64-unsigned$" % re.escape(series)
+    """The newest linux-image-<series>...-cloud-<arch>-unsigned apt knows."""
+    pat = r"^linux-image-%s[.-].*-%s-unsigned$" % (re.escape(series), flavour())
     r = subprocess.run(["apt-cache", "search", "--names-only", pat], stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL, text=True)
     names = [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
@@ -64,7 +100,8 @@ def newest_package(series):
 def cached_package(series):
     """A package of this series fetched by an earlier run (offline runs)."""
     dirs = [os.path.basename(d) for d in glob.glob(os.path.join(OUT, "linux-image-*"))
-            if re.match(r"linux-image-%s[.-]" % re.escape(series), os.path.basename(d))]
+            if re.match(r"linux-image-%s[.-].*-%s-unsigned$" % (re.escape(series), flavour()),
+                        os.path.basename(d))]
     return sorted(dirs)[-1] if dirs else None
 
 
@@ -86,7 +123,9 @@ def fetch_kernel(spec):
         have = glob.glob(os.path.join(debs, pkg + "_*.deb"))
         if not have:
             log("fetching %s" % pkg)
-            r = subprocess.run(["apt-get", "download", "-q", pkg], cwd=debs,
+            # pkg:arch, for the architecture is not always the host's (multiarch)
+            r = subprocess.run(["apt-get", "download", "-q", "%s:%s" % (pkg, ARCHES[ARCH][0])],
+                               cwd=debs,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if r.returncode:
                 sys.exit("test-kernels: apt-get download %s failed: %s" % (pkg, r.stderr))
@@ -134,14 +173,17 @@ def boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, cgroup, mem):
     shutil.rmtree(rundir, ignore_errors=True)
     os.makedirs(rundir)
     console, results = os.path.join(rundir, "console.log"), os.path.join(rundir, "results.log")
-    append = ("console=ttyS0 panic=-1 quiet loglevel=4 FT_TESTS=%s FT_TEST_TIMEOUT=%d "
-              "FT_CGROUP=%s" % (",".join(tests), test_timeout, cgroup))
+    q = QEMU[ARCH]
+    append = ("console=%s panic=-1 quiet loglevel=4 FT_TESTS=%s FT_TEST_TIMEOUT=%d "
+              "FT_CGROUP=%s%s" % (q["console"], ",".join(tests), test_timeout, cgroup, q["append"]))
     if os.environ.get("FT_EXEC"):
         append += " FT_EXEC=" + os.environ["FT_EXEC"]
-    cmd = ["nice", "-n", "19", "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
-           "-smp", "2", "-m", str(mem), "-nodefaults", "-display", "none", "-no-reboot",
-           "-serial", "file:" + console, "-serial", "file:" + results,
-           "-kernel", vmlinuz, "-initrd", initrd, "-append", append]
+    cmd = ["nice", "-n", "19", q["qemu"]] + q["machine"] + ["-accel", "tcg", "-cpu", q["cpu"],
+                                                          "-smp", "2", "-m", str(mem),
+                                                          "-nodefaults", "-display", "none",
+                                                          "-no-reboot", "-serial",
+                                                          "file:" + console] + \
+        q["results"](results) + ["-kernel", vmlinuz, "-initrd", initrd, "-append", append]
     with open(os.path.join(rundir, "qemu.cmd"), "w") as f:
         f.write(" ".join(cmd) + "\n")
     began = time.time()
@@ -190,7 +232,7 @@ def console_tail(rundir, lines=30):
 
 
 def pkg_short(pkg):
-    return pkg.replace("linux-image-", "").replace("-cloud-amd64-unsigned", "")
+    return pkg.replace("linux-image-", "").replace("-%s-unsigned" % flavour(), "")
 
 
 def failures(pkg, tests, rep):
@@ -258,7 +300,7 @@ def md_kernel(pkg, version, rep, tests):
     got = {r["test"]: r for r in rep["results"]}
     passed = sum(1 for r in rep["results"] if r["status"] == "ok")
     failed = len(tests) - passed
-    lines = ["## %s" % b.get("kernel", pkg_short(pkg)), "",
+    lines = ["### %s" % b.get("kernel", pkg_short(pkg)), "",
              "Package `%s` %s. Guest: %s vCPUs, %d MiB, cgroup %s, BTF %s." % (
                  pkg, version, b.get("cpus", "?"), b.get("mem_kb", 0) // 1024,
                  b.get("cgroup", "?"), "yes" if b.get("btf") else "no"),
@@ -304,23 +346,88 @@ def md_kernel(pkg, version, rep, tests):
     return lines
 
 
+# docs/kernels.md holds every architecture's last run: one summary table with
+# an arch column, then one section per architecture between these markers.
+# A run rewrites its own rows and section and keeps the others' as they are.
+ARCH_NAMES = {"x86": "x86_64", "arm64": "arm64"}
+SECTION = "<!-- test-kernels %s: written by make test-kernels%s, kept by the other arch's run -->"
+SECTION_END = "<!-- /test-kernels %s -->"
+
+
+def read_doc():
+    """(summary rows by arch, section lines by arch) of the current doc.  A
+    doc from before the arch column (no markers) is x86's alone."""
+    try:
+        with open(DOC) as f:
+            text = f.read().splitlines()
+    except OSError:
+        return {}, {}
+    rows, sections = {}, {}
+    if not any(line.startswith("<!-- test-kernels ") for line in text):
+        first = next((i for i, line in enumerate(text) if line.startswith("## ")), len(text))
+        head = text[:first]
+        rows["x86"] = ["| x86_64 " + line for line in head
+                       if line.startswith("| ") and not line.startswith("| kernel |")]
+        sections["x86"] = [SECTION % ("x86", ""), "", "## x86_64", ""] + \
+            [line for line in head if line.startswith("Written by")] + [""] + \
+            ["#" + line if line.startswith("## ") else line for line in text[first:]] + \
+            ["", SECTION_END % "x86"]
+        return rows, sections
+    names = {v: k for k, v in ARCH_NAMES.items()}
+    cur = None
+    for line in text:
+        m = re.match(r"<!-- test-kernels (\w+):", line)
+        if m:
+            cur = m.group(1)
+            sections[cur] = []
+        if cur:
+            sections[cur].append(line)
+            if line == SECTION_END % cur:
+                cur = None
+        elif line.startswith("| ") and not line.startswith("| arch |"):
+            name = line.split("|")[1].strip()
+            rows.setdefault(names.get(name, name), []).append(line)
+    return rows, sections
+
+
 def write_doc(kernels, settings):
-    qemu = subprocess.run(["qemu-system-x86_64", "--version"], stdout=subprocess.PIPE,
+    q = QEMU[ARCH]["qemu"]
+    qemu = subprocess.run([q, "--version"], stdout=subprocess.PIPE,
                           text=True).stdout.splitlines()[0]
-    lines = ["# forktrace on other kernels", "",
-             "Written by `make test-kernels` (tests/kernels/README.md) on %s: the live "
-             "tests inside Debian's cloud kernels booted under qemu with TCG "
-             "(no KVM; %s): emulated, so times are the emulator's, not hardware's "
-             "(fork+exec is far slower; the bombs and forktrace slow down alike). %s" % (
-                 datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), qemu, settings), "",
-             "| kernel | passed | failed | run |", "|---|---|---|---|"]
+    rows, sections = read_doc()
+    rows[ARCH] = []
     for pkg, version, rep in kernels:
         passed = sum(1 for r in rep["results"] if r["status"] == "ok")
-        lines.append("| %s | %d | %d | %.0f s%s |" % (
-            (rep["begin"] or {}).get("kernel", pkg_short(pkg)), passed,
+        rows[ARCH].append("| %s | %s | %d | %d | %.0f s%s |" % (
+            ARCH_NAMES[ARCH], (rep["begin"] or {}).get("kernel", pkg_short(pkg)), passed,
             len(rep["tests"]) - passed, rep["wall"], ", timed out" if rep["timed_out"] else ""))
+    total = sum(rep["wall"] for _, _, rep in kernels)
+    sec = [SECTION % (ARCH, "" if ARCH == HOST_ARCH else " ARCH=" + ARCH), "",
+           "## %s" % ARCH_NAMES[ARCH], "",
+           "Written by `make test-kernels%s` on %s (%s, %s guest%s): %.0f s of guests in all. %s" % (
+               "" if ARCH == "x86" else " ARCH=" + ARCH,
+               datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), qemu, q,
+               ", -M virt -cpu " + QEMU[ARCH]["cpu"] if ARCH != "x86" else "", total, settings)]
     for pkg, version, rep in kernels:
-        lines += [""] + md_kernel(pkg, version, rep, rep["tests"])
+        sec += [""] + md_kernel(pkg, version, rep, rep["tests"])
+    sec += ["", SECTION_END % ARCH]
+    sections[ARCH] = sec
+    known = list(ARCH_NAMES)
+    order = sorted(set(rows) | set(sections),
+                   key=lambda a: (known.index(a) if a in known else len(known), a))
+    lines = ["# forktrace on other kernels", "",
+             "Written by `make test-kernels` and `make test-kernels ARCH=arm64` "
+             "(tests/kernels/README.md), each rewriting its own architecture's rows and section: "
+             "the live tests inside Debian's cloud kernels booted under qemu with TCG "
+             "(no KVM): emulated, so times are the emulator's, not hardware's "
+             "(fork+exec is far slower; the bombs and forktrace slow down alike), and arm64's "
+             "on an x86_64 host.", "",
+             "| arch | kernel | passed | failed | run |", "|---|---|---|---|---|"]
+    for a in order:
+        lines += rows.get(a, [])
+    for a in order:
+        if a in sections:
+            lines += [""] + sections[a]
     with open(DOC, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -328,38 +435,48 @@ def write_doc(kernels, settings):
 # --- main ---------------------------------------------------------------------------
 
 def main():
+    global ARCH, OUT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--arch", default=os.environ.get("FT_ARCH", HOST_ARCH), choices=sorted(QEMU))
     ap.add_argument("--kernels", default=os.environ.get("FT_KERNELS", DEFAULT_KERNELS))
     ap.add_argument("--tests", default=os.environ.get("FT_TESTS", ""))
-    ap.add_argument("--timeout", type=int, default=int(os.environ.get("FT_GUEST_TIMEOUT", 3600)))
-    ap.add_argument("--test-timeout", type=int,
-                    default=int(os.environ.get("FT_TEST_TIMEOUT", 900)))
+    ap.add_argument("--timeout", type=int, default=os.environ.get("FT_GUEST_TIMEOUT"))
+    ap.add_argument("--test-timeout", type=int, default=os.environ.get("FT_TEST_TIMEOUT"))
     ap.add_argument("--cgroup", default=os.environ.get("FT_CGROUP", "v1"), choices=("v1", "v2"))
     ap.add_argument("--mem", type=int, default=int(os.environ.get("FT_QEMU_MEM", 2048)))
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/kernels.md")
     opts = ap.parse_args()
+    ARCH = opts.arch
+    OUT = os.path.join(build_dir(ARCH), "kernels")
+    q = QEMU[ARCH]
+    timeout = int(opts.timeout or q["guest_timeout"])
+    test_timeout = int(opts.test_timeout or q["test_timeout"])
     tests = [t for t in opts.tests.split(",") if t] or DEFAULT_TESTS
-    if not shutil.which("qemu-system-x86_64"):
-        sys.exit("test-kernels: qemu-system-x86_64 missing (scripts/install-deps.sh kernels)")
+    if not shutil.which(q["qemu"]):
+        sys.exit("test-kernels: %s missing (scripts/install-deps.sh %s)" % (
+            q["qemu"], "kernels" if ARCH == "x86" else ARCH))
     os.makedirs(OUT, exist_ok=True)
     specs = [k for k in opts.kernels.split(",") if k]
     fetched = [fetch_kernel(k) for k in specs]
-    r = subprocess.run([sys.executable, os.path.join(HERE, "mkroot.py")], stdout=subprocess.PIPE,
-                       text=True)
+    r = subprocess.run([sys.executable, os.path.join(HERE, "mkroot.py"), "--arch", ARCH],
+                       stdout=subprocess.PIPE, text=True)
     if r.returncode:
         sys.exit("test-kernels: building the guest root failed")
     initrd = r.stdout.strip().splitlines()[-1]
     # what was tested: the binary mkroot.py copied and the checkout it came from
-    with open(os.path.join(ROOT, "forktrace"), "rb") as f:
+    binary_path = os.path.join(ROOT, "forktrace") if ARCH == HOST_ARCH else \
+        os.path.join(build_dir(ARCH), "forktrace")
+    with open(binary_path, "rb") as f:
         binary = hashlib.sha256(f.read()).hexdigest()[:12]
     head = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    tested = "`./forktrace` sha256 %s…, checkout %s." % (binary, head.stdout.strip() or "?")
+    tested = "`%s` sha256 %s…, checkout %s." % (
+        "./forktrace" if ARCH == HOST_ARCH else os.path.relpath(binary_path, ROOT), binary,
+        head.stdout.strip() or "?")
     done, fails = [], []
     for pkg, version, vmlinuz in fetched:
         log("booting %s (%s) under TCG: %s" % (pkg, version, ", ".join(tests)))
-        rep = boot(pkg, vmlinuz, initrd, tests, opts.timeout, opts.test_timeout, opts.cgroup,
-                   opts.mem)
+        rep = boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, opts.cgroup, opts.mem)
         # FT_TESTS=all: the tests the guest started
         rep["tests"] = rep["started"] if tests == ["all"] else tests
         f = failures(pkg, rep["tests"], rep)
@@ -374,7 +491,7 @@ def main():
         done.append((pkg, version, rep))
     if not opts.no_doc:
         write_doc(done, "Guest: %d MiB, cgroup %s; per-test limit %d s. Tested: %s" % (
-            opts.mem, opts.cgroup, opts.test_timeout, tested))
+            opts.mem, opts.cgroup, test_timeout, tested))
         log("wrote %s" % os.path.relpath(DOC, ROOT))
     for f in fails:
         print("FAIL " + f)
