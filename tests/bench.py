@@ -11,6 +11,7 @@ Every workload runs under tests/contain.c.
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import statistics
@@ -21,7 +22,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (FORKTRACE, FORKTRACE_BENCH, hold_live_lock, ROOT, Tracer, bpf_maps_of, by_event, contain, contain_cmd, proc_status,  # noqa
-                 peak_rss_through_resync, runaway_alerts, summary, storm_result, sweep, tool)
+                 peak_rss_through_resync, runaway_alerts, summary, storm_result, sweep, tool,
+                 wait_until)
 from test_detection import BENIGN, BOMBS, WL, above, run_workload, tree_of  # noqa: E402
 
 PAIRS = int(os.environ.get("BENCH_PAIRS", "9"))
@@ -893,6 +895,41 @@ VIEW_STORM = ["-v", "-p", "2", "200000"]  # vforks from both CPUs, children exit
 VIEW_ROUNDS = int(os.environ.get("BENCH_VIEW_ROUNDS", "5"))
 
 
+class LogPane:
+    """`forktrace -j --log` to a file, started in a tmux pane as the view is:
+    a session of its own, so the scheduler treats the two alike (with
+    sched_autogroup, a new session is a new group: a tracer started there
+    is scheduled apart from the storm's group, which by itself slows a
+    storm; compared outside a pane, --log and the view would differ by
+    where they ran, not by what they do)."""
+
+    TMUX = ["tmux", "-L", "forktrace-bench-log"]
+
+    def __init__(self, work):
+        self.out = os.path.join(work, "log.json")
+        pidfile = os.path.join(work, "log.pid")
+        inner = "echo $$ > %s.tmp && mv %s.tmp %s && exec %s -j --log > %s 2>/dev/null" % (
+            pidfile, pidfile, pidfile, FORKTRACE, self.out)
+        subprocess.run(self.TMUX + ["kill-server"], stderr=subprocess.DEVNULL)
+        subprocess.run(self.TMUX + ["new-session", "-d", "-s", "log", "-x", "80", "-y", "24",
+                                    "sh -c " + shlex.quote(inner)], check=True)
+        if not wait_until(lambda: os.path.exists(pidfile), 10):
+            raise AssertionError("the --log pane never started")
+        with open(pidfile) as f:
+            self.pid = int(f.read())
+        if not wait_until(lambda: '"event":"start"' in (read_text(self.out) or ""), 20):
+            raise AssertionError("--log in its pane never started tracing")
+
+    def stop(self):
+        """SIGINT to this pane's forktrace (by its pid); its summary."""
+        os.kill(self.pid, signal.SIGINT)
+        wait_until(lambda: '"event":"summary"' in (read_text(self.out) or ""), 60)
+        return summary([json.loads(line) for line in read_text(self.out).splitlines()])
+
+    def close(self):
+        subprocess.run(self.TMUX + ["kill-server"], stderr=subprocess.DEVNULL)
+
+
 def storm_under(mode):
     """One storm with no tracer, `--log -j` to a file, or the live view in an
     80x24 tmux pane: (storm rate, tracer CPU seconds, records lost)."""
@@ -906,8 +943,8 @@ def storm_under(mode):
             view = View(work, cols=80, rows=24)
             pid = view.pid()
         elif mode == "--log":
-            t = Tracer("--log")
-            pid = t.proc.pid
+            t = LogPane(work)
+            pid = t.pid
         time.sleep(SETTLE_S)
         cpu0 = cpu_seconds(pid) if pid else 0
         rep, out = contain([tool("storm")] + VIEW_STORM, max_tasks=100, timeout=300)
@@ -919,12 +956,12 @@ def storm_under(mode):
             view.keys("q")
             view.ended(0, "q")
         if t:
-            lost = summary(t.stop())["lost"]
+            lost = t.stop()["lost"]
     finally:
         if view:
             view.close()
         if t:
-            t.cleanup()
+            t.close()
         shutil.rmtree(work, ignore_errors=True)
     return done / secs, cpu, lost
 
@@ -1008,8 +1045,9 @@ def live_view_report(got):
     lines = ["## The live view under a storm", "",
              "%s vforks from both CPUs (tests/storm.c %s, children exit at once), "
              "%d rounds of: no tracer, `forktrace --log -j` writing every event to a file, "
-             "and `forktrace --top` in an 80x24 tmux pane (tests/test_views.py's View), the "
-             "order rotating.  Medians; the storm's rate is the workload's, the CPU is "
+             "and `forktrace --top` (tests/test_views.py's View), each tracer started in an "
+             "80x24 tmux pane of its own (a session, so sched_autogroup treats the two "
+             "alike), the order rotating.  Medians; the storm's rate is the workload's, the CPU is "
              "forktrace's own over the storm." % ("{:,}".format(int(VIEW_STORM[-1])),
                                                   " ".join(VIEW_STORM), VIEW_ROUNDS), "",
              "| mode | storm rate | vs untraced | forktrace CPU | records lost (total) |",
