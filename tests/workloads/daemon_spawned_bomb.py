@@ -9,12 +9,15 @@ more copies of itself, then sleeps forever.  Every copy is a direct child
 of the daemon: there is no parent->child chain of copies, the daemon just
 gets more and more children.
 
-    python3 tests/workloads/daemon_spawned_bomb.py [MAX_COPIES]
+    python3 tests/workloads/daemon_spawned_bomb.py [MAX_COPIES [IDLE_EXIT]]
 
 The first process is the daemon; it starts the first job itself.
 MAX_COPIES (default 0 = unlimited, contain caps it) makes the daemon
-refuse requests past that many jobs started.  The daemon removes its temp
-directory on SIGTERM/SIGINT or normal exit (contain's SIGKILL leaves it).
+refuse requests past that many jobs started.  IDLE_EXIT (seconds, default
+0 = never) makes the daemon exit once no request has come for that long,
+as socket-activated runners do: a run then ends when its jobs stop asking,
+at whatever pace the host gave it.  The daemon removes its temp directory
+on SIGTERM/SIGINT or normal exit (contain's SIGKILL leaves it).
 Run it only under build/contain.
 """
 import json
@@ -43,7 +46,7 @@ def job(sock_path):
         time.sleep(3600)
 
 
-def daemon(max_copies):
+def daemon(max_copies, idle_exit):
     tmp = tempfile.mkdtemp(prefix="jobrunner.")
     sock_path = os.path.join(tmp, "runner.sock")
     jobs = []
@@ -71,10 +74,15 @@ def daemon(max_copies):
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         srv.bind(sock_path)
         srv.listen(128)
+        if idle_exit:
+            srv.settimeout(idle_exit)
         # the first job: the runner starts it like any other
         run([sys.executable, os.path.abspath(__file__), "--job", sock_path])
         while True:
-            conn, _ = srv.accept()
+            try:
+                conn, _ = srv.accept()
+            except socket.timeout:
+                return  # idle: nobody asks any more
             with conn:
                 conn.settimeout(5)
                 try:
@@ -93,7 +101,8 @@ def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--job":
         job(sys.argv[2])
     else:
-        daemon(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+        daemon(int(sys.argv[1]) if len(sys.argv) > 1 else 0,
+               float(sys.argv[2]) if len(sys.argv) > 2 else 0)
 
 
 if __name__ == "__main__":
