@@ -1074,9 +1074,10 @@ def live_view_report(got):
               "untraced pace) with %.2fx the CPU.  Observing, the view loads no containment "
               "(bpf/contain.bpf.c is loaded at the first k or s), and a redraw looks at the "
               "processes that forked lately, not at the table the storm fills with exited "
-              "children; what is left of the CPU is mostly that redraw's profile of each "
-              "forker it lists, whose walk still visits the forker's exited children the "
-              "table holds (a storm's driver: all of them)." % ("Records were lost (the table says where)." if lost_any else
+              "children: each is first counted over its live branches (the proctable keeps "
+              "each process's children that are alive or hold children apart from its "
+              "exited leaves), and only one holding a tree is profiled, so the storm's "
+              "driver, whose children all exited, costs a redraw its few live ones." % ("Records were lost (the table says where)." if lost_any else
                              "Nothing was lost in either mode.", top_rate / log_rate,
                              (top_rate - log_rate) / base, top / log if log else 0), "",
               "Kernel memory of each mode: the memlock of the BPF maps each forktrace holds "

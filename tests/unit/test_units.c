@@ -208,6 +208,80 @@ static void test_subtree_walk(void)
 	pt_free(t);
 }
 
+/* the subtree's live processes by the full walk, the count to check against */
+static uint32_t live_by_full_walk(const struct proctable *t, int32_t root)
+{
+	uint32_t live = 0;
+
+	for (int32_t i = root; i != PT_NONE; i = pt_subtree_next(t, root, i, true))
+		live += pt_get(t, i)->state == PT_ALIVE;
+	return live;
+}
+
+/*
+ * pt_live_in_subtree walks the branches only; through forks, exits,
+ * evictions under a full table and prunes, it counts what the full walk
+ * counts, cut at its limit.
+ */
+static void test_live_in_subtree_follows_the_table(void)
+{
+	struct proctable *t = pt_new(96, 1 * SEC);
+	struct ft_snapshot init = mk_snap(1, START(1), 0, 0);
+	uint32_t pids[400], npids = 0, seed = 7, checked = 0;
+	uint64_t ts = 1 * SEC;
+
+	APPLY(t, init);
+	for (int step = 0; step < 3000; step++) {
+		uint32_t r = (seed = seed * 1103515245u + 12345u) >> 8;
+
+		ts += 1000000;
+		if (npids < 2 || r % 3 == 0) {
+			/* a fork under init or under one of the processes made */
+			uint32_t parent = npids && r % 5 ? pids[(r >> 4) % npids] : 1;
+			int32_t ps = parent == 1 ? pt_find(t, 1, START(1))
+						 : pt_find(t, parent, START(parent));
+			uint32_t pid = 1000 + (uint32_t)step;
+			struct ft_fork f;
+
+			if (ps == PT_NONE || pt_get(t, ps)->state != PT_ALIVE || npids == 400)
+				continue;
+			f = mk_fork(pid, START(pid), parent, START(parent), ts);
+			if (APPLY(t, f) != PT_NONE)
+				pids[npids++] = pid;
+		} else if (r % 3 == 1) {
+			uint32_t k = (r >> 4) % npids;
+			struct ft_exit x = mk_exit(pids[k], START(pids[k]), 1, ts, 0);
+
+			APPLY(t, x);
+			pids[k] = pids[--npids]; /* exited: forks no more */
+		} else if (r % 17 == 2) {
+			pt_prune(t, ts);
+		}
+		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i)) {
+			const struct pt_entry *e = pt_get(t, i);
+			uint32_t full = live_by_full_walk(t, i), branches = 0, listed = 0;
+
+			/* the branch list is exactly the children alive or with children */
+			CHECK(e->is_branch == (e->parent != PT_NONE &&
+					       (e->state == PT_ALIVE || e->first_child != PT_NONE)));
+			for (int32_t c = e->first_child; c != PT_NONE; c = pt_get(t, c)->next_sibling)
+				branches += pt_get(t, c)->is_branch;
+			for (int32_t c = e->branch_first; c != PT_NONE && listed <= branches;
+			     c = pt_get(t, c)->branch_next)
+				listed += pt_get(t, c)->is_branch && pt_get(t, c)->parent == i;
+			CHECK(listed == branches);
+
+			CHECK(pt_live_in_subtree(t, i, UINT32_MAX) == full);
+			CHECK(pt_live_in_subtree(t, i, 3) == (full < 3 ? full : 3));
+			checked++;
+		}
+	}
+	/* the table filled and evicted, and the walk met real trees */
+	CHECK(pt_get_stats(t)->evicted > 0 && pt_get_stats(t)->pruned > 0 && checked > 10000);
+	CHECK(pt_live_in_subtree(t, PT_NONE, 4) == 0);
+	pt_free(t);
+}
+
 static void test_pid_reuse_is_a_new_process(void)
 {
 	struct proctable *t = pt_new(128, 5 * SEC);
@@ -5037,6 +5111,9 @@ static void test_top_trees_look_at_recent_forkers(void)
 	CHECK(n == 1 && top[0].root == bomb);
 	/* the storm's parent, the launcher's shell, the bomb's forkers */
 	CHECK(after.top_looked - before.top_looked <= 16);
+	/* and profiled the bomb's 8 (each time it is climbed to), not the
+	 * storm's parent with its 3,000 exited children */
+	CHECK(after.nodes - before.nodes <= 64);
 	/* three windows of quiet: nothing listed, and what was looked at
 	 * leaves (a second look has nothing to look at) */
 	quiet = ts + 3 * c.window_ns + 1;
@@ -6285,6 +6362,7 @@ int main(void)
 	RUN(test_fork_exit_basic);
 	RUN(test_reparenting_keeps_lineage);
 	RUN(test_subtree_walk);
+	RUN(test_live_in_subtree_follows_the_table);
 	RUN(test_pid_reuse_is_a_new_process);
 	RUN(test_exit_before_fork_and_late_snapshot);
 	RUN(test_threads_counted_not_processes);

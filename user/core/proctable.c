@@ -175,6 +175,48 @@ static void evict_list_update(struct proctable *t, int32_t i)
 	t->evict_tail = i;
 }
 
+static void branch_list_remove(struct proctable *t, int32_t i)
+{
+	struct pt_entry *e = &t->slots[i];
+
+	if (!e->is_branch)
+		return;
+	if (e->branch_prev != PT_NONE)
+		t->slots[e->branch_prev].branch_next = e->branch_next;
+	else
+		t->slots[e->parent].branch_first = e->branch_next;
+	if (e->branch_next != PT_NONE)
+		t->slots[e->branch_next].branch_prev = e->branch_prev;
+	e->branch_prev = e->branch_next = PT_NONE;
+	e->is_branch = false;
+}
+
+/*
+ * Put i on its parent's branch list, or take it off, as its state now
+ * says.  Called wherever its state, its first child or its parent changes
+ * (link_child, unlink_child, mark_dead), so the lists never go stale.
+ */
+static void branch_list_update(struct proctable *t, int32_t i)
+{
+	struct pt_entry *e = &t->slots[i];
+	bool want = e->parent != PT_NONE && (e->state == PT_ALIVE || e->first_child != PT_NONE);
+	struct pt_entry *p;
+
+	if (want == e->is_branch)
+		return;
+	if (!want) {
+		branch_list_remove(t, i);
+		return;
+	}
+	p = &t->slots[e->parent];
+	e->is_branch = true;
+	e->branch_prev = PT_NONE;
+	e->branch_next = p->branch_first;
+	if (p->branch_first != PT_NONE)
+		t->slots[p->branch_first].branch_prev = i;
+	p->branch_first = i;
+}
+
 static void link_child(struct proctable *t, int32_t parent, int32_t child)
 {
 	struct pt_entry *c = &t->slots[child];
@@ -185,6 +227,9 @@ static void link_child(struct proctable *t, int32_t parent, int32_t child)
 	if (c->next_sibling != PT_NONE)
 		t->slots[c->next_sibling].prev_sibling = child;
 	t->slots[parent].first_child = child;
+	branch_list_update(t, child);
+	/* an exited parent that gains a child is a branch again */
+	branch_list_update(t, parent);
 	evict_list_update(t, parent);
 }
 
@@ -195,6 +240,7 @@ static void unlink_child(struct proctable *t, int32_t child)
 
 	if (parent == PT_NONE)
 		return;
+	branch_list_remove(t, child);
 	if (c->prev_sibling != PT_NONE)
 		t->slots[c->prev_sibling].next_sibling = c->next_sibling;
 	else
@@ -202,6 +248,8 @@ static void unlink_child(struct proctable *t, int32_t child)
 	if (c->next_sibling != PT_NONE)
 		t->slots[c->next_sibling].prev_sibling = c->prev_sibling;
 	c->parent = c->prev_sibling = c->next_sibling = PT_NONE;
+	/* an exited parent whose last child went is an exited leaf now */
+	branch_list_update(t, parent);
 	evict_list_update(t, parent);
 }
 
@@ -274,6 +322,7 @@ static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t o
 	e->origin = origin;
 	e->state = PT_ALIVE;
 	e->parent = e->first_child = e->next_sibling = e->prev_sibling = PT_NONE;
+	e->branch_first = e->branch_next = e->branch_prev = PT_NONE;
 	e->dead_prev = e->dead_next = PT_NONE;
 	e->evict_prev = e->evict_next = PT_NONE;
 	b = key_hash(k, t->nbuckets);
@@ -303,6 +352,7 @@ static void mark_dead(struct proctable *t, int32_t i, uint64_t ts)
 	else
 		t->dead_head = i;
 	t->dead_tail = i;
+	branch_list_update(t, i);
 	evict_list_update(t, i);
 	/* the kernel hands its children to a subreaper or init now */
 	for (int32_t c = e->first_child; c != PT_NONE; c = t->slots[c].next_sibling)
@@ -600,6 +650,26 @@ uint32_t pt_subtree_sizes(const struct proctable *t, int32_t root, int32_t *orde
 		size[parent] += size[order[k]];
 	}
 	return n;
+}
+
+uint32_t pt_live_in_subtree(const struct proctable *t, int32_t root, uint32_t limit)
+{
+	uint32_t live = 0;
+
+	if (!pt_get(t, root))
+		return 0;
+	/* pre-order over the branch lists, as pt_subtree_next over the children */
+	for (int32_t i = root; i != PT_NONE && live < limit;) {
+		live += t->slots[i].state == PT_ALIVE;
+		if (t->slots[i].branch_first != PT_NONE) {
+			i = t->slots[i].branch_first;
+			continue;
+		}
+		while (i != root && i != PT_NONE && t->slots[i].branch_next == PT_NONE)
+			i = t->slots[i].parent;
+		i = i == root || i == PT_NONE ? PT_NONE : t->slots[i].branch_next;
+	}
+	return live;
 }
 
 void pt_prune(struct proctable *t, uint64_t now_ns)

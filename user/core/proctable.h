@@ -57,6 +57,11 @@ struct pt_entry {
 
 	/* links, as slot indexes (PT_NONE = none) */
 	int32_t parent, first_child, next_sibling, prev_sibling;
+	/* the children that are branches (alive, or holding children of
+	 * their own): the subtree without its exited leaves, which a storm's
+	 * driver holds by the table's capacity (pt_live_in_subtree) */
+	int32_t branch_first, branch_next, branch_prev;
+	bool is_branch; /* on its parent's branch list */
 	int32_t hash_next, dead_prev, dead_next;
 	int32_t evict_prev, evict_next;
 };
@@ -96,6 +101,12 @@ int32_t pt_subtree_next(const struct proctable *t, int32_t root, int32_t cur, bo
  */
 uint32_t pt_subtree_sizes(const struct proctable *t, int32_t root, int32_t *order, uint32_t cap,
 			  uint32_t *size, bool live_only);
+/*
+ * Live processes in root's subtree (itself included), counted up to limit:
+ * walks only the branches, so it costs the subtree's live processes and
+ * exited parents, never its exited leaves.
+ */
+uint32_t pt_live_in_subtree(const struct proctable *t, int32_t root, uint32_t limit);
 
 /* Drop dead entries older than the grace period whose children are gone. */
 void pt_prune(struct proctable *t, uint64_t now_ns);
