@@ -189,6 +189,26 @@ class Cpio:
         self.f.close()
 
 
+def fresh_merged_tree(path):
+    """An empty directory at path with Debian's merged-/usr symlinks
+    (/bin -> usr/bin and the like), whatever was there before gone."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    for d, target in MERGED.items():
+        os.makedirs(os.path.join(path, target), exist_ok=True)
+        os.symlink(target, path + d)
+    return path
+
+
+def sys_cpio_current(key, force):
+    """sys.cpio's and sys.key's paths, and whether the cpio there was built
+    from key (then nothing needs building unless forced)."""
+    cpio, keyfile = os.path.join(OUT, "sys.cpio"), os.path.join(OUT, "sys.key")
+    current = not force and os.path.exists(cpio) and os.path.exists(keyfile) and \
+        open(keyfile).read() == key
+    return cpio, keyfile, current
+
+
 def sys_key():
     r = subprocess.run(["dpkg-query", "-W", "-f=${Package}=${Version}\n"] + SYS_PACKAGES,
                        stdout=subprocess.PIPE, text=True)
@@ -203,16 +223,10 @@ def build_sys(force):
     if rc:
         sys.exit("mkroot: missing packages for the guest root (scripts/install-deps.sh kernels): "
                  + " ".join(SYS_PACKAGES))
-    cpio, keyfile = os.path.join(OUT, "sys.cpio"), os.path.join(OUT, "sys.key")
-    if not force and os.path.exists(cpio) and os.path.exists(keyfile) and \
-            open(keyfile).read() == key:
+    cpio, keyfile, current = sys_cpio_current(key, force)
+    if current:
         return cpio
-    stage = os.path.join(OUT, "sysroot")
-    shutil.rmtree(stage, ignore_errors=True)
-    os.makedirs(stage)
-    for d, target in MERGED.items():
-        os.makedirs(os.path.join(stage, target), exist_ok=True)
-        os.symlink(target, stage + d)
+    stage = fresh_merged_tree(os.path.join(OUT, "sysroot"))
     files = package_files(SYS_PACKAGES)
     files |= ldd_closure(sorted(files))
     for f in sorted(files):
@@ -326,29 +340,18 @@ def build_sys_foreign(arch, force):
     with open(elfdeps.__file__, "rb") as f:
         h.update(f.read())
     key = h.hexdigest()
-    cpio, keyfile = os.path.join(OUT, "sys.cpio"), os.path.join(OUT, "sys.key")
-    if not force and os.path.exists(cpio) and os.path.exists(keyfile) and \
-            open(keyfile).read() == key:
+    cpio, keyfile, current = sys_cpio_current(key, force)
+    if current:
         return cpio
     # the pool: every package unpacked into one usrmerged tree (tar keeps the
     # /lib -> usr/lib symlinks, as on an installed system)
-    pool = os.path.join(OUT, "pool")
-    shutil.rmtree(pool, ignore_errors=True)
-    os.makedirs(pool)
-    for d, target in MERGED.items():
-        os.makedirs(os.path.join(pool, target), exist_ok=True)
-        os.symlink(target, pool + d)
+    pool = fresh_merged_tree(os.path.join(OUT, "pool"))
     for deb in sorted(debs.values()):
         tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE,
                              check=True).stdout
         subprocess.run(["tar", "-x", "--keep-directory-symlink", "--no-same-owner", "-C", pool],
                        input=tar, check=True)
-    stage = os.path.join(OUT, "sysroot")
-    shutil.rmtree(stage, ignore_errors=True)
-    os.makedirs(stage)
-    for d, target in MERGED.items():
-        os.makedirs(os.path.join(stage, target), exist_ok=True)
-        os.symlink(target, stage + d)
+    stage = fresh_merged_tree(os.path.join(OUT, "sysroot"))
     files = set()
     for name in SYS_PACKAGES:
         for p in deb_members(debs[name]):
