@@ -406,8 +406,9 @@ def bench_hiding(runs=3):
         kin.append((name, size, by_kin, median(peaks), emptied, runs))
         print("  %-22s tasks at alert %s (%d by kin), peak under --kill %.0f, emptied %d/%d" %
               (name, size, by_kin, median(peaks), emptied, runs), flush=True)
-    # (the piles run 15 s; the daemon, as in its tests, until asked for
-    # nothing for 6 s, so that a slow host's run still reaches its kill)
+    # (the piles run 15 s; the daemon until asked for nothing for 6 s, so
+    # that a slow host's run still reaches its kill: unlike its observed
+    # test, which stops it at 160 jobs, observed here it runs to the cap)
     shapes = [("hung_worker_leak", [th.PY, WL + "/py_hung_worker_leak.py"], "process_leak",
                "children", (), 15),
               ("zombie_leak_c", [tool("wl_zombie_leak")], "zombie_leak", "zombies", (), 15),
@@ -1077,7 +1078,8 @@ def live_view_report(got):
               "children: each is first counted over its live branches (the proctable keeps "
               "each process's children that are alive or hold children apart from its "
               "exited leaves), and only one holding a tree is profiled, so the storm's "
-              "driver, whose children all exited, costs a redraw its few live ones." % ("Records were lost (the table says where)." if lost_any else
+              "driver, whose children all exited, costs a redraw its live children, never "
+              "its exited ones (jobs that fork would cost their exited parents too)." % ("Records were lost (the table says where)." if lost_any else
                              "Nothing was lost in either mode.", top_rate / log_rate,
                              (top_rate - log_rate) / base, top / log if log else 0), "",
               "Kernel memory of each mode: the memlock of the BPF maps each forktrace holds "

@@ -232,7 +232,8 @@ def daemon_spawned_bomb_jobs_are_emptied_daemon_spared():
     """The same under --kill: once the jobs near the cgroup's pids.max (within
     two doublings), they are killed, those the daemon starts afterwards (its
     queue still holds requests of jobs killed mid-way) as they come, until
-    the daemon starts no more; the daemon lives on."""
+    the daemon starts no more; the daemon is never signalled, and lives on
+    until it has been asked for nothing for 6 s (its idle exit)."""
     a, rep, events, after = storm_alert(("--kill",), 0)
     daemon = rep["pid"]
     done = [e for e in by_event(events, "action") if e["tree"] == a["tree"] and e.get("complete")]

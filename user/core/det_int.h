@@ -188,6 +188,7 @@ struct detector {
 	uint8_t *forker_listed;
 	uint32_t nforkers;
 	uint64_t top_looked;
+	uint64_t top_counted; /* entries det_top_trees' live counts visited */
 	/* profile scratch, sized to the table so a traversal never allocates */
 	int32_t *order;
 	int32_t *copy_of;   /* per slot: nearest ancestor running the same program */

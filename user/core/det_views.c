@@ -54,22 +54,17 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
  * fork once a window stays on the screen between its rounds */
 #define TOP_TREE_WINDOWS 2
 
-/* newest first: a process starts after its parent, so a tree is met
- * before whatever launched it (ties, in one tick: by slot) */
-static int newest_first(const void *a, const void *b, void *table)
+static int by_slot(const void *a, const void *b)
 {
-	const struct proctable *t = table;
 	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-	uint64_t sx = pt_get(t, x)->start_ns, sy = pt_get(t, y)->start_ns;
 
-	if (sx != sy)
-		return sx > sy ? -1 : 1;
 	return (x > y) - (x < y);
 }
 
 /*
- * The processes that forked within span of now, newest first; the others
- * leave the list until they fork again.
+ * The processes that forked within span of now, in slot order (as a walk
+ * of the table would meet them); the others leave the list until they
+ * fork again.
  */
 static uint32_t recent_forkers(struct detector *d, const struct proctable *t, uint64_t now,
 			       uint64_t span)
@@ -86,7 +81,7 @@ static uint32_t recent_forkers(struct detector *d, const struct proctable *t, ui
 			d->forker_listed[slot] = 0;
 	}
 	d->nforkers = kept;
-	qsort_r(d->forkers, kept, sizeof(*d->forkers), newest_first, (void *)t);
+	qsort(d->forkers, kept, sizeof(*d->forkers), by_slot);
 	return kept;
 }
 
@@ -160,15 +155,10 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 		    det_alert_of(d, det_proc_state(d, t, i)))
 			continue;
 		/* most forkers hold no tree (a storm's driver, whose children
-		 * exited by the table's capacity): counted without the profile,
-		 * which would walk every exited child (never fewer than it) */
-		if (pt_live_in_subtree(t, i, TOP_TREE_MIN_LIVE) < TOP_TREE_MIN_LIVE)
-			continue;
-		/* a forker holding a tree listed already is its launcher (as
-		 * below): not profiled, nor what its other children hold */
-		for (uint32_t k = 0; k < n && !listed; k++)
-			listed = pt_is_descendant(t, out[k].root_slot, i);
-		if (listed)
+		 * exited by the table's capacity): counted over the branches,
+		 * not by the profile, which walks every exited leaf too (its
+		 * count is never more than this one) */
+		if (pt_live_in_subtree(t, i, TOP_TREE_MIN_LIVE, &d->top_counted) < TOP_TREE_MIN_LIVE)
 			continue;
 		det_profile(d, t, i, now, &pr);
 		if (pr.live < TOP_TREE_MIN_LIVE)

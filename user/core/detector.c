@@ -850,4 +850,5 @@ void det_get_work(const struct detector *d, struct det_work *out)
 	out->profiles = d->profiles;
 	out->nodes = d->profiled_nodes;
 	out->top_looked = d->top_looked;
+	out->top_counted = d->top_counted;
 }

@@ -206,11 +206,13 @@ void det_get_drops(const struct detector *d, struct det_drops *out);
 void det_set_pinned(struct detector *d, bool (*pinned)(void *ctx, uint32_t tree), void *ctx);
 
 /* What detection cost: subtree walks, and the processes they visited;
- * and the forkers det_top_trees looked at (not the table: its recent ones) */
+ * the forkers det_top_trees looked at (not the table: its recent ones),
+ * and the entries its live counts of their subtrees visited */
 struct det_work {
 	uint64_t profiles;
 	uint64_t nodes;
 	uint64_t top_looked;
+	uint64_t top_counted;
 };
 void det_get_work(const struct detector *d, struct det_work *out);
 

@@ -652,14 +652,16 @@ uint32_t pt_subtree_sizes(const struct proctable *t, int32_t root, int32_t *orde
 	return n;
 }
 
-uint32_t pt_live_in_subtree(const struct proctable *t, int32_t root, uint32_t limit)
+uint32_t pt_live_in_subtree(const struct proctable *t, int32_t root, uint32_t limit,
+			    uint64_t *visited)
 {
+	uint64_t seen = 0;
 	uint32_t live = 0;
 
 	if (!pt_get(t, root))
 		return 0;
 	/* pre-order over the branch lists, as pt_subtree_next over the children */
-	for (int32_t i = root; i != PT_NONE && live < limit;) {
+	for (int32_t i = root; i != PT_NONE && live < limit; seen++) {
 		live += t->slots[i].state == PT_ALIVE;
 		if (t->slots[i].branch_first != PT_NONE) {
 			i = t->slots[i].branch_first;
@@ -669,6 +671,8 @@ uint32_t pt_live_in_subtree(const struct proctable *t, int32_t root, uint32_t li
 			i = t->slots[i].parent;
 		i = i == root || i == PT_NONE ? PT_NONE : t->slots[i].branch_next;
 	}
+	if (visited)
+		*visited += seen;
 	return live;
 }
 

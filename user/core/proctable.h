@@ -104,9 +104,11 @@ uint32_t pt_subtree_sizes(const struct proctable *t, int32_t root, int32_t *orde
 /*
  * Live processes in root's subtree (itself included), counted up to limit:
  * walks only the branches, so it costs the subtree's live processes and
- * exited parents, never its exited leaves.
+ * exited parents, never its exited leaves.  Adds the entries it visited
+ * to *visited, if given.
  */
-uint32_t pt_live_in_subtree(const struct proctable *t, int32_t root, uint32_t limit);
+uint32_t pt_live_in_subtree(const struct proctable *t, int32_t root, uint32_t limit,
+			    uint64_t *visited);
 
 /* Drop dead entries older than the grace period whose children are gone. */
 void pt_prune(struct proctable *t, uint64_t now_ns);
