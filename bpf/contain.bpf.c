@@ -34,11 +34,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 guard_forks = 0;
 const volatile __u64 guard_window_ns = 1000000000ull;
 const volatile __u32 guard_sig = 9;
-/* what the safety check has to look at (off: no walks, no lookups) */
-const volatile bool check_cgroup_rules = false; /* allow_cgroups has entries */
-const volatile bool check_unit_rules = false;	/* allow_units has entries */
-/* v1 hierarchies named by cgroup rules, as cgroup_subsys_id; -1 unused */
-const volatile __s32 rule_v1_subsys[FT_GUARD_MAX_V1] = { -1, -1, -1, -1 };
 
 #define PIDTYPE_TGID_ 1
 
@@ -70,7 +65,11 @@ struct {
 	__type(value, __u8);
 } protected_ids SEC(".maps");
 
-/* --allow rules (and the defaults), filled by the loader before attach */
+/*
+ * --allow rules (and the defaults), filled by the loader before attach and
+ * rewritten when user space re-reads them (SIGHUP): maps, not rodata, so
+ * that the kernel spares what user space spares from then on.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FT_GUARD_MAX_RULES);
@@ -98,6 +97,15 @@ struct {
 	__type(key, struct ft_unit_key);
 	__type(value, __u8);
 } allow_units SEC(".maps");
+
+/* which of the cgroup and unit rules there are (no walk, no lookup when
+ * none), and on which v1 hierarchies: rewritten with the rules */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ft_rule_shape);
+} rule_shape SEC(".maps");
 
 /*
  * Guard trees: a process that execs roots a new guard tree; a child inherits
@@ -164,7 +172,8 @@ static __always_inline bool is_slice(const char *name, long len)
  * user@1000.service/app.slice/sshd.service).  Walking up, each unit seen
  * replaces the verdict of the ones below it.
  */
-static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, __s32 subsys)
+static __always_inline bool css_chain_allowed(const struct ft_rule_shape *shape,
+					      struct cgroup_subsys_state *css, __s32 subsys)
 {
 	struct ft_cgroup_key ck = { .subsys = subsys };
 	struct ft_unit_key uk;
@@ -174,9 +183,9 @@ static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, _
 		struct kernfs_node *kn = BPF_CORE_READ(css, cgroup, kn);
 
 		ck.id = BPF_CORE_READ(kn, id);
-		if (check_cgroup_rules && bpf_map_lookup_elem(&allow_cgroups, &ck))
+		if (shape->check_cgroups && bpf_map_lookup_elem(&allow_cgroups, &ck))
 			return true;
-		if (check_unit_rules) {
+		if (shape->check_units) {
 			long len;
 
 			__builtin_memset(&uk, 0, sizeof(uk));
@@ -215,11 +224,12 @@ static __always_inline bool css_chain_allowed(struct cgroup_subsys_state *css, _
  */
 static __always_inline bool may_signal_task(struct task_struct *t)
 {
+	const struct ft_rule_shape *shape;
 	struct ft_member_key k;
 	struct ft_exe_key ek = {};
 	struct css_set *cset;
 	struct inode *ino;
-	__u32 uid;
+	__u32 uid, zero = 0;
 
 	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
 		return false;
@@ -238,24 +248,25 @@ static __always_inline bool may_signal_task(struct task_struct *t)
 		if (bpf_map_lookup_elem(&allow_exes, &ek))
 			return false;
 	}
-	if (!check_cgroup_rules && !check_unit_rules)
+	shape = bpf_map_lookup_elem(&rule_shape, &zero);
+	if (!shape || (!shape->check_cgroups && !shape->check_units))
 		return true;
 	cset = BPF_CORE_READ(t, cgroups);
 	{
 		struct cgroup *dfl = BPF_CORE_READ(cset, dfl_cgrp);
 
-		if (css_chain_allowed(&dfl->self, -1))
+		if (css_chain_allowed(shape, &dfl->self, -1))
 			return false;
 	}
 	for (int i = 0; i < FT_GUARD_MAX_V1; i++) {
 		struct cgroup_subsys_state *css;
-		__s32 id = rule_v1_subsys[i];
+		__s32 id = shape->v1_subsys[i];
 
-		if (id < 0 || !check_cgroup_rules)
+		if (id < 0 || !shape->check_cgroups)
 			break;
 		if (bpf_core_read(&css, sizeof(css), &cset->subsys[id & 63]))
 			continue;
-		if (css_chain_allowed(css, id))
+		if (css_chain_allowed(shape, css, id))
 			return false;
 	}
 	return true;

@@ -417,6 +417,18 @@ struct ft_unit_key {
 	char name[FT_UNIT_LEN];
 };
 
+/*
+ * What the kernel's safety check has to look at beyond identities, uids
+ * and executables: the one entry of contain.bpf.c's rule_shape map,
+ * rewritten with the allow maps when the rules are re-read (SIGHUP).
+ */
+struct ft_rule_shape {
+	__u8 check_cgroups; /* allow_cgroups has entries */
+	__u8 check_units;   /* allow_units has entries */
+	__u8 pad[2];
+	__s32 v1_subsys[FT_GUARD_MAX_V1]; /* hierarchies cgroup rules name; -1 unused */
+};
+
 /* per-CPU counters in the BPF stats map, indexed by these slots */
 enum ft_stat {
 	FT_STAT_LOST_BASE = 0, /* + enum ft_event_type: failed reserves */

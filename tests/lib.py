@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -451,6 +450,39 @@ def has_color_codes(ansi):
                for c in codes):
             return True
     return False
+
+
+@contextlib.contextmanager
+def cpu_limited_cgroup(quota_us, period_us=100000):
+    """A fresh CPU cgroup held to quota_us of CPU time each period (cgroup
+    v1's cpu controller, or v2's where the root delegates it); yields its
+    cgroup.procs path.  Skips where neither is there."""
+    v1 = "/sys/fs/cgroup/cpu"
+    v2 = "/sys/fs/cgroup"
+    path = None
+    try:
+        if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+            path = tempfile.mkdtemp(prefix="forktrace-test-", dir=v1)
+            with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
+                f.write(str(period_us))
+            with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+                f.write(str(quota_us))
+        elif "cpu" in open(os.path.join(v2, "cgroup.controllers")).read().split():
+            with open(os.path.join(v2, "cgroup.subtree_control"), "w") as f:
+                f.write("+cpu")
+            path = tempfile.mkdtemp(prefix="forktrace-test-", dir=v2)
+            with open(os.path.join(path, "cpu.max"), "w") as f:
+                f.write("%d %d" % (quota_us, period_us))
+        else:
+            raise Skip("no CPU controller to limit a cgroup with")
+    except OSError as e:
+        if path:
+            os.rmdir(path)
+        raise Skip("cannot make a CPU-limited cgroup: %s" % e)
+    try:
+        yield os.path.join(path, "cgroup.procs")
+    finally:
+        os.rmdir(path)  # contain has killed every member by now
 
 
 # ---- a real FUSE filesystem (tests/fusefs.c) ----

@@ -6,11 +6,12 @@ must still be alive, and the bomb's tree empty soon after the verdict.
 """
 import json
 import os
+import signal
 import subprocess
 import tempfile
 
-from lib import (Tracer, by_event, check, contain_cmd, proc_state, run_forktrace, runaway_alerts,
-                 summary, test, tool, wait_until)
+from lib import (Tracer, by_event, check, contain, contain_cmd, cpu_limited_cgroup, proc_state,
+                 run_forktrace, runaway_alerts, summary, test, tool, wait_for, wait_until)
 from test_detection import BENIGN, BOMBS, PY, WL, above, run_workload, tree_of
 
 # The launcher: a sibling sleeps in its own tree; the bomb runs; then the
@@ -332,6 +333,69 @@ def guard_obeys_allow_exe():
     check(exempt and "exe:" + bomb in exempt[0]["reason"], "no exempt action: %r" %
           by_event(events, "action"))
     check(rep["peak"] >= 300, "the bomb was contained anyway (peak %d)" % rep["peak"])
+
+
+@test
+def guard_follows_allow_rules_reread_on_sighup():
+    """The kernel's allow rules follow SIGHUP as user space's do: one
+    --kill --guard run whose --config first allows the bomb's executable
+    (the guard spares it), then nothing (the guard stops its forks in the
+    kernel), then the executable again (spared), then only the CPU cgroup
+    the bomb runs in, a kind of rule and a v1 hierarchy the kernel was not
+    looking at until then (spared)."""
+    bomb = tool("wl_bomb_c")
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False).name
+    base = "min_tasks = 1000000\n"  # the detector out of the way: the guard alone
+    t = None
+
+    def configure(rule, n):
+        with open(conf, "w") as f:
+            f.write(base + ("allow = %s\n" % rule if rule else ""))
+        if n:
+            t.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: t.stderr().count("SIGHUP: settings re-read") >= n, 10,
+                     "forktrace's answer to SIGHUP %d" % n)
+
+    def run_bomb(procs):
+        # the launcher joins the CPU cgroup first (contain moves it into
+        # its pids cgroup only, another hierarchy)
+        cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec /bin/sh -c "$1"', procs,
+               LAUNCHER % bomb]
+        rep, _ = contain(cmd, max_tasks=400, timeout=3)
+        check("pid" in rep, "contain failed: %r" % rep)
+        return rep["pid"]
+
+    with cpu_limited_cgroup(400000) as procs:  # four CPUs a period: no limit here
+        phases = (("exe:" + bomb, True), (None, False), ("exe:" + bomb, True),
+                  ("cgroup:" + os.path.dirname(procs), True))
+        configure(phases[0][0], 0)
+        t = Tracer("--kill", "--guard", "16", "--config", conf)
+        try:
+            runs = []
+            for n, (rule, spared) in enumerate(phases):
+                if n:
+                    configure(rule, n)
+                runs.append((rule, spared, run_bomb(procs)))
+            events = t.stop()
+            err = t.stderr()
+        finally:
+            t.cleanup()
+            os.unlink(conf)
+    check("the kernel's allow rules" not in err, "the kernel's rules were not updated: %s" % err)
+    guard = [e for e in by_event(events, "signal") if e.get("guard")]
+    counts = []
+    for rule, spared, launcher in runs:
+        tree = tree_of(events, launcher)
+        # spared: no record, or (one of the two spared) result 2
+        hit = [e for e in guard if e["pid"] in tree and
+               (e["forker_result"] != 2 or e["child_result"] not in (2, None))]
+        counts.append(len(hit))
+        if spared:
+            check(not hit, "allowed by %s, the guard signalled the bomb: %r" % (rule, hit[:2]))
+        else:
+            check(hit, "no rule, and the guard never stopped the bomb")
+    print("    guard signals per run (exe allowed, none, exe allowed, cgroup allowed): %s" %
+          ", ".join(str(c) for c in counts))
 
 
 @test

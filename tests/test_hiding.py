@@ -8,13 +8,11 @@ must be flagged by kin and emptied under --kill with their launcher alive;
 leaks and zombies must be named with their parent, rate and time to the
 limit within 10 s; refused forks must be reported with the tree and errno.
 """
-import contextlib
-import os
 import re
 import shutil
 import tempfile
 
-from lib import Skip, by_event, check, summary, test, tool
+from lib import by_event, check, cpu_limited_cgroup, summary, test, tool
 from test_containment import check_signals, signalled_pids
 from test_detection import PY, WL, run_workload, tree_of
 
@@ -131,39 +129,6 @@ def hung_worker_leak_is_named():
     check("py_hung_worker_leak" in a["evidence"], "evidence names no program: %s" %
           a["evidence"])
     check_pile("hung_worker_leak", a, rep, events, after, "children")
-
-
-@contextlib.contextmanager
-def cpu_limited_cgroup(quota_us, period_us=100000):
-    """A fresh CPU cgroup held to quota_us of CPU time each period (cgroup
-    v1's cpu controller, or v2's where the root delegates it); yields its
-    cgroup.procs path.  Skips where neither is there."""
-    v1 = "/sys/fs/cgroup/cpu"
-    v2 = "/sys/fs/cgroup"
-    path = None
-    try:
-        if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
-            path = tempfile.mkdtemp(prefix="forktrace-test-", dir=v1)
-            with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
-                f.write(str(period_us))
-            with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
-                f.write(str(quota_us))
-        elif "cpu" in open(os.path.join(v2, "cgroup.controllers")).read().split():
-            with open(os.path.join(v2, "cgroup.subtree_control"), "w") as f:
-                f.write("+cpu")
-            path = tempfile.mkdtemp(prefix="forktrace-test-", dir=v2)
-            with open(os.path.join(path, "cpu.max"), "w") as f:
-                f.write("%d %d" % (quota_us, period_us))
-        else:
-            raise Skip("no CPU controller to limit a cgroup with")
-    except OSError as e:
-        if path:
-            os.rmdir(path)
-        raise Skip("cannot make a CPU-limited cgroup: %s" % e)
-    try:
-        yield os.path.join(path, "cgroup.procs")
-    finally:
-        os.rmdir(path)  # contain has killed every member by now
 
 
 @test

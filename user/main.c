@@ -295,10 +295,15 @@ static void reopen_output(const char *path, FILE *out)
 	close(fd);
 }
 
-/* SIGHUP: --config again; a bad file keeps the settings running now. */
-static void reload_settings(const struct cli_opts *c, struct pipeline *p)
+/*
+ * SIGHUP: --config again; a bad file keeps the settings running now.  The
+ * allow rules reach the kernel's safety check too, so that what user space
+ * spares the kernel spares (--guard, the fork-time signals).
+ */
+static void reload_settings(const struct cli_opts *c, struct pipeline *p, struct live_source *src)
 {
 	struct policy_opts policy = c->policy;
+	struct live_safety_rules *rules;
 	struct det_config detect;
 	char err[512];
 
@@ -308,6 +313,18 @@ static void reload_settings(const struct cli_opts *c, struct pipeline *p)
 	}
 	pipeline_reconfigure(p, &detect, &policy);
 	pipeline_note_settings(p, procfs_boot_ns());
+	rules = calloc(1, sizeof(*rules));
+	if (!rules) {
+		fprintf(stderr, "forktrace: SIGHUP: out of memory: the kernel keeps its allow "
+				"rules (user space's changed)\n");
+	} else {
+		policy_kernel_rules(&policy, rules);
+		if (live_set_safety(src, rules, err, sizeof(err)))
+			fprintf(stderr, "forktrace: SIGHUP: the kernel's allow rules: %s (user "
+					"space's changed; each rule in the kernel is the old set's or "
+					"the new one's)\n", err);
+		free(rules);
+	}
 	fprintf(stderr, "forktrace: SIGHUP: settings re-read%s%s\n", c->config_path ? " from " : "",
 		c->config_path ? c->config_path : "");
 }
@@ -519,7 +536,7 @@ static int trace_live(struct cli_opts *c)
 			 * the settings it happened under (an interrupted poll may
 			 * have read nothing); one budget of records at most */
 			(void)live_poll(src, 0, pipeline_feed, p);
-			reload_settings(c, p);
+			reload_settings(c, p, src);
 			if (out && c->output_path)
 				reopen_output(c->output_path, out);
 		}

@@ -376,9 +376,9 @@ static void write_allow_rules(FILE *f, const struct report *r)
 		return;
 	fprintf(f, "<h2>Allow rules</h2>\n<p>Processes these rules matched were never signalled "
 		   "by forktrace's sweeps (nor pid 1, kernel threads, forktrace and its ancestors). "
-		   "The kernel's checks at fork and the guard keep the set given at start, and "
-		   "match its <code>exe:</code>, <code>uid:</code>, <code>cgroup:</code> and "
-		   "<code>unit:</code> rules only (docs/containment.md).</p>\n");
+		   "The kernel's checks at fork and the guard match the <code>exe:</code>, "
+		   "<code>uid:</code>, <code>cgroup:</code> and <code>unit:</code> rules only "
+		   "(docs/containment.md).</p>\n");
 	write_allow_set(f, r, &r->allow_start, "At start");
 	if (r->allow_sets > 1) {
 		snprintf(which, sizeof(which), "Last re-read (SIGHUP; %u sets in all)",

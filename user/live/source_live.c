@@ -121,17 +121,100 @@ static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint
 	return 0;
 }
 
+/* The rule_shape entry the rules s give: which kinds to check, and where. */
+static int write_rule_shape(struct contain_bpf *skel, const struct live_safety_rules *s,
+			    char *err, size_t errlen)
+{
+	struct ft_rule_shape shape = {
+		.check_cgroups = s->ncgroups > 0,
+		.check_units = s->nunits > 0,
+	};
+	__u32 zero = 0;
+	int ret;
+
+	for (int i = 0; i < FT_GUARD_MAX_V1; i++)
+		shape.v1_subsys[i] = s->v1_subsys[i];
+	ret = bpf_map__update_elem(skel->maps.rule_shape, &zero, sizeof(zero), &shape,
+				   sizeof(shape), BPF_ANY);
+	if (ret)
+		snprintf(err, errlen, "cannot fill BPF map rule_shape: %s", strerror(-ret));
+	return ret ? -1 : 0;
+}
+
+/* One kind of allow rule: its map and the keys the rules s give it. */
+struct rule_map {
+	struct bpf_map *map;
+	const void *keys;
+	size_t key_size;
+	uint32_t n;
+};
+
+#define RULE_MAPS 4
+static void rule_maps(struct contain_bpf *skel, const struct live_safety_rules *s,
+		      struct rule_map out[RULE_MAPS])
+{
+	out[0] = (struct rule_map){ skel->maps.allow_exes, s->exes, sizeof(s->exes[0]), s->nexes };
+	out[1] = (struct rule_map){ skel->maps.allow_uids, s->uids, sizeof(s->uids[0]), s->nuids };
+	out[2] = (struct rule_map){ skel->maps.allow_cgroups, s->cgroups, sizeof(s->cgroups[0]),
+				    s->ncgroups };
+	out[3] = (struct rule_map){ skel->maps.allow_units, s->units, sizeof(s->units[0]),
+				    s->nunits };
+}
+
 static int load_safety(struct contain_bpf *skel, const struct live_safety_rules *s, char *err,
 		       size_t errlen)
 {
+	struct rule_map m[RULE_MAPS];
+
 	if (fill_map(skel->maps.protected_ids, s->protect, sizeof(s->protect[0]), s->nprotect, err,
-		     errlen) ||
-	    fill_map(skel->maps.allow_exes, s->exes, sizeof(s->exes[0]), s->nexes, err, errlen) ||
-	    fill_map(skel->maps.allow_uids, s->uids, sizeof(s->uids[0]), s->nuids, err, errlen) ||
-	    fill_map(skel->maps.allow_cgroups, s->cgroups, sizeof(s->cgroups[0]), s->ncgroups, err,
-		     errlen) ||
-	    fill_map(skel->maps.allow_units, s->units, sizeof(s->units[0]), s->nunits, err, errlen))
+		     errlen))
 		return -1;
+	rule_maps(skel, s, m);
+	for (int i = 0; i < RULE_MAPS; i++)
+		if (fill_map(m[i].map, m[i].keys, m[i].key_size, m[i].n, err, errlen))
+			return -1;
+	return write_rule_shape(skel, s, err, errlen);
+}
+
+/* Is key one of the n keys of key_size bytes at keys? */
+static bool key_listed(const void *key, const void *keys, size_t key_size, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!memcmp(key, (const char *)keys + i * key_size, key_size))
+			return true;
+	return false;
+}
+
+/*
+ * Drop from map the keys that are not among the n at keys.  Collected
+ * first, then deleted: a walk that deletes as it goes may restart.
+ */
+static int prune_map(struct bpf_map *map, const void *keys, size_t key_size, uint32_t n,
+		     char *err, size_t errlen)
+{
+	unsigned char cur[FT_UNIT_LEN], next[FT_UNIT_LEN];
+	unsigned char gone[FT_GUARD_MAX_RULES][FT_UNIT_LEN];
+	uint32_t ngone = 0;
+	void *prev = NULL;
+
+	if (key_size > sizeof(cur))
+		return -1;
+	while (ngone < FT_GUARD_MAX_RULES &&
+	       !bpf_map__get_next_key(map, prev, next, key_size)) {
+		memcpy(cur, next, key_size);
+		prev = cur;
+		if (!key_listed(cur, keys, key_size, n))
+			memcpy(gone[ngone++], cur, key_size);
+	}
+	for (uint32_t i = 0; i < ngone; i++) {
+		int ret = bpf_map__delete_elem(map, gone[i], key_size, 0);
+
+		if (ret && ret != -ENOENT) {
+			snprintf(err, errlen, "cannot update BPF map %s: %s", bpf_map__name(map),
+				 strerror(-ret));
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -324,12 +407,6 @@ static int contain_load(struct live_source *s, char *err, size_t errlen)
 	c->rodata->guard_forks = o->guard_forks;
 	c->rodata->guard_window_ns = o->guard_window_ns;
 	c->rodata->guard_sig = o->guard_sig;
-	if (s->safety) {
-		c->rodata->check_cgroup_rules = s->safety->ncgroups > 0;
-		c->rodata->check_unit_rules = s->safety->nunits > 0;
-		for (int i = 0; i < FT_GUARD_MAX_V1; i++)
-			c->rodata->rule_v1_subsys[i] = s->safety->v1_subsys[i];
-	}
 	ret = -EINVAL;
 	if (o->members_max && size_map(c->maps.members, o->members_max, err, errlen))
 		goto fail;
@@ -412,6 +489,44 @@ int live_arm_containment(struct live_source *s, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "%s", s->contain_err);
 	return -1;
+}
+
+int live_set_safety(struct live_source *s, const struct live_safety_rules *r, char *err,
+		    size_t errlen)
+{
+	struct contain_bpf *c = s->contain;
+	struct live_safety_rules *was = s->safety;
+	struct rule_map m[RULE_MAPS];
+
+	if (!was)
+		return 0; /* loaded (if ever) for identity checks only */
+	/* forktrace and its ancestors are who they were at start */
+	memcpy(was->exes, r->exes, sizeof(r->exes));
+	was->nexes = r->nexes;
+	memcpy(was->uids, r->uids, sizeof(r->uids));
+	was->nuids = r->nuids;
+	memcpy(was->cgroups, r->cgroups, sizeof(r->cgroups));
+	was->ncgroups = r->ncgroups;
+	memcpy(was->units, r->units, sizeof(r->units));
+	was->nunits = r->nunits;
+	memcpy(was->v1_subsys, r->v1_subsys, sizeof(r->v1_subsys));
+	if (!c)
+		return 0; /* the load on demand takes the new ones */
+	/*
+	 * Each key goes from the old rules' answer to the new one's once:
+	 * those the new rules drop first (the maps hold their capacity of
+	 * rules, never both sets), then those they add, then the shape that
+	 * says which kinds and hierarchies to look at.  A rule in both sets
+	 * is never absent.
+	 */
+	rule_maps(c, r, m);
+	for (int i = 0; i < RULE_MAPS; i++)
+		if (prune_map(m[i].map, m[i].keys, m[i].key_size, m[i].n, err, errlen))
+			return -1;
+	for (int i = 0; i < RULE_MAPS; i++)
+		if (fill_map(m[i].map, m[i].keys, m[i].key_size, m[i].n, err, errlen))
+			return -1;
+	return write_rule_shape(c, r, err, errlen);
 }
 
 const char *live_containment_error(const struct live_source *s)
