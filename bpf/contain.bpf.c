@@ -68,32 +68,33 @@ struct {
 /*
  * --allow rules (and the defaults), filled by the loader before attach and
  * rewritten when user space re-reads them (SIGHUP): maps, not rodata, so
- * that the kernel spares what user space spares from then on.
+ * that the kernel spares what user space spares from then on.  Room for
+ * two sets: a re-read adds the new rules before it drops the old ones.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FT_GUARD_MAX_RULES);
+	__uint(max_entries, 2 * FT_GUARD_MAX_RULES);
 	__type(key, struct ft_exe_key);
 	__type(value, __u8);
 } allow_exes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FT_GUARD_MAX_RULES);
+	__uint(max_entries, 2 * FT_GUARD_MAX_RULES);
 	__type(key, __u32);
 	__type(value, __u8);
 } allow_uids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FT_GUARD_MAX_RULES);
+	__uint(max_entries, 2 * FT_GUARD_MAX_RULES);
 	__type(key, struct ft_cgroup_key);
 	__type(value, __u8);
 } allow_cgroups SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FT_GUARD_MAX_RULES);
+	__uint(max_entries, 2 * FT_GUARD_MAX_RULES);
 	__type(key, struct ft_unit_key);
 	__type(value, __u8);
 } allow_units SEC(".maps");
@@ -172,7 +173,7 @@ static __always_inline bool is_slice(const char *name, long len)
  * user@1000.service/app.slice/sshd.service).  Walking up, each unit seen
  * replaces the verdict of the ones below it.
  */
-static __always_inline bool css_chain_allowed(const struct ft_rule_shape *shape,
+static __always_inline bool css_chain_allowed(bool check_cgroups, bool check_units,
 					      struct cgroup_subsys_state *css, __s32 subsys)
 {
 	struct ft_cgroup_key ck = { .subsys = subsys };
@@ -183,9 +184,9 @@ static __always_inline bool css_chain_allowed(const struct ft_rule_shape *shape,
 		struct kernfs_node *kn = BPF_CORE_READ(css, cgroup, kn);
 
 		ck.id = BPF_CORE_READ(kn, id);
-		if (shape->check_cgroups && bpf_map_lookup_elem(&allow_cgroups, &ck))
+		if (check_cgroups && bpf_map_lookup_elem(&allow_cgroups, &ck))
 			return true;
-		if (shape->check_units) {
+		if (check_units) {
 			long len;
 
 			__builtin_memset(&uk, 0, sizeof(uk));
@@ -224,7 +225,8 @@ static __always_inline bool css_chain_allowed(const struct ft_rule_shape *shape,
  */
 static __always_inline bool may_signal_task(struct task_struct *t)
 {
-	const struct ft_rule_shape *shape;
+	const struct ft_rule_shape *in_map;
+	struct ft_rule_shape shape;
 	struct ft_member_key k;
 	struct ft_exe_key ek = {};
 	struct css_set *cset;
@@ -248,25 +250,30 @@ static __always_inline bool may_signal_task(struct task_struct *t)
 		if (bpf_map_lookup_elem(&allow_exes, &ek))
 			return false;
 	}
-	shape = bpf_map_lookup_elem(&rule_shape, &zero);
-	if (!shape || (!shape->check_cgroups && !shape->check_units))
+	/* read once: a re-read may be rewriting it, and one check must see
+	 * one version of it (user space's order keeps each version safe) */
+	in_map = bpf_map_lookup_elem(&rule_shape, &zero);
+	if (!in_map)
+		return true;
+	__builtin_memcpy(&shape, in_map, sizeof(shape));
+	if (!shape.check_cgroups && !shape.check_units)
 		return true;
 	cset = BPF_CORE_READ(t, cgroups);
 	{
 		struct cgroup *dfl = BPF_CORE_READ(cset, dfl_cgrp);
 
-		if (css_chain_allowed(shape, &dfl->self, -1))
+		if (css_chain_allowed(shape.check_cgroups, shape.check_units, &dfl->self, -1))
 			return false;
 	}
-	for (int i = 0; i < FT_GUARD_MAX_V1; i++) {
+	for (int i = 0; i < FT_GUARD_MAX_V1 && shape.check_cgroups; i++) {
 		struct cgroup_subsys_state *css;
-		__s32 id = shape->v1_subsys[i];
+		__s32 id = shape.v1_subsys[i];
 
-		if (id < 0 || !shape->check_cgroups)
+		if (id < 0)
 			break;
 		if (bpf_core_read(&css, sizeof(css), &cset->subsys[id & 63]))
 			continue;
-		if (css_chain_allowed(shape, css, id))
+		if (css_chain_allowed(true, shape.check_units, css, id))
 			return false;
 	}
 	return true;

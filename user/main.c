@@ -313,6 +313,8 @@ static void reload_settings(const struct cli_opts *c, struct pipeline *p, struct
 	}
 	pipeline_reconfigure(p, &detect, &policy);
 	pipeline_note_settings(p, procfs_boot_ns());
+	if (!live_follows_rules(src))
+		goto done; /* observing: no kernel rules to resolve or write */
 	rules = calloc(1, sizeof(*rules));
 	if (!rules) {
 		fprintf(stderr, "forktrace: SIGHUP: out of memory: the kernel keeps its allow "
@@ -321,10 +323,11 @@ static void reload_settings(const struct cli_opts *c, struct pipeline *p, struct
 		policy_kernel_rules(&policy, rules);
 		if (live_set_safety(src, rules, err, sizeof(err)))
 			fprintf(stderr, "forktrace: SIGHUP: the kernel's allow rules: %s (user "
-					"space's changed; each rule in the kernel is the old set's or "
-					"the new one's)\n", err);
+					"space's changed; the kernel holds the old rules or the new, "
+					"in part, until a re-read succeeds)\n", err);
 		free(rules);
 	}
+done:
 	fprintf(stderr, "forktrace: SIGHUP: settings re-read%s%s\n", c->config_path ? " from " : "",
 		c->config_path ? c->config_path : "");
 }

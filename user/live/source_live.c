@@ -121,19 +121,35 @@ static int fill_map(struct bpf_map *map, const void *keys, size_t key_size, uint
 	return 0;
 }
 
-/* The rule_shape entry the rules s give: which kinds to check, and where. */
+/*
+ * The rule_shape entry the rules s give (and, with also, the rules of both:
+ * which kinds to check, and the v1 hierarchies of either while they fit).
+ */
 static int write_rule_shape(struct contain_bpf *skel, const struct live_safety_rules *s,
-			    char *err, size_t errlen)
+			    const struct live_safety_rules *also, char *err, size_t errlen)
 {
 	struct ft_rule_shape shape = {
-		.check_cgroups = s->ncgroups > 0,
-		.check_units = s->nunits > 0,
+		.check_cgroups = s->ncgroups > 0 || (also && also->ncgroups > 0),
+		.check_units = s->nunits > 0 || (also && also->nunits > 0),
 	};
+	uint32_t n = 0;
 	__u32 zero = 0;
 	int ret;
 
 	for (int i = 0; i < FT_GUARD_MAX_V1; i++)
-		shape.v1_subsys[i] = s->v1_subsys[i];
+		shape.v1_subsys[i] = -1;
+	for (int k = 0; k < 2; k++) {
+		const struct live_safety_rules *r = k ? also : s;
+
+		for (int i = 0; r && i < FT_GUARD_MAX_V1 && r->v1_subsys[i] >= 0; i++) {
+			bool listed = false;
+
+			for (uint32_t j = 0; j < n; j++)
+				listed |= shape.v1_subsys[j] == r->v1_subsys[i];
+			if (!listed && n < FT_GUARD_MAX_V1)
+				shape.v1_subsys[n++] = r->v1_subsys[i];
+		}
+	}
 	ret = bpf_map__update_elem(skel->maps.rule_shape, &zero, sizeof(zero), &shape,
 				   sizeof(shape), BPF_ANY);
 	if (ret)
@@ -173,7 +189,7 @@ static int load_safety(struct contain_bpf *skel, const struct live_safety_rules 
 	for (int i = 0; i < RULE_MAPS; i++)
 		if (fill_map(m[i].map, m[i].keys, m[i].key_size, m[i].n, err, errlen))
 			return -1;
-	return write_rule_shape(skel, s, err, errlen);
+	return write_rule_shape(skel, s, NULL, err, errlen);
 }
 
 /* Is key one of the n keys of key_size bytes at keys? */
@@ -193,22 +209,29 @@ static int prune_map(struct bpf_map *map, const void *keys, size_t key_size, uin
 		     char *err, size_t errlen)
 {
 	unsigned char cur[FT_UNIT_LEN], next[FT_UNIT_LEN];
-	unsigned char gone[FT_GUARD_MAX_RULES][FT_UNIT_LEN];
+	unsigned char gone[2 * FT_GUARD_MAX_RULES][FT_UNIT_LEN];
 	uint32_t ngone = 0;
 	void *prev = NULL;
+	int ret = 0;
 
-	if (key_size > sizeof(cur))
+	if (key_size > sizeof(cur)) {
+		snprintf(err, errlen, "BPF map %s: keys of %zu bytes", bpf_map__name(map), key_size);
 		return -1;
-	while (ngone < FT_GUARD_MAX_RULES &&
-	       !bpf_map__get_next_key(map, prev, next, key_size)) {
+	}
+	while (ngone < 2 * FT_GUARD_MAX_RULES &&
+	       !(ret = bpf_map__get_next_key(map, prev, next, key_size))) {
 		memcpy(cur, next, key_size);
 		prev = cur;
 		if (!key_listed(cur, keys, key_size, n))
 			memcpy(gone[ngone++], cur, key_size);
 	}
+	if (ngone < 2 * FT_GUARD_MAX_RULES && ret != -ENOENT) {
+		snprintf(err, errlen, "cannot read BPF map %s: %s", bpf_map__name(map),
+			 strerror(-ret));
+		return -1;
+	}
 	for (uint32_t i = 0; i < ngone; i++) {
-		int ret = bpf_map__delete_elem(map, gone[i], key_size, 0);
-
+		ret = bpf_map__delete_elem(map, gone[i], key_size, 0);
 		if (ret && ret != -ENOENT) {
 			snprintf(err, errlen, "cannot update BPF map %s: %s", bpf_map__name(map),
 				 strerror(-ret));
@@ -500,6 +523,14 @@ int live_set_safety(struct live_source *s, const struct live_safety_rules *r, ch
 
 	if (!was)
 		return 0; /* loaded (if ever) for identity checks only */
+	/*
+	 * The kernel spares what either set spares until the new set alone
+	 * is in place: the shape of both first, then the new rules added
+	 * (the maps have room for both sets), then the old ones dropped, then
+	 * the new set's shape.  Never less than either set, at any moment.
+	 */
+	if (c && write_rule_shape(c, r, was, err, errlen))
+		return -1;
 	/* forktrace and its ancestors are who they were at start */
 	memcpy(was->exes, r->exes, sizeof(r->exes));
 	was->nexes = r->nexes;
@@ -511,22 +542,20 @@ int live_set_safety(struct live_source *s, const struct live_safety_rules *r, ch
 	was->nunits = r->nunits;
 	memcpy(was->v1_subsys, r->v1_subsys, sizeof(r->v1_subsys));
 	if (!c)
-		return 0; /* the load on demand takes the new ones */
-	/*
-	 * Each key goes from the old rules' answer to the new one's once:
-	 * those the new rules drop first (the maps hold their capacity of
-	 * rules, never both sets), then those they add, then the shape that
-	 * says which kinds and hierarchies to look at.  A rule in both sets
-	 * is never absent.
-	 */
+		return 0; /* a load on demand takes the new ones */
 	rule_maps(c, r, m);
-	for (int i = 0; i < RULE_MAPS; i++)
-		if (prune_map(m[i].map, m[i].keys, m[i].key_size, m[i].n, err, errlen))
-			return -1;
 	for (int i = 0; i < RULE_MAPS; i++)
 		if (fill_map(m[i].map, m[i].keys, m[i].key_size, m[i].n, err, errlen))
 			return -1;
-	return write_rule_shape(c, r, err, errlen);
+	for (int i = 0; i < RULE_MAPS; i++)
+		if (prune_map(m[i].map, m[i].keys, m[i].key_size, m[i].n, err, errlen))
+			return -1;
+	return write_rule_shape(c, r, NULL, err, errlen);
+}
+
+bool live_follows_rules(const struct live_source *s)
+{
+	return s->safety != NULL;
 }
 
 const char *live_containment_error(const struct live_source *s)

@@ -90,11 +90,14 @@ int live_arm_containment(struct live_source *s, char *err, size_t errlen);
 /*
  * New allow rules (SIGHUP): the kernel's safety check follows them from
  * now on, loaded or when loaded on demand (forktrace and its ancestors
- * stay those of the start).  0, or -1 with the reason: the kernel's maps
- * may then hold part of the new rules, each rule either set's.
+ * stay those of the start), sparing what either set spares meanwhile.
+ * 0, or -1 with the reason: the kernel may then hold part of either set
+ * until a re-read succeeds.
  */
 int live_set_safety(struct live_source *s, const struct live_safety_rules *r, char *err,
 		    size_t errlen);
+/* Does the kernel hold allow rules to follow (containment, loaded or to be)? */
+bool live_follows_rules(const struct live_source *s);
 /* Why containment could not be loaded; NULL if it is, or was never tried */
 const char *live_containment_error(const struct live_source *s);
 /* How long its load on demand took (ns); -1 if it was loaded at open, or not at all */
