@@ -222,9 +222,15 @@ static __always_inline bool css_chain_allowed(bool check_cgroups, bool check_uni
  *  - uid: cred->uid, the real uid, as the records carry;
  *  - cgroups: the cgroup2 chain from cgroups->dfl_cgrp, and the v1
  *    hierarchies cgroup rules name through cgroups->subsys[id].
+ * A global function: the verifier checks it once, on its own, rather than
+ * at each of the places a fork is signalled from (forker and child, for
+ * the guard and for a flagged tree), its cgroup and unit walks included
+ * whichever rules the shape says are there.  So it takes the task as an
+ * address (every read above is a probe read), which task_address makes.
  */
-static __always_inline bool may_signal_task(struct task_struct *t)
+__noinline int task_may_be_signalled(__u64 task_addr)
 {
+	struct task_struct *t = (struct task_struct *)task_addr;
 	const struct ft_rule_shape *in_map;
 	struct ft_rule_shape shape;
 	struct ft_member_key k;
@@ -277,6 +283,21 @@ static __always_inline bool may_signal_task(struct task_struct *t)
 			return false;
 	}
 	return true;
+}
+
+/* a task pointer as a plain number (a typed pointer is no scalar to the
+ * verifier, whatever C says): read back from the stack */
+static __always_inline __u64 task_address(struct task_struct *t)
+{
+	__u64 addr = 0;
+
+	bpf_probe_read_kernel(&addr, sizeof(addr), &t);
+	return addr;
+}
+
+static __always_inline bool may_signal_task(struct task_struct *t)
+{
+	return task_may_be_signalled(task_address(t));
 }
 
 /*
