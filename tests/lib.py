@@ -454,27 +454,21 @@ def has_color_codes(ansi):
 
 @contextlib.contextmanager
 def cpu_limited_cgroup(quota_us, period_us=100000):
-    """A fresh CPU cgroup held to quota_us of CPU time each period (cgroup
-    v1's cpu controller, or v2's where the root delegates it); yields its
-    cgroup.procs path.  Skips where neither is there."""
+    """A fresh CPU cgroup held to quota_us of CPU time each period, in
+    cgroup v1's cpu hierarchy; yields its cgroup.procs path, for a process
+    inside contain to join.  v1 only: on cgroup2 a process is in one cgroup,
+    and joining this one would take it out of contain's pids cgroup, its
+    cap; there, and without a cpu hierarchy, it skips."""
     v1 = "/sys/fs/cgroup/cpu"
-    v2 = "/sys/fs/cgroup"
     path = None
+    if not os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+        raise Skip("no cgroup v1 cpu hierarchy beside contain's pids cgroup")
     try:
-        if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
-            path = tempfile.mkdtemp(prefix="forktrace-test-", dir=v1)
-            with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
-                f.write(str(period_us))
-            with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
-                f.write(str(quota_us))
-        elif "cpu" in open(os.path.join(v2, "cgroup.controllers")).read().split():
-            with open(os.path.join(v2, "cgroup.subtree_control"), "w") as f:
-                f.write("+cpu")
-            path = tempfile.mkdtemp(prefix="forktrace-test-", dir=v2)
-            with open(os.path.join(path, "cpu.max"), "w") as f:
-                f.write("%d %d" % (quota_us, period_us))
-        else:
-            raise Skip("no CPU controller to limit a cgroup with")
+        path = tempfile.mkdtemp(prefix="forktrace-test-", dir=v1)
+        with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
+            f.write(str(period_us))
+        with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+            f.write(str(quota_us))
     except OSError as e:
         if path:
             os.rmdir(path)
