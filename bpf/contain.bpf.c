@@ -256,8 +256,9 @@ __noinline int task_may_be_signalled(__u64 task_addr)
 		if (bpf_map_lookup_elem(&allow_exes, &ek))
 			return false;
 	}
-	/* read once: a re-read may be rewriting it, and one check must see
-	 * one version of it (user space's order keeps each version safe) */
+	/* one copy for the whole check: a re-read may be rewriting it, and
+	 * user space's order (live_set_safety) makes any mix of two
+	 * successive versions look at no less than the maps' rules need */
 	in_map = bpf_map_lookup_elem(&rule_shape, &zero);
 	if (!in_map)
 		return true;
