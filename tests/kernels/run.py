@@ -25,6 +25,8 @@ Environment (each overrides the default of the option it names):
   FT_QEMU_MEM      guest memory in MiB (default 2048)
   FT_EXEC          debugging: a command run in the guest before the tests, its
                    words joined by commas (results.log has its output)
+  FT_APPEND        debugging: words added to the guest kernel's command line
+                   (rdinit=/none shows what a guest that dies before /init gives)
 """
 import argparse
 import datetime
@@ -46,6 +48,8 @@ from guest import DEFAULT_TESTS  # noqa: E402  (importing guest.py loads no test
 from mkroot import ARCHES, HOST_ARCH, build_dir  # noqa: E402
 
 DEFAULT_KERNELS = "6.1,6.12"
+# How many times a kernel is booted again when it ended before running /init.
+BOOT_RETRIES = 2
 OUT = os.path.join(build_dir(HOST_ARCH), "kernels")  # main() sets it, and ARCH, for --arch
 ARCH = HOST_ARCH
 
@@ -178,6 +182,8 @@ def boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, cgroup, mem):
               "FT_CGROUP=%s%s" % (q["console"], ",".join(tests), test_timeout, cgroup, q["append"]))
     if os.environ.get("FT_EXEC"):
         append += " FT_EXEC=" + os.environ["FT_EXEC"]
+    if os.environ.get("FT_APPEND"):
+        append += " " + os.environ["FT_APPEND"]
     cmd = ["nice", "-n", "19", q["qemu"]] + q["machine"] + ["-accel", "tcg", "-cpu", q["cpu"],
                                                           "-smp", "2", "-m", str(mem),
                                                           "-nodefaults", "-display", "none",
@@ -223,12 +229,39 @@ def boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, cgroup, mem):
     return rep
 
 
-def console_tail(rundir, lines=30):
+# The first line of a kernel's own report of a fault: what an excerpt of the
+# console starts from, for the lines after a panic are its register dump and
+# the cause is in the lines before (the BUG or Oops line, RIP, the call trace).
+OOPS_MARKERS = ("BUG:", "Oops:", "general protection fault", "kernel BUG at",
+                "Unable to handle kernel", "Internal error:", "WARNING:", "Kernel panic")
+
+
+def console_excerpt(rundir, lines=12, oops_lines=60):
+    """The console lines that say why a guest ended: from the kernel's first
+    fault report if it made one (up to oops_lines), else the last lines."""
     try:
         with open(os.path.join(rundir, "console.log"), errors="replace") as f:
-            return [line.rstrip("\r\n") for line in f.readlines()[-lines:]]
+            text = [line.rstrip("\r\n") for line in f.readlines()]
     except OSError as e:
         return ["(no console log: %s)" % e.strerror]
+    first = next((i for i, line in enumerate(text) if any(m in line for m in OOPS_MARKERS)),
+                 None)
+    if first is None:
+        return text[-lines:]
+    return text[max(0, first - 2):first + oops_lines]
+
+
+def died_before_init(rep):
+    """True when the kernel ended the guest before it ran the root's /init,
+    which says FT-GUEST-INIT first: nothing of forktrace's, nor of the tests',
+    had run (a panic while the kernel booted under TCG, seen once in CI)."""
+    if rep["timed_out"] or rep["begin"] or rep["started"]:
+        return False
+    try:
+        with open(os.path.join(rep["rundir"], "console.log"), errors="replace") as f:
+            return not any(line.startswith("FT-GUEST-INIT ") for line in f)
+    except OSError:
+        return True
 
 
 def pkg_short(pkg):
@@ -305,8 +338,10 @@ def md_kernel(pkg, version, rep, tests):
                  pkg, version, b.get("cpus", "?"), b.get("mem_kb", 0) // 1024,
                  b.get("cgroup", "?"), "yes" if b.get("btf") else "no"),
              "Run: %.0f s wall (boot to the guest's first report line %.0f s); %d passed, "
-             "%d failed%s." % (rep["wall"], rep["first_line"] or 0, passed, failed,
-                               ", timed out" if rep["timed_out"] else ""), "",
+             "%d failed%s.%s" % (rep["wall"], rep["first_line"] or 0, passed, failed,
+                                 ", timed out" if rep["timed_out"] else "",
+                                 "".join(" An earlier boot ended before /init ran: `%s`." % c
+                                         for c in rep.get("early_boots", []))), "",
              "| hook | attach mode | with `--attach raw_tp` |", "|---|---|---|"]
     att = rep["attach"] or {}
     d = (att.get("default") or {}).get("attach") or {}
@@ -476,7 +511,26 @@ def main():
     done, fails = [], []
     for pkg, version, vmlinuz in fetched:
         log("booting %s (%s) under TCG: %s" % (pkg, version, ", ".join(tests)))
-        rep = boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, opts.cgroup, opts.mem)
+        rep, early = None, []
+        for attempt in range(1 + BOOT_RETRIES):
+            rep = boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, opts.cgroup, opts.mem)
+            if not died_before_init(rep) or attempt == BOOT_RETRIES:
+                break
+            # a boot that never reached /init is the emulated kernel's, not a
+            # test's: boot it again, keep its console, and say so here and in
+            # docs/kernels.md.  A guest that ran /init is never booted again.
+            kept = os.path.join(rep["rundir"], os.pardir, "%s.boot%d.console.log" % (
+                pkg, attempt + 1))
+            shutil.copyfile(os.path.join(rep["rundir"], "console.log"), kept)
+            excerpt = console_excerpt(rep["rundir"])
+            cause = next((line for line in excerpt if any(m in line for m in OOPS_MARKERS)),
+                         excerpt[-1] if excerpt else "no console output")
+            early.append(cause.strip())
+            log("%s: boot %d ended before /init ran (%s); console kept in %s; booting again" % (
+                pkg_short(pkg), attempt + 1, cause.strip(), os.path.normpath(kept)))
+            for text in excerpt:
+                print("    %s boot %d console | %s" % (pkg_short(pkg), attempt + 1, text))
+        rep["early_boots"] = early
         # FT_TESTS=all: the tests the guest started
         rep["tests"] = rep["started"] if tests == ["all"] else tests
         f = failures(pkg, rep["tests"], rep)
@@ -499,7 +553,7 @@ def main():
         if len(rep["results"]) < len(rep["tests"]):
             # a test without a result: the kernel's messages say why (an OOM
             # kill of the runner, a panic, the init's "FT-GUEST-END rc=")
-            for text in console_tail(rep["rundir"], 12):
+            for text in console_excerpt(rep["rundir"]):
                 print("    %s console | %s" % (pkg_short(pkg), text))
     passed = sum(1 for _, _, rep in done for x in rep["results"] if x["status"] == "ok")
     failed = sum(len(rep["tests"]) for _, _, rep in done) - passed
