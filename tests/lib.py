@@ -97,10 +97,11 @@ def wait_file(path, timeout):
 def wait_for(pred, timeout, what, step=0.05):
     """wait_until, failing the test (naming what was awaited) when pred()
     stays false: events, files and process states are awaited, never
-    slept for."""
+    slept for.  what may be a function: the failure then says what it
+    returns at the deadline, not at the call."""
     got = wait_until(pred, timeout, step)
     if not got:
-        raise Fail("waited %.1fs for %s" % (timeout, what))
+        raise Fail("waited %.1fs for %s" % (timeout, what() if callable(what) else what))
     return got
 
 

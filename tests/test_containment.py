@@ -10,10 +10,13 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 
-from lib import (Tracer, by_event, check, contain, contain_cmd, cpu_limited_cgroup, proc_state,
-                 run_forktrace, runaway_alerts, summary, test, tool, wait_for, wait_until)
+from lib import (Tracer, by_event, check, contain, contain_cmd, cpu_limited_cgroup, free_port,
+                 proc_state, run_forktrace, runaway_alerts, summary, test, tool, wait_for,
+                 wait_until)
 from test_detection import BENIGN, BOMBS, PY, WL, above, run_workload, tree_of
+from prom import fetch
 
 # The launcher: a sibling sleeps in its own tree; the bomb runs; then the
 # shell reports who survived.  $1 is the bomb command.
@@ -345,8 +348,10 @@ def guard_follows_allow_rules_reread_on_sighup():
     the bomb runs in, a kind of rule and a v1 hierarchy the kernel was not
     looking at until then (spared).  The last needs cgroup v1's cpu
     hierarchy: on cgroup2 a process is in one cgroup only, and joining a
-    CPU cgroup would take the bomb out of contain's pids cgroup."""
+    CPU cgroup would take the bomb out of contain's pids cgroup.  /metrics
+    counts each re-read as applied, and the kernel's rules as current."""
     bomb = tool("wl_bomb_c")
+    metrics = "127.0.0.1:%d" % free_port()
     conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False).name
     base = "min_tasks = 1000000\n"  # the detector out of the way: the guard alone
     t = None
@@ -360,13 +365,17 @@ def guard_follows_allow_rules_reread_on_sighup():
                      "forktrace's answer to SIGHUP %d" % n)
 
     def run_bomb(procs):
+        """The launcher's pid and the boot-clock span its bomb's processes
+        started in: the bombs churn through pids, so a pid of one run can be
+        another's too (signal events carry the process's start_ns)."""
         # the launcher joins the CPU cgroup first (contain moves it into
         # its pids cgroup only, another hierarchy)
         cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec /bin/sh -c "$1"', procs,
                LAUNCHER % bomb]
+        began = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
         rep, _ = contain(cmd, max_tasks=400, timeout=3)
         check("pid" in rep, "contain failed: %r" % rep)
-        return rep["pid"]
+        return rep["pid"], began, time.clock_gettime_ns(time.CLOCK_BOOTTIME)
 
     phases = (("exe:" + bomb, True), (None, False), ("exe:" + bomb, True))
     v1_cpu = os.path.exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
@@ -375,33 +384,46 @@ def guard_follows_allow_rules_reread_on_sighup():
         if v1_cpu:
             phases += (("cgroup:" + os.path.dirname(procs), True),)
         configure(phases[0][0], 0)
-        t = Tracer("--kill", "--guard", "16", "--config", conf)
+        t = Tracer("--kill", "--guard", "16", "--config", conf, "--metrics", metrics)
         try:
             runs = []
             for n, (rule, spared) in enumerate(phases):
                 if n:
                     configure(rule, n)
-                runs.append((rule, spared, run_bomb(procs)))
+                runs.append((rule, spared) + run_bomb(procs))
+            reloads = 'forktrace_settings_reloads_total{result="applied"} %d\n' % (len(phases) - 1)
+            scrape = lambda: fetch("http://%s/metrics" % metrics)[1]  # noqa: E731
+            wait_for(lambda: reloads in scrape(), 10,
+                     lambda: "/metrics counting the re-reads: %r" %
+                     [x for x in scrape().splitlines() if x.startswith(("forktrace_settings",
+                                                                        "forktrace_kernel"))])
+            exposition = scrape()
             events = t.stop()
             err = t.stderr()
         finally:
             t.cleanup()
             os.unlink(conf)
     check("the kernel's allow rules" not in err, "the kernel's rules were not updated: %s" % err)
+    check("forktrace_kernel_allow_rules_stale 0\n" in exposition and
+          'forktrace_settings_reloads_total{result="kernel_rules_failed"} 0\n' in exposition,
+          "/metrics: %r" % [x for x in exposition.splitlines()
+                            if x.startswith(("forktrace_settings", "forktrace_kernel"))])
     guard = [e for e in by_event(events, "signal") if e.get("guard")]
-    counts = []
-    for rule, spared, launcher in runs:
+    counts, reused = [], 0
+    for rule, spared, launcher, began, ended in runs:
         tree = tree_of(events, launcher)
+        reused += sum(1 for e in guard if e["pid"] in tree and
+                      not began <= e["start_ns"] <= ended)
         # spared: no record, or (one of the two spared) result 2
-        hit = [e for e in guard if e["pid"] in tree and
+        hit = [e for e in guard if e["pid"] in tree and began <= e["start_ns"] <= ended and
                (e["forker_result"] != 2 or e["child_result"] not in (2, None))]
         counts.append(len(hit))
         if spared:
             check(not hit, "allowed by %s, the guard signalled the bomb: %r" % (rule, hit[:2]))
         else:
             check(hit, "no rule, and the guard never stopped the bomb")
-    print("    guard signals per run (exe allowed, none, exe allowed, cgroup allowed): %s" %
-          ", ".join(str(c) for c in counts))
+    print("    guard signals per run (exe allowed, none, exe allowed, cgroup allowed): %s; "
+          "of other runs, by reused pids: %d" % (", ".join(str(c) for c in counts), reused))
 
 
 @test

@@ -41,6 +41,7 @@ METRICS = {
     "forktrace_actions_total", "forktrace_processes_signalled_total",
     "forktrace_detection_latency_seconds", "forktrace_tree_live_tasks",
     "forktrace_tree_births_per_second", "forktrace_ring_read_age_seconds",
+    "forktrace_settings_reloads_total", "forktrace_kernel_allow_rules_stale",
     "forktrace_build_info", "forktrace_resyncs_total", "forktrace_container_cache_entries",
     "forktrace_container_cache_evictions_total",
 }
@@ -218,7 +219,8 @@ def deploy_prometheus_rules():
     rules = [r for g in groups for r in g["rules"]]
     names = {r.get("alert") for r in rules}
     for want in ("ForktraceRunawayProcessTree", "ForktraceRecordsLost", "ForktraceRestartLoop",
-                 "ForktraceTargetDown", "ForktraceRingReadStalled"):
+                 "ForktraceTargetDown", "ForktraceRingReadStalled",
+                 "ForktraceKernelAllowRulesStale", "ForktraceConfigRefused"):
         check(want in names, "no %s alert" % want)
     for r in rules:
         check(r.get("labels", {}).get("severity") in ("critical", "warning"),

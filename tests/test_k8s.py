@@ -608,12 +608,14 @@ def test_healthz_answers_through_a_slowloris():
 def test_sighup_rereads_config():
     """--agent with a config that makes every bomb too small to flag: no
     alert; the config is rewritten and SIGHUP sent: the next bomb is
-    flagged; a broken config on SIGHUP keeps the running settings."""
+    flagged; a broken config on SIGHUP keeps the running settings.
+    /metrics counts one re-read applied and one refused."""
     bomb = ["/bin/bash", "-c", ":(){ :|:& };:"]
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         f.write("# no tree is ever big enough\nmin_tasks = 100000\n")
         conf = f.name
-    t = Tracer("--agent", "--config", conf, json_out=False)
+    metrics = "127.0.0.1:%d" % free_port()
+    t = Tracer("--agent", "--config", conf, "--metrics", metrics, json_out=False)
 
     def run_a_bomb():
         # an alert, if one comes, is raised as the bomb's records are read:
@@ -645,6 +647,12 @@ def test_sighup_rereads_config():
         sighup(2)
         after = runaway_alert_lines(t.text())[len(before):]
         check(t.proc.poll() is None, "forktrace exited on a bad config: %s" % t.stderr())
+        counted = ['forktrace_settings_reloads_total{result="applied"} 1\n',
+                   'forktrace_settings_reloads_total{result="bad_config"} 1\n']
+        scrape = lambda: fetch("http://%s/metrics" % metrics)[1]  # noqa: E731
+        wait_for(lambda: all(c in scrape() for c in counted), 10,
+                 lambda: "/metrics counting the re-reads: %r" %
+                 [x for x in scrape().splitlines() if "reloads_total{" in x])
         t.stop(sig=signal.SIGTERM)
         err, text = t.stderr(), t.text()
     finally:

@@ -305,10 +305,12 @@ static void reload_settings(const struct cli_opts *c, struct pipeline *p, struct
 	struct policy_opts policy = c->policy;
 	struct live_safety_rules *rules;
 	struct det_config detect;
+	enum metrics_reload outcome = MR_APPLIED;
 	char err[512];
 
 	if (cli_load_settings(c, &detect, &policy, err, sizeof(err))) {
 		fprintf(stderr, "forktrace: SIGHUP: %s (settings unchanged)\n", err);
+		pipeline_count_reload(p, MR_BAD_CONFIG);
 		return;
 	}
 	pipeline_reconfigure(p, &detect, &policy);
@@ -319,15 +321,19 @@ static void reload_settings(const struct cli_opts *c, struct pipeline *p, struct
 	if (!rules) {
 		fprintf(stderr, "forktrace: SIGHUP: out of memory: the kernel keeps its allow "
 				"rules (user space's changed)\n");
+		outcome = MR_KERNEL_RULES_FAILED;
 	} else {
 		policy_kernel_rules(&policy, rules);
-		if (live_set_safety(src, rules, err, sizeof(err)))
+		if (live_set_safety(src, rules, err, sizeof(err))) {
 			fprintf(stderr, "forktrace: SIGHUP: the kernel's allow rules: %s (user "
 					"space's changed; the kernel holds the old rules or the new, "
 					"in part, until a re-read succeeds)\n", err);
+			outcome = MR_KERNEL_RULES_FAILED;
+		}
 		free(rules);
 	}
 done:
+	pipeline_count_reload(p, outcome);
 	fprintf(stderr, "forktrace: SIGHUP: settings re-read%s%s\n", c->config_path ? " from " : "",
 		c->config_path ? c->config_path : "");
 }

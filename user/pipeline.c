@@ -601,6 +601,11 @@ void pipeline_reconfigure(struct pipeline *p, const struct det_config *detect,
 		policy_set_allow(p->policy, policy);
 }
 
+void pipeline_count_reload(struct pipeline *p, enum metrics_reload outcome)
+{
+	metrics_count_reload(&p->counts, outcome);
+}
+
 void pipeline_sample(struct pipeline *p, uint64_t now_ns, struct metrics_sample *s)
 {
 	struct det_tree_info top[METRICS_TOP_TREES];

@@ -71,6 +71,9 @@ bool pipeline_tick(struct pipeline *p, uint64_t now_ns);
 void pipeline_reconfigure(struct pipeline *p, const struct det_config *detect,
 			  const struct policy_opts *policy);
 
+/* Live: a SIGHUP's outcome, for metrics. */
+void pipeline_count_reload(struct pipeline *p, enum metrics_reload outcome);
+
 /* Live: the state metrics report (walks the table for the top trees). */
 void pipeline_sample(struct pipeline *p, uint64_t now_ns, struct metrics_sample *s);
 

@@ -4916,6 +4916,20 @@ static void test_metrics_render(void)
 			  "comm=\"b\\\"o\\\\mb\",namespace=\"shop\",pod=\"web-0\","
 			  "flagged=\"true\"} 512\n") != NULL);
 	CHECK(strstr(buf, "# TYPE forktrace_detection_latency_seconds histogram\n") != NULL);
+	/* SIGHUP outcomes: a failed kernel update says so until one succeeds;
+	 * a bad config between them changes nothing the kernel holds */
+	CHECK(strstr(buf, "forktrace_kernel_allow_rules_stale 0\n") != NULL);
+	metrics_count_reload(&s->counts, MR_KERNEL_RULES_FAILED);
+	metrics_count_reload(&s->counts, MR_BAD_CONFIG);
+	metrics_render(s, buf, 65536);
+	CHECK(strstr(buf, "forktrace_kernel_allow_rules_stale 1\n") != NULL);
+	CHECK(strstr(buf, "forktrace_settings_reloads_total{result=\"bad_config\"} 1\n") != NULL);
+	CHECK(strstr(buf, "forktrace_settings_reloads_total{result=\"kernel_rules_failed\"} 1\n"));
+	metrics_count_reload(&s->counts, MR_APPLIED);
+	metrics_count_reload(&s->counts, (enum metrics_reload)METRICS_RELOAD_KINDS); /* ignored */
+	metrics_render(s, buf, 65536);
+	CHECK(strstr(buf, "forktrace_kernel_allow_rules_stale 0\n") != NULL);
+	CHECK(strstr(buf, "forktrace_settings_reloads_total{result=\"applied\"} 1\n") != NULL);
 	/* a small buffer is filled and terminated, never overrun */
 	buf[100] = 'X';
 	CHECK(metrics_render(s, buf, 100) <= 100 && memchr(buf, '\0', 100) && buf[100] == 'X');

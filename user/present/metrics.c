@@ -26,6 +26,18 @@ const double metrics_latency_bounds[METRICS_LATENCY_NB - 1] = { 0.05, 0.1, 0.25,
 static const char *const action_names[METRICS_ACTION_KINDS] = { "kill", "stop", "dry_run",
 								"refused", "exempt" };
 
+static const char *const reload_names[METRICS_RELOAD_KINDS] = { "applied", "bad_config",
+								"kernel_rules_failed" };
+
+void metrics_count_reload(struct metrics_counts *c, enum metrics_reload outcome)
+{
+	if ((unsigned)outcome >= METRICS_RELOAD_KINDS)
+		return;
+	c->reloads[outcome]++;
+	if (outcome != MR_BAD_CONFIG)
+		c->kernel_rules_stale = outcome == MR_KERNEL_RULES_FAILED;
+}
+
 void metrics_count_verdict(struct metrics_counts *c, const struct det_verdict *v)
 {
 	double s;
@@ -195,6 +207,16 @@ size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 	for (int i = 0; i < METRICS_ACTION_KINDS; i++)
 		put(&t, "forktrace_actions_total{kind=\"%s\"} %llu\n", action_names[i],
 		    (unsigned long long)s->counts.actions[i]);
+	family(&t, "forktrace_settings_reloads_total", "counter",
+	       "SIGHUP re-reads: applied, a bad config (settings unchanged), or the kernel's "
+	       "allow rules not updated.");
+	for (int i = 0; i < METRICS_RELOAD_KINDS; i++)
+		put(&t, "forktrace_settings_reloads_total{result=\"%s\"} %llu\n", reload_names[i],
+		    (unsigned long long)s->counts.reloads[i]);
+	family(&t, "forktrace_kernel_allow_rules_stale", "gauge",
+	       "1 while the kernel's safety check holds allow rules other than user space's "
+	       "(the last re-read failed to update them).");
+	put(&t, "forktrace_kernel_allow_rules_stale %d\n", s->counts.kernel_rules_stale ? 1 : 0);
 	family(&t, "forktrace_processes_signalled_total", "counter",
 	       "Processes signalled: by pidfd sweep and in the kernel at fork.");
 	put(&t, "forktrace_processes_signalled_total %llu\n",

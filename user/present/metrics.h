@@ -40,10 +40,20 @@ extern const double metrics_latency_bounds[METRICS_LATENCY_NB - 1];
 
 enum metrics_action { MA_KILL, MA_STOP, MA_DRY_RUN, MA_REFUSED, MA_EXEMPT };
 
+/*
+ * What a SIGHUP's re-read came to.  MR_KERNEL_RULES_FAILED: user space took
+ * the new settings but the kernel's safety check did not take the new allow
+ * rules whole (it spares what the old set or the new one spares, in part)
+ * until a later re-read succeeds.
+ */
+enum metrics_reload { MR_APPLIED, MR_BAD_CONFIG, MR_KERNEL_RULES_FAILED, METRICS_RELOAD_KINDS };
+
 /* Counters the pipeline keeps for metrics only. */
 struct metrics_counts {
 	uint64_t alerts[DET_PATTERN_MAX];
 	uint64_t actions[METRICS_ACTION_KINDS];
+	uint64_t reloads[METRICS_RELOAD_KINDS];
+	bool kernel_rules_stale; /* the last re-read that reached the kernel failed there */
 	uint64_t latency_buckets[METRICS_LATENCY_NB]; /* not cumulative */
 	uint64_t latency_count;
 	double latency_sum;
@@ -70,6 +80,8 @@ struct metrics_sample {
 
 /* Count a verdict's alert and its detection latency (alert - root's start). */
 void metrics_count_verdict(struct metrics_counts *c, const struct det_verdict *v);
+/* Count a SIGHUP's outcome; a bad config leaves the kernel's state as it was. */
+void metrics_count_reload(struct metrics_counts *c, enum metrics_reload outcome);
 
 /* Prometheus text exposition of s into buf; returns its length (bounded by len). */
 size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len);
