@@ -453,8 +453,10 @@ static void test_eviction_at_bound(void)
 /*
  * Full table: the entry dead longest has a live child, so evicting it would
  * cut the child's tree from its root.  The next-oldest childless dead entry
- * goes instead; a pinned one never does; with nothing evictable the insert
- * is dropped and counted.
+ * goes instead; a pinned one never does.  With no childless one left, the
+ * exited ancestor goes (its child keeps its lineage key) rather than a new
+ * process going untracked; with nothing dead but pinned, the insert is
+ * dropped and counted.
  */
 static void test_eviction_spares_ancestors_and_pinned(void)
 {
@@ -486,11 +488,12 @@ static void test_eviction_spares_ancestors_and_pinned(void)
 
 		APPLY(t, f);
 	}
-	/* 201 and 202 went; 100 (a parent) and 200 (pinned) stayed */
-	CHECK(pt_get_stats(t)->evicted == 2);
-	CHECK(pt_get_stats(t)->dropped_full == 2);
-	CHECK(pt_get(t, a) && pt_get(t, a)->key.tgid == 100);
-	CHECK(pt_get(t, b)->parent == a && pt_is_descendant(t, b, a));
+	/* 201 and 202 went first; then 100, a parent; 200 (pinned) stayed */
+	CHECK(pt_get_stats(t)->evicted == 3);
+	CHECK(pt_get_stats(t)->evicted_ancestors == 1);
+	CHECK(pt_get_stats(t)->dropped_full == 1);
+	CHECK(pt_find(t, 100, START(100)) == PT_NONE && a != PT_NONE);
+	CHECK(pt_get(t, b)->parent == PT_NONE && pt_get(t, b)->lineage.tgid == 100);
 	CHECK(pt_find(t, 200, START(200)) == pinned);
 	CHECK(pt_find(t, 201, START(201)) == PT_NONE && pt_find(t, 202, START(202)) == PT_NONE);
 	/* pruning spares the pinned entry too, until it is unpinned */
@@ -499,7 +502,7 @@ static void test_eviction_spares_ancestors_and_pinned(void)
 	pt_set_pinned(t, pinned, false);
 	pt_prune(t, 101 * SEC);
 	CHECK(pt_find(t, 200, START(200)) == PT_NONE);
-	/* the child dies: it goes first, then its parent is evictable too */
+	/* the child dies and goes; then every entry is live: dropped */
 	{
 		struct ft_exit xb = mk_exit(101, START(101), 1, 5 * SEC, 0);
 		struct ft_fork f1 = mk_fork(400, START(400), 1, START(1), 6 * SEC);
@@ -510,10 +513,26 @@ static void test_eviction_spares_ancestors_and_pinned(void)
 		CHECK(APPLY(t, f1) != PT_NONE); /* the slot pruning freed */
 		CHECK(APPLY(t, f2) != PT_NONE); /* evicts 101 */
 		CHECK(pt_find(t, 101, START(101)) == PT_NONE);
-		CHECK(pt_find(t, 100, START(100)) != PT_NONE);
-		CHECK(APPLY(t, f3) != PT_NONE); /* evicts 100, childless now */
-		CHECK(pt_find(t, 100, START(100)) == PT_NONE);
+		CHECK(APPLY(t, f3) == PT_NONE);
+		CHECK(pt_get_stats(t)->dropped_full == 2);
 	}
+	pt_free(t);
+	/* a chain of processes that each fork the next and exit holds one
+	 * live process: it cannot fill the table against what comes later */
+	t = pt_new(64, 5 * SEC);
+	for (pid = 1000; pid < 1300; pid++) {
+		struct ft_fork f = mk_fork(pid + 1, START(pid + 1), pid, START(pid), 1 * SEC);
+		struct ft_exit x = mk_exit(pid, START(pid), 1, 1 * SEC + pid, 0);
+
+		APPLY(t, f);
+		APPLY(t, x);
+	}
+	for (pid = 5000; pid < 5040; pid++) {
+		struct ft_fork f = mk_fork(pid, START(pid), 1, START(1), 2 * SEC);
+
+		CHECK(APPLY(t, f) != PT_NONE);
+	}
+	CHECK(pt_get_stats(t)->dropped_full == 0 && pt_get_stats(t)->evicted_ancestors > 0);
 	pt_free(t);
 }
 
@@ -741,6 +760,7 @@ struct synth {
 	uint64_t parent_wait_ns; /* and waiting for one */
 	uint64_t parent_throttled_ns; /* its CPU cgroups throttled */
 	uint32_t parent_tid;	 /* and that thread (0: the parent's main thread) */
+	uint32_t uid;		 /* the real uid fork and exec records carry */
 };
 
 static void collect(void *ctx, const struct det_verdict *v)
@@ -788,6 +808,7 @@ static uint32_t synth_fork(struct synth *s, uint32_t ppid, uint64_t ts)
 	f.parent_throttled_ns = s->parent_throttled_ns;
 	if (s->parent_tid)
 		f.parent_tid = s->parent_tid;
+	f.h.uid = s->uid;
 	det_feed(s->d, s->t, (union ft_record *)&f, APPLY(s->t, f), collect, s);
 	return pid;
 }
@@ -819,6 +840,7 @@ static void synth_exec_argv(struct synth *s, uint32_t pid, const char *file, con
 	e.cwd_nlink = s->cwd_nlink;
 	e.cwd_parent_ino = s->cwd_parent;
 	e.h.cgroup_id = s->cgroup;
+	e.h.uid = s->uid;
 	det_feed(s->d, s->t, (union ft_record *)&e, APPLY(s->t, e), collect, s);
 }
 
@@ -2898,6 +2920,70 @@ static void test_detect_prefork_master_is_not_the_root(void)
 		synth_fork(&s, master, ts += 300000);
 	CHECK(count_kind(&s, DET_ALERT, master) == 0);
 	CHECK(count_kind(&s, DET_ALERT, 0) == 1);
+	synth_free(&s);
+}
+
+/*
+ * A program is a path anyone can exec: a user who runs a bomb as
+ * /usr/sbin/sshd (LD_PRELOAD, or a bind mount of their own) must not get
+ * the root sshd listener chosen as its root, whose other children are other
+ * users' sessions.  The climb stops at the change of uid (the privilege
+ * separated session runs as its user, the listener and monitors as root).
+ */
+static void test_detect_root_never_crosses_a_uid(void)
+{
+	struct synth s;
+	uint32_t listener, monitor, session, shell, others[3], q[4096];
+	int head = 0, tail = 0;
+	uint64_t ts = 1 * SEC;
+	const struct det_verdict *v = NULL;
+	int32_t root;
+
+	synth_init(&s);
+	listener = synth_fork(&s, 50, ts);
+	synth_exec(&s, listener, "/usr/sbin/sshd", ts += 1000);
+	for (int k = 0; k < 3; k++) {
+		s.uid = 0;
+		monitor = synth_fork(&s, listener, ts += 1000000);
+		synth_exec(&s, monitor, "/usr/sbin/sshd", ts += 1000);
+		s.uid = 1001 + (uint32_t)k;
+		session = synth_fork(&s, monitor, ts += 1000);
+		others[k] = synth_fork(&s, session, ts += 1000);
+		synth_exec(&s, others[k], "/bin/bash", ts += 1000);
+		session = synth_fork(&s, others[k], ts += 1000);
+		synth_exec(&s, session, "/usr/bin/vim", ts += 1000);
+	}
+	ts += 3600 * SEC;
+	s.uid = 0; /* the tenant logs in now: the listener has just forked */
+	monitor = synth_fork(&s, listener, ts);
+	synth_exec(&s, monitor, "/usr/sbin/sshd", ts += 1000);
+	s.uid = 1000;
+	session = synth_fork(&s, monitor, ts += 1000);
+	shell = synth_fork(&s, session, ts += 1000);
+	synth_exec(&s, shell, "/bin/bash", ts += 1000);
+	q[tail] = synth_fork(&s, shell, ts += 1000000);
+	synth_exec(&s, q[tail++], "/usr/sbin/sshd", ts += 1000);
+	while (tail < 3000) {
+		uint32_t p = q[head++];
+
+		for (int k = 0; k < 2; k++) {
+			q[tail] = synth_fork(&s, p, ts += 300000);
+			synth_exec(&s, q[tail++], "/usr/sbin/sshd", ts += 300000);
+		}
+	}
+	for (int i = 0; i < s.n && !v; i++)
+		if (s.got[i].kind == DET_ALERT)
+			v = &s.got[i];
+	CHECK(v != NULL);
+	if (!v)
+		goto out;
+	root = pt_find(s.t, v->root, v->root_start_ns);
+	CHECK(root != PT_NONE && pt_get(s.t, root)->uid == 1000);
+	CHECK(v->root != listener && v->root != monitor);
+	for (int k = 0; k < 3; k++)
+		CHECK(root == PT_NONE || !pt_is_descendant(s.t, pt_find_live_pid(s.t, others[k]),
+							     root));
+out:
 	synth_free(&s);
 }
 
@@ -5114,6 +5200,46 @@ static void test_top_trees_roots(void)
  * profiled whole, exited leaves too: the bomb here has a launcher of its
  * own.)
  */
+/*
+ * A chain of exited forkers of two programs in turn (each forks the next
+ * link and exits; a few live processes at its end): every link forked
+ * lately and none is a copy of its parent, so each would be counted and
+ * profiled over the chain below it, the chain's length squared per call.
+ * A call stops at its budget (a few tables' worth of visits) and says so.
+ */
+static void test_top_trees_budget_a_chain_of_forkers(void)
+{
+	struct det_tree_info top[8];
+	struct det_work before, after;
+	struct synth s;
+	uint32_t link, tail;
+	uint64_t ts = 1 * SEC, capacity;
+
+	synth_init(&s);
+	capacity = pt_get_stats(s.t)->capacity;
+	link = synth_fork(&s, 50, ts);
+	for (int i = 0; i < 3000; i++) {
+		uint32_t next = synth_fork(&s, link, ts += 20000);
+
+		synth_exec(&s, next, i % 2 ? "/tmp/a" : "/tmp/b", ts += 1000);
+		synth_exit(&s, link, ts += 1000, 0);
+		link = next;
+	}
+	for (int i = 0; i < 6; i++) {
+		tail = synth_fork(&s, link, ts += 20000);
+		synth_exec(&s, tail, "/tmp/c", ts += 1000);
+	}
+	det_get_work(s.d, &before);
+	det_top_trees(s.d, s.t, ts + 1000, top, 8);
+	det_get_work(s.d, &after);
+	/* the budget, plus the one forker that crossed it (a count and two
+	 * profiles of at most the table each) */
+	CHECK(after.nodes + after.top_counted - before.nodes - before.top_counted <=
+	      4 * capacity + 3 * capacity);
+	CHECK(after.top_cut - before.top_cut == 1);
+	synth_free(&s);
+}
+
 static void test_top_trees_look_at_recent_forkers(void)
 {
 	struct det_tree_info top[8];
@@ -6472,6 +6598,7 @@ int main(void)
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
+	RUN(test_detect_root_never_crosses_a_uid);
 	RUN(test_detect_test_suite_is_no_restart_loop);
 	RUN(test_detect_own_kills_and_double_deaths);
 	RUN(test_detect_thread_explosion_has_a_tree);
@@ -6502,6 +6629,7 @@ int main(void)
 #endif
 	RUN(test_top_trees_roots);
 	RUN(test_top_trees_look_at_recent_forkers);
+	RUN(test_top_trees_budget_a_chain_of_forkers);
 #ifndef FT_CORE_ONLY
 	RUN(test_report_hostile_names);
 	RUN(test_json_line_too_long);

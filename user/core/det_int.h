@@ -189,6 +189,7 @@ struct detector {
 	uint32_t nforkers;
 	uint64_t top_looked;
 	uint64_t top_counted; /* entries det_top_trees' live counts visited */
+	uint64_t top_cut;     /* its calls that stopped at their budget */
 	/* profile scratch, sized to the table so a traversal never allocates */
 	int32_t *order;
 	int32_t *copy_of;   /* per slot: nearest ancestor running the same program */

@@ -53,6 +53,17 @@ void det_oom_tree(struct detector *d, const struct proctable *t, int32_t victim,
 /* listed while it forked within this many windows: a tree whose copies
  * fork once a window stays on the screen between its rounds */
 #define TOP_TREE_WINDOWS 2
+/*
+ * What one call may visit looking for unflagged trees, in tables' worths
+ * of entries (its counts and profiles together).  Each recent forker costs
+ * its subtree, so a chain of exited forkers of alternating programs (none
+ * the copy of its parent, each holding the chain below it) would cost the
+ * chain's length squared per redraw and metrics sample; past this the call
+ * lists what it found and counts the cut (det_work.top_cut).  Detection
+ * does not use this view: a cut hides a tree from the list, never from an
+ * alert.
+ */
+#define TOP_TREE_BUDGET_TABLES 4
 
 static int by_slot(const void *a, const void *b)
 {
@@ -99,7 +110,8 @@ static int by_growth(const void *a, const void *b)
 uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t now,
 		       struct det_tree_info *out, uint32_t max)
 {
-	uint64_t recent = TOP_TREE_WINDOWS * d->c.window_ns;
+	uint64_t recent = TOP_TREE_WINDOWS * d->c.window_ns, spent;
+	uint64_t budget = TOP_TREE_BUDGET_TABLES * (uint64_t)pt_get_stats(t)->capacity;
 	struct det_tree_info worst;
 	struct profile pr;
 	uint32_t n = 0, nrecent;
@@ -138,6 +150,7 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 	 * at, not the table.
 	 */
 	nrecent = recent_forkers(d, t, now, recent);
+	spent = d->profiled_nodes + d->top_counted;
 	for (uint32_t r = 0; r < nrecent; r++) {
 		int32_t i = d->forkers[r];
 		const struct pt_entry *e = pt_get(t, i), *pe;
@@ -147,6 +160,10 @@ uint32_t det_top_trees(struct detector *d, const struct proctable *t, uint64_t n
 
 		if (!e)
 			continue;
+		if (d->profiled_nodes + d->top_counted - spent > budget) {
+			d->top_cut++;
+			break;
+		}
 		pe = pt_get(t, e->parent);
 		if (e->key.tgid <= 1 || e->kthread || det_interactive(e) ||
 		    !det_forked_within(d, t, i, now, recent) ||

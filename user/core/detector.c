@@ -851,4 +851,5 @@ void det_get_work(const struct detector *d, struct det_work *out)
 	out->nodes = d->profiled_nodes;
 	out->top_looked = d->top_looked;
 	out->top_counted = d->top_counted;
+	out->top_cut = d->top_cut;
 }

@@ -213,6 +213,7 @@ struct det_work {
 	uint64_t nodes;
 	uint64_t top_looked;
 	uint64_t top_counted;
+	uint64_t top_cut;
 };
 void det_get_work(const struct detector *d, struct det_work *out);
 

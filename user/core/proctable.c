@@ -175,6 +175,13 @@ static void evict_list_update(struct proctable *t, int32_t i)
 	t->evict_tail = i;
 }
 
+/*
+ * How far down the dead list a full table looks for an exited ancestor to
+ * evict past the pinned ones (the detector's flagged roots and the trees
+ * policy holds, a few dozen at most).
+ */
+#define PT_ANCESTOR_SCAN 256
+
 static void branch_list_remove(struct proctable *t, int32_t i)
 {
 	struct pt_entry *e = &t->slots[i];
@@ -304,14 +311,28 @@ static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t o
 	if (t->free_head == PT_NONE) {
 		/*
 		 * full: the process longest evictable goes; live ones never
-		 * do, nor dead ones with descendants in the table (they
-		 * anchor a tree's lineage) or pinned ones
+		 * do, nor pinned ones, and dead ones with descendants in the
+		 * table (they anchor a tree's lineage) only when nothing else
+		 * can: a chain of processes that each fork and exit would
+		 * otherwise hold the whole table with one live process, and
+		 * every process after it would go untracked.  The one that
+		 * died first goes (its children keep their lineage key).
 		 */
-		if (t->evict_head == PT_NONE) {
+		int32_t victim = t->evict_head;
+
+		int32_t dead = t->dead_head;
+
+		for (uint32_t n = 0; victim == PT_NONE && dead != PT_NONE && n < PT_ANCESTOR_SCAN;
+		     n++, dead = t->slots[dead].dead_next)
+			if (!t->slots[dead].pinned)
+				victim = dead;
+		if (victim == PT_NONE) {
 			t->st.dropped_full++;
 			return PT_NONE;
 		}
-		remove_slot(t, t->evict_head);
+		if (victim != t->evict_head)
+			t->st.evicted_ancestors++;
+		remove_slot(t, victim);
 		t->st.evicted++;
 	}
 	i = t->free_head;
@@ -371,8 +392,11 @@ static void set_lineage(struct proctable *t, int32_t i, uint32_t ppid, uint64_t 
 	e->lineage.start_ticks = pt_ticks(pstart_ns);
 	p = find_key(t, &e->lineage);
 	/* never under one of its own descendants: a damaged or crafted
-	 * stream must not make the tree a cycle (walks up it would not end) */
-	for (int32_t a = p; a != PT_NONE; a = t->slots[a].parent)
+	 * stream must not make the tree a cycle (walks up it would not end).
+	 * Only a process with children has descendants: a new one (every
+	 * fork) costs no walk up its ancestors, however long their chain. */
+	for (int32_t a = t->slots[i].first_child != PT_NONE ? p : PT_NONE; a != PT_NONE;
+	     a = t->slots[a].parent)
 		if (a == i)
 			return;
 	if (p != PT_NONE)

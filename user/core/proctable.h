@@ -68,6 +68,7 @@ struct pt_entry {
 
 struct pt_stats {
 	uint64_t inserted, pruned, evicted, dropped_full, duplicate_exits, resurrect_refused;
+	uint64_t evicted_ancestors; /* of evicted: exited with children in the table */
 	uint32_t live, used, peak_used, capacity;
 };
 

@@ -723,6 +723,7 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_u64(&j, "peak", st->peak_used);
 	json_u64(&j, "capacity", st->capacity);
 	json_u64(&j, "evicted", st->evicted);
+	json_u64(&j, "evicted_ancestors", st->evicted_ancestors);
 	json_u64(&j, "pruned", st->pruned);
 	json_u64(&j, "dropped", st->dropped_full);
 	json_nest_end(&j);
