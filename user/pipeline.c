@@ -776,6 +776,7 @@ int pipeline_finish(struct pipeline *p, uint64_t now_ns, char *err, size_t errle
 	det_get_work(p->det, &work);
 	p->tot.detector_profiles = work.profiles;
 	p->tot.detector_nodes = work.nodes;
+	p->tot.top_trees_cut = work.top_cut;
 	if (p->policy)
 		p->tot.policy_failures = policy_failures(p->policy);
 	end = (struct observed_end){

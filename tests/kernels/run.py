@@ -521,7 +521,10 @@ def main():
             # docs/kernels.md.  A guest that ran /init is never booted again.
             kept = os.path.join(rep["rundir"], os.pardir, "%s.boot%d.console.log" % (
                 pkg, attempt + 1))
-            shutil.copyfile(os.path.join(rep["rundir"], "console.log"), kept)
+            try:
+                shutil.copyfile(os.path.join(rep["rundir"], "console.log"), kept)
+            except OSError as e:  # qemu never wrote one: the excerpt says so
+                kept = "(none: %s)" % e.strerror
             excerpt = console_excerpt(rep["rundir"])
             cause = next((line for line in excerpt if any(m in line for m in OOPS_MARKERS)),
                          excerpt[-1] if excerpt else "no console output")

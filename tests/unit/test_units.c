@@ -534,6 +534,25 @@ static void test_eviction_spares_ancestors_and_pinned(void)
 	}
 	CHECK(pt_get_stats(t)->dropped_full == 0 && pt_get_stats(t)->evicted_ancestors > 0);
 	pt_free(t);
+	/* and what it evicts hands its children up: a pinned root (a
+	 * flagged tree's) keeps its live descendants below it */
+	t = pt_new(64, 5 * SEC);
+	{
+		struct ft_fork f = mk_fork(1000, START(1000), 1, START(1), 1 * SEC);
+
+		pt_set_pinned(t, APPLY(t, f), true);
+	}
+	for (pid = 1000; pid < 1300; pid++) {
+		struct ft_fork f = mk_fork(pid + 1, START(pid + 1), pid, START(pid), 1 * SEC);
+		struct ft_exit x = mk_exit(pid, START(pid), 1, 1 * SEC + pid, 0);
+
+		APPLY(t, f);
+		if (pid > 1000)
+			APPLY(t, x);
+	}
+	CHECK(pt_get_stats(t)->evicted_ancestors > 0);
+	CHECK(pt_is_descendant(t, pt_find(t, 1300, START(1300)), pt_find(t, 1000, START(1000))));
+	pt_free(t);
 }
 
 #ifndef FT_CORE_ONLY
@@ -2927,27 +2946,38 @@ static void test_detect_prefork_master_is_not_the_root(void)
  * A program is a path anyone can exec: a user who runs a bomb as
  * /usr/sbin/sshd (LD_PRELOAD, or a bind mount of their own) must not get
  * the root sshd listener chosen as its root, whose other children are other
- * users' sessions.  The climb stops at the change of uid (the privilege
- * separated session runs as its user, the listener and monitors as root).
+ * users' sessions.  The root stops below the privilege boundary: the
+ * listener and the monitors it forks (which re-exec at once) are root's, in
+ * sshd.service; a session (forked by its monitor, root's at the fork, then
+ * setuid to its user) and what it runs are in the session's scope.
+ * Generations are still counted across uids: a bomb whose copies are root
+ * in their container and alternate uids is flagged, rooted at its top.
  */
-static void test_detect_root_never_crosses_a_uid(void)
+static void test_detect_root_never_crosses_a_privilege_boundary(void)
 {
 	struct synth s;
-	uint32_t listener, monitor, session, shell, others[3], q[4096];
+	uint32_t listener, monitor, session, shell, others[3], q[4096], top;
 	int head = 0, tail = 0;
 	uint64_t ts = 1 * SEC;
 	const struct det_verdict *v = NULL;
 	int32_t root;
 
+	CHECK(det_privilege_boundary(0, 7, 1000, 200));
+	CHECK(!det_privilege_boundary(0, 200, 1000, 200)); /* its own cgroup */
+	CHECK(!det_privilege_boundary(0, 7, 0, 200));	   /* root's copies */
+	CHECK(!det_privilege_boundary(1000, 7, 1001, 200)); /* no privilege above */
 	synth_init(&s);
+	s.cgroup = 7;
 	listener = synth_fork(&s, 50, ts);
 	synth_exec(&s, listener, "/usr/sbin/sshd", ts += 1000);
 	for (int k = 0; k < 3; k++) {
 		s.uid = 0;
+		s.cgroup = 7;
 		monitor = synth_fork(&s, listener, ts += 1000000);
 		synth_exec(&s, monitor, "/usr/sbin/sshd", ts += 1000);
-		s.uid = 1001 + (uint32_t)k;
+		s.cgroup = 100 + (uint64_t)k;
 		session = synth_fork(&s, monitor, ts += 1000);
+		s.uid = 1001 + (uint32_t)k;
 		others[k] = synth_fork(&s, session, ts += 1000);
 		synth_exec(&s, others[k], "/bin/bash", ts += 1000);
 		session = synth_fork(&s, others[k], ts += 1000);
@@ -2955,10 +2985,12 @@ static void test_detect_root_never_crosses_a_uid(void)
 	}
 	ts += 3600 * SEC;
 	s.uid = 0; /* the tenant logs in now: the listener has just forked */
+	s.cgroup = 7;
 	monitor = synth_fork(&s, listener, ts);
 	synth_exec(&s, monitor, "/usr/sbin/sshd", ts += 1000);
-	s.uid = 1000;
+	s.cgroup = 200;
 	session = synth_fork(&s, monitor, ts += 1000);
+	s.uid = 1000;
 	shell = synth_fork(&s, session, ts += 1000);
 	synth_exec(&s, shell, "/bin/bash", ts += 1000);
 	q[tail] = synth_fork(&s, shell, ts += 1000000);
@@ -2978,11 +3010,32 @@ static void test_detect_root_never_crosses_a_uid(void)
 	if (!v)
 		goto out;
 	root = pt_find(s.t, v->root, v->root_start_ns);
-	CHECK(root != PT_NONE && pt_get(s.t, root)->uid == 1000);
+	CHECK(root != PT_NONE && pt_get(s.t, root)->cgroup_id == 200);
 	CHECK(v->root != listener && v->root != monitor);
 	for (int k = 0; k < 3; k++)
 		CHECK(root == PT_NONE || !pt_is_descendant(s.t, pt_find_live_pid(s.t, others[k]),
 							     root));
+	synth_free(&s);
+
+	/* root in its container, each copy's children of the other uid */
+	synth_init(&s);
+	s.cgroup = 300;
+	top = synth_fork(&s, 50, ts);
+	synth_exec(&s, top, "/tmp/bomb", ts + 1000);
+	head = tail = 0;
+	q[tail++] = top;
+	while (tail < 600) {
+		uint32_t p = q[head++];
+
+		s.uid = pt_get(s.t, pt_find_live_pid(s.t, p))->uid ^ 1;
+		q[tail++] = synth_fork(&s, p, ts += 300000);
+		q[tail++] = synth_fork(&s, p, ts += 300000);
+	}
+	v = NULL;
+	for (int i = 0; i < s.n && !v; i++)
+		if (s.got[i].kind == DET_ALERT)
+			v = &s.got[i];
+	CHECK(v && v->root == top);
 out:
 	synth_free(&s);
 }
@@ -6598,7 +6651,7 @@ int main(void)
 	RUN(test_detect_deep_recursive_make_is_quiet);
 	RUN(test_detect_slow_doubling);
 	RUN(test_detect_prefork_master_is_not_the_root);
-	RUN(test_detect_root_never_crosses_a_uid);
+	RUN(test_detect_root_never_crosses_a_privilege_boundary);
 	RUN(test_detect_test_suite_is_no_restart_loop);
 	RUN(test_detect_own_kills_and_double_deaths);
 	RUN(test_detect_thread_explosion_has_a_tree);

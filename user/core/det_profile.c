@@ -48,8 +48,7 @@ bool det_same_program(const struct pt_entry *c, const struct pt_entry *a, bool k
 /*
  * c's nearest ancestor running c's program, through at most DET_COPY_HOPS
  * processes of other programs (sh -c, env, timeout, make's recipe shell),
- * not above `top` (PT_NONE: no bound), all of c's uid.  PT_NONE if there
- * is none.
+ * not above `top` (PT_NONE: no bound).  PT_NONE if there is none.
  *
  * By kin, only an ancestor born at most DET_KIN_GAP windows before c: kin
  * are loose (every sh -c is kin of every other), and a bomb's copies start
@@ -74,16 +73,6 @@ int32_t det_copy_ancestor(const struct proctable *t, int32_t c, int32_t top, boo
 		const struct pt_entry *ae = pt_get(t, a);
 
 		if (ae->key.tgid == 1 || ae->kthread)
-			return PT_NONE;
-		/*
-		 * never across a change of uid: a program is a path, which
-		 * anyone can exec (under LD_PRELOAD, or bind-mounted in a
-		 * namespace of their own), so a bomb run as /usr/sbin/sshd
-		 * would otherwise climb to the listener, whose other children
-		 * are other users' sessions.  A runaway's copies, and what
-		 * runs between them, share one real uid.
-		 */
-		if (ae->uid != ce->uid)
 			return PT_NONE;
 		if (det_same_program(ce, ae, kin)) {
 			uint64_t a_born = det_born_of(ae);

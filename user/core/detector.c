@@ -824,8 +824,21 @@ int32_t det_chain_root(struct detector *d, const struct proctable *t, const int3
 {
 	/* zeroed: gcc cannot see that det_choose_root reads only the first i */
 	struct det_root_candidate cand[DET_CLIMB_MAX] = { 0 };
-	uint32_t i;
+	const struct pt_entry *bottom;
+	uint32_t i, top = 0;
 
+	if (!n)
+		return PT_NONE;
+	/* nothing above a privilege boundary from the lowest copy is a candidate */
+	bottom = pt_get(t, chain[n - 1]);
+	for (i = 0; i + 1 < n; i++) {
+		const struct pt_entry *e = pt_get(t, chain[i]);
+
+		if (det_privilege_boundary(e->uid, e->cgroup_id, bottom->uid, bottom->cgroup_id))
+			top = i + 1;
+	}
+	chain += top;
+	n -= top;
 	for (i = 0; i < n && i < DET_CLIMB_MAX; i++) {
 		cand[i].interactive = det_interactive(pt_get(t, chain[i]));
 		cand[i].live_branches = d->branches[chain[i]];

@@ -241,6 +241,22 @@ struct det_root_candidate {
 };
 uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
 
+/*
+ * Privilege boundary: may a runaway copy of uid copy_uid in cgroup
+ * copy_cgroup have an ancestor copy of uid anc_uid in anc_cgroup as its
+ * root?  Not a root (uid 0) one in another cgroup when the copy is not
+ * root's: a program is a path anyone can exec (under LD_PRELOAD, or
+ * bind-mounted in a namespace of their own), so a user's bomb run as
+ * /usr/sbin/sshd would otherwise climb to the listener, whose other
+ * children are other users' sessions.  An unprivileged process can neither
+ * become root nor leave for a cgroup it does not own (a pod's processes
+ * stay in the pod), so no bomb can make a boundary between its own copies;
+ * generations are still counted across it (a bomb's copies may change uid
+ * if they are root in their container).
+ */
+bool det_privilege_boundary(uint32_t anc_uid, uint64_t anc_cgroup, uint32_t copy_uid,
+			    uint64_t copy_cgroup);
+
 /* Seconds until a tree of `tasks` doubling every doubling_ms fills the
  * headroom (limit - used) left under a limit; < 0 when not growing. */
 double det_seconds_to_limit(uint32_t tasks, double doubling_ms, uint64_t limit, uint64_t used);

@@ -298,6 +298,20 @@ static void remove_slot(struct proctable *t, int32_t i)
 	t->st.used--;
 }
 
+/* Hand i's children to i's parent (none: they become roots). */
+static void splice_out(struct proctable *t, int32_t i)
+{
+	int32_t grandparent = t->slots[i].parent;
+
+	while (t->slots[i].first_child != PT_NONE) {
+		int32_t c = t->slots[i].first_child;
+
+		unlink_child(t, c);
+		if (grandparent != PT_NONE)
+			link_child(t, grandparent, c);
+	}
+}
+
 static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t origin)
 {
 	struct pt_entry *e;
@@ -316,7 +330,9 @@ static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t o
 		 * can: a chain of processes that each fork and exit would
 		 * otherwise hold the whole table with one live process, and
 		 * every process after it would go untracked.  The one that
-		 * died first goes (its children keep their lineage key).
+		 * died first goes, its children handed to its parent (they
+		 * keep their lineage key), so every tree keeps its members
+		 * under its root: a flagged tree's sweep still reaches them.
 		 */
 		int32_t victim = t->evict_head;
 
@@ -330,8 +346,10 @@ static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t o
 			t->st.dropped_full++;
 			return PT_NONE;
 		}
-		if (victim != t->evict_head)
+		if (victim != t->evict_head) {
 			t->st.evicted_ancestors++;
+			splice_out(t, victim);
+		}
 		remove_slot(t, victim);
 		t->st.evicted++;
 	}
@@ -391,6 +409,8 @@ static void set_lineage(struct proctable *t, int32_t i, uint32_t ppid, uint64_t 
 	e->lineage.tgid = ppid;
 	e->lineage.start_ticks = pt_ticks(pstart_ns);
 	p = find_key(t, &e->lineage);
+	if (p == i)
+		return; /* its own parent: a crafted record */
 	/* never under one of its own descendants: a damaged or crafted
 	 * stream must not make the tree a cycle (walks up it would not end).
 	 * Only a process with children has descendants: a new one (every

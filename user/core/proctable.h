@@ -5,7 +5,8 @@
  * forked it, kept when that parent dies) apart from the current parent
  * (which changes on reparenting).  Fixed capacity: dead entries are pruned
  * after a grace period and, under pressure, evicted oldest-first among those
- * with no children in the table and not pinned; both are counted.
+ * with no children in the table and not pinned, then (none left) the exited
+ * one that died first, its children handed to its parent; all counted.
  */
 #ifndef FT_PROCTABLE_H
 #define FT_PROCTABLE_H

@@ -25,6 +25,7 @@ struct ft_totals {
 	uint64_t alerts, findings, signals, kernel_signals;
 	uint64_t detector_dropped_pending, detector_dropped_alerts, detector_retired_alerts;
 	uint64_t detector_profiles, detector_nodes;
+	uint64_t top_trees_cut; /* top-tree lists (view, metrics) cut at their budget */
 	/* containment failures: kernel helpers that failed, children of
 	 * flagged trees the members map had no room for, and user space's
 	 * kernel map updates that failed */

@@ -716,6 +716,7 @@ void output_summary(struct output *o, const struct ft_totals *tot, const struct 
 	json_nest(&j, "detector_work");
 	json_u64(&j, "profiles", tot->detector_profiles);
 	json_u64(&j, "nodes", tot->detector_nodes);
+	json_u64(&j, "top_trees_cut", tot->top_trees_cut);
 	json_nest_end(&j);
 	json_u64(&j, "records", tot->records);
 	json_nest(&j, "table");
