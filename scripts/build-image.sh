@@ -120,13 +120,16 @@ for p in $paths; do
 	n=$((n + 1))
 done
 
-# Users and groups for --user=65534 (and for anyone reading ls -n output).
+# Users and groups for --user=60600, the agent's own uid (and for anyone
+# reading ls -n output).
 cat >"$STAGE/etc/passwd" <<'EOF'
 root:x:0:0:root:/:/usr/local/sbin/forktrace
+forktrace:x:60600:60600:forktrace agent:/nonexistent:/usr/local/sbin/forktrace
 nobody:x:65534:65534:nobody:/nonexistent:/usr/local/sbin/forktrace
 EOF
 cat >"$STAGE/etc/group" <<'EOF'
 root:x:0:
+forktrace:x:60600:
 nogroup:x:65534:
 EOF
 # Name lookups from files only (no NSS modules to load in the image).

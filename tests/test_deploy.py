@@ -76,6 +76,18 @@ def agent_container(ds=None):
     return cs[0]
 
 
+def agent_uid(c=None):
+    """The uid the DaemonSet's --user switches forktrace to: its own, shared
+    with no one (any process of that uid could signal it), so neither root
+    nor nobody, whom other hostPID agents run as."""
+    users = [a for a in (c or agent_container())["args"] if a.startswith("--user=")]
+    check(len(users) == 1, "want one --user=UID argument, got %r" % users)
+    uid = users[0][len("--user="):].split(":")[0]
+    check(uid.isdigit() and int(uid) not in (0, 65534),
+          "--user=%s: a number, neither root's nor nobody's" % uid)
+    return uid
+
+
 def daemonset_capabilities():
     """The capabilities the forktrace container adds (deploy/kubernetes/
     daemonset.yaml, the one place they are listed), as a set of names
@@ -293,8 +305,9 @@ def deploy_daemonset_security():
 
     args = c["args"]
     for a in ("--agent", "--metrics=$(POD_IP):9465", "--config=/etc/forktrace/forktrace.conf",
-              "--host-root=/host", "--user=65534"):
+              "--host-root=/host"):
         check(a in args, "missing argument %s" % a)
+    agent_uid(c)
     check(not any(a in args for a in ("--kill", "--stop")) and
           not any(a.startswith("--guard") for a in args), "the agent must only observe")
     env = {e["name"]: e for e in c.get("env", [])}
@@ -575,7 +588,7 @@ def http_get(url, timeout=2):
 def deploy_image_runs_as_the_daemonset_does():
     """The DaemonSet's own arguments in the image, with its capabilities,
     mounts and limits: /healthz answers 200 and /metrics serves, forktrace
-    has switched to uid 65534 without SETUID/SETGID, SIGHUP re-reads the
+    has switched to its --user uid without SETUID/SETGID, SIGHUP re-reads the
     ConfigMap's file and SIGTERM ends it cleanly.  The metrics address is
     the host's loopback on a free port instead of the pod IP."""
     r = subprocess.run([BUILD_IMAGE, "--print-tag"], cwd=ROOT, stdout=subprocess.PIPE,
@@ -629,8 +642,9 @@ def deploy_image_runs_as_the_daemonset_does():
 
         pid = int(podman("inspect", name, "--format", "{{.State.Pid}}").stdout.strip())
         st = proc_status(pid)
-        check(st["Uid"].split() == ["65534"] * 4 and st["Gid"].split() == ["65534"] * 4,
-              "forktrace did not switch to 65534: Uid %s Gid %s" % (st["Uid"], st["Gid"]))
+        uid = agent_uid(c)
+        check(st["Uid"].split() == [uid] * 4 and st["Gid"].split() == [uid] * 4,
+              "forktrace did not switch to %s: Uid %s Gid %s" % (uid, st["Uid"], st["Gid"]))
         eff = int(st["CapEff"], 16)
         for bit, cap in ((6, "SETGID"), (7, "SETUID")):
             check(not eff & (1 << bit), "CAP_%s still effective after --user" % cap)

@@ -15,10 +15,11 @@ import threading
 import time
 
 from lib import (FORKTRACE, ROOT, SANITIZED, Skip, Tracer, by_event, check, contain_cmd,
-                 free_port, hold, proc_status, runaway_alerts, summary, test, tool, wait_file,
-                 wait_for, wait_until)
+                 free_port, hold, proc_status, run_forktrace, runaway_alerts, summary, test,
+                 tool, wait_file, wait_for, wait_until)
 from oci import Pod
 from prom import Prometheus, fetch, promtool_check_metrics
+from test_deploy import agent_uid
 
 # the container's entrypoint launches the bomb, then goes on with its work
 SHELL_BOMB = ["/bin/sh", "-c", "/bin/bash -c ':(){ :|:& };:'; exec sleep 60"]
@@ -726,6 +727,30 @@ def thread_comm(pid, tid):
 
 
 @test
+def test_user_shared_with_another_process_is_said():
+    """--user UID while another process on the host runs as UID (it could
+    SIGSTOP forktrace): said at the start, naming how many and one pid;
+    with a uid nobody else runs as, nothing is said."""
+    shared, alone = 60617, 60618
+    sleeper = subprocess.Popen(["setpriv", "--reuid=%d" % shared, "--regid=%d" % shared,
+                                "--clear-groups", "sleep", "120"])
+    try:
+        wait_for(lambda: proc_status(sleeper.pid)["Uid"].split()[0] == str(shared), 10,
+                 "the sleeper running as %d" % shared)
+        said = run_forktrace("--agent", "--user", str(shared), "-d", "1")
+        quiet = run_forktrace("--agent", "--user", str(alone), "-d", "1")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    want = "--user %d: 1 other process runs as this uid (pid %d among them)" % (shared,
+                                                                              sleeper.pid)
+    check(said.returncode == 0 and want in said.stderr, "rc %d, stderr %r" %
+          (said.returncode, said.stderr[-500:]))
+    check(quiet.returncode == 0 and "other process" not in quiet.stderr,
+          "rc %d, stderr %r" % (quiet.returncode, quiet.stderr[-500:]))
+
+
+@test
 def test_least_privilege_after_attach():
     """After attaching, forktrace's threads hold only what they still use,
     with no-new-privs (/proc/<pid>/task/<tid>/status): the event loop (the
@@ -824,7 +849,7 @@ def run_with_caps(caps, args, probe=None, seconds=6, ready=None):
 @test
 def test_daemonset_capabilities_are_the_measured_ones():
     """The DaemonSet's capabilities, measured: with exactly them and its
-    arguments forktrace runs (and drops to uid 65534 with what it keeps);
+    arguments forktrace runs (and drops to its --user uid with what it keeps);
     without any one of them something it needs fails, each named."""
     if SANITIZED:
         # ASan's shadow memory cannot be locked, so IPC_LOCK's effect is
@@ -876,7 +901,7 @@ def test_daemonset_capabilities_are_the_measured_ones():
         rc, out, err, got = run_with_caps(caps, args, probe, ready=ready)
         check(rc == 0 and got, "with the DaemonSet's capabilities: rc %d, %s" % (rc, err[-300:]))
         exe, podname = facts(out)
-        check(got["uid"] == "65534" and got["healthz"] == 200,
+        check(got["uid"] == agent_uid(c) and got["healthz"] == 200,
               "uid %s, healthz %s" % (got["uid"], got["healthz"]))
         check(exe == "/usr/bin/sleep" and podname == "caps-0",
               "exe of a root process %r, pod %r" % (exe, podname))

@@ -42,7 +42,7 @@ static const char doc[] =
     "    sudo forktrace --stop --allow exe:/usr/bin/make   # freeze them for forensics\n"
     "    sudo forktrace --pod default/web-0 --tree         # one Kubernetes pod\n"
     "    sudo forktrace --agent --metrics 127.0.0.1:9465 --config /etc/forktrace.conf \\\n"
-    "        --user 65534                 # node agent: JSON Lines, metrics, no root\n"
+    "        --user 60600                 # node agent: JSON Lines, metrics, no root\n"
     "\n"
     "OPTIONS:";
 

@@ -487,6 +487,22 @@ static int trace_live(struct cli_opts *c)
 			 strerror(errno));
 		goto cleanup;
 	}
+	if (c->privs.user_set) {
+		/*
+		 * kill(2) lets any process of forktrace's uid signal it (SIGSTOP
+		 * freezes every verdict): --user wants a uid of its own
+		 */
+		uint32_t one = 0,
+			 sharing = pipeline_count_uid(p, c->privs.uid, (uint32_t)getpid(), &one);
+
+		if (sharing)
+			fprintf(stderr,
+				"forktrace: --user %u: %u other process%s run%s as this uid (pid "
+				"%u among them): any of them can signal forktrace; give it a uid "
+				"of its own\n",
+				(unsigned)c->privs.uid, sharing, sharing == 1 ? "" : "es",
+				sharing == 1 ? "s" : "", one);
+	}
 	if (c->pid && !pipeline_root_known(p)) {
 		snprintf(err, sizeof(err), "-p %u: process exited before tracing started", c->pid);
 		goto cleanup;

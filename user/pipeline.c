@@ -601,6 +601,22 @@ void pipeline_reconfigure(struct pipeline *p, const struct det_config *detect,
 		policy_set_allow(p->policy, policy);
 }
 
+uint32_t pipeline_count_uid(const struct pipeline *p, uint32_t uid, uint32_t self_pid,
+			    uint32_t *one_pid)
+{
+	uint32_t n = 0;
+
+	for (int32_t i = pt_next(p->table, PT_NONE); i != PT_NONE; i = pt_next(p->table, i)) {
+		const struct pt_entry *e = pt_get(p->table, i);
+
+		if (e->state != PT_ALIVE || e->uid != uid || e->key.tgid == self_pid || e->kthread)
+			continue;
+		if (!n++)
+			*one_pid = e->key.tgid;
+	}
+	return n;
+}
+
 void pipeline_count_reload(struct pipeline *p, enum metrics_reload outcome)
 {
 	metrics_count_reload(&p->counts, outcome);

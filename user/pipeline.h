@@ -71,6 +71,13 @@ bool pipeline_tick(struct pipeline *p, uint64_t now_ns);
 void pipeline_reconfigure(struct pipeline *p, const struct det_config *detect,
 			  const struct policy_opts *policy);
 
+/*
+ * Live processes of this real uid in the table, other than self_pid: how
+ * many, and the pid of one of them when there is one.
+ */
+uint32_t pipeline_count_uid(const struct pipeline *p, uint32_t uid, uint32_t self_pid,
+			    uint32_t *one_pid);
+
 /* Live: a SIGHUP's outcome, for metrics. */
 void pipeline_count_reload(struct pipeline *p, enum metrics_reload outcome);
 
