@@ -498,8 +498,8 @@ static int trace_live(struct cli_opts *c)
 		if (sharing)
 			fprintf(stderr,
 				"forktrace: --user %u: %u other process%s run%s as this uid (pid "
-				"%u among them): any of them can signal forktrace; give it a uid "
-				"of its own\n",
+				"%u among them): they may be able to signal forktrace; give it a "
+				"uid of its own\n",
 				(unsigned)c->privs.uid, sharing, sharing == 1 ? "" : "es",
 				sharing == 1 ? "s" : "", one);
 	}

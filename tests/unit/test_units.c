@@ -552,6 +552,50 @@ static void test_eviction_spares_ancestors_and_pinned(void)
 	}
 	CHECK(pt_get_stats(t)->evicted_ancestors > 0);
 	CHECK(pt_is_descendant(t, pt_find(t, 1300, START(1300)), pt_find(t, 1000, START(1000))));
+	/* handed up, it is no child of its forker's: piles and storms, which
+	 * count a process's own children, leave it out */
+	{
+		uint32_t handed = 0;
+
+		for (int32_t i = pt_next(t, PT_NONE); i != PT_NONE; i = pt_next(t, i))
+			handed += pt_get(t, i)->parent != PT_NONE && !pt_parent_forked(t, i);
+		CHECK(handed > 0);
+	}
+	pt_free(t);
+	/* of exited ancestors, one with a single child goes before an older
+	 * one with many (a splice moves each child) */
+	t = pt_new(8, 5 * SEC);
+	{
+		struct ft_fork fx = mk_fork(100, START(100), 1, START(1), 1 * SEC);
+		struct ft_fork fy = mk_fork(200, START(200), 1, START(1), 1 * SEC);
+		struct ft_exit xx = mk_exit(100, START(100), 1, 2 * SEC, 0);
+		struct ft_exit xy = mk_exit(200, START(200), 1, 3 * SEC, 0);
+		int32_t kid;
+
+		APPLY(t, fx);
+		APPLY(t, fy);
+		for (pid = 101; pid < 104; pid++) {
+			struct ft_fork f = mk_fork(pid, START(pid), 100, START(100), 1 * SEC);
+
+			APPLY(t, f);
+		}
+		{
+			struct ft_fork f = mk_fork(201, START(201), 200, START(200), 1 * SEC);
+
+			kid = APPLY(t, f);
+		}
+		CHECK(kid != PT_NONE && pt_parent_forked(t, kid));
+		APPLY(t, xx); /* dead first, three children */
+		APPLY(t, xy); /* one child */
+		for (pid = 300; pid < 303; pid++) {
+			struct ft_fork f = mk_fork(pid, START(pid), 1, START(1), 4 * SEC);
+
+			APPLY(t, f);
+		}
+		CHECK(pt_find(t, 200, START(200)) == PT_NONE);
+		CHECK(pt_find(t, 100, START(100)) != PT_NONE);
+		CHECK(pt_get_stats(t)->evicted_ancestors == 1);
+	}
 	pt_free(t);
 }
 
@@ -2966,6 +3010,9 @@ static void test_detect_root_never_crosses_a_privilege_boundary(void)
 	CHECK(!det_privilege_boundary(0, 200, 1000, 200)); /* its own cgroup */
 	CHECK(!det_privilege_boundary(0, 7, 0, 200));	   /* root's copies */
 	CHECK(!det_privilege_boundary(1000, 7, 1001, 200)); /* no privilege above */
+	/* no cgroup2 to tell (pure v1: every id the root's): uid alone */
+	CHECK(det_privilege_boundary(0, 1, 1000, 1) && det_privilege_boundary(0, 0, 1000, 0));
+	CHECK(!det_privilege_boundary(0, 1, 0, 1));
 	synth_init(&s);
 	s.cgroup = 7;
 	listener = synth_fork(&s, 50, ts);

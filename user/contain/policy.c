@@ -459,8 +459,7 @@ static bool in_tree(const struct policy *p, const struct proctable *t, struct de
 	if (marked(p, slot, e, a->tree))
 		return true;
 	pe = pt_get(t, e->parent);
-	return pe && pe->key.tgid == e->lineage.tgid &&
-	       pe->key.start_ticks == e->lineage.start_ticks && marked(p, e->parent, pe, a->tree);
+	return pt_parent_forked(t, slot) && marked(p, e->parent, pe, a->tree);
 }
 
 static void report(policy_outcome_fn fn, void *ctx, struct policy_outcome *r)

@@ -42,7 +42,9 @@ static void fill_tree_verdict(struct det_verdict *v, const struct profile *pr)
 void det_base_verdict(struct det_verdict *v, enum det_kind kind, enum det_pattern p,
 			 uint64_t now, const struct proctable *t, int32_t root)
 {
-	const struct pt_entry *re = pt_get(t, root), *le = pt_get(t, re->parent);
+	const struct pt_entry *re = pt_get(t, root);
+	/* the process that forked it, not an ancestor it was handed to */
+	const struct pt_entry *le = pt_parent_forked(t, root) ? pt_get(t, re->parent) : NULL;
 
 	memset(v, 0, sizeof(*v));
 	v->kind = kind;

@@ -166,7 +166,8 @@ void det_pile_remove(struct detector *d, const struct proctable *t, int32_t slot
 
 	if (!cp || !cp->pile)
 		return;
-	pp = det_proc_state(d, t, pt_get(t, slot)->parent);
+	/* its forker was evicted: the pile it counted in went with it */
+	pp = pt_parent_forked(t, slot) ? det_proc_state(d, t, pt_get(t, slot)->parent) : NULL;
 	pl = pp ? &pp->piles[cp->pile - 1] : NULL;
 	cp->pile = 0;
 	if (!pl || !pl->live)
@@ -208,6 +209,7 @@ static bool storm_kin(struct detector *d, const struct proctable *t, int32_t slo
 	struct det_proc *cp = det_proc_state(d, t, slot);
 
 	return e && cp && e->state == PT_ALIVE && !det_alert_of(d, cp) &&
+	       pt_parent_forked(t, slot) &&
 	       (e->prog.kin ? e->prog.kin : e->prog.hash) == a->storm_prog && e->born_ns &&
 	       e->born_ns >= a->storm_since;
 }
@@ -305,7 +307,7 @@ void det_pile_add(struct detector *d, const struct proctable *t, int32_t slot, i
 	struct pile *pl;
 	bool slow;
 
-	if (!cp || cp->pile || cp->flagged || !e->prog.hash || e->parent == PT_NONE ||
+	if (!cp || cp->pile || cp->flagged || !e->prog.hash || !pt_parent_forked(t, slot) ||
 	    !pile_parent(pt_get(t, e->parent)))
 		return;
 	pp = det_proc_state(d, t, e->parent);

@@ -87,7 +87,9 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n)
 bool det_privilege_boundary(uint32_t anc_uid, uint64_t anc_cgroup, uint32_t copy_uid,
 			    uint64_t copy_cgroup)
 {
-	return anc_uid == 0 && copy_uid != 0 && anc_cgroup != copy_cgroup;
+	/* a cgroup2 id of 0 or 1 (the root) says nothing: pure cgroup v1,
+	 * or a hybrid host whose unified hierarchy is unused */
+	return anc_uid == 0 && copy_uid != 0 && (anc_cgroup != copy_cgroup || copy_cgroup <= 1);
 }
 
 double det_seconds_to_limit_linear(double per_minute, uint64_t limit, uint64_t used)

@@ -245,7 +245,8 @@ uint32_t det_choose_root(const struct det_root_candidate *chain, uint32_t n);
  * Privilege boundary: may a runaway copy of uid copy_uid in cgroup
  * copy_cgroup have an ancestor copy of uid anc_uid in anc_cgroup as its
  * root?  Not a root (uid 0) one in another cgroup when the copy is not
- * root's: a program is a path anyone can exec (under LD_PRELOAD, or
+ * root's (in any cgroup when the copy's is unknown, 0 or 1: the cgroup2
+ * root, all a pure cgroup v1 host shows): a program is a path anyone can exec (under LD_PRELOAD, or
  * bind-mounted in a namespace of their own), so a user's bomb run as
  * /usr/sbin/sshd would otherwise climb to the listener, whose other
  * children are other users' sessions.  An unprivileged process can neither

@@ -335,13 +335,23 @@ static int32_t insert_key(struct proctable *t, const struct pt_key *k, uint8_t o
 		 * under its root: a flagged tree's sweep still reaches them.
 		 */
 		int32_t victim = t->evict_head;
+		int32_t dead = t->dead_head, first = PT_NONE;
 
-		int32_t dead = t->dead_head;
-
+		/* one with a single child first: what a splice moves is its
+		 * children, and a chain's links have one each */
 		for (uint32_t n = 0; victim == PT_NONE && dead != PT_NONE && n < PT_ANCESTOR_SCAN;
-		     n++, dead = t->slots[dead].dead_next)
-			if (!t->slots[dead].pinned)
+		     n++, dead = t->slots[dead].dead_next) {
+			int32_t child = t->slots[dead].first_child;
+
+			if (t->slots[dead].pinned)
+				continue;
+			if (first == PT_NONE)
+				first = dead;
+			if (child != PT_NONE && t->slots[child].next_sibling == PT_NONE)
 				victim = dead;
+		}
+		if (victim == PT_NONE)
+			victim = first;
 		if (victim == PT_NONE) {
 			t->st.dropped_full++;
 			return PT_NONE;
@@ -646,6 +656,14 @@ int32_t pt_apply(struct proctable *t, const struct ft_header *h)
 	default:
 		return PT_NONE;
 	}
+}
+
+bool pt_parent_forked(const struct proctable *t, int32_t slot)
+{
+	const struct pt_entry *e = pt_get(t, slot), *pe = e ? pt_get(t, e->parent) : NULL;
+
+	return pe && pe->key.tgid == e->lineage.tgid &&
+	       pe->key.start_ticks == e->lineage.start_ticks;
 }
 
 bool pt_is_descendant(const struct proctable *t, int32_t slot, int32_t ancestor)

@@ -87,6 +87,13 @@ int32_t pt_find_live_pid(const struct proctable *t, uint32_t tgid);
 const struct pt_entry *pt_get(const struct proctable *t, int32_t slot);
 bool pt_is_descendant(const struct proctable *t, int32_t slot, int32_t ancestor);
 /*
+ * Is slot's parent in the table the process that forked it?  Not when
+ * that one was evicted and slot handed to an ancestor: what counts a
+ * process's own children (piles, storms, a launcher's name) must not count
+ * its grandchildren.
+ */
+bool pt_parent_forked(const struct proctable *t, int32_t slot);
+/*
  * Pre-order walk of root's subtree (parents before children, no memory):
  * for (i = root; i != PT_NONE; i = pt_subtree_next(t, root, i, true)).
  * descend = false skips cur's descendants.
