@@ -65,13 +65,23 @@ ARCH = HOST_ARCH
 # with it on every function return: pauth-impdef=on keeps the feature and
 # uses qemu's cheaper hash.  The longer default limits for arm64 are a
 # safety net for an emulated foreign architecture on a busy host (the
-# tests' own timeouts are the same on both).
+# tests' own timeouts are the same on both).  x86's two vCPUs share one
+# host thread (thread=single): x86 kernels switch static keys (a tracepoint
+# enabled by perf_event_open, jump labels at boot) by patching live code
+# with int3 breakpoints, and under multi-threaded TCG a vCPU can still hit
+# the int3 after the patch is done.  Debian's 6.12 then oopses ("Oops:
+# int3" in syscall_exit_to_user_mode_prepare, "Fatal exception in
+# interrupt"): once at boot in CI, once here while forktrace attached its
+# syscall tracepoints.  arm64 patches one instruction at a time, with no
+# breakpoint to hit, and keeps a thread per vCPU.
 QEMU = {
-    "x86": {"qemu": "qemu-system-x86_64", "machine": [], "cpu": "max", "console": "ttyS0",
+    "x86": {"qemu": "qemu-system-x86_64", "machine": [], "accel": "tcg,thread=single",
+            "cpu": "max", "console": "ttyS0",
             "results": lambda path: ["-serial", "file:" + path], "append": "",
             "guest_timeout": 3600, "test_timeout": 900},
     "arm64": {"qemu": "qemu-system-aarch64",
-              "machine": ["-M", "virt"], "cpu": "max,pauth-impdef=on", "console": "ttyAMA0",
+              "machine": ["-M", "virt"], "accel": "tcg", "cpu": "max,pauth-impdef=on",
+              "console": "ttyAMA0",
               "results": lambda path: ["-chardev", "file,id=results,path=" + path,
                                        "-device", "pci-serial,chardev=results"],
               "append": " FT_RESULTS=/dev/ttyS0", "guest_timeout": 7200, "test_timeout": 1800},
@@ -184,7 +194,7 @@ def boot(pkg, vmlinuz, initrd, tests, timeout, test_timeout, cgroup, mem):
         append += " FT_EXEC=" + os.environ["FT_EXEC"]
     if os.environ.get("FT_APPEND"):
         append += " " + os.environ["FT_APPEND"]
-    cmd = ["nice", "-n", "19", q["qemu"]] + q["machine"] + ["-accel", "tcg", "-cpu", q["cpu"],
+    cmd = ["nice", "-n", "19", q["qemu"]] + q["machine"] + ["-accel", q["accel"], "-cpu", q["cpu"],
                                                           "-smp", "2", "-m", str(mem),
                                                           "-nodefaults", "-display", "none",
                                                           "-no-reboot", "-serial",
@@ -442,7 +452,8 @@ def write_doc(kernels, settings):
            "Written by `make test-kernels%s` on %s (%s, %s guest%s): %.0f s of guests in all. %s" % (
                "" if ARCH == "x86" else " ARCH=" + ARCH,
                datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), qemu, q,
-               ", -M virt -cpu " + QEMU[ARCH]["cpu"] if ARCH != "x86" else "", total, settings)]
+               ", -accel " + QEMU[ARCH]["accel"] +
+               (", -M virt -cpu " + QEMU[ARCH]["cpu"] if ARCH != "x86" else ""), total, settings)]
     for pkg, version, rep in kernels:
         sec += [""] + md_kernel(pkg, version, rep, rep["tests"])
     sec += ["", SECTION_END % ARCH]
