@@ -82,6 +82,16 @@ static void family(struct text *t, const char *name, const char *type, const cha
 	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter family with one fixed label: a series per name, names[i] counting values[i]. */
+static void counter_by(struct text *t, const char *name, const char *help, const char *label_name,
+		       const char *const *names, const uint64_t *values, int n)
+{
+	family(t, name, "counter", help);
+	for (int i = 0; i < n; i++)
+		put(t, "%s{%s=\"%s\"} %llu\n", name, label_name, names[i],
+		    (unsigned long long)values[i]);
+}
+
 /*
  * A label value: backslash, quote and newline escaped (exposition format),
  * and valid UTF-8 only: one bad byte in a process name would make the
@@ -202,17 +212,13 @@ size_t metrics_render(const struct metrics_sample *s, char *buf, size_t len)
 	       "Alerts of live trees nothing acted on, ended early to make room for a new one.");
 	put(&t, "forktrace_alerts_retired_total %llu\n",
 	    (unsigned long long)s->tot.detector_retired_alerts);
-	family(&t, "forktrace_actions_total", "counter",
-	       "Actions on flagged trees: kill and stop done, dry runs, refused, exempt.");
-	for (int i = 0; i < METRICS_ACTION_KINDS; i++)
-		put(&t, "forktrace_actions_total{kind=\"%s\"} %llu\n", action_names[i],
-		    (unsigned long long)s->counts.actions[i]);
-	family(&t, "forktrace_settings_reloads_total", "counter",
-	       "SIGHUP re-reads: applied, a bad config (settings unchanged), or the kernel's "
-	       "allow rules not updated.");
-	for (int i = 0; i < METRICS_RELOAD_KINDS; i++)
-		put(&t, "forktrace_settings_reloads_total{result=\"%s\"} %llu\n", reload_names[i],
-		    (unsigned long long)s->counts.reloads[i]);
+	counter_by(&t, "forktrace_actions_total",
+		   "Actions on flagged trees: kill and stop done, dry runs, refused, exempt.", "kind",
+		   action_names, s->counts.actions, METRICS_ACTION_KINDS);
+	counter_by(&t, "forktrace_settings_reloads_total",
+		   "SIGHUP re-reads: applied, a bad config (settings unchanged), or the kernel's "
+		   "allow rules not updated.",
+		   "result", reload_names, s->counts.reloads, METRICS_RELOAD_KINDS);
 	family(&t, "forktrace_kernel_allow_rules_stale", "gauge",
 	       "1 while the kernel's safety check holds allow rules other than user space's "
 	       "(the last re-read failed to update them).");
